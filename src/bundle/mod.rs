@@ -1,0 +1,415 @@
+//! The bundle: every rendered object, one reviewable file each, grouped by the component
+//! that rendered it, plus an index that names every object by its sha256 and a bundle
+//! digest over the index.
+//!
+//! ```text
+//! OUT/
+//!   digest                         sha256:<hex of index.json>
+//!   index.json                     components, dependencies, objects, images, sources
+//!   objects/<component>/<namespace|_cluster>/<kind>.<name>.yaml
+//! ```
+//!
+//! The bytes depend only on the [`Bundle`] value: objects are printed with sorted keys,
+//! components and objects are sorted, and the directory is written to a temporary sibling
+//! and renamed into place, so a failed build never leaves a bundle that looks complete.
+
+mod images;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::object::ObjectKey;
+use crate::yaml;
+
+pub use images::images;
+
+/// Version of the index format.
+pub const INDEX_API_VERSION: &str = "crunch.dev/v1alpha1";
+
+/// Where a component's source came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// The URL as the deployment names it (before mirroring).
+    pub url: String,
+    /// The commit the tree was taken from.
+    pub commit: String,
+    /// The path inside the source (a chart or kustomization directory).
+    pub path: String,
+}
+
+/// One git source the build used.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SourceRecord {
+    /// The URL as the deployment names it.
+    pub url: String,
+    /// The reference as requested (`tag 1.0.0`, `branch main`, …).
+    pub reference: String,
+    /// The commit it resolved to.
+    pub commit: String,
+    /// The git tree id of that commit.
+    pub tree: String,
+}
+
+/// One rendered object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    /// The object as it will be applied.
+    pub value: Value,
+    /// False for objects crunch consumed instead of a controller (Flux's
+    /// GitRepository, HelmRelease, Kustomization): kept for review, not applied.
+    pub apply: bool,
+}
+
+/// What a component is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ComponentKind {
+    /// The environment directory itself, built as Flux's bootstrap Kustomization would.
+    Environment,
+    /// A Flux HelmRelease.
+    HelmRelease,
+    /// A Flux Kustomization.
+    Kustomization,
+}
+
+/// A unit of rendering and of applying: the environment, or one Flux object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    /// Stable identifier, e.g. `dev` or `HelmRelease/bigbang/logging`.
+    pub id: String,
+    /// What kind of component this is.
+    pub kind: ComponentKind,
+    /// The component whose output declared this one.
+    pub parent: Option<String>,
+    /// Components that must be ready first (Flux `dependsOn`).
+    pub depends_on: Vec<String>,
+    /// How long the applier waits for readiness (Flux `timeout`), as written.
+    pub timeout: Option<String>,
+    /// Helm release name and namespace, for HelmRelease components.
+    pub release: Option<(String, String)>,
+    /// Where the rendered source came from.
+    pub source: Option<Provenance>,
+    /// The rendered objects.
+    pub objects: Vec<Object>,
+}
+
+/// A whole build's output, before it is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    /// The environment name (the environment directory's name).
+    pub environment: String,
+    /// Kubernetes version the bundle was rendered for.
+    pub kube_version: String,
+    /// Every source used.
+    pub sources: Vec<SourceRecord>,
+    /// Every component.
+    pub components: Vec<Component>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Index<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    environment: &'a str,
+    kube_version: &'a str,
+    sources: Vec<SourceRecord>,
+    components: Vec<ComponentEntry<'a>>,
+    images: BTreeSet<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ComponentEntry<'a> {
+    id: &'a str,
+    kind: ComponentKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent: Option<&'a str>,
+    depends_on: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release: Option<ReleaseEntry<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a Provenance>,
+    objects: Vec<ObjectEntry>,
+    images: BTreeSet<String>,
+}
+
+#[derive(Serialize)]
+struct ReleaseEntry<'a> {
+    name: &'a str,
+    namespace: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectEntry {
+    api_version: String,
+    kind: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    namespace: String,
+    name: String,
+    path: String,
+    sha256: String,
+    apply: bool,
+}
+
+/// A file of the bundle, relative to its root.
+struct File {
+    path: String,
+    bytes: Vec<u8>,
+}
+
+/// Writes `bundle` to `out` and returns its digest (`sha256:<hex>`).
+///
+/// `out` is replaced whole: it must not exist, be empty, or hold an earlier bundle.
+pub fn write(bundle: &Bundle, out: &Path) -> Result<String, Error> {
+    let (files, digest) = layout(bundle)?;
+    replace_dir(out, &files)?;
+    Ok(digest)
+}
+
+/// The bundle's files and digest, computed in memory.
+fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
+    let mut components: Vec<&Component> = bundle.components.iter().collect();
+    components.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut files = Vec::new();
+    let mut entries = Vec::new();
+    let mut all_images = BTreeSet::new();
+    for component in components {
+        let dir = component_dir(&component.id);
+        let mut objects = Vec::new();
+        let mut component_images = BTreeSet::new();
+        let mut taken = BTreeSet::new();
+        let mut sorted: Vec<(ObjectKey, &Object)> = component
+            .objects
+            .iter()
+            .map(|o| ObjectKey::of(&o.value).map(|k| (k, o)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| Error::new(e).within(&component.id))?;
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        for (key, object) in sorted {
+            let namespace_dir = if key.namespace.is_empty() {
+                "_cluster"
+            } else {
+                &key.namespace
+            };
+            let path = format!(
+                "objects/{dir}/{namespace_dir}/{}.{}.yaml",
+                key.kind.to_lowercase(),
+                key.name
+            );
+            if !taken.insert(path.clone()) {
+                return Err(Error::new(format!(
+                    "two objects of kind {} named {} in one namespace (different API groups are not supported yet)",
+                    key.kind, key.name
+                ))
+                .within(&component.id));
+            }
+            let bytes = yaml::to_kyaml(&object.value).into_bytes();
+            let mut found = Vec::new();
+            images(&object.value, &mut found);
+            component_images.extend(found);
+            objects.push(ObjectEntry {
+                api_version: object.value["apiVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                kind: key.kind,
+                namespace: key.namespace,
+                name: key.name,
+                path: path.clone(),
+                sha256: hex(&Sha256::digest(&bytes)),
+                apply: object.apply,
+            });
+            files.push(File { path, bytes });
+        }
+        all_images.extend(component_images.iter().cloned());
+        entries.push(ComponentEntry {
+            id: &component.id,
+            kind: component.kind,
+            parent: component.parent.as_deref(),
+            depends_on: component.depends_on.iter().map(String::as_str).collect(),
+            timeout: component.timeout.as_deref(),
+            release: component
+                .release
+                .as_ref()
+                .map(|(name, namespace)| ReleaseEntry { name, namespace }),
+            source: component.source.as_ref(),
+            objects,
+            images: component_images,
+        });
+    }
+    let mut sources = bundle.sources.clone();
+    sources.sort();
+    sources.dedup();
+    let index = Index {
+        api_version: INDEX_API_VERSION,
+        kind: "Bundle",
+        environment: &bundle.environment,
+        kube_version: &bundle.kube_version,
+        sources,
+        components: entries,
+        images: all_images,
+    };
+    let mut index_bytes = serde_json::to_vec_pretty(&index)
+        .map_err(|e| Error::new(format!("cannot encode the bundle index: {e}")))?;
+    index_bytes.push(b'\n');
+    let digest = format!("sha256:{}", hex(&Sha256::digest(&index_bytes)));
+    files.push(File {
+        path: "index.json".to_string(),
+        bytes: index_bytes,
+    });
+    files.push(File {
+        path: "digest".to_string(),
+        bytes: format!("{digest}\n").into_bytes(),
+    });
+    Ok((files, digest))
+}
+
+/// The directory name of a component: its id with `/` replaced, so that every component
+/// is one directory level (`HelmRelease/bigbang/logging` → `helmrelease.bigbang.logging`).
+fn component_dir(id: &str) -> String {
+    id.replace('/', ".").to_lowercase()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `files` into a fresh sibling of `out`, then swaps it into place.
+fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
+    let io = |what: &str, path: &Path, e: std::io::Error| {
+        Error::new(format!("cannot {what} {}: {e}", path.display()))
+    };
+    if out.exists() {
+        let is_bundle = out.join("index.json").is_file();
+        let is_empty = fs::read_dir(out)
+            .map_err(|e| io("read", out, e))?
+            .next()
+            .is_none();
+        if !is_bundle && !is_empty {
+            return Err(Error::new(format!(
+                "{} exists and is not a crunch bundle: refusing to replace it",
+                out.display()
+            )));
+        }
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| io("create", &parent, e))?;
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::new(format!("{} is not a directory name", out.display())))?
+        .to_string_lossy()
+        .into_owned();
+    let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let retired = parent.join(format!(".{name}.old-{}", std::process::id()));
+    for leftover in [&staging, &retired] {
+        if leftover.exists() {
+            fs::remove_dir_all(leftover).map_err(|e| io("remove", leftover, e))?;
+        }
+    }
+    let written = files.iter().try_for_each(|file| {
+        let path = staging.join(&file.path);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+        }
+        fs::write(&path, &file.bytes).map_err(|e| io("write", &path, e))
+    });
+    if let Err(e) = written {
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
+    }
+    if out.exists() {
+        fs::rename(out, &retired).map_err(|e| io("move aside", out, e))?;
+    }
+    fs::rename(&staging, out).map_err(|e| io("move into place", out, e))?;
+    if retired.exists() {
+        fs::remove_dir_all(&retired).map_err(|e| io("remove", &retired, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Bundle {
+        let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "logging"},
+            "spec": {"template": {"spec": {"containers": [{"name": "w", "image": "reg/web:1"}]}}}});
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "logging"}});
+        Bundle {
+            environment: "dev".into(),
+            kube_version: "v1.33.0".into(),
+            sources: vec![],
+            components: vec![Component {
+                id: "HelmRelease/bigbang/logging".into(),
+                kind: ComponentKind::HelmRelease,
+                parent: Some("dev".into()),
+                depends_on: vec![],
+                timeout: Some("10m".into()),
+                release: Some(("logging-logging".into(), "logging".into())),
+                source: None,
+                objects: vec![
+                    Object {
+                        value: deploy,
+                        apply: true,
+                    },
+                    Object {
+                        value: ns,
+                        apply: true,
+                    },
+                ],
+            }],
+        }
+    }
+
+    #[test]
+    fn layout_is_sorted_and_indexed() {
+        let (files, digest) = layout(&sample()).unwrap();
+        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "objects/helmrelease.bigbang.logging/_cluster/namespace.logging.yaml",
+                "objects/helmrelease.bigbang.logging/logging/deployment.web.yaml",
+                "index.json",
+                "digest"
+            ]
+        );
+        assert!(digest.starts_with("sha256:") && digest.len() == 71);
+        let index: Value = serde_json::from_slice(&files[2].bytes).unwrap();
+        assert_eq!(index["images"], json!(["reg/web:1"]));
+        assert_eq!(index["components"][0]["objects"][1]["name"], "web");
+    }
+
+    #[test]
+    fn write_replaces_an_earlier_bundle_but_not_other_dirs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let first = write(&sample(), &out).unwrap();
+        let second = write(&sample(), &out).unwrap();
+        assert_eq!(first, second);
+        assert_eq!(
+            fs::read_to_string(out.join("digest")).unwrap(),
+            format!("{first}\n")
+        );
+        let other = tmp.path().join("other");
+        fs::create_dir(&other).unwrap();
+        fs::write(other.join("keep.txt"), "x").unwrap();
+        let e = write(&sample(), &other).unwrap_err();
+        assert!(e.to_string().contains("not a crunch bundle"), "{e}");
+        assert!(other.join("keep.txt").exists());
+    }
+}

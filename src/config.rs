@@ -1,0 +1,235 @@
+//! `crunch.yaml`: where sources are mirrored, what the target cluster looks like, the seed
+//! for random template functions, and per-environment overrides.
+//!
+//! The file sits at the root of the customer repository; `crunch build ENV_DIR` finds it
+//! by walking up from the environment directory, as cargo finds `Cargo.toml`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::yaml;
+
+/// The file name crunch looks for.
+pub const FILE_NAME: &str = "crunch.yaml";
+
+/// A URL prefix rewrite: sources whose URL starts with `from` are fetched from `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mirror {
+    /// The prefix as the deployment names it, e.g. `https://repo1.dso.mil/`.
+    pub from: String,
+    /// Where to fetch instead: a URL, or a local path (relative paths are resolved against
+    /// the directory of the config file).
+    pub to: String,
+}
+
+/// What the target cluster answers to `.Capabilities` and `lookup`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterProfile {
+    /// The Kubernetes version, e.g. `v1.33.0`.
+    #[serde(default = "default_kube_version")]
+    pub kube_version: String,
+    /// API versions the cluster serves beyond Helm's defaults (`group/version` or
+    /// `group/version/Kind`).
+    #[serde(default)]
+    pub api_versions: Vec<String>,
+}
+
+fn default_kube_version() -> String {
+    "v1.33.0".to_string()
+}
+
+impl Default for ClusterProfile {
+    fn default() -> Self {
+        Self {
+            kube_version: default_kube_version(),
+            api_versions: Vec::new(),
+        }
+    }
+}
+
+/// A partial cluster profile, as an environment overrides it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ClusterOverride {
+    kube_version: Option<String>,
+    api_versions: Option<Vec<String>>,
+}
+
+/// What one environment changes of the shared settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentOverride {
+    #[serde(default)]
+    mirrors: Vec<Mirror>,
+    cluster: Option<ClusterOverride>,
+    seed: Option<String>,
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ConfigFile {
+    api_version: String,
+    kind: String,
+    #[serde(default)]
+    mirrors: Vec<Mirror>,
+    #[serde(default)]
+    cluster: ClusterProfile,
+    #[serde(default)]
+    seed: Option<String>,
+    #[serde(default)]
+    environments: BTreeMap<String, EnvironmentOverride>,
+}
+
+/// The settings in force for one environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The config file, when there is one.
+    pub path: Option<PathBuf>,
+    /// URL rewrites, environment ones first (they win on equal prefixes).
+    pub mirrors: Vec<Mirror>,
+    /// The target cluster.
+    pub cluster: ClusterProfile,
+    /// Seed for random template functions.
+    pub seed: String,
+}
+
+const API_VERSION: &str = "crunch.dev/v1alpha1";
+
+impl Config {
+    /// Finds `crunch.yaml` in `env_dir` or one of its parents.
+    pub fn find(env_dir: &Path) -> Option<PathBuf> {
+        env_dir
+            .ancestors()
+            .map(|dir| dir.join(FILE_NAME))
+            .find(|candidate| candidate.is_file())
+    }
+
+    /// The settings with nothing configured.
+    pub fn defaults() -> Self {
+        Self {
+            path: None,
+            mirrors: Vec::new(),
+            cluster: ClusterProfile::default(),
+            seed: String::new(),
+        }
+    }
+
+    /// Reads `path` and resolves it for the environment named `env`.
+    pub fn load(path: &Path, env: &str) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+        Self::parse(&text, path, env)
+    }
+
+    /// Parses config text read from `path` for the environment named `env`.
+    pub fn parse(text: &str, path: &Path, env: &str) -> Result<Self, Error> {
+        let at = |e: &dyn std::fmt::Display| Error::new(format!("{}: {e}", path.display()));
+        let value = yaml::parse_document(text, yaml::Dialect::GoYamlV2).map_err(|e| at(&e))?;
+        let file: ConfigFile = serde_json::from_value(value).map_err(|e| at(&e))?;
+        if file.api_version != API_VERSION || file.kind != "Config" {
+            return Err(at(&format!(
+                "expected apiVersion {API_VERSION} and kind Config, found {} {}",
+                file.api_version, file.kind
+            )));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let overrides = file.environments.get(env).cloned().unwrap_or_default();
+        let mut cluster = file.cluster;
+        if let Some(c) = overrides.cluster {
+            if let Some(v) = c.kube_version {
+                cluster.kube_version = v;
+            }
+            if let Some(v) = c.api_versions {
+                cluster.api_versions = v;
+            }
+        }
+        let mirrors = overrides
+            .mirrors
+            .into_iter()
+            .chain(file.mirrors)
+            .map(|m| resolve_mirror(m, base))
+            .collect();
+        Ok(Self {
+            path: Some(path.to_path_buf()),
+            mirrors,
+            cluster,
+            seed: overrides.seed.or(file.seed).unwrap_or_default(),
+        })
+    }
+}
+
+/// Makes a relative local mirror target absolute against the config's directory; URLs
+/// and absolute paths stay as written.
+fn resolve_mirror(mirror: Mirror, base: &Path) -> Mirror {
+    let is_url = mirror.to.contains("://");
+    if is_url || Path::new(&mirror.to).is_absolute() {
+        return mirror;
+    }
+    let mut to = base.join(&mirror.to).to_string_lossy().into_owned();
+    if mirror.to.ends_with('/') && !to.ends_with('/') {
+        to.push('/');
+    }
+    Mirror { to, ..mirror }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "\
+apiVersion: crunch.dev/v1alpha1
+kind: Config
+mirrors:
+  - from: https://repo1.example.mil/
+    to: ../cache/
+  - from: https://other.example/
+    to: git://127.0.0.1:9418/
+cluster:
+  kubeVersion: v1.33.0
+  apiVersions: [monitoring.coreos.com/v1]
+seed: world
+environments:
+  prod:
+    cluster: {kubeVersion: v1.34.1}
+    seed: prod-seed
+";
+
+    #[test]
+    fn environment_overrides_apply() {
+        let c = Config::parse(TEXT, Path::new("/repo/crunch.yaml"), "prod").unwrap();
+        assert_eq!(c.cluster.kube_version, "v1.34.1");
+        assert_eq!(c.cluster.api_versions, ["monitoring.coreos.com/v1"]);
+        assert_eq!(c.seed, "prod-seed");
+        let dev = Config::parse(TEXT, Path::new("/repo/crunch.yaml"), "dev").unwrap();
+        assert_eq!(dev.cluster.kube_version, "v1.33.0");
+        assert_eq!(dev.seed, "world");
+    }
+
+    #[test]
+    fn relative_mirrors_resolve_against_the_file() {
+        let c = Config::parse(TEXT, Path::new("/repo/crunch.yaml"), "dev").unwrap();
+        assert_eq!(c.mirrors[0].to, "/repo/../cache/");
+        assert_eq!(c.mirrors[1].to, "git://127.0.0.1:9418/");
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        let text = "apiVersion: crunch.dev/v1alpha1\nkind: Config\nmirror: []\n";
+        let e = Config::parse(text, Path::new("c/crunch.yaml"), "dev").unwrap_err();
+        assert!(e.to_string().contains("unknown field `mirror`"), "{e}");
+        assert!(e.to_string().starts_with("c/crunch.yaml: "), "{e}");
+    }
+
+    #[test]
+    fn wrong_kind_is_an_error() {
+        let text = "apiVersion: v1\nkind: ConfigMap\n";
+        let e = Config::parse(text, Path::new("crunch.yaml"), "dev").unwrap_err();
+        assert!(e.to_string().contains("expected apiVersion"), "{e}");
+    }
+}

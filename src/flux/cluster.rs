@@ -1,0 +1,106 @@
+//! What the cluster would hold at this point of the rendering: every object rendered so
+//! far, looked up the way Flux controllers look them up.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::object::ObjectKey;
+
+/// Objects by key, each with the component that rendered it.
+#[derive(Debug, Default)]
+pub struct Cluster {
+    objects: BTreeMap<ObjectKey, (Value, String)>,
+}
+
+impl Cluster {
+    /// Records `object` as rendered by `component`; fails when another component already
+    /// rendered an object with the same key (both would fight over it in a cluster).
+    pub fn insert(&mut self, key: ObjectKey, object: Value, component: &str) -> Result<(), String> {
+        if let Some((_, owner)) = self.objects.get(&key) {
+            return Err(format!("{key} is rendered by both {owner} and {component}"));
+        }
+        self.objects
+            .insert(key, (as_stored(object), component.to_string()));
+        Ok(())
+    }
+
+    /// The object of `group`/`kind` named `namespace/name`, as the API server stores it.
+    pub fn get(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
+        let key = ObjectKey {
+            group: group.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        };
+        self.objects.get(&key).map(|(object, _)| object)
+    }
+
+    /// The scope of `group`/`kind` if a CustomResourceDefinition in the cluster defines it:
+    /// true when namespaced.
+    pub fn crd_is_namespaced(&self, group: &str, kind: &str) -> Option<bool> {
+        self.objects
+            .iter()
+            .filter(|(key, _)| {
+                key.kind == "CustomResourceDefinition" && key.group == "apiextensions.k8s.io"
+            })
+            .map(|(_, (crd, _))| &crd["spec"])
+            .find(|spec| spec["group"] == group && spec["names"]["kind"] == kind)
+            .map(|spec| spec["scope"] != "Cluster")
+    }
+}
+
+/// The object as the API server would store it: a Secret's `stringData` folded over its
+/// `data` (base64-encoded), so that readers see one map.
+fn as_stored(mut object: Value) -> Value {
+    let is_secret = object["kind"] == "Secret" && object["apiVersion"] == "v1";
+    if !is_secret {
+        return object;
+    }
+    let Some(map) = object.as_object_mut() else {
+        return object;
+    };
+    let Some(Value::Object(string_data)) = map.remove("stringData") else {
+        return object;
+    };
+    let data = map
+        .entry("data")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if !data.is_object() {
+        *data = Value::Object(Default::default());
+    }
+    if let Value::Object(data) = data {
+        for (key, value) in string_data {
+            let text = match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            };
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+            data.insert(key, Value::String(encoded));
+        }
+    }
+    object
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn string_data_folds_over_data() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "n"},
+            "data": {"a": "b2xk", "keep": "eA=="}, "stringData": {"a": "new"}});
+        let mut cluster = Cluster::default();
+        let key = ObjectKey::of(&secret).unwrap();
+        cluster.insert(key.clone(), secret, "dev").unwrap();
+        let stored = cluster.get("", "Secret", "n", "s").unwrap();
+        assert_eq!(stored["data"], json!({"a": "bmV3", "keep": "eA=="}));
+        assert!(stored.get("stringData").is_none());
+        let again = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"}});
+        let e = cluster.insert(key, again, "other").unwrap_err();
+        assert_eq!(e, "Secret n/s is rendered by both dev and other");
+    }
+}

@@ -1,0 +1,701 @@
+//! Flux, run ahead of time. The environment directory is built as Flux's bootstrap
+//! Kustomization would build it; every HelmRelease and Kustomization that appears in the
+//! output becomes a node, rendered once its source and values exist; their outputs may
+//! declare more nodes (Big Bang's umbrella chart emits one HelmRelease per component).
+//! The graph runs in waves to a fixpoint; nodes of one wave render in parallel, and
+//! results are merged in node order so that thread scheduling never shows in the output.
+
+mod cluster;
+mod spec;
+mod values;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component as PathPart, Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance, SourceRecord};
+use crate::config::Config;
+use crate::error::Error;
+use crate::object::ObjectKey;
+use crate::source::{Reference, Store, Tree};
+use crate::{helm, kustomize, yaml};
+use cluster::Cluster;
+use spec::{GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, SourceReference};
+
+/// Waves after which the graph is taken to be unbounded.
+const MAX_WAVES: usize = 64;
+/// Components after which the graph is taken to be unbounded.
+const MAX_COMPONENTS: usize = 10_000;
+
+const HELM_GROUP: &str = "helm.toolkit.fluxcd.io";
+const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
+const SOURCE_GROUP: &str = "source.toolkit.fluxcd.io";
+
+/// The environment to build: a kustomization directory and the settings in force for it.
+pub struct Environment<'a> {
+    /// The environment's kustomization directory (e.g. `customer/dev`).
+    pub dir: &'a Path,
+    /// Its name, the first step of every error chain (e.g. `dev`).
+    pub name: &'a str,
+    /// Settings for this environment.
+    pub config: &'a Config,
+}
+
+/// Renders `env` and everything it deploys into a [`Bundle`].
+pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
+    let fetched = Fetched::default();
+    let remote = StoreRemote {
+        store,
+        fetched: &fetched,
+    };
+    let root_chain = vec![env.name.to_string()];
+    let objects = kustomize::build(env.dir, &remote, &kustomize::Options::default())
+        .map_err(|e| Error::new(e).with_chain(&root_chain))?;
+    let mut graph = Graph::default();
+    graph.absorb(
+        Component {
+            id: env.name.to_string(),
+            kind: ComponentKind::Environment,
+            parent: None,
+            depends_on: Vec::new(),
+            timeout: None,
+            release: None,
+            source: None,
+            objects: Vec::new(),
+        },
+        objects,
+        &root_chain,
+    )?;
+    let render = Render {
+        env,
+        store,
+        fetched: &fetched,
+    };
+    graph.run(&render)?;
+    graph.check_dependencies()?;
+    Ok(Bundle {
+        environment: env.name.to_string(),
+        kube_version: env.config.cluster.kube_version.clone(),
+        sources: fetched.into_records(),
+        components: graph.components,
+    })
+}
+
+/// A HelmRelease or Kustomization waiting to be rendered.
+struct Node {
+    id: String,
+    chain: Vec<String>,
+    namespace: String,
+    name: String,
+    object: Value,
+    parent: String,
+}
+
+#[derive(Default)]
+struct Graph {
+    cluster: Cluster,
+    pending: Vec<Node>,
+    components: Vec<Component>,
+    seen: BTreeSet<String>,
+}
+
+impl Graph {
+    /// Adds a rendered component's objects to the cluster and its Flux objects to the
+    /// pending nodes.
+    fn absorb(
+        &mut self,
+        mut component: Component,
+        objects: Vec<Value>,
+        chain: &[String],
+    ) -> Result<(), Error> {
+        let fail = |e: String| Error::new(e).with_chain(chain);
+        for object in objects {
+            let key = ObjectKey::of(&object).map_err(fail)?;
+            let is_flux = key.group.ends_with(".toolkit.fluxcd.io");
+            let is_node = (key.group == HELM_GROUP && key.kind == "HelmRelease")
+                || (key.group == KUSTOMIZE_GROUP && key.kind == "Kustomization");
+            if is_node {
+                let namespace = if key.namespace.is_empty() {
+                    "default".to_string()
+                } else {
+                    key.namespace.clone()
+                };
+                let id = format!("{}/{namespace}/{}", key.kind, key.name);
+                if !self.seen.insert(id.clone()) {
+                    return Err(fail(format!("{id} is declared twice")));
+                }
+                let mut node_chain = chain.to_vec();
+                node_chain.push(format!("{} {namespace}/{}", key.kind, key.name));
+                self.pending.push(Node {
+                    id,
+                    chain: node_chain,
+                    namespace,
+                    name: key.name.clone(),
+                    object: object.clone(),
+                    parent: component.id.clone(),
+                });
+            }
+            self.cluster
+                .insert(key, object.clone(), &component.id)
+                .map_err(fail)?;
+            component.objects.push(bundle::Object {
+                value: object,
+                apply: !is_flux,
+            });
+        }
+        self.components.push(component);
+        if self.components.len() > MAX_COMPONENTS {
+            return Err(fail(format!(
+                "more than {MAX_COMPONENTS} components: the deployment does not converge"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Renders pending nodes wave by wave until none is left.
+    fn run(&mut self, render: &Render) -> Result<(), Error> {
+        for _ in 0..MAX_WAVES {
+            if self.pending.is_empty() {
+                return Ok(());
+            }
+            self.pending.sort_by(|a, b| a.id.cmp(&b.id));
+            let (ready, waiting): (Vec<Node>, Vec<Node>) = std::mem::take(&mut self.pending)
+                .into_iter()
+                .partition(|node| render.missing_inputs(node, &self.cluster).is_empty());
+            if ready.is_empty() {
+                let node = &waiting[0];
+                let missing = render.missing_inputs(node, &self.cluster).join(", ");
+                return Err(
+                    Error::new(format!("never becomes ready: missing {missing}"))
+                        .with_chain(&node.chain),
+                );
+            }
+            self.pending = waiting;
+            let cluster = &self.cluster;
+            let results: Vec<Result<(Component, Vec<Value>), Error>> = ready
+                .par_iter()
+                .map(|node| render.node(node, cluster))
+                .collect();
+            for (node, result) in ready.iter().zip(results) {
+                let (component, objects) = result?;
+                self.absorb(component, objects, &node.chain)?;
+            }
+        }
+        Err(Error::new(format!(
+            "still rendering new HelmReleases/Kustomizations after {MAX_WAVES} waves: the deployment does not converge"
+        )))
+    }
+
+    /// Every `dependsOn` names a component, and they form no cycle.
+    fn check_dependencies(&self) -> Result<(), Error> {
+        let ids: BTreeSet<&str> = self.components.iter().map(|c| c.id.as_str()).collect();
+        for component in &self.components {
+            for dependency in &component.depends_on {
+                if !ids.contains(dependency.as_str()) {
+                    return Err(Error::new(format!(
+                        "dependsOn {dependency}, which nothing declares"
+                    ))
+                    .within(&component.id));
+                }
+            }
+        }
+        let edges: BTreeMap<&str, &[String]> = self
+            .components
+            .iter()
+            .map(|c| (c.id.as_str(), c.depends_on.as_slice()))
+            .collect();
+        let mut done = BTreeSet::new();
+        for start in edges.keys() {
+            let mut path = Vec::new();
+            visit(start, &edges, &mut path, &mut done)?;
+        }
+        Ok(())
+    }
+}
+
+/// Depth-first search for a dependency cycle through `id`.
+fn visit<'a>(
+    id: &'a str,
+    edges: &BTreeMap<&'a str, &'a [String]>,
+    path: &mut Vec<&'a str>,
+    done: &mut BTreeSet<&'a str>,
+) -> Result<(), Error> {
+    if done.contains(id) {
+        return Ok(());
+    }
+    if let Some(at) = path.iter().position(|p| *p == id) {
+        let cycle: Vec<&str> = path[at..].iter().copied().chain([id]).collect();
+        return Err(Error::new(format!(
+            "dependsOn cycle: {}",
+            cycle.join(" → ")
+        )));
+    }
+    path.push(id);
+    for next in edges.get(id).copied().unwrap_or_default() {
+        visit(next, edges, path, done)?;
+    }
+    path.pop();
+    done.insert(id);
+    Ok(())
+}
+
+/// Every tree fetched, for the bundle's source list.
+#[derive(Default)]
+struct Fetched(Mutex<BTreeSet<SourceRecord>>);
+
+impl Fetched {
+    fn record(&self, tree: &Tree) {
+        let record = SourceRecord {
+            url: tree.origin.url.clone(),
+            reference: tree.origin.reference.to_string(),
+            commit: tree.origin.commit.clone(),
+            tree: tree.origin.tree_id.clone(),
+        };
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(record);
+    }
+
+    fn into_records(self) -> Vec<SourceRecord> {
+        self.0
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .into_iter()
+            .collect()
+    }
+}
+
+/// Resolves kustomize's remote bases through the source store.
+struct StoreRemote<'a> {
+    store: &'a Store,
+    fetched: &'a Fetched,
+}
+
+impl kustomize::Remote for StoreRemote<'_> {
+    fn fetch(&self, target: &kustomize::RemoteTarget) -> Result<PathBuf, String> {
+        let reference = Reference::Kustomize(
+            target
+                .reference
+                .clone()
+                .unwrap_or_else(|| "HEAD".to_string()),
+        );
+        let tree = self
+            .store
+            .git(&target.repo_url, &reference)
+            .map_err(|e| e.to_string())?;
+        self.fetched.record(&tree);
+        Ok(tree.root.clone())
+    }
+}
+
+/// What every node's rendering shares.
+struct Render<'a> {
+    env: &'a Environment<'a>,
+    store: &'a Store,
+    fetched: &'a Fetched,
+}
+
+impl Render<'_> {
+    /// What the node still waits for; empty when it can render.
+    fn missing_inputs(&self, node: &Node, cluster: &Cluster) -> Vec<String> {
+        let source = match source_ref(node) {
+            Ok(source) => source,
+            Err(_) => return Vec::new(),
+        };
+        let namespace = source.namespace.as_deref().unwrap_or(&node.namespace);
+        let mut missing = Vec::new();
+        if source.kind == "GitRepository"
+            && cluster
+                .get(SOURCE_GROUP, "GitRepository", namespace, &source.name)
+                .is_none()
+        {
+            missing.push(format!("GitRepository {namespace}/{}", source.name));
+        }
+        if let Ok(spec) = HelmReleaseSpec::read(&node.object) {
+            if node.id.starts_with("HelmRelease/") {
+                missing.extend(values::missing(&spec.values_from, cluster, &node.namespace));
+            }
+        }
+        missing
+    }
+
+    /// Renders one node into its component and objects.
+    fn node(&self, node: &Node, cluster: &Cluster) -> Result<(Component, Vec<Value>), Error> {
+        let result = if node.id.starts_with("HelmRelease/") {
+            self.helm_release(node, cluster)
+        } else {
+            self.kustomization(node, cluster)
+        };
+        result.map_err(|e| e.with_chain(&node.chain))
+    }
+
+    /// Fetches the GitRepository `source` names, relative to `node`'s namespace.
+    fn fetch(
+        &self,
+        source: &SourceReference,
+        node: &Node,
+        cluster: &Cluster,
+    ) -> Result<(Tree, String), Error> {
+        if source.kind != "GitRepository" {
+            return Err(Error::new(format!(
+                "sourceRef kind {} is not supported yet (only GitRepository)",
+                source.kind
+            )));
+        }
+        let namespace = source.namespace.as_deref().unwrap_or(&node.namespace);
+        let repository = cluster
+            .get(SOURCE_GROUP, "GitRepository", namespace, &source.name)
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "GitRepository {namespace}/{} not found",
+                    source.name
+                ))
+            })?;
+        let step = format!("GitRepository {namespace}/{}", source.name);
+        let spec = GitRepositorySpec::read(repository).map_err(|e| Error::new(e).within(&step))?;
+        let tree = self
+            .store
+            .git(&spec.url, &spec.git_ref().reference())
+            .map_err(|e| Error::new(e).within(&step))?;
+        self.fetched.record(&tree);
+        Ok((tree, spec.url))
+    }
+
+    fn helm_release(
+        &self,
+        node: &Node,
+        cluster: &Cluster,
+    ) -> Result<(Component, Vec<Value>), Error> {
+        let spec = HelmReleaseSpec::read(&node.object).map_err(Error::new)?;
+        let chart_spec = spec
+            .chart
+            .as_ref()
+            .map(|c| &c.spec)
+            .ok_or_else(|| Error::new("HelmRelease has no spec.chart"))?;
+        let (tree, url) = self.fetch(&chart_spec.source_ref, node, cluster)?;
+        let chart_dir = inside(&tree.root, &chart_spec.chart)?;
+        let values = values::compose(
+            &spec.values_from,
+            spec.values.as_ref(),
+            cluster,
+            &node.namespace,
+        )
+        .map_err(Error::new)?;
+        let release_namespace = spec
+            .target_namespace
+            .clone()
+            .unwrap_or_else(|| node.namespace.clone());
+        let release_name = release_name(&spec, &node.name);
+        let chart = helm::load_chart(&chart_dir).map_err(Error::new)?;
+        let cluster_profile = &self.env.config.cluster;
+        let options = helm::RenderOptions {
+            release_name: release_name.clone(),
+            namespace: release_namespace.clone(),
+            revision: 1,
+            is_upgrade: false,
+            capabilities: helm::Capabilities {
+                kube_version: cluster_profile.kube_version.clone(),
+                api_versions: cluster_profile.api_versions.clone(),
+            },
+            include_crds: spec.installs_crds(),
+            skip_tests: true,
+            no_hooks: spec.install.as_ref().is_some_and(|i| i.disable_hooks),
+            seed: self.env.config.seed.clone(),
+        };
+        let rendered = helm::render(&chart, &values, &options).map_err(Error::new)?;
+        // Helm 4 post-renders manifests and hooks as two separate streams; CRDs from
+        // `crds/` are installed as they are.
+        let mut objects = if spec.installs_crds() {
+            parse_manifests(&rendered.crds, yaml::Dialect::GoYamlV2)?
+        } else {
+            Vec::new()
+        };
+        objects.extend(post_render(
+            parse_manifests(&rendered.manifests, yaml::Dialect::GoYamlV3)?,
+            &spec,
+            node,
+        )?);
+        // Flux runs no Helm tests (`test.enable` aside, crunch has no cluster to run them in).
+        let hooks: Vec<helm::Manifest> = rendered
+            .hooks
+            .into_iter()
+            .filter(|hook| !hook.is_test())
+            .map(|hook| hook.manifest)
+            .collect();
+        objects.extend(post_render(
+            parse_manifests(&hooks, yaml::Dialect::GoYamlV3)?,
+            &spec,
+            node,
+        )?);
+        for object in &mut objects {
+            default_namespace(object, &release_namespace, cluster);
+        }
+        let component = Component {
+            id: node.id.clone(),
+            kind: ComponentKind::HelmRelease,
+            parent: Some(node.parent.clone()),
+            depends_on: dependency_ids("HelmRelease", &spec.depends_on, &node.namespace),
+            timeout: spec.timeout.clone(),
+            release: Some((release_name, release_namespace)),
+            source: Some(Provenance {
+                url,
+                commit: tree.origin.commit.clone(),
+                path: chart_spec.chart.clone(),
+            }),
+            objects: Vec::new(),
+        };
+        Ok((component, objects))
+    }
+
+    fn kustomization(
+        &self,
+        node: &Node,
+        cluster: &Cluster,
+    ) -> Result<(Component, Vec<Value>), Error> {
+        let spec: KustomizationSpec = serde_json::from_value(node.object["spec"].clone())
+            .map_err(|e| Error::new(format!("Kustomization spec: {e}")))?;
+        let overlay = spec::kustomization_overlay(&node.object).map_err(Error::new)?;
+        let (tree, url) = self.fetch(&spec.source_ref, node, cluster)?;
+        let path = spec.path.clone().unwrap_or_else(|| "./".to_string());
+        let dir = inside(&tree.root, &path)?;
+        let remote = StoreRemote {
+            store: self.store,
+            fetched: self.fetched,
+        };
+        let objects =
+            kustomize::build_with_overlay(&dir, &overlay, &remote, &kustomize::Options::default())
+                .map_err(Error::new)?;
+        let component = Component {
+            id: node.id.clone(),
+            kind: ComponentKind::Kustomization,
+            parent: Some(node.parent.clone()),
+            depends_on: dependency_ids("Kustomization", &spec.depends_on, &node.namespace),
+            timeout: spec.timeout.clone(),
+            release: None,
+            source: Some(Provenance {
+                url,
+                commit: tree.origin.commit.clone(),
+                path,
+            }),
+            objects: Vec::new(),
+        };
+        Ok((component, objects))
+    }
+}
+
+/// helm-controller's post-rendering: the HelmRelease's kustomize post renderers in order,
+/// then its origin labels.
+fn post_render(
+    mut objects: Vec<Value>,
+    spec: &HelmReleaseSpec,
+    node: &Node,
+) -> Result<Vec<Value>, Error> {
+    for renderer in &spec.post_renderers {
+        let Some(kustomize) = &renderer.kustomize else {
+            continue;
+        };
+        if !kustomize.images.is_empty() {
+            return Err(Error::new(
+                "postRenderers kustomize.images is not supported yet",
+            ));
+        }
+        objects = kustomize::apply_patches(objects, &kustomize.patches)
+            .map_err(|e| Error::new(e).within("postRenderers"))?;
+    }
+    for object in &mut objects {
+        label_origin(object, &node.namespace, &node.name);
+    }
+    Ok(objects)
+}
+
+fn source_ref(node: &Node) -> Result<SourceReference, String> {
+    let spec = &node.object["spec"];
+    let reference = if node.id.starts_with("HelmRelease/") {
+        &spec["chart"]["spec"]["sourceRef"]
+    } else {
+        &spec["sourceRef"]
+    };
+    serde_json::from_value(reference.clone()).map_err(|e| e.to_string())
+}
+
+fn dependency_ids(kind: &str, dependencies: &[spec::Dependency], namespace: &str) -> Vec<String> {
+    let mut ids: Vec<String> = dependencies
+        .iter()
+        .map(|d| {
+            let ns = d.namespace.as_deref().unwrap_or(namespace);
+            format!("{kind}/{ns}/{}", d.name)
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// `path` inside `root`, refusing absolute paths and `..` that would leave the source.
+fn inside(root: &Path, path: &str) -> Result<PathBuf, Error> {
+    let mut depth = 0usize;
+    for part in Path::new(path).components() {
+        match part {
+            PathPart::Normal(_) => depth += 1,
+            PathPart::CurDir => {}
+            PathPart::ParentDir if depth > 0 => depth -= 1,
+            _ => {
+                return Err(Error::new(format!(
+                    "path {path} leaves the source it points into"
+                )));
+            }
+        }
+    }
+    Ok(root.join(path))
+}
+
+/// Helm-controller's release name: `spec.releaseName`, else `<targetNamespace>-<name>`,
+/// else the name; shortened to 53 characters with a hash suffix when longer.
+fn release_name(spec: &HelmReleaseSpec, name: &str) -> String {
+    let full = match (&spec.release_name, &spec.target_namespace) {
+        (Some(release), _) if !release.is_empty() => release.clone(),
+        (_, Some(target)) if !target.is_empty() => format!("{target}-{name}"),
+        _ => name.to_string(),
+    };
+    const MAX: usize = 53;
+    const HASH: usize = 12;
+    if full.len() <= MAX {
+        return full;
+    }
+    let digest: String = Sha256::digest(full.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}-{}", &full[..MAX - HASH - 1], &digest[..HASH])
+}
+
+/// Parses Helm's rendered documents into objects, dropping empty ones. helm-controller
+/// always post-renders templates and hooks through kustomize (origin labels at least), so
+/// those reach the cluster as kyaml read them (go-yaml v3); CRDs from `crds/` go straight
+/// to the Kubernetes decoder (go-yaml v2).
+fn parse_manifests(
+    manifests: &[helm::Manifest],
+    dialect: yaml::Dialect,
+) -> Result<Vec<Value>, Error> {
+    let mut objects = Vec::new();
+    for manifest in manifests {
+        let documents = yaml::parse_stream(&manifest.content, dialect)
+            .map_err(|e| Error::new(format!("{}: {e}", manifest.source)))?;
+        objects.extend(documents.into_iter().filter(|d| !d.is_null()));
+    }
+    Ok(objects)
+}
+
+/// helm-controller's origin labels, put on every manifest it applies.
+fn label_origin(object: &mut Value, namespace: &str, name: &str) {
+    let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let labels = metadata
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Value::Object(labels) = labels {
+        labels.insert(
+            format!("{HELM_GROUP}/name"),
+            Value::String(name.to_string()),
+        );
+        labels.insert(
+            format!("{HELM_GROUP}/namespace"),
+            Value::String(namespace.to_string()),
+        );
+    }
+}
+
+/// Kinds of the built-in APIs that are cluster-scoped.
+const CLUSTER_SCOPED: [&str; 14] = [
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "APIService",
+    "PriorityClass",
+    "IngressClass",
+];
+
+/// Puts a namespaced object without namespace into the release namespace, as Helm's
+/// client does when it creates it.
+fn default_namespace(object: &mut Value, namespace: &str, cluster: &Cluster) {
+    let Ok(key) = ObjectKey::of(object) else {
+        return;
+    };
+    if !key.namespace.is_empty() {
+        return;
+    }
+    let namespaced = cluster
+        .crd_is_namespaced(&key.group, &key.kind)
+        .unwrap_or(!CLUSTER_SCOPED.contains(&key.kind.as_str()));
+    if let (true, Some(metadata)) = (
+        namespaced,
+        object.get_mut("metadata").and_then(Value::as_object_mut),
+    ) {
+        metadata.insert(
+            "namespace".to_string(),
+            Value::String(namespace.to_string()),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(release: Option<&str>, target: Option<&str>) -> HelmReleaseSpec {
+        let mut v = serde_json::json!({"chart": {"spec": {"chart": "./chart",
+            "sourceRef": {"kind": "GitRepository", "name": "x"}}}});
+        if let Some(r) = release {
+            v["releaseName"] = r.into();
+        }
+        if let Some(t) = target {
+            v["targetNamespace"] = t.into();
+        }
+        HelmReleaseSpec::read(&serde_json::json!({"spec": v})).unwrap()
+    }
+
+    #[test]
+    fn release_names_follow_helm_controller() {
+        assert_eq!(release_name(&spec(None, None), "logging"), "logging");
+        assert_eq!(
+            release_name(&spec(None, Some("logging")), "loki"),
+            "logging-loki"
+        );
+        assert_eq!(release_name(&spec(Some("x"), Some("logging")), "loki"), "x");
+        let long = release_name(&spec(None, Some(&"n".repeat(40))), &"m".repeat(20));
+        assert_eq!(long.len(), 53);
+        assert!(long.starts_with(&"n".repeat(40)));
+    }
+
+    #[test]
+    fn paths_may_not_leave_the_source() {
+        let root = Path::new("/src");
+        assert_eq!(inside(root, "./chart").unwrap(), Path::new("/src/./chart"));
+        assert!(inside(root, "a/../../etc").is_err());
+        assert!(inside(root, "/etc").is_err());
+    }
+
+    #[test]
+    fn cycles_are_named() {
+        let to_a = ["a".to_string()];
+        let to_b = ["b".to_string()];
+        let edges: BTreeMap<&str, &[String]> =
+            [("a", &to_b[..]), ("b", &to_a[..])].into_iter().collect();
+        let e = visit("a", &edges, &mut Vec::new(), &mut BTreeSet::new()).unwrap_err();
+        assert_eq!(e.to_string(), "dependsOn cycle: a → b → a");
+    }
+}

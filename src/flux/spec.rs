@@ -1,0 +1,249 @@
+//! The parts of Flux's objects that change what gets rendered, read from their specs.
+//! Fields that would change the output but are not implemented yet are refused by name,
+//! never ignored.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::values::ValuesReference;
+use crate::source::GitRef;
+
+/// `source.toolkit.fluxcd.io` GitRepository spec.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GitRepositorySpec {
+    /// Repository URL.
+    pub url: String,
+    /// Reference to check out; Flux defaults to branch `master`.
+    #[serde(default, rename = "ref")]
+    pub reference: Option<GitReference>,
+}
+
+/// `spec.ref` of a GitRepository, in Flux's precedence order.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitReference {
+    commit: Option<String>,
+    semver: Option<String>,
+    tag: Option<String>,
+    branch: Option<String>,
+    name: Option<String>,
+}
+
+impl GitRepositorySpec {
+    /// Reads a GitRepository's spec, refusing what crunch cannot reproduce yet.
+    pub fn read(object: &Value) -> Result<Self, String> {
+        let spec = &object["spec"];
+        for unsupported in ["include", "recurseSubmodules", "verify", "sparseCheckout"] {
+            if spec
+                .get(unsupported)
+                .is_some_and(|v| !v.is_null() && v != false)
+            {
+                return Err(format!(
+                    "GitRepository spec.{unsupported} is not supported yet"
+                ));
+            }
+        }
+        serde_json::from_value(spec.clone()).map_err(|e| format!("GitRepository spec: {e}"))
+    }
+
+    /// The reference to fetch.
+    pub fn git_ref(&self) -> GitRef {
+        let r = self.reference.clone().unwrap_or_default();
+        GitRef {
+            commit: r.commit,
+            semver: r.semver,
+            tag: r.tag,
+            branch: r.branch,
+            name: r.name,
+        }
+    }
+}
+
+/// A `{kind, name, namespace}` reference to a source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceReference {
+    /// Source kind; only `GitRepository` is supported yet.
+    pub kind: String,
+    /// Source name.
+    pub name: String,
+    /// Source namespace; the referring object's when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// A `dependsOn` entry.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dependency {
+    /// Name of the object depended on.
+    pub name: String,
+    /// Its namespace; the referring object's when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// One `postRenderers` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostRenderer {
+    /// Kustomize post-rendering (the only kind Flux has).
+    pub kustomize: Option<KustomizePostRenderer>,
+}
+
+/// `postRenderers[].kustomize`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KustomizePostRenderer {
+    /// Kustomize `patches` (SMP or JSON 6902, with targets).
+    #[serde(default)]
+    pub patches: Vec<Value>,
+    /// Kustomize `images`.
+    #[serde(default)]
+    pub images: Vec<Value>,
+}
+
+/// `helm.toolkit.fluxcd.io` HelmRelease spec.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmReleaseSpec {
+    /// The chart template.
+    pub chart: Option<ChartTemplate>,
+    /// Explicit release name.
+    #[serde(default)]
+    pub release_name: Option<String>,
+    /// Namespace the release installs into.
+    #[serde(default)]
+    pub target_namespace: Option<String>,
+    /// Values references, merged in order.
+    #[serde(default)]
+    pub values_from: Vec<ValuesReference>,
+    /// Inline values, merged last.
+    #[serde(default)]
+    pub values: Option<Value>,
+    /// Post renderers, applied in order.
+    #[serde(default)]
+    pub post_renderers: Vec<PostRenderer>,
+    /// Releases to be ready first.
+    #[serde(default)]
+    pub depends_on: Vec<Dependency>,
+    /// Readiness timeout as written.
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Install settings.
+    #[serde(default)]
+    pub install: Option<InstallSettings>,
+}
+
+/// `spec.chart`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChartTemplate {
+    /// `spec.chart.spec`.
+    pub spec: ChartSpec,
+}
+
+/// `spec.chart.spec`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartSpec {
+    /// Chart path inside a GitRepository (or chart name in a HelmRepository).
+    pub chart: String,
+    /// The source holding the chart.
+    pub source_ref: SourceReference,
+    /// Extra values files inside the chart.
+    #[serde(default)]
+    pub values_files: Vec<String>,
+}
+
+/// `spec.install`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallSettings {
+    /// CRD policy: `Skip`, `Create` (default) or `CreateReplace`.
+    #[serde(default)]
+    pub crds: Option<String>,
+    /// Whether hooks are skipped.
+    #[serde(default)]
+    pub disable_hooks: bool,
+}
+
+impl HelmReleaseSpec {
+    /// Reads a HelmRelease's spec, refusing what crunch cannot reproduce yet.
+    pub fn read(object: &Value) -> Result<Self, String> {
+        let spec = &object["spec"];
+        for unsupported in ["chartRef", "kubeConfig"] {
+            if spec.get(unsupported).is_some() {
+                return Err(format!(
+                    "HelmRelease spec.{unsupported} is not supported yet"
+                ));
+            }
+        }
+        let spec: Self =
+            serde_json::from_value(spec.clone()).map_err(|e| format!("HelmRelease spec: {e}"))?;
+        match &spec.chart {
+            None => return Err("HelmRelease has no spec.chart".to_string()),
+            Some(chart) if !chart.spec.values_files.is_empty() => {
+                return Err("HelmRelease spec.chart.spec.valuesFiles is not supported yet".into());
+            }
+            Some(_) => {}
+        }
+        Ok(spec)
+    }
+
+    /// Whether CRDs from the chart's `crds/` directory are installed.
+    pub fn installs_crds(&self) -> bool {
+        let policy = self.install.as_ref().and_then(|i| i.crds.as_deref());
+        policy != Some("Skip")
+    }
+}
+
+/// `kustomize.toolkit.fluxcd.io` Kustomization spec.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KustomizationSpec {
+    /// The source holding the kustomization.
+    pub source_ref: SourceReference,
+    /// Path inside the source; the root when absent.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Kustomizations to be ready first.
+    #[serde(default)]
+    pub depends_on: Vec<Dependency>,
+    /// Readiness timeout as written.
+    #[serde(default)]
+    pub timeout: Option<String>,
+}
+
+/// The fields of a Flux Kustomization that become an overlay kustomization on top of its
+/// path, as kustomize-controller generates one.
+pub fn kustomization_overlay(object: &Value) -> Result<Value, String> {
+    let spec = &object["spec"];
+    if spec.get("postBuild").is_some() {
+        return Err("Kustomization spec.postBuild is not supported yet".to_string());
+    }
+    let mut overlay = serde_json::Map::new();
+    let renames = [
+        ("targetNamespace", "namespace"),
+        ("namePrefix", "namePrefix"),
+        ("nameSuffix", "nameSuffix"),
+        ("patches", "patches"),
+        ("images", "images"),
+        ("components", "components"),
+    ];
+    for (from, to) in renames {
+        if let Some(value) = spec.get(from) {
+            overlay.insert(to.to_string(), value.clone());
+        }
+    }
+    if let Some(common) = spec.get("commonMetadata") {
+        if let Some(labels) = common.get("labels") {
+            // Flux labels objects without touching selectors.
+            let pairs = serde_json::json!([{"pairs": labels, "includeSelectors": false}]);
+            overlay.insert("labels".to_string(), pairs);
+        }
+        if let Some(annotations) = common.get("annotations") {
+            overlay.insert("commonAnnotations".to_string(), annotations.clone());
+        }
+    }
+    Ok(Value::Object(overlay))
+}

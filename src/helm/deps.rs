@@ -1,0 +1,198 @@
+//! Subchart resolution before rendering (Helm's `ProcessDependencies`): aliases,
+//! `condition`/`tags` enabling, and `import-values`.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use super::chart::Chart;
+use super::error::{Error, ErrorKind};
+use super::semver::is_compatible_range;
+use super::values::{Mode, coalesce_chart, coalesce_tables};
+
+/// Fails like `helm template` when a declared dependency has no chart in `charts/`.
+pub(crate) fn check_dependencies(chart: &Chart) -> Result<(), Error> {
+    let Some(reqs) = &chart.metadata.dependencies else {
+        return Ok(());
+    };
+    let missing: Vec<&str> = reqs
+        .iter()
+        .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Dependencies,
+        format!(
+            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+            missing.join(", ")
+        ),
+    ))
+}
+
+/// Applies aliases, drops disabled subcharts and imports values, mutating `chart`.
+pub(crate) fn process(chart: &mut Chart, user: &Map<String, Value>) -> Result<(), Error> {
+    let wrap = |e: Error| {
+        Error::new(
+            ErrorKind::Dependencies,
+            format!("chart dependencies processing failed: {e}"),
+        )
+    };
+    process_enabled(chart, user, "").map_err(wrap)?;
+    import_values_recursive(chart).map_err(wrap)
+}
+
+fn process_enabled(
+    chart: &mut Chart,
+    values: &Map<String, Value>,
+    path: &str,
+) -> Result<(), Error> {
+    let Some(reqs) = chart.metadata.dependencies.as_mut() else {
+        return Ok(());
+    };
+    let existing = std::mem::take(&mut chart.dependencies);
+    let declared = |c: &Chart, r: &super::chart::Dependency| {
+        c.name() == r.name && is_compatible_range(&r.version, &c.metadata.version)
+    };
+    let mut resolved: Vec<Chart> = existing
+        .iter()
+        .filter(|c| !reqs.iter().any(|r| declared(c, r)))
+        .cloned()
+        .collect();
+    for req in reqs.iter_mut() {
+        if let Some(found) = existing.iter().find(|c| declared(c, req)) {
+            let mut copy = found.clone();
+            if !req.alias.is_empty() {
+                copy.metadata.name = req.alias.clone();
+            }
+            resolved.push(copy);
+        }
+        if !req.alias.is_empty() {
+            req.name = req.alias.clone();
+        }
+        req.enabled = true;
+    }
+    chart.dependencies = resolved;
+
+    let cvals = coalesce_chart(chart, values, Mode::Coalesce)?;
+    let reqs = chart.metadata.dependencies.as_mut().into_iter().flatten();
+    let mut disabled = HashSet::new();
+    for req in reqs {
+        apply_tags(req, &cvals);
+        apply_condition(req, &cvals, path);
+        if !req.enabled {
+            disabled.insert(req.name.clone());
+        }
+    }
+    chart.dependencies.retain(|d| !disabled.contains(d.name()));
+    if let Some(reqs) = chart.metadata.dependencies.as_mut() {
+        reqs.retain(|r| !disabled.contains(&r.name));
+    }
+    for sub in &mut chart.dependencies {
+        let sub_path = format!("{path}{}.", sub.name());
+        process_enabled(sub, &cvals, &sub_path)?;
+    }
+    Ok(())
+}
+
+/// `tags`: any true tag enables, otherwise any false tag disables.
+fn apply_tags(req: &mut super::chart::Dependency, cvals: &Map<String, Value>) {
+    let Some(Value::Object(tags)) = cvals.get("tags") else {
+        return;
+    };
+    let (mut any_true, mut any_false) = (false, false);
+    for tag in &req.tags {
+        match tags.get(tag) {
+            Some(Value::Bool(true)) => any_true = true,
+            Some(Value::Bool(false)) => any_false = true,
+            _ => {}
+        }
+    }
+    req.enabled = any_true || !any_false;
+}
+
+/// `condition`: the first path (of a comma-separated list) holding a boolean decides.
+fn apply_condition(req: &mut super::chart::Dependency, cvals: &Map<String, Value>, path: &str) {
+    let condition = req.condition.trim().to_string();
+    for cond in condition.split(',').filter(|c| !c.is_empty()) {
+        if let Some(Value::Bool(b)) = path_value(cvals, &format!("{path}{cond}")) {
+            req.enabled = *b;
+            break;
+        }
+    }
+}
+
+/// Helm's `Values.PathValue`: a dotted path to a non-table value.
+fn path_value<'v>(vals: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
+    let (table_path, key) = match path.rsplit_once('.') {
+        Some((t, k)) => (Some(t), k),
+        None => (None, path),
+    };
+    let table = match table_path {
+        Some(t) => table(vals, t)?,
+        None => vals,
+    };
+    table.get(key).filter(|v| !v.is_object())
+}
+
+/// Helm's `Values.Table`: a dotted path to a table.
+fn table<'v>(vals: &'v Map<String, Value>, path: &str) -> Option<&'v Map<String, Value>> {
+    path.split('.')
+        .try_fold(vals, |t, part| t.get(part).and_then(Value::as_object))
+}
+
+fn import_values_recursive(chart: &mut Chart) -> Result<(), Error> {
+    for sub in &mut chart.dependencies {
+        import_values_recursive(sub)?;
+    }
+    import_values(chart)
+}
+
+/// Go's `%v` of an `import-values` field.
+fn sprint(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => "<nil>".into(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Folds subchart defaults (and imported `exports`) into the chart's own values, as
+/// Helm's `processImportValues` does in merge mode: the chart's values win.
+fn import_values(chart: &mut Chart) -> Result<(), Error> {
+    if chart.metadata.dependencies.is_none() {
+        return Ok(());
+    }
+    let cvals = coalesce_chart(chart, &Map::new(), Mode::Merge)?;
+    let mut imported = Map::new();
+    for req in chart.metadata.dependencies.iter_mut().flatten() {
+        let mut rewritten = Vec::new();
+        for entry in &req.import_values {
+            let (child, parent) = match entry {
+                Value::Object(m) => (sprint(m.get("child")), sprint(m.get("parent"))),
+                Value::String(s) => (format!("exports.{s}"), ".".to_string()),
+                _ => continue,
+            };
+            rewritten.push(serde_json::json!({"child": child, "parent": parent}));
+            let Some(found) = table(&cvals, &format!("{}.{child}", req.name)) else {
+                continue;
+            };
+            let mut nested = found.clone();
+            if parent != "." {
+                for part in parent.split('.').rev() {
+                    let mut wrapper = Map::new();
+                    wrapper.insert(part.to_string(), Value::Object(nested));
+                    nested = wrapper;
+                }
+            }
+            coalesce_tables(&mut imported, nested, Mode::Merge);
+        }
+        req.import_values = rewritten;
+    }
+    let mut values = cvals;
+    coalesce_tables(&mut values, imported, Mode::Merge);
+    chart.values = values;
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! Splitting rendered templates into manifests and hooks, in Helm's install order.
+
+use serde_json::{Map, Value};
+
+use super::error::{Error, ErrorKind};
+
+/// One rendered document and the template it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    /// Template path as `# Source:` prints it, e.g. `chart/templates/x.yaml`.
+    pub source: String,
+    /// The document text, trimmed, without its `---` separator.
+    pub content: String,
+}
+
+/// A classified document: its `kind` orders it, `hook_events` marks hooks.
+struct Entry {
+    manifest: Manifest,
+    kind: String,
+    hook: Option<Vec<String>>,
+}
+
+/// Manifests and hooks in the order `helm template` prints them.
+pub(crate) struct Sorted {
+    pub(crate) manifests: Vec<Manifest>,
+    /// Hooks with their events (`test` marks test hooks).
+    pub(crate) hooks: Vec<(Manifest, Vec<String>)>,
+}
+
+/// The hook events Helm knows; a document naming any other event is dropped.
+const EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+/// Helm's `InstallOrder`: kinds not listed come after, alphabetically.
+const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// Sorts rendered files (`path → text`, partials and notes already removed) into
+/// manifests and hooks as Helm's `SortManifests` does.
+pub(crate) fn sort(files: &[(String, String)]) -> Result<Sorted, Error> {
+    let mut paths: Vec<&(String, String)> = files.iter().collect();
+    paths.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut entries = Vec::new();
+    for (path, text) in paths {
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if base.starts_with('_') || text.trim().is_empty() {
+            continue;
+        }
+        for doc in split_manifests(text) {
+            if let Some(entry) = classify(path, doc)? {
+                entries.push(entry);
+            }
+        }
+    }
+    let (hooks, manifests): (Vec<Entry>, Vec<Entry>) =
+        entries.into_iter().partition(|e| e.hook.is_some());
+    Ok(Sorted {
+        manifests: by_kind(manifests).into_iter().map(|e| e.manifest).collect(),
+        hooks: by_kind(hooks)
+            .into_iter()
+            .map(|e| (e.manifest, e.hook.unwrap_or_default()))
+            .collect(),
+    })
+}
+
+fn by_kind(mut entries: Vec<Entry>) -> Vec<Entry> {
+    let rank = |kind: &str| INSTALL_ORDER.iter().position(|k| *k == kind);
+    // Stable: equal kinds keep file and document order.
+    entries.sort_by(|a, b| match (rank(&a.kind), rank(&b.kind)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.kind.cmp(&b.kind),
+    });
+    entries
+}
+
+/// Helm's `SplitManifests`: splits on `(?:^|\s*\n)---\s*`, trims each piece, drops empty
+/// pieces.
+pub(crate) fn split_manifests(text: &str) -> Vec<String> {
+    let text = text.trim();
+    let bytes = text.as_bytes();
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c');
+    let mut docs = Vec::new();
+    let mut piece_start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // A separator starts at `i` if `i` is the text start followed by `---`, or a run
+        // of whitespace ending in a newline directly before `---`.
+        let dashes_at = if i == 0 && text.starts_with("---") {
+            Some(0)
+        } else {
+            let mut j = i;
+            while j < bytes.len() && is_space(bytes[j]) {
+                j += 1;
+            }
+            (j > i && bytes[j - 1] == b'\n' && text[j..].starts_with("---")).then_some(j)
+        };
+        let Some(dashes) = dashes_at else {
+            i += 1;
+            continue;
+        };
+        let mut end = dashes + 3;
+        while end < bytes.len() && is_space(bytes[end]) {
+            end += 1;
+        }
+        if i != 0 || end != 0 {
+            docs.push(&text[piece_start..i]);
+        }
+        piece_start = end;
+        i = end;
+    }
+    docs.push(&text[piece_start..]);
+    docs.into_iter()
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim().to_string())
+        .collect()
+}
+
+/// Reads a document's head (`apiVersion`, `kind`, `metadata.name`, annotations) the way
+/// `yaml.Unmarshal` into Helm's `SimpleHead` does, and classifies it.
+fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
+    let fail = |msg: String| {
+        Error::new(
+            ErrorKind::Manifest,
+            format!("YAML parse error on {path}: {msg}"),
+        )
+    };
+    let parsed = crate::yaml::parse_document(&doc, crate::yaml::Dialect::GoYamlV2)
+        .map_err(|e| fail(format!("error converting YAML to JSON: {e}")))?;
+    let mismatch = |found: &Value, field: &str, want: &str| {
+        fail(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {want}",
+            super::values::json_kind(found)
+        ))
+    };
+    let head = match &parsed {
+        Value::Null => Map::new(),
+        Value::Object(m) => m.clone(),
+        other => {
+            return Err(fail(format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
+                super::values::json_kind(other)
+            )));
+        }
+    };
+    let string_field = |v: Option<&Value>, field: &str| -> Result<String, Error> {
+        match v {
+            None | Some(Value::Null) => Ok(String::new()),
+            Some(Value::Array(_) | Value::Object(_)) => {
+                Err(mismatch(v.unwrap_or(&Value::Null), field, "string"))
+            }
+            Some(scalar) => Ok(go_scalar_string(scalar)),
+        }
+    };
+    string_field(head.get("apiVersion"), "SimpleHead.apiVersion")?;
+    let kind = string_field(head.get("kind"), "SimpleHead.kind")?;
+    let mut annotations: Option<Map<String, Value>> = None;
+    match head.get("metadata") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(meta)) => {
+            string_field(meta.get("name"), ".metadata.name")?;
+            match meta.get("annotations") {
+                None | Some(Value::Null) => {}
+                Some(Value::Object(a)) => {
+                    for v in a.values() {
+                        string_field(Some(v), ".metadata.annotations")?;
+                    }
+                    annotations = Some(a.clone());
+                }
+                Some(other) => {
+                    return Err(mismatch(
+                        other,
+                        ".metadata.annotations",
+                        "map[string]string",
+                    ));
+                }
+            }
+        }
+        Some(other) => {
+            return Err(mismatch(
+                other,
+                "SimpleHead.metadata",
+                "struct { Name string \"json:\\\"name\\\"\"; Annotations map[string]string \"json:\\\"annotations\\\"\" }",
+            ));
+        }
+    }
+    let manifest = Manifest {
+        source: path.to_string(),
+        content: doc,
+    };
+    let hook_value = annotations
+        .as_ref()
+        .and_then(|a| a.get("helm.sh/hook"))
+        .map(go_scalar_string);
+    let Some(hook_value) = hook_value else {
+        return Ok(Some(Entry {
+            manifest,
+            kind,
+            hook: None,
+        }));
+    };
+    let mut events = Vec::new();
+    for event in hook_value.split(',') {
+        let event = event.trim().to_lowercase();
+        if !EVENTS.contains(&event.as_str()) {
+            // Helm logs "skipping unknown hooks" and drops the document.
+            return Ok(None);
+        }
+        events.push(if event == "test-success" {
+            "test".into()
+        } else {
+            event
+        });
+    }
+    Ok(Some(Entry {
+        manifest,
+        kind,
+        hook: Some(events),
+    }))
+}
+
+/// A YAML scalar read into a Go `string` field by `sigs.k8s.io/yaml`, which turns numbers
+/// and booleans into their text.
+pub(crate) fn go_scalar_string(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (None, Some(u), _) => u.to_string(),
+            (None, None, Some(f)) => go_format_g(f),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`, which `sigs.k8s.io/yaml` uses to turn a
+/// YAML float into a string field.
+pub(crate) fn go_format_g(f: f64) -> String {
+    // Narrowing is the point: Go formats with 32-bit shortest digits here.
+    #[allow(clippy::cast_possible_truncation)]
+    let f = f as f32;
+    if f == 0.0 {
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    // Shortest formatting switches to an exponent outside [1e-4, 1e6), like Go's %g.
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{f}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_like_helm() {
+        assert_eq!(
+            split_manifests("a: 1\n---\nb: 2\n--- \n\n---\n# c\n"),
+            vec!["a: 1", "b: 2", "---\n# c"]
+        );
+        assert_eq!(split_manifests("---\na: 1\n---\n"), vec!["a: 1"]);
+        assert_eq!(split_manifests("a: 1\n---b: 2"), vec!["a: 1", "b: 2"]);
+        assert_eq!(split_manifests("a: '---'"), vec!["a: '---'"]);
+    }
+
+    #[test]
+    fn go_g_format() {
+        assert_eq!(go_format_g(1.5), "1.5");
+        assert_eq!(go_format_g(1e21), "1e+21");
+        assert_eq!(go_format_g(1e6), "1e+06");
+        assert_eq!(go_format_g(100.0), "100");
+        assert_eq!(go_format_g(0.00001), "1e-05");
+    }
+}

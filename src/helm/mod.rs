@@ -1,0 +1,209 @@
+//! Helm charts, rendered natively: what `helm template` (Helm v4.1.4) prints, byte for
+//! byte.
+//!
+//! [`load_chart`] reads a chart directory or archive; [`render`] resolves subcharts,
+//! coalesces values, executes the templates through [`crate::template`] and sorts the
+//! result into CRDs, manifests and hooks; [`template_output`] prints that as `helm
+//! template` does.
+
+mod caps;
+mod chart;
+mod deps;
+mod engine;
+mod error;
+mod formats;
+mod funcs;
+mod glob;
+mod ignore;
+mod load;
+mod manifest;
+mod objects;
+mod schema;
+mod semver;
+mod values;
+
+pub use caps::Capabilities;
+pub use chart::{Chart, Dependency, File, Maintainer, Metadata};
+pub use error::{Error, ErrorKind};
+pub use load::load_chart;
+pub use manifest::Manifest;
+pub use values::{load_values, merge_maps};
+
+use serde_json::Value;
+
+/// The release `helm template` pretends to install, and its flags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// `.Release.Name`.
+    pub release_name: String,
+    /// `.Release.Namespace` (`-n`).
+    pub namespace: String,
+    /// `.Release.Revision` (`helm template` always uses 1).
+    pub revision: u32,
+    /// `--is-upgrade`: `.Release.IsUpgrade` instead of `.Release.IsInstall`.
+    pub is_upgrade: bool,
+    /// `--kube-version` and `--api-versions`.
+    pub capabilities: Capabilities,
+    /// `--include-crds`: print `crds/` files first.
+    pub include_crds: bool,
+    /// `--skip-tests`: leave out `test` hooks.
+    pub skip_tests: bool,
+    /// `--no-hooks`: leave out all hooks.
+    pub no_hooks: bool,
+    /// Seed of the random functions (`randAlphaNum`, `uuidv4`, …), combined with the
+    /// release name so a render is reproducible.
+    pub seed: String,
+}
+
+impl Default for RenderOptions {
+    /// `helm template` without flags: release `release-name` in namespace `default`.
+    fn default() -> Self {
+        RenderOptions {
+            release_name: "release-name".into(),
+            namespace: "default".into(),
+            revision: 1,
+            is_upgrade: false,
+            capabilities: Capabilities::default(),
+            include_crds: false,
+            skip_tests: false,
+            no_hooks: false,
+            seed: String::new(),
+        }
+    }
+}
+
+/// A rendered chart, sorted as Helm installs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// `crds/` files of the chart and its enabled subcharts, verbatim.
+    pub crds: Vec<Manifest>,
+    /// Ordinary manifests, in Helm's install order.
+    pub manifests: Vec<Manifest>,
+    /// Hook documents (`helm.sh/hook`), in Helm's install order.
+    pub hooks: Vec<Hook>,
+    /// The top chart's rendered `templates/NOTES.txt`, if it has one.
+    pub notes: Option<String>,
+}
+
+/// A hook document and the events it runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hook {
+    /// The document.
+    pub manifest: Manifest,
+    /// Lower-cased events (`pre-install`, `test`, …; `test-success` reads as `test`).
+    pub events: Vec<String>,
+}
+
+impl Hook {
+    /// True for test hooks, which `--skip-tests` leaves out.
+    #[must_use]
+    pub fn is_test(&self) -> bool {
+        self.events.iter().any(|e| e == "test")
+    }
+}
+
+/// Renders `chart` with `user_values` (already merged from values files) as `helm
+/// template` does.
+///
+/// # Errors
+/// Helm's errors, with Helm's messages: uninstallable (library) charts, missing
+/// dependencies, values type mismatches, an incompatible `kubeVersion`, template parse and
+/// execution errors, manifests that are not valid YAML, and values that fail the charts'
+/// `values.schema.json` (a non-local `$ref` there is [`ErrorKind::Unsupported`]).
+pub fn render(chart: &Chart, user_values: &Value, opts: &RenderOptions) -> Result<Rendered, Error> {
+    let kube = caps::KubeVersion::parse(&opts.capabilities.kube_version)?;
+    let user = match values::float_numbers(user_values.clone()) {
+        Value::Object(map) => map,
+        Value::Null => serde_json::Map::new(),
+        other => {
+            return Err(Error::new(
+                ErrorKind::Values,
+                format!("values must be a map, got {}", values::json_kind(&other)),
+            ));
+        }
+    };
+    if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
+        return Err(Error::load(format!(
+            "{} charts are not installable",
+            chart.metadata.chart_type
+        )));
+    }
+    deps::check_dependencies(chart)?;
+    let mut chart = chart.clone();
+    deps::process(&mut chart, &user)?;
+    let coalesced = values::coalesce_chart(&chart, &user, values::Mode::Coalesce)?;
+    schema::validate(&chart, &coalesced)?;
+    if !chart.metadata.kube_version.is_empty()
+        && !semver::is_compatible_range(&chart.metadata.kube_version, &kube.normalized)
+    {
+        return Err(Error::render(format!(
+            "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
+            chart.metadata.kube_version, kube.version
+        )));
+    }
+    let files = engine::render(&chart, &coalesced, opts, &kube)?;
+    let notes_path = format!("{}/templates/NOTES.txt", chart.name());
+    let notes = files
+        .iter()
+        .find(|(path, _)| *path == notes_path)
+        .map(|(_, text)| text.clone());
+    let files: Vec<(String, String)> = files
+        .into_iter()
+        .filter(|(path, _)| !path.ends_with("NOTES.txt"))
+        .collect();
+    let sorted = manifest::sort(&files)?;
+    Ok(Rendered {
+        crds: crds(&chart, chart.name()),
+        manifests: sorted.manifests,
+        hooks: sorted
+            .hooks
+            .into_iter()
+            .map(|(manifest, events)| Hook { manifest, events })
+            .collect(),
+        notes,
+    })
+}
+
+/// `crds/*.{yaml,yml,json}` of the chart, then of its subcharts (Helm's `CRDObjects`).
+fn crds(chart: &Chart, full_path: &str) -> Vec<Manifest> {
+    let mut out: Vec<Manifest> = chart
+        .files
+        .iter()
+        .filter(|f| {
+            let ext = f.name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+            f.name.starts_with("crds/") && matches!(ext.as_deref(), Some("yaml" | "yml" | "json"))
+        })
+        .map(|f| Manifest {
+            source: format!("{full_path}/{}", f.name),
+            content: String::from_utf8_lossy(&f.data).into_owned(),
+        })
+        .collect();
+    for sub in &chart.dependencies {
+        out.extend(crds(sub, &format!("{full_path}/charts/{}", sub.name())));
+    }
+    out
+}
+
+/// Exactly what `helm template` prints on stdout for `r`.
+#[must_use]
+pub fn template_output(r: &Rendered, opts: &RenderOptions) -> String {
+    let mut body = String::new();
+    let mut section = |m: &Manifest| {
+        body.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.content));
+    };
+    if opts.include_crds {
+        r.crds.iter().for_each(&mut section);
+    }
+    r.manifests.iter().for_each(&mut section);
+    let mut out = format!("{}\n", body.trim());
+    if !opts.no_hooks {
+        for hook in &r.hooks {
+            if opts.skip_tests && hook.is_test() {
+                continue;
+            }
+            let m = &hook.manifest;
+            out.push_str(&format!("---\n# Source: {}\n{}\n", m.source, m.content));
+        }
+    }
+    out
+}

@@ -1,0 +1,337 @@
+//! Building one kustomization: accumulate resources (files, sub-kustomizations, remote
+//! bases), run generators, components, then the built-in transformers in kustomize's
+//! order. Names get their hashes and references are fixed once, at the top.
+
+use serde_json::Value;
+
+use super::config::TransformerConfig;
+use super::error::Error;
+use super::fieldspec::FieldSpec;
+use super::generators::{self, GenKind};
+use super::kustomization::{FILE_NAMES, Kind, Kustomization, PatchArgs};
+use super::loader::Loader;
+use super::patch::{self, Patch, Selector};
+use super::replacements::{self, Replacement};
+use super::resource::{ResMap, Resource};
+use super::transformers::{self, Affix};
+use super::{hash, nameref};
+use crate::yaml::{Dialect, parse_stream};
+
+/// Resources plus the transformer configuration gathered so far.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Accumulator {
+    pub res: ResMap,
+    pub config: TransformerConfig,
+}
+
+impl Accumulator {
+    fn absorb_sub(&mut self, sub: Accumulator) -> Result<(), Error> {
+        self.res.append_all(sub.res)?;
+        self.config.merge(sub.config)
+    }
+}
+
+/// Reads the kustomization file of `ldr`'s root.
+pub(crate) fn load_kustomization(ldr: &Loader) -> Result<Kustomization, Error> {
+    let found: Vec<&str> = FILE_NAMES
+        .iter()
+        .copied()
+        .filter(|f| ldr.root().join(f).is_file())
+        .collect();
+    let name = match found.as_slice() {
+        [one] => *one,
+        [] => {
+            return Err(Error::new(format!(
+                "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
+                ldr.root().display()
+            )));
+        }
+        _ => {
+            return Err(Error::new(format!(
+                "Found multiple kustomization files under: {}",
+                ldr.root().display()
+            )));
+        }
+    };
+    let (path, text) = ldr.read_text(name)?;
+    let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV3)
+        .map_err(|e| Error::yaml(&path, &e))?;
+    Kustomization::parse(&doc).map_err(|e| e.in_file(&path))
+}
+
+/// Builds the directory of `ldr` (its own kustomization, recursively).
+pub(crate) fn build_dir(ldr: &Loader, expect: Kind) -> Result<Accumulator, Error> {
+    let k = load_kustomization(ldr)?;
+    if k.kind != expect {
+        return Err(Error::new(match expect {
+            Kind::Component => format!(
+                "expected kind 'Component' for path '{}' but got 'Kustomization'",
+                ldr.root().display()
+            ),
+            Kind::Kustomization => format!(
+                "expected kind != 'Component' for path '{}'",
+                ldr.root().display()
+            ),
+        }));
+    }
+    accumulate(&k, ldr, Accumulator::default())
+}
+
+/// kustomize's `accumulateTarget`: resources, configuration, generators, components,
+/// transformers.
+pub(crate) fn accumulate(
+    k: &Kustomization,
+    ldr: &Loader,
+    mut ra: Accumulator,
+) -> Result<Accumulator, Error> {
+    for path in &k.resources {
+        accumulate_resource(&mut ra, ldr, path)?;
+    }
+    let mut config = TransformerConfig::defaults();
+    for c in &k.configurations {
+        let (file, text) = ldr.read_text(c)?;
+        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV3)
+            .map_err(|e| Error::yaml(&file, &e))?;
+        config.merge(TransformerConfig::parse(&doc).map_err(|e| e.in_file(&file))?)?;
+    }
+    ra.config.merge(config)?;
+    if !k.crds.is_empty() {
+        return Err(Error::new("crds is not supported yet"));
+    }
+    for (kind, list) in [
+        (GenKind::ConfigMap, &k.config_map_generator),
+        (GenKind::Secret, &k.secret_generator),
+    ] {
+        for args in list {
+            let r = generators::generate(kind, args, k.generator_options.as_ref(), ldr)?;
+            ra.res.absorb(r)?;
+        }
+    }
+    for path in &k.components {
+        let child = ldr.child(path).map_err(|e| e.within(path.clone()))?;
+        let ck = load_kustomization(&child).map_err(|e| e.within(path.clone()))?;
+        if ck.kind != Kind::Component {
+            return Err(Error::new(format!(
+                "expected kind 'Component' for path '{}' but got 'Kustomization'",
+                child.root().display()
+            ))
+            .within(path.clone()));
+        }
+        ra = accumulate(&ck, &child, ra).map_err(|e| e.within(path.clone()))?;
+    }
+    transform(k, ldr, &mut ra)?;
+    Ok(ra)
+}
+
+fn accumulate_resource(ra: &mut Accumulator, ldr: &Loader, path: &str) -> Result<(), Error> {
+    if ldr.is_file(path) {
+        let (file, text) = ldr.read_text(path)?;
+        let resources = resources_from_text(&text).map_err(|e| e.in_file(&file))?;
+        return ra
+            .res
+            .append_all(ResMap { resources })
+            .map_err(|e| e.in_file(&file));
+    }
+    let lower = path.to_ascii_lowercase();
+    let is_url = lower.starts_with("https://") || lower.starts_with("http://");
+    if is_url
+        && [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| lower.ends_with(ext))
+    {
+        return Err(Error::new(format!(
+            "{path}: remote file resources (http URLs) are not supported; crunch builds offline"
+        )));
+    }
+    let step = match super::remote::parse(path) {
+        Some(_) => format!("remote {path}"),
+        None => path.to_string(),
+    };
+    let child = ldr.child(path).map_err(|e| e.within(step.clone()))?;
+    let sub = build_dir(&child, Kind::Kustomization).map_err(|e| e.within(step.clone()))?;
+    ra.absorb_sub(sub).map_err(|e| e.within(step))
+}
+
+/// The resources of a YAML stream: maps only, empty documents skipped, `List`s expanded.
+pub(crate) fn resources_from_text(text: &str) -> Result<Vec<Resource>, Error> {
+    let docs = parse_stream(text, Dialect::GoYamlV3)
+        .map_err(|e| Error::new(e.message().to_string()).at_line(e.line()))?;
+    let mut out = Vec::new();
+    for doc in docs {
+        collect_resource(doc, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn collect_resource(doc: Value, out: &mut Vec<Resource>) -> Result<(), Error> {
+    match doc {
+        Value::Null => Ok(()),
+        Value::Object(m) if m.is_empty() => Ok(()),
+        Value::Object(m) => {
+            let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
+            if kind.ends_with("List")
+                && let Some(Value::Array(items)) = m.get("items")
+            {
+                for item in items.clone() {
+                    collect_resource(item, out)?;
+                }
+                return Ok(());
+            }
+            let obj = Value::Object(m);
+            let id = super::resid::ResId::of(&obj);
+            if id.gvk.kind.is_empty() {
+                return Err(Error::new(format!("missing kind in object {id}")));
+            }
+            if id.name.is_empty() {
+                return Err(Error::new(format!("missing metadata.name in object {id}")));
+            }
+            out.push(Resource::new(obj));
+            Ok(())
+        }
+        other => Err(Error::new(format!(
+            "expected a map for a resource, got {}",
+            serde_json::to_string(&other).unwrap_or_default()
+        ))),
+    }
+}
+
+/// Loads a `patches`-style entry.
+pub(crate) fn load_patch(args: &PatchArgs, ldr: Option<&Loader>) -> Result<Patch, Error> {
+    let (text, source) = match (&args.patch, &args.path) {
+        (Some(_), Some(_)) => {
+            return Err(Error::new("patch and path can't be set at the same time"));
+        }
+        (Some(p), None) => (p.clone(), format!("[patch: {p:?}]")),
+        (None, Some(path)) => {
+            let Some(ldr) = ldr else {
+                return Err(Error::new(format!(
+                    "patch path {path:?}: only inline patches are possible here"
+                )));
+            };
+            let (_, text) = ldr.read_text(path).map_err(|e| {
+                Error::new(format!(
+                    "failed to get the patch file from path({path}): {e}"
+                ))
+            })?;
+            (text, format!("[path: {path:?}]"))
+        }
+        (None, None) => return Err(Error::new("must specify one of patch and path")),
+    };
+    Ok(Patch {
+        body: patch::classify(&text, &source)?,
+        target: args.target.as_ref().map(Selector::parse).transpose()?,
+        allow_name_change: args.allow_name_change,
+        allow_kind_change: args.allow_kind_change,
+        source,
+    })
+}
+
+/// A `patchesStrategicMerge` entry: a file path, or the patch itself inline.
+fn load_legacy_smp(entry: &str, ldr: &Loader) -> Result<Patch, Error> {
+    let inline = entry.contains('\n') || !ldr.is_file(entry);
+    let args = PatchArgs {
+        path: (!inline).then(|| entry.to_string()),
+        patch: inline.then(|| entry.to_string()),
+        target: None,
+        allow_name_change: false,
+        allow_kind_change: false,
+    };
+    let p = load_patch(&args, Some(ldr))?;
+    match p.body {
+        patch::Body::Smp(_) => Ok(p),
+        patch::Body::Json(_) => Err(Error::new(format!(
+            "patchesStrategicMerge entry {} is a JSON patch",
+            p.source
+        ))),
+    }
+}
+
+/// The built-in transformers of one kustomization, in kustomize's order.
+fn transform(k: &Kustomization, ldr: &Loader, ra: &mut Accumulator) -> Result<(), Error> {
+    let tc = ra.config.clone();
+    let rs = &mut ra.res.resources;
+    for entry in &k.patches_strategic_merge {
+        let p = load_legacy_smp(entry, ldr)?;
+        patch::apply(rs, &p)?;
+    }
+    for args in &k.patches {
+        let p = load_patch(args, Some(ldr))?;
+        patch::apply(rs, &p)?;
+    }
+    transformers::namespace(rs, &k.namespace, &tc.namespace)?;
+    transformers::affix(rs, Affix::Prefix, &k.name_prefix, &tc.name_prefix)?;
+    transformers::affix(rs, Affix::Suffix, &k.name_suffix, &tc.name_suffix)?;
+    for l in &k.labels {
+        let mut specs: Vec<FieldSpec> = l
+            .fields
+            .iter()
+            .map(FieldSpec::parse)
+            .collect::<Result<_, _>>()?;
+        super::config::merge_specs(&mut specs, tc.labels.clone())?;
+        if l.include_selectors {
+            super::config::merge_specs(&mut specs, tc.common_labels.clone())?;
+        } else {
+            if l.include_templates {
+                super::config::merge_specs(&mut specs, tc.template_labels.clone())?;
+            }
+            super::config::merge_specs(&mut specs, vec![FieldSpec::any("metadata/labels", true)])?;
+        }
+        transformers::labels(rs, &l.pairs, &specs)?;
+    }
+    transformers::labels(rs, &k.common_labels, &tc.common_labels)?;
+    transformers::annotations(rs, &k.common_annotations, &tc.common_annotations)?;
+    for args in &k.patches_json6902 {
+        let p = load_patch(args, Some(ldr))?;
+        if p.target.is_none() {
+            return Err(Error::new(format!(
+                "must specify a target for JSON patch {}",
+                p.source
+            )));
+        }
+        patch::apply(rs, &p)?;
+    }
+    for r in &k.replicas {
+        transformers::replicas(rs, r, &tc.replicas)?;
+    }
+    for i in &k.images {
+        transformers::images(rs, i, &tc.images)?;
+    }
+    let reps = load_replacements(&k.replacements, ldr)?;
+    replacements::apply(rs, &reps)
+}
+
+/// Reads `replacements:` entries; a `path` entry names a file holding one replacement or a
+/// list of them.
+fn load_replacements(entries: &[Value], ldr: &Loader) -> Result<Vec<Replacement>, Error> {
+    let mut out = Vec::new();
+    for entry in entries {
+        match entry.get("path").and_then(Value::as_str) {
+            Some(path) => {
+                let (file, text) = ldr.read_text(path)?;
+                let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV3)
+                    .map_err(|e| Error::yaml(&file, &e))?;
+                let items = match doc {
+                    Value::Array(items) => items,
+                    one => vec![one],
+                };
+                for item in &items {
+                    out.push(Replacement::parse(item).map_err(|e| e.in_file(&file))?);
+                }
+            }
+            None => out.push(Replacement::parse(entry)?),
+        }
+    }
+    Ok(out)
+}
+
+/// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, then
+/// name references.
+pub(crate) fn finish(ra: &mut Accumulator) -> Result<(), Error> {
+    for r in ra.res.resources.iter_mut().filter(|r| r.needs_hash) {
+        let h = hash::name_hash(&r.obj);
+        r.store_previous_id();
+        let name = format!("{}-{h}", r.name());
+        r.set_name(&name);
+    }
+    nameref::fix(&mut ra.res.resources, &ra.config.name_reference)
+}

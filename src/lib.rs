@@ -1,0 +1,18 @@
+//! crunch compiles a Flux GitOps deployment (the Big Bang pattern) ahead of time into a
+//! static, content-addressed bundle of fully rendered Kubernetes objects.
+//!
+//! Data flows one way (see `ARCHITECTURE.md`): [`config`] → [`flux`] (asking [`source`]
+//! for trees, rendering with [`kustomize`] and [`helm`]) → [`bundle`].
+
+pub mod build;
+pub mod bundle;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod flux;
+pub mod helm;
+pub mod kustomize;
+pub mod object;
+pub mod source;
+pub mod template;
+pub mod yaml;

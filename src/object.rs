@@ -1,0 +1,98 @@
+//! Identity of a Kubernetes object held as a `serde_json::Value`.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+/// What names an object in a cluster: group, kind, namespace and name. The version is not
+/// part of it: `apps/v1` and `apps/v1beta1` Deployments of one name are one object.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    /// API group, empty for the core group.
+    pub group: String,
+    /// Kind, e.g. `Deployment`.
+    pub kind: String,
+    /// Namespace, empty for cluster-scoped objects and objects that have none yet.
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// The key of `object`, or a message saying which identifying field is missing.
+    pub fn of(object: &Value) -> Result<Self, String> {
+        let field = |path: &[&str]| {
+            path.iter()
+                .try_fold(object, |v, key| v.get(key))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let api_version = field(&["apiVersion"]);
+        let kind = field(&["kind"]);
+        let name = field(&["metadata", "name"]);
+        if api_version.is_empty() || kind.is_empty() || name.is_empty() {
+            return Err(format!(
+                "object without apiVersion, kind or metadata.name: {}",
+                serde_json::to_string(object).unwrap_or_default()
+            ));
+        }
+        let group = api_version
+            .rsplit_once('/')
+            .map(|(group, _)| group.to_string())
+            .unwrap_or_default();
+        Ok(Self {
+            group,
+            kind,
+            namespace: field(&["metadata", "namespace"]),
+            name,
+        })
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.kind)?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
+        }
+        f.write_str(" ")?;
+        if !self.namespace.is_empty() {
+            write!(f, "{}/", self.namespace)?;
+        }
+        f.write_str(&self.name)
+    }
+}
+
+/// Deep merge as Helm's `mergeMaps` and Flux's `transform.MergeMaps` do it: maps merge
+/// recursively, anything else in `overlay` replaces what `base` has.
+pub fn merge_maps(base: &mut Map<String, Value>, overlay: Map<String, Value>) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Object(existing)), Value::Object(incoming)) => {
+                merge_maps(existing, incoming)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn key_of_namespaced_and_core_objects() {
+        let d = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                       "metadata": {"name": "web", "namespace": "prod"}});
+        let key = ObjectKey::of(&d).unwrap();
+        assert_eq!(key.group, "apps");
+        assert_eq!(key.to_string(), "Deployment.apps prod/web");
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}});
+        assert_eq!(ObjectKey::of(&ns).unwrap().to_string(), "Namespace x");
+        assert!(ObjectKey::of(&json!({"kind": "X"})).is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! Where trees come from: git repositories fetched with gix (blocking client, run from
+//! rayon threads), checked out into a content-addressed cache, pinned by `crunch.lock`,
+//! optionally through URL mirrors, and available `--offline` from lock and cache alone.
+//!
+//! The source layer renders nothing: it returns immutable [`Tree`]s and the [`Origin`]
+//! that provenance and the lock record.
+//!
+//! Cache layout (`<cache>` defaults to [`default_cache_dir`]):
+//! - `<cache>/git/<sha256 of the requested URL>/`: a bare repository per source URL,
+//!   fetched into (depth 1) and reused across runs; `<...>.lock` beside it serialises
+//!   processes sharing the cache;
+//! - `<cache>/trees/<tree id>/`: checked-out trees, written to a temporary directory and
+//!   renamed, so never half-written; shared by every source with the same tree.
+
+mod checkout;
+mod error;
+mod lock;
+mod mirror;
+mod reference;
+mod remote;
+mod semver;
+mod store;
+mod url;
+
+pub use error::{Error, Location};
+pub use lock::{Lock, Pin};
+pub use mirror::Mirrors;
+pub use reference::{FLUX_DEFAULT_BRANCH, GitRef, Reference};
+pub use remote::BasicAuth;
+pub use semver::{Range, parse_tag_version};
+pub use store::{Origin, Store, StoreConfig, Tree, default_cache_dir};

@@ -1,0 +1,62 @@
+//! Go `text/template` with the Sprig function library, as Helm v4 (Go 1.25) drives it.
+//!
+//! The engine knows nothing of Helm: Helm's own functions (`include`, `tpl`, `toYaml`,
+//! `required`, `lookup`, …) are supplied by the caller through [`FuncMap`] and reach the
+//! running template set through [`Context`].
+//!
+//! ```
+//! use crunch::template::{FuncMap, Map, Options, Signature, Templates, Type, Value};
+//!
+//! let mut funcs = FuncMap::sprig();
+//! funcs.insert("include", Signature::new(&[Type::String, Type::Any]), |ctx, a| {
+//!     ctx.execute_template(a[0].as_str().unwrap_or_default(), a[1].clone())
+//!         .map(Value::from)
+//!         .map_err(|e| e.to_string())
+//! });
+//! let mut set = Templates::new("gotpl", funcs, Options::helm());
+//! set.parse("c/templates/t.yaml", r#"{{ define "q" }}{{ . | quote }}{{ end }}a: {{ include "q" .Values.x }}"#)?;
+//! let values = Value::from_json_floats(&serde_json::json!({"x": 1}));
+//! let top = Map::new();
+//! top.insert("Values", values);
+//! let out = set.execute("c/templates/t.yaml", Value::Map(top.named("common.Values")))?;
+//! assert_eq!(out, r#"a: "1""#);
+//! # Ok::<(), crunch::template::Error>(())
+//! ```
+//!
+//! What an embedding Helm layer should know:
+//! - Helm v4 passes `.`, `.Values` and `.Template` as the named type `common.Values`
+//!   ([`Map::named`]); `typeOf` shows it and Sprig's `dig` rejects it, as in Helm.
+//!   Values must be `float64` numbers ([`Value::from_json_floats`]).
+//! - [`Options::helm`] is `missingkey=zero` with `<no value>` stripped from
+//!   [`Templates::execute`]'s output; [`Context::execute_template`] and
+//!   [`Context::execute_text`] do not strip (Helm's `include` does not either).
+//! - [`Error::kind`] separates parse from execution errors; the message is Go's.
+//! - Sprig's `toJson`, `toPrettyJson`, `toRawJson` and `fromJson` are built in and encode
+//!   as `encoding/json` does; Helm's `toJson` behaves the same.
+//! - Execution recurses natively: nesting depth is capped at 1000 `template`/`include`
+//!   levels, which needs about 16 MB of stack in a debug build; run renders on a thread
+//!   with a large stack.
+//! - Strings are UTF-8: Go strings holding arbitrary bytes (`randBytes` decoded, binary
+//!   `b64dec`) are converted lossily. Sprig's `keys`/`values` return sorted order (Go's is
+//!   random). Clock, network and key-material functions (`now`, `genCA`, …) are errors
+//!   that name themselves.
+
+mod ast;
+mod error;
+mod exec;
+mod float;
+mod fmt;
+mod funcs;
+mod lex;
+mod literal;
+mod num;
+mod parse;
+mod set;
+#[cfg(test)]
+mod tests;
+mod value;
+
+pub use error::{Error, ErrorKind};
+pub use funcs::{Context, FuncMap, Function, Signature, Type};
+pub use set::{MissingKey, Options, Templates};
+pub use value::{List, Map, Object, Value};

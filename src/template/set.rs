@@ -1,0 +1,176 @@
+//! A template set: Go's `*template.Template` with its associated templates.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use super::ast::Tree;
+use super::exec;
+use super::funcs::{Context, FuncMap, Function, Signature};
+use super::parse;
+use super::{Error, Value};
+
+/// What a field lookup on a map does when the key is missing (Go's `missingkey=`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissingKey {
+    /// `missingkey=default`/`invalid`: the result is "no value".
+    #[default]
+    Invalid,
+    /// `missingkey=zero`: the map's zero element (a nil interface), as Helm sets it.
+    Zero,
+    /// `missingkey=error`: execution stops with `map has no entry for key`.
+    Error,
+}
+
+/// Execution options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Missing map keys.
+    pub missing_key: MissingKey,
+    /// Replace `<no value>` with the empty string in [`Templates::execute`]'s output, as
+    /// Helm does after rendering each file.
+    pub strip_no_value: bool,
+    /// Seed of the random source behind Sprig's `rand*`, `uuidv4`, … (reproducible output).
+    pub seed: u64,
+}
+
+impl Options {
+    /// Helm's settings: `missingkey=zero` and `<no value>` stripped.
+    pub fn helm() -> Options {
+        Options {
+            missing_key: MissingKey::Zero,
+            strip_no_value: true,
+            seed: 0,
+        }
+    }
+}
+
+/// A set of named templates sharing one function table (Go's `*template.Template`).
+/// Cloning is cheap: the parsed trees are shared, and templates parsed into a clone
+/// (Helm's `tpl`) go to a small layer of its own.
+#[derive(Clone)]
+pub struct Templates {
+    root: Rc<str>,
+    trees: Rc<HashMap<String, Rc<Tree>>>,
+    /// Templates parsed after the set was cloned; they shadow `trees`.
+    layer: HashMap<String, Rc<Tree>>,
+    funcs: Rc<FuncMap>,
+    builtins: Rc<FuncMap>,
+    options: Options,
+    rng: Rc<Cell<u64>>,
+}
+
+impl Templates {
+    /// An empty set named `root` (the name Go's "no template associated with" error
+    /// cites; Helm's is `gotpl`) with the functions `funcs` on top of Go's builtins.
+    pub fn new(root: &str, funcs: FuncMap, options: Options) -> Templates {
+        Templates {
+            root: root.into(),
+            trees: Rc::new(HashMap::new()),
+            layer: HashMap::new(),
+            funcs: Rc::new(funcs),
+            builtins: Rc::new(FuncMap::go_builtins()),
+            options,
+            rng: Rc::new(Cell::new(options.seed)),
+        }
+    }
+
+    /// Parses `text` as the template `name`; its `define`s and `block`s join the set. A
+    /// later definition of a name replaces an earlier one unless the later one is empty.
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let has_func = |n: &str| self.funcs.contains(n) || self.builtins.contains(n);
+        for tree in parse::parse(name, text, &has_func)? {
+            if parse::is_empty(&tree.root) && self.contains(&tree.name) {
+                continue;
+            }
+            let tree = Rc::new(tree);
+            // A set nobody shares is extended in place; a clone gets its own layer.
+            match Rc::get_mut(&mut self.trees) {
+                Some(own) => {
+                    own.insert(tree.name.clone(), tree);
+                }
+                None => {
+                    self.layer.insert(tree.name.clone(), tree);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True if the set has a template called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.tree(name).is_some()
+    }
+
+    /// The names of the set's templates, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .trees
+            .keys()
+            .chain(self.layer.keys())
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// The execution options.
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// Executes the template `name` with `data` as dot (Go's `ExecuteTemplate`).
+    pub fn execute(&self, name: &str, data: Value) -> Result<String, Error> {
+        let out = self.execute_nested(name, data, 0)?;
+        if self.options.strip_no_value {
+            return Ok(out.replace("<no value>", ""));
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn execute_nested(
+        &self,
+        name: &str,
+        data: Value,
+        depth: usize,
+    ) -> Result<String, Error> {
+        let Some(tree) = self.tree(name) else {
+            return Err(Error::new(format!(
+                "template: no template {} associated with template {}",
+                super::fmt::quote(name),
+                super::fmt::quote(&self.root)
+            )));
+        };
+        let mut out = String::new();
+        exec::execute(self, tree, data, depth, &mut out)?;
+        Ok(out)
+    }
+
+    pub(crate) fn tree(&self, name: &str) -> Option<&Rc<Tree>> {
+        self.layer.get(name).or_else(|| self.trees.get(name))
+    }
+
+    /// Finds a function: the set's own table first, then Go's builtins. The flag says
+    /// whether the builtin was found (only builtin `and`/`or` short-circuit).
+    pub(crate) fn lookup(&self, name: &str) -> Option<(&Signature, &Function, bool)> {
+        if let Some((sig, f)) = self.funcs.get(name) {
+            return Some((sig, f, false));
+        }
+        self.builtins.get(name).map(|(sig, f)| (sig, f, true))
+    }
+
+    pub(crate) fn context(&self, depth: usize) -> Context<'_> {
+        Context { set: self, depth }
+    }
+
+    /// The next number of the seeded random source (splitmix64).
+    pub(crate) fn random_u64(&self) -> u64 {
+        let state = self.rng.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+        self.rng.set(state);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}

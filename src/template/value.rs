@@ -1,0 +1,466 @@
+//! Go's dynamic values as Helm's templates see them.
+
+use std::cell::{Ref, RefCell, RefMut};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+
+use super::Error;
+
+/// A Go value held in an `interface{}`.
+///
+/// Maps are references, as in Go: cloning a `Value::Map` shares the map, and Sprig's
+/// `set`/`merge`/… mutate it for every holder. Lists are immutable once built (no Sprig
+/// function mutates a slice in place), so they are shared without a cell.
+#[derive(Clone, Default)]
+pub enum Value {
+    /// The nil interface.
+    #[default]
+    Nil,
+    /// `bool`.
+    Bool(bool),
+    /// `int`: template integer constants, `len`, `atoi`, `int`.
+    Int(i64),
+    /// `int64`: Sprig arithmetic (`add`, `mul`, …), `int64`, `toDecimal`.
+    Int64(i64),
+    /// `float64`: every number in Helm's values.
+    Float(f64),
+    /// `string`.
+    String(Rc<str>),
+    /// A slice (`[]interface {}`, `[]string` or `[]int`).
+    List(List),
+    /// `map[string]interface {}`, iterated in sorted key order.
+    Map(Map),
+    /// A method-bearing Go object supplied by the caller (`.Files`, `.Capabilities`).
+    Object(Rc<dyn Object>),
+}
+
+/// A Go object with fields and methods, exposed to templates by the embedding program.
+pub trait Object {
+    /// Go's type name as `%T` prints it, e.g. `*common.Capabilities`.
+    fn type_name(&self) -> String;
+    /// Go's kind as `reflect.Kind.String()` names it (`ptr`, `struct`, `map`).
+    fn kind_name(&self) -> &'static str;
+    /// The field `name`, or `None` if there is no such field.
+    fn field(&self, name: &str) -> Option<Value>;
+    /// Calls the method `name`; `None` if there is no such method. The error string is
+    /// the method's error text (the engine wraps it as Go does).
+    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>>;
+    /// The value as `fmt`'s `%v` prints it.
+    fn display(&self) -> String;
+    /// The value as `encoding/json` marshals it.
+    fn to_json(&self) -> Result<serde_json::Value, Error>;
+}
+
+/// The element type of a Go slice, which `%T` and `typeOf` reveal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ElemType {
+    /// `[]interface {}`.
+    Interface,
+    /// `[]string`.
+    String,
+    /// `[]int`.
+    Int,
+}
+
+/// A Go slice value: shared, immutable elements plus the slice's element type.
+#[derive(Clone)]
+pub struct List {
+    items: Rc<Vec<Value>>,
+    elem: ElemType,
+}
+
+impl List {
+    /// A `[]interface {}`.
+    pub fn new(items: Vec<Value>) -> List {
+        List {
+            items: Rc::new(items),
+            elem: ElemType::Interface,
+        }
+    }
+
+    /// A `[]string` (every item must be a `Value::String`).
+    pub fn strings(items: Vec<String>) -> List {
+        List {
+            items: Rc::new(items.into_iter().map(Value::from).collect()),
+            elem: ElemType::String,
+        }
+    }
+
+    /// A `[]int`.
+    pub fn ints(items: Vec<i64>) -> List {
+        List {
+            items: Rc::new(items.into_iter().map(Value::Int).collect()),
+            elem: ElemType::Int,
+        }
+    }
+
+    /// The slice's element type.
+    pub fn elem(&self) -> ElemType {
+        self.elem
+    }
+
+    /// The items.
+    pub fn items(&self) -> &[Value] {
+        &self.items
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when the slice has no items.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Go's type name of the slice.
+    pub fn type_name(&self) -> &'static str {
+        match self.elem {
+            ElemType::Interface => "[]interface {}",
+            ElemType::String => "[]string",
+            ElemType::Int => "[]int",
+        }
+    }
+}
+
+/// A shared, mutable `map[string]interface {}`, or a named Go type with that underlying
+/// type (Helm's `common.Values`), which `typeOf` and type assertions tell apart.
+#[derive(Clone, Default)]
+pub struct Map {
+    entries: Rc<RefCell<BTreeMap<String, Value>>>,
+    type_name: Option<Rc<str>>,
+}
+
+impl Map {
+    /// An empty map.
+    pub fn new() -> Map {
+        Map::default()
+    }
+
+    /// A map owning `entries`.
+    pub fn from_entries(entries: BTreeMap<String, Value>) -> Map {
+        Map {
+            entries: Rc::new(RefCell::new(entries)),
+            type_name: None,
+        }
+    }
+
+    /// The same map seen as the named Go type `name` (e.g. `common.Values`).
+    pub fn named(&self, name: &str) -> Map {
+        Map {
+            entries: self.entries.clone(),
+            type_name: Some(name.into()),
+        }
+    }
+
+    /// The same map as a plain `map[string]interface {}` (Go's conversion on passing a
+    /// named map to a parameter of the unnamed type).
+    pub fn unnamed(&self) -> Map {
+        Map {
+            entries: self.entries.clone(),
+            type_name: None,
+        }
+    }
+
+    /// The Go type name of a named map, `None` for `map[string]interface {}`.
+    pub fn type_name(&self) -> Option<&str> {
+        self.type_name.as_deref()
+    }
+
+    /// The value at `key` (a cheap clone: maps and lists are shared).
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.entries.borrow().get(key).cloned()
+    }
+
+    /// True if `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.entries.borrow().contains_key(key)
+    }
+
+    /// Sets `key`, visible to every holder of this map.
+    pub fn insert(&self, key: impl Into<String>, value: Value) {
+        self.entries.borrow_mut().insert(key.into(), value);
+    }
+
+    /// Removes `key`, visible to every holder of this map.
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.entries.borrow_mut().remove(key)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.borrow().len()
+    }
+
+    /// True when the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.borrow().is_empty()
+    }
+
+    /// Borrows the entries (sorted by key, as Go prints and ranges over them).
+    pub fn borrow(&self) -> Ref<'_, BTreeMap<String, Value>> {
+        self.entries.borrow()
+    }
+
+    /// Mutably borrows the entries.
+    pub fn borrow_mut(&self) -> RefMut<'_, BTreeMap<String, Value>> {
+        self.entries.borrow_mut()
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.entries.borrow().keys().cloned().collect()
+    }
+
+    /// A snapshot of the entries, sorted by key; safe to hold while the map changes.
+    pub fn entries(&self) -> Vec<(String, Value)> {
+        self.entries
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// True when both handles share one map.
+    pub fn ptr_eq(&self, other: &Map) -> bool {
+        Rc::ptr_eq(&self.entries, &other.entries)
+    }
+}
+
+impl Value {
+    /// A string value.
+    pub fn string(s: impl Into<Rc<str>>) -> Value {
+        Value::String(s.into())
+    }
+
+    /// Converts JSON the way Helm sees values: every number becomes `float64` (Helm's
+    /// values pass through `encoding/json` into `interface{}`).
+    pub fn from_json_floats(json: &serde_json::Value) -> Value {
+        Value::convert_json(json, true)
+    }
+
+    fn convert_json(json: &serde_json::Value, floats: bool) -> Value {
+        match json {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) if !floats => Value::Int(i),
+                _ => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::string(s.as_str()),
+            serde_json::Value::Array(items) => Value::List(List::new(
+                items
+                    .iter()
+                    .map(|v| Value::convert_json(v, floats))
+                    .collect(),
+            )),
+            serde_json::Value::Object(entries) => Value::Map(Map::from_entries(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::convert_json(v, floats)))
+                    .collect(),
+            )),
+        }
+    }
+
+    /// The value as Go's `encoding/json` sees it (maps keyed in sorted order). NaN and
+    /// infinities are errors, as `json.Marshal` reports them.
+    pub fn to_json(&self) -> Result<serde_json::Value, Error> {
+        Ok(match self {
+            Value::Nil => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
+            Value::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => serde_json::Value::Number(n),
+                None => {
+                    return Err(Error::new(format!(
+                        "json: unsupported value: {}",
+                        super::float::format_float(*f, 'g', -1)
+                    )));
+                }
+            },
+            Value::String(s) => serde_json::Value::String(s.to_string()),
+            Value::List(l) => serde_json::Value::Array(
+                l.items()
+                    .iter()
+                    .map(Value::to_json)
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Map(m) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m.borrow().iter() {
+                    out.insert(k.clone(), v.to_json()?);
+                }
+                serde_json::Value::Object(out)
+            }
+            Value::Object(o) => o.to_json()?,
+        })
+    }
+
+    /// Go's type name as `%T` prints it (`<nil>` for nil).
+    pub fn type_name(&self) -> String {
+        match self {
+            Value::Nil => "<nil>".into(),
+            Value::Bool(_) => "bool".into(),
+            Value::Int(_) => "int".into(),
+            Value::Int64(_) => "int64".into(),
+            Value::Float(_) => "float64".into(),
+            Value::String(_) => "string".into(),
+            Value::List(l) => l.type_name().into(),
+            Value::Map(m) => m.type_name().unwrap_or("map[string]interface {}").into(),
+            Value::Object(o) => o.type_name(),
+        }
+    }
+
+    /// Go's `reflect.Kind` name (`invalid` for nil), as Sprig's `kindOf` reports it.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Nil => "invalid",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Float(_) => "float64",
+            Value::String(_) => "string",
+            Value::List(_) => "slice",
+            Value::Map(_) => "map",
+            Value::Object(o) => o.kind_name(),
+        }
+    }
+
+    /// Go's template truth: false, 0, nil, and empty strings, slices and maps are false.
+    pub fn is_true(&self) -> bool {
+        match self {
+            Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::String(s) => !s.is_empty(),
+            Value::List(l) => !l.is_empty(),
+            Value::Map(m) => !m.is_empty(),
+            Value::Object(_) => true,
+        }
+    }
+
+    /// The string, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The map, if this is a map.
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Go's `reflect.DeepEqual` on two interface values.
+    pub fn deep_equal(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Nil, Value::Nil) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::List(a), Value::List(b)) => {
+                a.elem() == b.elem()
+                    && a.len() == b.len()
+                    && a.items()
+                        .iter()
+                        .zip(b.items())
+                        .all(|(x, y)| x.deep_equal(y))
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                if a.type_name() != b.type_name() {
+                    return false;
+                }
+                if a.ptr_eq(b) {
+                    return true;
+                }
+                let (a, b) = (a.borrow(), b.borrow());
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.get(k).is_some_and(|w| v.deep_equal(w)))
+            }
+            (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// A deep copy: maps are copied so the result shares nothing mutable.
+    pub fn deep_copy(&self) -> Value {
+        match self {
+            Value::List(l) => Value::List(List {
+                items: Rc::new(l.items().iter().map(Value::deep_copy).collect()),
+                elem: l.elem(),
+            }),
+            Value::Map(m) => {
+                let copy = Map::from_entries(
+                    m.borrow()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.deep_copy()))
+                        .collect(),
+                );
+                Value::Map(match m.type_name() {
+                    Some(name) => copy.named(name),
+                    None => copy,
+                })
+            }
+            other => other.clone(),
+        }
+    }
+}
+
+impl From<&serde_json::Value> for Value {
+    /// Converts JSON: integers become `int`, other numbers `float64`. For Helm's view of
+    /// values (every number `float64`) use [`Value::from_json_floats`].
+    fn from(json: &serde_json::Value) -> Value {
+        Value::convert_json(json, false)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.into())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s.into())
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+impl From<Map> for Value {
+    fn from(m: Map) -> Value {
+        Value::Map(m)
+    }
+}
+
+impl From<List> for Value {
+    fn from(l: List) -> Value {
+        Value::List(l)
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}({})",
+            self.type_name(),
+            super::fmt::sprint_value(self)
+        )
+    }
+}

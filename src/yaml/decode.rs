@@ -1,0 +1,447 @@
+//! Turns composed nodes into [`Value`]s as `sigs.k8s.io/yaml` (go-yaml v2) or kyaml (go-yaml
+//! v3) would after their JSON conversion: explicit tags, merge keys, key stringification,
+//! and go-yaml's alias-expansion budget.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use saphyr_parser::{ScalarStyle, Tag};
+use serde_json::{Map, Number, Value};
+
+use super::Dialect;
+use super::compose::{Node, NodeKind};
+use super::emit::Analysis;
+use super::error::{Error, Shape};
+use super::go_float;
+use super::resolve::{Resolved, Timestamp, resolve};
+
+/// Decodes one document's root node.
+pub(crate) fn decode(root: &Rc<Node>, dialect: Dialect) -> Result<Value, Error> {
+    let mut decoder = Decoder {
+        dialect,
+        decoded: 0,
+        aliased: 0,
+        alias_depth: 0,
+    };
+    decoder.value(root)
+}
+
+/// A decoded scalar before it becomes JSON: keys need the Go type to be stringified the
+/// way `sigs.k8s.io/yaml` does.
+enum Scalar {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+}
+
+struct Decoder {
+    dialect: Dialect,
+    /// Nodes decoded so far, and how many of them were reached through an alias: go-yaml
+    /// fails a document whose expansion is mostly aliases (billion laughs) this way.
+    decoded: u64,
+    aliased: u64,
+    alias_depth: usize,
+}
+
+/// go-yaml's `allowedAliasRatio`: generous for small documents, strict for huge ones.
+fn allowed_alias_ratio(decoded: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    match decoded {
+        d if d <= LOW => 0.99,
+        d if d >= HIGH => 0.10,
+        d => 0.99 - 0.89 * ((d - LOW) as f64 / (HIGH - LOW) as f64),
+    }
+}
+
+fn short_tag(tag: &Tag) -> String {
+    if tag.is_yaml_core_schema() {
+        format!("!!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    }
+}
+
+impl Decoder {
+    fn count(&mut self, node: &Node) -> Result<(), Error> {
+        self.decoded += 1;
+        if self.alias_depth > 0 {
+            self.aliased += 1;
+        }
+        if self.aliased > 100
+            && self.decoded > 1000
+            && self.aliased as f64 / self.decoded as f64 > allowed_alias_ratio(self.decoded)
+        {
+            return Err(Error::at(
+                node.position,
+                "document contains excessive aliasing",
+            ));
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, node: &Rc<Node>) -> Result<Value, Error> {
+        self.count(node)?;
+        match &node.kind {
+            NodeKind::Alias(target) => {
+                self.alias_depth += 1;
+                let result = self.value(target);
+                self.alias_depth -= 1;
+                result
+            }
+            NodeKind::Scalar { .. } => self.scalar(node).and_then(to_json),
+            NodeKind::Sequence(items) => items
+                .iter()
+                .map(|item| self.value(item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            NodeKind::Mapping(entries) => self.mapping(entries).map(Value::Object),
+        }
+    }
+
+    /// Decodes a mapping's entries, applying `<<` merges. go-yaml v2 decodes each merged
+    /// mapping over what is already there (so a merge overrides earlier explicit keys) and
+    /// walks a merge sequence backwards so earlier entries win; go-yaml v3 never lets a merge
+    /// override an explicit key or an earlier merge.
+    fn mapping(&mut self, entries: &[(Rc<Node>, Rc<Node>)]) -> Result<Map<String, Value>, Error> {
+        let mut map = Map::new();
+        // Keys a v3 merge must not set, with the line each was defined on (0 once merged).
+        let mut taken: HashMap<String, usize> = HashMap::new();
+        if self.dialect == Dialect::GoYamlV3 {
+            // go-yaml v3 rejects a key defined twice (merged keys aside).
+            for (key, value) in entries.iter().filter(|(k, _)| !is_merge(k)) {
+                let name = self.entry_key(key, value)?;
+                if let Some(first) = taken.get(&name) {
+                    return Err(Error::new(
+                        Shape::Unmarshal,
+                        Some(key.position),
+                        format!("mapping key {name:?} already defined at line {first}"),
+                    ));
+                }
+                taken.insert(name, key.position.line);
+            }
+        }
+        for (key, value) in entries {
+            if !is_merge(key) {
+                let name = self.entry_key(key, value)?;
+                let value = self.value(value)?;
+                map.insert(name, value);
+                continue;
+            }
+            let mut sources = self.merge_sources(value)?;
+            if self.dialect == Dialect::GoYamlV2 {
+                sources.reverse();
+            }
+            for (name, value) in sources.into_iter().flatten() {
+                if self.dialect == Dialect::GoYamlV3 {
+                    if taken.contains_key(&name) {
+                        continue;
+                    }
+                    taken.insert(name.clone(), 0);
+                }
+                map.insert(name, value);
+            }
+        }
+        Ok(map)
+    }
+
+    /// The mappings a `<<` value names: a mapping, an alias to one, or a sequence of those.
+    fn merge_sources(&mut self, value: &Rc<Node>) -> Result<Vec<Map<String, Value>>, Error> {
+        let items = match &value.kind {
+            NodeKind::Sequence(items) => {
+                self.count(value)?;
+                items.as_slice()
+            }
+            _ => std::slice::from_ref(value),
+        };
+        items
+            .iter()
+            .map(|item| match self.value(item)? {
+                Value::Object(map) => Ok(map),
+                _ => Err(want_map(item)),
+            })
+            .collect()
+    }
+
+    /// A mapping key as the string `sigs.k8s.io/yaml` makes of it (go-yaml v2), or as
+    /// kustomize accepts it (go-yaml v3: strings only, since anything else makes its JSON
+    /// conversion fail).
+    fn key(&mut self, node: &Rc<Node>) -> Result<String, KeyError> {
+        self.count(node).map_err(KeyError::Fatal)?;
+        let unsupported = |go_type: &str, key: String| {
+            KeyError::Unsupported(format!(
+                "unsupported map key of type: {go_type}, key: {key}"
+            ))
+        };
+        match &node.kind {
+            NodeKind::Scalar { .. } => {
+                match (self.scalar(node).map_err(KeyError::Fatal)?, self.dialect) {
+                    (Scalar::Str(s), _) => Ok(s),
+                    (_, Dialect::GoYamlV3) => Err(KeyError::Fatal(Error::verbatim(
+                        "json: unsupported type: map[interface {}]interface {}",
+                    ))),
+                    (Scalar::Bool(b), Dialect::GoYamlV2) => Ok(b.to_string()),
+                    (Scalar::Int(i), Dialect::GoYamlV2) => Ok(i.to_string()),
+                    (Scalar::Float(f), Dialect::GoYamlV2) => Ok(go_float::format_key(f)),
+                    (Scalar::Uint(u), Dialect::GoYamlV2) => {
+                        Err(unsupported("uint64", format!("{u:#x}")))
+                    }
+                    (Scalar::Null, Dialect::GoYamlV2) => {
+                        Err(unsupported("%!s(<nil>)", "<nil>".to_owned()))
+                    }
+                }
+            }
+            NodeKind::Alias(target) => {
+                self.alias_depth += 1;
+                let key = self.key(target);
+                self.alias_depth -= 1;
+                key
+            }
+            NodeKind::Sequence(_) | NodeKind::Mapping(_) => Err(KeyError::Fatal(Error::at(
+                node.position,
+                "invalid map key: a mapping key must be a scalar",
+            ))),
+        }
+    }
+
+    /// An entry's key as a string; an unsupported key's error names the entry's value.
+    fn entry_key(&mut self, key: &Rc<Node>, value: &Rc<Node>) -> Result<String, Error> {
+        self.key(key)
+            .map_err(|e| e.into_error(&self.value_repr(value)))
+    }
+
+    /// The value of an entry with an unsupported key as Go's `%+#v` shows scalars.
+    fn value_repr(&mut self, value: &Rc<Node>) -> String {
+        match self.value(value) {
+            Ok(Value::String(s)) => format!("{s:?}"),
+            Ok(Value::Null) => "<nil>".to_owned(),
+            Ok(Value::Bool(b)) => b.to_string(),
+            Ok(Value::Number(n)) => n.to_string(),
+            _ => "…".to_owned(),
+        }
+    }
+
+    /// go-yaml keeps a timestamp's text when decoding into `interface{}`; kustomize's JSON
+    /// round trip of go-yaml v3 nodes makes it a `time.Time` printed in RFC 3339.
+    fn timestamp(&self, stamp: Timestamp, text: &str) -> Scalar {
+        match self.dialect {
+            Dialect::GoYamlV2 => Scalar::Str(text.to_owned()),
+            Dialect::GoYamlV3 => Scalar::Str(stamp.rfc3339()),
+        }
+    }
+
+    fn scalar(&self, node: &Node) -> Result<Scalar, Error> {
+        let NodeKind::Scalar {
+            value,
+            style,
+            tag,
+            in_flow,
+        } = &node.kind
+        else {
+            return Err(want_map(node));
+        };
+        let Some(tag) = tag else {
+            if *style == ScalarStyle::Folded && self.dialect == Dialect::GoYamlV3 {
+                return Ok(Scalar::Str(kyaml_folded(value).into_owned()));
+            }
+            if *style != ScalarStyle::Plain {
+                return Ok(Scalar::Str(value.clone()));
+            }
+            // Observed kustomize behaviour inside flow collections: an empty value is an
+            // empty string and a timestamp with a time of day keeps its text.
+            let kyaml_flow = *in_flow && self.dialect == Dialect::GoYamlV3;
+            return Ok(match resolve(value, self.dialect) {
+                Resolved::Null if kyaml_flow && value.is_empty() => Scalar::Str(String::new()),
+                Resolved::Timestamp(stamp) if kyaml_flow && stamp.has_time() => {
+                    Scalar::Str(value.clone())
+                }
+                Resolved::Timestamp(stamp) => self.timestamp(stamp, value),
+                resolved => from_resolved(resolved, value),
+            });
+        };
+        if !tag.is_yaml_core_schema() {
+            // Local tags (`!foo`, `!`) are not resolvable: go-yaml keeps the text.
+            return Ok(Scalar::Str(value.clone()));
+        }
+        let resolved = resolve(value, self.dialect);
+        let mismatch = || {
+            let got = match resolved {
+                Resolved::Null => "!!null",
+                Resolved::Bool(_) => "!!bool",
+                Resolved::Int(_) | Resolved::Uint(_) => "!!int",
+                Resolved::Float(_) => "!!float",
+                Resolved::Timestamp(_) => "!!timestamp",
+                Resolved::Merge => "!!merge",
+                Resolved::Str => "!!str",
+            };
+            Error::at(
+                node.position,
+                format!("cannot decode {got} `{value}` as a {}", short_tag(tag)),
+            )
+        };
+        match tag.suffix.as_str() {
+            "str" => Ok(Scalar::Str(value.clone())),
+            "binary" => decode_base64(value)
+                .map(|bytes| Scalar::Str(String::from_utf8_lossy(&bytes).into_owned()))
+                .ok_or_else(|| {
+                    Error::at(node.position, "!!binary value contains invalid base64 data")
+                }),
+            "int" => match resolved {
+                Resolved::Int(_) | Resolved::Uint(_) => Ok(from_resolved(resolved, value)),
+                _ => Err(mismatch()),
+            },
+            "float" => match resolved {
+                Resolved::Int(i) => Ok(Scalar::Float(i as f64)),
+                Resolved::Float(_) => Ok(from_resolved(resolved, value)),
+                _ => Err(mismatch()),
+            },
+            "bool" => match resolved {
+                Resolved::Bool(_) => Ok(from_resolved(resolved, value)),
+                _ => Err(mismatch()),
+            },
+            "timestamp" => match resolved {
+                Resolved::Timestamp(stamp) => Ok(self.timestamp(stamp, value)),
+                _ => Err(mismatch()),
+            },
+            "null" => match resolved {
+                Resolved::Null => Ok(Scalar::Null),
+                _ => Err(mismatch()),
+            },
+            _ => Ok(Scalar::Str(value.clone())),
+        }
+    }
+}
+
+/// A folded scalar's value after kustomize's round trip through go-yaml v3, whose folded
+/// emitter misplaces a lookahead (it inspects the value's first character instead of the
+/// text after the line break): unless the value starts with a blank, every line break that
+/// ends an ordinary line and leads (past further breaks) to a more-indented line gains an
+/// extra newline once read back.
+fn kyaml_folded(value: &str) -> Cow<'_, str> {
+    let chars: Vec<char> = value.chars().collect();
+    let starts_blank = chars
+        .first()
+        .is_none_or(|&c| matches!(c, ' ' | '\t' | '\n'));
+    // The emitter only writes folded style where libyaml allows a block scalar.
+    if starts_blank || !Analysis::of(value).block_allowed {
+        return Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    let mut breaks = true;
+    let mut leading_spaces = false;
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '\n' {
+            if !breaks && !leading_spaces {
+                let next = chars[i..].iter().find(|&&n| n != '\n');
+                if matches!(next, Some(' ' | '\t')) {
+                    out.push('\n');
+                }
+            }
+            breaks = true;
+        } else {
+            if breaks {
+                leading_spaces = matches!(c, ' ' | '\t');
+            }
+            breaks = false;
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
+/// Why a key cannot become a string.
+enum KeyError {
+    /// `sigs.k8s.io/yaml`'s message so far; it goes on to name the value.
+    Unsupported(String),
+    Fatal(Error),
+}
+
+impl KeyError {
+    fn into_error(self, repr: &str) -> Error {
+        match self {
+            KeyError::Unsupported(message) => Error::verbatim(format!("{message}, value: {repr}")),
+            KeyError::Fatal(error) => error,
+        }
+    }
+}
+
+fn is_merge(key: &Node) -> bool {
+    matches!(&key.kind, NodeKind::Scalar { value, style: ScalarStyle::Plain, tag: None, .. } if value == "<<")
+}
+
+fn want_map(node: &Node) -> Error {
+    Error::at(
+        node.position,
+        "map merge requires map or sequence of maps as the value",
+    )
+}
+
+fn from_resolved(resolved: Resolved, text: &str) -> Scalar {
+    match resolved {
+        Resolved::Null => Scalar::Null,
+        Resolved::Bool(b) => Scalar::Bool(b),
+        Resolved::Int(i) => Scalar::Int(i),
+        Resolved::Uint(u) => Scalar::Uint(u),
+        Resolved::Float(f) => Scalar::Float(f),
+        Resolved::Merge | Resolved::Timestamp(_) | Resolved::Str => Scalar::Str(text.to_owned()),
+    }
+}
+
+fn to_json(scalar: Scalar) -> Result<Value, Error> {
+    Ok(match scalar {
+        Scalar::Null => Value::Null,
+        Scalar::Bool(b) => Value::Bool(b),
+        Scalar::Int(i) => Value::from(i),
+        Scalar::Uint(u) => Value::from(u),
+        Scalar::Float(f) => match Number::from_f64(f) {
+            Some(n) => Value::Number(n),
+            None => {
+                return Err(Error::verbatim(format!(
+                    "json: unsupported value: {}",
+                    go_float::format_g(f)
+                )));
+            }
+        },
+        Scalar::Str(s) => Value::String(s),
+    })
+}
+
+/// Go's `base64.StdEncoding.DecodeString`: padded standard alphabet, line breaks ignored.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let symbols: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    if !symbols.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(symbols.len() / 4 * 3);
+    let last = symbols.len() / 4;
+    for (index, chunk) in symbols.chunks(4).enumerate() {
+        let padding = chunk.iter().rev().take_while(|&&b| b == b'=').count();
+        // Padding may only end the text.
+        if padding > 2 || (padding > 0 && index + 1 != last) {
+            return None;
+        }
+        let mut bits: u32 = 0;
+        for &b in &chunk[..4 - padding] {
+            let six = match b {
+                b'A'..=b'Z' => b - b'A',
+                b'a'..=b'z' => b - b'a' + 26,
+                b'0'..=b'9' => b - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                _ => return None,
+            };
+            bits = (bits << 6) | u32::from(six);
+        }
+        bits <<= 6 * padding as u32;
+        let bytes = bits.to_be_bytes();
+        out.extend_from_slice(&bytes[1..4 - padding]);
+    }
+    Some(out)
+}

@@ -1,0 +1,282 @@
+//! libyaml's low-level writing: columns, indentation and the four scalar styles, with
+//! folding at 80 columns.
+
+use super::analyze::{is_break, is_printable};
+
+/// libyaml's `best_indent` and `best_width` as go-yaml v2 sets them.
+const INDENT: i32 = 2;
+const WIDTH: usize = 80;
+
+/// The emitter's output and cursor state (libyaml's `column`, `indent`, `whitespace`,
+/// `indention` and `open_ended`).
+pub(crate) struct Writer {
+    out: String,
+    column: usize,
+    indent: i32,
+    indents: Vec<i32>,
+    /// The last character written was whitespace (no separating space needed).
+    whitespace: bool,
+    /// Only indentation has been written on the current line.
+    indention: bool,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Writer {
+            out: String::new(),
+            column: 0,
+            indent: -1,
+            indents: Vec::new(),
+            whitespace: true,
+            indention: true,
+        }
+    }
+}
+
+impl Writer {
+    pub(crate) fn indention(&self) -> bool {
+        self.indention
+    }
+
+    /// Document end: go-yaml v2 ends the last line and, unlike libyaml, never adds `...`.
+    pub(crate) fn finish(mut self) -> String {
+        self.write_indent();
+        self.out
+    }
+
+    pub(crate) fn increase_indent(&mut self, flow: bool, indentless: bool) {
+        self.indents.push(self.indent);
+        if self.indent < 0 {
+            self.indent = if flow { INDENT } else { 0 };
+        } else if !indentless {
+            self.indent += INDENT;
+        }
+    }
+
+    pub(crate) fn pop_indent(&mut self) {
+        self.indent = self.indents.pop().unwrap_or(-1);
+    }
+
+    fn put(&mut self, c: char) {
+        self.out.push(c);
+        self.column += 1;
+    }
+
+    fn put_break(&mut self) {
+        self.out.push('\n');
+        self.column = 0;
+    }
+
+    /// Writes a line break from the value: `\n` as a newline, other breaks verbatim.
+    fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+        }
+    }
+
+    pub(crate) fn write_indent(&mut self) {
+        let indent = usize::try_from(self.indent).unwrap_or(0);
+        if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
+            self.put_break();
+        }
+        while self.column < indent {
+            self.put(' ');
+        }
+        self.whitespace = true;
+        self.indention = true;
+    }
+
+    pub(crate) fn write_indicator(
+        &mut self,
+        indicator: &str,
+        need_whitespace: bool,
+        is_whitespace: bool,
+        is_indention: bool,
+    ) {
+        if need_whitespace && !self.whitespace {
+            self.put(' ');
+        }
+        for c in indicator.chars() {
+            self.put(c);
+        }
+        self.whitespace = is_whitespace;
+        self.indention = self.indention && is_indention;
+    }
+
+    /// An empty flow collection, `[]` or `{}`.
+    pub(crate) fn empty_flow(&mut self, brackets: &str) {
+        let (open, close) = brackets.split_at(1);
+        self.write_indicator(open, true, true, false);
+        self.write_indicator(close, false, false, false);
+    }
+
+    /// A plain scalar; the analysis guarantees it holds no line break. Long lines fold at
+    /// a single space once past the width.
+    pub(crate) fn write_plain(&mut self, value: &str, allow_breaks: bool) {
+        if !self.whitespace {
+            self.put(' ');
+        }
+        let chars: Vec<char> = value.chars().collect();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                let next_is_space = chars.get(i + 1) == Some(&' ');
+                if allow_breaks && !spaces && self.column > WIDTH && !next_is_space {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else {
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+            }
+        }
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    /// A single-quoted scalar: `'` doubled, breaks written raw, folding like plain
+    /// scalars but never at the first or last character.
+    pub(crate) fn write_single_quoted(&mut self, value: &str, allow_breaks: bool) {
+        self.write_indicator("'", true, false, false);
+        let chars: Vec<char> = value.chars().collect();
+        let mut spaces = false;
+        let mut breaks = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if c == ' ' {
+                let inner = i != 0 && i + 1 != chars.len();
+                let next_is_space = chars.get(i + 1) == Some(&' ');
+                if allow_breaks && !spaces && self.column > WIDTH && inner && !next_is_space {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else if is_break(c) {
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if c == '\'' {
+                    self.put('\'');
+                }
+                self.put(c);
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        // Unlike libyaml 0.2, go-yaml v2 closes the quote right after a final break.
+        self.write_indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    /// A double-quoted scalar with libyaml's escapes; folds like single-quoted, escaping a
+    /// space that would start a continuation line.
+    pub(crate) fn write_double_quoted(&mut self, value: &str, allow_breaks: bool) {
+        self.write_indicator("\"", true, false, false);
+        let chars: Vec<char> = value.chars().collect();
+        let mut spaces = false;
+        for (i, &c) in chars.iter().enumerate() {
+            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+                self.put('\\');
+                let escape = match c {
+                    '\0' => "0".to_owned(),
+                    '\u{7}' => "a".to_owned(),
+                    '\u{8}' => "b".to_owned(),
+                    '\t' => "t".to_owned(),
+                    '\n' => "n".to_owned(),
+                    '\u{b}' => "v".to_owned(),
+                    '\u{c}' => "f".to_owned(),
+                    '\r' => "r".to_owned(),
+                    '\u{1b}' => "e".to_owned(),
+                    '"' => "\"".to_owned(),
+                    '\\' => "\\".to_owned(),
+                    '\u{85}' => "N".to_owned(),
+                    '\u{a0}' => "_".to_owned(),
+                    '\u{2028}' => "L".to_owned(),
+                    '\u{2029}' => "P".to_owned(),
+                    c if u32::from(c) <= 0xFF => format!("x{:02X}", u32::from(c)),
+                    c if u32::from(c) <= 0xFFFF => format!("u{:04X}", u32::from(c)),
+                    c => format!("U{:08X}", u32::from(c)),
+                };
+                for e in escape.chars() {
+                    self.put(e);
+                }
+                spaces = false;
+            } else if c == ' ' {
+                let inner = i != 0 && i + 1 != chars.len();
+                if allow_breaks && !spaces && self.column > WIDTH && inner {
+                    self.write_indent();
+                    if chars.get(i + 1) == Some(&' ') {
+                        self.put('\\');
+                    }
+                } else {
+                    self.put(c);
+                }
+                spaces = true;
+            } else {
+                self.put(c);
+                spaces = false;
+            }
+        }
+        self.write_indicator("\"", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    /// A literal block scalar (`|`), with indentation and chomping indicators.
+    pub(crate) fn write_literal(&mut self, value: &str) {
+        self.write_indicator("|", true, false, false);
+        self.write_block_hints(value);
+        self.put_break();
+        self.indention = true;
+        self.whitespace = true;
+        let mut breaks = true;
+        for c in value.chars() {
+            if is_break(c) {
+                self.write_break(c);
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+    }
+
+    /// The indentation indicator (when the text starts with a space or break) and the
+    /// chomping indicator (`-` without a final break, `+` with more than one).
+    fn write_block_hints(&mut self, value: &str) {
+        if value.starts_with(|c: char| c == ' ' || is_break(c)) {
+            self.write_indicator(&INDENT.to_string(), false, false, false);
+        }
+        let mut rev = value.chars().rev();
+        let chomp = match (rev.next(), rev.next()) {
+            (Some(last), _) if !is_break(last) => Some("-"),
+            (None, _) => Some("-"),
+            (Some(_), None) => Some("+"),
+            (Some(_), Some(before)) if is_break(before) => Some("+"),
+            _ => None,
+        };
+        if let Some(chomp) = chomp {
+            self.write_indicator(chomp, false, false, false);
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! Translates `saphyr-parser` errors into go-yaml's wording and line convention.
+
+use saphyr_parser::ScanError;
+
+use super::error::{Error, Position, Shape};
+
+/// Messages saphyr's parser (not its scanner) raises, with go-yaml's wording.
+const PARSER: &[(&str, &str)] = &[
+    (
+        "while parsing a block collection, did not find expected '-' indicator",
+        "did not find expected '-' indicator",
+    ),
+    (
+        "while parsing a block mapping, did not find expected key",
+        "did not find expected key",
+    ),
+    (
+        "while parsing a flow mapping, did not find expected ',' or '}'",
+        "did not find expected ',' or '}'",
+    ),
+    (
+        "while parsing a flow sequence, expected ',' or ']'",
+        "did not find expected ',' or ']'",
+    ),
+    (
+        "while parsing a node, did not find expected node content",
+        "did not find expected node content",
+    ),
+    (
+        "did not find expected <document start>",
+        "did not find expected <document start>",
+    ),
+    (
+        "duplicate version directive",
+        "found duplicate %YAML directive",
+    ),
+];
+
+/// Scanner messages whose go-yaml wording differs by more than the `while …, ` context.
+const SCANNER: &[(&str, &str)] = &[
+    (
+        TAB_AFTER_COLON,
+        "found a tab character that violates indentation",
+    ),
+    (
+        "tabs disallowed within this context (block indentation)",
+        "found character that cannot start any token",
+    ),
+    (
+        "tab cannot be used as indentation",
+        "found character that cannot start any token",
+    ),
+    (
+        "tabs disallowed in this context",
+        "found character that cannot start any token",
+    ),
+    (
+        "while scanning a plain scalar, found a tab",
+        "found a tab character that violates indentation",
+    ),
+    ("misplaced bracket", "did not find expected node content"),
+];
+
+/// saphyr's complaint about a tab between `:` and a value, which go-yaml accepts.
+pub(crate) const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
+
+/// `text` with the run of tabs just before character `index` replaced by spaces, or `None`
+/// when there is no such run.
+pub(crate) fn replace_tabs_before(text: &str, index: usize) -> Option<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let end = index.min(chars.len());
+    let start = chars[..end]
+        .iter()
+        .rposition(|&c| c != '\t')
+        .map_or(0, |i| i + 1);
+    if start == end {
+        return None;
+    }
+    let mut out: String = chars[..start].iter().collect();
+    out.extend(std::iter::repeat_n(' ', end - start));
+    out.extend(&chars[end..]);
+    Some(out)
+}
+
+/// Whether a double-quoted scalar's source holds the escape `\/`.
+pub(crate) fn has_slash_escape(source: &str) -> bool {
+    let mut chars = source.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.next() == Some('/') {
+            return true;
+        }
+    }
+    false
+}
+
+/// Converts a saphyr error on `text`.
+pub(crate) fn translate(error: &ScanError, text: &str) -> Error {
+    let mark = error.marker();
+    let mut position = Position {
+        line: mark.line(),
+        column: mark.col() + 1,
+    };
+    let info = error.info();
+    if info == "while parsing node, found unknown anchor" {
+        let name = anchor_name(text, mark.index());
+        return Error::new(
+            Shape::Decoder,
+            Some(position),
+            format!("unknown anchor '{name}' referenced"),
+        );
+    }
+    if let Some((_, message)) = PARSER.iter().find(|(saphyr, _)| *saphyr == info) {
+        return Error::new(Shape::Parser, Some(position), *message);
+    }
+    let message = if let Some((_, message)) = SCANNER.iter().find(|(saphyr, _)| *saphyr == info) {
+        (*message).to_owned()
+    } else if info.starts_with("unexpected character") {
+        "found character that cannot start any token".to_owned()
+    } else {
+        // saphyr prefixes libyaml's context ("while scanning a quoted scalar, "); go-yaml
+        // prints only the problem.
+        match info.split_once(", ") {
+            Some((context, problem)) if context.starts_with("while ") => problem.to_owned(),
+            _ => info.to_owned(),
+        }
+    };
+    if message == "found unexpected end of stream" {
+        // go-yaml reports where the stream ended, saphyr where the scalar began.
+        position = end_of(text);
+    }
+    if message == "found a tab character that violates indentation" {
+        // go-yaml reports the tab, saphyr the scalar it interrupts.
+        position = next_tab(text, mark.index()).unwrap_or(position);
+    }
+    Error::new(Shape::Scanner, Some(position), message)
+}
+
+/// The name of the alias at character `index` (`*name`).
+pub(crate) fn anchor_name(text: &str, index: usize) -> String {
+    text.chars()
+        .skip(index)
+        .skip_while(|&c| c == '*')
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .collect()
+}
+
+/// The position of the first tab at or after character `index`.
+fn next_tab(text: &str, index: usize) -> Option<Position> {
+    let mut line = 1;
+    let mut column = 1;
+    for (i, c) in text.chars().enumerate() {
+        if i >= index && c == '\t' {
+            return Some(Position { line, column });
+        }
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    None
+}
+
+/// The position just past the last character.
+pub(crate) fn end_of(text: &str) -> Position {
+    let line = text.matches('\n').count() + 1;
+    let column = text
+        .rsplit('\n')
+        .next()
+        .map_or(0, |last| last.chars().count())
+        + 1;
+    Position { line, column }
+}

@@ -1,0 +1,308 @@
+//! Unit tests of the YAML layer: resolution, decoding, limits and the emitters.
+
+use serde_json::json;
+
+use super::*;
+
+fn v2(text: &str) -> Value {
+    parse_document(text, Dialect::GoYamlV2).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+}
+
+fn v3(text: &str) -> Value {
+    parse_document(text, Dialect::GoYamlV3).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+}
+
+#[test]
+fn v2_resolves_yaml_1_1_scalars() {
+    assert_eq!(
+        v2("[yes, No, on, OFF, y, n, true, ~, null, '', 0755, 0x1F, 1_000, 08, 1e3, .5]"),
+        json!([
+            true, false, true, false, true, false, true, null, null, "", 493, 31, 1000, 8.0,
+            1000.0, 0.5
+        ])
+    );
+}
+
+#[test]
+fn v3_keeps_yaml_1_1_booleans_as_strings() {
+    assert_eq!(
+        v3("[yes, on, y, true, 0755, 0o17]"),
+        json!(["yes", "on", "y", true, 493, 15])
+    );
+}
+
+#[test]
+fn strings_that_are_not_numbers_stay_strings() {
+    assert_eq!(
+        v2("[190:20:30, 2001-12-14, 1e400, 0x, 1.2.3, '1', \"2\"]"),
+        json!(["190:20:30", "2001-12-14", "1e400", "0x", "1.2.3", "1", "2"])
+    );
+}
+
+#[test]
+fn large_integers_use_u64_then_float() {
+    assert_eq!(
+        v2("9223372036854775808"),
+        json!(9_223_372_036_854_775_808_u64)
+    );
+    assert_eq!(v2("-9223372036854775808"), json!(i64::MIN));
+    assert_eq!(
+        v2("18446744073709551616"),
+        json!(18_446_744_073_709_551_616.0)
+    );
+}
+
+#[test]
+fn keys_become_strings_as_sigs_yaml_does() {
+    assert_eq!(
+        v2("{on: a, 1: b, 1.5: c, 3.14159265358979: d, false: e}"),
+        json!({"true": "a", "1": "b", "1.5": "c", "3.1415927": "d", "false": "e"})
+    );
+    let err = parse_document("{1: a}", Dialect::GoYamlV3).unwrap_err();
+    assert!(err.to_string().contains("unsupported type"), "{err}");
+}
+
+#[test]
+fn merge_keys_follow_each_go_yaml() {
+    let text = "a: &a {k: 1, m: 1}\nb: &b {k: 2, p: 2}\nx:\n  k: 0\n  <<: [*a, *b]\n";
+    // go-yaml v2 lets a merge override an explicit key written before it.
+    assert_eq!(v2(text)["x"], json!({"k": 1, "m": 1, "p": 2}));
+    assert_eq!(v3(text)["x"], json!({"k": 0, "m": 1, "p": 2}));
+}
+
+#[test]
+fn duplicate_keys_last_wins_in_v2_and_fail_in_v3() {
+    assert_eq!(v2("a: 1\na: 2\n"), json!({"a": 2}));
+    let err = parse_document("a: 1\na: 2\n", Dialect::GoYamlV3).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "yaml: unmarshal errors:\n  line 2: mapping key \"a\" already defined at line 1"
+    );
+}
+
+#[test]
+fn streams_and_first_document() {
+    assert_eq!(
+        parse_stream("a: 1\n---\n---\nb: 2\n", Dialect::GoYamlV2).ok(),
+        Some(vec![json!({"a": 1}), Value::Null, json!({"b": 2})])
+    );
+    assert_eq!(parse_stream("", Dialect::GoYamlV2).ok(), Some(vec![]));
+    assert_eq!(v2("a: 1\n---\nb: [\n"), json!({"a": 1}));
+    assert_eq!(v2(""), Value::Null);
+}
+
+#[test]
+fn non_finite_floats_fail_like_json_marshal() {
+    let err = parse_document("x: .inf", Dialect::GoYamlV2).unwrap_err();
+    assert_eq!(err.to_string(), "json: unsupported value: +Inf");
+}
+
+#[test]
+fn kyaml_timestamps_become_rfc3339() {
+    assert_eq!(
+        v3("[2001-12-14, 2001-12-14t21:59:43.10-05:00, 2001-12-14 21:59:43.10]"),
+        json!([
+            "2001-12-14T00:00:00Z",
+            "2001-12-14t21:59:43.10-05:00",
+            "2001-12-14 21:59:43.10"
+        ])
+    );
+    assert_eq!(
+        v3("t: 2001-12-14 21:59:43.10")["t"],
+        json!("2001-12-14T21:59:43.1Z")
+    );
+}
+
+#[test]
+fn kyaml_folded_scalars_gain_go_yaml_v3_newline() {
+    let text = "x: >\n  a\n    b\n  c\n";
+    assert_eq!(v2(text)["x"], json!("a\n  b\nc\n"));
+    assert_eq!(v3(text)["x"], json!("a\n\n  b\nc\n"));
+}
+
+#[test]
+fn billion_laughs_fails_fast() {
+    let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    let mut previous = 'a';
+    for name in 'b'..='k' {
+        text.push_str(&format!(
+            "{name}: &{name} [*{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}, *{previous}]\n"
+        ));
+        previous = name;
+    }
+    let err = parse_document(&text, Dialect::GoYamlV2).unwrap_err();
+    assert_eq!(err.message(), "document contains excessive aliasing");
+}
+
+#[test]
+fn moderate_alias_use_is_fine() {
+    let text = "base: &b {a: 1, b: [1, 2, 3]}\nitems: [*b, *b, *b, *b, *b, *b, *b, *b]\n";
+    assert_eq!(v2(text)["items"].as_array().map(Vec::len), Some(8));
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let text = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    assert!(parse_document(&text, Dialect::GoYamlV2).is_err());
+    let block: String = (0..1500)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
+    assert!(parse_document(&block, Dialect::GoYamlV2).is_err());
+}
+
+#[test]
+fn nesting_below_the_limit_works_on_a_small_stack() {
+    const DEPTH: usize = 250;
+    let block: String = (0..DEPTH)
+        .map(|i| format!("{}k:\n", " ".repeat(i)))
+        .collect();
+    let flow = format!("{}{}", "[".repeat(DEPTH), "]".repeat(DEPTH));
+    // Test threads have 2 MiB stacks; decoding and printing recurse once per level.
+    let worker = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            for text in [block, flow] {
+                let v = parse_document(&text, Dialect::GoYamlV2).map_err(|e| e.to_string())?;
+                let printed = to_helm_yaml(&v);
+                let _ = to_go_json(&v, JsonStyle::Pretty);
+                parse_document(&printed, Dialect::GoYamlV2).map_err(|e| e.to_string())?;
+            }
+            Ok::<(), String>(())
+        });
+    let result = worker.map(|handle| handle.join());
+    assert!(matches!(result, Ok(Ok(Ok(())))), "{result:?}");
+}
+
+#[test]
+fn syntax_errors_have_positions() {
+    let err = parse_document("a: 1\n b: 2\n", Dialect::GoYamlV2).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "yaml: line 2: mapping values are not allowed in this context"
+    );
+    assert_eq!((err.line(), err.column()), (Some(2), Some(3)));
+    let err = parse_document("a:\n  b: 1\n c: 2\n", Dialect::GoYamlV2).unwrap_err();
+    // go-yaml's parser errors name the line before the problem.
+    assert_eq!(err.to_string(), "yaml: line 2: did not find expected key");
+    assert_eq!(err.line(), Some(3));
+}
+
+#[test]
+fn go_yaml_leniency_and_strictness_beyond_saphyr() {
+    // A tab may separate `:` from its value in go-yaml; saphyr alone rejects it.
+    assert_eq!(v2("a:\tb\nc:\t\td e\n"), json!({"a": "b", "c": "d e"}));
+    // `\/` is YAML 1.2 only; go-yaml rejects it.
+    let err = parse_document("x: \"a\\/b\"\n", Dialect::GoYamlV2).unwrap_err();
+    assert_eq!(err.to_string(), "yaml: found unknown escape character");
+    assert_eq!(v2("x: \"a\\\\/b\"\n"), json!({"x": "a\\/b"}));
+}
+
+#[test]
+fn helm_yaml_folds_nel_as_go_yaml_reads_it_back() {
+    assert_eq!(to_helm_yaml(&json!("a \u{85} b")), "a b\n");
+    assert_eq!(to_helm_yaml(&json!("a\u{85}\u{85}b")), "|-\n  a\n  b\n");
+    assert_eq!(to_helm_yaml(&json!({"k\u{85}": 1})), "");
+}
+
+#[test]
+fn malformed_inputs_never_panic() {
+    for text in [
+        "\t",
+        "[",
+        "{",
+        "&",
+        "*",
+        "!",
+        "'",
+        "\"",
+        "|",
+        ">",
+        "? ",
+        ": ",
+        "- - -",
+        "a: &x",
+        "*x: 1",
+        "!!binary",
+        "!!int",
+        "--- |\n\t",
+        "%TAG",
+        "{a: [}",
+        "\u{feff}a: 1",
+        "a: \"\\u12\"",
+        "a: !<x> b",
+        "<<: *x",
+        "<<: [1]",
+        "x: !!float 1.5e999",
+        "? [a]: 1",
+    ] {
+        let _ = parse_stream(text, Dialect::GoYamlV2);
+        let _ = parse_stream(text, Dialect::GoYamlV3);
+    }
+}
+
+#[test]
+fn helm_yaml_layout() {
+    let v = json!({"b": [1, {"c": "yes", "d": []}], "a": {"x": "multi\nline\n", "e": {}}});
+    assert_eq!(
+        to_helm_yaml(&v),
+        "a:\n  e: {}\n  x: |\n    multi\n    line\nb:\n- 1\n- c: \"yes\"\n  d: []\n"
+    );
+    assert_eq!(to_helm_yaml(&Value::Null), "null\n");
+    assert_eq!(to_helm_yaml(&json!("")), "\"\"\n");
+    assert_eq!(to_helm_yaml(&json!("a\u{7f}")), "");
+    assert!(marshal(&json!("a\u{7f}")).is_err());
+}
+
+#[test]
+fn helm_yaml_numbers_go_through_json() {
+    let v = json!([
+        1_000_000.0,
+        1e21,
+        0.00001,
+        1.5,
+        -0.0,
+        12_345_678_901_234_567_890.0_f64,
+        7
+    ]);
+    assert_eq!(
+        to_helm_yaml(&v),
+        "- 1000000\n- 1e+21\n- 1e-05\n- 1.5\n- 0\n- 12345678901234567000\n- 7\n"
+    );
+}
+
+#[test]
+fn helm_yaml_quoting() {
+    let v = json!([
+        "yes",
+        "0755",
+        "a: b",
+        "x ",
+        "",
+        "-",
+        "2001-12-14",
+        "1:20",
+        "<<",
+        "a\tb"
+    ]);
+    assert_eq!(
+        to_helm_yaml(&v),
+        "- \"yes\"\n- \"0755\"\n- 'a: b'\n- 'x '\n- \"\"\n- '-'\n- \"2001-12-14\"\n- \"1:20\"\n- <<\n- \"a\\tb\"\n"
+    );
+}
+
+#[test]
+fn go_json_styles() {
+    let v = json!({"b": "<&>", "a": [1.0, 1e21, 1e-7], "c": {}, "d": "\u{2028}"});
+    assert_eq!(
+        to_go_json(&v, JsonStyle::Compact),
+        r#"{"a":[1,1e+21,1e-7],"b":"\u003c\u0026\u003e","c":{},"d":"\u2028"}"#
+    );
+    assert_eq!(
+        to_go_json(&v, JsonStyle::Raw),
+        r#"{"a":[1,1e+21,1e-7],"b":"<&>","c":{},"d":"\u2028"}"#
+    );
+    assert_eq!(
+        to_go_json(&json!({"a": [1, {}], "b": []}), JsonStyle::Pretty),
+        "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": []\n}"
+    );
+}

@@ -1,0 +1,200 @@
+//! `crunch build` end to end on the miniature Big Bang world, served by real git servers.
+
+#[path = "support/gitserver.rs"]
+mod gitserver;
+#[path = "support/world.rs"]
+mod world;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use world::{World, bundle_text, changed_files};
+
+#[test]
+fn dev_and_prod_bundles() {
+    let world = World::new();
+    let servers = world.serve();
+    for env in ["dev", "prod"] {
+        let run = world.build(env, &servers.git_mirror(), &[]);
+        assert!(run.ok(), "{env}: {}", run.stderr);
+        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+            insta::assert_snapshot!(format!("build_{env}_bundle"), bundle_text(&run.out));
+        });
+    }
+}
+
+#[test]
+fn rebuilds_are_byte_identical() {
+    let world = World::new();
+    let servers = world.serve();
+    let first = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(first.ok(), "{}", first.stderr);
+    let warm = world.build("dev", &servers.git_mirror(), &[]);
+    let one_thread = world.build("dev", &servers.git_mirror(), &[("RAYON_NUM_THREADS", "1")]);
+    let fresh_cache = World::new().build("dev", &servers.git_mirror(), &[]);
+    for other in [&warm, &one_thread, &fresh_cache] {
+        assert!(other.ok(), "{}", other.stderr);
+        assert_eq!(first.digest(), other.digest());
+        assert_eq!(bundle_text(&first.out), bundle_text(&other.out));
+    }
+}
+
+#[test]
+fn changing_one_component_tag_changes_only_that_component() {
+    let world = World::new();
+    let servers = world.serve();
+    let before = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(before.ok(), "{}", before.stderr);
+    let values = world.customer.join("dev/configmap.yaml");
+    let text = fs::read_to_string(&values).unwrap();
+    let pinned = text.replacen("logging:\n", "logging:\n  git:\n    tag: 1.1.0-bb.0\n", 1);
+    assert_ne!(text, pinned);
+    fs::write(&values, pinned).unwrap();
+    let after = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(after.ok(), "{}", after.stderr);
+    let changed = changed_files(&before.out, &after.out);
+    let outside: Vec<&String> = changed
+        .iter()
+        .filter(|path| {
+            !path.starts_with("objects/helmrelease.bigbang.logging/")
+                && path.as_str() != "index.json"
+                && path.as_str() != "digest"
+                && !path.contains("logging")
+        })
+        .filter(|path| !is_environment_values(path))
+        .collect();
+    assert!(outside.is_empty(), "changed outside logging: {outside:?}");
+    assert!(
+        changed
+            .iter()
+            .any(|p| p.starts_with("objects/helmrelease.bigbang.logging/")),
+        "logging's own objects did not change: {changed:?}"
+    );
+}
+
+/// The customer's generated `environment` ConfigMap (its content and hashed name) and the
+/// umbrella HelmRelease that points at it change with any customer value.
+fn is_environment_values(path: &str) -> bool {
+    path.starts_with("objects/dev/bigbang/configmap.environment-")
+        || path == "objects/dev/bigbang/helmrelease.bigbang.yaml"
+}
+
+#[test]
+fn offline_rebuild_needs_only_lock_and_cache() {
+    let world = World::new();
+    let mirror = {
+        let servers = world.serve();
+        let online = world.build("dev", &servers.git_mirror(), &[]);
+        assert!(online.ok(), "{}", online.stderr);
+        (servers.git_mirror(), online.digest())
+    };
+    let offline = world.build_with("dev", &mirror.0, &[], &["--offline"]);
+    assert!(offline.ok(), "{}", offline.stderr);
+    assert_eq!(offline.digest(), mirror.1);
+
+    let empty_cache = world.tmp.path().join("empty-cache");
+    let failed = world.run("dev", &mirror.0, &[], &["--offline"], &empty_cache);
+    assert!(!failed.ok());
+    assert!(
+        !failed.out.join("digest").exists(),
+        "a failed build left a bundle"
+    );
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("build_error_offline_without_cache", world.scrub(&failed.stderr));
+    });
+}
+
+#[test]
+fn https_with_basic_auth_and_a_test_ca() {
+    let world = World::new();
+    let servers = world.serve();
+    let https = world.build_with(
+        "dev",
+        &servers.https_mirror(),
+        &[("GIT_SSL_CAINFO", servers.ca_file().to_str().unwrap())],
+        &[],
+    );
+    assert!(https.ok(), "{}", https.stderr);
+    let git = world.build("dev", &servers.git_mirror(), &[]);
+    assert_eq!(https.digest(), git.digest());
+}
+
+/// Each error case: what to change in a fresh copy of the customer repo, and the snapshot.
+#[test]
+fn errors_name_the_chain() {
+    type Edit = fn(&Path);
+    let cases: BTreeMap<&str, Edit> = BTreeMap::from([
+        (
+            "bad_ref",
+            (|c: &Path| replace(c, "base/kustomization.yaml", "?ref=3.1.0", "?ref=9.9.9")) as Edit,
+        ),
+        ("missing_repo", |c| {
+            replace(
+                c,
+                "dev/configmap.yaml",
+                "logging:\n",
+                "logging:\n  git:\n    repo: https://repo1.example.mil/big-bang/packages/nope.git\n",
+            )
+        }),
+        ("malformed_yaml", |c| {
+            fs::write(
+                c.join("dev/configmap.yaml"),
+                "haproxy:\n  enabled: true\n   values: [\n",
+            )
+            .unwrap()
+        }),
+        ("template_error", |c| {
+            replace(
+                c,
+                "dev/configmap.yaml",
+                "logging:\n",
+                "logging:\n  values:\n    replicas: {broken: true}\n",
+            )
+        }),
+        ("dependency_cycle", |c| {
+            replace(
+                c,
+                "dev/configmap.yaml",
+                "haproxy:\n",
+                "haproxy:\n  dependsOn: [monitoring]\n",
+            )
+        }),
+    ]);
+    let world = World::new();
+    let servers = world.serve();
+    let mut report = String::new();
+    for (name, edit) in cases {
+        let case = World::new();
+        edit(&case.customer);
+        let run = case.build("dev", &servers.git_mirror(), &[]);
+        assert!(!run.ok(), "{name} built");
+        assert!(!run.out.join("digest").exists(), "{name} left a bundle");
+        report.push_str(&format!("== {name}\n{}\n", case.scrub(&run.stderr)));
+    }
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("build_errors", report);
+    });
+}
+
+fn replace(customer: &Path, file: &str, from: &str, to: &str) {
+    let path = customer.join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} has no `{from}`");
+    fs::write(&path, text.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn the_cli_rejects_a_missing_environment() {
+    let out = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .args(["build", "/nonexistent/env", "-o"])
+        .arg(PathBuf::from("/tmp/crunch-never-written"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: /nonexistent/env is not a directory\n"
+    );
+}

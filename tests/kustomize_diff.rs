@@ -1,0 +1,383 @@
+//! Differential tests: every case under `fixtures/kustomize/` is built by `kubectl
+//! kustomize` (kustomize v5.5) and by crunch; the outputs must be byte-identical.
+//!
+//! A case is a directory. It is built at its root, or at the relative directory named in
+//! its `BUILD` file. A case with an `EXPECT_ERROR` file must fail in both tools; crunch's
+//! message must contain that file's (trimmed) text.
+
+#[path = "support/oracle.rs"]
+#[allow(dead_code)] // only kubectl is used here
+mod oracle;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crunch::kustomize::{self, Options, Remote, RemoteTarget};
+
+/// Remote bases in the fixtures are `file://` URLs of git repositories made at test time;
+/// crunch reads the same directories without git.
+struct LocalRemote;
+
+impl Remote for LocalRemote {
+    fn fetch(&self, target: &RemoteTarget) -> Result<PathBuf, String> {
+        match target.repo_url.strip_prefix("file://") {
+            Some(path) => Ok(PathBuf::from(path)),
+            None => Err(format!("no network in tests: {}", target.repo_url)),
+        }
+    }
+}
+
+fn fixture_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/kustomize")
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixture_root())
+        .expect("fixtures/kustomize exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn build_dir(case: &Path) -> PathBuf {
+    match std::fs::read_to_string(case.join("BUILD")) {
+        Ok(rel) => case.join(rel.trim()),
+        Err(_) => case.to_path_buf(),
+    }
+}
+
+fn oracle_build(dir: &Path) -> Result<String, String> {
+    let out = oracle::kubectl()
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl runs");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn crunch_build(dir: &Path) -> Result<String, String> {
+    kustomize::build(dir, &LocalRemote, &Options::default())
+        .map(|objs| kustomize::to_output(&objs))
+        .map_err(|e| e.to_string())
+}
+
+/// The first lines where two outputs differ, with a little context.
+fn diff(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let first = e
+        .iter()
+        .zip(&a)
+        .position(|(x, y)| x != y)
+        .unwrap_or(e.len().min(a.len()));
+    let from = first.saturating_sub(3);
+    let show = |l: &[&str]| {
+        l.iter()
+            .skip(from)
+            .take(10)
+            .map(|s| format!("    {s}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    format!(
+        "first difference at line {}\n  kubectl:\n{}\n  crunch:\n{}",
+        first + 1,
+        show(&e),
+        show(&a)
+    )
+}
+
+fn check(case: &Path) -> Result<(), String> {
+    let dir = build_dir(case);
+    let expected = oracle_build(&dir);
+    let actual = crunch_build(&dir);
+    match std::fs::read_to_string(case.join("EXPECT_ERROR")) {
+        Ok(want) => {
+            let want = want.trim();
+            match (expected, actual) {
+                (Err(_), Err(msg)) if msg.contains(want) => Ok(()),
+                (Err(_), Err(msg)) => Err(format!("error {msg:?} lacks {want:?}")),
+                (Ok(_), _) => Err("kubectl succeeded on an error case".into()),
+                (Err(_), Ok(_)) => Err(format!("crunch succeeded; expected error {want:?}")),
+            }
+        }
+        Err(_) => match (expected, actual) {
+            (Ok(e), Ok(a)) if e == a => Ok(()),
+            (Ok(e), Ok(a)) => Err(diff(&e, &a)),
+            (Ok(_), Err(msg)) => Err(format!("crunch failed: {msg}")),
+            (Err(msg), _) => Err(format!("kubectl failed: {msg}")),
+        },
+    }
+}
+
+#[test]
+fn every_fixture_matches_kubectl_kustomize() {
+    let cases = cases();
+    assert!(!cases.is_empty(), "no kustomize fixtures");
+    let mut failures = Vec::new();
+    for case in &cases {
+        if let Err(why) = check(case) {
+            let name = case
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            failures.push(format!("{name}: {why}"));
+        }
+    }
+    let passed = cases.len() - failures.len();
+    eprintln!(
+        "kustomize differential cases: {passed} passed, {} failed",
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// A remote base through a `file://` git URL with `?ref=`: kubectl clones it with git,
+/// crunch reads it through [`Remote`].
+#[test]
+fn remote_base_matches_kubectl_kustomize() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let repo = tmp.path().join("repo");
+    let base = repo.join("deploy/base");
+    std::fs::create_dir_all(&base).expect("mkdir");
+    std::fs::write(
+        base.join("kustomization.yaml"),
+        "namePrefix: remote-\nresources:\n- cm.yaml\nconfigMapGenerator:\n- name: gen\n  literals:\n  - a=b\n",
+    )
+    .expect("write");
+    std::fs::write(
+        base.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  k: v\n",
+    )
+    .expect("write");
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .expect("git runs")
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    git(&["tag", "v1"]);
+    let overlay = tmp.path().join("overlay");
+    std::fs::create_dir_all(&overlay).expect("mkdir");
+    std::fs::write(
+        overlay.join("kustomization.yaml"),
+        format!(
+            "namespace: remote\nresources:\n- file://{}//deploy/base?ref=v1\n",
+            repo.display()
+        ),
+    )
+    .expect("write");
+    let expected = oracle_build(&overlay).expect("kubectl builds the remote base");
+    let actual = crunch_build(&overlay).expect("crunch builds the remote base");
+    assert_eq!(expected, actual, "{}", diff(&expected, &actual));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if src.is_dir() {
+            copy_dir(&src, &dst);
+        } else {
+            std::fs::copy(&src, &dst).expect("copy");
+        }
+    }
+}
+
+/// Writes `kustomization` (YAML text) into a fresh directory and builds it with kubectl.
+fn oracle_build_text(dir: &Path, kustomization: &str) -> String {
+    std::fs::write(dir.join("kustomization.yaml"), kustomization).expect("write");
+    oracle_build(dir).expect("kubectl builds")
+}
+
+/// `build_with_overlay(dir, overlay)` equals kubectl building a kustomization that is the
+/// overlay plus `resources: [dir]`.
+#[test]
+fn overlay_matches_kubectl_kustomize() {
+    let overlay_text = "\
+namespace: flux-target
+namePrefix: fx-
+nameSuffix: -sfx
+commonLabels:
+  kustomize.toolkit.fluxcd.io/name: environment
+commonAnnotations:
+  owner: flux
+images:
+- name: nginx
+  newTag: \"1.99\"
+patches:
+- target:
+    kind: HelmRelease
+  patch: |-
+    - op: add
+      path: /spec/timeout
+      value: 20m
+- target:
+    kind: GitRepository
+  patch: |-
+    apiVersion: source.toolkit.fluxcd.io/v1
+    kind: GitRepository
+    metadata:
+      name: bigbang
+    spec:
+      interval: 2m
+";
+    let overlay: serde_json::Value =
+        crunch::yaml::parse_document(overlay_text, crunch::yaml::Dialect::GoYamlV3)
+            .expect("overlay");
+    for case in [
+        "bigbang_customer_dev",
+        "nameref_hashed",
+        "multilayer_prefixes",
+    ] {
+        // kustomize refuses absolute resource paths: copy the case next to the overlay.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        copy_dir(&fixture_root().join(case), &tmp.path().join("case"));
+        let dir = build_dir(&tmp.path().join("case"));
+        let rel = dir
+            .strip_prefix(tmp.path())
+            .expect("inside")
+            .display()
+            .to_string();
+        let overlay_dir = tmp.path().join("overlay");
+        std::fs::create_dir(&overlay_dir).expect("mkdir");
+        let text = format!("{overlay_text}resources:\n- ../{rel}\n");
+        let expected = oracle_build_text(&overlay_dir, &text);
+        let actual =
+            kustomize::build_with_overlay(&dir, &overlay, &LocalRemote, &Options::default())
+                .map(|o| kustomize::to_output(&o))
+                .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(expected, actual, "{case}: {}", diff(&expected, &actual));
+    }
+}
+
+/// `apply_patches` equals kubectl applying the same `patches` to the same objects.
+#[test]
+fn post_render_patches_match_kubectl_kustomize() {
+    let dir = build_dir(&fixture_root().join("prefix_suffix_namerefs"));
+    let objects = kustomize::build(&dir, &LocalRemote, &Options::default()).expect("build");
+    let patches_text = "\
+- target:
+    kind: Deployment
+    name: \"pre-.*\"
+  patch: |-
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: any
+    spec:
+      template:
+        spec:
+          containers:
+          - name: web
+            securityContext:
+              runAsNonRoot: true
+- target:
+    kind: Service
+    labelSelector: \"!nothing\"
+  patch: |-
+    - op: add
+      path: /metadata/labels
+      value:
+        post-rendered: \"true\"
+- patch: |-
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: pre-web-config-suf
+    data:
+      extra: value
+";
+    let patches: serde_json::Value =
+        crunch::yaml::parse_document(patches_text, crunch::yaml::Dialect::GoYamlV3)
+            .expect("patches");
+    let patches = patches.as_array().cloned().unwrap_or_default();
+    let actual =
+        kustomize::to_output(&kustomize::apply_patches(objects.clone(), &patches).expect("patch"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        tmp.path().join("objects.yaml"),
+        kustomize::to_output(&objects),
+    )
+    .expect("write");
+    let text = format!(
+        "sortOptions:\n  order: fifo\nresources:\n- objects.yaml\npatches:\n{patches_text}"
+    );
+    let expected = oracle_build_text(tmp.path(), &text);
+    assert_eq!(expected, actual, "{}", diff(&expected, &actual));
+}
+
+/// `LoadRestrictor::None` reads files outside the root, as
+/// `kubectl kustomize --load-restrictor LoadRestrictionsNone` does.
+#[test]
+fn load_restrictor_none_matches_kubectl_kustomize() {
+    let dir = build_dir(&fixture_root().join("error_outside_root"));
+    let out = oracle::kubectl()
+        .args(["kustomize", "--load-restrictor", "LoadRestrictionsNone"])
+        .arg(&dir)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = String::from_utf8_lossy(&out.stdout).into_owned();
+    let options = Options {
+        load_restrictor: kustomize::LoadRestrictor::None,
+    };
+    let actual = kustomize::build(&dir, &LocalRemote, &options)
+        .map(|o| kustomize::to_output(&o))
+        .expect("crunch builds without the restrictor");
+    assert_eq!(expected, actual, "{}", diff(&expected, &actual));
+}
+
+/// Errors name the file, the line and the kustomizations that led there.
+#[test]
+fn errors_carry_file_line_and_chain() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let base = tmp.path().join("base");
+    let dev = tmp.path().join("dev");
+    std::fs::create_dir_all(&base).expect("mkdir");
+    std::fs::create_dir_all(&dev).expect("mkdir");
+    std::fs::write(base.join("kustomization.yaml"), "resources:\n- bad.yaml\n").expect("write");
+    std::fs::write(
+        base.join("bad.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n data: [\n",
+    )
+    .expect("write");
+    std::fs::write(dev.join("kustomization.yaml"), "resources:\n- ../base\n").expect("write");
+    let err =
+        kustomize::build(&dev, &LocalRemote, &Options::default()).expect_err("bad YAML fails");
+    assert_eq!(
+        err.chain().get(1).map(String::as_str),
+        Some("../base"),
+        "{err}"
+    );
+    assert!(err.chain()[0].ends_with("dev/kustomization.yaml"), "{err}");
+    assert!(
+        err.file().is_some_and(|f| f.ends_with("base/bad.yaml")),
+        "{err}"
+    );
+    assert!(err.line().is_some(), "{err}");
+}
