@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::build::SourceOptions;
 use crate::error::Error;
+use crate::flux::SourceRemote;
 use crate::object::merge_maps;
+use crate::source::Lock;
 use crate::{helm, kustomize, yaml};
 
 /// `crunch helm template` arguments, named as helm names its flags.
@@ -77,23 +80,18 @@ pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
     Ok(helm::template_output(&rendered, &options))
 }
 
-/// What `kubectl kustomize DIR` would print. Remote bases are refused: they need the
-/// source layer, which `crunch build` provides.
-pub fn kustomize(dir: &Path, load_restrictor: kustomize::LoadRestrictor) -> Result<String, Error> {
+/// What `kubectl kustomize DIR` would print. Remote bases are fetched through the source
+/// layer (mirrors, cache), like `crunch build` fetches them, without a lock.
+pub fn kustomize(
+    dir: &Path,
+    load_restrictor: kustomize::LoadRestrictor,
+    sources: &SourceOptions,
+) -> Result<String, Error> {
+    let store = sources.open(&[], Lock::default())?;
+    let remote = SourceRemote::new(&store);
     let options = kustomize::Options { load_restrictor };
-    let objects = kustomize::build(dir, &NoRemote, &options).map_err(Error::new)?;
+    let objects = kustomize::build(dir, &remote, &options).map_err(Error::new)?;
     Ok(kustomize::to_output(&objects))
-}
-
-struct NoRemote;
-
-impl kustomize::Remote for NoRemote {
-    fn fetch(&self, target: &kustomize::RemoteTarget) -> Result<PathBuf, String> {
-        Err(format!(
-            "remote base {} needs `crunch build` (crunch kustomize reads local directories only)",
-            target.repo_url
-        ))
-    }
 }
 
 fn read_input(path: &Path) -> Result<String, Error> {

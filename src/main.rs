@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crunch::build::{BuildOptions, build};
+use crunch::build::{BuildOptions, SourceOptions, build};
 use crunch::commands::{self, HelmTemplate};
 use crunch::config::Mirror;
 use crunch::error::Error;
@@ -42,21 +42,39 @@ struct BuildArgs {
     /// Config file; `crunch.yaml` in the environment directory or a parent by default.
     #[arg(long)]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Resolve every reference again instead of using the lock's pins.
+    #[arg(long)]
+    update: bool,
+    /// Render with this many threads (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+/// Where sources come from.
+#[derive(Args)]
+struct SourceArgs {
     /// Fetch sources whose URL starts with FROM from TO instead (repeatable; wins over the config).
     #[arg(long, value_name = "FROM=TO", value_parser = parse_mirror)]
     mirror: Vec<Mirror>,
     /// Use only the lock and the cache: no network.
     #[arg(long)]
     offline: bool,
-    /// Resolve every reference again instead of using the lock's pins.
-    #[arg(long)]
-    update: bool,
     /// Cache directory (default: $XDG_CACHE_HOME/crunch).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
-    /// Render with this many threads (default: one per core).
-    #[arg(long)]
-    jobs: Option<usize>,
+}
+
+impl SourceArgs {
+    fn options(self, update: bool) -> SourceOptions {
+        SourceOptions {
+            mirrors: self.mirror,
+            offline: self.offline,
+            update,
+            cache_dir: self.cache_dir,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -107,6 +125,8 @@ struct KustomizeArgs {
     /// Whether files outside the kustomization's root may be loaded.
     #[arg(long, value_enum, default_value_t = Restrictor::LoadRestrictionsRootOnly)]
     load_restrictor: Restrictor,
+    #[command(flatten)]
+    sources: SourceArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -163,10 +183,7 @@ fn run(command: Command) -> Result<String, Error> {
                 env_dir: args.env_dir,
                 out: args.out.clone(),
                 config: args.config,
-                mirrors: args.mirror,
-                offline: args.offline,
-                update: args.update,
-                cache_dir: args.cache_dir,
+                sources: args.sources.options(args.update),
             })?;
             Ok(format!(
                 "wrote {}: {} components, {} objects\ndigest {}\nlock {}\n",
@@ -195,7 +212,7 @@ fn run(command: Command) -> Result<String, Error> {
                 Restrictor::LoadRestrictionsRootOnly => LoadRestrictor::RootOnly,
                 Restrictor::LoadRestrictionsNone => LoadRestrictor::None,
             };
-            commands::kustomize(&args.dir, restrictor)
+            commands::kustomize(&args.dir, restrictor, &args.sources.options(false))
         }
     }
 }

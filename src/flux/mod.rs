@@ -6,24 +6,25 @@
 //! results are merged in node order so that thread scheduling never shows in the output.
 
 mod cluster;
+mod remote;
 mod spec;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component as PathPart, Path, PathBuf};
-use std::sync::Mutex;
 
 use rayon::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance, SourceRecord};
+use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance};
 use crate::config::Config;
 use crate::error::Error;
 use crate::object::ObjectKey;
-use crate::source::{Reference, Store, Tree};
+use crate::source::{Store, Tree};
 use crate::{helm, kustomize, yaml};
 use cluster::Cluster;
+pub use remote::SourceRemote;
 use spec::{GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, SourceReference};
 
 /// Waves after which the graph is taken to be unbounded.
@@ -41,20 +42,21 @@ pub struct Environment<'a> {
     pub dir: &'a Path,
     /// Its name, the first step of every error chain (e.g. `dev`).
     pub name: &'a str,
+    /// The customer repository's root: paths in messages are shown relative to it.
+    pub root: &'a Path,
     /// Settings for this environment.
     pub config: &'a Config,
 }
 
 /// Renders `env` and everything it deploys into a [`Bundle`].
 pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
-    let fetched = Fetched::default();
-    let remote = StoreRemote {
-        store,
-        fetched: &fetched,
-    };
+    let remote = SourceRemote::new(store);
     let root_chain = vec![env.name.to_string()];
     let objects = kustomize::build(env.dir, &remote, &kustomize::Options::default())
-        .map_err(|e| Error::new(e).with_chain(&root_chain))?;
+        .map_err(|e| {
+            let root = format!("{}/", env.root.display());
+            Error::new(e.to_string().replace(&root, "")).with_chain(&root_chain)
+        })?;
     let mut graph = Graph::default();
     graph.absorb(
         Component {
@@ -72,15 +74,16 @@ pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
     )?;
     let render = Render {
         env,
-        store,
-        fetched: &fetched,
+        remote: &remote,
     };
     graph.run(&render)?;
-    graph.check_dependencies()?;
+    graph
+        .check_dependencies()
+        .map_err(|e| e.with_chain(&root_chain))?;
     Ok(Bundle {
         environment: env.name.to_string(),
         kube_version: env.config.cluster.kube_version.clone(),
-        sources: fetched.into_records(),
+        sources: remote.into_records(),
         components: graph.components,
     })
 }
@@ -243,61 +246,10 @@ fn visit<'a>(
     Ok(())
 }
 
-/// Every tree fetched, for the bundle's source list.
-#[derive(Default)]
-struct Fetched(Mutex<BTreeSet<SourceRecord>>);
-
-impl Fetched {
-    fn record(&self, tree: &Tree) {
-        let record = SourceRecord {
-            url: tree.origin.url.clone(),
-            reference: tree.origin.reference.to_string(),
-            commit: tree.origin.commit.clone(),
-            tree: tree.origin.tree_id.clone(),
-        };
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(record);
-    }
-
-    fn into_records(self) -> Vec<SourceRecord> {
-        self.0
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .into_iter()
-            .collect()
-    }
-}
-
-/// Resolves kustomize's remote bases through the source store.
-struct StoreRemote<'a> {
-    store: &'a Store,
-    fetched: &'a Fetched,
-}
-
-impl kustomize::Remote for StoreRemote<'_> {
-    fn fetch(&self, target: &kustomize::RemoteTarget) -> Result<PathBuf, String> {
-        let reference = Reference::Kustomize(
-            target
-                .reference
-                .clone()
-                .unwrap_or_else(|| "HEAD".to_string()),
-        );
-        let tree = self
-            .store
-            .git(&target.repo_url, &reference)
-            .map_err(|e| e.to_string())?;
-        self.fetched.record(&tree);
-        Ok(tree.root.clone())
-    }
-}
-
 /// What every node's rendering shares.
 struct Render<'a> {
     env: &'a Environment<'a>,
-    store: &'a Store,
-    fetched: &'a Fetched,
+    remote: &'a SourceRemote<'a>,
 }
 
 impl Render<'_> {
@@ -359,10 +311,9 @@ impl Render<'_> {
         let step = format!("GitRepository {namespace}/{}", source.name);
         let spec = GitRepositorySpec::read(repository).map_err(|e| Error::new(e).within(&step))?;
         let tree = self
-            .store
+            .remote
             .git(&spec.url, &spec.git_ref().reference())
             .map_err(|e| Error::new(e).within(&step))?;
-        self.fetched.record(&tree);
         Ok((tree, spec.url))
     }
 
@@ -463,12 +414,8 @@ impl Render<'_> {
         let (tree, url) = self.fetch(&spec.source_ref, node, cluster)?;
         let path = spec.path.clone().unwrap_or_else(|| "./".to_string());
         let dir = inside(&tree.root, &path)?;
-        let remote = StoreRemote {
-            store: self.store,
-            fetched: self.fetched,
-        };
         let objects =
-            kustomize::build_with_overlay(&dir, &overlay, &remote, &kustomize::Options::default())
+            kustomize::build_with_overlay(&dir, &overlay, self.remote, &kustomize::Options::default())
                 .map_err(Error::new)?;
         let component = Component {
             id: node.id.clone(),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 /// A failed build: what went wrong, where, and through which kustomizations.
 ///
-/// Displays as `dev/kustomization.yaml -> ../base -> base/cm.yaml:3: message`.
+/// Displays as `dev/kustomization.yaml → ../base → base/cm.yaml:3: message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     message: String,
@@ -82,7 +82,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for step in &self.chain {
-            write!(f, "{step} -> ")?;
+            write!(f, "{step} → ")?;
         }
         if let Some(file) = &self.file {
             write!(f, "{}", file.display())?;

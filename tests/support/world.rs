@@ -59,13 +59,32 @@ impl Servers {
 
     /// `--mirror` value sending the world's URLs to HTTPS with basic auth.
     pub fn https_mirror(&self) -> String {
-        format!("{REMOTE}={}", self.0.https_url_with_credentials(""))
+        let plain = self.0.https_url("");
+        let userinfo = format!(
+            "{}:{}@",
+            percent_encode(&self.0.username),
+            percent_encode(&self.0.password)
+        );
+        let url = plain.replacen("https://", &format!("https://{userinfo}"), 1);
+        format!("{REMOTE}={url}")
     }
 
     /// The test CA's certificate.
     pub fn ca_file(&self) -> PathBuf {
-        self.0.ca_pem_path().to_path_buf()
+        self.0.ca_pem_path.clone()
     }
+}
+
+/// Percent-encodes what may not stand literally in a URL's userinfo.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn root() -> PathBuf {
