@@ -32,7 +32,9 @@ impl SourceOptions {
             .cache_dir
             .clone()
             .or_else(default_cache_dir)
-            .ok_or_else(|| Error::new("no cache directory: set --cache-dir, XDG_CACHE_HOME or HOME"))?;
+            .ok_or_else(|| {
+                Error::new("no cache directory: set --cache-dir, XDG_CACHE_HOME or HOME")
+            })?;
         let mut config = StoreConfig::new(cache_dir);
         config.mirrors = Mirrors::new(
             self.mirrors

@@ -52,8 +52,8 @@ pub struct Environment<'a> {
 pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
     let remote = SourceRemote::new(store);
     let root_chain = vec![env.name.to_string()];
-    let objects = kustomize::build(env.dir, &remote, &kustomize::Options::default())
-        .map_err(|e| {
+    let objects =
+        kustomize::build(env.dir, &remote, &kustomize::Options::default()).map_err(|e| {
             let root = format!("{}/", env.root.display());
             Error::new(e.to_string().replace(&root, "")).with_chain(&root_chain)
         })?;
@@ -88,8 +88,27 @@ pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
     })
 }
 
+/// The Flux objects that render something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NodeKind {
+    HelmRelease,
+    Kustomization,
+}
+
+impl NodeKind {
+    /// The node kind of an object with this key, if it is one.
+    fn of(key: &ObjectKey) -> Option<Self> {
+        match (key.group.as_str(), key.kind.as_str()) {
+            (HELM_GROUP, "HelmRelease") => Some(Self::HelmRelease),
+            (KUSTOMIZE_GROUP, "Kustomization") => Some(Self::Kustomization),
+            _ => None,
+        }
+    }
+}
+
 /// A HelmRelease or Kustomization waiting to be rendered.
 struct Node {
+    kind: NodeKind,
     id: String,
     chain: Vec<String>,
     namespace: String,
@@ -119,9 +138,7 @@ impl Graph {
         for object in objects {
             let key = ObjectKey::of(&object).map_err(fail)?;
             let is_flux = key.group.ends_with(".toolkit.fluxcd.io");
-            let is_node = (key.group == HELM_GROUP && key.kind == "HelmRelease")
-                || (key.group == KUSTOMIZE_GROUP && key.kind == "Kustomization");
-            if is_node {
+            if let Some(kind) = NodeKind::of(&key) {
                 let namespace = if key.namespace.is_empty() {
                     "default".to_string()
                 } else {
@@ -134,6 +151,7 @@ impl Graph {
                 let mut node_chain = chain.to_vec();
                 node_chain.push(format!("{} {namespace}/{}", key.kind, key.name));
                 self.pending.push(Node {
+                    kind,
                     id,
                     chain: node_chain,
                     namespace,
@@ -268,20 +286,19 @@ impl Render<'_> {
         {
             missing.push(format!("GitRepository {namespace}/{}", source.name));
         }
-        if let Ok(spec) = HelmReleaseSpec::read(&node.object) {
-            if node.id.starts_with("HelmRelease/") {
-                missing.extend(values::missing(&spec.values_from, cluster, &node.namespace));
-            }
+        if node.kind == NodeKind::HelmRelease
+            && let Ok(spec) = HelmReleaseSpec::read(&node.object)
+        {
+            missing.extend(values::missing(&spec.values_from, cluster, &node.namespace));
         }
         missing
     }
 
     /// Renders one node into its component and objects.
     fn node(&self, node: &Node, cluster: &Cluster) -> Result<(Component, Vec<Value>), Error> {
-        let result = if node.id.starts_with("HelmRelease/") {
-            self.helm_release(node, cluster)
-        } else {
-            self.kustomization(node, cluster)
+        let result = match node.kind {
+            NodeKind::HelmRelease => self.helm_release(node, cluster),
+            NodeKind::Kustomization => self.kustomization(node, cluster),
         };
         result.map_err(|e| e.with_chain(&node.chain))
     }
@@ -414,9 +431,13 @@ impl Render<'_> {
         let (tree, url) = self.fetch(&spec.source_ref, node, cluster)?;
         let path = spec.path.clone().unwrap_or_else(|| "./".to_string());
         let dir = inside(&tree.root, &path)?;
-        let objects =
-            kustomize::build_with_overlay(&dir, &overlay, self.remote, &kustomize::Options::default())
-                .map_err(Error::new)?;
+        let objects = kustomize::build_with_overlay(
+            &dir,
+            &overlay,
+            self.remote,
+            &kustomize::Options::default(),
+        )
+        .map_err(Error::new)?;
         let component = Component {
             id: node.id.clone(),
             kind: ComponentKind::Kustomization,
@@ -462,10 +483,9 @@ fn post_render(
 
 fn source_ref(node: &Node) -> Result<SourceReference, String> {
     let spec = &node.object["spec"];
-    let reference = if node.id.starts_with("HelmRelease/") {
-        &spec["chart"]["spec"]["sourceRef"]
-    } else {
-        &spec["sourceRef"]
+    let reference = match node.kind {
+        NodeKind::HelmRelease => &spec["chart"]["spec"]["sourceRef"],
+        NodeKind::Kustomization => &spec["sourceRef"],
     };
     serde_json::from_value(reference.clone()).map_err(|e| e.to_string())
 }

@@ -53,7 +53,10 @@ impl<'a> SourceRemote<'a> {
 impl kustomize::Remote for SourceRemote<'_> {
     fn fetch(&self, target: &kustomize::RemoteTarget) -> Result<PathBuf, String> {
         // Without `?ref=`, kustomize clones the default branch.
-        let name = target.reference.clone().unwrap_or_else(|| "HEAD".to_string());
+        let name = target
+            .reference
+            .clone()
+            .unwrap_or_else(|| "HEAD".to_string());
         self.git(&target.repo_url, &Reference::Kustomize(name))
             .map(|tree| tree.root)
             .map_err(|e| e.to_string())
