@@ -145,6 +145,8 @@ fn helm_jobs(out: &Path, repos: &Path, work: &Path) -> Vec<HelmJob> {
                 s.to_string()
             } else if let Some(d) = object["data"][key].as_str() {
                 if kind == "Secret" {
+                    // kustomize wraps long data; Go's decoder skips the line breaks.
+                    let d: String = d.chars().filter(|c| *c != '\n').collect();
                     String::from_utf8(base64::engine::general_purpose::STANDARD.decode(d).unwrap())
                         .unwrap()
                 } else {

@@ -1,6 +1,7 @@
 //! `configMapGenerator` and `secretGenerator`: key/value sources (env files, literals,
 //! files) turned into ConfigMaps and Secrets.
 
+use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::error::Error;
@@ -211,7 +212,7 @@ fn is_env_var_name(k: &str) -> bool {
 /// each ending in a newline.
 fn wrapped_base64(bytes: &[u8]) -> String {
     const LINE: usize = 70;
-    let enc = base64(bytes);
+    let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
     if enc.len() < LINE {
         return enc;
     }
@@ -223,40 +224,9 @@ fn wrapped_base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Standard base64 with padding.
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_pads() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
 
     #[test]
     fn file_sources() {
