@@ -13,6 +13,7 @@ pub mod flux;
 pub mod helm;
 pub mod kustomize;
 pub mod object;
+pub mod semver;
 pub mod source;
 pub mod template;
 pub mod yaml;

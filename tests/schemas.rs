@@ -20,7 +20,11 @@ fn smp_table_is_up_to_date() {
         .arg(&output)
         .output()
         .expect("run tools/gen-smp-schema");
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let fresh = std::fs::read(&output).unwrap();
     let committed = std::fs::read(root.join("schemas/smp.json")).unwrap();
     assert!(

@@ -1,42 +1,47 @@
-//! Oracle outputs of the fixture world (`fixtures/world/`): the real `kubectl kustomize` and
-//! `helm template` run over the repositories `tools/world-repos` builds, and their outputs
-//! are kept as snapshots (`snapshots/world_oracles__*.snap`). crunch's own build of the
-//! world is compared against these.
+//! The fixture world (`fixtures/world/`) rendered by the real `kubectl kustomize` and
+//! `helm template` over the repositories `tools/world-repos` builds, and by crunch on exactly
+//! the same inputs: every oracle run is repeated with `crunch kustomize` or `crunch helm
+//! template` and the two outputs must be byte-identical. The oracle outputs are kept as
+//! snapshots (`snapshots/world_oracles__*.snap`); they document the world.
 //!
 //! The chain is the one Flux walks in a cluster. The customer overlay is built with the
-//! umbrella's remote base fetched by git through a `url.<mirror>.insteadOf` rewrite. The
-//! `bigbang` HelmRelease's `valuesFrom` (ConfigMaps and Secrets in order, a Secret's
-//! `stringData` folded over its `data`) feeds `helm template` of the umbrella chart at its
-//! GitRepository's ref. Every package HelmRelease the umbrella emits is rendered the same
-//! way from its own GitRepository, with the `common`/`defaults`/`overlays` layers of its
-//! values Secret.
+//! umbrella's remote base fetched by git through a `url.<mirror>.insteadOf` rewrite (crunch
+//! gets the same rewrite as `--mirror`). The `bigbang` HelmRelease's `valuesFrom`
+//! (ConfigMaps and Secrets in order, a Secret's `stringData` folded over its `data`) feeds
+//! `helm template` of the umbrella chart at its GitRepository's ref. Every package
+//! HelmRelease the umbrella emits is rendered the same way from its own GitRepository, with
+//! the `common`/`defaults`/`overlays` layers of its values Secret. The cluster profile of
+//! each environment comes from `fixtures/world/customer/crunch.yaml`.
 
 #[path = "support/oracle.rs"]
 mod oracle;
 
+use std::cell::{Cell, RefCell};
+use std::ffi::{OsStr, OsString};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use base64::Engine as _;
+use crunch::config::{ClusterProfile, Config};
+use crunch::yaml::{self, Dialect, Value};
 
 /// The host every remote URL of the world uses.
 const HOST: &str = "https://repo1.example.mil/";
 
-/// API versions of the cluster profile in `fixtures/world/customer/crunch.yaml`.
-const API_VERSIONS: [&str; 2] = [
-    "monitoring.coreos.com/v1",
-    "monitoring.coreos.com/v1/ServiceMonitor",
-];
-
-/// Kubernetes version of an environment, as `fixtures/world/customer/crunch.yaml` sets it.
-fn kube_version(env: &str) -> &'static str {
-    match env {
-        "prod" => "v1.34.1",
-        _ => "v1.33.0",
-    }
-}
+/// Lines of a mismatch's diff shown before the rest is cut.
+const MAX_DIFF_LINES: usize = 120;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The cluster profile `fixtures/world/customer/crunch.yaml` gives an environment.
+fn cluster(env: &str) -> ClusterProfile {
+    let path = root().join("fixtures/world/customer/crunch.yaml");
+    Config::load(&path, env)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .cluster
 }
 
 /// Runs a command to success and returns its standard output.
@@ -61,10 +66,13 @@ fn snapshot(name: &str, description: &str, output: &str) {
     });
 }
 
-/// The built repositories, a git configuration that mirrors [`HOST`] onto them, and an
-/// empty home, all in one temporary directory.
+/// The built repositories, a git configuration that mirrors [`HOST`] onto them, an empty
+/// home and crunch's cache, all in one temporary directory; and the tally of the
+/// comparisons of crunch with the oracles made so far.
 struct World {
     tmp: tempfile::TempDir,
+    compared: Cell<usize>,
+    mismatches: RefCell<Vec<String>>,
 }
 
 impl World {
@@ -78,11 +86,15 @@ impl World {
             repos.display()
         );
         fs::write(tmp.path().join("gitconfig"), config).expect("gitconfig");
-        World { tmp }
+        World {
+            tmp,
+            compared: Cell::new(0),
+            mismatches: RefCell::new(Vec::new()),
+        }
     }
 
     /// A command that sees only the world's git configuration.
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    fn command(&self, program: impl AsRef<OsStr>) -> Command {
         let mut cmd = Command::new(program);
         self.isolate(&mut cmd);
         cmd
@@ -94,8 +106,70 @@ impl World {
             .env("GIT_CONFIG_NOSYSTEM", "1");
     }
 
+    /// The `crunch` binary under test, as isolated as the oracles.
+    fn crunch(&self) -> Command {
+        self.command(env!("CARGO_BIN_EXE_crunch"))
+    }
+
+    /// Runs crunch and records whether it printed exactly `expected`, the oracle's output
+    /// for the same input described by `what`.
+    fn compare(&self, what: &str, expected: &str, crunch: &mut Command) {
+        self.compared.set(self.compared.get() + 1);
+        let out = crunch.output().expect("crunch starts");
+        let mismatch = if !out.status.success() {
+            format!(
+                "crunch failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )
+        } else if out.stdout != expected.as_bytes() {
+            line_diff(expected, &String::from_utf8_lossy(&out.stdout))
+        } else {
+            return;
+        };
+        self.mismatches
+            .borrow_mut()
+            .push(format!("=== {what}\n{crunch:?}\n{mismatch}"));
+    }
+
+    /// Fails with every mismatch recorded, if there is any.
+    fn finish(self) {
+        let mismatches = self.mismatches.into_inner();
+        let compared = self.compared.get();
+        assert!(
+            mismatches.is_empty(),
+            "crunch differs from the oracle in {} of {compared} comparisons \
+             (- oracle, + crunch):\n\n{}",
+            mismatches.len(),
+            mismatches.join("\n\n")
+        );
+        eprintln!("{compared} outputs of crunch byte-identical to the oracle's");
+    }
+
+    /// `kubectl kustomize` of a directory, compared with `crunch kustomize` of it.
+    fn kustomize(&self, dir: &Path) -> String {
+        let output = self.kubectl_kustomize(dir.as_os_str());
+        let mut crunch = self.crunch();
+        crunch
+            .arg("kustomize")
+            .arg(dir)
+            .arg("--mirror")
+            .arg(format!(
+                "{HOST}={}/",
+                self.tmp.path().join("repos").display()
+            ))
+            .arg("--cache-dir")
+            .arg(self.tmp.path().join("crunch-cache"));
+        self.compare(
+            &format!("kubectl kustomize {}", dir.display()),
+            &output,
+            &mut crunch,
+        );
+        output
+    }
+
     /// `kubectl kustomize` of a directory or remote URL.
-    fn kustomize(&self, target: &str) -> String {
+    fn kubectl_kustomize(&self, target: &OsStr) -> String {
         let mut cmd = oracle::kubectl();
         self.isolate(&mut cmd);
         run(cmd
@@ -133,69 +207,72 @@ impl World {
     }
 
     /// `helm template` of a HelmRelease found in `objects`, as helm-controller would
-    /// install it; `reference` overrides the ref of its GitRepository.
+    /// install it, compared with `crunch helm template` of the same chart and values;
+    /// `reference` overrides the ref of its GitRepository.
     fn render(
         &self,
-        release: &Node,
-        objects: &[Node],
+        release: &Value,
+        objects: &[Value],
         env: &str,
         reference: Option<&str>,
     ) -> Render {
-        let spec = release.get(&["spec"]).expect("HelmRelease spec");
-        let name = release
-            .str(&["metadata", "name"])
-            .expect("HelmRelease name");
-        let chart = spec.str(&["chart", "spec", "chart"]).expect("chart path");
-        let source_name = spec
-            .str(&["chart", "spec", "sourceRef", "name"])
-            .expect("sourceRef name");
-        let source = find(objects, "GitRepository", source_name);
-        let url = source.str(&["spec", "url"]).expect("GitRepository url");
+        let name = text(release, "/metadata/name").expect("HelmRelease name");
+        let chart = text(release, "/spec/chart/spec/chart").expect("chart path");
+        let source = find(objects, "GitRepository", source_name(release));
+        let url = text(source, "/spec/url").expect("GitRepository url");
         let reference = reference
-            .or_else(|| source.str(&["spec", "ref", "tag"]))
-            .or_else(|| source.str(&["spec", "ref", "branch"]))
+            .or_else(|| text(source, "/spec/ref/tag"))
+            .or_else(|| text(source, "/spec/ref/branch"))
             .expect("a tag or branch ref");
-        let namespace = spec
-            .str(&["targetNamespace"])
-            .or_else(|| release.str(&["metadata", "namespace"]))
+        let target = text(release, "/spec/targetNamespace");
+        let namespace = target
+            .or_else(|| text(release, "/metadata/namespace"))
             .expect("a namespace");
         // helm-controller's default release name is <targetNamespace>-<name>.
-        let release_name = match (spec.str(&["releaseName"]), spec.str(&["targetNamespace"])) {
+        let release_name = match (text(release, "/spec/releaseName"), target) {
             (Some(explicit), _) => explicit.to_owned(),
             (None, Some(target)) => format!("{target}-{name}"),
             (None, None) => name.to_owned(),
         };
-        let kube = kube_version(env);
+        let cluster = cluster(env);
 
         let values_dir = tempfile::tempdir_in(self.tmp.path()).expect("values dir");
-        let mut cmd = oracle::helm();
-        cmd.args(["template", &release_name])
-            .arg(self.checkout(url, reference).join(chart))
-            .args([
-                "--namespace",
-                namespace,
-                "--kube-version",
-                kube,
-                "--include-crds",
-            ]);
-        for api in API_VERSIONS {
-            cmd.args(["--api-versions", api]);
+        let mut args: Vec<OsString> = vec![
+            release_name.clone().into(),
+            self.checkout(url, reference).join(chart).into(),
+        ];
+        for arg in ["--namespace", namespace, "--kube-version"] {
+            args.push(arg.into());
+        }
+        args.push(cluster.kube_version.clone().into());
+        args.push("--include-crds".into());
+        for api in &cluster.api_versions {
+            args.push("--api-versions".into());
+            args.push(api.into());
         }
         let mut labels = Vec::new();
         for (i, (label, content)) in values_from(release, objects).iter().enumerate() {
             let file = values_dir.path().join(format!("{i}.yaml"));
             fs::write(&file, content).expect("values file");
-            cmd.arg("--values").arg(file);
+            args.push("--values".into());
+            args.push(file.into());
             labels.push(label.clone());
         }
         let description = format!(
             "helm template {release_name} {url}@{reference}:{chart} --namespace {namespace} \
-             --kube-version {kube} --include-crds --api-versions {}\nvalues (in order): {}",
-            API_VERSIONS.join(","),
+             --kube-version {} --include-crds --api-versions {}\nvalues (in order): {}",
+            cluster.kube_version,
+            cluster.api_versions.join(","),
             labels.join(", ")
         );
+        let output = run(oracle::helm().arg("template").args(&args));
+        self.compare(
+            &description,
+            &output,
+            self.crunch().args(["helm", "template"]).args(&args),
+        );
         Render {
-            output: run(&mut cmd),
+            output,
             description,
         }
     }
@@ -207,53 +284,91 @@ struct Render {
     description: String,
 }
 
+/// The string at a JSON pointer of `value`.
+fn text<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+/// The entries of the sequence at a JSON pointer of `value`; none when it is absent.
+fn items<'a>(value: &'a Value, pointer: &str) -> &'a [Value] {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+fn is(object: &Value, kind: &str, name: &str) -> bool {
+    text(object, "/kind") == Some(kind) && text(object, "/metadata/name") == Some(name)
+}
+
+/// The objects of a YAML stream as the API server would read them; empty documents dropped.
+fn objects(stream: &str) -> Vec<Value> {
+    let mut docs = yaml::parse_stream(stream, Dialect::GoYamlV2).expect("oracle output parses");
+    docs.retain(|doc| !doc.is_null());
+    docs
+}
+
 /// The values helm-controller passes to Helm for a HelmRelease: its `valuesFrom` entries in
 /// order, each the key `valuesKey` (default `values.yaml`) of a ConfigMap or Secret, a
 /// Secret's `stringData` folded over its `data` as the API server does. Absent optional
 /// entries are skipped.
-fn values_from(release: &Node, objects: &[Node]) -> Vec<(String, String)> {
+fn values_from(release: &Value, objects: &[Value]) -> Vec<(String, String)> {
     let mut layers = Vec::new();
-    for entry in release.items(&["spec", "valuesFrom"]) {
-        let kind = entry.str(&["kind"]).expect("valuesFrom kind");
-        let name = entry.str(&["name"]).expect("valuesFrom name");
-        let key = entry.str(&["valuesKey"]).unwrap_or("values.yaml");
-        let Some(object) = objects.iter().find(|o| o.is(kind, name)) else {
+    for entry in items(release, "/spec/valuesFrom") {
+        let kind = text(entry, "/kind").expect("valuesFrom kind");
+        let name = text(entry, "/name").expect("valuesFrom name");
+        let key = text(entry, "/valuesKey").unwrap_or("values.yaml");
+        let Some(object) = objects.iter().find(|o| is(o, kind, name)) else {
             assert_eq!(
-                entry.str(&["optional"]),
-                Some("true"),
+                entry.pointer("/optional").and_then(Value::as_bool),
+                Some(true),
                 "valuesFrom {kind}/{name} is missing and not optional"
             );
             continue;
         };
-        let content = match (kind, object.str(&["stringData", key])) {
+        let field = |map: &str| object.get(map).and_then(|m| m.get(key)?.as_str());
+        let content = match (kind, field("stringData")) {
             ("Secret", Some(plain)) => plain.to_owned(),
-            ("Secret", None) => base64_decode(object.str(&["data", key]).expect("Secret key")),
-            _ => object
-                .str(&["data", key])
-                .expect("ConfigMap key")
-                .to_owned(),
+            ("Secret", None) => secret_data(field("data").expect("Secret key")),
+            _ => field("data").expect("ConfigMap key").to_owned(),
         };
         layers.push((format!("{kind}/{name}:{key}"), content));
     }
     layers
 }
 
-fn find<'a>(objects: &'a [Node], kind: &str, name: &str) -> &'a Node {
+/// A Secret's `data` entry decoded. kustomize wraps long base64 text in lines, which Go's
+/// decoder skips.
+fn secret_data(encoded: &str) -> String {
+    let joined: String = encoded
+        .chars()
+        .filter(|c| !matches!(c, '\r' | '\n'))
+        .collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(joined)
+        .expect("base64 Secret data");
+    String::from_utf8(bytes).expect("UTF-8 values")
+}
+
+fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> &'a Value {
     objects
         .iter()
-        .find(|o| o.is(kind, name))
+        .find(|o| is(o, kind, name))
         .unwrap_or_else(|| panic!("no {kind}/{name}"))
 }
 
+fn source_name(release: &Value) -> &str {
+    text(release, "/spec/chart/spec/sourceRef/name").expect("sourceRef name")
+}
+
 /// The environments of the customer repo, each built with `kubectl kustomize`.
-fn environment(world: &World, env: &str) -> Vec<Node> {
-    let dir = root().join("fixtures/world/customer").join(env);
-    parse_stream(&world.kustomize(dir.to_str().expect("UTF-8 path")))
+fn environment(world: &World, env: &str) -> Vec<Value> {
+    objects(&world.kustomize(&root().join("fixtures/world/customer").join(env)))
 }
 
 /// The objects the umbrella chart renders for an environment, at the ref its
 /// GitRepository pins.
-fn umbrella(world: &World, env: &str) -> Vec<Node> {
+fn umbrella(world: &World, env: &str) -> Vec<Value> {
     let objects = environment(world, env);
     let render = world.render(
         find(&objects, "HelmRelease", "bigbang"),
@@ -261,22 +376,108 @@ fn umbrella(world: &World, env: &str) -> Vec<Node> {
         env,
         None,
     );
-    parse_stream(&render.output)
+    self::objects(&render.output)
 }
 
-fn package_releases(objects: &[Node]) -> impl Iterator<Item = &Node> {
+fn package_releases(objects: &[Value]) -> impl Iterator<Item = &Value> {
     objects
         .iter()
-        .filter(|o| o.str(&["kind"]) == Some("HelmRelease"))
+        .filter(|o| text(o, "/kind") == Some("HelmRelease"))
 }
 
-fn source_url<'a>(objects: &'a [Node], release: &Node) -> &'a str {
-    let source = release
-        .str(&["spec", "chart", "spec", "sourceRef", "name"])
-        .expect("sourceRef name");
-    find(objects, "GitRepository", source)
-        .str(&["spec", "url"])
-        .expect("GitRepository url")
+fn source_url<'a>(objects: &'a [Value], release: &Value) -> &'a str {
+    text(
+        find(objects, "GitRepository", source_name(release)),
+        "/spec/url",
+    )
+    .expect("GitRepository url")
+}
+
+/// One step of a line diff.
+#[derive(Clone, Copy, PartialEq)]
+enum Step<'a> {
+    Same(&'a str),
+    /// Only the oracle printed this line.
+    Removed(&'a str),
+    /// Only crunch printed this line.
+    Added(&'a str),
+}
+
+/// The shortest edit script from `old` to `new` lines (longest common subsequence).
+fn edit_script<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<Step<'a>> {
+    let (n, m) = (old.len(), new.len());
+    // common[i][j]: length of the longest common subsequence of old[i..] and new[j..].
+    let mut common = vec![vec![0usize; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            common[i][j] = if old[i] == new[j] {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut steps = Vec::with_capacity(n.max(m));
+    while i < n || j < m {
+        if i < n && j < m && old[i] == new[j] {
+            steps.push(Step::Same(old[i]));
+            (i, j) = (i + 1, j + 1);
+        } else if i < n && (j == m || common[i + 1][j] >= common[i][j + 1]) {
+            steps.push(Step::Removed(old[i]));
+            i += 1;
+        } else {
+            steps.push(Step::Added(new[j]));
+            j += 1;
+        }
+    }
+    steps
+}
+
+/// A unified-style diff of the oracle's output (`-`) and crunch's (`+`) with three lines of
+/// context, cut after [`MAX_DIFF_LINES`] lines. Lines are split on `\n` only, so a missing
+/// final newline or a stray `\r` shows too.
+fn line_diff(expected: &str, actual: &str) -> String {
+    const CONTEXT: usize = 3;
+    let old: Vec<&str> = expected.split('\n').collect();
+    let new: Vec<&str> = actual.split('\n').collect();
+    let steps = edit_script(&old, &new);
+    let changed: Vec<usize> = (0..steps.len())
+        .filter(|&k| !matches!(steps[k], Step::Same(_)))
+        .collect();
+    let near_change = |k: usize| {
+        let at = changed.partition_point(|&c| c + CONTEXT < k);
+        changed.get(at).is_some_and(|&c| c <= k + CONTEXT)
+    };
+    let mut lines = Vec::new();
+    let (mut old_line, mut new_line) = (1, 1);
+    let mut in_hunk = false;
+    for (k, step) in steps.iter().enumerate() {
+        if near_change(k) {
+            if !in_hunk {
+                lines.push(format!(
+                    "@@ oracle line {old_line}, crunch line {new_line} @@"
+                ));
+            }
+            lines.push(match step {
+                Step::Same(line) => format!(" {line}"),
+                Step::Removed(line) => format!("-{line}"),
+                Step::Added(line) => format!("+{line}"),
+            });
+        }
+        in_hunk = near_change(k);
+        match step {
+            Step::Same(_) => (old_line, new_line) = (old_line + 1, new_line + 1),
+            Step::Removed(_) => old_line += 1,
+            Step::Added(_) => new_line += 1,
+        }
+    }
+    if lines.len() > MAX_DIFF_LINES {
+        let cut = lines.len() - MAX_DIFF_LINES;
+        lines.truncate(MAX_DIFF_LINES);
+        lines.push(format!("... {cut} more diff lines"));
+    }
+    lines.join("\n")
 }
 
 #[test]
@@ -303,13 +504,12 @@ fn world_repos_are_reproducible() {
 fn customer_overlays_build_with_the_remote_base() {
     let world = World::build();
     for env in ["dev", "prod"] {
-        let dir = root().join("fixtures/world/customer").join(env);
-        let output = world.kustomize(dir.to_str().expect("UTF-8 path"));
-        let objects = parse_stream(&output);
+        let output = world.kustomize(&root().join("fixtures/world/customer").join(env));
+        let objects = objects(&output);
         let release = find(&objects, "HelmRelease", "bigbang");
         // Every generated ConfigMap and Secret reaches valuesFrom under its hashed name.
-        for entry in release.items(&["spec", "valuesFrom"]) {
-            let name = entry.str(&["name"]).expect("name");
+        for entry in items(release, "/spec/valuesFrom") {
+            let name = text(entry, "/name").expect("name");
             let generated = ["common-", "environment-"]
                 .iter()
                 .any(|p| name.starts_with(p));
@@ -317,7 +517,7 @@ fn customer_overlays_build_with_the_remote_base() {
                 assert!(
                     objects
                         .iter()
-                        .any(|o| o.str(&["metadata", "name"]) == Some(name)),
+                        .any(|o| text(o, "/metadata/name") == Some(name)),
                     "{env}: valuesFrom {name} has no object"
                 );
             }
@@ -332,8 +532,18 @@ fn customer_overlays_build_with_the_remote_base() {
     snapshot(
         "kustomize_umbrella_base_3_0_0",
         &format!("kubectl kustomize {base}"),
-        &world.kustomize(&base),
+        &world.kubectl_kustomize(base.as_ref()),
     );
+    // crunch kustomize builds only directories: both tools get one whose only resource is
+    // the remote base.
+    let dir = tempfile::tempdir_in(world.tmp.path()).expect("kustomization dir");
+    fs::write(
+        dir.path().join("kustomization.yaml"),
+        format!("resources:\n  - {base}\n"),
+    )
+    .expect("kustomization.yaml");
+    world.kustomize(dir.path());
+    world.finish();
 }
 
 #[test]
@@ -348,6 +558,7 @@ fn umbrella_chart_renders_at_every_ref() {
             snapshot(&name, &render.description, &render.output);
         }
     }
+    world.finish();
 }
 
 #[test]
@@ -356,7 +567,7 @@ fn package_charts_render_at_every_tag() {
     // The dev layers exercise every package: all three are enabled there.
     let objects = umbrella(&world, "dev");
     for release in package_releases(&objects) {
-        let name = release.str(&["metadata", "name"]).expect("name");
+        let name = text(release, "/metadata/name").expect("name");
         let tags = world.release_tags(source_url(&objects, release));
         assert!(tags.len() >= 2, "{name}: {tags:?}");
         for tag in tags {
@@ -365,6 +576,7 @@ fn package_charts_render_at_every_tag() {
             snapshot(&snap, &render.description, &render.output);
         }
     }
+    world.finish();
 }
 
 #[test]
@@ -374,7 +586,7 @@ fn environments_render_end_to_end() {
         let objects = umbrella(&world, env);
         let mut names = Vec::new();
         for release in package_releases(&objects) {
-            let name = release.str(&["metadata", "name"]).expect("name");
+            let name = text(release, "/metadata/name").expect("name");
             let render = world.render(release, &objects, env, None);
             snapshot(
                 &format!("chain_{env}_{name}"),
@@ -385,232 +597,17 @@ fn environments_render_end_to_end() {
         }
         assert_eq!(names, ["haproxy", "logging", "monitoring"], "{env}");
     }
-}
-
-/// A node of the block-style YAML subset that `kubectl kustomize` and `helm template`
-/// print; flow collections (`[a, b]`, `{}`) stay scalars, which is all these tests need.
-#[derive(Debug)]
-enum Node {
-    Scalar(String),
-    Map(Vec<(String, Node)>),
-    Seq(Vec<Node>),
-}
-
-impl Node {
-    fn get(&self, path: &[&str]) -> Option<&Node> {
-        let Some((first, rest)) = path.split_first() else {
-            return Some(self);
-        };
-        match self {
-            Node::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k == first)
-                .and_then(|(_, v)| v.get(rest)),
-            _ => None,
-        }
-    }
-
-    fn str(&self, path: &[&str]) -> Option<&str> {
-        match self.get(path)? {
-            Node::Scalar(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn items(&self, path: &[&str]) -> &[Node] {
-        match self.get(path) {
-            Some(Node::Seq(items)) => items,
-            _ => &[],
-        }
-    }
-
-    fn is(&self, kind: &str, name: &str) -> bool {
-        self.str(&["kind"]) == Some(kind) && self.str(&["metadata", "name"]) == Some(name)
-    }
-}
-
-/// The documents of a `---`-separated stream, empty ones dropped.
-fn parse_stream(stream: &str) -> Vec<Node> {
-    stream
-        .split("\n---")
-        .map(|doc| doc.strip_prefix("---").unwrap_or(doc))
-        .filter_map(|doc| {
-            let mut lines: Vec<String> = doc.lines().map(str::to_owned).collect();
-            let mut i = 0;
-            let node = parse_node(&mut lines, &mut i, 0);
-            skip_blank(&lines, &mut i);
-            assert_eq!(i, lines.len(), "unparsed YAML at line {i}:\n{doc}");
-            matches!(&node, Node::Map(entries) if !entries.is_empty()).then_some(node)
-        })
-        .collect()
-}
-
-fn indent(line: &str) -> usize {
-    line.len() - line.trim_start_matches(' ').len()
-}
-
-fn skip_blank(lines: &[String], i: &mut usize) {
-    while lines
-        .get(*i)
-        .is_some_and(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        *i += 1;
-    }
-}
-
-fn is_item(line: &str, at: usize) -> bool {
-    indent(line) == at && (line[at..].starts_with("- ") || &line[at..] == "-")
-}
-
-fn parse_node(lines: &mut Vec<String>, i: &mut usize, at: usize) -> Node {
-    skip_blank(lines, i);
-    let Some(line) = lines.get(*i) else {
-        return Node::Scalar(String::new());
-    };
-    if is_item(line, at) {
-        let mut items = Vec::new();
-        while lines.get(*i).is_some_and(|l| is_item(l, at)) {
-            // The item's content sits two columns right of the dash.
-            let end = (at + 2).min(lines[*i].len());
-            lines[*i].replace_range(at..end, "  ");
-            items.push(parse_node(lines, i, at + 2));
-            skip_blank(lines, i);
-        }
-        return Node::Seq(items);
-    }
-    let text = line.trim();
-    let Some((key, rest)) = map_entry(text) else {
-        *i += 1;
-        return Node::Scalar(unquote(text));
-    };
-    let mut entries = Vec::new();
-    let (mut key, mut rest) = (key.to_owned(), rest.to_owned());
-    loop {
-        *i += 1;
-        let value = if rest.is_empty() {
-            skip_blank(lines, i);
-            match lines.get(*i) {
-                Some(next) if indent(next) > at => {
-                    let deeper = indent(next);
-                    parse_node(lines, i, deeper)
-                }
-                Some(next) if is_item(next, at) => parse_node(lines, i, at),
-                _ => Node::Scalar(String::new()),
-            }
-        } else if let Some(header) = rest.strip_prefix('|') {
-            Node::Scalar(block_scalar(lines, i, at, header))
-        } else {
-            Node::Scalar(unquote(&rest))
-        };
-        entries.push((key, value));
-        skip_blank(lines, i);
-        match lines.get(*i) {
-            Some(next) if indent(next) == at && !is_item(next, at) => {
-                let (k, r) =
-                    map_entry(next.trim()).unwrap_or_else(|| panic!("not a map entry: {next}"));
-                (key, rest) = (k.to_owned(), r.to_owned());
-            }
-            _ => return Node::Map(entries),
-        }
-    }
-}
-
-/// `key: rest` or `key:`; a quoted or dashed line is no map entry.
-fn map_entry(text: &str) -> Option<(&str, &str)> {
-    if text.starts_with(['"', '\'', '{', '[']) {
-        return None;
-    }
-    if let Some(key) = text.strip_suffix(':') {
-        return Some((key, ""));
-    }
-    text.split_once(": ").map(|(k, r)| (k, r.trim()))
-}
-
-/// A literal block scalar after `key: |<header>` at indentation `at`.
-fn block_scalar(lines: &[String], i: &mut usize, at: usize, header: &str) -> String {
-    let strip = header.contains('-');
-    assert!(
-        !header.contains('+'),
-        "keep chomping is not used by the oracles"
-    );
-    let explicit: Option<usize> = header.trim_matches('-').parse().ok();
-    let start = *i;
-    while lines
-        .get(*i)
-        .is_some_and(|l| l.trim().is_empty() || indent(l) > at)
-    {
-        *i += 1;
-    }
-    let body = &lines[start..*i];
-    let width = explicit.map(|n| at + n).unwrap_or_else(|| {
-        body.iter()
-            .find(|l| !l.trim().is_empty())
-            .map_or(0, |l| indent(l))
-    });
-    let mut text: Vec<&str> = body.iter().map(|l| l.get(width..).unwrap_or("")).collect();
-    while text.last().is_some_and(|l| l.is_empty()) {
-        text.pop();
-    }
-    let joined = text.join("\n");
-    if strip || joined.is_empty() {
-        joined
-    } else {
-        joined + "\n"
-    }
-}
-
-fn unquote(text: &str) -> String {
-    if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        let mut out = String::new();
-        let mut chars = inner.chars();
-        while let Some(c) = chars.next() {
-            match (c, c == '\\') {
-                (_, true) => match chars.next() {
-                    Some('n') => out.push('\n'),
-                    Some(other) => out.push(other),
-                    None => {}
-                },
-                (c, false) => out.push(c),
-            }
-        }
-        return out;
-    }
-    if let Some(inner) = text.strip_prefix('\'').and_then(|t| t.strip_suffix('\'')) {
-        return inner.replace("''", "'");
-    }
-    text.to_owned()
-}
-
-fn base64_decode(text: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bytes = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in text
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-    {
-        let v = ALPHABET.iter().position(|&a| a == c).expect("base64 digit");
-        acc = (acc << 6) | v as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            bytes.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    String::from_utf8(bytes).expect("UTF-8 values")
+    world.finish();
 }
 
 #[test]
-fn the_reader_handles_what_the_oracles_print() {
-    let doc = "---\n# Source: x\nkind: Secret\nmetadata:\n  name: s\nlist:\n- a: 1\n  b: \"two\"\n- plain\nstringData:\n  k: |\n    x: 1\n\n    y: 2\n  e: \"\"\n";
-    let nodes = parse_stream(doc);
-    assert_eq!(nodes.len(), 1);
-    let node = &nodes[0];
-    assert!(node.is("Secret", "s"));
-    assert_eq!(node.items(&["list"])[0].str(&["b"]), Some("two"));
-    assert_eq!(node.items(&["list"])[1].str(&[]), Some("plain"));
-    assert_eq!(node.str(&["stringData", "k"]), Some("x: 1\n\ny: 2\n"));
-    assert_eq!(node.str(&["stringData", "e"]), Some(""));
-    assert_eq!(base64_decode("aGk6IDEK"), "hi: 1\n");
+fn the_line_diff_shows_changes_in_context() {
+    let oracle = "a\nb\nc\nd\ne\nf\ng\nh\n";
+    let crunch = "a\nb\nc\nd\nE\nf\ng\nh";
+    // The last line is the oracle's final newline, which crunch did not print.
+    assert_eq!(
+        line_diff(oracle, crunch),
+        "@@ oracle line 2, crunch line 2 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n-"
+    );
+    assert_eq!(line_diff("same\n", "same\n"), "");
 }

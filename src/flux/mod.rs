@@ -379,12 +379,12 @@ impl Render<'_> {
         // Helm 4 post-renders manifests and hooks as two separate streams; CRDs from
         // `crds/` are installed as they are.
         let mut objects = if spec.installs_crds() {
-            parse_manifests(&rendered.crds, yaml::Dialect::GoYamlV2)?
+            parse_manifests(&rendered.crds, Delivery::Raw)?
         } else {
             Vec::new()
         };
         objects.extend(post_render(
-            parse_manifests(&rendered.manifests, yaml::Dialect::GoYamlV3)?,
+            parse_manifests(&rendered.manifests, Delivery::PostRendered)?,
             &spec,
             node,
         )?);
@@ -396,7 +396,7 @@ impl Render<'_> {
             .map(|hook| hook.manifest)
             .collect();
         objects.extend(post_render(
-            parse_manifests(&hooks, yaml::Dialect::GoYamlV3)?,
+            parse_manifests(&hooks, Delivery::PostRendered)?,
             &spec,
             node,
         )?);
@@ -541,18 +541,28 @@ fn release_name(spec: &HelmReleaseSpec, name: &str) -> String {
     format!("{}-{}", &full[..MAX - HASH - 1], &digest[..HASH])
 }
 
-/// Parses Helm's rendered documents into objects, dropping empty ones. helm-controller
-/// always post-renders templates and hooks through kustomize (origin labels at least), so
-/// those reach the cluster as kyaml read them (go-yaml v3); CRDs from `crds/` go straight
-/// to the Kubernetes decoder (go-yaml v2).
-fn parse_manifests(
-    manifests: &[helm::Manifest],
-    dialect: yaml::Dialect,
-) -> Result<Vec<Value>, Error> {
+/// How a stream of Helm's documents reaches the cluster.
+#[derive(Clone, Copy)]
+enum Delivery {
+    /// Templates and hooks: helm-controller post-renders them through kustomize (origin
+    /// labels at least), which reads them as kyaml does (go-yaml v3), each document
+    /// followed by a line break (Helm trims them, the post-renderer stream adds one).
+    PostRendered,
+    /// CRDs from `crds/`: file data straight to the Kubernetes decoder (go-yaml v2).
+    Raw,
+}
+
+/// Parses Helm's rendered documents into objects, dropping empty ones.
+fn parse_manifests(manifests: &[helm::Manifest], delivery: Delivery) -> Result<Vec<Value>, Error> {
     let mut objects = Vec::new();
     for manifest in manifests {
-        let documents = yaml::parse_stream(&manifest.content, dialect)
-            .map_err(|e| Error::new(format!("{}: {e}", manifest.source)))?;
+        let parsed = match delivery {
+            Delivery::PostRendered => {
+                yaml::parse_stream(&format!("{}\n", manifest.content), yaml::Dialect::GoYamlV3)
+            }
+            Delivery::Raw => yaml::parse_stream(&manifest.content, yaml::Dialect::GoYamlV2),
+        };
+        let documents = parsed.map_err(|e| Error::new(format!("{}: {e}", manifest.source)))?;
         objects.extend(documents.into_iter().filter(|d| !d.is_null()));
     }
     Ok(objects)

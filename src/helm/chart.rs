@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::error::Error;
-use super::semver;
 
 /// A file of a chart, named by its slash-separated path relative to the chart root.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,7 +370,7 @@ pub(crate) fn validate(md: &mut Metadata) -> Result<(), Error> {
     if md.version.is_empty() {
         return fail("chart.metadata.version is required".into());
     }
-    if semver::Version::parse(&md.version).is_none() {
+    if crate::semver::Version::parse(&md.version).is_err() {
         return fail(format!(
             "chart.metadata.version {:?} is invalid",
             md.version

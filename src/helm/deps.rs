@@ -7,7 +7,6 @@ use serde_json::{Map, Value};
 
 use super::chart::Chart;
 use super::error::{Error, ErrorKind};
-use super::semver::is_compatible_range;
 use super::values::{Mode, coalesce_chart, coalesce_tables};
 
 /// Fails like `helm template` when a declared dependency has no chart in `charts/`.
@@ -54,7 +53,7 @@ fn process_enabled(
     };
     let existing = std::mem::take(&mut chart.dependencies);
     let declared = |c: &Chart, r: &super::chart::Dependency| {
-        c.name() == r.name && is_compatible_range(&r.version, &c.metadata.version)
+        c.name() == r.name && crate::semver::satisfies(&r.version, &c.metadata.version)
     };
     let mut resolved: Vec<Chart> = existing
         .iter()

@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::template::{List, Map, Options, Templates, Value};
+use crate::template::{List, Map, Options, STACK_PER_NESTING, Templates, Value};
 
 use super::RenderOptions;
 use super::caps::KubeVersion;
@@ -22,9 +22,12 @@ struct Renderable {
     base_path: String,
 }
 
-/// Stack for the rendering thread: Helm allows 1000 nested `include`s of one template,
-/// far deeper than a default thread stack holds.
-const RENDER_STACK_BYTES: usize = 256 << 20;
+/// Stack for the rendering thread: enough for the engine's nesting guard, which lets
+/// Helm's own limit (1000 nested `include`s of one template) fire first. The stack is
+/// reserved, not committed: only what a render touches costs memory.
+fn render_stack_bytes() -> usize {
+    Options::helm().max_nesting * STACK_PER_NESTING
+}
 
 /// Renders every template of `chart` (and its enabled subcharts) with the coalesced
 /// `values`; returns `(path, output)` pairs in Helm's execution order, partials excluded.
@@ -40,7 +43,7 @@ pub(crate) fn render(
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("helm-render".into())
-            .stack_size(RENDER_STACK_BYTES)
+            .stack_size(render_stack_bytes())
             .spawn_scoped(scope, || render_here(chart, values, opts, kube))
             .map_err(|e| Error::render(format!("cannot start the rendering thread: {e}")))?
             .join()
@@ -85,11 +88,7 @@ fn render_here(
             .then_with(|| b.path.cmp(&a.path))
     });
 
-    let options = Options {
-        seed: seed(&opts.seed, &opts.release_name),
-        ..Options::helm()
-    };
-    let mut set = Templates::new(ROOT_NAME, funcs::helm_funcs(), options);
+    let mut set = Templates::new(ROOT_NAME, funcs::helm_funcs(), Options::helm());
     for r in &renderables {
         set.parse(&r.path, &r.text)
             .map_err(|e| Error::render(parse_error(&r.path, e.message())))?;
@@ -104,8 +103,9 @@ fn render_here(
         template.insert("Name", Value::from(r.path.as_str()));
         template.insert("BasePath", Value::from(r.base_path.as_str()));
         r.scope.insert("Template", Value::Map(template));
+        let seed = seed(&opts.seed, &opts.release_name, &r.path);
         let text = set
-            .execute(&r.path, Value::Map(r.scope.clone()))
+            .execute_with_seed(&r.path, Value::Map(r.scope.clone()), seed)
             .map_err(|e| Error::render(exec_error(&r.path, e.message())))?;
         out.push((r.path.clone(), text));
     }
@@ -270,11 +270,13 @@ fn chart_object(chart: &Chart, is_root: bool) -> Value {
     Value::Map(m)
 }
 
-/// The engine's seed: FNV-1a over the user's seed and the release name, so equal inputs
-/// draw equal "random" values.
-fn seed(user_seed: &str, release: &str) -> u64 {
+/// A template's random seed: FNV-1a over the user's seed, the release name and the
+/// template's path, so a template draws the same "random" values whatever else the
+/// chart holds, and two templates draw different ones.
+fn seed(user_seed: &str, release: &str, template: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in user_seed.bytes().chain([0]).chain(release.bytes()) {
+    let parts = [user_seed, release, template];
+    for b in parts.join("\0").bytes() {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }

@@ -5,7 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::template::{Context, FuncMap, List, Map, Signature, Type, Value};
+use crate::template::{Context, ErrorKind, FuncMap, List, Map, Signature, Type, Value};
 use crate::yaml::{self, Dialect, JsonStyle};
 
 /// Helm wraps `required`/`fail` messages so its error formatter can find them.
@@ -125,16 +125,11 @@ fn install_include_and_tpl(f: &mut FuncMap, includes: &Rc<RefCell<HashMap<String
             let text = str_arg(arg(a, 0));
             match ctx.execute_text(ROOT_NAME, text, arg(a, 1).clone()) {
                 Ok(out) => Ok(Value::from(out.replace("<no value>", ""))),
-                Err(e)
-                    if e.message().contains(" executing ")
-                        || e.message().starts_with("template: no template") =>
-                {
-                    Err(format!(
-                        "error during tpl function execution for {}: {}",
-                        go_quote(text),
-                        e.message()
-                    ))
-                }
+                Err(e) if e.kind() == ErrorKind::Exec => Err(format!(
+                    "error during tpl function execution for {}: {}",
+                    go_quote(text),
+                    e.message()
+                )),
                 Err(e) => Err(format!(
                     "cannot parse template {}: {}",
                     go_quote(text),

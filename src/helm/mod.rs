@@ -19,7 +19,6 @@ mod load;
 mod manifest;
 mod objects;
 mod schema;
-mod semver;
 mod values;
 
 pub use caps::Capabilities;
@@ -134,7 +133,7 @@ pub fn render(chart: &Chart, user_values: &Value, opts: &RenderOptions) -> Resul
     let coalesced = values::coalesce_chart(&chart, &user, values::Mode::Coalesce)?;
     schema::validate(&chart, &coalesced)?;
     if !chart.metadata.kube_version.is_empty()
-        && !semver::is_compatible_range(&chart.metadata.kube_version, &kube.normalized)
+        && !crate::semver::satisfies(&chart.metadata.kube_version, &kube.normalized)
     {
         return Err(Error::render(format!(
             "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use crate::template::{self, List, Object, Value};
+use crate::template::{self, List, Map, Object, Value};
 
 use super::caps::{HELM_VERSION, KubeVersion};
 use super::chart::File;
@@ -132,6 +132,16 @@ impl Object for Files {
                 .map(|(n, d)| (n.clone(), serde_json::Value::String(base64(d))))
                 .collect(),
         ))
+    }
+
+    /// A `map[string][]byte` of path to content.
+    fn collection(&self) -> Option<Value> {
+        let entries = self
+            .files
+            .iter()
+            .map(|(name, data)| (name.clone(), Value::List(List::bytes(data))))
+            .collect();
+        Some(Value::Map(Map::from_entries(entries)))
     }
 }
 
@@ -298,6 +308,11 @@ impl Object for VersionSet {
 
     fn to_json(&self) -> Result<serde_json::Value, template::Error> {
         Ok(serde_json::json!(self.0))
+    }
+
+    /// A `[]string`.
+    fn collection(&self) -> Option<Value> {
+        Some(Value::List(List::strings(self.0.clone())))
     }
 }
 

@@ -190,8 +190,7 @@ pub(crate) struct Patch {
 /// Classifies patch text: all-map documents are strategic merge patches, a single list is
 /// JSON 6902.
 pub(crate) fn classify(text: &str, source: &str) -> Result<Body, Error> {
-    let text = text.trim();
-    if text.is_empty() {
+    if text.trim().is_empty() {
         return Err(Error::new(format!("empty patch {source}")));
     }
     let docs = parse_stream(text, Dialect::GoYamlV3).map_err(|e| {

@@ -201,7 +201,7 @@ pub(crate) fn load_patch(args: &PatchArgs, ldr: Option<&Loader>) -> Result<Patch
         (Some(_), Some(_)) => {
             return Err(Error::new("patch and path can't be set at the same time"));
         }
-        (Some(p), None) => (p.clone(), format!("[patch: {p:?}]")),
+        (Some(p), None) => (p.trim().to_owned(), format!("[patch: {p:?}]")),
         (None, Some(path)) => {
             let Some(ldr) = ldr else {
                 return Err(Error::new(format!(

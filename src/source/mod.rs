@@ -18,7 +18,6 @@ mod lock;
 mod mirror;
 mod reference;
 mod remote;
-mod semver;
 mod store;
 mod url;
 
@@ -27,5 +26,4 @@ pub use lock::{Lock, Pin};
 pub use mirror::Mirrors;
 pub use reference::{FLUX_DEFAULT_BRANCH, GitRef, Reference};
 pub use remote::BasicAuth;
-pub use semver::{Range, parse_tag_version};
 pub use store::{Origin, Store, StoreConfig, Tree, default_cache_dir};

@@ -13,8 +13,8 @@ use super::lock::{Lock, Pin};
 use super::mirror::Mirrors;
 use super::reference::{Reference, is_full_commit_id};
 use super::remote::{self, BasicAuth, Endpoint, RemoteError, RemoteRef};
-use super::semver::{Range, parse_tag_version};
 use super::url::split_userinfo;
+use crate::semver::{Constraints, Version};
 
 /// How a [`Store`] behaves.
 #[derive(Debug, Clone)]
@@ -361,10 +361,10 @@ impl Store {
         let named = |name: &str| refs.iter().find(|r| r.name == name).map(|r| r.object);
         match reference {
             Reference::Semver(text) => {
-                let range = Range::parse(text).map_err(|message| Error::InvalidReference {
+                let range = Constraints::parse(text).map_err(|e| Error::InvalidReference {
                     url: target.location.url.clone(),
                     reference: reference.clone(),
-                    message,
+                    message: e.to_string(),
                 })?;
                 highest_matching(&refs, &range, text, target)
             }
@@ -484,9 +484,9 @@ fn validate(url: &str, reference: &Reference) -> Result<Reference, Error> {
             "a commit must be given as its full 40-digit hex id",
         )),
         Reference::Commit(id) => Ok(Reference::Commit(id.to_ascii_lowercase())),
-        Reference::Semver(range) => match Range::parse(range) {
+        Reference::Semver(range) => match Constraints::parse(range) {
             Ok(_) => Ok(reference.clone()),
-            Err(message) => Err(invalid(&message)),
+            Err(e) => Err(invalid(&e.to_string())),
         },
         Reference::Name(name) if !name.starts_with("refs/") => Err(invalid(
             "a reference name must be a full name starting with `refs/`",
@@ -501,7 +501,7 @@ fn validate(url: &str, reference: &Reference) -> Result<Reference, Error> {
 /// The tag with the highest version in `range` (ties: the greatest tag name).
 fn highest_matching(
     refs: &[RemoteRef],
-    range: &Range,
+    range: &Constraints,
     text: &str,
     target: &Target,
 ) -> Result<gix::ObjectId, Error> {
@@ -514,15 +514,21 @@ fn highest_matching(
         .iter()
         .filter_map(|r| {
             let tag = r.name.strip_prefix("refs/tags/")?;
-            Some((parse_tag_version(tag)?, tag, r.object))
+            Some((tag_version(tag)?, tag, r.object))
         })
         .collect();
     versions
         .iter()
-        .filter(|(version, _, _)| range.matches(version))
+        .filter(|(version, _, _)| range.check(version))
         .max_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)))
         .map(|(_, _, object)| *object)
         .ok_or_else(|| no_match(versions.len()))
+}
+
+/// A tag read as a version as Flux reads it (`fluxcd/pkg/version.ParseVersion`): a
+/// strict semantic version, optionally after a `v`; other tags are not versions.
+fn tag_version(tag: &str) -> Option<Version> {
+    Version::parse_strict(tag.strip_prefix('v').unwrap_or(tag)).ok()
 }
 
 fn parse_id(hex: &str, target: &Target, reference: &Reference) -> Result<gix::ObjectId, Error> {

@@ -6,10 +6,6 @@ use super::funcs::{Signature, Type};
 use super::set::{MissingKey, Templates};
 use super::{Error, Value};
 
-/// Nesting limit for `{{template}}` and `include` calls. Go allows 100000, which a native
-/// stack cannot hold; real charts stay far below this.
-const MAX_DEPTH: usize = 1000;
-
 /// A value during evaluation, with what Go's `reflect.Value` adds to it: validity and
 /// whether it still sits in an `interface{}` slot (a map element, a slice element).
 #[derive(Clone)]
@@ -99,18 +95,21 @@ impl At<'_> {
 
 type R<T> = Result<T, Error>;
 
-/// Executes `tree` of `set` with `data` as dot, appending to `out`.
+/// Executes `tree` of `set` with `data` as dot, appending to `out`: a fresh execution
+/// (Go's `Execute`, `{{template}}` depth 0) at `nesting` levels of native recursion.
 pub(crate) fn execute(
     set: &Templates,
     tree: &Tree,
     data: Value,
-    depth: usize,
+    nesting: usize,
     out: &mut String,
 ) -> R<()> {
-    if depth > MAX_DEPTH {
+    let limit = set.options().max_nesting;
+    if nesting > limit {
         return Err(Error::new(format!(
-            "template: {}: exceeded maximum template depth ({MAX_DEPTH})",
-            tree.name
+            "template: {}: {}",
+            tree.name,
+            nesting_exceeded(limit)
         )));
     }
     let dot = Val::from_value(data);
@@ -119,7 +118,8 @@ pub(crate) fn execute(
         tree,
         vars: vec![("$", dot.clone())],
         at: None,
-        depth,
+        depth: 0,
+        nesting,
         out,
     };
     state.walk(&dot, &tree.root).map(|_| ())
@@ -130,8 +130,16 @@ struct State<'a, 'o> {
     tree: &'a Tree,
     vars: Vec<(&'a str, Val)>,
     at: Option<At<'a>>,
+    /// `{{template}}` nesting within this execution (Go's `state.depth`).
     depth: usize,
+    /// Native recursion: `{{template}}` calls plus nested executions (`include`, `tpl`).
+    nesting: usize,
     out: &'o mut String,
+}
+
+/// crunch's own limit on native recursion, which Go (growing its stacks) does not have.
+fn nesting_exceeded(limit: usize) -> String {
+    format!("exceeded crunch's maximum nesting of templates and includes ({limit})")
 }
 
 impl<'a> State<'a, '_> {
@@ -210,7 +218,8 @@ impl<'a> State<'a, '_> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let mark = self.vars.len();
         let mut items: Vec<(Val, Val)> = Vec::new();
-        match val.value() {
+        let collection = val.value().map(Value::as_collection);
+        match collection.as_ref() {
             None => {}
             Some(Value::List(l)) => {
                 let wrap = |v: &Value| match l.elem() {
@@ -292,8 +301,15 @@ impl<'a> State<'a, '_> {
                 super::fmt::quote(&t.name)
             )));
         };
-        if self.depth >= MAX_DEPTH {
-            return Err(self.errorf(format!("exceeded maximum template depth ({MAX_DEPTH})")));
+        let options = self.set.options();
+        if self.depth >= options.max_depth {
+            return Err(self.errorf(format!(
+                "exceeded maximum template depth ({})",
+                options.max_depth
+            )));
+        }
+        if self.nesting >= options.max_nesting {
+            return Err(self.errorf(nesting_exceeded(options.max_nesting)));
         }
         let dot = match &t.pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
@@ -305,6 +321,7 @@ impl<'a> State<'a, '_> {
             vars: vec![("$", dot.clone())],
             at: None,
             depth: self.depth + 1,
+            nesting: self.nesting + 1,
             out: self.out,
         };
         inner.walk(&dot, &tree.root).map(|_| ())
@@ -702,7 +719,7 @@ impl<'a> State<'a, '_> {
                 .unwrap_or(Type::Any);
             argv.push(self.validate(f, ty)?);
         }
-        let mut ctx = self.set.context(self.depth);
+        let mut ctx = self.set.context(self.nesting);
         match func(&mut ctx, &argv) {
             Ok(Value::Nil) => Ok(Val::Iface(Value::Nil)),
             Ok(v) => Ok(Val::Plain(v)),

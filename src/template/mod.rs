@@ -33,9 +33,15 @@
 //! - [`Error::kind`] separates parse from execution errors; the message is Go's.
 //! - Sprig's `toJson`, `toPrettyJson`, `toRawJson` and `fromJson` are built in and encode
 //!   as `encoding/json` does; Helm's `toJson` behaves the same.
-//! - Execution recurses natively: nesting depth is capped at 1000 `template`/`include`
-//!   levels, which needs about 16 MB of stack in a debug build; run renders on a thread
-//!   with a large stack.
+//! - Execution recurses natively. [`Options::max_depth`] is Go's per-execution
+//!   `{{template}}` limit; [`Context::execute_template`] (`include`) and
+//!   [`Context::execute_text`] (`tpl`) start fresh executions as in Go, so only the
+//!   caller's own guard (Helm's 1000 nested `include`s of a name) limits them, under
+//!   crunch's [`Options::max_nesting`] backstop. Run executions on a thread with
+//!   `max_nesting` × [`STACK_PER_NESTING`] bytes of stack.
+//! - [`Object::collection`] exposes a Go map or slice with methods (`.Files`,
+//!   `.Capabilities.APIVersions`) to `range`, `len`, `index` and truth tests.
+//! - [`Templates::execute_with_seed`] reseeds the random source per executed template.
 //! - Strings are UTF-8: Go strings holding arbitrary bytes (`randBytes` decoded, binary
 //!   `b64dec`) are converted lossily. Sprig's `keys`/`values` return sorted order (Go's is
 //!   random). Clock, network and key-material functions (`now`, `genCA`, …) are errors
@@ -58,5 +64,5 @@ mod value;
 
 pub use error::{Error, ErrorKind};
 pub use funcs::{Context, FuncMap, Function, Signature, Type};
-pub use set::{MissingKey, Options, Templates};
+pub use set::{GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
 pub use value::{List, Map, Object, Value};

@@ -23,15 +23,47 @@ pub enum MissingKey {
 }
 
 /// Execution options.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     /// Missing map keys.
     pub missing_key: MissingKey,
     /// Replace `<no value>` with the empty string in [`Templates::execute`]'s output, as
     /// Helm does after rendering each file.
     pub strip_no_value: bool,
-    /// Seed of the random source behind Sprig's `rand*`, `uuidv4`, … (reproducible output).
+    /// Seed of the random source behind Sprig's `rand*`, `uuidv4`, … (reproducible output);
+    /// [`Templates::execute_with_seed`] overrides it for one execution.
     pub seed: u64,
+    /// Go's limit on `{{template}}` nesting within one execution (`maxExecDepth`,
+    /// [`GO_MAX_DEPTH`]). [`Context::execute_template`] and [`Context::execute_text`]
+    /// start fresh executions, as Go's `ExecuteTemplate` does, so `include` does not
+    /// count towards it.
+    pub max_depth: usize,
+    /// crunch's guard against unbounded recursion, which Go (growing its stacks) does not
+    /// need: the most `{{template}}` calls and nested executions (`include`, `tpl`) one
+    /// execution may stack. Each level takes up to [`STACK_PER_NESTING`] bytes of native
+    /// stack, so run executions on a thread with at least `max_nesting` times that.
+    pub max_nesting: usize,
+}
+
+/// Go's `text/template` limit on `{{template}}` nesting (`maxExecDepth`).
+pub const GO_MAX_DEPTH: usize = 100_000;
+
+/// Native stack one nesting level may take (measured on a debug build with margin; an
+/// optimised build needs less). See [`Options::max_nesting`].
+pub const STACK_PER_NESTING: usize = 32 << 10;
+
+impl Default for Options {
+    /// Go's defaults: `missingkey=default`, output as written, seed 0, and a nesting
+    /// guard of 10000 levels (above Helm's 1000 nested `include`s of one template).
+    fn default() -> Options {
+        Options {
+            missing_key: MissingKey::Invalid,
+            strip_no_value: false,
+            seed: 0,
+            max_depth: GO_MAX_DEPTH,
+            max_nesting: 10_000,
+        }
+    }
 }
 
 impl Options {
@@ -40,7 +72,7 @@ impl Options {
         Options {
             missing_key: MissingKey::Zero,
             strip_no_value: true,
-            seed: 0,
+            ..Options::default()
         }
     }
 }
@@ -129,11 +161,19 @@ impl Templates {
         Ok(out)
     }
 
+    /// Executes like [`Self::execute`] with the random source reseeded to `seed` first,
+    /// so the random values a template draws depend on `seed` alone, not on what ran
+    /// before it (Helm derives one seed per template).
+    pub fn execute_with_seed(&self, name: &str, data: Value, seed: u64) -> Result<String, Error> {
+        self.rng.set(seed);
+        self.execute(name, data)
+    }
+
     pub(crate) fn execute_nested(
         &self,
         name: &str,
         data: Value,
-        depth: usize,
+        nesting: usize,
     ) -> Result<String, Error> {
         let Some(tree) = self.tree(name) else {
             return Err(Error::new(format!(
@@ -143,7 +183,7 @@ impl Templates {
             )));
         };
         let mut out = String::new();
-        exec::execute(self, tree, data, depth, &mut out)?;
+        exec::execute(self, tree, data, nesting, &mut out)?;
         Ok(out)
     }
 
@@ -160,8 +200,8 @@ impl Templates {
         self.builtins.get(name).map(|(sig, f)| (sig, f, true))
     }
 
-    pub(crate) fn context(&self, depth: usize) -> Context<'_> {
-        Context { set: self, depth }
+    pub(crate) fn context(&self, nesting: usize) -> Context<'_> {
+        Context { set: self, nesting }
     }
 
     /// The next number of the seeded random source (splitmix64).

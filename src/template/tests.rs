@@ -119,16 +119,7 @@ fn maps_are_shared_with_the_caller() {
 
 #[test]
 fn caller_functions_reach_the_running_set() {
-    let mut funcs = FuncMap::sprig();
-    funcs.insert(
-        "include",
-        Signature::new(&[Type::String, Type::Any]),
-        |ctx, a| {
-            ctx.execute_template(a[0].as_str().unwrap_or_default(), a[1].clone())
-                .map(Value::from)
-                .map_err(|e| e.to_string())
-        },
-    );
+    let mut funcs = with_include(FuncMap::sprig());
     funcs.insert(
         "tpl",
         Signature::new(&[Type::String, Type::Any]),
@@ -146,20 +137,72 @@ fn caller_functions_reach_the_running_set() {
     assert!(!set.contains("x"));
 }
 
+/// `include` as Helm defines it, for the recursion tests.
+fn with_include(mut funcs: FuncMap) -> FuncMap {
+    funcs.insert(
+        "include",
+        Signature::new(&[Type::String, Type::Any]),
+        |ctx, a| {
+            ctx.execute_template(a[0].as_str().unwrap_or_default(), a[1].clone())
+                .map(Value::from)
+                .map_err(|e| e.to_string())
+        },
+    );
+    funcs
+}
+
 #[test]
 fn deep_recursion_is_an_error_not_a_crash() {
-    let text = r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#;
-    let out = std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(move || render(text, Value::Nil, Options::helm()))
-        .map(|h| h.join());
-    let Ok(Ok(Err(message))) = out else {
-        panic!("recursion did not end in an error");
+    // A nesting limit of 1000 on a thread with the stack the docs promise it needs;
+    // each recursion wraps its call in blocks and a pipeline, as real charts do.
+    let options = Options {
+        max_nesting: 1000,
+        ..Options::helm()
     };
-    assert!(
-        message.contains("exceeded maximum template depth"),
-        "{message}"
+    let cases = [
+        r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#,
+        r#"{{ define "r" }}{{ if true }}{{ range until 1 }}{{ with $ }}{{ include "r" . | indent 2 | trim }}{{ end }}{{ end }}{{ end }}{{ end }}{{ include "r" . }}"#,
+    ];
+    for text in cases {
+        let out = std::thread::Builder::new()
+            .stack_size(options.max_nesting * super::STACK_PER_NESTING)
+            .spawn(move || {
+                let mut set = Templates::new("root", with_include(FuncMap::sprig()), options);
+                set.parse("t", text)?;
+                set.execute("t", Value::Bool(true))
+            })
+            .map(|h| h.join());
+        let Ok(Ok(Err(e))) = out else {
+            panic!("recursion did not end in an error: {text}");
+        };
+        let message = e.to_string();
+        assert!(
+            message.ends_with("exceeded crunch's maximum nesting of templates and includes (1000)"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn template_depth_is_per_execution_as_in_go() {
+    let options = Options {
+        max_depth: 50,
+        ..Options::helm()
+    };
+    let run = |text: &str| {
+        let mut set = Templates::new("root", with_include(FuncMap::sprig()), options);
+        set.parse("t", text)?;
+        set.execute("t", Value::Int(0))
+    };
+    let err = run(r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#)
+        .map_err(|e| e.to_string());
+    assert_eq!(
+        err,
+        Err(r#"template: t:1:28: executing "r" at <{{template "r" .}}>: exceeded maximum template depth (50)"#.to_string())
     );
+    // Each `include` is a fresh execution: 80 nested includes pass a depth limit of 50.
+    let text = r#"{{ define "r" }}{{ if lt . 80 }}{{ include "r" (add1 .) }}{{ else }}{{ . }}{{ end }}{{ end }}{{ include "r" . }}"#;
+    assert_eq!(run(text), Ok("80".to_string()));
 }
 
 #[test]

@@ -50,6 +50,12 @@ pub trait Object {
     fn display(&self) -> String;
     /// The value as `encoding/json` marshals it.
     fn to_json(&self) -> Result<serde_json::Value, Error>;
+    /// The Go map ([`Value::Map`]) or slice ([`Value::List`]) the object is, which
+    /// `range`, `len`, `index` and truth tests see (Helm's `.Files` is a map of paths to
+    /// bytes); `None`, the default, for structs and pointers.
+    fn collection(&self) -> Option<Value> {
+        None
+    }
 }
 
 /// The element type of a Go slice, which `%T` and `typeOf` reveal.
@@ -61,6 +67,8 @@ pub enum ElemType {
     String,
     /// `[]int`.
     Int,
+    /// `[]uint8` (`[]byte`): file contents.
+    Byte,
 }
 
 /// A Go slice value: shared, immutable elements plus the slice's element type.
@@ -95,6 +103,27 @@ impl List {
         }
     }
 
+    /// A `[]byte`.
+    pub fn bytes(bytes: &[u8]) -> List {
+        List {
+            items: Rc::new(bytes.iter().map(|b| Value::Int(i64::from(*b))).collect()),
+            elem: ElemType::Byte,
+        }
+    }
+
+    /// The bytes of a `[]byte` (Go's `string(b)` reads them), `None` for other slices.
+    pub fn as_bytes(&self) -> Option<Vec<u8>> {
+        (self.elem == ElemType::Byte).then(|| {
+            self.items
+                .iter()
+                .map(|v| match v {
+                    Value::Int(b) => u8::try_from(*b).unwrap_or_default(),
+                    _ => 0,
+                })
+                .collect()
+        })
+    }
+
     /// The slice's element type.
     pub fn elem(&self) -> ElemType {
         self.elem
@@ -121,6 +150,7 @@ impl List {
             ElemType::Interface => "[]interface {}",
             ElemType::String => "[]string",
             ElemType::Int => "[]int",
+            ElemType::Byte => "[]uint8",
         }
     }
 }
@@ -282,6 +312,12 @@ impl Value {
                 }
             },
             Value::String(s) => serde_json::Value::String(s.to_string()),
+            // `encoding/json` writes a `[]byte` as a base64 string.
+            Value::List(l) if l.elem() == ElemType::Byte => {
+                use base64::Engine as _;
+                let bytes = l.as_bytes().unwrap_or_default();
+                serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
             Value::List(l) => serde_json::Value::Array(
                 l.items()
                     .iter()
@@ -339,7 +375,16 @@ impl Value {
             Value::String(s) => !s.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
-            Value::Object(_) => true,
+            Value::Object(o) => o.collection().is_none_or(|c| c.is_true()),
+        }
+    }
+
+    /// The value itself, or the map or slice an [`Object`] is: what `range`, `len` and
+    /// `index` operate on.
+    pub fn as_collection(&self) -> Value {
+        match self {
+            Value::Object(o) => o.collection().unwrap_or_else(|| self.clone()),
+            other => other.clone(),
         }
     }
 

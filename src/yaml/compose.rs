@@ -123,12 +123,19 @@ fn compose_once<T>(
     documents: Documents,
     finish: &mut impl FnMut(&Rc<Node>) -> Result<T, Error>,
 ) -> Result<Vec<T>, Failure> {
+    // A blank last line without a line break adds nothing in go-yaml; saphyr may read it
+    // as an empty line of a block scalar.
+    let text = match text.rfind(['\n', '\r']) {
+        Some(at) if text[at + 1..].chars().all(|c| c == ' ') => &text[..=at],
+        _ => text,
+    };
     let mut parser = Parser::new_from_str(text);
     let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut results = Vec::new();
     let mut current_root: Option<Rc<Node>> = None;
     let mut chars = CharCursor::new(text);
+    let char_count = text.chars().count();
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
             let error = syntax::translate(&e, text);
@@ -186,11 +193,21 @@ fn compose_once<T>(
                     )
                     .into());
                 }
+                let mut value = value.into_owned();
+                // saphyr ends a block scalar's last line with a break even when the input
+                // ends without one; go-yaml adds no break there.
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && span.end.index() == char_count
+                    && !text.ends_with(['\n', '\r'])
+                    && value.ends_with('\n')
+                {
+                    value.pop();
+                }
                 Some((
                     anchor,
                     Rc::new(Node {
                         kind: NodeKind::Scalar {
-                            value: value.into_owned(),
+                            value,
                             style,
                             tag: tag.map(std::borrow::Cow::into_owned),
                             in_flow: stack.last().is_some_and(|open| open.flow),

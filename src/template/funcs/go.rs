@@ -158,7 +158,7 @@ fn less(a: &Value, b: &Value) -> Result<bool, String> {
 }
 
 fn length(v: &Value) -> Result<i64, String> {
-    Ok(match v {
+    Ok(match &v.as_collection() {
         Value::String(s) => s.len() as i64,
         Value::List(l) => l.len() as i64,
         Value::Map(m) => m.len() as i64,
@@ -190,6 +190,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     }
     let mut item = item.clone();
     for idx in indexes {
+        item = item.as_collection();
         item = match &item {
             Value::Nil => return Err("index of nil pointer".into()),
             Value::List(l) => {

@@ -145,7 +145,8 @@ impl FuncMap {
 /// What a running function sees of the template execution that called it.
 pub struct Context<'a> {
     pub(crate) set: &'a Templates,
-    pub(crate) depth: usize,
+    /// Native recursion levels of the calling execution.
+    pub(crate) nesting: usize,
 }
 
 impl Context<'_> {
@@ -154,19 +155,22 @@ impl Context<'_> {
         self.set
     }
 
-    /// Executes the template `name` of the current set with `data` (Helm's `include`).
-    /// The output is returned as written (`<no value>` is not stripped).
+    /// Executes the template `name` of the current set with `data` (Helm's `include`),
+    /// as a fresh execution like Go's `ExecuteTemplate`: `{{template}}` depth starts
+    /// again at 0, only [`super::Options::max_nesting`] keeps counting. The output is
+    /// returned as written (`<no value>` is not stripped).
     pub fn execute_template(&mut self, name: &str, data: Value) -> Result<String, Error> {
-        self.set.execute_nested(name, data, self.depth + 1)
+        self.set.execute_nested(name, data, self.nesting + 1)
     }
 
     /// Parses `text` as template `name` into a copy of the current set and executes it
     /// with `data` (Helm's `tpl`: the text sees the caller's templates, and its own
-    /// `define`s stay in the copy). `<no value>` is not stripped.
+    /// `define`s stay in the copy). A fresh execution, as for [`Self::execute_template`];
+    /// `<no value>` is not stripped.
     pub fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, Error> {
         let mut copy = self.set.clone();
         copy.parse(name, text)?;
-        copy.execute_nested(name, data, self.depth + 1)
+        copy.execute_nested(name, data, self.nesting + 1)
     }
 
     /// The next number of the set's seeded random source (for `rand*`, `uuidv4`, …).

@@ -3,6 +3,7 @@
 use crate::template::Value;
 use crate::template::fmt::sprint_value;
 use crate::template::num::{parse_float, parse_int};
+use crate::template::value::ElemType;
 
 /// The string argument of a checked `string` parameter.
 pub(super) fn s(v: &Value) -> &str {
@@ -21,6 +22,10 @@ pub(super) fn i(v: &Value) -> i64 {
 pub(super) fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
+        // Go's `string(b)` of a `[]byte`.
+        Value::List(l) if l.elem() == ElemType::Byte => {
+            String::from_utf8_lossy(&l.as_bytes().unwrap_or_default()).into_owned()
+        }
         other => sprint_value(other),
     }
 }
