@@ -5,7 +5,8 @@
 //! Set `HELM_DIFF_CASE=<substring>` to run only matching cases.
 
 // The shared locator also offers `kubectl`, which these tests do not use.
-#[allow(dead_code)]
+#[path = "support/diff.rs"]
+mod diff;
 #[path = "support/oracle.rs"]
 mod oracle;
 
@@ -235,27 +236,6 @@ fn render_with_crunch(case: &Case, chart_dir: &Path) -> Result<String, helm::Err
     Ok(helm::template_output(&rendered, &opts))
 }
 
-/// A short line diff: the first differing line with a little context.
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let first = e
-        .iter()
-        .zip(&a)
-        .position(|(x, y)| x != y)
-        .unwrap_or(e.len().min(a.len()));
-    let from = first.saturating_sub(3);
-    let mut out = format!("first difference at line {}\n", first + 1);
-    for (label, lines) in [("helm  ", &e), ("crunch", &a)] {
-        for (i, line) in lines.iter().enumerate().skip(from).take(8) {
-            out.push_str(&format!("{label} {:4} | {line}\n", i + 1));
-        }
-    }
-    if e.len() == a.len() && expected != actual {
-        out.push_str("(lines equal; difference in trailing newline or whitespace)\n");
-    }
-    out
-}
-
 /// Runs `cases` against the oracle and fails with every mismatch.
 fn check_cases(cases: &[Case]) {
     let filter = std::env::var("HELM_DIFF_CASE").unwrap_or_default();
@@ -275,7 +255,7 @@ fn check_cases(cases: &[Case]) {
             continue;
         }
         let detail = match (&expected, &actual) {
-            (Outcome::Output(e), Outcome::Output(a)) => diff(e, a),
+            (Outcome::Output(e), Outcome::Output(a)) => diff::unified(e, a),
             _ => format!("helm:   {expected:?}\ncrunch: {actual:?}\n"),
         };
         failures.push(format!("=== {label}\n{detail}"));

@@ -5,8 +5,9 @@
 //! its `BUILD` file. A case with an `EXPECT_ERROR` file must fail in both tools; crunch's
 //! message must contain that file's (trimmed) text.
 
+#[path = "support/diff.rs"]
+mod diff;
 #[path = "support/oracle.rs"]
-#[allow(dead_code)] // only kubectl is used here
 mod oracle;
 
 use std::path::{Path, PathBuf};
@@ -67,31 +68,6 @@ fn crunch_build(dir: &Path) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The first lines where two outputs differ, with a little context.
-fn diff(expected: &str, actual: &str) -> String {
-    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
-    let first = e
-        .iter()
-        .zip(&a)
-        .position(|(x, y)| x != y)
-        .unwrap_or(e.len().min(a.len()));
-    let from = first.saturating_sub(3);
-    let show = |l: &[&str]| {
-        l.iter()
-            .skip(from)
-            .take(10)
-            .map(|s| format!("    {s}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    format!(
-        "first difference at line {}\n  kubectl:\n{}\n  crunch:\n{}",
-        first + 1,
-        show(&e),
-        show(&a)
-    )
-}
-
 fn check(case: &Path) -> Result<(), String> {
     let dir = build_dir(case);
     let expected = oracle_build(&dir);
@@ -108,7 +84,7 @@ fn check(case: &Path) -> Result<(), String> {
         }
         Err(_) => match (expected, actual) {
             (Ok(e), Ok(a)) if e == a => Ok(()),
-            (Ok(e), Ok(a)) => Err(diff(&e, &a)),
+            (Ok(e), Ok(a)) => Err(diff::unified(&e, &a)),
             (Ok(_), Err(msg)) => Err(format!("crunch failed: {msg}")),
             (Err(msg), _) => Err(format!("kubectl failed: {msg}")),
         },
@@ -189,7 +165,7 @@ fn remote_base_matches_kubectl_kustomize() {
     .expect("write");
     let expected = oracle_build(&overlay).expect("kubectl builds the remote base");
     let actual = crunch_build(&overlay).expect("crunch builds the remote base");
-    assert_eq!(expected, actual, "{}", diff(&expected, &actual));
+    assert_eq!(expected, actual, "{}", diff::unified(&expected, &actual));
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -267,7 +243,12 @@ patches:
             kustomize::build_with_overlay(&dir, &overlay, &LocalRemote, &Options::default())
                 .map(|o| kustomize::to_output(&o))
                 .unwrap_or_else(|e| panic!("{case}: {e}"));
-        assert_eq!(expected, actual, "{case}: {}", diff(&expected, &actual));
+        assert_eq!(
+            expected,
+            actual,
+            "{case}: {}",
+            diff::unified(&expected, &actual)
+        );
     }
 }
 
@@ -324,7 +305,7 @@ fn post_render_patches_match_kubectl_kustomize() {
         "sortOptions:\n  order: fifo\nresources:\n- objects.yaml\npatches:\n{patches_text}"
     );
     let expected = oracle_build_text(tmp.path(), &text);
-    assert_eq!(expected, actual, "{}", diff(&expected, &actual));
+    assert_eq!(expected, actual, "{}", diff::unified(&expected, &actual));
 }
 
 /// `LoadRestrictor::None` reads files outside the root, as
@@ -349,7 +330,7 @@ fn load_restrictor_none_matches_kubectl_kustomize() {
     let actual = kustomize::build(&dir, &LocalRemote, &options)
         .map(|o| kustomize::to_output(&o))
         .expect("crunch builds without the restrictor");
-    assert_eq!(expected, actual, "{}", diff(&expected, &actual));
+    assert_eq!(expected, actual, "{}", diff::unified(&expected, &actual));
 }
 
 /// Errors name the file, the line and the kustomizations that led there.

@@ -6,7 +6,6 @@
 //! error helm prints is compared with crunch's after undoing Helm's reformatting.
 
 #[path = "support/oracle.rs"]
-#[allow(dead_code)]
 mod oracle;
 
 use std::fs;

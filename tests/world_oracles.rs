@@ -13,6 +13,8 @@
 //! the `common`/`defaults`/`overlays` layers of its values Secret. The cluster profile of
 //! each environment comes from `fixtures/world/customer/crunch.yaml`.
 
+#[path = "support/diff.rs"]
+mod diff;
 #[path = "support/oracle.rs"]
 mod oracle;
 
@@ -28,9 +30,6 @@ use crunch::yaml::{self, Dialect, Value};
 
 /// The host every remote URL of the world uses.
 const HOST: &str = "https://repo1.example.mil/";
-
-/// Lines of a mismatch's diff shown before the rest is cut.
-const MAX_DIFF_LINES: usize = 120;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -123,7 +122,7 @@ impl World {
                 String::from_utf8_lossy(&out.stderr)
             )
         } else if out.stdout != expected.as_bytes() {
-            line_diff(expected, &String::from_utf8_lossy(&out.stdout))
+            diff::unified(expected, &String::from_utf8_lossy(&out.stdout))
         } else {
             return;
         };
@@ -393,93 +392,6 @@ fn source_url<'a>(objects: &'a [Value], release: &Value) -> &'a str {
     .expect("GitRepository url")
 }
 
-/// One step of a line diff.
-#[derive(Clone, Copy, PartialEq)]
-enum Step<'a> {
-    Same(&'a str),
-    /// Only the oracle printed this line.
-    Removed(&'a str),
-    /// Only crunch printed this line.
-    Added(&'a str),
-}
-
-/// The shortest edit script from `old` to `new` lines (longest common subsequence).
-fn edit_script<'a>(old: &[&'a str], new: &[&'a str]) -> Vec<Step<'a>> {
-    let (n, m) = (old.len(), new.len());
-    // common[i][j]: length of the longest common subsequence of old[i..] and new[j..].
-    let mut common = vec![vec![0usize; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            common[i][j] = if old[i] == new[j] {
-                common[i + 1][j + 1] + 1
-            } else {
-                common[i + 1][j].max(common[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut steps = Vec::with_capacity(n.max(m));
-    while i < n || j < m {
-        if i < n && j < m && old[i] == new[j] {
-            steps.push(Step::Same(old[i]));
-            (i, j) = (i + 1, j + 1);
-        } else if i < n && (j == m || common[i + 1][j] >= common[i][j + 1]) {
-            steps.push(Step::Removed(old[i]));
-            i += 1;
-        } else {
-            steps.push(Step::Added(new[j]));
-            j += 1;
-        }
-    }
-    steps
-}
-
-/// A unified-style diff of the oracle's output (`-`) and crunch's (`+`) with three lines of
-/// context, cut after [`MAX_DIFF_LINES`] lines. Lines are split on `\n` only, so a missing
-/// final newline or a stray `\r` shows too.
-fn line_diff(expected: &str, actual: &str) -> String {
-    const CONTEXT: usize = 3;
-    let old: Vec<&str> = expected.split('\n').collect();
-    let new: Vec<&str> = actual.split('\n').collect();
-    let steps = edit_script(&old, &new);
-    let changed: Vec<usize> = (0..steps.len())
-        .filter(|&k| !matches!(steps[k], Step::Same(_)))
-        .collect();
-    let near_change = |k: usize| {
-        let at = changed.partition_point(|&c| c + CONTEXT < k);
-        changed.get(at).is_some_and(|&c| c <= k + CONTEXT)
-    };
-    let mut lines = Vec::new();
-    let (mut old_line, mut new_line) = (1, 1);
-    let mut in_hunk = false;
-    for (k, step) in steps.iter().enumerate() {
-        if near_change(k) {
-            if !in_hunk {
-                lines.push(format!(
-                    "@@ oracle line {old_line}, crunch line {new_line} @@"
-                ));
-            }
-            lines.push(match step {
-                Step::Same(line) => format!(" {line}"),
-                Step::Removed(line) => format!("-{line}"),
-                Step::Added(line) => format!("+{line}"),
-            });
-        }
-        in_hunk = near_change(k);
-        match step {
-            Step::Same(_) => (old_line, new_line) = (old_line + 1, new_line + 1),
-            Step::Removed(_) => old_line += 1,
-            Step::Added(_) => new_line += 1,
-        }
-    }
-    if lines.len() > MAX_DIFF_LINES {
-        let cut = lines.len() - MAX_DIFF_LINES;
-        lines.truncate(MAX_DIFF_LINES);
-        lines.push(format!("... {cut} more diff lines"));
-    }
-    lines.join("\n")
-}
-
 #[test]
 fn world_repos_are_reproducible() {
     let tmp = tempfile::tempdir().expect("temp dir");
@@ -598,16 +510,4 @@ fn environments_render_end_to_end() {
         assert_eq!(names, ["haproxy", "logging", "monitoring"], "{env}");
     }
     world.finish();
-}
-
-#[test]
-fn the_line_diff_shows_changes_in_context() {
-    let oracle = "a\nb\nc\nd\ne\nf\ng\nh\n";
-    let crunch = "a\nb\nc\nd\nE\nf\ng\nh";
-    // The last line is the oracle's final newline, which crunch did not print.
-    assert_eq!(
-        line_diff(oracle, crunch),
-        "@@ oracle line 2, crunch line 2 @@\n b\n c\n d\n-e\n+E\n f\n g\n h\n-"
-    );
-    assert_eq!(line_diff("same\n", "same\n"), "");
 }

@@ -126,14 +126,7 @@ pub(crate) struct Decoder<'a> {
 
 impl Decoder<'_> {
     fn mismatch(&self, path: &str, found: &Value, want: &str) -> Error {
-        let kind = match found {
-            Value::Null => "null",
-            Value::Bool(_) => "bool",
-            Value::Number(_) => "number",
-            Value::String(_) => "string",
-            Value::Array(_) => "array",
-            Value::Object(_) => "object",
-        };
+        let kind = super::values::json_kind(found);
         Error::load(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go struct field {}.{path} of type {want}",
             self.type_name

@@ -1,5 +1,7 @@
 //! Locates the differential-test oracles that `tools/oracles` installs.
 
+#![allow(dead_code)] // Each test binary uses the oracles it needs.
+
 use std::path::PathBuf;
 use std::process::Command;
 
