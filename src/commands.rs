@@ -9,9 +9,8 @@ use serde_json::{Map, Value};
 use crate::build::SourceOptions;
 use crate::error::Error;
 use crate::flux::SourceRemote;
-use crate::object::merge_maps;
 use crate::source::Lock;
-use crate::{helm, kustomize, yaml};
+use crate::{helm, kustomize};
 
 /// `crunch helm template` arguments, named as helm names its flags.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +23,12 @@ pub struct HelmTemplate {
     pub namespace: String,
     /// `-f/--values`, in order; `-` reads standard input.
     pub values: Vec<PathBuf>,
+    /// `--set`, `--set-string`, `--set-json`, `--set-file` and `--set-literal` lines, each
+    /// flag's in command-line order; applied after the values files, flag by flag in
+    /// Helm's order ([`helm::SetFlag::HELM_ORDER`]).
+    pub set: Vec<(helm::SetFlag, String)>,
+    /// `-s/--show-only`: template paths (globs) whose documents alone are printed.
+    pub show_only: Vec<String>,
     /// `--kube-version`.
     pub kube_version: Option<String>,
     /// `--api-versions`.
@@ -42,22 +47,7 @@ pub struct HelmTemplate {
 
 /// What `helm template` would print.
 pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
-    let mut values = Map::new();
-    for file in &args.values {
-        let text = read_input(file)?;
-        match yaml::parse_document(&text, yaml::Dialect::GoYamlV2)
-            .map_err(|e| Error::new(format!("{}: {e}", file.display())))?
-        {
-            Value::Object(map) => merge_maps(&mut values, map),
-            Value::Null => {}
-            _ => {
-                return Err(Error::new(format!(
-                    "{}: values must be a map",
-                    file.display()
-                )));
-            }
-        }
-    }
+    let values = helm_user_values(args)?;
     let chart = helm::load_chart(&args.chart).map_err(Error::new)?;
     let options = helm::RenderOptions {
         release_name: args.name.clone(),
@@ -76,8 +66,30 @@ pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
         no_hooks: args.no_hooks,
         seed: args.seed.clone(),
     };
-    let rendered = helm::render(&chart, &Value::Object(values), &options).map_err(Error::new)?;
-    Ok(helm::template_output(&rendered, &options))
+    let rendered = helm::render_values(&chart, &values, &options).map_err(Error::new)?;
+    let output = helm::template_output(&rendered, &options);
+    if args.show_only.is_empty() {
+        return Ok(output);
+    }
+    helm::show_only(&output, &args.show_only).map_err(Error::new)
+}
+
+/// Helm's `MergeValues`: the values files in order, then the `--set` flags in Helm's order.
+fn helm_user_values(args: &HelmTemplate) -> Result<Map<String, Value>, Error> {
+    let mut values = Map::new();
+    for file in &args.values {
+        let text = read_input(file)?;
+        let loaded = helm::load_values(&text)
+            .map_err(|e| Error::new(format!("failed to parse {}: {e}", file.display())))?;
+        values = helm::merge_maps(values, loaded);
+    }
+    let mut read_file = |path: &str| read_input(Path::new(path)).map_err(|e| e.to_string());
+    for flag in helm::SetFlag::HELM_ORDER {
+        for (_, line) in args.set.iter().filter(|(f, _)| *f == flag) {
+            helm::apply_set(flag, line, &mut values, &mut read_file).map_err(Error::new)?;
+        }
+    }
+    Ok(values)
 }
 
 /// What `kubectl kustomize DIR` would print. Remote bases are fetched through the source
@@ -102,5 +114,13 @@ fn read_input(path: &Path) -> Result<String, Error> {
             .map_err(|e| Error::new(format!("cannot read standard input: {e}")))?;
         return Ok(text);
     }
-    std::fs::read_to_string(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| {
+        // Go's `os.ReadFile` wording, which Helm prints.
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => e.to_string(),
+        };
+        Error::new(format!("open {}: {reason}", path.display()))
+    })
 }

@@ -10,6 +10,7 @@ use crunch::build::{BuildOptions, SourceOptions, build};
 use crunch::commands::{self, HelmTemplate};
 use crunch::config::Mirror;
 use crunch::error::Error;
+use crunch::helm::SetFlag;
 use crunch::kustomize::LoadRestrictor;
 
 /// Compiles a Flux GitOps deployment ahead of time into a static, content-addressed bundle.
@@ -95,6 +96,32 @@ struct HelmTemplateArgs {
     /// Values files, merged in order (`-` for standard input).
     #[arg(short = 'f', long = "values")]
     values: Vec<PathBuf>,
+    /// Set values: key1=val1,key2=val2 (lists `a[0]`, paths `a.b`, `\\` escapes).
+    #[arg(long)]
+    set: Vec<String>,
+    /// Set values as strings.
+    #[arg(long)]
+    set_string: Vec<String>,
+    /// Set JSON values: key1=jsonval1,… or one JSON object.
+    #[arg(long)]
+    set_json: Vec<String>,
+    /// Set values from files: key1=path1,…
+    #[arg(long)]
+    set_file: Vec<String>,
+    /// Set one literal string value: key=value, commas and all.
+    #[arg(long)]
+    set_literal: Vec<String>,
+    /// Print only the documents rendered from these templates (globs, repeatable).
+    #[arg(short = 's', long)]
+    show_only: Vec<String>,
+    /// Accepted as helm accepts it: it only names `--output-dir` subdirectories, which
+    /// `crunch helm template` does not write, so the output is the same without it.
+    #[arg(long = "release-name")]
+    _release_name: bool,
+    /// Accepted as helm accepts it: it only stops an install from creating CRDs, so
+    /// `helm template` prints the same with it (`--include-crds` still prints them).
+    #[arg(long = "skip-crds")]
+    _skip_crds: bool,
     /// Kubernetes version for .Capabilities.
     #[arg(long)]
     kube_version: Option<String>,
@@ -199,6 +226,17 @@ fn run(command: Command) -> Result<String, Error> {
             chart: args.chart,
             namespace: args.namespace,
             values: args.values,
+            set: [
+                (SetFlag::Set, args.set),
+                (SetFlag::SetString, args.set_string),
+                (SetFlag::SetJson, args.set_json),
+                (SetFlag::SetFile, args.set_file),
+                (SetFlag::SetLiteral, args.set_literal),
+            ]
+            .into_iter()
+            .flat_map(|(flag, lines)| lines.into_iter().map(move |line| (flag, line)))
+            .collect(),
+            show_only: args.show_only,
             kube_version: args.kube_version,
             api_versions: args.api_versions,
             include_crds: args.include_crds,

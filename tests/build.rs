@@ -82,6 +82,40 @@ fn is_environment_values(path: &str) -> bool {
         || path == "objects/dev/bigbang/helmrelease.bigbang.yaml"
 }
 
+/// The bigbang GitRepository's `spec.ignore` (`/**/*.md`, `*.txt`, `*.sh`) shapes the
+/// artifact its HelmRelease renders from; the checkout itself keeps every file.
+#[test]
+fn the_umbrella_renders_from_its_filtered_artifact() {
+    let world = World::new();
+    let servers = world.serve();
+    let run = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(run.ok(), "{}", run.stderr);
+    let index = fs::read_to_string(run.out.join("index.json")).unwrap();
+    let index: serde_json::Value = serde_json::from_str(&index).unwrap();
+    let tree = index["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["reference"] == "tag 3.1.0")
+        .unwrap()["tree"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let checkout = world.cache.join("trees").join(tree);
+    assert!(checkout.join("README.md").is_file());
+    assert!(checkout.join("docs/upgrade-notes.txt").is_file());
+    let artifacts: Vec<PathBuf> = fs::read_dir(world.cache.join("artifacts"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|dir| dir.join("base/gitrepository.yaml").is_file())
+        .collect();
+    assert_eq!(artifacts.len(), 1, "{artifacts:?}");
+    let artifact = &artifacts[0];
+    assert!(artifact.join("chart/Chart.yaml").is_file());
+    assert!(!artifact.join("README.md").exists());
+    assert!(!artifact.join("docs/upgrade-notes.txt").exists());
+}
+
 #[test]
 fn offline_rebuild_needs_only_lock_and_cache() {
     let world = World::new();

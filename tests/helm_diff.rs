@@ -12,7 +12,7 @@ mod oracle;
 
 use std::path::{Path, PathBuf};
 
-use crunch::helm::{self, Capabilities, RenderOptions};
+use crunch::helm::{self, Capabilities, RenderOptions, SetFlag};
 
 /// One `helm template RELEASE fixtures/charts/CHART FLAGS…` invocation.
 struct Case {
@@ -143,6 +143,114 @@ const CASES: &[Case] = &[
     case("schema-draft7", "d", &["-f", "bad-email.yaml"]),
     case("err-library", "e", &[]),
     case("err-missing-dep", "e", &[]),
+    case("set-values", "s", &[]),
+    case(
+        "set-values",
+        "s",
+        &[
+            "--set",
+            r"replicas=5,big=2500000,extra.list={a,1,true},extra.map.k\.dot=v\,w",
+            "-f",
+            "override.yaml",
+            "--set",
+            "ports[1]=8443,sub.count=7,global.env=prod,ratio=007,enabled=TRUE",
+        ],
+    ),
+    case(
+        "set-values",
+        "s",
+        &[
+            "--set-string",
+            "replicas=5,enabled=true",
+            "--set",
+            "replicas=6,labels=null,image.tag=null",
+            "--set-literal",
+            "sub.greeting=a,b=c",
+        ],
+    ),
+    case(
+        "set-values",
+        "s",
+        &[
+            "--set",
+            "extra.a[0][1]=x,extra.b[1].c=y,extra.e=,extra.n=-12,extra.z=0",
+            "--set",
+            "extra.a[2]",
+        ],
+    ),
+    case(
+        "set-values",
+        "s",
+        &[
+            "--set-json",
+            r#"extra={"j":[1,2.5,{"k":null}]}, ports=[8080] ,big=3000000"#,
+            "--set",
+            "big=4000000",
+            "--set-json",
+            r#"{"sub": {"count": 9}, "extra": {"o": true}}"#,
+        ],
+    ),
+    case(
+        "set-values",
+        "s",
+        &[
+            "--set-file",
+            "motd=motd.txt,extra.blob=blob.json",
+            "-f",
+            "override.yaml",
+        ],
+    ),
+    case("set-values", "s", &["--set", "a"]),
+    case("set-values", "s", &["--set", "a,"]),
+    case("set-values", "s", &["--set", "a.=1"]),
+    case("set-values", "s", &["--set", "a[x]=1"]),
+    case("set-values", "s", &["--set", "a[0]x=1"]),
+    case("set-values", "s", &["--set", "a[-1]=1"]),
+    case("set-values", "s", &["--set", "a[70000]=1"]),
+    case("set-values", "s", &["--set", "a={1,2"]),
+    case("set-values", "s", &["--set", "big.x=1"]),
+    case("set-values", "s", &["--set", "ports.x=1"]),
+    case("set-values", "s", &["--set", "image[0]=1"]),
+    case("set-values", "s", &["--set-string", "a=1,b"]),
+    case("set-values", "s", &["--set-literal", "image.tag.x=1"]),
+    case("set-values", "s", &["--set-json", "a=nope"]),
+    case("set-values", "s", &["--set-json", r#"{"a": 1"#]),
+    case("set-values", "s", &["--set-file", "motd=missing.txt"]),
+    case("set-values", "s", &["--show-only", "templates/values.yaml"]),
+    case(
+        "set-values",
+        "s",
+        &[
+            "--show-only",
+            "charts/*/templates/*.yaml",
+            "--show-only",
+            "templates/v*",
+            "--set",
+            "motd=hi",
+        ],
+    ),
+    case("set-values", "s", &["--show-only", "templates/motd.yaml"]),
+    case("hooks", "h", &["--show-only", "templates/*"]),
+    case("crds", "c", &["--include-crds", "--show-only", "crds/*"]),
+    case("crds", "c", &["--include-crds", "--skip-crds"]),
+    case("many-subcharts", "big", &[]),
+    case(
+        "many-subcharts",
+        "big",
+        &[
+            "-n",
+            "platform",
+            "-f",
+            "disable.yaml",
+            "--set",
+            "global.registry=r.local,bravo.replicaCount=5,kilo.settings.key3=007",
+        ],
+    ),
+    case(
+        "many-subcharts",
+        "big",
+        &["--show-only", "charts/bravo/templates/*"],
+    ),
 ];
 
 fn charts_dir() -> PathBuf {
@@ -205,6 +313,8 @@ fn render_with_crunch(case: &Case, chart_dir: &Path) -> Result<String, helm::Err
         ..RenderOptions::default()
     };
     let mut values = serde_json::Map::new();
+    let mut sets = Vec::new();
+    let mut show_only = Vec::new();
     let mut kube_version = None;
     let mut api_versions = Vec::new();
     let mut flags = case.flags.iter();
@@ -221,19 +331,40 @@ fn render_with_crunch(case: &Case, chart_dir: &Path) -> Result<String, helm::Err
                 })?;
                 values = helm::merge_maps(values, loaded);
             }
+            "--set" => sets.push((SetFlag::Set, arg())),
+            "--set-string" => sets.push((SetFlag::SetString, arg())),
+            "--set-json" => sets.push((SetFlag::SetJson, arg())),
+            "--set-file" => sets.push((SetFlag::SetFile, arg())),
+            "--set-literal" => sets.push((SetFlag::SetLiteral, arg())),
+            "--show-only" => show_only.push(arg().to_string()),
             "--kube-version" => kube_version = Some(arg().to_string()),
             "--api-versions" => api_versions.push(arg().to_string()),
             "--include-crds" => opts.include_crds = true,
             "--skip-tests" => opts.skip_tests = true,
             "--no-hooks" => opts.no_hooks = true,
             "--is-upgrade" => opts.is_upgrade = true,
+            // `helm template` prints the same with it: it only affects installs.
+            "--skip-crds" => {}
             other => panic!("flag {other} is not supported by the harness"),
+        }
+    }
+    let mut read_file = |path: &str| {
+        std::fs::read_to_string(values_dir(chart_dir).join(path))
+            .map_err(|_| format!("open {path}: no such file or directory"))
+    };
+    for flag in SetFlag::HELM_ORDER {
+        for (_, line) in sets.iter().filter(|(f, _)| *f == flag) {
+            helm::apply_set(flag, line, &mut values, &mut read_file)?;
         }
     }
     opts.capabilities = Capabilities::helm_template(kube_version.as_deref(), &api_versions);
     let chart = helm::load_chart(chart_dir)?;
-    let rendered = helm::render(&chart, &serde_json::Value::Object(values), &opts)?;
-    Ok(helm::template_output(&rendered, &opts))
+    let rendered = helm::render_values(&chart, &values, &opts)?;
+    let output = helm::template_output(&rendered, &opts);
+    if show_only.is_empty() {
+        return Ok(output);
+    }
+    helm::show_only(&output, &show_only)
 }
 
 /// Runs `cases` against the oracle and fails with every mismatch.

@@ -330,6 +330,10 @@ impl Render<'_> {
         let tree = self
             .remote
             .git(&spec.url, &spec.git_ref().reference())
+            .and_then(|checkout| {
+                // Charts and kustomizations see the artifact, not the checkout.
+                self.remote.flux_artifact(&checkout, spec.ignore.as_deref())
+            })
             .map_err(|e| Error::new(e).within(&step))?;
         Ok((tree, spec.url))
     }

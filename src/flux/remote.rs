@@ -40,6 +40,12 @@ impl<'a> SourceRemote<'a> {
         Ok(tree)
     }
 
+    /// The artifact Flux's source-controller would serve for a GitRepository with
+    /// `spec.ignore` = `ignore` whose checkout is `tree`.
+    pub fn flux_artifact(&self, tree: &Tree, ignore: Option<&str>) -> Result<Tree, source::Error> {
+        self.store.flux_artifact(tree, ignore)
+    }
+
     /// Every source fetched, sorted.
     pub fn into_records(self) -> Vec<SourceRecord> {
         self.fetched

@@ -17,6 +17,10 @@ pub struct GitRepositorySpec {
     /// Reference to check out; Flux defaults to branch `master`.
     #[serde(default, rename = "ref")]
     pub reference: Option<GitReference>,
+    /// Extra exclusions (gitignore syntax) for the artifact; see
+    /// [`Store::flux_artifact`](crate::source::Store::flux_artifact).
+    #[serde(default)]
+    pub ignore: Option<String>,
 }
 
 /// `spec.ref` of a GitRepository, in Flux's precedence order.

@@ -75,7 +75,7 @@ fn render_here(
             opts.capabilities.api_versions.clone(),
         ))),
     };
-    let root_values = Value::from_json_floats(&serde_json::Value::Object(values.clone()));
+    let root_values = typed_values(&serde_json::Value::Object(values.clone()));
     let mut renderables = Vec::new();
     collect(chart, None, "", &root_values, &shared, &mut renderables);
 
@@ -400,6 +400,29 @@ fn nested_error(message: &str) -> Option<&str> {
     let rest = message.strip_prefix("error calling ")?;
     let colon = rest.find(": ")?;
     Some(&rest[colon + 2..])
+}
+
+/// Values as Helm's templates see them. Numbers arrive typed: values files' and JSON's as
+/// `float64` (stored as JSON floats), `--set` integers as Go `int64` (JSON integers).
+fn typed_values(json: &serde_json::Value) -> Value {
+    match json {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int64(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => Value::string(s.as_str()),
+        serde_json::Value::Array(items) => {
+            Value::List(List::new(items.iter().map(typed_values).collect()))
+        }
+        serde_json::Value::Object(entries) => Value::Map(Map::from_entries(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), typed_values(v)))
+                .collect(),
+        )),
+    }
 }
 
 #[cfg(test)]

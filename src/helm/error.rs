@@ -8,13 +8,13 @@
 pub enum ErrorKind {
     /// Reading the chart: files, archives, `Chart.yaml`, `values.yaml`, `.helmignore`.
     Load,
-    /// User values files.
+    /// User values: values files and `--set`-style lines.
     Values,
     /// Subchart resolution (missing dependencies, conditions, aliases).
     Dependencies,
     /// Template parsing or execution, and the `kubeVersion` check that precedes it.
     Render,
-    /// Splitting and classifying the rendered manifests.
+    /// Splitting, classifying and selecting (`--show-only`) the rendered manifests.
     Manifest,
     /// A chart feature crunch does not implement yet.
     Unsupported,

@@ -19,6 +19,8 @@ mod load;
 mod manifest;
 mod objects;
 mod schema;
+mod show;
+mod strvals;
 mod values;
 
 pub use caps::Capabilities;
@@ -26,6 +28,8 @@ pub use chart::{Chart, Dependency, File, Maintainer, Metadata};
 pub use error::{Error, ErrorKind};
 pub use load::load_chart;
 pub use manifest::Manifest;
+pub use show::show_only;
+pub use strvals::{FileReader, SetFlag, apply_set};
 pub use values::{load_values, merge_maps};
 
 use serde_json::Value;
@@ -110,7 +114,7 @@ impl Hook {
 /// execution errors, manifests that are not valid YAML, and values that fail the charts'
 /// `values.schema.json` (a non-local `$ref` there is [`ErrorKind::Unsupported`]).
 pub fn render(chart: &Chart, user_values: &Value, opts: &RenderOptions) -> Result<Rendered, Error> {
-    let kube = caps::KubeVersion::parse(&opts.capabilities.kube_version)?;
+    // JSON values reach Helm through `encoding/json`: every number is a `float64`.
     let user = match values::float_numbers(user_values.clone()) {
         Value::Object(map) => map,
         Value::Null => serde_json::Map::new(),
@@ -121,6 +125,21 @@ pub fn render(chart: &Chart, user_values: &Value, opts: &RenderOptions) -> Resul
             ));
         }
     };
+    render_values(chart, &user, opts)
+}
+
+/// Renders `chart` with user values typed as Helm types them on its command line: numbers
+/// from values files ([`load_values`]) and `--set-json` are `float64`, integers from
+/// `--set` ([`apply_set`]) stay `int64`.
+///
+/// # Errors
+/// As [`render`].
+pub fn render_values(
+    chart: &Chart,
+    user: &serde_json::Map<String, Value>,
+    opts: &RenderOptions,
+) -> Result<Rendered, Error> {
+    let kube = caps::KubeVersion::parse(&opts.capabilities.kube_version)?;
     if !matches!(chart.metadata.chart_type.as_str(), "" | "application") {
         return Err(Error::load(format!(
             "{} charts are not installable",
@@ -129,8 +148,8 @@ pub fn render(chart: &Chart, user_values: &Value, opts: &RenderOptions) -> Resul
     }
     deps::check_dependencies(chart)?;
     let mut chart = chart.clone();
-    deps::process(&mut chart, &user)?;
-    let coalesced = values::coalesce_chart(&chart, &user, values::Mode::Coalesce)?;
+    deps::process(&mut chart, user)?;
+    let coalesced = values::coalesce_chart(&chart, user, values::Mode::Coalesce)?;
     schema::validate(&chart, &coalesced)?;
     if !chart.metadata.kube_version.is_empty()
         && !crate::semver::satisfies(&chart.metadata.kube_version, &kube.normalized)

@@ -128,6 +128,16 @@ pub enum Error {
         /// Its target as stored.
         target: String,
     },
+    /// A `.sourceignore` or GitRepository `spec.ignore` pattern that cannot be compiled.
+    #[error("{url} at commit {commit}: {message}")]
+    IgnorePattern {
+        /// The requested URL.
+        url: String,
+        /// The commit.
+        commit: String,
+        /// Where the pattern is (`<file>:<line>`), the pattern, and what is wrong with it.
+        message: String,
+    },
     /// `crunch.lock` is malformed.
     #[error("{}:{line}: {message}", path.display())]
     LockSyntax {

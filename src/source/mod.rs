@@ -10,8 +10,12 @@
 //!   fetched into (depth 1) and reused across runs; `<...>.lock` beside it serialises
 //!   processes sharing the cache;
 //! - `<cache>/trees/<tree id>/`: checked-out trees, written to a temporary directory and
-//!   renamed, so never half-written; shared by every source with the same tree.
+//!   renamed, so never half-written; shared by every source with the same tree;
+//! - `<cache>/artifacts/<sha256 of tree id and ignore rules>/`: a tree as Flux's
+//!   source-controller archives it (`.sourceignore`, `spec.ignore`, default exclusions
+//!   applied), written the same way.
 
+mod artifact;
 mod checkout;
 mod error;
 mod lock;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
+use super::artifact::{self, Rules};
 use super::checkout::{CheckoutError, checkout};
 use super::error::{Error, Location, chain};
 use super::lock::{Lock, Pin};
@@ -171,6 +172,54 @@ impl Store {
                 tree_id: pin.tree,
             },
         })
+    }
+
+    /// `tree` as Flux's source-controller would archive it for a GitRepository whose
+    /// `spec.ignore` is `spec_ignore`: without the VCS files, the `.sourceignore`d and
+    /// `spec.ignore`d ones (or, when neither gives a pattern, the default exclusions),
+    /// and without symlinks. Cached under `<cache>/artifacts/`, keyed by the tree id and
+    /// `spec_ignore` (the `.sourceignore` files are part of the tree).
+    pub fn flux_artifact(&self, tree: &Tree, spec_ignore: Option<&str>) -> Result<Tree, Error> {
+        // The tree id fixes the `.sourceignore` files; `None` and `Some` never collide;
+        // the version changes whenever the rules' implementation does.
+        let key = match spec_ignore {
+            Some(text) => format!("artifact-v1\0{}\0ignore\0{text}", tree.origin.tree_id),
+            None => format!("artifact-v1\0{}\0default", tree.origin.tree_id),
+        };
+        let parent = self.config.cache_dir.join("artifacts");
+        let dest = parent.join(sha256_hex(&key));
+        let artifact = Tree {
+            root: dest.clone(),
+            origin: tree.origin.clone(),
+        };
+        if dest.is_dir() {
+            return Ok(artifact);
+        }
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        let files = artifact::ignore_files(&tree.root).map_err(io(&tree.root))?;
+        let rules = Rules::new(&files, spec_ignore).map_err(|e| Error::IgnorePattern {
+            url: tree.origin.url.clone(),
+            commit: tree.origin.commit.clone(),
+            message: e.to_string(),
+        })?;
+        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        let temp = remote::tempdir_beside(&dest);
+        if let Err(source) = artifact::write(&tree.root, &rules, &temp) {
+            // Best effort: debris must not outlive the failure, whose error matters more.
+            let _ = std::fs::remove_dir_all(&temp);
+            return Err(Error::Io { path: temp, source });
+        }
+        if let Err(source) = std::fs::rename(&temp, &dest) {
+            let _ = std::fs::remove_dir_all(&temp);
+            // Another thread or process may have won the race with the same content.
+            if !dest.is_dir() {
+                return Err(Error::Io { path: dest, source });
+            }
+        }
+        Ok(artifact)
     }
 
     /// The lock as it should be written after this run: the loaded pins, replaced and

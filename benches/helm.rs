@@ -1,0 +1,142 @@
+//! `cargo bench --bench helm`: `crunch helm template` against `helm template` (the oracle)
+//! on the same charts and flags, in the same run: medians, ratios and peak memory.
+//!
+//! Charts: `many-subcharts` (the largest fixture chart: an umbrella with 24 component
+//! subcharts) and `deps-advanced` (the largest of the hand-written feature fixtures).
+//! Both tools must print the same bytes before anything is timed. Peak memory is the
+//! maximum resident set size `/usr/bin/time` reports for one run of each.
+//!
+//! Prints a Markdown table; record it in BENCHMARKS.md with this command.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 15;
+
+/// One benchmarked `helm template NAME CHART FLAGS…`, run from the chart directory.
+struct Case {
+    chart: &'static str,
+    release: &'static str,
+    flags: &'static [&'static str],
+}
+
+const CASES: &[Case] = &[
+    Case {
+        chart: "many-subcharts",
+        release: "big",
+        flags: &["-f", "disable.yaml", "--set", "global.registry=r.local"],
+    },
+    Case {
+        chart: "deps-advanced",
+        release: "adv",
+        flags: &["-f", "enable.yaml", "--include-crds"],
+    },
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The two commands of a case, ready to run; helm gets private config and cache homes.
+fn commands(case: &Case, scratch: &Path) -> [(&'static str, Command); 2] {
+    let dir = root().join("fixtures/charts").join(case.chart);
+    let mut crunch = Command::new(env!("CARGO_BIN_EXE_crunch"));
+    crunch.args(["helm", "template"]);
+    let mut helm = Command::new(root().join(".cache/oracles/helm"));
+    helm.arg("template")
+        .env("HELM_CONFIG_HOME", scratch.join("config"))
+        .env("HELM_CACHE_HOME", scratch.join("cache"))
+        .env("HELM_DATA_HOME", scratch.join("data"));
+    [("crunch", crunch), ("helm", helm)].map(|(name, mut cmd)| {
+        cmd.arg(case.release)
+            .arg(".")
+            .args(case.flags)
+            .current_dir(&dir);
+        (name, cmd)
+    })
+}
+
+fn output(cmd: &mut Command) -> Vec<u8> {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Peak resident set size in KiB of one run, from `/usr/bin/time -f %M`.
+fn peak_kib(cmd: &Command, scratch: &Path) -> u64 {
+    let report = scratch.join("time.txt");
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    output(&mut timed);
+    let text = std::fs::read_to_string(&report).expect("time report");
+    text.trim().parse().expect("a KiB count")
+}
+
+fn main() {
+    // Benchmarks run only under `cargo bench` (which passes `--bench`), and not when a
+    // filter names another benchmark.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.iter().any(|a| a == "--bench")
+        || args
+            .iter()
+            .any(|a| !a.starts_with('-') && !"helm".contains(a.as_str()))
+    {
+        return;
+    }
+    let scratch = tempfile::tempdir().expect("temp dir");
+    println!(
+        "| chart (flags) | crunch median | helm median | helm / crunch | crunch peak RSS | helm peak RSS |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for case in CASES {
+        let [(_, mut crunch), (_, mut helm)] = commands(case, scratch.path());
+        assert!(
+            output(&mut crunch) == output(&mut helm),
+            "{}: crunch and helm print different output",
+            case.chart
+        );
+        // Interleaved, so that load on the shared machine hits both sides alike.
+        let mut crunch_times = Vec::new();
+        let mut helm_times = Vec::new();
+        for _ in 0..RUNS {
+            for (cmd, times) in [
+                (&mut crunch, &mut crunch_times),
+                (&mut helm, &mut helm_times),
+            ] {
+                let start = Instant::now();
+                output(cmd);
+                times.push(start.elapsed());
+            }
+        }
+        let (crunch_median, helm_median) = (median(crunch_times), median(helm_times));
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        println!(
+            "| {} ({}) | {:.1} ms | {:.1} ms | {:.1}x | {:.1} MiB | {:.1} MiB |",
+            case.chart,
+            case.flags.join(" "),
+            ms(crunch_median),
+            ms(helm_median),
+            helm_median.as_secs_f64() / crunch_median.as_secs_f64(),
+            peak_kib(&crunch, scratch.path()) as f64 / 1024.0,
+            peak_kib(&helm, scratch.path()) as f64 / 1024.0,
+        );
+    }
+}
