@@ -12,6 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "support.rs"]
+mod support;
+
+use support::{median, run, selected};
+
 const RUNS: usize = 15;
 
 /// One benchmarked `helm template NAME CHART FLAGS…`, run from the chart directory.
@@ -57,21 +62,6 @@ fn commands(case: &Case, scratch: &Path) -> [(&'static str, Command); 2] {
     })
 }
 
-fn output(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().expect("spawn");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 /// Peak resident set size in KiB of one run, from `/usr/bin/time -f %M`.
 fn peak_kib(cmd: &Command, scratch: &Path) -> u64 {
     let report = scratch.join("time.txt");
@@ -85,20 +75,13 @@ fn peak_kib(cmd: &Command, scratch: &Path) -> u64 {
     if let Some(dir) = cmd.get_current_dir() {
         timed.current_dir(dir);
     }
-    output(&mut timed);
+    run(&mut timed);
     let text = std::fs::read_to_string(&report).expect("time report");
     text.trim().parse().expect("a KiB count")
 }
 
 fn main() {
-    // Benchmarks run only under `cargo bench` (which passes `--bench`), and not when a
-    // filter names another benchmark.
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.iter().any(|a| a == "--bench")
-        || args
-            .iter()
-            .any(|a| !a.starts_with('-') && !"helm".contains(a.as_str()))
-    {
+    if !selected("helm") {
         return;
     }
     let scratch = tempfile::tempdir().expect("temp dir");
@@ -109,7 +92,7 @@ fn main() {
     for case in CASES {
         let [(_, mut crunch), (_, mut helm)] = commands(case, scratch.path());
         assert!(
-            output(&mut crunch) == output(&mut helm),
+            run(&mut crunch) == run(&mut helm),
             "{}: crunch and helm print different output",
             case.chart
         );
@@ -122,7 +105,7 @@ fn main() {
                 (&mut helm, &mut helm_times),
             ] {
                 let start = Instant::now();
-                output(cmd);
+                run(cmd);
                 times.push(start.elapsed());
             }
         }

@@ -8,41 +8,21 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::Value;
+
+#[path = "support.rs"]
+mod support;
+
+use support::{median_time, run, selected};
 
 const RUNS: usize = 7;
 const REMOTE: &str = "https://repo1.example.mil/";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(command: &mut Command) {
-    let output = command.output().expect("spawn");
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn time(mut f: impl FnMut()) -> Duration {
-    let samples = (0..RUNS)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    median(samples)
 }
 
 fn crunch_build(env_dir: &Path, out: &Path, repos: &Path, cache: &Path) {
@@ -173,11 +153,7 @@ fn helm_jobs(out: &Path, repos: &Path, work: &Path) -> Vec<HelmJob> {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter that excludes us means: do nothing.
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && !"world".contains(a.as_str()))
-    {
+    if !selected("world") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -193,14 +169,14 @@ fn main() {
     let out = tmp.path().join("out");
 
     let mut cold_n = 0;
-    let cold = time(|| {
+    let cold = median_time(RUNS, || {
         cold_n += 1;
         let cache = tmp.path().join(format!("cold-cache-{cold_n}"));
         crunch_build(&env_dir, &out, &repos, &cache);
     });
     let warm_cache = tmp.path().join("warm-cache");
     crunch_build(&env_dir, &out, &repos, &warm_cache);
-    let warm = time(|| crunch_build(&env_dir, &out, &repos, &warm_cache));
+    let warm = median_time(RUNS, || crunch_build(&env_dir, &out, &repos, &warm_cache));
 
     let home = tmp.path().join("home");
     fs::create_dir_all(&home).unwrap();
@@ -216,7 +192,7 @@ fn main() {
     let work = tmp.path().join("oracle");
     let jobs = helm_jobs(&out, &repos, &work);
     let oracle_dir = root().join(".cache/oracles");
-    let oracle = time(|| {
+    let oracle = median_time(RUNS, || {
         run(Command::new(oracle_dir.join("kubectl"))
             .arg("kustomize")
             .arg(&env_dir)

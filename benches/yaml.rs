@@ -19,8 +19,7 @@
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crunch::yaml::{self, Dialect};
 use saphyr_parser::Parser;
@@ -36,6 +35,10 @@ const FILE_BYTES: usize = 4_000_000;
 
 #[path = "../tests/support/oracle.rs"]
 mod oracle;
+#[path = "support.rs"]
+mod support;
+
+use support::{median_time, run, selected};
 
 /// A CRD with an OpenAPI schema: deep maps, long descriptions, quoted patterns.
 fn crd(i: usize, out: &mut String) {
@@ -87,28 +90,6 @@ fn stream_files() -> Vec<String> {
     files
 }
 
-fn median(runs: usize, mut f: impl FnMut()) -> Duration {
-    let mut samples: Vec<Duration> = (0..runs)
-        .map(|_| {
-            let start = Instant::now();
-            f();
-            start.elapsed()
-        })
-        .collect();
-    samples.sort();
-    samples[runs / 2]
-}
-
-fn run(command: &mut Command) {
-    let output = command.output().expect("spawn");
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A chart rendering every document of `files` through `fromYaml | toYaml`.
 fn write_chart(dir: &Path, files: &[String]) {
     fs::create_dir_all(dir.join("templates")).expect("chart dir");
     fs::create_dir_all(dir.join("stream")).expect("stream dir");
@@ -144,7 +125,7 @@ fn mb_per_s(bytes: usize, time: Duration) -> f64 {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
+    if !selected("yaml") {
         return;
     }
     let files = stream_files();
@@ -152,7 +133,7 @@ fn main() {
     let docs: usize = files.iter().map(|f| f.matches("\n---\n").count() + 1).sum();
     let tmp = tempfile::tempdir().expect("tempdir");
 
-    let raw = median(RUNS, || {
+    let raw = median_time(RUNS, || {
         for text in &files {
             for event in Parser::new_from_str(text) {
                 event.expect("raw parse");
@@ -163,17 +144,17 @@ fn main() {
         .iter()
         .map(|t| yaml::parse_stream(t, Dialect::GoYamlV2).expect("crunch parse"))
         .collect();
-    let read = median(RUNS, || {
+    let read = median_time(RUNS, || {
         for text in &files {
             std::hint::black_box(yaml::parse_stream(text, Dialect::GoYamlV2).expect("parse"));
         }
     });
-    let write = median(RUNS, || {
+    let write = median_time(RUNS, || {
         for doc in parsed.iter().flatten() {
             std::hint::black_box(yaml::to_helm_yaml(doc));
         }
     });
-    let both = median(RUNS, || {
+    let both = median_time(RUNS, || {
         for text in &files {
             for doc in yaml::parse_stream(text, Dialect::GoYamlV2).expect("parse") {
                 std::hint::black_box(yaml::to_helm_yaml(&doc));
@@ -183,12 +164,12 @@ fn main() {
 
     let chart = tmp.path().join("chart");
     write_chart(&chart, &files);
-    let helm = median(1, || {
+    let helm = median_time(1, || {
         run(oracle::helm().arg("template").arg("big").arg(&chart))
     });
     let tiny_chart = tmp.path().join("tiny-chart");
     write_chart(&tiny_chart, &files[..0]);
-    let helm_start = median(1, || {
+    let helm_start = median_time(1, || {
         run(oracle::helm().arg("template").arg("big").arg(&tiny_chart))
     });
 
@@ -196,19 +177,19 @@ fn main() {
     let kfiles = &files[..KUSTOMIZE_FILES.min(files.len())];
     let kbytes: usize = kfiles.iter().map(String::len).sum();
     write_kustomization(&kdir, kfiles);
-    let crunch_kfiles = median(RUNS, || {
+    let crunch_kfiles = median_time(RUNS, || {
         for text in kfiles {
             for doc in yaml::parse_stream(text, Dialect::GoYamlV3).expect("parse") {
                 std::hint::black_box(yaml::to_kyaml(&doc));
             }
         }
     });
-    let kustomize = median(1, || run(oracle::kubectl().arg("kustomize").arg(&kdir)));
+    let kustomize = median_time(1, || run(oracle::kubectl().arg("kustomize").arg(&kdir)));
     let tiny_dir = tmp.path().join("tiny-kustomize");
     // kustomize rejects a kustomization without resources: one small ConfigMap.
     let tiny = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tiny\n".to_owned();
     write_kustomization(&tiny_dir, &[tiny]);
-    let kustomize_start = median(1, || run(oracle::kubectl().arg("kustomize").arg(&tiny_dir)));
+    let kustomize_start = median_time(1, || run(oracle::kubectl().arg("kustomize").arg(&tiny_dir)));
 
     println!(
         "input: {:.1} MB, {docs} documents in {} files; median of {RUNS} runs",
