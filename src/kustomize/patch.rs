@@ -3,7 +3,7 @@
 //! applying.
 
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::error::Error;
 use super::json6902::{self, Op};
@@ -20,8 +20,46 @@ pub(crate) struct Selector {
     kind: Option<Regex>,
     name: Option<Regex>,
     namespace: Option<Regex>,
+    meta: MetaSelector,
+}
+
+/// The `labelSelector` and `annotationSelector` of a target or replacement selector.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MetaSelector {
     labels: Vec<Requirement>,
     annotations: Vec<Requirement>,
+}
+
+impl MetaSelector {
+    /// Reads the two selector strings of a target object.
+    pub(crate) fn parse(target: &Map<String, Value>) -> Result<MetaSelector, Error> {
+        let reqs = |k: &str| {
+            target
+                .get(k)
+                .and_then(Value::as_str)
+                .map_or(Ok(Vec::new()), parse_requirements)
+        };
+        Ok(MetaSelector {
+            labels: reqs("labelSelector")?,
+            annotations: reqs("annotationSelector")?,
+        })
+    }
+
+    /// Whether `r`'s labels and annotations meet every requirement.
+    pub(crate) fn matches(&self, r: &Resource) -> bool {
+        self.labels
+            .iter()
+            .all(|q| q.matches(&r.string_map("labels")))
+            && self
+                .annotations
+                .iter()
+                .all(|q| q.matches(&r.string_map("annotations")))
+    }
+
+    /// Whether there is no requirement at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.labels.is_empty() && self.annotations.is_empty()
+    }
 }
 
 /// One requirement of a label (or annotation) selector.
@@ -123,19 +161,13 @@ impl Selector {
                     .map_err(|e| Error::new(format!("patch target {k} {p:?}: {e}"))),
             }
         };
-        let reqs = |k: &str| -> Result<Vec<Requirement>, Error> {
-            m.get(k)
-                .and_then(Value::as_str)
-                .map_or(Ok(Vec::new()), parse_requirements)
-        };
         Ok(Selector {
             group: re("group")?,
             version: re("version")?,
             kind: re("kind")?,
             name: re("name")?,
             namespace: re("namespace")?,
-            labels: reqs("labelSelector")?,
-            annotations: reqs("annotationSelector")?,
+            meta: MetaSelector::parse(m)?,
         })
     }
 
@@ -156,14 +188,7 @@ impl Selector {
             && one(&self.group, &gvk.group)
             && one(&self.version, &gvk.version)
             && one(&self.kind, &gvk.kind)
-            && self
-                .labels
-                .iter()
-                .all(|q| q.matches(&r.string_map("labels")))
-            && self
-                .annotations
-                .iter()
-                .all(|q| q.matches(&r.string_map("annotations")))
+            && self.meta.matches(r)
     }
 }
 

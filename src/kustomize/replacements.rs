@@ -6,7 +6,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::error::Error;
-use super::patch::{Requirement, parse_requirements};
+use super::patch::MetaSelector;
 use super::resid::{Gvk, ResId};
 use super::resource::{Resource, scalar_string};
 use crate::yaml::{Dialect, parse_document};
@@ -59,36 +59,18 @@ impl IdSelector {
 #[derive(Debug, Clone, Default)]
 struct Selector {
     id: IdSelector,
-    labels: Vec<Requirement>,
-    annotations: Vec<Requirement>,
+    meta: MetaSelector,
 }
 
 impl Selector {
     fn parse(v: &Value) -> Result<Selector, Error> {
-        let reqs = |k: &str| {
-            v.get(k)
-                .and_then(Value::as_str)
-                .map_or(Ok(Vec::new()), parse_requirements)
-        };
         Ok(Selector {
             id: IdSelector::parse(v),
-            labels: reqs("labelSelector")?,
-            annotations: reqs("annotationSelector")?,
+            meta: match v.as_object() {
+                Some(m) => MetaSelector::parse(m)?,
+                None => MetaSelector::default(),
+            },
         })
-    }
-
-    fn matches_meta(&self, r: &Resource) -> bool {
-        self.labels
-            .iter()
-            .all(|q| q.matches(&r.string_map("labels")))
-            && self
-                .annotations
-                .iter()
-                .all(|q| q.matches(&r.string_map("annotations")))
-    }
-
-    fn has_meta(&self) -> bool {
-        !self.labels.is_empty() || !self.annotations.is_empty()
     }
 }
 
@@ -463,8 +445,10 @@ pub(crate) fn apply(rs: &mut [Resource], reps: &[Replacement]) -> Result<(), Err
         }
         for t in &rep.targets {
             for r in rs.iter_mut() {
-                if !t.select.matches_meta(r)
-                    || t.reject.iter().any(|x| x.has_meta() && x.matches_meta(r))
+                if !t.select.meta.matches(r)
+                    || t.reject
+                        .iter()
+                        .any(|x| !x.meta.is_empty() && x.meta.matches(r))
                     || !t.select.id.selects_resource(r)
                     || t.reject
                         .iter()
