@@ -134,10 +134,9 @@ spec:
 #[test]
 fn charts_see_the_gitrepository_artifact_not_the_checkout() {
     let setup = Setup::new(files_chart);
-    let out = match setup.build("dev", TWO_RELEASES) {
-        Ok(out) => out,
-        Err(stderr) => panic!("{stderr}"),
-    };
+    let out = setup
+        .build("dev", TWO_RELEASES)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
     // spec.ignore replaces the default exclusions (logo.png is back), the chart's own
     // .sourceignore still applies, and `!` brings one markdown file back.
     let ignoring = object(&out, "configmap.seen-ignoring.yaml");
@@ -197,10 +196,9 @@ spec:
   chart:
     spec: {chart: ./chart, sourceRef: {kind: GitRepository, name: bare}}
 ";
-    let out = match setup.build("dev", objects) {
-        Ok(out) => out,
-        Err(stderr) => panic!("{stderr}"),
-    };
+    let out = setup
+        .build("dev", objects)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
     let seen = object(&out, "configmap.bare.yaml");
     for line in ["logo: \"\"", "ci: \"\"", "notes: |"] {
         assert!(seen.contains(line), "no `{line}` in\n{seen}");
@@ -287,10 +285,9 @@ spec:
 #[test]
 fn a_flux_kustomization_renders_its_path_with_its_overlay() {
     let setup = Setup::new(apps_repo);
-    let out = match setup.build("dev", WEB) {
-        Ok(out) => out,
-        Err(stderr) => panic!("{stderr}"),
-    };
+    let out = setup
+        .build("dev", WEB)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
     let deployment = object(&out, "deployment.pre-web.yaml");
     for line in [
         "name: pre-web",
