@@ -124,3 +124,34 @@ fn read_input(path: &Path) -> Result<String, Error> {
         Error::new(format!("open {}: {reason}", path.display()))
     })
 }
+
+/// `crunch diff --cluster`: a unified diff per object that applying would change, live
+/// object first; empty when nothing would change.
+pub fn render_changes(components: &[(String, Vec<crate::apply::preview::Change>)]) -> String {
+    let mut out = String::new();
+    for (component, changes) in components {
+        for change in changes.iter().filter(|c| c.changes()) {
+            let as_yaml =
+                |v: &Option<Value>| v.as_ref().map(crate::yaml::to_kyaml).unwrap_or_default();
+            let (before, after) = (as_yaml(&change.before), as_yaml(&change.after));
+            let title = format!("{} ({component})", change.object);
+            if let Some(note) = &change.note {
+                out.push_str(&format!("# {title}: {note}\n"));
+            }
+            let diff = similar::TextDiff::from_lines(&before, &after);
+            let live = if change.before.is_some() {
+                "live"
+            } else {
+                "live (absent)"
+            };
+            out.push_str(
+                &diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("{live} {title}"), &format!("bundle {title}"))
+                    .to_string(),
+            );
+        }
+    }
+    out
+}

@@ -4,6 +4,7 @@
 //! Data flows one way (see `ARCHITECTURE.md`): [`config`] → [`flux`] (asking [`source`]
 //! for trees, rendering with [`kustomize`] and [`helm`]) → [`bundle`].
 
+pub mod apply;
 pub mod build;
 pub mod bundle;
 pub mod commands;

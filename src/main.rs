@@ -3,9 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crunch::apply::{self, report};
 use crunch::build::{BuildOptions, SourceOptions, build};
 use crunch::commands::{self, HelmTemplate};
 use crunch::config::Mirror;
@@ -30,6 +33,95 @@ enum Command {
     Helm(HelmCommand),
     /// Print what `kubectl kustomize DIR` prints.
     Kustomize(KustomizeArgs),
+    /// Apply a bundle to a cluster in dependency order and wait until it is ready.
+    Apply(ApplyArgs),
+    /// Show what applying a bundle would change in a cluster (server-side dry run).
+    Diff(DiffArgs),
+    /// Check a bundle against its digests and print its digest.
+    Verify(VerifyArgs),
+}
+
+/// How to reach the cluster, as kubectl does.
+#[derive(Args)]
+struct ClusterArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or the in-cluster account).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long)]
+    context: Option<String>,
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// The bundle: a directory written by `crunch build`, or a .tar/.tar.gz of one.
+    bundle: PathBuf,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Time each component may take (e.g. 10m), instead of its HelmRelease/Kustomization timeout.
+    #[arg(long, value_parser = parse_timeout)]
+    timeout: Option<Duration>,
+    /// `server`: ask the API server what would change, change nothing.
+    #[arg(long, value_enum, value_name = "MODE")]
+    dry_run: Option<DryRun>,
+    /// Take over fields that other field managers own.
+    #[arg(long)]
+    force_conflicts: bool,
+    /// Delete what earlier bundles applied and this one lacks (the default).
+    #[arg(long, overrides_with = "no_prune")]
+    prune: bool,
+    /// Leave objects that this bundle no longer holds in place.
+    #[arg(long)]
+    no_prune: bool,
+    /// Let pruning delete CustomResourceDefinitions (and every object of their kinds).
+    #[arg(long)]
+    prune_crds: bool,
+    /// Let pruning delete Namespaces (and everything in them).
+    #[arg(long)]
+    prune_namespaces: bool,
+    /// How many independent components to apply at once.
+    #[arg(long, default_value_t = 4)]
+    jobs: usize,
+    /// Refuse the bundle unless its digest is this (sha256:…).
+    #[arg(long, value_name = "DIGEST")]
+    expect_digest: Option<String>,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DryRun {
+    /// Apply for real.
+    None,
+    /// Server-side dry run.
+    Server,
+    /// Refused: crunch has no client-side dry run.
+    Client,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct DiffArgs {
+    /// Compare the bundle with the live cluster.
+    #[arg(long)]
+    cluster: bool,
+    /// The bundle (with --cluster), or the old and the new bundle.
+    #[arg(required = true, num_args = 1..=2)]
+    bundles: Vec<PathBuf>,
+    #[command(flatten)]
+    cluster_args: ClusterArgs,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The bundle directory or archive.
+    bundle: PathBuf,
 }
 
 #[derive(Args)]
@@ -163,6 +255,10 @@ enum Restrictor {
     LoadRestrictionsNone,
 }
 
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    crunch::apply::plan::parse_duration(text)
+}
+
 fn parse_mirror(text: &str) -> Result<Mirror, String> {
     let (from, to) = text
         .split_once('=')
@@ -173,31 +269,151 @@ fn parse_mirror(text: &str) -> Result<Mirror, String> {
     })
 }
 
+/// What a command printed and the exit code it chose.
+struct Output {
+    text: String,
+    code: u8,
+}
+
+impl From<String> for Output {
+    fn from(text: String) -> Self {
+        Self { text, code: 0 }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(output) => {
             let mut stdout = std::io::stdout().lock();
             match stdout
-                .write_all(output.as_bytes())
+                .write_all(output.text.as_bytes())
                 .and_then(|()| stdout.flush())
             {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Ok(()) => ExitCode::from(output.code),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(output.code),
                 Err(e) => {
                     eprintln!("error: cannot write output: {e}");
                     ExitCode::FAILURE
                 }
             }
         }
-        Err(e) => {
+        Err((e, code)) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(code)
         }
     }
 }
 
-fn run(command: Command) -> Result<String, Error> {
+fn run(command: Command) -> Result<Output, (Error, u8)> {
+    let failed = |e: Error| (e, 1);
+    match command {
+        Command::Apply(args) => apply(args),
+        Command::Diff(args) => diff(args),
+        Command::Verify(args) => {
+            let bundle = crunch::bundle::read(&args.bundle).map_err(|e| {
+                (
+                    Error::new(format!("{}: {e}", args.bundle.display())),
+                    report::EXIT_VERIFICATION,
+                )
+            })?;
+            let objects: usize = bundle
+                .index
+                .components
+                .iter()
+                .map(|c| c.objects.len())
+                .sum();
+            Ok(format!(
+                "{}: verified {} components, {} objects\ndigest {}\n",
+                args.bundle.display(),
+                bundle.index.components.len(),
+                objects,
+                bundle.digest
+            )
+            .into())
+        }
+        other => run_render(other).map(Output::from).map_err(failed),
+    }
+}
+
+fn apply(args: ApplyArgs) -> Result<Output, (Error, u8)> {
+    let dry_run = match args.dry_run {
+        None | Some(DryRun::None) => false,
+        Some(DryRun::Server) => true,
+        Some(DryRun::Client) => {
+            return Err((
+                Error::new(
+                    "crunch has no client-side dry run: use --dry-run=server or crunch diff --cluster",
+                ),
+                2,
+            ));
+        }
+    };
+    let options = apply::Options {
+        bundle: args.bundle,
+        kubeconfig: args.cluster.kubeconfig,
+        context: args.cluster.context,
+        timeout: args.timeout,
+        dry_run,
+        force_conflicts: args.force_conflicts,
+        prune: !args.no_prune,
+        prune_scope: apply::prune::Scope {
+            definitions: args.prune_crds,
+            namespaces: args.prune_namespaces,
+        },
+        jobs: args.jobs,
+        expect_digest: args.expect_digest,
+        request_timeout: None,
+    };
+    let sink: apply::progress::Sink = Arc::new(|line: &str| eprintln!("{line}"));
+    let report = apply::apply(&options, sink).map_err(start_error)?;
+    let text = match args.output {
+        OutputFormat::Text => report.to_text(),
+        OutputFormat::Json => report.to_json(),
+    };
+    Ok(Output {
+        text,
+        code: report.exit_code(),
+    })
+}
+
+fn start_error(e: apply::StartError) -> (Error, u8) {
+    let code = match e {
+        apply::StartError::Verification(_) => report::EXIT_VERIFICATION,
+        apply::StartError::Setup(_) => report::EXIT_APPLY,
+    };
+    (Error::new(e), code)
+}
+
+fn diff(args: DiffArgs) -> Result<Output, (Error, u8)> {
+    let [bundle] = &args.bundles[..] else {
+        return Err((
+            Error::new(
+                "comparing two bundles (crunch diff OLD NEW) is not implemented yet: use --cluster BUNDLE",
+            ),
+            2,
+        ));
+    };
+    if !args.cluster {
+        return Err((
+            Error::new("give --cluster to compare the bundle with the live cluster"),
+            2,
+        ));
+    }
+    let options = apply::Options {
+        bundle: bundle.clone(),
+        kubeconfig: args.cluster_args.kubeconfig,
+        context: args.cluster_args.context,
+        ..apply::Options::default()
+    };
+    let changes = apply::diff(&options).map_err(start_error)?;
+    let text = commands::render_changes(&changes);
+    // As `kubectl diff`: 1 when there are differences.
+    let code = u8::from(!text.is_empty());
+    Ok(Output { text, code })
+}
+
+fn run_render(command: Command) -> Result<String, Error> {
     match command {
         Command::Build(args) => {
             if let Some(jobs) = args.jobs {
@@ -252,5 +468,8 @@ fn run(command: Command) -> Result<String, Error> {
             };
             commands::kustomize(&args.dir, restrictor, &args.sources.options(false))
         }
+        Command::Apply(_) | Command::Diff(_) | Command::Verify(_) => Err(Error::new(
+            "internal: cluster commands are dispatched by run",
+        )),
     }
 }

@@ -14,12 +14,14 @@
 //! and renamed into place, so a failed build never leaves a bundle that looks complete.
 
 mod images;
+mod index;
+mod read;
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -28,12 +30,18 @@ use crate::object::ObjectKey;
 use crate::yaml;
 
 pub use images::images;
+pub use index::{ComponentEntry, Index, ObjectEntry, ReleaseEntry};
+pub use read::{ReadError, VerifiedBundle, read};
 
 /// Version of the index format.
 pub const INDEX_API_VERSION: &str = "crunch.dev/v1alpha1";
 
+/// `kind` of the index.
+pub const BUNDLE_KIND: &str = "Bundle";
+
 /// Where a component's source came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Provenance {
     /// The URL as the deployment names it (before mirroring).
     pub url: String,
@@ -44,7 +52,8 @@ pub struct Provenance {
 }
 
 /// One git source the build used.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SourceRecord {
     /// The URL as the deployment names it.
     pub url: String,
@@ -67,7 +76,7 @@ pub struct Object {
 }
 
 /// What a component is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ComponentKind {
     /// The environment directory itself, built as Flux's bootstrap Kustomization would.
     Environment,
@@ -109,55 +118,6 @@ pub struct Bundle {
     pub sources: Vec<SourceRecord>,
     /// Every component.
     pub components: Vec<Component>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Index<'a> {
-    api_version: &'static str,
-    kind: &'static str,
-    environment: &'a str,
-    kube_version: &'a str,
-    sources: Vec<SourceRecord>,
-    components: Vec<ComponentEntry<'a>>,
-    images: BTreeSet<String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ComponentEntry<'a> {
-    id: &'a str,
-    kind: ComponentKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent: Option<&'a str>,
-    depends_on: Vec<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    timeout: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    release: Option<ReleaseEntry<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'a Provenance>,
-    objects: Vec<ObjectEntry>,
-    images: BTreeSet<String>,
-}
-
-#[derive(Serialize)]
-struct ReleaseEntry<'a> {
-    name: &'a str,
-    namespace: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ObjectEntry {
-    api_version: String,
-    kind: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    namespace: String,
-    name: String,
-    path: String,
-    sha256: String,
-    apply: bool,
 }
 
 /// A file of the bundle, relative to its root.
@@ -232,16 +192,19 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
         }
         all_images.extend(component_images.iter().cloned());
         entries.push(ComponentEntry {
-            id: &component.id,
+            id: component.id.clone(),
             kind: component.kind,
-            parent: component.parent.as_deref(),
-            depends_on: component.depends_on.iter().map(String::as_str).collect(),
-            timeout: component.timeout.as_deref(),
+            parent: component.parent.clone(),
+            depends_on: component.depends_on.clone(),
+            timeout: component.timeout.clone(),
             release: component
                 .release
                 .as_ref()
-                .map(|(name, namespace)| ReleaseEntry { name, namespace }),
-            source: component.source.as_ref(),
+                .map(|(name, namespace)| ReleaseEntry {
+                    name: name.clone(),
+                    namespace: namespace.clone(),
+                }),
+            source: component.source.clone(),
             objects,
             images: component_images,
         });
@@ -250,10 +213,10 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
     sources.sort();
     sources.dedup();
     let index = Index {
-        api_version: INDEX_API_VERSION,
-        kind: "Bundle",
-        environment: &bundle.environment,
-        kube_version: &bundle.kube_version,
+        api_version: INDEX_API_VERSION.to_string(),
+        kind: BUNDLE_KIND.to_string(),
+        environment: bundle.environment.clone(),
+        kube_version: bundle.kube_version.clone(),
         sources,
         components: entries,
         images: all_images,
@@ -275,11 +238,11 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
 
 /// The directory name of a component: its id with `/` replaced, so that every component
 /// is one directory level (`HelmRelease/bigbang/logging` → `helmrelease.bigbang.logging`).
-fn component_dir(id: &str) -> String {
+pub fn component_dir(id: &str) -> String {
     id.replace('/', ".").to_lowercase()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -112,15 +112,21 @@ pub(crate) fn sort(files: &[(String, String)]) -> Result<Sorted, Error> {
 }
 
 fn by_kind(mut entries: Vec<Entry>) -> Vec<Entry> {
-    let rank = |kind: &str| INSTALL_ORDER.iter().position(|k| *k == kind);
     // Stable: equal kinds keep file and document order.
-    entries.sort_by(|a, b| match (rank(&a.kind), rank(&b.kind)) {
+    entries.sort_by(|a, b| install_order(&a.kind, &b.kind));
+    entries
+}
+
+/// Helm's install order of two kinds: the kinds of `InstallOrder` in its order, then every
+/// other kind alphabetically.
+pub fn install_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let rank = |kind: &str| INSTALL_ORDER.iter().position(|k| *k == kind);
+    match (rank(a), rank(b)) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.kind.cmp(&b.kind),
-    });
-    entries
+        (None, None) => a.cmp(b),
+    }
 }
 
 /// Helm's `SplitManifests`: splits on `(?:^|\s*\n)---\s*`, trims each piece, drops empty

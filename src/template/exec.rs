@@ -616,6 +616,13 @@ impl<'a> State<'a, '_> {
                 Ok(Value::Float(n.float.unwrap_or_default()))
             }
             (Type::Float64, _) => Err(self.errorf(format!("expected float; found {arg}"))),
+            (Type::Uint32, Arg::Number(n)) if n.int.is_some_and(|i| i >= 0) => {
+                // Go's `SetUint` keeps the low 32 bits.
+                Ok(Value::Int(n.int.unwrap_or_default() & 0xffff_ffff))
+            }
+            (Type::Uint32, _) => {
+                Err(self.errorf(format!("expected unsigned integer; found {arg}")))
+            }
             _ => Err(self.errorf(format!(
                 "can't handle {arg} for arg of type {}",
                 ty.go_name()
@@ -649,6 +656,7 @@ impl<'a> State<'a, '_> {
                     }
                     (Type::List, Value::List(l)) => l.elem() == super::value::ElemType::Interface,
                     (Type::Strings, Value::List(l)) => l.elem() == super::value::ElemType::String,
+                    (Type::Named(name), Value::Object(o)) => o.type_name() == name,
                     _ => false,
                 };
                 if ok {

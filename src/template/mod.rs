@@ -44,8 +44,14 @@
 //! - [`Templates::execute_with_seed`] reseeds the random source per executed template.
 //! - Strings are UTF-8: Go strings holding arbitrary bytes (`randBytes` decoded, binary
 //!   `b64dec`) are converted lossily. Sprig's `keys`/`values` return sorted order (Go's is
-//!   random). Clock, network and key-material functions (`now`, `genCA`, …) are errors
-//!   that name themselves.
+//!   random).
+//! - Clock and key material are inputs, so a build is reproducible: `now`, `ago`, `date`
+//!   without a time, … read [`Options::now`] (a [`Clock`], the Unix epoch by default;
+//!   Go's `Local` zone is its offset, UTC by default), and keys, certificate serials,
+//!   bcrypt salts and AES IVs draw from the seeded random source. `now` has no monotonic
+//!   clock reading, so printing it shows no `m=+…`. Time zones come from the IANA
+//!   database compiled in (jiff's bundled tzdb). `getHostByName` needs the network and is
+//!   an error that names itself.
 
 mod ast;
 mod error;
@@ -53,6 +59,7 @@ mod exec;
 mod float;
 mod fmt;
 mod funcs;
+mod gotime;
 mod lex;
 mod literal;
 mod num;
@@ -64,5 +71,5 @@ mod value;
 
 pub use error::{Error, ErrorKind};
 pub use funcs::{Context, FuncMap, Function, Signature, Type};
-pub use set::{GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
+pub use set::{Clock, GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
 pub use value::{List, Map, Object, Value};

@@ -38,11 +38,31 @@ pub struct Options {
     /// start fresh executions, as Go's `ExecuteTemplate` does, so `include` does not
     /// count towards it.
     pub max_depth: usize,
+    /// The instant Sprig's clock functions (`now`, `ago`, `date` without a time, the
+    /// validity of generated certificates) read. crunch compiles ahead of time, so the
+    /// clock is an input: the Unix epoch unless the embedding program sets it.
+    pub now: Clock,
     /// crunch's guard against unbounded recursion, which Go (growing its stacks) does not
     /// need: the most `{{template}}` calls and nested executions (`include`, `tpl`) one
     /// execution may stack. Each level takes up to [`STACK_PER_NESTING`] bytes of native
     /// stack, so run executions on a thread with at least `max_nesting` times that.
     pub max_nesting: usize,
+}
+
+/// The build's clock: an instant and the zone Go's `time.Local` stands for.
+///
+/// `Clock::default()` is the Unix epoch in UTC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Clock {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    pub unix_seconds: i64,
+    /// Nanoseconds within the second (values of a second or more carry into
+    /// `unix_seconds`).
+    pub nanos: u32,
+    /// Seconds east of UTC of Go's `Local` zone, which `now`, `date`, `toDate`, … use.
+    /// At 0 `Local` prints as `UTC`, as Go's does on a machine set to UTC; at any other
+    /// offset it has no abbreviation and prints the offset (`+0200`).
+    pub utc_offset_seconds: i32,
 }
 
 /// Go's `text/template` limit on `{{template}}` nesting (`maxExecDepth`).
@@ -53,13 +73,15 @@ pub const GO_MAX_DEPTH: usize = 100_000;
 pub const STACK_PER_NESTING: usize = 32 << 10;
 
 impl Default for Options {
-    /// Go's defaults: `missingkey=default`, output as written, seed 0, and a nesting
+    /// Go's defaults: `missingkey=default`, output as written, seed 0, the clock at the
+    /// Unix epoch in UTC, and a nesting
     /// guard of 10000 levels (above Helm's 1000 nested `include`s of one template).
     fn default() -> Options {
         Options {
             missing_key: MissingKey::Invalid,
             strip_no_value: false,
             seed: 0,
+            now: Clock::default(),
             max_depth: GO_MAX_DEPTH,
             max_nesting: 10_000,
         }

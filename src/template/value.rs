@@ -56,6 +56,12 @@ pub trait Object {
     fn collection(&self) -> Option<Value> {
         None
     }
+    /// The object as [`std::any::Any`], so that functions taking a specific Go type
+    /// (Sprig's `time.Time`, `sprig.certificate`) can recover it; `None`, the default,
+    /// for objects nobody downcasts.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// The element type of a Go slice, which `%T` and `typeOf` reveal.

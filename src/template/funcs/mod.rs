@@ -31,6 +31,11 @@ pub enum Type {
     List,
     /// `[]string` (nil allowed).
     Strings,
+    /// `uint32` (Sprig's `derivePassword` counter).
+    Uint32,
+    /// A Go struct type of an [`super::Object`] (`time.Time`, `sprig.certificate`):
+    /// values whose [`super::Object::type_name`] is this name.
+    Named(&'static str),
 }
 
 impl Type {
@@ -46,6 +51,8 @@ impl Type {
             Type::Map => "map[string]interface {}",
             Type::List => "[]interface {}",
             Type::Strings => "[]string",
+            Type::Uint32 => "uint32",
+            Type::Named(name) => name,
         }
     }
 }
@@ -176,5 +183,10 @@ impl Context<'_> {
     /// The next number of the set's seeded random source (for `rand*`, `uuidv4`, …).
     pub fn random_u64(&mut self) -> u64 {
         self.set.random_u64()
+    }
+
+    /// The build's clock ([`super::Options::now`]).
+    pub fn now(&self) -> super::Clock {
+        self.set.options().now
     }
 }

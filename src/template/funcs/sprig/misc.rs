@@ -1,35 +1,18 @@
-//! Sprig's path, random, UUID and duration functions, and the functions crunch refuses
-//! because their output depends on the clock, the network or secret key material.
+//! Sprig's path, random, UUID and duration functions, and the functions crunch refuses:
+//! `getHostByName` (it needs the network) and the certificate functions (not yet
+//! implemented).
 
 use super::conv::{i, s};
 use crate::template::funcs::{Context, FuncMap, Signature, Type};
+use crate::template::gotime::format_duration;
 use crate::template::{List, Value};
 
 const S: Type = Type::String;
 const I: Type = Type::Int;
 
-/// Functions whose results cannot be compiled ahead of time; calling one is an error
-/// that names it.
+/// Functions crunch does not provide; calling one is an error that names it.
 const UNSUPPORTED: &[&str] = &[
-    "now",
-    "date",
-    "dateInZone",
-    "dateModify",
-    "mustDateModify",
-    "toDate",
-    "mustToDate",
-    "unixEpoch",
-    "ago",
-    "htmlDate",
-    "htmlDateInZone",
-    "durationRound",
     "getHostByName",
-    "bcrypt",
-    "htpasswd",
-    "derivePassword",
-    "encryptAES",
-    "decryptAES",
-    "genPrivateKey",
     "genCA",
     "genCAWithKey",
     "genSelfSignedCert",
@@ -37,8 +20,6 @@ const UNSUPPORTED: &[&str] = &[
     "genSignedCert",
     "genSignedCertWithKey",
     "buildCustomCert",
-    "urlParse",
-    "urlJoin",
 ];
 
 pub(super) fn install(m: &mut FuncMap) {
@@ -76,7 +57,8 @@ pub(super) fn install(m: &mut FuncMap) {
             Value::Int64(n) => *n,
             _ => 0,
         };
-        Ok(duration(secs).into())
+        // Go's `time.Duration(n) * time.Second` wraps on overflow.
+        Ok(format_duration(secs.wrapping_mul(1_000_000_000)).into())
     });
     let alphabets: [(&str, &str); 4] = [
         (
@@ -143,23 +125,6 @@ fn uuidv4(ctx: &mut Context<'_>) -> String {
         &h[16..20],
         &h[20..]
     )
-}
-
-/// Go's `time.Duration.String` for whole seconds.
-fn duration(secs: i64) -> String {
-    if secs == 0 {
-        return "0s".into();
-    }
-    let sign = if secs < 0 { "-" } else { "" };
-    let a = secs.unsigned_abs();
-    let (h, m, sec) = (a / 3600, a / 60 % 60, a % 60);
-    if h > 0 {
-        format!("{sign}{h}h{m}m{sec}s")
-    } else if m > 0 {
-        format!("{sign}{m}m{sec}s")
-    } else {
-        format!("{sign}{sec}s")
-    }
 }
 
 /// goutils' `AbbreviateFull`.

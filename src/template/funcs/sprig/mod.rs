@@ -2,6 +2,8 @@
 
 mod case;
 mod conv;
+mod crypto;
+mod date;
 mod dicts;
 mod encoding;
 mod flow;
@@ -12,6 +14,7 @@ mod numeric;
 mod regex;
 mod semver;
 mod strings;
+mod url;
 
 use super::FuncMap;
 
@@ -26,4 +29,7 @@ pub(super) fn install(m: &mut FuncMap) {
     semver::install(m);
     json::install(m);
     misc::install(m);
+    date::install(m);
+    url::install(m);
+    crypto::install(m);
 }

@@ -1,0 +1,442 @@
+//! Applying one component: record the inventory, run the pre hooks, apply CRDs (and
+//! wait until they are Established), Namespaces and the rest in install order, wait until
+//! everything is ready, run the post hooks, mark the inventory applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::cluster::{Cluster, FIELD_MANAGER, ObjectRef, RequestError};
+use super::inventory::{self, Inventory, State};
+use super::plan::{ComponentPlan, Hook, HookEvent, PlannedObject};
+use super::progress::Progress;
+use super::retry::{Backoff, Failure, Stop, retry};
+use super::wait::{self, WaitError};
+use super::webhooks::Gate;
+
+/// What the run shares with every component.
+pub struct Run {
+    /// The cluster.
+    pub cluster: Cluster,
+    /// Take over fields other managers own.
+    pub force_conflicts: bool,
+    /// The environment of the bundle.
+    pub environment: String,
+    /// The bundle digest.
+    pub bundle: String,
+    /// The user's stop request.
+    pub stop: Stop,
+    /// Webhooks applied so far.
+    pub webhooks: Gate,
+}
+
+/// How a component ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "message", rename_all = "camelCase")]
+pub enum Outcome {
+    /// Everything applied and ready.
+    Ready,
+    /// A request failed for good (conflict, rejected object, failed hook).
+    Failed(String),
+    /// Not everything was ready in time; what was still awaited.
+    TimedOut(String),
+    /// Not started because a component it needs did not become ready.
+    Skipped(String),
+    /// The run was interrupted.
+    Interrupted,
+}
+
+/// How an applied object compares with what was there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Objects that did not exist.
+    pub created: usize,
+    /// Objects the apply changed.
+    pub changed: usize,
+    /// Objects already as the bundle has them.
+    pub unchanged: usize,
+}
+
+/// The result of applying one component.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentReport {
+    /// The component id.
+    pub id: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Objects in the component (hooks not counted).
+    pub objects: usize,
+    /// What applying changed.
+    pub counts: Counts,
+    /// Hooks run.
+    pub hooks: usize,
+    /// Wall time, in seconds.
+    pub seconds: f64,
+}
+
+/// What one component knows before it starts.
+#[derive(Clone, Copy)]
+pub struct Start<'a> {
+    /// The plan.
+    pub plan: &'a ComponentPlan,
+    /// Its inventory from the last run, if any.
+    pub previous: Option<&'a Inventory>,
+    /// Objects any inventory of the environment records (adoption test).
+    pub recorded: &'a BTreeSet<ObjectRef>,
+}
+
+/// Applies a component and waits for it; returns its report and, unless nothing was
+/// recorded, the inventory as written.
+pub async fn apply(
+    run: &Run,
+    start: Start<'_>,
+    progress: &Progress,
+) -> (ComponentReport, Option<Inventory>) {
+    let began = Instant::now();
+    let plan = start.plan;
+    let mut work = Work {
+        run,
+        plan,
+        deadline: began + plan.timeout,
+        progress,
+        counts: Counts::default(),
+        hooks: 0,
+    };
+    let mut inventory = None;
+    let outcome = match work.run(start, &mut inventory).await {
+        Ok(()) => Outcome::Ready,
+        Err(e) => e,
+    };
+    let report = ComponentReport {
+        id: plan.id.clone(),
+        outcome,
+        objects: plan.kept().count(),
+        counts: work.counts,
+        hooks: work.hooks,
+        seconds: round_seconds(began.elapsed()),
+    };
+    (report, inventory)
+}
+
+fn round_seconds(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10.0).round() / 10.0
+}
+
+struct Work<'a> {
+    run: &'a Run,
+    plan: &'a ComponentPlan,
+    deadline: Instant,
+    progress: &'a Progress,
+    counts: Counts,
+    hooks: usize,
+}
+
+impl Work<'_> {
+    async fn run(
+        &mut self,
+        start: Start<'_>,
+        recorded_inventory: &mut Option<Inventory>,
+    ) -> Result<(), Outcome> {
+        let plan = self.plan;
+        let kept: Vec<&PlannedObject> = plan.kept().collect();
+        self.progress
+            .note(&format!("applying {} objects", kept.len()));
+        let live = self.inspect(&kept).await?;
+        let mut record = self.pending_record(start, &kept, &live);
+        self.save(&record).await?;
+        *recorded_inventory = Some(record.clone());
+
+        let unchanged_since_last = start
+            .previous
+            .is_some_and(|p| p.state == State::Applied && p.content == plan.digest);
+        let (pre, post) = match start.previous {
+            Some(p) if p.state == State::Applied => (HookEvent::PreUpgrade, HookEvent::PostUpgrade),
+            _ => (HookEvent::PreInstall, HookEvent::PostInstall),
+        };
+        // As helm-controller does not upgrade a release whose chart and values did not
+        // change, an unchanged component runs no hooks.
+        if !unchanged_since_last {
+            self.hooks(pre).await?;
+        }
+        let definitions: Vec<&PlannedObject> = plan.definitions.iter().collect();
+        self.apply_all(&definitions, &live).await?;
+        if !definitions.is_empty() {
+            self.wait(&plan.definitions).await?;
+        }
+        let namespaces: Vec<&PlannedObject> = plan.namespaces.iter().collect();
+        self.apply_all(&namespaces, &live).await?;
+        let resources: Vec<&PlannedObject> = plan.resources.iter().collect();
+        self.apply_all(&resources, &live).await?;
+        self.progress.note(&format!(
+            "applied {} objects ({} created, {} changed, {} unchanged)",
+            kept.len(),
+            self.counts.created,
+            self.counts.changed,
+            self.counts.unchanged
+        ));
+        let all: Vec<PlannedObject> = kept.into_iter().cloned().collect();
+        self.wait(&all).await?;
+        if !unchanged_since_last {
+            self.hooks(post).await?;
+        }
+        record.state = State::Applied;
+        self.save(&record).await?;
+        *recorded_inventory = Some(record);
+        self.progress.note("ready");
+        Ok(())
+    }
+
+    /// The live objects, before anything is sent (for adoption and change counting).
+    async fn inspect(
+        &self,
+        kept: &[&PlannedObject],
+    ) -> Result<BTreeMap<ObjectRef, Value>, Outcome> {
+        let mut live = BTreeMap::new();
+        for object in kept {
+            let found = retry(self.deadline, &self.run.stop, || async {
+                match self.run.cluster.get(&object.target).await {
+                    // Its CRD or namespace is not there yet: then neither is it.
+                    Err(RequestError::NoKind { .. } | RequestError::NotFound(_)) => Ok(None),
+                    other => other,
+                }
+            })
+            .await
+            .map_err(|e| self.failed(&object.target, "read", e))?;
+            if let Some(value) = found {
+                live.insert(object.target.clone(), value);
+            }
+        }
+        Ok(live)
+    }
+
+    /// The record to write before sending anything: everything the component held
+    /// before and everything it is about to hold.
+    fn pending_record(
+        &self,
+        start: Start<'_>,
+        kept: &[&PlannedObject],
+        live: &BTreeMap<ObjectRef, Value>,
+    ) -> Inventory {
+        let mut objects = start
+            .previous
+            .map(|p| p.objects.clone())
+            .unwrap_or_default();
+        let mut adopted = start
+            .previous
+            .map(|p| p.adopted.clone())
+            .unwrap_or_default();
+        for object in kept {
+            let target = &object.target;
+            let ours = start.recorded.iter().any(|r| r.same_object(target));
+            if live.contains_key(target) && !ours {
+                adopted.insert(target.clone());
+            } else if !adopted.iter().any(|a| a.same_object(target)) {
+                objects.insert(target.clone());
+            }
+        }
+        Inventory {
+            environment: self.run.environment.clone(),
+            component: self.plan.id.clone(),
+            bundle: self.run.bundle.clone(),
+            content: self.plan.digest.clone(),
+            state: State::Applying,
+            objects,
+            adopted,
+        }
+    }
+
+    async fn save(&self, record: &Inventory) -> Result<(), Outcome> {
+        retry(self.deadline, &self.run.stop, || {
+            inventory::save(&self.run.cluster, record)
+        })
+        .await
+        .map_err(|e| match e {
+            Failure::Stopped => Outcome::Interrupted,
+            e => Outcome::Failed(format!("cannot record the inventory: {e}")),
+        })
+    }
+
+    async fn apply_all(
+        &mut self,
+        objects: &[&PlannedObject],
+        live: &BTreeMap<ObjectRef, Value>,
+    ) -> Result<(), Outcome> {
+        for object in objects {
+            let before = live.get(&object.target);
+            let applied = self.apply_one(object).await?;
+            let version = |v: &Value| {
+                v["metadata"]["resourceVersion"]
+                    .as_str()
+                    .map(str::to_string)
+            };
+            match before {
+                None => self.counts.created += 1,
+                Some(b) if version(b) == version(&applied) => self.counts.unchanged += 1,
+                Some(_) => self.counts.changed += 1,
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_one(&self, object: &PlannedObject) -> Result<Value, Outcome> {
+        let run = self.run;
+        let target = &object.target;
+        let resolved = retry(self.deadline, &run.stop, || {
+            run.cluster.resolve(&target.api_version, &target.kind)
+        })
+        .await
+        .map_err(|e| self.failed(target, "apply", e))?;
+        run.webhooks
+            .admit(
+                &run.cluster,
+                target,
+                &resolved.resource.plural,
+                self.deadline,
+                &run.stop,
+                self.progress,
+            )
+            .await
+            .map_err(|e| self.failed(target, "apply", e))?;
+        let applied = retry(self.deadline, &run.stop, || {
+            run.cluster
+                .apply(target, &object.value, run.force_conflicts, false)
+        })
+        .await
+        .map_err(|e| self.failed(target, "apply", e))?;
+        if matches!(
+            target.kind.as_str(),
+            "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
+        ) {
+            run.webhooks.register(target, &object.value);
+        }
+        Ok(applied)
+    }
+
+    async fn wait(&self, objects: &[PlannedObject]) -> Result<(), Outcome> {
+        let targets: Vec<ObjectRef> = objects.iter().map(|o| o.target.clone()).collect();
+        wait::until_ready(
+            &self.run.cluster,
+            &targets,
+            self.deadline,
+            &self.run.stop,
+            self.progress,
+        )
+        .await
+        .map_err(|e| match e {
+            WaitError::Timeout(lines) => Outcome::TimedOut(format!(
+                "not ready after {}:\n{}",
+                humanize(self.plan.timeout),
+                lines.join("\n")
+            )),
+            WaitError::Failed(m) => Outcome::Failed(m),
+            WaitError::Interrupted(Failure::Stopped) => Outcome::Interrupted,
+            WaitError::Interrupted(f) => Outcome::Failed(f.to_string()),
+        })
+    }
+
+    /// Runs the hooks of one event in order, as Helm does: each is applied and waited
+    /// on before the next, with its delete policies.
+    async fn hooks(&mut self, event: HookEvent) -> Result<(), Outcome> {
+        let hooks: Vec<&Hook> = self.plan.hooks_at(event).collect();
+        for hook in hooks {
+            let target = &hook.object.target;
+            self.progress.note(&format!("running hook {target}"));
+            if hook.delete.before_creation {
+                self.delete_and_forget(target).await?;
+            }
+            self.apply_one(&hook.object).await?;
+            self.hooks += 1;
+            let waited = self.wait(std::slice::from_ref(&hook.object)).await;
+            let delete = match &waited {
+                Ok(()) => hook.delete.on_success,
+                Err(Outcome::Failed(_) | Outcome::TimedOut(_)) => hook.delete.on_failure,
+                Err(_) => false,
+            };
+            if delete {
+                self.delete_and_forget(target).await?;
+            }
+            waited.map_err(|e| match e {
+                Outcome::Failed(m) => Outcome::Failed(format!("hook {target} failed: {m}")),
+                Outcome::TimedOut(m) => Outcome::TimedOut(format!("hook {target}: {m}")),
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Deletes an object and waits until it is gone.
+    async fn delete_and_forget(&self, target: &ObjectRef) -> Result<(), Outcome> {
+        let run = self.run;
+        let existed = retry(self.deadline, &run.stop, || async {
+            match run.cluster.delete(target).await {
+                Err(RequestError::NoKind { .. }) => Ok(false),
+                other => other,
+            }
+        })
+        .await
+        .map_err(|e| self.failed(target, "delete", e))?;
+        if !existed {
+            return Ok(());
+        }
+        let mut backoff = Backoff::default();
+        loop {
+            let live = retry(self.deadline, &run.stop, || run.cluster.get(target))
+                .await
+                .map_err(|e| self.failed(target, "delete", e))?;
+            if live.is_none() {
+                return Ok(());
+            }
+            let delay = backoff.next_delay();
+            if Instant::now() + delay >= self.deadline {
+                return Err(Outcome::TimedOut(format!(
+                    "{target} was deleted but is still there"
+                )));
+            }
+            run.stop
+                .sleep(delay)
+                .await
+                .map_err(|_| Outcome::Interrupted)?;
+        }
+    }
+
+    fn failed(&self, target: &ObjectRef, what: &str, failure: Failure) -> Outcome {
+        match failure {
+            Failure::Stopped => Outcome::Interrupted,
+            Failure::Deadline { .. } => Outcome::TimedOut(format!(
+                "cannot {what} {target} within {}: {failure}",
+                humanize(self.plan.timeout)
+            )),
+            Failure::Request(RequestError::Conflict { message, fields }) => {
+                let mut text = format!(
+                    "cannot {what} {target}: {message}\n  fields owned by other managers (apply with --force-conflicts to take them over as {FIELD_MANAGER:?}):"
+                );
+                for field in fields {
+                    text.push_str(&format!("\n    {}: {}", field.field, field.message));
+                }
+                Outcome::Failed(text)
+            }
+            Failure::Request(e) => Outcome::Failed(format!("cannot {what} {target}: {e}")),
+        }
+    }
+}
+
+/// `10m`, `1h30m`, `45s`.
+pub fn humanize(d: Duration) -> String {
+    let total = d.as_secs();
+    let (h, m, s) = (total / 3600, total % 3600 / 60, total % 60);
+    let mut text = String::new();
+    if h > 0 {
+        text.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        text.push_str(&format!("{m}m"));
+    }
+    if s > 0 || text.is_empty() {
+        text.push_str(&format!("{s}s"));
+    }
+    text
+}

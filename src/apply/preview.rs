@@ -1,0 +1,109 @@
+//! What applying would change, from the server's own dry run: every object is
+//! server-side applied with `dryRun=All` and the answer compared with the live object.
+
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::cluster::{ObjectRef, RequestError};
+use super::component::{Counts, Run};
+use super::plan::{ComponentPlan, PlannedObject};
+use super::retry::{Failure, retry};
+
+/// What applying would do to one object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    /// The object.
+    pub object: ObjectRef,
+    /// The live object (server-maintained metadata removed), if there is one.
+    pub before: Option<Value>,
+    /// The object after applying, as the server computed it, if it could (not when its
+    /// CRD or namespace is created by the same bundle first).
+    pub after: Option<Value>,
+    /// Why `after` is missing, or other remarks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Change {
+    /// Whether applying would change the object.
+    pub fn changes(&self) -> bool {
+        self.before.is_none() || self.after.is_none() || self.before != self.after
+    }
+}
+
+/// Dry-runs every object of a component (hooks are not previewed: Helm's own dry run
+/// does not run them either).
+pub async fn preview(
+    run: &Run,
+    plan: &ComponentPlan,
+    deadline: Instant,
+) -> Result<(Vec<Change>, Counts), String> {
+    let mut changes = Vec::new();
+    let mut counts = Counts::default();
+    for object in plan.kept() {
+        let change = preview_one(run, object, deadline)
+            .await
+            .map_err(|e| format!("cannot dry-run {}: {e}", object.target))?;
+        match (&change.before, change.changes()) {
+            (None, _) => counts.created += 1,
+            (Some(_), true) => counts.changed += 1,
+            (Some(_), false) => counts.unchanged += 1,
+        }
+        changes.push(change);
+    }
+    Ok((changes, counts))
+}
+
+async fn preview_one(
+    run: &Run,
+    object: &PlannedObject,
+    deadline: Instant,
+) -> Result<Change, Failure> {
+    let target = &object.target;
+    let before = retry(deadline, &run.stop, || async {
+        match run.cluster.get(target).await {
+            Err(RequestError::NoKind { .. } | RequestError::NotFound(_)) => Ok(None),
+            other => other,
+        }
+    })
+    .await?;
+    let after = retry(deadline, &run.stop, || async {
+        match run
+            .cluster
+            .apply(target, &object.value, run.force_conflicts, true)
+            .await
+        {
+            Ok(v) => Ok(Ok(v)),
+            // The kind or namespace comes from this bundle: the server cannot say yet.
+            Err(RequestError::NoKind { .. }) => Ok(Err(
+                "its kind is defined by a CustomResourceDefinition not yet applied",
+            )),
+            Err(RequestError::NotFound(_)) => Ok(Err("its namespace is not created yet")),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
+    let (after, note) = match after {
+        Ok(v) => (Some(comparable(v)), None),
+        Err(why) => (None, Some(why.to_string())),
+    };
+    Ok(Change {
+        object: target.clone(),
+        before: before.map(comparable),
+        after,
+        note,
+    })
+}
+
+/// The object without what the server maintains on every write, so that a dry run of
+/// an unchanged object compares equal to the live one.
+fn comparable(mut object: Value) -> Value {
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in ["managedFields", "resourceVersion", "generation"] {
+            metadata.remove(field);
+        }
+    }
+    object
+}

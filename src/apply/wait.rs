@@ -1,0 +1,197 @@
+//! Waiting until applied objects are ready: kstatus rules for each object, ready
+//! endpoints behind admission webhooks, and, when time runs out, what the pods say.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::cluster::{Cluster, ObjectRef, RequestError};
+use super::progress::Progress;
+use super::retry::{Backoff, Failure, Stop, retry};
+use super::status::{self, Readiness};
+
+/// Kinds whose objects are ready as soon as they exist: no controller acts on them.
+const INERT: &[&str] = &[
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Role",
+    "RoleBinding",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "NetworkPolicy",
+    "LimitRange",
+    "ResourceQuota",
+    "PriorityClass",
+    "StorageClass",
+    "IngressClass",
+];
+
+/// How often the waiting set is printed when it does not change.
+const REMIND_EVERY: Duration = Duration::from_secs(15);
+
+/// Why waiting ended without every object ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitError {
+    /// Time ran out; one line per object not ready, with pod details where there are pods.
+    Timeout(Vec<String>),
+    /// An object failed in a way that waiting cannot fix (a Job out of retries).
+    Failed(String),
+    /// A request failed for good, or the run was stopped.
+    Interrupted(Failure),
+}
+
+/// Waits until every object in `targets` is ready.
+pub async fn until_ready(
+    cluster: &Cluster,
+    targets: &[ObjectRef],
+    deadline: Instant,
+    stop: &Stop,
+    progress: &Progress,
+) -> Result<(), WaitError> {
+    let mut pending: BTreeMap<&ObjectRef, String> = targets
+        .iter()
+        .filter(|t| !INERT.contains(&t.kind.as_str()))
+        .map(|t| (t, "not checked yet".to_string()))
+        .collect();
+    let mut backoff = Backoff::default();
+    let mut last_said = String::new();
+    let mut said_at = Instant::now();
+    loop {
+        let mut still = BTreeMap::new();
+        for (target, _) in pending {
+            let check = retry(deadline, stop, || check(cluster, target)).await;
+            match check {
+                Ok(Readiness::Ready) => {}
+                Ok(Readiness::Failed(why)) if is_final(target) => {
+                    return Err(WaitError::Failed(format!("{target}: {why}")));
+                }
+                Ok(Readiness::InProgress(why) | Readiness::Failed(why)) => {
+                    still.insert(target, why);
+                }
+                Err(Failure::Deadline { .. }) => {
+                    still.insert(target, "could not be read before the deadline".into());
+                }
+                Err(other) => return Err(WaitError::Interrupted(other)),
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let summary = describe(&pending);
+        if summary != last_said || said_at.elapsed() >= REMIND_EVERY {
+            progress.waiting(&summary);
+            last_said = summary;
+            said_at = Instant::now();
+        }
+        let delay = backoff.next_delay().min(Duration::from_secs(2));
+        if Instant::now() + delay >= deadline {
+            return Err(WaitError::Timeout(explain(cluster, &pending).await));
+        }
+        stop.sleep(delay).await.map_err(WaitError::Interrupted)?;
+    }
+}
+
+/// Failures that no amount of waiting repairs.
+fn is_final(target: &ObjectRef) -> bool {
+    matches!(target.kind.as_str(), "Job" | "CustomResourceDefinition")
+}
+
+fn describe(pending: &BTreeMap<&ObjectRef, String>) -> String {
+    let mut parts: Vec<String> = pending
+        .iter()
+        .take(3)
+        .map(|(target, why)| format!("{target} ({why})"))
+        .collect();
+    if pending.len() > 3 {
+        parts.push(format!("and {} more", pending.len() - 3));
+    }
+    format!("waiting for {}", parts.join(", "))
+}
+
+/// The readiness of one object, including the endpoints behind a webhook configuration.
+async fn check(cluster: &Cluster, target: &ObjectRef) -> Result<Readiness, RequestError> {
+    let Some(live) = cluster.get(target).await? else {
+        return Ok(Readiness::InProgress("not found".into()));
+    };
+    if let verdict @ (Readiness::InProgress(_) | Readiness::Failed(_)) = status::readiness(&live) {
+        return Ok(verdict);
+    }
+    if matches!(
+        target.kind.as_str(),
+        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
+    ) {
+        for (namespace, name) in webhook_services(&live) {
+            if !service_has_endpoints(cluster, &namespace, &name).await? {
+                return Ok(Readiness::InProgress(format!(
+                    "webhook service {namespace}/{name} has no ready endpoints"
+                )));
+            }
+        }
+    }
+    Ok(Readiness::Ready)
+}
+
+/// The services a webhook configuration calls.
+pub fn webhook_services(configuration: &Value) -> Vec<(String, String)> {
+    let mut services: Vec<(String, String)> = configuration["webhooks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|hook| {
+            let service = &hook["clientConfig"]["service"];
+            Some((
+                service["namespace"].as_str()?.to_string(),
+                service["name"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
+/// Whether a Service has a ready endpoint in its EndpointSlices.
+pub async fn service_has_endpoints(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, RequestError> {
+    let slices = cluster
+        .list(
+            "discovery.k8s.io/v1",
+            "EndpointSlice",
+            namespace,
+            &format!("kubernetes.io/service-name={name}"),
+        )
+        .await?;
+    Ok(status::has_ready_endpoint(&slices))
+}
+
+/// One line per object still not ready, followed by its pods' problems.
+async fn explain(cluster: &Cluster, pending: &BTreeMap<&ObjectRef, String>) -> Vec<String> {
+    let mut lines = Vec::new();
+    for (target, why) in pending {
+        lines.push(format!("{target}: {why}"));
+        let Ok(Some(live)) = cluster.get(target).await else {
+            continue;
+        };
+        let Some(selector) = status::pod_selector(&live) else {
+            continue;
+        };
+        if let Ok(pods) = cluster
+            .list("v1", "Pod", &target.namespace, &selector)
+            .await
+        {
+            lines.extend(
+                status::pod_problems(&pods)
+                    .into_iter()
+                    .map(|p| format!("  {p}")),
+            );
+        }
+    }
+    lines
+}

@@ -1,0 +1,754 @@
+//! `crunch apply` end to end. One suite, two targets: a real cluster when
+//! `CRUNCH_TEST_KUBECONFIG` names one (tests then run one at a time and start by deleting
+//! what the suite creates), otherwise the in-process API-server double, a fresh one per
+//! test. Every assertion reads the cluster through the Kubernetes API, never the double's
+//! insides; tests that need injected faults or the request log run on the double only.
+
+#[path = "support/apiserver/mod.rs"]
+mod apiserver;
+#[path = "support/gitserver.rs"]
+mod gitserver;
+#[path = "support/world.rs"]
+mod world;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use apiserver::{ApiServer, Fault, FaultKind};
+use crunch::apply::cluster::{Cluster, ObjectRef};
+use crunch::apply::component::Outcome;
+use crunch::apply::report::{
+    EXIT_APPLY, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Report,
+};
+use crunch::apply::{self, Options, StartError};
+use crunch::bundle::{self, Bundle, Component, ComponentKind, Object};
+use world::{REMOTE, World};
+
+// ---------------------------------------------------------------------------------------
+// Targets
+
+/// The cluster a test runs against.
+struct TestCluster {
+    double: Option<ApiServer>,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+    _exclusive: Option<MutexGuard<'static, ()>>,
+}
+
+fn real_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("CRUNCH_TEST_KUBECONFIG").map(PathBuf::from)
+}
+
+/// A clean cluster: a new double, or the real cluster with the suite's leftovers deleted.
+fn cluster() -> TestCluster {
+    let dir = tempfile::tempdir().expect("temp dir");
+    match real_kubeconfig() {
+        Some(kubeconfig) => {
+            static EXCLUSIVE: Mutex<()> = Mutex::new(());
+            let guard = EXCLUSIVE.lock().unwrap_or_else(|e| e.into_inner());
+            reset(&kubeconfig);
+            TestCluster {
+                double: None,
+                kubeconfig,
+                _dir: dir,
+                _exclusive: Some(guard),
+            }
+        }
+        None => {
+            let double = ApiServer::start();
+            let kubeconfig = dir.path().join("kubeconfig");
+            double.write_kubeconfig(&kubeconfig);
+            TestCluster {
+                double: Some(double),
+                kubeconfig,
+                _dir: dir,
+                _exclusive: None,
+            }
+        }
+    }
+}
+
+impl TestCluster {
+    fn options(&self, bundle: &Path) -> Options {
+        Options {
+            bundle: bundle.to_path_buf(),
+            kubeconfig: Some(self.kubeconfig.clone()),
+            timeout: Some(Duration::from_secs(120)),
+            prune: true,
+            jobs: 4,
+            ..Options::default()
+        }
+    }
+
+    fn apply(&self, options: &Options) -> (Report, Vec<String>) {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink_lines = lines.clone();
+        let sink: apply::progress::Sink = Arc::new(move |line: &str| {
+            sink_lines.lock().unwrap().push(line.to_string());
+        });
+        let report = apply::apply(options, sink).expect("apply starts");
+        let lines = lines.lock().unwrap().clone();
+        (report, lines)
+    }
+
+    fn get(&self, target: &ObjectRef) -> Option<Value> {
+        block(async {
+            let cluster = self.connect().await;
+            cluster.get(target).await.expect("get")
+        })
+    }
+
+    fn list(&self, api_version: &str, kind: &str, namespace: &str, selector: &str) -> Vec<Value> {
+        block(async {
+            let cluster = self.connect().await;
+            cluster
+                .list(api_version, kind, namespace, selector)
+                .await
+                .expect("list")
+        })
+    }
+
+    /// Server-side applies `object` as another field manager.
+    fn apply_as(&self, manager: &str, object: &Value) {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).unwrap();
+        block(async {
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                .await
+                .unwrap();
+            let client = kube::Client::try_from(config).unwrap();
+            let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+                client,
+                object["metadata"]["namespace"].as_str().unwrap(),
+                &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+            );
+            let name = object["metadata"]["name"].as_str().unwrap();
+            api.patch(
+                name,
+                &kube::api::PatchParams::apply(manager),
+                &kube::api::Patch::Apply(object),
+            )
+            .await
+            .expect("apply as another manager");
+        });
+    }
+
+    async fn connect(&self) -> Cluster {
+        Cluster::connect(Some(&self.kubeconfig), None, Duration::from_secs(30))
+            .await
+            .expect("connect")
+    }
+}
+
+fn block<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+/// Deletes everything the suite creates from a real cluster and waits until it is gone.
+fn reset(kubeconfig: &Path) {
+    let bundles = worlds();
+    let mut namespaces: BTreeSet<String> = ["crunch-system".to_string()].into();
+    namespaces.extend(TEST_NAMESPACES.iter().map(|n| n.to_string()));
+    let mut cluster_scoped = Vec::new();
+    for path in [&bundles.dev, &bundles.prod] {
+        for target in bundle_targets(path) {
+            if target.kind == "Namespace" {
+                namespaces.insert(target.name.clone());
+            } else if target.namespace.is_empty() {
+                cluster_scoped.push(target);
+            }
+        }
+    }
+    block(async {
+        let cluster = Cluster::connect(Some(kubeconfig), None, Duration::from_secs(30))
+            .await
+            .expect("connect to CRUNCH_TEST_KUBECONFIG");
+        let namespace = |name: &str| ObjectRef {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: String::new(),
+            name: name.into(),
+        };
+        for target in cluster_scoped
+            .iter()
+            .chain(&namespaces.iter().map(|n| namespace(n)).collect::<Vec<_>>())
+        {
+            let _ = cluster.delete(target).await;
+        }
+        for _ in 0..240 {
+            let mut left = 0;
+            for name in &namespaces {
+                if matches!(cluster.get(&namespace(name)).await, Ok(Some(_))) {
+                    left += 1;
+                }
+            }
+            if left == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("the test namespaces did not go away");
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Bundles
+
+/// Namespaces of the bundles the tests write themselves.
+const TEST_NAMESPACES: &[&str] = &["crunch-test"];
+
+struct Worlds {
+    _world: World,
+    dev: PathBuf,
+    prod: PathBuf,
+}
+
+/// The world's dev and prod bundles, built once per test process.
+fn worlds() -> &'static Worlds {
+    static WORLDS: OnceLock<Worlds> = OnceLock::new();
+    WORLDS.get_or_init(|| {
+        let world = World::new();
+        let mirror = format!("{REMOTE}={}/", world.repos.display());
+        let dev = world.build("dev", &mirror, &[]);
+        assert!(dev.ok(), "{}", dev.stderr);
+        let prod = world.build("prod", &mirror, &[]);
+        assert!(prod.ok(), "{}", prod.stderr);
+        Worlds {
+            dev: dev.out,
+            prod: prod.out,
+            _world: world,
+        }
+    })
+}
+
+/// The objects a bundle keeps in the cluster (Helm hooks come and go).
+fn bundle_targets(path: &Path) -> Vec<ObjectRef> {
+    let bundle = bundle::read(path).expect("read bundle");
+    bundle
+        .index
+        .components
+        .iter()
+        .flat_map(|c| bundle.objects(c))
+        .filter(|(o, value)| o.apply && value["metadata"]["annotations"]["helm.sh/hook"].is_null())
+        .map(|(o, _)| ObjectRef {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            namespace: o.namespace.clone(),
+            name: o.name.clone(),
+        })
+        .collect()
+}
+
+/// A one-component bundle of `objects` in namespace `crunch-test`.
+fn small_bundle(dir: &Path, name: &str, timeout: &str, objects: Vec<Value>) -> PathBuf {
+    let mut values = vec![json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "crunch-test"}})];
+    values.extend(objects);
+    let out = dir.join(name);
+    bundle::write(
+        &Bundle {
+            environment: name.into(),
+            kube_version: "v1.28.15".into(),
+            sources: vec![],
+            components: vec![Component {
+                id: name.into(),
+                kind: ComponentKind::Environment,
+                parent: None,
+                depends_on: vec![],
+                timeout: Some(timeout.into()),
+                release: None,
+                source: None,
+                objects: values
+                    .into_iter()
+                    .map(|value| Object { value, apply: true })
+                    .collect(),
+            }],
+        },
+        &out,
+    )
+    .expect("write bundle");
+    out
+}
+
+fn deployment(name: &str, image: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "crunch-test"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": image}]}}}})
+}
+
+fn versions(cluster: &TestCluster, targets: &[ObjectRef]) -> Vec<(ObjectRef, Option<String>)> {
+    targets
+        .iter()
+        .map(|t| {
+            let live = cluster.get(t);
+            let version = live.and_then(|v| {
+                v["metadata"]["resourceVersion"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+            (t.clone(), version)
+        })
+        .collect()
+}
+
+fn assert_ready(report: &Report, lines: &[String]) {
+    assert_eq!(
+        report.exit_code(),
+        EXIT_OK,
+        "{}\nprogress:\n{}",
+        report.to_text(),
+        lines.join("\n")
+    );
+    assert!(
+        report
+            .components
+            .iter()
+            .all(|c| c.outcome == Outcome::Ready)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+
+#[test]
+fn dev_bundle_goes_from_nothing_to_ready() {
+    let cluster = cluster();
+    let dev = &worlds().dev;
+    let (report, lines) = cluster.apply(&cluster.options(dev));
+    assert_ready(&report, &lines);
+    assert_eq!(report.components.len(), 5);
+    let logging = report
+        .components
+        .iter()
+        .find(|c| c.id == "HelmRelease/bigbang/logging")
+        .unwrap();
+    assert_eq!(logging.hooks, 1, "the post-install hook ran");
+    for target in bundle_targets(dev) {
+        let live = cluster.get(&target);
+        let Some(live) = live else {
+            panic!("{target} is missing after apply");
+        };
+        if target.kind == "Deployment" {
+            let wanted = live["spec"]["replicas"].as_i64().unwrap_or(1);
+            assert_eq!(
+                live["status"]["readyReplicas"].as_i64(),
+                Some(wanted),
+                "{target}"
+            );
+            let selector = live["spec"]["selector"]["matchLabels"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+                .collect::<Vec<_>>()
+                .join(",");
+            let pods = cluster.list("v1", "Pod", &target.namespace, &selector);
+            assert!(!pods.is_empty(), "{target} has pods");
+            for pod in pods {
+                let ready = pod["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True");
+                assert!(
+                    ready,
+                    "pod {} of {target} is ready",
+                    pod["metadata"]["name"]
+                );
+            }
+        }
+    }
+    // The hook's delete policy (hook-succeeded) removed it once it completed.
+    let hook = ObjectRef {
+        api_version: "batch/v1".into(),
+        kind: "Job".into(),
+        namespace: "logging".into(),
+        name: "logging-logging-logstore-bootstrap".into(),
+    };
+    assert!(cluster.get(&hook).is_none());
+    let inventories = cluster.list(
+        "v1",
+        "ConfigMap",
+        "crunch-system",
+        "crunch.dev/inventory=true",
+    );
+    assert_eq!(inventories.len(), 5);
+}
+
+#[test]
+fn applying_the_same_bundle_again_changes_nothing() {
+    let cluster = cluster();
+    let dev = &worlds().dev;
+    let (first, lines) = cluster.apply(&cluster.options(dev));
+    assert_ready(&first, &lines);
+    let targets = bundle_targets(dev);
+    let before = versions(&cluster, &targets);
+    let (second, lines) = cluster.apply(&cluster.options(dev));
+    assert_ready(&second, &lines);
+    for component in &second.components {
+        assert_eq!(
+            component.counts.created + component.counts.changed,
+            0,
+            "{}",
+            second.to_text()
+        );
+        assert_eq!(component.hooks, 0, "an unchanged component runs no hooks");
+    }
+    assert_eq!(versions(&cluster, &targets), before);
+}
+
+#[test]
+fn prod_after_dev_prunes_exactly_what_disappeared() {
+    let cluster = cluster();
+    let worlds = worlds();
+    let (first, lines) = cluster.apply(&cluster.options(&worlds.dev));
+    assert_ready(&first, &lines);
+    let (second, lines) = cluster.apply(&cluster.options(&worlds.prod));
+    assert_ready(&second, &lines);
+    let dev = bundle_targets(&worlds.dev);
+    let prod = bundle_targets(&worlds.prod);
+    let vanished: BTreeSet<ObjectRef> = dev
+        .iter()
+        .filter(|d| !prod.iter().any(|p| p.same_object(d)))
+        .cloned()
+        .collect();
+    assert!(!vanished.is_empty(), "dev and prod differ");
+    let pruned = second.pruned.as_ref().expect("pruning ran");
+    let deleted: BTreeSet<ObjectRef> = pruned.deleted.iter().cloned().collect();
+    assert_eq!(deleted, vanished, "{}", second.to_text());
+    for target in &vanished {
+        assert!(cluster.get(target).is_none(), "{target} was pruned");
+    }
+    for target in &prod {
+        assert!(cluster.get(target).is_some(), "{target} is there");
+    }
+}
+
+#[test]
+fn pods_that_never_become_ready_time_out_with_their_names() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = small_bundle(
+        tmp.path(),
+        "stuck",
+        "8s",
+        vec![deployment("stuck", "never-ready.invalid/app:1")],
+    );
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
+    let Outcome::TimedOut(message) = &report.components[0].outcome else {
+        panic!("{}", report.to_text());
+    };
+    assert!(message.contains("not ready after 8s"), "{message}");
+    assert!(
+        message.contains("Deployment crunch-test/stuck"),
+        "{message}"
+    );
+    assert!(message.contains("pod crunch-test/stuck-"), "{message}");
+    assert!(
+        message.contains("never-ready.invalid/app:1") || message.contains("ImagePull"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_interrupted_apply_is_completed_by_the_next_run() {
+    let cluster = cluster();
+    if let Some(double) = &cluster.double {
+        // Slow rollouts, so that the interrupt lands while components are still waiting.
+        double.set_speed(Duration::from_millis(400));
+    }
+    let dev = &worlds().dev;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("apply")
+        .arg(dev)
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start crunch apply");
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        let applied = line.contains("HelmRelease/bigbang/bigbang: applied");
+        seen.push(line);
+        if applied {
+            break;
+        }
+    }
+    let interrupted = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(i32::from(EXIT_INTERRUPTED)),
+        "{stdout}\n{}",
+        seen.join("\n")
+    );
+    assert!(stdout.contains("run `crunch apply` again"), "{stdout}");
+    if let Some(double) = &cluster.double {
+        double.set_speed(Duration::from_millis(50));
+    }
+    let (report, lines) = cluster.apply(&cluster.options(dev));
+    assert_ready(&report, &lines);
+    for target in bundle_targets(dev) {
+        assert!(cluster.get(&target).is_some(), "{target} is there");
+    }
+}
+
+#[test]
+fn a_tampered_bundle_is_refused_before_any_request() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("dev");
+    copy_dir(&worlds().dev, &copy);
+    let file = copy.join(
+        "objects/helmrelease.bigbang.logging/logging/deployment.logging-logging-logstore.yaml",
+    );
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(&file, text.replacen("replicas: 1", "replicas: 9", 1)).unwrap();
+    if let Some(double) = &cluster.double {
+        double.clear_requests();
+    }
+    let lines: apply::progress::Sink = Arc::new(|_: &str| {});
+    let error = apply::apply(&cluster.options(&copy), lines).unwrap_err();
+    let StartError::Verification(message) = &error else {
+        panic!("{error}");
+    };
+    assert!(
+        message.contains("deployment.logging-logging-logstore.yaml: sha256 is"),
+        "{message}"
+    );
+    if let Some(double) = &cluster.double {
+        assert_eq!(double.requests(), vec![], "nothing was sent");
+    }
+    let cli = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("apply")
+        .arg(&copy)
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(cli.status.code(), Some(i32::from(EXIT_VERIFICATION)));
+    assert!(String::from_utf8_lossy(&cli.stderr).contains("bundle verification failed"));
+    if let Some(double) = &cluster.double {
+        assert_eq!(double.requests(), vec![], "nothing was sent");
+    }
+}
+
+#[test]
+fn conflicts_are_reported_per_field_and_force_takes_over() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "shared", "namespace": "crunch-test"},
+        "data": {"shared": "from-crunch"}});
+    let bundle = small_bundle(tmp.path(), "conflict", "30s", vec![config_map]);
+    let namespace_only = small_bundle(tmp.path(), "namespace", "30s", vec![]);
+    let (report, lines) = cluster.apply(&cluster.options(&namespace_only));
+    assert_ready(&report, &lines);
+    cluster.apply_as(
+        "other",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": "crunch-test"},
+            "data": {"shared": "from-other"}}),
+    );
+    let (report, _) = cluster.apply(&cluster.options(&bundle));
+    assert_eq!(report.exit_code(), EXIT_APPLY, "{}", report.to_text());
+    let Outcome::Failed(message) = &report.components[0].outcome else {
+        panic!("{}", report.to_text());
+    };
+    assert!(
+        message.contains("ConfigMap crunch-test/shared"),
+        "{message}"
+    );
+    assert!(
+        message.contains(".data.shared: conflict with \"other\""),
+        "{message}"
+    );
+    assert!(message.contains("--force-conflicts"), "{message}");
+    let mut force = cluster.options(&bundle);
+    force.force_conflicts = true;
+    let (report, lines) = cluster.apply(&force);
+    assert_ready(&report, &lines);
+    let live = cluster
+        .get(&ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: "crunch-test".into(),
+            name: "shared".into(),
+        })
+        .unwrap();
+    assert_eq!(live["data"]["shared"], "from-crunch");
+}
+
+#[test]
+fn a_webhook_waits_for_its_service_endpoints() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "guard", "namespace": "crunch-test"},
+        "spec": {"selector": {"app": "guard"}, "ports": [{"port": 443, "targetPort": 8443}]}});
+    // Rules for Secrets only: crunch's own writes (ConfigMaps) stay admissible.
+    let webhook = json!({"apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "crunch-test-guard"},
+        "webhooks": [{"name": "guard.crunch.test", "sideEffects": "None",
+            "admissionReviewVersions": ["v1"], "failurePolicy": "Ignore",
+            "clientConfig": {"service": {"name": "guard", "namespace": "crunch-test", "path": "/validate"}},
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                "resources": ["secrets"], "scope": "Namespaced"}]}]});
+    let bundle = small_bundle(
+        tmp.path(),
+        "webhook",
+        "6s",
+        vec![
+            deployment("guard", "never-ready.invalid/guard:1"),
+            service,
+            webhook.clone(),
+        ],
+    );
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    let Outcome::TimedOut(message) = &report.components[0].outcome else {
+        panic!("{}", report.to_text());
+    };
+    assert!(
+        message.contains("webhook service crunch-test/guard has no ready endpoints"),
+        "{message}"
+    );
+    // The configuration is cluster-wide: remove it so it does not outlive the test.
+    block(async {
+        let cluster = cluster.connect().await;
+        let target = ObjectRef {
+            api_version: "admissionregistration.k8s.io/v1".into(),
+            kind: "ValidatingWebhookConfiguration".into(),
+            namespace: String::new(),
+            name: "crunch-test-guard".into(),
+        };
+        cluster.delete(&target).await.unwrap();
+    });
+}
+
+#[test]
+fn dry_run_changes_nothing_and_diff_shows_what_would() {
+    let cluster = cluster();
+    let worlds = worlds();
+    let (report, lines) = cluster.apply(&cluster.options(&worlds.dev));
+    assert_ready(&report, &lines);
+    let targets = bundle_targets(&worlds.dev);
+    let before = versions(&cluster, &targets);
+    let mut dry = cluster.options(&worlds.prod);
+    dry.dry_run = true;
+    let (report, lines) = cluster.apply(&dry);
+    assert_ready(&report, &lines);
+    assert!(report.dry_run);
+    let changed: usize = report
+        .components
+        .iter()
+        .map(|c| c.counts.changed + c.counts.created)
+        .sum();
+    assert!(changed > 0, "{}", report.to_text());
+    assert_eq!(
+        versions(&cluster, &targets),
+        before,
+        "a dry run changes nothing"
+    );
+    let changes = apply::diff(&cluster.options(&worlds.prod)).expect("diff");
+    let text = crunch::commands::render_changes(&changes);
+    assert!(text.contains("live Deployment haproxy/haproxy"), "{text}");
+    assert!(text.contains("-  replicas: 1\n+  replicas: 3"), "{text}");
+    let same = apply::diff(&cluster.options(&worlds.dev)).expect("diff");
+    assert_eq!(
+        crunch::commands::render_changes(&same),
+        "",
+        "dev is what is live"
+    );
+}
+
+#[test]
+fn transient_faults_are_retried() {
+    let cluster = cluster();
+    let Some(double) = &cluster.double else {
+        return; // Faults are injected into the double only.
+    };
+    for (path, kind, times) in [
+        ("/deployments", FaultKind::Status(503), 2),
+        ("/configmaps", FaultKind::Status(500), 2),
+        ("/services", FaultKind::Status(409), 1),
+        ("/secrets", FaultKind::Status(429), 1),
+        (
+            "/namespaces",
+            FaultKind::Latency(Duration::from_millis(300)),
+            3,
+        ),
+        ("/serviceaccounts", FaultKind::WebhookDown, 2),
+        ("/jobs", FaultKind::Hang, 1),
+    ] {
+        double.inject(Fault {
+            method: Some("PATCH".into()),
+            path_contains: path.into(),
+            times,
+            kind,
+        });
+    }
+    let mut options = cluster.options(&worlds().dev);
+    options.request_timeout = Some(Duration::from_secs(2));
+    let (report, lines) = cluster.apply(&options);
+    assert_ready(&report, &lines);
+}
+
+#[test]
+fn a_kind_without_its_definition_fails_with_a_clear_message() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let custom = json!({"apiVersion": "example.crunch.dev/v1", "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "crunch-test"}});
+    let bundle = small_bundle(tmp.path(), "nokind", "3s", vec![custom]);
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
+    let Outcome::TimedOut(message) = &report.components[0].outcome else {
+        panic!("{}", report.to_text());
+    };
+    assert!(
+        message.contains("no matches for kind \"Widget\" in version \"example.crunch.dev/v1\""),
+        "{message}"
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
