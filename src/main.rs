@@ -178,10 +178,16 @@ enum HelmCommand {
 
 #[derive(Args)]
 struct HelmTemplateArgs {
-    /// Release name.
-    name: String,
-    /// Chart directory or .tgz archive.
-    chart: PathBuf,
+    /// [NAME] CHART: the release name (optional, as in Helm) and the chart directory or
+    /// .tgz archive.
+    #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
+    name_and_chart: Vec<PathBuf>,
+    /// Make the release name from this Go template (with Sprig) when NAME is omitted.
+    #[arg(long)]
+    name_template: Option<String>,
+    /// Refused: a name made up from the clock would make the output irreproducible.
+    #[arg(short = 'g', long)]
+    generate_name: bool,
     /// Release namespace.
     #[arg(short, long, default_value = "default")]
     namespace: String,
@@ -437,30 +443,37 @@ fn run_render(command: Command) -> Result<String, Error> {
                 report.lock.display()
             ))
         }
-        Command::Helm(HelmCommand::Template(args)) => commands::helm_template(&HelmTemplate {
-            name: args.name,
-            chart: args.chart,
-            namespace: args.namespace,
-            values: args.values,
-            set: [
-                (SetFlag::Set, args.set),
-                (SetFlag::SetString, args.set_string),
-                (SetFlag::SetJson, args.set_json),
-                (SetFlag::SetFile, args.set_file),
-                (SetFlag::SetLiteral, args.set_literal),
-            ]
-            .into_iter()
-            .flat_map(|(flag, lines)| lines.into_iter().map(move |line| (flag, line)))
-            .collect(),
-            show_only: args.show_only,
-            kube_version: args.kube_version,
-            api_versions: args.api_versions,
-            include_crds: args.include_crds,
-            skip_tests: args.skip_tests,
-            no_hooks: args.no_hooks,
-            is_upgrade: args.is_upgrade,
-            seed: args.seed,
-        }),
+        Command::Helm(HelmCommand::Template(args)) => {
+            let (name, chart) = commands::ReleaseName::from_args(
+                &args.name_and_chart,
+                args.name_template.as_deref(),
+                args.generate_name,
+            )?;
+            commands::helm_template(&HelmTemplate {
+                name,
+                chart,
+                namespace: args.namespace,
+                values: args.values,
+                set: [
+                    (SetFlag::Set, args.set),
+                    (SetFlag::SetString, args.set_string),
+                    (SetFlag::SetJson, args.set_json),
+                    (SetFlag::SetFile, args.set_file),
+                    (SetFlag::SetLiteral, args.set_literal),
+                ]
+                .into_iter()
+                .flat_map(|(flag, lines)| lines.into_iter().map(move |line| (flag, line)))
+                .collect(),
+                show_only: args.show_only,
+                kube_version: args.kube_version,
+                api_versions: args.api_versions,
+                include_crds: args.include_crds,
+                skip_tests: args.skip_tests,
+                no_hooks: args.no_hooks,
+                is_upgrade: args.is_upgrade,
+                seed: args.seed,
+            })
+        }
         Command::Kustomize(args) => {
             let restrictor = match args.load_restrictor {
                 Restrictor::LoadRestrictionsRootOnly => LoadRestrictor::RootOnly,

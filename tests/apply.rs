@@ -205,7 +205,7 @@ fn reset(kubeconfig: &Path) {
 // Bundles
 
 /// Namespaces of the bundles the tests write themselves.
-const TEST_NAMESPACES: &[&str] = &["crunch-test"];
+const TEST_NAMESPACES: &[&str] = &["crunch-test", "crunch-test-extra"];
 
 struct Worlds {
     _world: World,
@@ -251,6 +251,17 @@ fn bundle_targets(path: &Path) -> Vec<ObjectRef> {
 
 /// A one-component bundle of `objects` in namespace `crunch-test`.
 fn small_bundle(dir: &Path, name: &str, timeout: &str, objects: Vec<Value>) -> PathBuf {
+    checked_bundle(dir, name, timeout, objects, vec![])
+}
+
+/// As [`small_bundle`], waiting for `health_checks` too.
+fn checked_bundle(
+    dir: &Path,
+    name: &str,
+    timeout: &str,
+    objects: Vec<Value>,
+    health_checks: Vec<ObjectRef>,
+) -> PathBuf {
     let mut values = vec![json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": "crunch-test"}})];
     values.extend(objects);
@@ -268,6 +279,7 @@ fn small_bundle(dir: &Path, name: &str, timeout: &str, objects: Vec<Value>) -> P
                 timeout: Some(timeout.into()),
                 release: None,
                 source: None,
+                health_checks,
                 objects: values
                     .into_iter()
                     .map(|value| Object { value, apply: true })
@@ -395,8 +407,19 @@ fn applying_the_same_bundle_again_changes_nothing() {
     assert_ready(&first, &lines);
     let targets = bundle_targets(dev);
     let before = versions(&cluster, &targets);
-    let (second, lines) = cluster.apply(&cluster.options(dev));
+    // The second time from an archive of the same bundle, as it reaches an enclave.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("dev.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(&archive).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    tar.append_dir_all("dev", dev).unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    let (second, lines) = cluster.apply(&cluster.options(&archive));
     assert_ready(&second, &lines);
+    assert_eq!(second.bundle, first.bundle);
     for component in &second.components {
         assert_eq!(
             component.counts.created + component.counts.changed,
@@ -470,7 +493,7 @@ fn an_interrupted_apply_is_completed_by_the_next_run() {
     let cluster = cluster();
     if let Some(double) = &cluster.double {
         // Slow rollouts, so that the interrupt lands while components are still waiting.
-        double.set_speed(Duration::from_millis(400));
+        double.set_speed(Duration::from_millis(1000));
     }
     let dev = &worlds().dev;
     let mut child = Command::new(env!("CARGO_BIN_EXE_crunch"))
@@ -486,9 +509,10 @@ fn an_interrupted_apply_is_completed_by_the_next_run() {
     let mut seen = Vec::new();
     for line in BufReader::new(stderr).lines() {
         let line = line.unwrap();
-        let applied = line.contains("HelmRelease/bigbang/bigbang: applied");
+        // Interrupt while a component waits for its pods: objects sent, not yet ready.
+        let waiting = line.contains("HelmRelease/bigbang/monitoring: waiting for Deployment");
         seen.push(line);
-        if applied {
+        if waiting {
             break;
         }
     }
@@ -686,6 +710,144 @@ fn dry_run_changes_nothing_and_diff_shows_what_would() {
         "",
         "dev is what is live"
     );
+}
+
+#[test]
+fn health_checks_are_waited_for() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = ObjectRef {
+        api_version: "apps/v1".into(),
+        kind: "Deployment".into(),
+        namespace: "crunch-test".into(),
+        name: "elsewhere".into(),
+    };
+    let bundle = checked_bundle(tmp.path(), "checked", "4s", vec![], vec![elsewhere]);
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    let Outcome::TimedOut(message) = &report.components[0].outcome else {
+        panic!("{}", report.to_text());
+    };
+    assert!(
+        message.contains("Deployment crunch-test/elsewhere: not found"),
+        "{message}"
+    );
+}
+
+#[test]
+fn pruning_spares_what_crunch_did_not_create_and_namespaces_without_the_flag() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let config_map = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "crunch-test"}, "data": {"from": "bundle"}})
+    };
+    let extra =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "crunch-test-extra"}});
+    let first = small_bundle(
+        tmp.path(),
+        "first",
+        "30s",
+        vec![extra, config_map("owned"), config_map("adopted")],
+    );
+    let second = small_bundle(tmp.path(), "second", "30s", vec![]);
+    let namespace_only = small_bundle(tmp.path(), "namespace", "30s", vec![]);
+    let (report, lines) = cluster.apply(&cluster.options(&namespace_only));
+    assert_ready(&report, &lines);
+    // Someone else created "adopted" before crunch applied it.
+    cluster.apply_as("someone-else", &config_map("adopted"));
+    let (report, lines) = cluster.apply(&cluster.options(&first));
+    assert_ready(&report, &lines);
+    let (report, lines) = cluster.apply(&cluster.options(&second));
+    assert_ready(&report, &lines);
+    let target = |kind: &str, namespace: &str, name: &str| ObjectRef {
+        api_version: "v1".into(),
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    };
+    let owned = target("ConfigMap", "crunch-test", "owned");
+    let adopted = target("ConfigMap", "crunch-test", "adopted");
+    let namespace = target("Namespace", "", "crunch-test-extra");
+    let pruned = report.pruned.as_ref().unwrap();
+    assert_eq!(pruned.deleted, vec![owned.clone()], "{}", report.to_text());
+    assert!(cluster.get(&owned).is_none());
+    assert!(cluster.get(&adopted).is_some(), "crunch did not create it");
+    assert!(
+        cluster.get(&namespace).is_some(),
+        "namespaces need --prune-namespaces"
+    );
+    assert!(
+        pruned
+            .kept
+            .iter()
+            .any(|k| k.object == namespace && k.reason.contains("--prune-namespaces")),
+        "{}",
+        report.to_text()
+    );
+    let mut with_flag = cluster.options(&second);
+    with_flag.prune_scope.namespaces = true;
+    let (report, lines) = cluster.apply(&with_flag);
+    assert_ready(&report, &lines);
+    assert_eq!(
+        report.pruned.as_ref().unwrap().deleted,
+        vec![namespace],
+        "{}",
+        report.to_text()
+    );
+    let records = cluster.list(
+        "v1",
+        "ConfigMap",
+        "crunch-system",
+        "crunch.dev/inventory=true",
+    );
+    let components: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["data"]["inventory"].as_str())
+        .filter_map(|r| r.split("\"component\":\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(
+        !components.contains(&"first"),
+        "the emptied record is gone: {components:?}"
+    );
+}
+
+#[test]
+fn the_cli_reports_in_json_and_text() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "report", "namespace": "crunch-test"}, "data": {"a": "b"}});
+    let bundle = small_bundle(tmp.path(), "report", "30s", vec![config_map]);
+    let run = |format: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_crunch"))
+            .arg("apply")
+            .arg(&bundle)
+            .arg("--kubeconfig")
+            .arg(&cluster.kubeconfig)
+            .args(["--output", format])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let mut json: Value = serde_json::from_str(&run("json")).expect("JSON report");
+    json["seconds"] = json!(0);
+    for component in json["components"].as_array_mut().unwrap() {
+        component["seconds"] = json!(0);
+    }
+    let text = run("text");
+    let seconds = regex::Regex::new(r"\d+\.\d\n").unwrap();
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("apply_report_json", serde_json::to_string_pretty(&json).unwrap());
+        insta::assert_snapshot!("apply_report_text_second_run", seconds.replace_all(&text, "[SECONDS]\n"));
+    });
 }
 
 #[test]

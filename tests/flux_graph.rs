@@ -280,6 +280,9 @@ spec:
   components: [../components/extra]
   commonMetadata:
     labels: {team: a}
+  healthChecks:
+    - {apiVersion: apps/v1, kind: Deployment, name: pre-web, namespace: web}
+    - {apiVersion: v1, kind: Service, name: elsewhere}
 ";
 
 #[test]
@@ -319,6 +322,14 @@ fn a_flux_kustomization_renders_its_path_with_its_overlay() {
     };
     assert_eq!(web["kind"], "Kustomization");
     assert_eq!(web["source"]["path"], "./deploy");
+    // The applier waits for health checks; a missing namespace is the Kustomization's.
+    assert_eq!(
+        web["healthChecks"],
+        serde_json::json!([
+            {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "web", "name": "pre-web"},
+            {"apiVersion": "v1", "kind": "Service", "namespace": "flux-system", "name": "elsewhere"}
+        ])
+    );
     let kinds: Vec<&str> = web["objects"]
         .as_array()
         .map(|objects| objects.iter().filter_map(|o| o["kind"].as_str()).collect())

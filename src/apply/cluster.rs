@@ -15,8 +15,10 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::GroupVersionKind;
 use kube::discovery::{self, ApiResource, Scope};
 use kube::{Client, Config};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
+
+pub use crate::object::ObjectRef;
 
 /// The field manager of every crunch write.
 pub const FIELD_MANAGER: &str = "crunch";
@@ -24,49 +26,6 @@ pub const FIELD_MANAGER: &str = "crunch";
 /// A request that takes longer than this by default is abandoned and retried (a hung API
 /// server must not hang the applier).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// What names an object in a cluster, with the version to talk to it in.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ObjectRef {
-    /// `apiVersion`, e.g. `apps/v1`.
-    pub api_version: String,
-    /// `kind`.
-    pub kind: String,
-    /// Namespace, empty for cluster-scoped objects.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub namespace: String,
-    /// `metadata.name`.
-    pub name: String,
-}
-
-impl ObjectRef {
-    /// The API group (empty for the core group).
-    pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map(|(group, _)| group)
-            .unwrap_or_default()
-    }
-
-    /// Whether `other` is the same object, perhaps named through another version.
-    pub fn same_object(&self, other: &ObjectRef) -> bool {
-        self.group() == other.group()
-            && self.kind == other.kind
-            && self.namespace == other.namespace
-            && self.name == other.name
-    }
-}
-
-impl fmt::Display for ObjectRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.namespace.is_empty() {
-            write!(f, "{} {}", self.kind, self.name)
-        } else {
-            write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
-        }
-    }
-}
 
 /// A field another manager owns that crunch's apply would change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

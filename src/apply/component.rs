@@ -105,6 +105,8 @@ pub async fn apply(
         progress,
         counts: Counts::default(),
         hooks: 0,
+        applied: 0,
+        said_at: began,
     };
     let mut inventory = None;
     let outcome = match work.run(start, &mut inventory).await {
@@ -133,7 +135,13 @@ struct Work<'a> {
     progress: &'a Progress,
     counts: Counts,
     hooks: usize,
+    /// Objects applied so far, and when progress was last reported.
+    applied: usize,
+    said_at: Instant,
 }
+
+/// How often a long apply reports how far it got.
+const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
 impl Work<'_> {
     async fn run(
@@ -165,7 +173,8 @@ impl Work<'_> {
         let definitions: Vec<&PlannedObject> = plan.definitions.iter().collect();
         self.apply_all(&definitions, &live).await?;
         if !definitions.is_empty() {
-            self.wait(&plan.definitions).await?;
+            let targets: Vec<ObjectRef> = definitions.iter().map(|o| o.target.clone()).collect();
+            self.wait(&targets).await?;
         }
         let namespaces: Vec<&PlannedObject> = plan.namespaces.iter().collect();
         self.apply_all(&namespaces, &live).await?;
@@ -178,8 +187,9 @@ impl Work<'_> {
             self.counts.changed,
             self.counts.unchanged
         ));
-        let all: Vec<PlannedObject> = kept.into_iter().cloned().collect();
-        self.wait(&all).await?;
+        let mut awaited: Vec<ObjectRef> = kept.iter().map(|o| o.target.clone()).collect();
+        awaited.extend(plan.health_checks.iter().cloned());
+        self.wait(&awaited).await?;
         if !unchanged_since_last {
             self.hooks(post).await?;
         }
@@ -278,6 +288,15 @@ impl Work<'_> {
                 Some(b) if version(b) == version(&applied) => self.counts.unchanged += 1,
                 Some(_) => self.counts.changed += 1,
             }
+            self.applied += 1;
+            if self.said_at.elapsed() >= PROGRESS_EVERY {
+                self.progress.note(&format!(
+                    "applied {}/{}",
+                    self.applied,
+                    self.plan.kept().count()
+                ));
+                self.said_at = Instant::now();
+            }
         }
         Ok(())
     }
@@ -316,11 +335,10 @@ impl Work<'_> {
         Ok(applied)
     }
 
-    async fn wait(&self, objects: &[PlannedObject]) -> Result<(), Outcome> {
-        let targets: Vec<ObjectRef> = objects.iter().map(|o| o.target.clone()).collect();
+    async fn wait(&self, targets: &[ObjectRef]) -> Result<(), Outcome> {
         wait::until_ready(
             &self.run.cluster,
-            &targets,
+            targets,
             self.deadline,
             &self.run.stop,
             self.progress,
@@ -350,7 +368,7 @@ impl Work<'_> {
             }
             self.apply_one(&hook.object).await?;
             self.hooks += 1;
-            let waited = self.wait(std::slice::from_ref(&hook.object)).await;
+            let waited = self.wait(std::slice::from_ref(target)).await;
             let delete = match &waited {
                 Ok(()) => hook.delete.on_success,
                 Err(Outcome::Failed(_) | Outcome::TimedOut(_)) => hook.delete.on_failure,

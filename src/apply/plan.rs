@@ -48,6 +48,8 @@ pub struct ComponentPlan {
     pub resources: Vec<PlannedObject>,
     /// Helm hooks, in weight then kind order.
     pub hooks: Vec<Hook>,
+    /// Objects outside the component that must be ready too (Flux `healthChecks`).
+    pub health_checks: Vec<ObjectRef>,
 }
 
 impl ComponentPlan {
@@ -181,6 +183,7 @@ fn component_plan(
         namespaces: Vec::new(),
         resources: Vec::new(),
         hooks: Vec::new(),
+        health_checks: component.health_checks.clone(),
     };
     for (entry, value) in bundle.objects(component) {
         if !entry.apply {

@@ -131,15 +131,17 @@ pub async fn prune(
     Ok(pruned)
 }
 
-/// Whether crunch's field manager still applies any field of the object.
+/// Whether the object is still crunch's: the inventory says crunch created it, and no
+/// other manager has taken all of its fields over. An object with no managed fields at all
+/// (a Namespace applied with nothing but its name records none) stays crunch's.
 fn managed_by_crunch(live: &serde_json::Value) -> bool {
-    live["metadata"]["managedFields"]
-        .as_array()
-        .is_some_and(|entries| {
-            entries
-                .iter()
-                .any(|e| e["manager"] == FIELD_MANAGER && e["operation"] == "Apply")
-        })
+    match live["metadata"]["managedFields"].as_array() {
+        None => true,
+        Some(entries) if entries.is_empty() => true,
+        Some(entries) => entries
+            .iter()
+            .any(|e| e["manager"] == FIELD_MANAGER && e["operation"] == "Apply"),
+    }
 }
 
 fn describe(object: &ObjectRef, failure: Failure) -> String {

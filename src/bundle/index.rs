@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::{ComponentKind, Provenance, SourceRecord};
+use crate::object::ObjectRef;
 
 /// The whole index, as written to `index.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,6 +50,9 @@ pub struct ComponentEntry {
     /// Where the rendered source came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Provenance>,
+    /// Objects that must be ready before the component is (Flux `healthChecks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health_checks: Vec<ObjectRef>,
     /// The component's objects, sorted by identity.
     pub objects: Vec<ObjectEntry>,
     /// The images its objects name.

@@ -26,7 +26,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::object::ObjectKey;
+use crate::object::{ObjectKey, ObjectRef};
 use crate::yaml;
 
 pub use images::images;
@@ -103,6 +103,9 @@ pub struct Component {
     pub release: Option<(String, String)>,
     /// Where the rendered source came from.
     pub source: Option<Provenance>,
+    /// Objects that must be ready before the component is (Flux `healthChecks`), beyond
+    /// its own.
+    pub health_checks: Vec<ObjectRef>,
     /// The rendered objects.
     pub objects: Vec<Object>,
 }
@@ -205,6 +208,7 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
                     namespace: namespace.clone(),
                 }),
             source: component.source.clone(),
+            health_checks: component.health_checks.clone(),
             objects,
             images: component_images,
         });
@@ -324,6 +328,7 @@ mod tests {
                 timeout: Some("10m".into()),
                 release: Some(("logging-logging".into(), "logging".into())),
                 source: None,
+                health_checks: vec![],
                 objects: vec![
                     Object {
                         value: deploy,

@@ -289,6 +289,7 @@ mod tests {
                 timeout: None,
                 release: None,
                 source: None,
+                health_checks: vec![],
                 objects: vec![Object {
                     value: json!({"apiVersion": "v1", "kind": "ConfigMap",
                         "metadata": {"name": "c", "namespace": "n"}, "data": {"a": "yes"}}),

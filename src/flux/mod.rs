@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance};
 use crate::config::Config;
 use crate::error::Error;
-use crate::object::ObjectKey;
+use crate::object::{ObjectKey, ObjectRef};
 use crate::source::{Store, Tree};
 use crate::{helm, kustomize, yaml};
 use cluster::Cluster;
@@ -67,6 +67,7 @@ pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
             timeout: None,
             release: None,
             source: None,
+            health_checks: Vec::new(),
             objects: Vec::new(),
         },
         objects,
@@ -414,6 +415,7 @@ impl Render<'_> {
             depends_on: dependency_ids("HelmRelease", &spec.depends_on, &node.namespace),
             timeout: spec.timeout.clone(),
             release: Some((release_name, release_namespace)),
+            health_checks: Vec::new(),
             source: Some(Provenance {
                 url,
                 commit: tree.origin.commit.clone(),
@@ -449,6 +451,19 @@ impl Render<'_> {
             depends_on: dependency_ids("Kustomization", &spec.depends_on, &node.namespace),
             timeout: spec.timeout.clone(),
             release: None,
+            health_checks: spec
+                .health_checks
+                .iter()
+                .map(|check| ObjectRef {
+                    api_version: check.api_version.clone(),
+                    kind: check.kind.clone(),
+                    namespace: check
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| node.namespace.clone()),
+                    name: check.name.clone(),
+                })
+                .collect(),
             source: Some(Provenance {
                 url,
                 commit: tree.origin.commit.clone(),

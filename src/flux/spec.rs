@@ -216,6 +216,24 @@ pub struct KustomizationSpec {
     /// Readiness timeout as written.
     #[serde(default)]
     pub timeout: Option<String>,
+    /// Objects to wait for besides the Kustomization's own.
+    #[serde(default)]
+    pub health_checks: Vec<HealthCheck>,
+}
+
+/// One entry of a Kustomization's `healthChecks`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    /// `apiVersion` of the object.
+    pub api_version: String,
+    /// `kind` of the object.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace; the Kustomization's when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
 }
 
 /// The fields of a Flux Kustomization that become an overlay kustomization on top of its
