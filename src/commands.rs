@@ -10,13 +10,13 @@ use crate::build::SourceOptions;
 use crate::error::Error;
 use crate::flux::SourceRemote;
 use crate::source::Lock;
-use crate::{helm, kustomize};
+use crate::{helm, kustomize, template};
 
 /// `crunch helm template` arguments, named as helm names its flags.
 #[derive(Debug, Clone, Default)]
 pub struct HelmTemplate {
-    /// Release name.
-    pub name: String,
+    /// Release name, or how to make it.
+    pub name: ReleaseName,
     /// Chart directory or archive.
     pub chart: PathBuf,
     /// `-n/--namespace`.
@@ -45,12 +45,114 @@ pub struct HelmTemplate {
     pub seed: String,
 }
 
+/// Where `helm template`'s release name comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReleaseName {
+    /// `NAME` as given (`release-name` when omitted).
+    Given(String),
+    /// `--name-template`: Go template text with Sprig's functions, executed without data.
+    Template(String),
+}
+
+impl Default for ReleaseName {
+    /// Helm's name when neither `NAME` nor `--name-template` is given.
+    fn default() -> Self {
+        ReleaseName::Given("release-name".to_owned())
+    }
+}
+
+impl ReleaseName {
+    /// Helm's reading of `helm template [NAME] CHART` (`positional` holds one or two
+    /// arguments) with `--name-template` and `--generate-name`: the release name and the
+    /// chart. An empty template counts as absent, as in Helm.
+    ///
+    /// # Errors
+    /// `--generate-name` (a name from the clock would make the output irreproducible),
+    /// and `NAME` together with `--name-template`, which Helm refuses too.
+    pub fn from_args(
+        positional: &[PathBuf],
+        name_template: Option<&str>,
+        generate_name: bool,
+    ) -> Result<(ReleaseName, PathBuf), Error> {
+        if generate_name {
+            return Err(Error::new(
+                "--generate-name is not supported: a name made up from the clock is not \
+                 reproducible; give NAME or --name-template",
+            ));
+        }
+        let template = name_template.filter(|t| !t.is_empty());
+        match (positional, template) {
+            ([name, chart], None) => Ok((
+                ReleaseName::Given(name.to_string_lossy().into_owned()),
+                chart.clone(),
+            )),
+            ([_, _], Some(_)) => Err(Error::new(
+                "cannot set --name-template and also specify a name",
+            )),
+            ([chart], Some(text)) => Ok((ReleaseName::Template(text.to_owned()), chart.clone())),
+            ([chart], None) => Ok((ReleaseName::default(), chart.clone())),
+            _ => Err(Error::new("expected [NAME] CHART")),
+        }
+    }
+
+    /// The name itself, checked as Helm checks release names.
+    ///
+    /// # Errors
+    /// The template's parse or execution error, or a name Helm would refuse.
+    pub fn resolve(&self) -> Result<String, Error> {
+        let name = match self {
+            ReleaseName::Given(name) => name.clone(),
+            ReleaseName::Template(text) => execute_name_template(text)?,
+        };
+        check_release_name(&name)?;
+        Ok(name)
+    }
+}
+
+/// Helm's `TemplateName`: a fresh Go template named `name-template` with Sprig's text
+/// functions (none of Helm's own), Go's default options, and nil data.
+fn execute_name_template(text: &str) -> Result<String, Error> {
+    const NAME: &str = "name-template";
+    let options = template::Options {
+        // A name template runs on the caller's stack, not on a render thread.
+        max_nesting: 64,
+        ..template::Options::default()
+    };
+    let mut set = template::Templates::new(NAME, template::FuncMap::sprig(), options);
+    set.parse(NAME, text).map_err(Error::new)?;
+    set.execute(NAME, template::Value::Nil).map_err(Error::new)
+}
+
+/// Helm's `ValidateReleaseName`: a DNS-1123 subdomain of at most 53 characters.
+fn check_release_name(name: &str) -> Result<(), Error> {
+    let label_ok = |label: &str| {
+        let bytes = label.as_bytes();
+        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        bytes.first().is_some_and(alnum)
+            && bytes.last().is_some_and(alnum)
+            && bytes.iter().all(|b| alnum(b) || *b == b'-')
+    };
+    let problem = if name.is_empty() {
+        "no name provided"
+    } else if name.len() > 53 || !name.split('.').all(label_ok) {
+        "invalid release name, must match regex \
+         ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length \
+         must not be longer than 53"
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(format!(
+        "release name check failed: release name {name:?}: {problem}"
+    )))
+}
+
 /// What `helm template` would print.
 pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
+    let release_name = args.name.resolve()?;
     let values = helm_user_values(args)?;
     let chart = helm::load_chart(&args.chart).map_err(Error::new)?;
     let options = helm::RenderOptions {
-        release_name: args.name.clone(),
+        release_name,
         namespace: args.namespace.clone(),
         revision: 1,
         is_upgrade: args.is_upgrade,
@@ -123,35 +225,4 @@ fn read_input(path: &Path) -> Result<String, Error> {
         };
         Error::new(format!("open {}: {reason}", path.display()))
     })
-}
-
-/// `crunch diff --cluster`: a unified diff per object that applying would change, live
-/// object first; empty when nothing would change.
-pub fn render_changes(components: &[(String, Vec<crate::apply::preview::Change>)]) -> String {
-    let mut out = String::new();
-    for (component, changes) in components {
-        for change in changes.iter().filter(|c| c.changes()) {
-            let as_yaml =
-                |v: &Option<Value>| v.as_ref().map(crate::yaml::to_kyaml).unwrap_or_default();
-            let (before, after) = (as_yaml(&change.before), as_yaml(&change.after));
-            let title = format!("{} ({component})", change.object);
-            if let Some(note) = &change.note {
-                out.push_str(&format!("# {title}: {note}\n"));
-            }
-            let diff = similar::TextDiff::from_lines(&before, &after);
-            let live = if change.before.is_some() {
-                "live"
-            } else {
-                "live (absent)"
-            };
-            out.push_str(
-                &diff
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&format!("{live} {title}"), &format!("bundle {title}"))
-                    .to_string(),
-            );
-        }
-    }
-    out
 }

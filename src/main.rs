@@ -71,7 +71,7 @@ struct ApplyArgs {
     #[arg(long, overrides_with = "no_prune")]
     prune: bool,
     /// Leave objects that this bundle no longer holds in place.
-    #[arg(long)]
+    #[arg(long, overrides_with = "prune")]
     no_prune: bool,
     /// Let pruning delete CustomResourceDefinitions (and every object of their kinds).
     #[arg(long)]
@@ -178,8 +178,7 @@ enum HelmCommand {
 
 #[derive(Args)]
 struct HelmTemplateArgs {
-    /// [NAME] CHART: the release name (optional, as in Helm) and the chart directory or
-    /// .tgz archive.
+    /// The release name (optional, as in Helm), then the chart directory or .tgz archive.
     #[arg(value_name = "[NAME] CHART", num_args = 1..=2, required = true)]
     name_and_chart: Vec<PathBuf>,
     /// Make the release name from this Go template (with Sprig) when NAME is omitted.
@@ -314,8 +313,8 @@ fn main() -> ExitCode {
 fn run(command: Command) -> Result<Output, (Error, u8)> {
     let failed = |e: Error| (e, 1);
     match command {
-        Command::Apply(args) => apply(args),
-        Command::Diff(args) => diff(args),
+        Command::Apply(args) => apply_command(args),
+        Command::Diff(args) => diff_command(args),
         Command::Verify(args) => {
             let bundle = crunch::bundle::read(&args.bundle).map_err(|e| {
                 (
@@ -338,11 +337,15 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             )
             .into())
         }
-        other => run_render(other).map(Output::from).map_err(failed),
+        Command::Build(args) => build_command(args).map(Output::from).map_err(failed),
+        Command::Helm(HelmCommand::Template(args)) => helm_template_command(args)
+            .map(Output::from)
+            .map_err(failed),
+        Command::Kustomize(args) => kustomize_command(args).map(Output::from).map_err(failed),
     }
 }
 
-fn apply(args: ApplyArgs) -> Result<Output, (Error, u8)> {
+fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
     let dry_run = match args.dry_run {
         None | Some(DryRun::None) => false,
         Some(DryRun::Server) => true,
@@ -391,7 +394,7 @@ fn start_error(e: apply::StartError) -> (Error, u8) {
     (Error::new(e), code)
 }
 
-fn diff(args: DiffArgs) -> Result<Output, (Error, u8)> {
+fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
     let [bundle] = &args.bundles[..] else {
         return Err((
             Error::new(
@@ -413,76 +416,71 @@ fn diff(args: DiffArgs) -> Result<Output, (Error, u8)> {
         ..apply::Options::default()
     };
     let changes = apply::diff(&options).map_err(start_error)?;
-    let text = commands::render_changes(&changes);
+    let text = apply::preview::render(&changes);
     // As `kubectl diff`: 1 when there are differences.
     let code = u8::from(!text.is_empty());
     Ok(Output { text, code })
 }
 
-fn run_render(command: Command) -> Result<String, Error> {
-    match command {
-        Command::Build(args) => {
-            if let Some(jobs) = args.jobs {
-                rayon::ThreadPoolBuilder::new()
-                    .num_threads(jobs)
-                    .build_global()
-                    .map_err(|e| Error::new(format!("cannot start {jobs} threads: {e}")))?;
-            }
-            let report = build(&BuildOptions {
-                env_dir: args.env_dir,
-                out: args.out.clone(),
-                config: args.config,
-                sources: args.sources.options(args.update),
-            })?;
-            Ok(format!(
-                "wrote {}: {} components, {} objects\ndigest {}\nlock {}\n",
-                args.out.display(),
-                report.components,
-                report.objects,
-                report.digest,
-                report.lock.display()
-            ))
-        }
-        Command::Helm(HelmCommand::Template(args)) => {
-            let (name, chart) = commands::ReleaseName::from_args(
-                &args.name_and_chart,
-                args.name_template.as_deref(),
-                args.generate_name,
-            )?;
-            commands::helm_template(&HelmTemplate {
-                name,
-                chart,
-                namespace: args.namespace,
-                values: args.values,
-                set: [
-                    (SetFlag::Set, args.set),
-                    (SetFlag::SetString, args.set_string),
-                    (SetFlag::SetJson, args.set_json),
-                    (SetFlag::SetFile, args.set_file),
-                    (SetFlag::SetLiteral, args.set_literal),
-                ]
-                .into_iter()
-                .flat_map(|(flag, lines)| lines.into_iter().map(move |line| (flag, line)))
-                .collect(),
-                show_only: args.show_only,
-                kube_version: args.kube_version,
-                api_versions: args.api_versions,
-                include_crds: args.include_crds,
-                skip_tests: args.skip_tests,
-                no_hooks: args.no_hooks,
-                is_upgrade: args.is_upgrade,
-                seed: args.seed,
-            })
-        }
-        Command::Kustomize(args) => {
-            let restrictor = match args.load_restrictor {
-                Restrictor::LoadRestrictionsRootOnly => LoadRestrictor::RootOnly,
-                Restrictor::LoadRestrictionsNone => LoadRestrictor::None,
-            };
-            commands::kustomize(&args.dir, restrictor, &args.sources.options(false))
-        }
-        Command::Apply(_) | Command::Diff(_) | Command::Verify(_) => Err(Error::new(
-            "internal: cluster commands are dispatched by run",
-        )),
+fn build_command(args: BuildArgs) -> Result<String, Error> {
+    if let Some(jobs) = args.jobs {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build_global()
+            .map_err(|e| Error::new(format!("cannot start {jobs} threads: {e}")))?;
     }
+    let report = build(&BuildOptions {
+        env_dir: args.env_dir,
+        out: args.out.clone(),
+        config: args.config,
+        sources: args.sources.options(args.update),
+    })?;
+    Ok(format!(
+        "wrote {}: {} components, {} objects\ndigest {}\nlock {}\n",
+        args.out.display(),
+        report.components,
+        report.objects,
+        report.digest,
+        report.lock.display()
+    ))
+}
+
+fn helm_template_command(args: HelmTemplateArgs) -> Result<String, Error> {
+    let (name, chart) = commands::ReleaseName::from_args(
+        &args.name_and_chart,
+        args.name_template.as_deref(),
+        args.generate_name,
+    )?;
+    commands::helm_template(&HelmTemplate {
+        name,
+        chart,
+        namespace: args.namespace,
+        values: args.values,
+        set: [
+            (SetFlag::Set, args.set),
+            (SetFlag::SetString, args.set_string),
+            (SetFlag::SetJson, args.set_json),
+            (SetFlag::SetFile, args.set_file),
+            (SetFlag::SetLiteral, args.set_literal),
+        ]
+        .into_iter()
+        .flat_map(|(flag, lines)| lines.into_iter().map(move |line| (flag, line)))
+        .collect(),
+        show_only: args.show_only,
+        kube_version: args.kube_version,
+        api_versions: args.api_versions,
+        include_crds: args.include_crds,
+        skip_tests: args.skip_tests,
+        no_hooks: args.no_hooks,
+        is_upgrade: args.is_upgrade,
+        seed: args.seed,
+    })
+}
+
+fn kustomize_command(args: KustomizeArgs) -> Result<String, Error> {
+    let restrictor = match args.load_restrictor {
+        Restrictor::LoadRestrictionsRootOnly => LoadRestrictor::RootOnly,
+        Restrictor::LoadRestrictionsNone => LoadRestrictor::None,
+    };
+    commands::kustomize(&args.dir, restrictor, &args.sources.options(false))
 }

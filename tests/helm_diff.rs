@@ -498,3 +498,100 @@ fn random_functions_follow_the_seed() {
     assert_ne!(both[0].1, both[1].1);
     assert_eq!(both[..1], render(&["r"], "one")[..]);
 }
+
+/// `helm template CHART --name-template TEXT` (no NAME): the release name comes from a Go
+/// template with Sprig's functions; bad templates and bad names fail with Helm's message.
+#[test]
+fn name_template_matches_oracle() {
+    use crunch::commands::{self, HelmTemplate, ReleaseName};
+
+    const TEMPLATES: &[&str] = &[
+        r#"{{ "rel" | lower }}-{{ add 1 2 }}"#,
+        "plain-name",
+        r#"{{ "a" }}{{/* comment */}}b"#,
+        r#"{{ list "x" "y" | join "-" }}.{{ "Z" | lower }}"#,
+        r#"{{ define "n" }}inner{{ end }}{{ template "n" }}-{{ "abcdef" | trunc 3 }}"#,
+        r#"{{ "x" | sha256sum | trunc 8 }}-{{ "v1.2" | replace "." "-" }}"#,
+        // Helm runs the template, then refuses the name.
+        r#"{{ "x" | upper }}"#,
+        "{{ . }}",
+        r#"{{ "" }}"#,
+        "a..b",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        // Parse and execution errors, and Helm's own functions, which it does not offer.
+        "{{ .Foo }",
+        r#"{{ fail "no" }}"#,
+        r#"{{ include "x" . }}"#,
+        r#"{{ toYaml "x" }}"#,
+    ];
+    let chart = charts_dir().join("basic");
+    let scratch = std::env::temp_dir().join(format!("crunch-name-tpl-{}", std::process::id()));
+    let mut failures = Vec::new();
+    for text in TEMPLATES {
+        let out = oracle::helm()
+            .arg("template")
+            .arg(&chart)
+            .args(["--name-template", text])
+            .env("HELM_CONFIG_HOME", scratch.join("config"))
+            .env("HELM_CACHE_HOME", scratch.join("cache"))
+            .env("HELM_DATA_HOME", scratch.join("data"))
+            .output()
+            .expect("helm runs");
+        let expected = if out.status.success() {
+            Outcome::Output(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            // Helm logs the failed name check first; its last line is the error.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr.trim_end().lines().last().unwrap_or_default();
+            Outcome::Error(last.strip_prefix("Error: ").unwrap_or(last).to_owned())
+        };
+        let args = HelmTemplate {
+            name: ReleaseName::Template((*text).to_owned()),
+            chart: chart.clone(),
+            namespace: "default".to_owned(),
+            ..HelmTemplate::default()
+        };
+        let actual = match commands::helm_template(&args) {
+            Ok(out) => Outcome::Output(out),
+            Err(e) => Outcome::Error(e.to_string()),
+        };
+        if expected != actual {
+            failures.push(format!(
+                "=== {text}\nhelm:   {expected:?}\ncrunch: {actual:?}"
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    eprintln!(
+        "{} name templates match helm",
+        TEMPLATES.len() - failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// NAME together with `--name-template`, and `--generate-name`, are refused before any
+/// rendering; an empty template means no template, as in Helm.
+#[test]
+fn release_name_arguments() {
+    use crunch::commands::ReleaseName;
+    use std::path::PathBuf;
+
+    let chart = PathBuf::from("c");
+    let both = [PathBuf::from("n"), chart.clone()];
+    let err = ReleaseName::from_args(&both, Some("x"), false).expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "cannot set --name-template and also specify a name"
+    );
+    let err =
+        ReleaseName::from_args(std::slice::from_ref(&chart), None, true).expect_err("refused");
+    assert!(err.to_string().contains("not reproducible"), "{err}");
+    assert_eq!(
+        ReleaseName::from_args(std::slice::from_ref(&chart), Some(""), false).expect("ok"),
+        (ReleaseName::default(), chart.clone())
+    );
+    assert_eq!(
+        ReleaseName::from_args(&both, None, false).expect("ok"),
+        (ReleaseName::Given("n".to_owned()), chart)
+    );
+}

@@ -1,6 +1,6 @@
-//! Applying one component: record the inventory, run the pre hooks, apply CRDs (and
-//! wait until they are Established), Namespaces and the rest in install order, wait until
-//! everything is ready, run the post hooks, mark the inventory applied.
+//! Applying one component: record the inventory, apply CRDs (and wait until they are
+//! Established), run the pre hooks, apply Namespaces and the rest in install order, wait
+//! until everything is ready, run the post hooks, mark the inventory applied.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -165,16 +165,17 @@ impl Work<'_> {
             Some(p) if p.state == State::Applied => (HookEvent::PreUpgrade, HookEvent::PostUpgrade),
             _ => (HookEvent::PreInstall, HookEvent::PostInstall),
         };
-        // As helm-controller does not upgrade a release whose chart and values did not
-        // change, an unchanged component runs no hooks.
-        if !unchanged_since_last {
-            self.hooks(pre).await?;
-        }
+        // CRDs first, as Helm installs a chart's crds/ before anything else, hooks included.
         let definitions: Vec<&PlannedObject> = plan.definitions.iter().collect();
         self.apply_all(&definitions, &live).await?;
         if !definitions.is_empty() {
             let targets: Vec<ObjectRef> = definitions.iter().map(|o| o.target.clone()).collect();
             self.wait(&targets).await?;
+        }
+        // As helm-controller does not upgrade a release whose chart and values did not
+        // change, an unchanged component runs no hooks.
+        if !unchanged_since_last {
+            self.hooks(pre).await?;
         }
         let namespaces: Vec<&PlannedObject> = plan.namespaces.iter().collect();
         self.apply_all(&namespaces, &live).await?;

@@ -352,6 +352,132 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::{Bundle, Component, ComponentKind, Object, read, write};
+    use serde_json::json;
+
+    fn component(
+        id: &str,
+        depends_on: &[&str],
+        parent: Option<&str>,
+        objects: Vec<Value>,
+    ) -> Component {
+        Component {
+            id: id.into(),
+            kind: ComponentKind::HelmRelease,
+            parent: parent.map(str::to_string),
+            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            timeout: Some("90s".into()),
+            release: None,
+            source: None,
+            health_checks: vec![],
+            objects: objects
+                .into_iter()
+                .map(|value| Object { value, apply: true })
+                .collect(),
+        }
+    }
+
+    fn object(kind: &str, name: &str, annotations: Value) -> Value {
+        let api_version = match kind {
+            "Deployment" => "apps/v1",
+            "Job" => "batch/v1",
+            "CustomResourceDefinition" => "apiextensions.k8s.io/v1",
+            _ => "v1",
+        };
+        json!({"apiVersion": api_version, "kind": kind,
+            "metadata": {"name": name, "namespace": "x", "annotations": annotations}})
+    }
+
+    fn planned(components: Vec<Component>) -> Result<Plan, Error> {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("b");
+        let bundle = Bundle {
+            environment: "dev".into(),
+            kube_version: "v1.28.15".into(),
+            sources: vec![],
+            components,
+        };
+        write(&bundle, &out).unwrap();
+        plan(&read(&out).unwrap(), None)
+    }
+
+    #[test]
+    fn components_follow_dependencies_and_parents() {
+        let plan = planned(vec![
+            component("b", &["c"], Some("a"), vec![]),
+            component("a", &[], None, vec![]),
+            component("c", &[], Some("a"), vec![]),
+        ])
+        .unwrap();
+        let order: Vec<&str> = plan.components.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(order, ["a", "c", "b"]);
+        assert_eq!(plan.components[2].needs, ["a", "c"]);
+        assert_eq!(plan.components[0].timeout, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn cycles_and_unknown_dependencies_are_refused() {
+        let e = planned(vec![
+            component("a", &["b"], None, vec![]),
+            component("b", &["a"], None, vec![]),
+        ])
+        .unwrap_err();
+        assert_eq!(e.to_string(), "dependency cycle among a, b");
+        let e = planned(vec![component("a", &["nope"], None, vec![])]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "a → depends on nope, which is not in the bundle"
+        );
+    }
+
+    #[test]
+    fn objects_are_sorted_by_role_install_order_and_hook_weight() {
+        let plan = planned(vec![component(
+            "a",
+            &[],
+            None,
+            vec![
+                object("Deployment", "web", json!({})),
+                object("ConfigMap", "conf", json!({})),
+                object("CustomResourceDefinition", "crd", json!({})),
+                object(
+                    "Job",
+                    "late",
+                    json!({"helm.sh/hook": "post-install", "helm.sh/hook-weight": "5"}),
+                ),
+                object(
+                    "Job",
+                    "early",
+                    json!({"helm.sh/hook": "post-install,post-upgrade",
+                    "helm.sh/hook-weight": "-1", "helm.sh/hook-delete-policy": "hook-succeeded"}),
+                ),
+                object("Pod", "test", json!({"helm.sh/hook": "test"})),
+            ],
+        )])
+        .unwrap();
+        let c = &plan.components[0];
+        let names = |objects: &[PlannedObject]| -> Vec<String> {
+            objects.iter().map(|o| o.target.name.clone()).collect()
+        };
+        assert_eq!(names(&c.definitions), ["crd"]);
+        assert_eq!(names(&c.resources), ["conf", "web"]);
+        let post: Vec<&str> = c
+            .hooks_at(HookEvent::PostInstall)
+            .map(|h| h.object.target.name.as_str())
+            .collect();
+        assert_eq!(post, ["early", "late"]);
+        assert_eq!(c.hooks_at(HookEvent::PostUpgrade).count(), 1);
+        let early = &c.hooks[0];
+        assert_eq!(
+            early.delete,
+            DeletePolicy {
+                before_creation: false,
+                on_success: true,
+                on_failure: false
+            }
+        );
+        assert!(c.hooks[1].delete.before_creation, "Helm's default policy");
+    }
 
     #[test]
     fn durations_parse_as_go_does() {

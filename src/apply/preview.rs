@@ -97,6 +97,87 @@ async fn preview_one(
     })
 }
 
+/// `crunch diff --cluster`: a unified diff per object that applying would change, live
+/// object first; empty when nothing would change. Secret values are masked as `kubectl
+/// diff` masks them: `***`, or `*** (before)` / `*** (after)` where they differ.
+pub fn render(components: &[(String, Vec<Change>)]) -> String {
+    let mut out = String::new();
+    for (component, changes) in components {
+        for change in changes.iter().filter(|c| c.changes()) {
+            let (mut before, mut after) = (change.before.clone(), change.after.clone());
+            if change.object.kind == "Secret" && change.object.group().is_empty() {
+                mask_secrets(before.as_mut(), after.as_mut());
+            }
+            let as_yaml =
+                |v: &Option<Value>| v.as_ref().map(crate::yaml::to_kyaml).unwrap_or_default();
+            let (before_text, after_text) = (as_yaml(&before), as_yaml(&after));
+            let title = format!("{} ({component})", change.object);
+            if let Some(note) = &change.note {
+                out.push_str(&format!("# {title}: {note}\n"));
+            }
+            let live = if before.is_some() {
+                "live"
+            } else {
+                "live (absent)"
+            };
+            let diff = similar::TextDiff::from_lines(&before_text, &after_text);
+            out.push_str(
+                &diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("{live} {title}"), &format!("bundle {title}"))
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Replaces every value under `data` and `stringData` with a marker that says only
+/// whether it changed.
+fn mask_secrets(before: Option<&mut Value>, after: Option<&mut Value>) {
+    let values = |v: &Option<&mut Value>, field: &str| -> serde_json::Map<String, Value> {
+        v.as_ref()
+            .and_then(|v| v.get(field))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mark =
+        |side: Option<&mut Value>, other: &dyn Fn(&str, &str) -> Option<Value>, tag: &str| {
+            let Some(side) = side else { return };
+            for field in ["data", "stringData"] {
+                if let Some(map) = side.get_mut(field).and_then(Value::as_object_mut) {
+                    for (key, value) in map.iter_mut() {
+                        let same = other(field, key).as_ref() == Some(&*value);
+                        *value = Value::String(if same {
+                            "***".into()
+                        } else {
+                            format!("*** ({tag})")
+                        });
+                    }
+                }
+            }
+        };
+    let (old_data, old_strings) = (values(&before, "data"), values(&before, "stringData"));
+    let (new_data, new_strings) = (values(&after, "data"), values(&after, "stringData"));
+    let lookup = |data: &serde_json::Map<String, Value>,
+                  strings: &serde_json::Map<String, Value>| {
+        let (data, strings) = (data.clone(), strings.clone());
+        move |field: &str, key: &str| -> Option<Value> {
+            if field == "data" {
+                data.get(key).cloned()
+            } else {
+                strings.get(key).cloned()
+            }
+        }
+    };
+    let in_after = lookup(&new_data, &new_strings);
+    let in_before = lookup(&old_data, &old_strings);
+    mark(before, &in_after, "before");
+    mark(after, &in_before, "after");
+}
+
 /// The object without what the server maintains on every write, so that a dry run of
 /// an unchanged object compares equal to the live one.
 fn comparable(mut object: Value) -> Value {

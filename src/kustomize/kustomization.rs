@@ -4,8 +4,10 @@
 use serde_json::{Map, Value};
 
 use super::error::Error;
+use super::origin::BuildMetadata;
 use super::resource::Behavior;
 use super::sort::SortOrder;
+use super::vars::Var;
 
 /// The names kustomize looks for, in its order.
 pub(crate) const FILE_NAMES: [&str; 3] =
@@ -143,36 +145,32 @@ pub(crate) struct Kustomization {
     pub secret_generator: Vec<GeneratorArgs>,
     pub generator_options: Option<GeneratorOptions>,
     pub sort: Option<SortOrder>,
-    pub build_metadata: Vec<String>,
+    pub build_metadata: BuildMetadata,
     /// `replacements:` entries, inline (`source`, `targets`) or `{path: file}`.
     pub replacements: Vec<Value>,
+    /// `vars:` entries.
+    pub vars: Vec<Var>,
+    /// `generators:` entries: built-in plugin configs, inline or by path.
+    pub generators: Vec<String>,
+    /// `transformers:` entries, likewise.
+    pub transformers: Vec<String>,
+    /// `validators:` entries, likewise.
+    pub validators: Vec<String>,
+    /// `openapi: {path: …}`: a schema file replacing kustomize's built-in one.
+    pub openapi: Option<String>,
 }
 
 /// Fields kustomize knows but crunch does not build (yet), with why.
-const UNSUPPORTED: [(&str, &str); 8] = [
+const UNSUPPORTED: [(&str, &str); 3] = [
     ("helmCharts", "helmCharts is not supported yet"),
     ("helmGlobals", "helmGlobals is not supported yet"),
     (
         "helmChartInflationGenerator",
         "helmChartInflationGenerator is not supported yet",
     ),
-    (
-        "generators",
-        "generators (plugins, exec and container functions) are not supported yet",
-    ),
-    (
-        "transformers",
-        "transformers (plugins, exec and container functions) are not supported yet",
-    ),
-    (
-        "validators",
-        "validators (plugins, exec and container functions) are not supported yet",
-    ),
-    ("vars", "vars is not supported yet"),
-    ("openapi", "openapi (a custom schema) is not supported yet"),
 ];
 
-const KNOWN: [&str; 26] = [
+const KNOWN: [&str; 31] = [
     "apiVersion",
     "kind",
     "metadata",
@@ -199,6 +197,11 @@ const KNOWN: [&str; 26] = [
     "sortOptions",
     "buildMetadata",
     "replacements",
+    "vars",
+    "generators",
+    "transformers",
+    "validators",
+    "openapi",
 ];
 
 impl Kustomization {
@@ -291,12 +294,20 @@ impl Kustomization {
                 None | Some(Value::Null) => None,
                 Some(v) => Some(SortOrder::parse(v)?),
             },
-            build_metadata: strings(map.get("buildMetadata"), "buildMetadata")?,
+            build_metadata: BuildMetadata::parse(&strings(
+                map.get("buildMetadata"),
+                "buildMetadata",
+            )?),
             replacements: list(map.get("replacements"), "replacements")?.to_vec(),
+            vars: list(map.get("vars"), "vars")?
+                .iter()
+                .map(Var::parse)
+                .collect::<Result<_, _>>()?,
+            generators: strings(map.get("generators"), "generators")?,
+            transformers: strings(map.get("transformers"), "transformers")?,
+            validators: strings(map.get("validators"), "validators")?,
+            openapi: parse_openapi(map.get("openapi"))?,
         };
-        if !k.build_metadata.is_empty() {
-            return Err(Error::new("buildMetadata is not supported yet"));
-        }
         Ok(k)
     }
 }
@@ -311,19 +322,23 @@ fn is_empty(v: &Value) -> bool {
     }
 }
 
-fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
+pub(crate) fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
     v.as_object()
         .ok_or_else(|| Error::new(format!("{what} must be a map")))
 }
 
-fn check_fields(m: &Map<String, Value>, known: &[&str], what: &str) -> Result<(), Error> {
+pub(crate) fn check_fields(
+    m: &Map<String, Value>,
+    known: &[&str],
+    what: &str,
+) -> Result<(), Error> {
     match m.keys().find(|k| !known.contains(&k.as_str())) {
         Some(k) => Err(Error::new(format!("{what}: unknown field \"{k}\""))),
         None => Ok(()),
     }
 }
 
-fn list<'a>(v: Option<&'a Value>, what: &str) -> Result<&'a [Value], Error> {
+pub(crate) fn list<'a>(v: Option<&'a Value>, what: &str) -> Result<&'a [Value], Error> {
     match v {
         None | Some(Value::Null) => Ok(&[]),
         Some(Value::Array(a)) => Ok(a),
@@ -332,7 +347,7 @@ fn list<'a>(v: Option<&'a Value>, what: &str) -> Result<&'a [Value], Error> {
 }
 
 /// A scalar as kustomize's YAML-to-JSON-to-string reading sees it.
-fn scalar(v: &Value, what: &str) -> Result<String, Error> {
+pub(crate) fn scalar(v: &Value, what: &str) -> Result<String, Error> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Null => Ok(String::new()),
@@ -344,7 +359,7 @@ fn scalar(v: &Value, what: &str) -> Result<String, Error> {
     }
 }
 
-fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, Error> {
+pub(crate) fn strings(v: Option<&Value>, what: &str) -> Result<Vec<String>, Error> {
     list(v, what)?.iter().map(|s| scalar(s, what)).collect()
 }
 
@@ -352,7 +367,7 @@ fn str_field(m: &Map<String, Value>, key: &str) -> Result<String, Error> {
     m.get(key).map_or(Ok(String::new()), |v| scalar(v, key))
 }
 
-fn string_map(v: Option<&Value>, what: &str) -> Result<Vec<(String, String)>, Error> {
+pub(crate) fn string_map(v: Option<&Value>, what: &str) -> Result<Vec<(String, String)>, Error> {
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Object(m)) => m
@@ -367,7 +382,23 @@ fn boolean(v: Option<&Value>) -> bool {
     v.and_then(Value::as_bool).unwrap_or(false)
 }
 
-fn parse_patch(v: &Value, what: &str) -> Result<PatchArgs, Error> {
+/// `openapi:` — only a schema file; `version:` would pick one of kustomize's bundled
+/// schemas, which crunch does not carry.
+fn parse_openapi(v: Option<&Value>) -> Result<Option<String>, Error> {
+    let Some(m) = v.filter(|v| !is_empty(v)) else {
+        return Ok(None);
+    };
+    let m = object(m, "openapi")?;
+    check_fields(m, &["path", "version"], "openapi")?;
+    if m.contains_key("version") {
+        return Err(Error::new(
+            "openapi.version is not supported (only openapi.path)",
+        ));
+    }
+    Ok(Some(str_field(m, "path")?).filter(|p| !p.is_empty()))
+}
+
+pub(crate) fn parse_patch(v: &Value, what: &str) -> Result<PatchArgs, Error> {
     let m = object(v, what)?;
     check_fields(m, &["path", "patch", "target", "options"], what)?;
     let opt = |k: &str| {
@@ -406,7 +437,7 @@ fn parse_label(v: &Value) -> Result<LabelArgs, Error> {
     })
 }
 
-fn parse_image(v: &Value) -> Result<ImageArgs, Error> {
+pub(crate) fn parse_image(v: &Value) -> Result<ImageArgs, Error> {
     let m = object(v, "images")?;
     check_fields(
         m,
@@ -430,7 +461,7 @@ fn parse_image(v: &Value) -> Result<ImageArgs, Error> {
     })
 }
 
-fn parse_replica(v: &Value) -> Result<ReplicaArgs, Error> {
+pub(crate) fn parse_replica(v: &Value) -> Result<ReplicaArgs, Error> {
     let m = object(v, "replicas")?;
     check_fields(m, &["name", "count"], "replicas")?;
     Ok(ReplicaArgs {
@@ -439,7 +470,7 @@ fn parse_replica(v: &Value) -> Result<ReplicaArgs, Error> {
     })
 }
 
-fn parse_generator(v: &Value, what: &str) -> Result<GeneratorArgs, Error> {
+pub(crate) fn parse_generator(v: &Value, what: &str) -> Result<GeneratorArgs, Error> {
     let m = object(v, what)?;
     check_fields(
         m,

@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use super::error::Error;
+use super::kustomization::FILE_NAMES;
+use super::origin::Place;
+use super::schema::Schema;
 use super::{LoadRestrictor, Remote, remote};
 
 /// Reads files of one kustomization root and opens the roots it refers to.
@@ -17,6 +20,10 @@ pub(crate) struct Loader<'a> {
     /// Remote URLs that led here, outermost first.
     urls: Vec<String>,
     remote: &'a dyn Remote,
+    /// Where this root is, as `buildMetadata` origins name it.
+    place: Place,
+    /// The merge-key schema of the whole build.
+    schema: Schema,
 }
 
 impl<'a> Loader<'a> {
@@ -34,12 +41,38 @@ impl<'a> Loader<'a> {
             ancestors: Vec::new(),
             urls: Vec::new(),
             remote,
+            place: Place::default(),
+            schema: Schema::Builtin,
         })
     }
 
     /// This loader's root directory (absolute, symlinks resolved).
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Where this root is relative to the top kustomization (or in its repository).
+    pub fn place(&self) -> &Place {
+        &self.place
+    }
+
+    /// The merge-key schema patches use.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Replaces the schema for this root and every root opened from it.
+    pub fn set_schema(&mut self, schema: Schema) {
+        self.schema = schema;
+    }
+
+    /// The name of the kustomization file in this root (kustomize's first choice when
+    /// there is none).
+    pub fn kustomization_file(&self) -> &'static str {
+        FILE_NAMES
+            .iter()
+            .find(|f| self.root.join(f).is_file())
+            .unwrap_or(&FILE_NAMES[0])
     }
 
     /// Resolves `rel` against the root and enforces the load restrictor.
@@ -120,6 +153,15 @@ impl<'a> Loader<'a> {
                 ancestors,
                 urls,
                 remote: self.remote,
+                place: Place {
+                    dir: String::new(),
+                    repo: Some((
+                        target.repo_url.clone(),
+                        target.reference.clone().unwrap_or_default(),
+                    )),
+                }
+                .join(&target.path),
+                schema: self.schema.clone(),
             });
         }
         if Path::new(path).is_absolute() {
@@ -150,6 +192,8 @@ impl<'a> Loader<'a> {
             ancestors,
             urls: self.urls.clone(),
             remote: self.remote,
+            place: self.place.join(path),
+            schema: self.schema.clone(),
         })
     }
 }

@@ -5,11 +5,15 @@
 //! touches the network: remote bases are fetched by the caller through [`Remote`].
 //!
 //! The pieces, in build order: `loader` (files, load restrictor, sub-roots, cycles),
-//! `kustomization` (the file's fields), `target` (accumulation), `generators` + `hash`,
-//! `transformers` (namespace, prefix/suffix, labels, annotations, images, replicas),
-//! `patch` (+ `smp` driven by `schema`, + `json6902`), `nameref`, `sort`.
+//! `kustomization` (the file's fields), `target` (accumulation), `config` + `crds` (field
+//! specs), `generators` + `hash`, `transformers` (namespace, prefix/suffix, labels,
+//! annotations, images, replicas), `patch` (+ `smp` driven by `schema`, built in or the
+//! top kustomization's `openapi`, + `json6902`), `replacements`, `plugins` (built-in
+//! plugin configs in `generators`/`transformers`/`validators`), then once at the top:
+//! `nameref`, `vars`, `origin` (`buildMetadata`), `sort`.
 
 mod config;
+mod crds;
 mod error;
 mod fieldspec;
 mod generators;
@@ -18,7 +22,9 @@ mod json6902;
 mod kustomization;
 mod loader;
 mod nameref;
+mod origin;
 mod patch;
+mod plugins;
 mod remote;
 mod replacements;
 mod resid;
@@ -29,6 +35,7 @@ mod sort;
 mod target;
 mod transformers;
 mod util;
+mod vars;
 
 use std::path::{Path, PathBuf};
 
@@ -89,9 +96,10 @@ pub struct Options {
 /// led there.
 pub fn build(dir: &Path, remote: &dyn Remote, options: &Options) -> Result<Vec<Value>, Error> {
     let top = top_step(dir);
-    let ldr =
+    let mut ldr =
         Loader::new(dir, options.load_restrictor, remote).map_err(|e| e.within(top.clone()))?;
     let k = target::load_kustomization(&ldr).map_err(|e| e.within(top.clone()))?;
+    target::use_openapi(&k, &mut ldr).map_err(|e| e.within(top.clone()))?;
     if k.kind == Kind::Component {
         return Err(Error::new(format!(
             "expected kind != 'Component' for path '{}'",
@@ -101,7 +109,7 @@ pub fn build(dir: &Path, remote: &dyn Remote, options: &Options) -> Result<Vec<V
     }
     let ra =
         target::accumulate(&k, &ldr, Accumulator::default()).map_err(|e| e.within(top.clone()))?;
-    finish(ra, k.sort.as_ref()).map_err(|e| e.within(top))
+    finish(ra, k.sort.as_ref(), k.build_metadata).map_err(|e| e.within(top))
 }
 
 /// Flux builds a Kustomization's path with its own overlay (namespace/targetNamespace,
@@ -123,11 +131,12 @@ pub fn build_with_overlay(
     if !ov.resources.is_empty() {
         return Err(Error::new("an overlay must not list resources of its own").within("overlay"));
     }
-    let ldr =
+    let mut ldr =
         Loader::new(dir, options.load_restrictor, remote).map_err(|e| e.within(top.clone()))?;
+    target::use_openapi(&ov, &mut ldr).map_err(|e| e.within("overlay"))?;
     let base = target::build_dir(&ldr, Kind::Kustomization).map_err(|e| e.within(top.clone()))?;
     let ra = target::accumulate(&ov, &ldr, base).map_err(|e| e.within("overlay"))?;
-    finish(ra, ov.sort.as_ref()).map_err(|e| e.within("overlay"))
+    finish(ra, ov.sort.as_ref(), ov.build_metadata).map_err(|e| e.within("overlay"))
 }
 
 /// Flux HelmRelease postRenderers: applies kustomize `patches` entries (strategic merge or
@@ -166,8 +175,12 @@ fn top_step(dir: &Path) -> String {
     dir.join(name).display().to_string()
 }
 
-fn finish(mut ra: Accumulator, sort: Option<&SortOrder>) -> Result<Vec<Value>, Error> {
-    target::finish(&mut ra)?;
+fn finish(
+    mut ra: Accumulator,
+    sort: Option<&SortOrder>,
+    metadata: origin::BuildMetadata,
+) -> Result<Vec<Value>, Error> {
+    target::finish(&mut ra, metadata)?;
     let mut rs = ra.res.resources;
     sort.cloned().unwrap_or_default().apply(&mut rs);
     Ok(rs.into_iter().map(|r| r.obj).collect())

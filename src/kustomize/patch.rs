@@ -9,6 +9,7 @@ use super::error::Error;
 use super::json6902::{self, Op};
 use super::resid::{Gvk, ResId};
 use super::resource::Resource;
+use super::schema::Schema;
 use super::smp;
 use crate::yaml::{Dialect, parse_stream};
 
@@ -210,6 +211,8 @@ pub(crate) struct Patch {
     pub allow_kind_change: bool,
     /// `[path: "..."]` or `[patch: "..."]`, for messages.
     pub source: String,
+    /// The merge-key schema of the build.
+    pub schema: Schema,
 }
 
 /// Classifies patch text: all-map documents are strategic merge patches, a single list is
@@ -240,6 +243,31 @@ pub(crate) fn classify(text: &str, source: &str) -> Result<Body, Error> {
     }
 }
 
+/// Runs `f` with `metadata.annotations` present: kustomize records a patched resource's
+/// previous id in annotations first, so a JSON patch may add to that map even when the
+/// object had none. A map still empty afterwards is dropped again, as kustomize drops its
+/// own annotations.
+fn with_annotations(
+    r: &mut Resource,
+    f: impl FnOnce(&mut Value) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let meta = r.metadata_mut();
+    let added = !meta.contains_key("annotations");
+    if added {
+        meta.insert("annotations".into(), Value::Object(Map::new()));
+    }
+    let result = f(&mut r.obj);
+    if added
+        && let Some(Value::Object(meta)) = r.obj.get_mut("metadata")
+        && meta
+            .get("annotations")
+            .is_some_and(|a| a.as_object().is_some_and(Map::is_empty))
+    {
+        meta.shift_remove("annotations");
+    }
+    result
+}
+
 /// Applies one patch to the resources.
 pub(crate) fn apply(rs: &mut Vec<Resource>, p: &Patch) -> Result<(), Error> {
     match (&p.body, &p.target) {
@@ -250,7 +278,7 @@ pub(crate) fn apply(rs: &mut Vec<Resource>, p: &Patch) -> Result<(), Error> {
         (Body::Json(ops), Some(sel)) => {
             for r in rs.iter_mut().filter(|r| sel.matches(r)) {
                 r.store_previous_id();
-                json6902::apply(&mut r.obj, ops)?;
+                with_annotations(r, |obj| json6902::apply(obj, ops))?;
             }
             Ok(())
         }
@@ -320,7 +348,7 @@ fn apply_smp(r: &mut Resource, patch: &Value, p: &Patch) -> Result<bool, Error> 
     if p.allow_name_change || p.allow_kind_change {
         r.store_previous_id();
     }
-    let Some(merged) = smp::merge(&r.obj, patch)? else {
+    let Some(merged) = smp::merge(&r.obj, patch, p.schema.table())? else {
         return Ok(false);
     };
     if merged.as_object().is_none_or(|m| m.is_empty()) {

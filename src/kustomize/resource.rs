@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use super::error::Error;
+use super::origin::Origin;
 use super::resid::{Gvk, ResId};
 use super::util::ensure_map;
 
@@ -56,6 +57,12 @@ pub(crate) struct Resource {
     pub needs_hash: bool,
     /// For generated resources: how they combine with an existing one.
     pub behavior: Behavior,
+    /// The `vars` whose object reference selected this resource.
+    pub ref_vars: Vec<String>,
+    /// The file or generator it came from.
+    pub origin: Option<Origin>,
+    /// The built-in transformers that ran over it, in order.
+    pub transformations: Vec<Origin>,
 }
 
 impl Resource {
@@ -68,6 +75,9 @@ impl Resource {
             suffixes: Vec::new(),
             needs_hash: false,
             behavior: Behavior::Create,
+            ref_vars: Vec::new(),
+            origin: None,
+            transformations: Vec::new(),
         }
     }
 
@@ -194,8 +204,27 @@ impl Resource {
         self.prev = old.prev.clone();
         self.prefixes = old.prefixes.clone();
         self.suffixes = old.suffixes.clone();
+        self.ref_vars = old.ref_vars.clone();
+        self.transformations = old.transformations.clone();
         self.needs_hash = self.needs_hash && old.needs_hash;
         self.behavior = old.behavior;
+    }
+
+    /// Annotation values as text: kustomize rewrites every annotation map as strings when
+    /// it strips its build annotations at the end of a build.
+    pub fn stringify_annotations(&mut self) {
+        let Some(Value::Object(ann)) = self
+            .obj
+            .get_mut("metadata")
+            .and_then(|m| m.get_mut("annotations"))
+        else {
+            return;
+        };
+        for v in ann.values_mut() {
+            if v.is_number() || v.is_boolean() {
+                *v = Value::String(v.to_string());
+            }
+        }
     }
 
     /// Merges `data` and `binaryData` of `old` under this resource's.
@@ -300,6 +329,8 @@ impl ResMap {
                 let old = &self.resources[*i];
                 if behavior == Behavior::Merge {
                     r.merge_data_from(old);
+                    // A merged generator keeps the origin of the one it merged into.
+                    r.origin = old.origin.clone();
                 }
                 r.copy_merge_metadata_from(old);
                 self.resources[*i] = r;

@@ -4,9 +4,11 @@
 //! cluster-scoped.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
+
+use super::error::Error;
 
 const TABLE: &str = include_str!("../../schemas/smp.json");
 
@@ -35,7 +37,10 @@ pub(crate) struct Field {
 
 type Def = HashMap<String, Field>;
 
-struct Table {
+/// Merge keys and strategies per type: kustomize's built-in table, or one read from a
+/// kustomization's `openapi` document.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
     gvk: HashMap<String, String>,
     defs: HashMap<String, Def>,
     /// kind -> the (group, version) pairs under which it is cluster-scoped.
@@ -44,11 +49,32 @@ struct Table {
 
 /// A position in the schema while walking an object.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Sch {
+pub(crate) enum Sch<'t> {
     /// An object of a known definition.
-    Def(&'static Def),
+    Def(&'t Table, &'t Def),
     /// The value of a known field.
-    Field(&'static Field),
+    Field(&'t Table, &'t Field),
+}
+
+/// The schema patches of a build merge with: kustomize's built-in one unless the top
+/// kustomization names its own (which then replaces it entirely, as in kustomize).
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Schema {
+    /// kustomize's default OpenAPI document.
+    #[default]
+    Builtin,
+    /// A kustomization's `openapi: {path: …}`.
+    Custom(Arc<Table>),
+}
+
+impl Schema {
+    /// The table to look types up in.
+    pub fn table(&self) -> &Table {
+        match self {
+            Schema::Builtin => table(),
+            Schema::Custom(t) => t,
+        }
+    }
 }
 
 fn table() -> &'static Table {
@@ -133,46 +159,134 @@ pub(crate) fn is_cluster_scoped(group: &str, version: &str, kind: &str) -> bool 
         .is_some_and(|gvs| gvs.iter().any(|(g, v)| g == group && v == version))
 }
 
-/// The schema of a built-in type, if the table knows it.
-pub(crate) fn for_type(api_version: &str, kind: &str) -> Option<Sch> {
-    let t = table();
-    let name = t.gvk.get(&format!("{api_version} {kind}"))?;
-    t.defs.get(name).map(Sch::Def)
+impl Table {
+    /// The schema of a type (`apiVersion`, `kind`), if the table knows it.
+    pub fn for_type(&self, api_version: &str, kind: &str) -> Option<Sch<'_>> {
+        let name = self.gvk.get(&format!("{api_version} {kind}"))?;
+        self.defs.get(name).map(|d| Sch::Def(self, d))
+    }
+
+    /// Reads an OpenAPI v2 document (`definitions` with `x-kubernetes-group-version-kind`,
+    /// `x-kubernetes-patch-strategy` and `x-kubernetes-patch-merge-key`).
+    pub fn from_openapi(doc: &Value) -> Result<Table, Error> {
+        let defs = doc
+            .get("definitions")
+            .and_then(Value::as_object)
+            .ok_or_else(|| Error::new("openapi: the document has no definitions"))?;
+        let mut t = Table::default();
+        for (name, d) in defs {
+            for g in d
+                .get("x-kubernetes-group-version-kind")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let s = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or("");
+                let api_version = match s("group") {
+                    "" => s("version").to_string(),
+                    group => format!("{group}/{}", s("version")),
+                };
+                t.gvk
+                    .insert(format!("{api_version} {}", s("kind")), name.clone());
+            }
+            let props = d.get("properties").and_then(Value::as_object);
+            let fields = props
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), openapi_field(v)))
+                .collect();
+            t.defs.insert(name.clone(), fields);
+        }
+        Ok(t)
+    }
+
+    fn def(&self, name: &str) -> Option<&Def> {
+        self.defs.get(name)
+    }
 }
 
-fn def(name: &str) -> Option<&'static Def> {
-    table().defs.get(name)
+/// One property of an OpenAPI definition.
+fn openapi_field(v: &Value) -> Field {
+    let reference = |v: Option<&Value>| {
+        v.and_then(|v| v.get("$ref"))
+            .and_then(Value::as_str)
+            .map(|r| r.trim_start_matches("#/definitions/").to_string())
+    };
+    let shape = if let Some(r) = reference(Some(v)) {
+        Shape::Object(r)
+    } else if v.get("type").and_then(Value::as_str) == Some("array") {
+        Shape::Array(reference(v.get("items")).unwrap_or_default())
+    } else if let Some(r) = reference(v.get("additionalProperties")) {
+        Shape::Map(r)
+    } else {
+        Shape::Leaf
+    };
+    let text = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    let list_keys: Vec<String> = v
+        .get("x-kubernetes-list-map-keys")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    let keys = if !list_keys.is_empty() {
+        list_keys
+    } else if text("x-kubernetes-patch-merge-key").is_empty() {
+        Vec::new()
+    } else {
+        vec![text("x-kubernetes-patch-merge-key").to_string()]
+    };
+    Field {
+        shape,
+        strategies: text("x-kubernetes-patch-strategy")
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        keys,
+    }
 }
 
-impl Sch {
+/// Reads a kustomization's `openapi` document.
+pub(crate) fn custom(doc: &Value) -> Result<Schema, Error> {
+    Table::from_openapi(doc).map(|t| Schema::Custom(Arc::new(t)))
+}
+
+impl<'t> Sch<'t> {
     /// The schema of the value under `key` of a map with this schema.
-    pub fn child(self, key: &str) -> Option<Sch> {
+    pub fn child(self, key: &str) -> Option<Sch<'t>> {
         match self {
-            Sch::Def(d) => d.get(key).map(Sch::Field),
-            Sch::Field(f) => match &f.shape {
-                Shape::Object(name) => def(name)?.get(key).map(Sch::Field),
-                Shape::Map(name) => def(name).map(Sch::Def),
+            Sch::Def(t, d) => d.get(key).map(|f| Sch::Field(t, f)),
+            Sch::Field(t, f) => match &f.shape {
+                Shape::Object(name) => t.def(name)?.get(key).map(|f| Sch::Field(t, f)),
+                Shape::Map(name) => t.def(name).map(|d| Sch::Def(t, d)),
                 Shape::Leaf | Shape::Array(_) => None,
             },
         }
     }
 
     /// The schema of the elements of a list with this schema.
-    pub fn elements(self) -> Option<Sch> {
+    pub fn elements(self) -> Option<Sch<'t>> {
         match self {
-            Sch::Field(Field {
-                shape: Shape::Array(name),
-                ..
-            }) => def(name).map(Sch::Def),
+            Sch::Field(
+                t,
+                Field {
+                    shape: Shape::Array(name),
+                    ..
+                },
+            ) => t.def(name).map(|d| Sch::Def(t, d)),
             _ => None,
         }
     }
 
     /// For a list: `Some(keys)` when the schema makes it associative (strategy `merge`;
     /// empty keys for a list of scalars), `None` when the list is replaced as a whole.
-    pub fn merge_keys(self) -> Option<&'static [String]> {
+    pub fn merge_keys(self) -> Option<&'t [String]> {
         match self {
-            Sch::Field(f) if f.strategies.iter().any(|s| s == "merge") => Some(&f.keys),
+            Sch::Field(_, f) if f.strategies.iter().any(|s| s == "merge") => Some(&f.keys),
             _ => None,
         }
     }
@@ -184,7 +298,9 @@ mod tests {
 
     #[test]
     fn containers_merge_by_name() {
-        let s = for_type("apps/v1", "Deployment").expect("Deployment is built in");
+        let s = table()
+            .for_type("apps/v1", "Deployment")
+            .expect("Deployment is built in");
         let containers = ["spec", "template", "spec", "containers"]
             .iter()
             .try_fold(s, |s, k| s.child(k))
@@ -220,6 +336,10 @@ mod tests {
 
     #[test]
     fn custom_resources_are_unknown() {
-        assert!(for_type("helm.toolkit.fluxcd.io/v2", "HelmRelease").is_none());
+        assert!(
+            table()
+                .for_type("helm.toolkit.fluxcd.io/v2", "HelmRelease")
+                .is_none()
+        );
     }
 }

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::error::Error;
-use super::schema::{self, Sch};
+use super::schema::{Sch, Table};
 
 const DIRECTIVE: &str = "$patch";
 
@@ -20,15 +20,15 @@ enum Directive {
 }
 
 /// Applies `patch` to `dest`; `None` when the patch deletes the object.
-pub(crate) fn merge(dest: &Value, patch: &Value) -> Result<Option<Value>, Error> {
-    walk(Some(dest.clone()), Some(patch.clone()), None)
+pub(crate) fn merge(dest: &Value, patch: &Value, t: &Table) -> Result<Option<Value>, Error> {
+    walk(Some(dest.clone()), Some(patch.clone()), None, t)
 }
 
 /// The schema of an object that carries `apiVersion` and `kind`.
-fn lookup(v: &Value) -> Option<Sch> {
+fn lookup<'t>(t: &'t Table, v: &Value) -> Option<Sch<'t>> {
     let api_version = v.get("apiVersion")?.as_str()?;
     let kind = v.get("kind")?.as_str()?;
-    schema::for_type(api_version, kind)
+    t.for_type(api_version, kind)
 }
 
 fn kind_name(v: &Value) -> &'static str {
@@ -44,10 +44,11 @@ fn same_kind(a: &Value, b: &Value) -> bool {
 }
 
 /// Merges one node. `None` means "absent" (a deleted or never-present field).
-fn walk(
+fn walk<'t>(
     dest: Option<Value>,
     patch: Option<Value>,
-    schema: Option<Sch>,
+    schema: Option<Sch<'t>>,
+    t: &'t Table,
 ) -> Result<Option<Value>, Error> {
     let Some(patch) = patch else {
         return Ok(dest);
@@ -57,8 +58,8 @@ fn walk(
     }
     let dest = dest.filter(|d| !d.is_null());
     let schema = schema
-        .or_else(|| dest.as_ref().and_then(lookup))
-        .or_else(|| lookup(&patch));
+        .or_else(|| dest.as_ref().and_then(|d| lookup(t, d)))
+        .or_else(|| lookup(t, &patch));
     if let Some(d) = &dest
         && !same_kind(d, &patch)
     {
@@ -69,9 +70,9 @@ fn walk(
         )));
     }
     match patch {
-        Value::Object(p) => walk_map(dest, p, schema),
+        Value::Object(p) => walk_map(dest, p, schema, t),
         Value::Array(p) => match schema.and_then(Sch::merge_keys) {
-            Some(keys) => walk_list(dest, p, schema, keys),
+            Some(keys) => walk_list(dest, p, schema, keys, t),
             None => Ok(Some(Value::Array(p))),
         },
         scalar => Ok(Some(scalar)),
@@ -98,10 +99,11 @@ fn parse_directive(v: &Value) -> Result<Directive, Error> {
     }
 }
 
-fn walk_map(
+fn walk_map<'t>(
     dest: Option<Value>,
     mut patch: Map<String, Value>,
-    schema: Option<Sch>,
+    schema: Option<Sch<'t>>,
+    t: &'t Table,
 ) -> Result<Option<Value>, Error> {
     let directive = take_map_directive(&mut patch)?;
     if directive == Some(Directive::Delete) {
@@ -124,7 +126,7 @@ fn walk_map(
         if p.is_none() {
             continue;
         }
-        match walk(d, p, child_schema)? {
+        match walk(d, p, child_schema, t)? {
             Some(v) => {
                 out.insert(key, v);
             }
@@ -168,11 +170,12 @@ fn matches(elem: &Value, keys: &[String], values: &[String]) -> bool {
         })
 }
 
-fn walk_list(
+fn walk_list<'t>(
     dest: Option<Value>,
     mut patch: Vec<Value>,
-    schema: Option<Sch>,
+    schema: Option<Sch<'t>>,
     keys: &[String],
+    table: &'t Table,
 ) -> Result<Option<Value>, Error> {
     let dest_items = match dest {
         None => patch.clone(),
@@ -240,6 +243,7 @@ fn walk_list(
             dest_at.map(|i| dest_items[i].clone()),
             patch_el,
             elem_schema,
+            table,
         )? {
             Some(Value::Object(m)) if m.is_empty() => None,
             Some(Value::Null) | None => None,
@@ -366,6 +370,7 @@ fn merge_scalars(patch: &[Value], dest: &[Value]) -> Vec<Value> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema::Schema;
     use super::*;
     use serde_json::json;
 
@@ -380,7 +385,9 @@ mod tests {
             deployment(json!([{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]));
         let patch =
             deployment(json!([{"name": "b", "image": "b:2"}, {"name": "c", "image": "c:1"}]));
-        let out = merge(&dest, &patch).expect("merge").expect("kept");
+        let out = merge(&dest, &patch, Schema::Builtin.table())
+            .expect("merge")
+            .expect("kept");
         assert_eq!(
             out["spec"]["template"]["spec"]["containers"],
             json!([{"name": "b", "image": "b:2"}, {"name": "c", "image": "c:1"}, {"name": "a", "image": "a:1"}])
@@ -392,7 +399,9 @@ mod tests {
         let dest = deployment(json!([{"name": "a", "image": "a:1", "args": ["x"]}, {"name": "b"}]));
         let patch =
             deployment(json!([{"name": "b", "$patch": "delete"}, {"name": "a", "args": null}]));
-        let out = merge(&dest, &patch).expect("merge").expect("kept");
+        let out = merge(&dest, &patch, Schema::Builtin.table())
+            .expect("merge")
+            .expect("kept");
         assert_eq!(
             out["spec"]["template"]["spec"]["containers"],
             json!([{"name": "a", "image": "a:1"}])
@@ -405,7 +414,9 @@ mod tests {
             "data": {"a": "1", "b": "2"}});
         let patch = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
             "data": {"$patch": "replace", "c": "3"}});
-        let out = merge(&dest, &patch).expect("merge").expect("kept");
+        let out = merge(&dest, &patch, Schema::Builtin.table())
+            .expect("merge")
+            .expect("kept");
         assert_eq!(out["data"], json!({"c": "3"}));
     }
 
@@ -415,7 +426,9 @@ mod tests {
             "metadata": {"name": "x"}, "spec": {"valuesFrom": [{"kind": "Secret", "name": "a"}]}});
         let patch = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
             "metadata": {"name": "x"}, "spec": {"valuesFrom": [{"kind": "ConfigMap", "name": "b"}]}});
-        let out = merge(&dest, &patch).expect("merge").expect("kept");
+        let out = merge(&dest, &patch, Schema::Builtin.table())
+            .expect("merge")
+            .expect("kept");
         assert_eq!(
             out["spec"]["valuesFrom"],
             json!([{"kind": "ConfigMap", "name": "b"}])
@@ -427,6 +440,9 @@ mod tests {
         let dest = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
         let patch = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
             "$patch": "delete"});
-        assert_eq!(merge(&dest, &patch).expect("merge"), None);
+        assert_eq!(
+            merge(&dest, &patch, Schema::Builtin.table()).expect("merge"),
+            None
+        );
     }
 }

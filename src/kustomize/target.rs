@@ -10,10 +10,13 @@ use super::fieldspec::FieldSpec;
 use super::generators::{self, GenKind};
 use super::kustomization::{FILE_NAMES, Kind, Kustomization, PatchArgs};
 use super::loader::Loader;
+use super::origin::{BuildMetadata, Origin};
 use super::patch::{self, Patch, Selector};
+use super::plugins;
 use super::replacements::{self, Replacement};
 use super::resource::{ResMap, Resource};
 use super::transformers::{self, Affix};
+use super::vars::{self, Var};
 use super::{hash, nameref};
 use crate::yaml::{Dialect, parse_stream};
 
@@ -22,12 +25,15 @@ use crate::yaml::{Dialect, parse_stream};
 pub(crate) struct Accumulator {
     pub res: ResMap,
     pub config: TransformerConfig,
+    /// `vars` declared so far, resolved once the whole tree is built.
+    pub vars: Vec<Var>,
 }
 
 impl Accumulator {
     fn absorb_sub(&mut self, sub: Accumulator) -> Result<(), Error> {
         self.res.append_all(sub.res)?;
-        self.config.merge(sub.config)
+        self.config.merge(sub.config)?;
+        vars::merge_set(&mut self.vars, sub.vars)
     }
 }
 
@@ -54,14 +60,40 @@ pub(crate) fn load_kustomization(ldr: &Loader) -> Result<Kustomization, Error> {
         }
     };
     let (path, text) = ldr.read_text(name)?;
-    let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV3)
+    // kustomize decodes its own file through `sigs.k8s.io/yaml` (go-yaml v2, YAML 1.1):
+    // `yes`, `on`, `y` are booleans there, unlike in the resources kyaml reads.
+    let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
         .map_err(|e| Error::yaml(&path, &e))?;
     Kustomization::parse(&doc).map_err(|e| e.in_file(&path))
+}
+
+/// The top kustomization's `openapi` schema replaces the built-in one for the whole build.
+pub(crate) fn use_openapi(k: &Kustomization, ldr: &mut Loader) -> Result<(), Error> {
+    let Some(path) = &k.openapi else {
+        return Ok(());
+    };
+    let (file, text) = ldr.read_text(path)?;
+    let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
+        .map_err(|e| Error::yaml(&file, &e))?;
+    ldr.set_schema(super::schema::custom(&doc).map_err(|e| e.in_file(&file))?);
+    Ok(())
+}
+
+/// kustomize makes any kustomization's `openapi` global for the rest of the build; crunch
+/// takes it from the top kustomization only and refuses it elsewhere.
+fn refuse_nested_openapi(k: &Kustomization) -> Result<(), Error> {
+    match k.openapi {
+        Some(_) => Err(Error::new(
+            "openapi is only supported in the top kustomization",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Builds the directory of `ldr` (its own kustomization, recursively).
 pub(crate) fn build_dir(ldr: &Loader, expect: Kind) -> Result<Accumulator, Error> {
     let k = load_kustomization(ldr)?;
+    refuse_nested_openapi(&k)?;
     if k.kind != expect {
         return Err(Error::new(match expect {
             Kind::Component => format!(
@@ -95,21 +127,37 @@ pub(crate) fn accumulate(
         config.merge(TransformerConfig::parse(&doc).map_err(|e| e.in_file(&file))?)?;
     }
     ra.config.merge(config)?;
-    if !k.crds.is_empty() {
-        return Err(Error::new("crds is not supported yet"));
+    for c in &k.crds {
+        let (file, text) = ldr.read_text(c)?;
+        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
+            .map_err(|e| Error::yaml(&file, &e))?;
+        let found = super::crds::config_from_crds(&doc).map_err(|e| e.in_file(&file))?;
+        ra.config.merge(found)?;
     }
-    for (kind, list) in [
-        (GenKind::ConfigMap, &k.config_map_generator),
-        (GenKind::Secret, &k.secret_generator),
+    for (kind, list, builtin) in [
+        (
+            GenKind::ConfigMap,
+            &k.config_map_generator,
+            "ConfigMapGenerator",
+        ),
+        (GenKind::Secret, &k.secret_generator, "SecretGenerator"),
     ] {
         for args in list {
-            let r = generators::generate(kind, args, k.generator_options.as_ref(), ldr)?;
+            let mut r = generators::generate(kind, args, k.generator_options.as_ref(), ldr)?;
+            r.origin = Some(Origin::builtin(
+                ldr.place(),
+                ldr.kustomization_file(),
+                builtin,
+            ));
             ra.res.absorb(r)?;
         }
     }
+    let configs = plugin_configs(&k.generators, ldr)?;
+    plugins::generate(&configs, ldr, &mut ra.res)?;
     for path in &k.components {
         let child = ldr.child(path).map_err(|e| e.within(path.clone()))?;
         let ck = load_kustomization(&child).map_err(|e| e.within(path.clone()))?;
+        refuse_nested_openapi(&ck).map_err(|e| e.within(path.clone()))?;
         if ck.kind != Kind::Component {
             return Err(Error::new(format!(
                 "expected kind 'Component' for path '{}' but got 'Kustomization'",
@@ -120,13 +168,32 @@ pub(crate) fn accumulate(
         ra = accumulate(&ck, &child, ra).map_err(|e| e.within(path.clone()))?;
     }
     transform(k, ldr, &mut ra)?;
+    let configs = plugin_configs(&k.transformers, ldr)?;
+    plugins::transform(&configs, ldr, &mut ra.res.resources)?;
+    let configs = plugin_configs(&k.validators, ldr)?;
+    plugins::validate(&configs, ldr, &ra.res.resources)?;
+    vars::merge(&mut ra.res.resources, &mut ra.vars, &k.vars)?;
     Ok(ra)
+}
+
+/// The plugin configs of a `generators`/`transformers`/`validators` list; a directory
+/// entry is a kustomization whose output is the configs.
+fn plugin_configs(entries: &[String], ldr: &Loader) -> Result<Vec<plugins::Config>, Error> {
+    plugins::load_configs(entries, ldr, &|ldr, path| {
+        let child = ldr.child(path).map_err(|e| e.within(path.to_string()))?;
+        let sub = build_dir(&child, Kind::Kustomization).map_err(|e| e.within(path.to_string()))?;
+        Ok(sub.res.resources)
+    })
 }
 
 fn accumulate_resource(ra: &mut Accumulator, ldr: &Loader, path: &str) -> Result<(), Error> {
     if ldr.is_file(path) {
         let (file, text) = ldr.read_text(path)?;
-        let resources = resources_from_text(&text).map_err(|e| e.in_file(&file))?;
+        let mut resources = resources_from_text(&text).map_err(|e| e.in_file(&file))?;
+        let origin = Origin::file(ldr.place(), path);
+        for r in &mut resources {
+            r.origin = Some(origin.clone());
+        }
         return ra
             .res
             .append_all(ResMap { resources })
@@ -223,6 +290,7 @@ pub(crate) fn load_patch(args: &PatchArgs, ldr: Option<&Loader>) -> Result<Patch
         allow_name_change: args.allow_name_change,
         allow_kind_change: args.allow_kind_change,
         source,
+        schema: ldr.map(Loader::schema).cloned().unwrap_or_default(),
     })
 }
 
@@ -246,21 +314,43 @@ fn load_legacy_smp(entry: &str, ldr: &Loader) -> Result<Patch, Error> {
     }
 }
 
-/// The built-in transformers of one kustomization, in kustomize's order.
+/// The built-in transformers of one kustomization, in kustomize's order. Each one that is
+/// configured is recorded on every resource (`buildMetadata: [transformerAnnotations]`),
+/// whether or not it changed it, as kustomize does.
 fn transform(k: &Kustomization, ldr: &Loader, ra: &mut Accumulator) -> Result<(), Error> {
     let tc = ra.config.clone();
     let rs = &mut ra.res.resources;
-    for entry in &k.patches_strategic_merge {
-        let p = load_legacy_smp(entry, ldr)?;
-        patch::apply(rs, &p)?;
+    let kust_file = ldr.kustomization_file();
+    let mark = |rs: &mut Vec<Resource>, kind: &'static str| {
+        let origin = Origin::builtin(ldr.place(), kust_file, kind);
+        for r in rs.iter_mut() {
+            r.transformations.push(origin.clone());
+        }
+    };
+    if !k.patches_strategic_merge.is_empty() {
+        for entry in &k.patches_strategic_merge {
+            let p = load_legacy_smp(entry, ldr)?;
+            patch::apply(rs, &p)?;
+        }
+        mark(rs, "PatchStrategicMergeTransformer");
     }
     for args in &k.patches {
         let p = load_patch(args, Some(ldr))?;
         patch::apply(rs, &p)?;
+        mark(rs, "PatchTransformer");
     }
-    transformers::namespace(rs, &k.namespace, &tc.namespace)?;
-    transformers::affix(rs, Affix::Prefix, &k.name_prefix, &tc.name_prefix)?;
-    transformers::affix(rs, Affix::Suffix, &k.name_suffix, &tc.name_suffix)?;
+    if !k.namespace.is_empty() {
+        transformers::namespace(rs, &k.namespace, &tc.namespace)?;
+        mark(rs, "NamespaceTransformer");
+    }
+    if !k.name_prefix.is_empty() {
+        transformers::affix(rs, Affix::Prefix, &k.name_prefix, &tc.name_prefix)?;
+        mark(rs, "PrefixTransformer");
+    }
+    if !k.name_suffix.is_empty() {
+        transformers::affix(rs, Affix::Suffix, &k.name_suffix, &tc.name_suffix)?;
+        mark(rs, "SuffixTransformer");
+    }
     for l in &k.labels {
         let mut specs: Vec<FieldSpec> = l
             .fields
@@ -277,9 +367,18 @@ fn transform(k: &Kustomization, ldr: &Loader, ra: &mut Accumulator) -> Result<()
             super::config::merge_specs(&mut specs, vec![FieldSpec::any("metadata/labels", true)])?;
         }
         transformers::labels(rs, &l.pairs, &specs)?;
+        mark(rs, "LabelTransformer");
     }
-    transformers::labels(rs, &k.common_labels, &tc.common_labels)?;
-    transformers::annotations(rs, &k.common_annotations, &tc.common_annotations)?;
+    // kustomize configures the commonLabels transformer, empty or not, whenever either
+    // label field is set.
+    if !k.labels.is_empty() || !k.common_labels.is_empty() {
+        transformers::labels(rs, &k.common_labels, &tc.common_labels)?;
+        mark(rs, "LabelTransformer");
+    }
+    if !k.common_annotations.is_empty() {
+        transformers::annotations(rs, &k.common_annotations, &tc.common_annotations)?;
+        mark(rs, "AnnotationsTransformer");
+    }
     for args in &k.patches_json6902 {
         let p = load_patch(args, Some(ldr))?;
         if p.target.is_none() {
@@ -289,15 +388,22 @@ fn transform(k: &Kustomization, ldr: &Loader, ra: &mut Accumulator) -> Result<()
             )));
         }
         patch::apply(rs, &p)?;
+        mark(rs, "PatchJson6902Transformer");
     }
     for r in &k.replicas {
         transformers::replicas(rs, r, &tc.replicas)?;
+        mark(rs, "ReplicaCountTransformer");
     }
     for i in &k.images {
         transformers::images(rs, i, &tc.images)?;
+        mark(rs, "ImageTagTransformer");
     }
-    let reps = load_replacements(&k.replacements, ldr)?;
-    replacements::apply(rs, &reps)
+    if !k.replacements.is_empty() {
+        let reps = load_replacements(&k.replacements, ldr)?;
+        replacements::apply(rs, &reps)?;
+        mark(rs, "ReplacementTransformer");
+    }
+    Ok(())
 }
 
 /// Reads `replacements:` entries; a `path` entry names a file holding one replacement or a
@@ -326,12 +432,18 @@ fn load_replacements(entries: &[Value], ldr: &Loader) -> Result<Vec<Replacement>
 
 /// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, then
 /// name references.
-pub(crate) fn finish(ra: &mut Accumulator) -> Result<(), Error> {
+pub(crate) fn finish(ra: &mut Accumulator, metadata: BuildMetadata) -> Result<(), Error> {
     for r in ra.res.resources.iter_mut().filter(|r| r.needs_hash) {
         let h = hash::name_hash(&r.obj);
         r.store_previous_id();
         let name = format!("{}-{h}", r.name());
         r.set_name(&name);
     }
-    nameref::fix(&mut ra.res.resources, &ra.config.name_reference)
+    nameref::fix(&mut ra.res.resources, &ra.config.name_reference)?;
+    vars::resolve(&mut ra.res.resources, &ra.vars, &ra.config.var_reference)?;
+    for r in &mut ra.res.resources {
+        metadata.apply(r);
+        r.stringify_annotations();
+    }
+    Ok(())
 }

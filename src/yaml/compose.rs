@@ -7,6 +7,7 @@ use std::rc::Rc;
 use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
 
 use super::error::{Error, Position, Shape};
+use super::patch::Patch;
 use super::syntax;
 
 /// Deepest nesting of collections accepted (saphyr itself stops flow collections at 255).
@@ -65,30 +66,37 @@ fn position(span: &Span) -> Position {
     }
 }
 
-/// How many times a tab after `:` is patched before the error stands.
-const MAX_TAB_PATCHES: usize = 64;
+/// How many times the text is patched ([`Patch`]) before the error stands.
+const MAX_PATCHES: usize = 64;
 
 /// Parses `text` and hands each document's root node to `finish` as soon as it is complete
 /// (so a long stream never holds every node tree at once), collecting the results.
 ///
-/// saphyr rejects a tab between `:` and a value (`a:\tb`), which YAML allows and go-yaml
-/// reads; that tab is separation, not content, so the text is read again with it replaced
-/// by a space (same length, so positions hold).
+/// Where saphyr rejects separation whitespace that go-yaml reads (a tab after `:`, flow
+/// and quoted continuation lines left of their block), the text is read again with that
+/// whitespace rewritten ([`Patch`]).
 pub(crate) fn compose<T>(
     text: &str,
     documents: Documents,
     mut finish: impl FnMut(&Rc<Node>) -> Result<T, Error>,
 ) -> Result<Vec<T>, Error> {
+    // libyaml reads U+0085 (NEL) as a line break wherever it occurs and stores it as `\n`;
+    // saphyr, following YAML 1.2, takes it as an ordinary character.
+    let normalized;
+    let text = if text.contains('\u{85}') {
+        normalized = text.replace('\u{85}', "\n");
+        normalized.as_str()
+    } else {
+        text
+    };
     let mut patched: Option<String> = None;
-    for _ in 0..MAX_TAB_PATCHES {
+    for _ in 0..MAX_PATCHES {
         let current = patched.as_deref().unwrap_or(text);
         match compose_once(current, documents, &mut finish) {
-            Err(Failure::TabAfterColon(index, error)) => {
-                match syntax::replace_tabs_before(current, index) {
-                    Some(fixed) => patched = Some(fixed),
-                    None => return Err(error),
-                }
-            }
+            Err(Failure::Patchable(patch, error)) => match patch.apply(current) {
+                Some(fixed) => patched = Some(fixed),
+                None => return Err(error),
+            },
             Err(Failure::Other(error)) => return Err(error),
             Ok(results) => return Ok(results),
         }
@@ -97,17 +105,17 @@ pub(crate) fn compose<T>(
     compose_once(current, documents, &mut finish).map_err(Failure::into_error)
 }
 
-/// A failed read; the tab case can be retried.
+/// A failed read; a patchable one can be retried.
 enum Failure {
-    /// saphyr's "':' must be followed by a valid YAML whitespace" at a character index.
-    TabAfterColon(usize, Error),
+    /// A saphyr error go-yaml would not raise, and the rewrite that avoids it.
+    Patchable(Patch, Error),
     Other(Error),
 }
 
 impl Failure {
     fn into_error(self) -> Error {
         match self {
-            Failure::TabAfterColon(_, error) | Failure::Other(error) => error,
+            Failure::Patchable(_, error) | Failure::Other(error) => error,
         }
     }
 }
@@ -136,22 +144,28 @@ fn compose_once<T>(
     let mut current_root: Option<Rc<Node>> = None;
     let mut chars = CharCursor::new(text);
     let char_count = text.chars().count();
+    // Where the previous event ended: directives sit between it and a `---`.
+    let mut previous_end = (0, 1);
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
             let error = syntax::translate(&e, text);
-            if e.info() == syntax::TAB_AFTER_COLON {
-                Failure::TabAfterColon(e.marker().index(), error)
-            } else {
-                Failure::Other(error)
+            match Patch::for_error(&e) {
+                Some(patch) => Failure::Patchable(patch, error),
+                None => Failure::Other(error),
             }
         })?;
         let at = position(&span);
+        let (after, after_line) = previous_end;
+        previous_end = (span.end.index(), span.end.line());
         // The match below consumes the event.
         let opens_mapping = matches!(event, Event::MappingStart(..));
         let finished = match event {
             Event::StreamEnd => break,
             Event::Nothing | Event::StreamStart => None,
-            Event::DocumentStart(_) => {
+            Event::DocumentStart(explicit) => {
+                if explicit && let Some(prefix) = chars.slice(after, span.start.index()) {
+                    syntax::check_directives(prefix, after_line)?;
+                }
                 anchors.clear();
                 None
             }

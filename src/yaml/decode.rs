@@ -3,17 +3,17 @@
 //! and go-yaml's alias-expansion budget.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use saphyr_parser::{ScalarStyle, Tag};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 use super::Dialect;
 use super::compose::{Node, NodeKind};
 use super::emit::Analysis;
-use super::error::{Error, Shape};
+use super::error::Error;
 use super::go_float;
+use super::merge::{is_non_specific, want_map};
 use super::resolve::{Resolved, Timestamp, resolve};
 
 /// Decodes one document's root node.
@@ -38,8 +38,8 @@ enum Scalar {
     Str(String),
 }
 
-struct Decoder {
-    dialect: Dialect,
+pub(crate) struct Decoder {
+    pub(crate) dialect: Dialect,
     /// Nodes decoded so far, and how many of them were reached through an alias: go-yaml
     /// fails a document whose expansion is mostly aliases (billion laughs) this way.
     decoded: u64,
@@ -67,7 +67,7 @@ fn short_tag(tag: &Tag) -> String {
 }
 
 impl Decoder {
-    fn count(&mut self, node: &Node) -> Result<(), Error> {
+    pub(crate) fn count(&mut self, node: &Node) -> Result<(), Error> {
         self.decoded += 1;
         if self.alias_depth > 0 {
             self.aliased += 1;
@@ -84,7 +84,7 @@ impl Decoder {
         Ok(())
     }
 
-    fn value(&mut self, node: &Rc<Node>) -> Result<Value, Error> {
+    pub(crate) fn value(&mut self, node: &Rc<Node>) -> Result<Value, Error> {
         self.count(node)?;
         match &node.kind {
             NodeKind::Alias(target) => {
@@ -101,70 +101,6 @@ impl Decoder {
                 .map(Value::Array),
             NodeKind::Mapping(entries) => self.mapping(entries).map(Value::Object),
         }
-    }
-
-    /// Decodes a mapping's entries, applying `<<` merges. go-yaml v2 decodes each merged
-    /// mapping over what is already there (so a merge overrides earlier explicit keys) and
-    /// walks a merge sequence backwards so earlier entries win; go-yaml v3 never lets a merge
-    /// override an explicit key or an earlier merge.
-    fn mapping(&mut self, entries: &[(Rc<Node>, Rc<Node>)]) -> Result<Map<String, Value>, Error> {
-        let mut map = Map::new();
-        // Keys a v3 merge must not set, with the line each was defined on (0 once merged).
-        let mut taken: HashMap<String, usize> = HashMap::new();
-        if self.dialect == Dialect::GoYamlV3 {
-            // go-yaml v3 rejects a key defined twice (merged keys aside).
-            for (key, value) in entries.iter().filter(|(k, _)| !is_merge(k)) {
-                let name = self.entry_key(key, value)?;
-                if let Some(first) = taken.get(&name) {
-                    return Err(Error::new(
-                        Shape::Unmarshal,
-                        Some(key.position),
-                        format!("mapping key {name:?} already defined at line {first}"),
-                    ));
-                }
-                taken.insert(name, key.position.line);
-            }
-        }
-        for (key, value) in entries {
-            if !is_merge(key) {
-                let name = self.entry_key(key, value)?;
-                let value = self.value(value)?;
-                map.insert(name, value);
-                continue;
-            }
-            let mut sources = self.merge_sources(value)?;
-            if self.dialect == Dialect::GoYamlV2 {
-                sources.reverse();
-            }
-            for (name, value) in sources.into_iter().flatten() {
-                if self.dialect == Dialect::GoYamlV3 {
-                    if taken.contains_key(&name) {
-                        continue;
-                    }
-                    taken.insert(name.clone(), 0);
-                }
-                map.insert(name, value);
-            }
-        }
-        Ok(map)
-    }
-
-    /// The mappings a `<<` value names: a mapping, an alias to one, or a sequence of those.
-    fn merge_sources(&mut self, value: &Rc<Node>) -> Result<Vec<Map<String, Value>>, Error> {
-        let items = match &value.kind {
-            NodeKind::Sequence(items) => {
-                self.count(value)?;
-                items.as_slice()
-            }
-            _ => std::slice::from_ref(value),
-        };
-        items
-            .iter()
-            .map(|item| match self.value(item)? {
-                Value::Object(map) => Ok(map),
-                _ => Err(want_map(item)),
-            })
-            .collect()
     }
 
     /// A mapping key as the string `sigs.k8s.io/yaml` makes of it (go-yaml v2), or as
@@ -209,7 +145,7 @@ impl Decoder {
     }
 
     /// An entry's key as a string; an unsupported key's error names the entry's value.
-    fn entry_key(&mut self, key: &Rc<Node>, value: &Rc<Node>) -> Result<String, Error> {
+    pub(crate) fn entry_key(&mut self, key: &Rc<Node>, value: &Rc<Node>) -> Result<String, Error> {
         self.key(key)
             .map_err(|e| e.into_error(&self.value_repr(value)))
     }
@@ -244,6 +180,12 @@ impl Decoder {
         else {
             return Err(want_map(node));
         };
+        // go-yaml v3 types a plain scalar tagged `!` as if it had no tag; v2 keeps its text.
+        let tag = tag.as_ref().filter(|tag| {
+            !(self.dialect == Dialect::GoYamlV3
+                && *style == ScalarStyle::Plain
+                && is_non_specific(tag))
+        });
         let Some(tag) = tag else {
             if *style == ScalarStyle::Folded && self.dialect == Dialect::GoYamlV3 {
                 return Ok(Scalar::Str(kyaml_folded(value).into_owned()));
@@ -319,8 +261,9 @@ impl Decoder {
 /// A folded scalar's value after kustomize's round trip through go-yaml v3, whose folded
 /// emitter misplaces a lookahead (it inspects the value's first character instead of the
 /// text after the line break): unless the value starts with a blank, every line break that
-/// ends an ordinary line and leads (past further breaks) to a more-indented line gains an
-/// extra newline once read back.
+/// ends an ordinary line and leads (past further breaks) to a more-indented line, or to the
+/// end of a value ending in two or more breaks (kept with `>+`), gains an extra newline once
+/// read back.
 fn kyaml_folded(value: &str) -> Cow<'_, str> {
     let chars: Vec<char> = value.chars().collect();
     let starts_blank = chars
@@ -337,7 +280,10 @@ fn kyaml_folded(value: &str) -> Cow<'_, str> {
         if c == '\n' {
             if !breaks && !leading_spaces {
                 let next = chars[i..].iter().find(|&&n| n != '\n');
-                if matches!(next, Some(' ' | '\t')) {
+                // Trailing breaks are kept (`>+`) when there are two or more; the extra
+                // one then survives too.
+                let kept_tail = next.is_none() && chars.len() - i >= 2;
+                if matches!(next, Some(' ' | '\t')) || kept_tail {
                     out.push('\n');
                 }
             }
@@ -367,17 +313,6 @@ impl KeyError {
             KeyError::Fatal(error) => error,
         }
     }
-}
-
-fn is_merge(key: &Node) -> bool {
-    matches!(&key.kind, NodeKind::Scalar { value, style: ScalarStyle::Plain, tag: None, .. } if value == "<<")
-}
-
-fn want_map(node: &Node) -> Error {
-    Error::at(
-        node.position,
-        "map merge requires map or sequence of maps as the value",
-    )
 }
 
 fn from_resolved(resolved: Resolved, text: &str) -> Scalar {

@@ -22,11 +22,11 @@
 //! alias expansions fails with `document contains excessive aliasing`), so a billion-laughs
 //! input fails fast in bounded memory.
 //!
-//! Known differences from go-yaml, all on rare input: saphyr parses YAML 1.2, so U+0085,
-//! U+2028 and U+2029 in the input are ordinary characters rather than line breaks, a byte
-//! order mark inside a document is an error rather than content, a `%YAML 1.2` directive is
-//! accepted, and some invalid inputs are worded or positioned differently in errors (see
-//! [`Error`]).
+//! Like libyaml, U+0085 in the input is a line break, and only `%YAML 1.1` and `%TAG`
+//! directives are accepted. Known differences from go-yaml, all on rare input: saphyr parses
+//! YAML 1.2, so U+2028 and U+2029 in the input are ordinary characters rather than line
+//! breaks, a byte order mark inside a document is an error rather than content, and some
+//! invalid inputs are worded or positioned differently in errors (see [`Error`]).
 
 mod compose;
 mod decode;
@@ -34,6 +34,8 @@ mod emit;
 mod error;
 mod go_float;
 mod json;
+mod merge;
+mod patch;
 mod resolve;
 mod syntax;
 #[cfg(test)]
@@ -57,7 +59,9 @@ pub enum Dialect {
     /// become RFC 3339 strings (`2001-12-14` → `2001-12-14T00:00:00Z`). Inside flow
     /// collections kustomize keeps a timestamp with a time of day as written and reads an
     /// empty value as `""`, and its go-yaml v3 round trip adds a newline before the
-    /// more-indented lines of a folded (`>`) scalar; this dialect does the same.
+    /// more-indented lines of a folded (`>`) scalar and after the last line of a folded
+    /// scalar that keeps two or more trailing breaks; this dialect does the same. kyaml also
+    /// drops the first key spelled `<<` in each mapping even when quoted (see `merge.rs`).
     GoYamlV3,
 }
 

@@ -64,24 +64,6 @@ const SCANNER: &[(&str, &str)] = &[
 /// saphyr's complaint about a tab between `:` and a value, which go-yaml accepts.
 pub(crate) const TAB_AFTER_COLON: &str = "':' must be followed by a valid YAML whitespace";
 
-/// `text` with the run of tabs just before character `index` replaced by spaces, or `None`
-/// when there is no such run.
-pub(crate) fn replace_tabs_before(text: &str, index: usize) -> Option<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let end = index.min(chars.len());
-    let start = chars[..end]
-        .iter()
-        .rposition(|&c| c != '\t')
-        .map_or(0, |i| i + 1);
-    if start == end {
-        return None;
-    }
-    let mut out: String = chars[..start].iter().collect();
-    out.extend(std::iter::repeat_n(' ', end - start));
-    out.extend(&chars[end..]);
-    Some(out)
-}
-
 /// Whether a double-quoted scalar's source holds the escape `\/`.
 pub(crate) fn has_slash_escape(source: &str) -> bool {
     let mut chars = source.chars();
@@ -171,4 +153,39 @@ pub(crate) fn end_of(text: &str) -> Position {
         .map_or(0, |last| last.chars().count())
         + 1;
     Position { line, column }
+}
+
+/// Checks the directives in the text before an explicit document's `---`, which starts on
+/// `line`: go-yaml (libyaml) accepts `%YAML 1.1` and `%TAG` only, where saphyr, a YAML 1.2
+/// parser, also takes `%YAML 1.2` and ignores unknown directives.
+pub(crate) fn check_directives(prefix: &str, first_line: usize) -> Result<(), Error> {
+    for (offset, line) in prefix.split('\n').enumerate() {
+        let Some(directive) = line.strip_prefix('%') else {
+            continue;
+        };
+        let position = Some(Position {
+            line: first_line + offset,
+            column: 1,
+        });
+        let mut words = directive.split([' ', '\t']).filter(|w| !w.is_empty());
+        match words.next() {
+            Some("TAG") => {}
+            Some("YAML") if words.next() == Some("1.1") => {}
+            Some("YAML") => {
+                return Err(Error::new(
+                    Shape::Parser,
+                    position,
+                    "found incompatible YAML document",
+                ));
+            }
+            _ => {
+                return Err(Error::new(
+                    Shape::Scanner,
+                    position,
+                    "found unknown directive name",
+                ));
+            }
+        }
+    }
+    Ok(())
 }

@@ -71,6 +71,52 @@ fn merge_keys_follow_each_go_yaml() {
 }
 
 #[test]
+fn kyaml_drops_the_first_key_spelled_merge() {
+    let text = "b: &b {a: 1}\nq: {\"<<\": *b, c: 3}\nr: {! <<: *b}\n";
+    // go-yaml v2 keeps a quoted `<<` as a key and merges `! <<`.
+    assert_eq!(v2(text)["q"], json!({"<<": {"a": 1}, "c": 3}));
+    assert_eq!(v2(text)["r"], json!({"a": 1}));
+    // kyaml deletes the quoted key; `!` on a plain scalar is no tag at all in go-yaml v3.
+    assert_eq!(v3(text)["q"], json!({"c": 3}));
+    assert_eq!(v3(text)["r"], json!({"a": 1}));
+    assert_eq!(v3("[! 12, ! '12']"), json!([12, "12"]));
+    let err = parse_document("{<<: {a: 1}, <<: {b: 2}}", Dialect::GoYamlV3).unwrap_err();
+    assert_eq!(err.to_string(), "yaml: duplicate merge key");
+}
+
+#[test]
+fn nel_is_a_line_break_and_directives_are_yaml_1_1() {
+    assert_eq!(
+        v2("x: [a\u{85}b, 'c\u{85}\u{85}d']"),
+        json!({"x": ["a b", "c\nd"]})
+    );
+    assert_eq!(
+        v2("%YAML 1.1\n%TAG !e! tag:e,2000:\n--- {a: 1}"),
+        json!({"a": 1})
+    );
+    for (text, message) in [
+        ("%YAML 1.2\n--- 1", "found incompatible YAML document"),
+        ("%FOO\n--- 1", "found unknown directive name"),
+        (
+            "a\n...\n%YAML 1.2\n--- 1",
+            "found incompatible YAML document",
+        ),
+    ] {
+        let err = parse_stream(text, Dialect::GoYamlV2).unwrap_err();
+        assert_eq!(err.message(), message, "{text:?}");
+    }
+}
+
+#[test]
+fn continuation_lines_left_of_their_block_read_as_in_go_yaml() {
+    let text = "x:\n  a: [1,\n2]\n  b: \"p\r \r,q\"\n  c: 'it''s\nx'\n  d: 1\n";
+    assert_eq!(
+        v2(text),
+        json!({"x": {"a": [1, 2], "b": "p\n,q", "c": "it's x", "d": 1}})
+    );
+}
+
+#[test]
 fn duplicate_keys_last_wins_in_v2_and_fail_in_v3() {
     assert_eq!(v2("a: 1\na: 2\n"), json!({"a": 2}));
     let err = parse_document("a: 1\na: 2\n", Dialect::GoYamlV3).unwrap_err();

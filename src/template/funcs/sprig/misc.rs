@@ -1,6 +1,5 @@
-//! Sprig's path, random, UUID and duration functions, and the functions crunch refuses:
-//! `getHostByName` (it needs the network) and the certificate functions (not yet
-//! implemented).
+//! Sprig's path, random, UUID and duration functions, and the one crunch refuses:
+//! `getHostByName` (it needs the network).
 
 use super::conv::{i, s};
 use crate::template::funcs::{Context, FuncMap, Signature, Type};
@@ -11,16 +10,7 @@ const S: Type = Type::String;
 const I: Type = Type::Int;
 
 /// Functions crunch does not provide; calling one is an error that names it.
-const UNSUPPORTED: &[&str] = &[
-    "getHostByName",
-    "genCA",
-    "genCAWithKey",
-    "genSelfSignedCert",
-    "genSelfSignedCertWithKey",
-    "genSignedCert",
-    "genSignedCertWithKey",
-    "buildCustomCert",
-];
+const UNSUPPORTED: &[&str] = &["getHostByName"];
 
 pub(super) fn install(m: &mut FuncMap) {
     for name in UNSUPPORTED {

@@ -1,9 +1,14 @@
-//! Sprig's password, encryption and key functions. Randomness (bcrypt salts, AES IVs,
-//! keys) comes from the template set's seeded source, so output is reproducible.
+//! Sprig's password, encryption, key and certificate functions. Randomness (bcrypt salts,
+//! AES IVs, keys, certificate serials) comes from the template set's seeded source, so
+//! output is reproducible.
 
 mod aes;
+mod certs;
 mod keys;
 mod password;
+mod pem;
+mod pkey;
+mod x509;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -24,4 +29,5 @@ pub(super) fn install(m: &mut FuncMap) {
     password::install(m);
     aes::install(m);
     keys::install(m);
+    certs::install(m);
 }

@@ -1,0 +1,369 @@
+//! `vars`: kustomize's deprecated `$(NAME)` substitution. A var names a field of one
+//! object; once the whole tree is built (hashes added, name references fixed), every
+//! `$(NAME)` in the `varReference` fields is replaced by that field's value.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use super::error::Error;
+use super::fieldspec::{CreateKind, FieldSpec};
+use super::resid::{Gvk, ResId};
+use super::resource::Resource;
+
+/// One `vars:` entry, with `fieldref.fieldPath` defaulted to `metadata.name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Var {
+    name: String,
+    api_version: String,
+    /// `objref`'s own `group`/`version`/`kind` fields.
+    declared: Gvk,
+    target_name: String,
+    target_namespace: String,
+    field_path: String,
+}
+
+impl Var {
+    /// Reads `{name, objref: {apiVersion, group, version, kind, name, namespace},
+    /// fieldref: {fieldPath}}`; unknown fields are errors, as kustomize reads strictly.
+    pub fn parse(v: &Value) -> Result<Var, Error> {
+        let m = object(v, "vars")?;
+        known(m, &["name", "objref", "fieldref"], "vars")?;
+        let objref = match m.get("objref") {
+            None | Some(Value::Null) => &Map::new(),
+            Some(o) => object(o, "vars.objref")?,
+        };
+        known(
+            objref,
+            &[
+                "apiVersion",
+                "group",
+                "version",
+                "kind",
+                "name",
+                "namespace",
+            ],
+            "vars.objref",
+        )?;
+        let fieldref = match m.get("fieldref") {
+            None | Some(Value::Null) => &Map::new(),
+            Some(o) => object(o, "vars.fieldref")?,
+        };
+        known(fieldref, &["fieldPath"], "vars.fieldref")?;
+        let field_path = text(fieldref, "fieldPath")?;
+        Ok(Var {
+            name: text(m, "name")?,
+            api_version: text(objref, "apiVersion")?,
+            declared: Gvk {
+                group: text(objref, "group")?,
+                version: text(objref, "version")?,
+                kind: text(objref, "kind")?,
+            },
+            target_name: text(objref, "name")?,
+            target_namespace: text(objref, "namespace")?,
+            field_path: if field_path.is_empty() {
+                "metadata.name".to_string()
+            } else {
+                field_path
+            },
+        })
+    }
+
+    /// The id the var selects: `apiVersion` wins over `group`/`version` when given.
+    fn target_id(&self) -> ResId {
+        let gvk = if self.api_version.is_empty() {
+            self.declared.clone()
+        } else {
+            Gvk::from_api_version(&self.api_version, &self.declared.kind)
+        };
+        ResId {
+            gvk,
+            name: self.target_name.clone(),
+            namespace: self.target_namespace.clone(),
+        }
+    }
+}
+
+/// Go's `%v` of kustomize's `types.Var`, which its error messages print: the object
+/// reference shows as its gvk (the method `Target` inherits from `Gvk`).
+impl fmt::Display for Var {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{{{} {} {{{}}}}}",
+            self.name, self.declared, self.field_path
+        )
+    }
+}
+
+/// kustomize's `MergeVars`, run at the end of each kustomization: the one resource a var
+/// selects (by any of its ids) remembers the var, then the var joins the set.
+pub(crate) fn merge(
+    resources: &mut [Resource],
+    known: &mut Vec<Var>,
+    incoming: &[Var],
+) -> Result<(), Error> {
+    for v in incoming {
+        let target = v.target_id();
+        // Without a namespace a namespaced target matches in any namespace.
+        let wildcard_ns = target.namespace.is_empty() && !target.gvk.is_cluster_scoped();
+        let selects = |id: &ResId| {
+            if wildcard_ns {
+                id.gvk == target.gvk && id.name == target.name
+            } else {
+                id.equals(&target)
+            }
+        };
+        let matched: Vec<usize> = resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.any_id(selects))
+            .map(|(i, _)| i)
+            .collect();
+        match matched.as_slice() {
+            [one] => resources[*one].ref_vars.push(v.name.clone()),
+            [] => {}
+            many => {
+                return Err(Error::new(format!(
+                    "found {} resId matches for var {v} (unable to disambiguate)",
+                    many.len()
+                )));
+            }
+        }
+    }
+    merge_set(known, incoming.to_vec())
+}
+
+/// Adds vars to a set; a name may be declared once in the whole tree.
+pub(crate) fn merge_set(known: &mut Vec<Var>, incoming: Vec<Var>) -> Result<(), Error> {
+    for v in incoming {
+        if known.iter().any(|k| k.name == v.name) {
+            return Err(Error::new(format!("var '{}' already encountered", v.name)));
+        }
+        known.push(v);
+    }
+    Ok(())
+}
+
+/// Replaces `$(NAME)` in the `varReference` fields of every resource.
+pub(crate) fn resolve(
+    resources: &mut [Resource],
+    vars: &[Var],
+    specs: &[FieldSpec],
+) -> Result<(), Error> {
+    let mut sorted: Vec<&Var> = vars.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut values = Vec::new();
+    for v in sorted {
+        let holder = resources
+            .iter()
+            .find(|r| r.ref_vars.contains(&v.name))
+            .ok_or_else(|| {
+                Error::new(format!(
+                    "var '{v}' cannot be mapped to a field in the set of known resources"
+                ))
+            })?;
+        let value = field_value(&holder.obj, &v.field_path).ok_or_else(|| {
+            Error::new(format!(
+                "field specified in var '{v}' not found in corresponding resource"
+            ))
+        })?;
+        values.push((v.name.as_str(), value));
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
+    for r in resources.iter_mut() {
+        for fs in specs {
+            fs.apply(&mut r.obj, CreateKind::None, &mut |node| {
+                substitute(node, &values)
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// kyaml's `GetFieldValue`: a dotted path where `name[2]` indexes a list and `[k=v]`
+/// selects the list element whose `k` is `v`.
+fn field_value(obj: &Value, path: &str) -> Option<Value> {
+    let mut node = obj;
+    for part in path.split('.').flat_map(split_index) {
+        node = match node {
+            Value::Object(m) => m.get(part)?,
+            Value::Array(items) => element(items, part)?,
+            _ => return None,
+        };
+    }
+    Some(node.clone())
+}
+
+/// `ports[0]` is the two steps `ports` and `0`.
+fn split_index(part: &str) -> Vec<&str> {
+    let indexed = part
+        .strip_suffix(']')
+        .and_then(|p| p.rsplit_once('['))
+        .filter(|(_, idx)| !idx.is_empty() && idx.bytes().all(|b| b.is_ascii_digit()));
+    match indexed {
+        Some(("", idx)) => vec![idx],
+        Some((field, idx)) => vec![field, idx],
+        None => vec![part],
+    }
+}
+
+fn element<'a>(items: &'a [Value], part: &str) -> Option<&'a Value> {
+    if let Some((k, v)) = part
+        .strip_prefix('[')
+        .and_then(|p| p.strip_suffix(']'))
+        .and_then(|p| p.split_once('='))
+    {
+        return items
+            .iter()
+            .find(|i| i.get(k).and_then(Value::as_str) == Some(v));
+    }
+    items.get(part.parse::<usize>().ok()?)
+}
+
+/// kustomize's `refvar` filter on one field: strings are expanded; in a map, the string
+/// values; in a list, every item, which must be a string.
+fn substitute(node: &mut Value, values: &[(&str, Value)]) -> Result<(), Error> {
+    match node {
+        Value::String(s) => *node = expand(s, values),
+        Value::Object(m) => {
+            for v in m.values_mut() {
+                if let Value::String(s) = v {
+                    *v = expand(s, values);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                let Value::String(s) = item else {
+                    return Err(Error::new("invalid value type expect a string"));
+                };
+                *item = expand(s, values);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Kubernetes' `$(VAR)` expansion as kustomize forked it: `$$` is a literal `$`, an
+/// unknown or non-scalar var stays `$(VAR)`, and a string that is exactly one `$(VAR)`
+/// takes the var's value with its type (a number stays a number).
+fn expand(input: &str, values: &[(&str, Value)]) -> Value {
+    let scalar = |name: &str| {
+        values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+            .filter(|v| v.is_string() || v.is_number() || v.is_boolean())
+    };
+    if let Some(name) = input.strip_prefix("$(").and_then(|s| s.strip_suffix(')'))
+        && !name.contains(')')
+        && let Some(v) = scalar(name)
+    {
+        return v.clone();
+    }
+    let mut out = String::new();
+    let mut rest = input;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if after.is_empty() {
+            out.push('$');
+            rest = after;
+            break;
+        }
+        if let Some(stripped) = after.strip_prefix('$') {
+            out.push('$');
+            rest = stripped;
+        } else if let Some(body) = after.strip_prefix('(') {
+            match body.find(')') {
+                Some(end) => {
+                    let name = &body[..end];
+                    match scalar(name) {
+                        Some(v) => out.push_str(&plain(v)),
+                        None => {
+                            out.push_str("$(");
+                            out.push_str(name);
+                            out.push(')');
+                        }
+                    }
+                    rest = &body[end + 1..];
+                }
+                // An unclosed reference keeps its text.
+                None => {
+                    out.push('$');
+                    rest = after;
+                }
+            }
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Value::String(out)
+}
+
+/// Go's `%v` of a var's value inside a longer string.
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
+    v.as_object()
+        .ok_or_else(|| Error::new(format!("{what} must be a map")))
+}
+
+fn known(m: &Map<String, Value>, fields: &[&str], what: &str) -> Result<(), Error> {
+    match m.keys().find(|k| !fields.contains(&k.as_str())) {
+        Some(k) => Err(Error::new(format!(
+            "invalid Kustomization: json: unknown field \"{k}\" in {what}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn text(m: &Map<String, Value>, key: &str) -> Result<String, Error> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(Error::new(format!(
+            "json: cannot unmarshal {other} into Go struct field of type string ({key})"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn expands_like_kustomize() {
+        let vars = [("A", json!("x")), ("N", json!(3)), ("M", json!({"k": 1}))];
+        let l = &vars[..];
+        assert_eq!(expand("$(A)-$(N)", l), json!("x-3"));
+        assert_eq!(expand("$(N)", l), json!(3));
+        assert_eq!(expand("$$(A) $(B) $(M)", l), json!("$(A) $(B) $(M)"));
+        assert_eq!(expand("$(A", l), json!("$(A"));
+        assert_eq!(expand("a$b$", l), json!("a$b$"));
+    }
+
+    #[test]
+    fn field_paths_index_lists() {
+        let obj =
+            json!({"spec": {"ports": [{"name": "a", "port": 80}, {"name": "b", "port": 81}]}});
+        assert_eq!(field_value(&obj, "spec.ports[1].port"), Some(json!(81)));
+        assert_eq!(
+            field_value(&obj, "spec.ports.[name=a].port"),
+            Some(json!(80))
+        );
+        assert_eq!(field_value(&obj, "spec.missing"), None);
+    }
+}
