@@ -29,7 +29,7 @@ use crunch::apply::report::{
 };
 use crunch::apply::{self, Options, StartError};
 use crunch::bundle::{self, Bundle, Component, ComponentKind, Object};
-use world::{REMOTE, World};
+use world::{REMOTE, World, copy_dir};
 
 // ---------------------------------------------------------------------------------------
 // Targets
@@ -315,6 +315,14 @@ fn versions(cluster: &TestCluster, targets: &[ObjectRef]) -> Vec<(ObjectRef, Opt
         .collect()
 }
 
+/// The message of the first component, which must have timed out.
+fn timed_out(report: &Report) -> &str {
+    match &report.components[0].outcome {
+        Outcome::TimedOut(message) => message,
+        _ => panic!("{}", report.to_text()),
+    }
+}
+
 fn assert_ready(report: &Report, lines: &[String]) {
     assert_eq!(
         report.exit_code(),
@@ -473,9 +481,7 @@ fn pods_that_never_become_ready_time_out_with_their_names() {
     options.timeout = None;
     let (report, _) = cluster.apply(&options);
     assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
-    let Outcome::TimedOut(message) = &report.components[0].outcome else {
-        panic!("{}", report.to_text());
-    };
+    let message = timed_out(&report);
     assert!(message.contains("not ready after 8s"), "{message}");
     assert!(
         message.contains("Deployment crunch-test/stuck"),
@@ -656,9 +662,7 @@ fn a_webhook_waits_for_its_service_endpoints() {
     let mut options = cluster.options(&bundle);
     options.timeout = None;
     let (report, _) = cluster.apply(&options);
-    let Outcome::TimedOut(message) = &report.components[0].outcome else {
-        panic!("{}", report.to_text());
-    };
+    let message = timed_out(&report);
     assert!(
         message.contains("webhook service crunch-test/guard has no ready endpoints"),
         "{message}"
@@ -722,9 +726,7 @@ fn health_checks_are_waited_for() {
     let mut options = cluster.options(&bundle);
     options.timeout = None;
     let (report, _) = cluster.apply(&options);
-    let Outcome::TimedOut(message) = &report.components[0].outcome else {
-        panic!("{}", report.to_text());
-    };
+    let message = timed_out(&report);
     assert!(
         message.contains("Deployment crunch-test/elsewhere: not found"),
         "{message}"
@@ -892,24 +894,9 @@ fn a_kind_without_its_definition_fails_with_a_clear_message() {
     options.timeout = None;
     let (report, _) = cluster.apply(&options);
     assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
-    let Outcome::TimedOut(message) = &report.components[0].outcome else {
-        panic!("{}", report.to_text());
-    };
+    let message = timed_out(&report);
     assert!(
         message.contains("no matches for kind \"Widget\" in version \"example.crunch.dev/v1\""),
         "{message}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
