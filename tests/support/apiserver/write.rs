@@ -335,16 +335,28 @@ pub fn replace(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, Ap
     if !rv.is_empty() && rv != meta_str(&old, "resourceVersion") {
         return Err(ApiError::stale(&r.group, &r.plural, &t.name));
     }
-    carry_over(t, &old, &mut new);
+    update(state, call, t, &old, new)
+}
+
+/// The rest of a PUT or non-apply PATCH: carry over what clients cannot change, admit,
+/// record the update manager's fields, store.
+fn update(
+    state: &mut State,
+    call: &Call,
+    t: &Target,
+    old: &Value,
+    mut new: Value,
+) -> Result<Outcome, ApiError> {
+    carry_over(t, old, &mut new);
     admit(state, t, "UPDATE", &new)?;
     ssa::record_update(
-        Some(&old),
+        Some(old),
         &mut new,
         &update_manager(call),
-        &r.api_version(),
+        &t.resource.api_version(),
         scope(t),
     );
-    Ok(finish_update(state, t, &old, new, dry_run(call)))
+    Ok(finish_update(state, t, old, new, dry_run(call)))
 }
 
 /// PATCH on an object.
@@ -407,16 +419,7 @@ pub fn patch(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, ApiE
     if rv != meta_str(&old, "resourceVersion") {
         return Err(ApiError::stale(&r.group, &r.plural, &t.name));
     }
-    carry_over(t, &old, &mut new);
-    admit(state, t, "UPDATE", &new)?;
-    ssa::record_update(
-        Some(&old),
-        &mut new,
-        &update_manager(call),
-        &r.api_version(),
-        scope(t),
-    );
-    Ok(finish_update(state, t, &old, new, dry_run(call)))
+    update(state, call, t, &old, new)
 }
 
 /// Server-side apply.
