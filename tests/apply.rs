@@ -515,8 +515,8 @@ fn an_interrupted_apply_is_completed_by_the_next_run() {
     let mut seen = Vec::new();
     for line in BufReader::new(stderr).lines() {
         let line = line.unwrap();
-        // Interrupt while a component waits for its pods: objects sent, not yet ready.
-        let waiting = line.contains("HelmRelease/bigbang/monitoring: waiting for Deployment");
+        // Interrupt at the first wait: objects sent, not yet ready, components still to go.
+        let waiting = line.contains(": waiting for");
         seen.push(line);
         if waiting {
             break;
