@@ -263,6 +263,15 @@ impl Cluster {
         found.map(to_value).transpose()
     }
 
+    /// As [`Self::get`], with an object whose kind the server does not serve (yet: its CRD
+    /// may come with the same bundle) or whose namespace is missing counted as absent.
+    pub async fn get_if_served(&self, target: &ObjectRef) -> Result<Option<Value>, RequestError> {
+        match self.get(target).await {
+            Err(RequestError::NoKind { .. } | RequestError::NotFound(_)) => Ok(None),
+            other => other,
+        }
+    }
+
     /// Server-side applies `object` as crunch (`force` takes conflicting fields over;
     /// `dry_run` asks the server to compute the result without storing it).
     pub async fn apply(

@@ -124,7 +124,8 @@ pub async fn apply(
     (report, inventory)
 }
 
-fn round_seconds(d: Duration) -> f64 {
+/// Wall time in seconds, to a tenth, as reports print it.
+pub(super) fn round_seconds(d: Duration) -> f64 {
     (d.as_secs_f64() * 10.0).round() / 10.0
 }
 
@@ -208,12 +209,8 @@ impl Work<'_> {
     ) -> Result<BTreeMap<ObjectRef, Value>, Outcome> {
         let mut live = BTreeMap::new();
         for object in kept {
-            let found = retry(self.deadline, &self.run.stop, || async {
-                match self.run.cluster.get(&object.target).await {
-                    // Its CRD or namespace is not there yet: then neither is it.
-                    Err(RequestError::NoKind { .. } | RequestError::NotFound(_)) => Ok(None),
-                    other => other,
-                }
+            let found = retry(self.deadline, &self.run.stop, || {
+                self.run.cluster.get_if_served(&object.target)
             })
             .await
             .map_err(|e| self.failed(&object.target, "read", e))?;

@@ -220,7 +220,7 @@ async fn apply_async(options: &Options, sink: Sink, stop: Stop) -> Result<Report
         }
     }
     report.interrupted = run.stop.is_raised();
-    report.seconds = (began.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+    report.seconds = component::round_seconds(began.elapsed());
     Ok(report)
 }
 
@@ -341,7 +341,7 @@ async fn dry_run(
             objects: component.kept().count(),
             counts,
             hooks: 0,
-            seconds: (began.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+            seconds: component::round_seconds(began.elapsed()),
         });
     }
     (reports, Vec::new())

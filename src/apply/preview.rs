@@ -62,13 +62,7 @@ async fn preview_one(
     deadline: Instant,
 ) -> Result<Change, Failure> {
     let target = &object.target;
-    let before = retry(deadline, &run.stop, || async {
-        match run.cluster.get(target).await {
-            Err(RequestError::NoKind { .. } | RequestError::NotFound(_)) => Ok(None),
-            other => other,
-        }
-    })
-    .await?;
+    let before = retry(deadline, &run.stop, || run.cluster.get_if_served(target)).await?;
     let after = retry(deadline, &run.stop, || async {
         match run
             .cluster

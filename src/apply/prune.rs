@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::cluster::{FIELD_MANAGER, ObjectRef, RequestError};
+use super::cluster::{FIELD_MANAGER, ObjectRef};
 use super::component::Run;
 use super::inventory::{self, Inventory};
 use super::progress::Progress;
@@ -83,14 +83,9 @@ pub async fn prune(
             }
             _ => {}
         }
-        let live = retry(deadline, &run.stop, || async {
-            match run.cluster.get(&object).await {
-                Err(RequestError::NoKind { .. }) => Ok(None),
-                other => other,
-            }
-        })
-        .await
-        .map_err(|e| describe(&object, e))?;
+        let live = retry(deadline, &run.stop, || run.cluster.get_if_served(&object))
+            .await
+            .map_err(|e| describe(&object, e))?;
         let Some(live) = live else {
             gone.insert(object);
             continue;
