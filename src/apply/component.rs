@@ -13,7 +13,7 @@ use super::cluster::{Cluster, FIELD_MANAGER, ObjectRef, RequestError};
 use super::inventory::{self, Inventory, State};
 use super::plan::{ComponentPlan, Hook, HookEvent, PlannedObject};
 use super::progress::Progress;
-use super::retry::{Backoff, Failure, Stop, retry};
+use super::retry::{Backoff, Failure, Pause, Stop, retry};
 use super::wait::{self, WaitError};
 use super::webhooks::Gate;
 
@@ -398,7 +398,7 @@ impl Work<'_> {
         if !existed {
             return Ok(());
         }
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::polling();
         loop {
             let live = retry(self.deadline, &run.stop, || run.cluster.get(target))
                 .await
@@ -406,16 +406,15 @@ impl Work<'_> {
             if live.is_none() {
                 return Ok(());
             }
-            let delay = backoff.next_delay();
-            if Instant::now() + delay >= self.deadline {
-                return Err(Outcome::TimedOut(format!(
-                    "{target} was deleted but is still there"
-                )));
-            }
-            run.stop
-                .sleep(delay)
+            backoff
+                .pause(self.deadline, &run.stop)
                 .await
-                .map_err(|_| Outcome::Interrupted)?;
+                .map_err(|p| match p {
+                    Pause::Deadline => {
+                        Outcome::TimedOut(format!("{target} was deleted but is still there"))
+                    }
+                    Pause::Stopped => Outcome::Interrupted,
+                })?;
         }
     }
 

@@ -11,6 +11,8 @@ use super::cluster::RequestError;
 
 const FIRST_DELAY: Duration = Duration::from_millis(200);
 const MAX_DELAY: Duration = Duration::from_secs(5);
+/// Polls for a state the cluster reaches on its own look more often than retries.
+const MAX_POLL_DELAY: Duration = Duration::from_secs(2);
 
 /// Why an operation ended without a result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,21 +83,53 @@ impl Stop {
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,
+    max: Duration,
+}
+
+/// Why a [`Backoff::pause`] did not end in another attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pause {
+    /// The next attempt would come after the deadline.
+    Deadline,
+    /// The user interrupted the run.
+    Stopped,
 }
 
 impl Default for Backoff {
-    /// Starts at 200 ms.
+    /// Retries: from 200 ms, doubling up to 5 s.
     fn default() -> Self {
-        Self { next: FIRST_DELAY }
+        Self {
+            next: FIRST_DELAY,
+            max: MAX_DELAY,
+        }
     }
 }
 
 impl Backoff {
-    /// The next pause: doubling up to 5 s.
+    /// Polls for what the cluster does by itself (rollouts, deletions, endpoints): from
+    /// 200 ms, doubling up to 2 s.
+    pub fn polling() -> Self {
+        Self {
+            next: FIRST_DELAY,
+            max: MAX_POLL_DELAY,
+        }
+    }
+
+    /// The next pause.
     pub fn next_delay(&mut self) -> Duration {
         let delay = self.next;
-        self.next = (self.next * 2).min(MAX_DELAY);
+        self.next = (self.next * 2).min(self.max);
         delay
+    }
+
+    /// Sleeps the next pause, unless the attempt after it would miss the deadline or
+    /// the run is stopped meanwhile.
+    pub async fn pause(&mut self, deadline: Instant, stop: &Stop) -> Result<(), Pause> {
+        let delay = self.next_delay();
+        if Instant::now() + delay >= deadline {
+            return Err(Pause::Deadline);
+        }
+        stop.sleep(delay).await.map_err(|_| Pause::Stopped)
     }
 }
 
@@ -122,11 +156,11 @@ where
             Ok(Err(e)) => Some(e),
             Err(_elapsed) => None,
         };
-        let delay = backoff.next_delay();
-        if Instant::now() + delay >= deadline {
-            return Err(Failure::Deadline { last, attempts });
+        match backoff.pause(deadline, stop).await {
+            Ok(()) => {}
+            Err(Pause::Deadline) => return Err(Failure::Deadline { last, attempts }),
+            Err(Pause::Stopped) => return Err(Failure::Stopped),
         }
-        stop.sleep(delay).await?;
     }
 }
 

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::cluster::{Cluster, ObjectRef, RequestError};
 use super::progress::Progress;
-use super::retry::{Backoff, Failure, Stop, retry};
+use super::retry::{Backoff, Failure, Pause, Stop, retry};
 use super::status::{self, Readiness};
 
 /// Kinds whose objects are ready as soon as they exist: no controller acts on them.
@@ -56,7 +56,7 @@ pub async fn until_ready(
         .filter(|t| !INERT.contains(&t.kind.as_str()))
         .map(|t| (t, "not checked yet".to_string()))
         .collect();
-    let mut backoff = Backoff::default();
+    let mut backoff = Backoff::polling();
     let mut last_said = String::new();
     let mut said_at = Instant::now();
     loop {
@@ -87,11 +87,13 @@ pub async fn until_ready(
             last_said = summary;
             said_at = Instant::now();
         }
-        let delay = backoff.next_delay().min(Duration::from_secs(2));
-        if Instant::now() + delay >= deadline {
-            return Err(WaitError::Timeout(explain(cluster, &pending).await));
+        match backoff.pause(deadline, stop).await {
+            Ok(()) => {}
+            Err(Pause::Deadline) => {
+                return Err(WaitError::Timeout(explain(cluster, &pending).await));
+            }
+            Err(Pause::Stopped) => return Err(WaitError::Interrupted(Failure::Stopped)),
         }
-        stop.sleep(delay).await.map_err(WaitError::Interrupted)?;
     }
 }
 

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::cluster::{Cluster, ObjectRef};
 use super::progress::Progress;
-use super::retry::{Backoff, Failure, Stop, retry};
+use super::retry::{Backoff, Failure, Pause, Stop, retry};
 use super::wait::{service_has_endpoints, webhook_services};
 
 /// One webhook of a configuration applied in this run.
@@ -65,7 +65,7 @@ impl Gate {
         };
         for webhook in relevant {
             let (namespace, name) = &webhook.service;
-            let mut backoff = Backoff::default();
+            let mut backoff = Backoff::polling();
             let mut told = false;
             while !retry(deadline, stop, || {
                 service_has_endpoints(cluster, namespace, name)
@@ -79,14 +79,13 @@ impl Gate {
                     ));
                     told = true;
                 }
-                let delay = backoff.next_delay();
-                if Instant::now() + delay >= deadline {
-                    return Err(Failure::Deadline {
+                backoff.pause(deadline, stop).await.map_err(|p| match p {
+                    Pause::Deadline => Failure::Deadline {
                         last: None,
                         attempts: 0,
-                    });
-                }
-                stop.sleep(delay).await?;
+                    },
+                    Pause::Stopped => Failure::Stopped,
+                })?;
             }
         }
         Ok(())
