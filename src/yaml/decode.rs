@@ -9,6 +9,7 @@ use saphyr_parser::{ScalarStyle, Tag};
 use serde_json::{Number, Value};
 
 use super::Dialect;
+use super::breaks::is_break;
 use super::compose::{Node, NodeKind};
 use super::emit::Analysis;
 use super::error::Error;
@@ -17,7 +18,7 @@ use super::merge::{is_non_specific, want_map};
 use super::resolve::{Resolved, Timestamp, resolve};
 
 /// Decodes one document's root node.
-pub(crate) fn decode(root: &Rc<Node>, dialect: Dialect) -> Result<Value, Error> {
+pub(crate) fn decode(root: Rc<Node>, dialect: Dialect) -> Result<Value, Error> {
     let mut decoder = Decoder {
         dialect,
         decoded: 0,
@@ -84,9 +85,11 @@ impl Decoder {
         Ok(())
     }
 
-    pub(crate) fn value(&mut self, node: &Rc<Node>) -> Result<Value, Error> {
-        self.count(node)?;
-        match &node.kind {
+    /// Decodes `node`, moving its text out when no alias shares it.
+    pub(crate) fn value(&mut self, node: Rc<Node>) -> Result<Value, Error> {
+        self.count(&node)?;
+        let node = Rc::unwrap_or_clone(node);
+        match node.kind {
             NodeKind::Alias(target) => {
                 self.alias_depth += 1;
                 let result = self.value(target);
@@ -94,11 +97,13 @@ impl Decoder {
                 result
             }
             NodeKind::Scalar { .. } => self.scalar(node).and_then(to_json),
-            NodeKind::Sequence(items) => items
-                .iter()
-                .map(|item| self.value(item))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array),
+            NodeKind::Sequence(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.value(item)?);
+                }
+                Ok(Value::Array(values))
+            }
             NodeKind::Mapping(entries) => self.mapping(entries).map(Value::Object),
         }
     }
@@ -106,14 +111,15 @@ impl Decoder {
     /// A mapping key as the string `sigs.k8s.io/yaml` makes of it (go-yaml v2), or as
     /// kustomize accepts it (go-yaml v3: strings only, since anything else makes its JSON
     /// conversion fail).
-    fn key(&mut self, node: &Rc<Node>) -> Result<String, KeyError> {
-        self.count(node).map_err(KeyError::Fatal)?;
+    fn key(&mut self, node: Rc<Node>) -> Result<String, KeyError> {
+        self.count(&node).map_err(KeyError::Fatal)?;
         let unsupported = |go_type: &str, key: String| {
             KeyError::Unsupported(format!(
                 "unsupported map key of type: {go_type}, key: {key}"
             ))
         };
-        match &node.kind {
+        let node = Rc::unwrap_or_clone(node);
+        match node.kind {
             NodeKind::Scalar { .. } => {
                 match (self.scalar(node).map_err(KeyError::Fatal)?, self.dialect) {
                     (Scalar::Str(s), _) => Ok(s),
@@ -145,13 +151,13 @@ impl Decoder {
     }
 
     /// An entry's key as a string; an unsupported key's error names the entry's value.
-    pub(crate) fn entry_key(&mut self, key: &Rc<Node>, value: &Rc<Node>) -> Result<String, Error> {
+    pub(crate) fn entry_key(&mut self, key: Rc<Node>, value: &Rc<Node>) -> Result<String, Error> {
         self.key(key)
-            .map_err(|e| e.into_error(&self.value_repr(value)))
+            .map_err(|e| e.into_error(&self.value_repr(Rc::clone(value))))
     }
 
     /// The value of an entry with an unsupported key as Go's `%+#v` shows scalars.
-    fn value_repr(&mut self, value: &Rc<Node>) -> String {
+    fn value_repr(&mut self, value: Rc<Node>) -> String {
         match self.value(value) {
             Ok(Value::String(s)) => format!("{s:?}"),
             Ok(Value::Null) => "<nil>".to_owned(),
@@ -163,53 +169,55 @@ impl Decoder {
 
     /// go-yaml keeps a timestamp's text when decoding into `interface{}`; kustomize's JSON
     /// round trip of go-yaml v3 nodes makes it a `time.Time` printed in RFC 3339.
-    fn timestamp(&self, stamp: Timestamp, text: &str) -> Scalar {
+    fn timestamp(&self, stamp: Timestamp, text: String) -> Scalar {
         match self.dialect {
-            Dialect::GoYamlV2 => Scalar::Str(text.to_owned()),
+            Dialect::GoYamlV2 => Scalar::Str(text),
             Dialect::GoYamlV3 => Scalar::Str(stamp.rfc3339()),
         }
     }
 
-    fn scalar(&self, node: &Node) -> Result<Scalar, Error> {
+    fn scalar(&self, node: Node) -> Result<Scalar, Error> {
+        let Node { kind, position } = node;
         let NodeKind::Scalar {
             value,
             style,
             tag,
             in_flow,
-        } = &node.kind
+        } = kind
         else {
-            return Err(want_map(node));
+            return Err(want_map(position));
         };
         // go-yaml v3 types a plain scalar tagged `!` as if it had no tag; v2 keeps its text.
         let tag = tag.as_ref().filter(|tag| {
             !(self.dialect == Dialect::GoYamlV3
-                && *style == ScalarStyle::Plain
+                && style == ScalarStyle::Plain
                 && is_non_specific(tag))
         });
         let Some(tag) = tag else {
-            if *style == ScalarStyle::Folded && self.dialect == Dialect::GoYamlV3 {
-                return Ok(Scalar::Str(kyaml_folded(value).into_owned()));
+            if style == ScalarStyle::Folded && self.dialect == Dialect::GoYamlV3 {
+                if let Cow::Owned(folded) = kyaml_folded(&value) {
+                    return Ok(Scalar::Str(folded));
+                }
+                return Ok(Scalar::Str(value));
             }
-            if *style != ScalarStyle::Plain {
-                return Ok(Scalar::Str(value.clone()));
+            if style != ScalarStyle::Plain {
+                return Ok(Scalar::Str(value));
             }
             // Observed kustomize behaviour inside flow collections: an empty value is an
             // empty string and a timestamp with a time of day keeps its text.
-            let kyaml_flow = *in_flow && self.dialect == Dialect::GoYamlV3;
-            return Ok(match resolve(value, self.dialect) {
+            let kyaml_flow = in_flow && self.dialect == Dialect::GoYamlV3;
+            return Ok(match resolve(&value, self.dialect) {
                 Resolved::Null if kyaml_flow && value.is_empty() => Scalar::Str(String::new()),
-                Resolved::Timestamp(stamp) if kyaml_flow && stamp.has_time() => {
-                    Scalar::Str(value.clone())
-                }
+                Resolved::Timestamp(stamp) if kyaml_flow && stamp.has_time() => Scalar::Str(value),
                 Resolved::Timestamp(stamp) => self.timestamp(stamp, value),
                 resolved => from_resolved(resolved, value),
             });
         };
         if !tag.is_yaml_core_schema() {
             // Local tags (`!foo`, `!`) are not resolvable: go-yaml keeps the text.
-            return Ok(Scalar::Str(value.clone()));
+            return Ok(Scalar::Str(value));
         }
-        let resolved = resolve(value, self.dialect);
+        let resolved = resolve(&value, self.dialect);
         let mismatch = || {
             let got = match resolved {
                 Resolved::Null => "!!null",
@@ -221,32 +229,30 @@ impl Decoder {
                 Resolved::Str => "!!str",
             };
             Error::at(
-                node.position,
+                position,
                 format!("cannot decode {got} `{value}` as a {}", short_tag(tag)),
             )
         };
         match tag.suffix.as_str() {
             "str" => Ok(Scalar::Str(value.clone())),
-            "binary" => decode_base64(value)
+            "binary" => decode_base64(&value)
                 .map(|bytes| Scalar::Str(String::from_utf8_lossy(&bytes).into_owned()))
-                .ok_or_else(|| {
-                    Error::at(node.position, "!!binary value contains invalid base64 data")
-                }),
+                .ok_or_else(|| Error::at(position, "!!binary value contains invalid base64 data")),
             "int" => match resolved {
-                Resolved::Int(_) | Resolved::Uint(_) => Ok(from_resolved(resolved, value)),
+                Resolved::Int(_) | Resolved::Uint(_) => Ok(from_resolved(resolved, value.clone())),
                 _ => Err(mismatch()),
             },
             "float" => match resolved {
                 Resolved::Int(i) => Ok(Scalar::Float(i as f64)),
-                Resolved::Float(_) => Ok(from_resolved(resolved, value)),
+                Resolved::Float(_) => Ok(from_resolved(resolved, value.clone())),
                 _ => Err(mismatch()),
             },
             "bool" => match resolved {
-                Resolved::Bool(_) => Ok(from_resolved(resolved, value)),
+                Resolved::Bool(_) => Ok(from_resolved(resolved, value.clone())),
                 _ => Err(mismatch()),
             },
             "timestamp" => match resolved {
-                Resolved::Timestamp(stamp) => Ok(self.timestamp(stamp, value)),
+                Resolved::Timestamp(stamp) => Ok(self.timestamp(stamp, value.clone())),
                 _ => Err(mismatch()),
             },
             "null" => match resolved {
@@ -268,7 +274,7 @@ fn kyaml_folded(value: &str) -> Cow<'_, str> {
     let chars: Vec<char> = value.chars().collect();
     let starts_blank = chars
         .first()
-        .is_none_or(|&c| matches!(c, ' ' | '\t' | '\n'));
+        .is_none_or(|&c| matches!(c, ' ' | '\t') || is_break(c));
     // The emitter only writes folded style where libyaml allows a block scalar.
     if starts_blank || !Analysis::of(value).block_allowed {
         return Cow::Borrowed(value);
@@ -277,9 +283,10 @@ fn kyaml_folded(value: &str) -> Cow<'_, str> {
     let mut breaks = true;
     let mut leading_spaces = false;
     for (i, &c) in chars.iter().enumerate() {
-        if c == '\n' {
-            if !breaks && !leading_spaces {
-                let next = chars[i..].iter().find(|&&n| n != '\n');
+        if is_break(c) {
+            // LS and PS are breaks to the emitter too, but only `\n` gains the extra one.
+            if c == '\n' && !breaks && !leading_spaces {
+                let next = chars[i..].iter().find(|&&n| !is_break(n));
                 // Trailing breaks are kept (`>+`) when there are two or more; the extra
                 // one then survives too.
                 let kept_tail = next.is_none() && chars.len() - i >= 2;
@@ -315,14 +322,14 @@ impl KeyError {
     }
 }
 
-fn from_resolved(resolved: Resolved, text: &str) -> Scalar {
+fn from_resolved(resolved: Resolved, text: String) -> Scalar {
     match resolved {
         Resolved::Null => Scalar::Null,
         Resolved::Bool(b) => Scalar::Bool(b),
         Resolved::Int(i) => Scalar::Int(i),
         Resolved::Uint(u) => Scalar::Uint(u),
         Resolved::Float(f) => Scalar::Float(f),
-        Resolved::Merge | Resolved::Timestamp(_) | Resolved::Str => Scalar::Str(text.to_owned()),
+        Resolved::Merge | Resolved::Timestamp(_) | Resolved::Str => Scalar::Str(text),
     }
 }
 

@@ -5,7 +5,6 @@
 //! (`!!merge`), a mapping may hold only one, and afterwards the first key spelled `<<`
 //! is deleted whatever its style, so a quoted `"<<"` key disappears from the output.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use saphyr_parser::{ScalarStyle, Tag};
@@ -14,10 +13,10 @@ use serde_json::{Map, Value};
 use super::Dialect;
 use super::compose::{Node, NodeKind};
 use super::decode::Decoder;
-use super::error::{Error, Shape};
+use super::error::{Error, Position, Shape};
 
 /// A mapping's entries as the parser delivered them.
-type Entries = [(Rc<Node>, Rc<Node>)];
+type Entries = Vec<(Rc<Node>, Rc<Node>)>;
 
 const MERGE: &str = "<<";
 
@@ -61,9 +60,9 @@ fn is_merge(key: &Node, dialect: Dialect) -> bool {
     }
 }
 
-pub(crate) fn want_map(node: &Node) -> Error {
+pub(crate) fn want_map(position: Position) -> Error {
     Error::at(
-        node.position,
+        position,
         "map merge requires map or sequence of maps as the value",
     )
 }
@@ -75,7 +74,7 @@ fn kyaml_error(message: &str) -> Error {
 
 impl Decoder {
     /// Decodes a mapping's entries, applying `<<` merges as the dialect's tool does.
-    pub(crate) fn mapping(&mut self, entries: &Entries) -> Result<Map<String, Value>, Error> {
+    pub(crate) fn mapping(&mut self, entries: Entries) -> Result<Map<String, Value>, Error> {
         match self.dialect {
             Dialect::GoYamlV2 => self.mapping_v2(entries),
             Dialect::GoYamlV3 => self.mapping_kyaml(entries),
@@ -85,26 +84,27 @@ impl Decoder {
     /// go-yaml v2 decodes each merged mapping over what is already there (so a merge
     /// overrides earlier explicit keys) and walks a merge sequence backwards so that earlier
     /// entries win; duplicate keys: the last one wins.
-    fn mapping_v2(&mut self, entries: &Entries) -> Result<Map<String, Value>, Error> {
-        let mut map = Map::new();
+    fn mapping_v2(&mut self, entries: Entries) -> Result<Map<String, Value>, Error> {
+        let mut map = Map::with_capacity(entries.len());
         for (key, value) in entries {
-            if !is_merge(key, Dialect::GoYamlV2) {
-                let name = self.entry_key(key, value)?;
+            if !is_merge(&key, Dialect::GoYamlV2) {
+                let name = self.entry_key(key, &value)?;
                 let value = self.value(value)?;
                 map.insert(name, value);
                 continue;
             }
             let items = match &value.kind {
                 NodeKind::Sequence(items) => {
-                    self.count(value)?;
-                    items.as_slice()
+                    self.count(&value)?;
+                    items.clone()
                 }
-                _ => std::slice::from_ref(value),
+                _ => vec![value],
             };
-            for item in items.iter().rev() {
+            for item in items.into_iter().rev() {
+                let position = item.position;
                 match self.value(item)? {
                     Value::Object(source) => map.extend(source),
-                    _ => return Err(want_map(item)),
+                    _ => return Err(want_map(position)),
                 }
             }
         }
@@ -114,7 +114,7 @@ impl Decoder {
     /// kyaml's `DeAnchor` followed by go-yaml v3's decoding: explicit keys beat merged ones,
     /// earlier merge sources beat later ones, a second merge key or a duplicate explicit key
     /// is an error, and the first key spelled `<<` is dropped.
-    fn mapping_kyaml(&mut self, entries: &Entries) -> Result<Map<String, Value>, Error> {
+    fn mapping_kyaml(&mut self, entries: Entries) -> Result<Map<String, Value>, Error> {
         let mut merges = entries
             .iter()
             .enumerate()
@@ -134,29 +134,36 @@ impl Decoder {
         // is merged again by go-yaml v3, which changes nothing; `!!merge x` stays a key.
         let merged_again =
             merge.and_then(|(i, (key, _))| (scalar_text(key) == Some(MERGE)).then_some(i));
+        let mut map = Map::with_capacity(entries.len());
+        // The line of each explicit key, in the map's order, for the duplicate-key error.
+        let mut lines: Vec<usize> = Vec::with_capacity(entries.len());
         let explicit = entries
-            .iter()
+            .into_iter()
             .enumerate()
             .filter(|(i, _)| Some(*i) != cleared && Some(*i) != merged_again)
             .map(|(_, entry)| entry);
-        let mut map = Map::new();
-        let mut lines: HashMap<String, usize> = HashMap::new();
         for (key, value) in explicit {
-            let name = self.entry_key(key, value)?;
-            if let Some(first) = lines.get(&name) {
+            let position = key.position;
+            let name = self.entry_key(key, &value)?;
+            if map.contains_key(&name) {
+                let first = map.keys().position(|k| *k == name).unwrap_or_default();
                 return Err(Error::new(
                     Shape::Unmarshal,
-                    Some(key.position),
-                    format!("mapping key {name:?} already defined at line {first}"),
+                    Some(position),
+                    format!(
+                        "mapping key {name:?} already defined at line {}",
+                        lines.get(first).copied().unwrap_or_default()
+                    ),
                 ));
             }
-            lines.insert(name.clone(), key.position.line);
+            lines.push(position.line);
             let value = self.value(value)?;
             map.insert(name, value);
         }
         for source in sources {
+            let position = source.position;
             let Value::Object(merged) = self.value(source)? else {
-                return Err(want_map(source));
+                return Err(want_map(position));
             };
             for (name, value) in merged {
                 map.entry(name).or_insert(value);
@@ -167,7 +174,7 @@ impl Decoder {
 
     /// The mappings a kyaml merge value names, earliest (strongest) first: a mapping, an
     /// alias to one, or a sequence of those.
-    fn kyaml_sources<'n>(&mut self, value: &'n Rc<Node>) -> Result<Vec<&'n Rc<Node>>, Error> {
+    fn kyaml_sources(&mut self, value: &Rc<Node>) -> Result<Vec<Rc<Node>>, Error> {
         match &value.kind {
             NodeKind::Sequence(items) => {
                 self.count(value)?;
@@ -179,14 +186,16 @@ impl Decoder {
 }
 
 /// One mapping of a kyaml merge value.
-fn kyaml_source(node: &Rc<Node>) -> Result<&Rc<Node>, Error> {
+fn kyaml_source(node: &Rc<Node>) -> Result<Rc<Node>, Error> {
     match &node.kind {
-        NodeKind::Mapping(_) => Ok(node),
-        NodeKind::Alias(target) if matches!(target.kind, NodeKind::Mapping(_)) => Ok(node),
+        NodeKind::Mapping(_) => Ok(Rc::clone(node)),
+        NodeKind::Alias(target) if matches!(target.kind, NodeKind::Mapping(_)) => {
+            Ok(Rc::clone(node))
+        }
         NodeKind::Alias(_) => Err(kyaml_error(
             "invalid map merge: received alias for a non-map value",
         )),
         NodeKind::Sequence(_) => Err(kyaml_error("invalid map merge: received a nested sequence")),
-        NodeKind::Scalar { .. } => Err(want_map(node)),
+        NodeKind::Scalar { .. } => Err(want_map(node.position)),
     }
 }

@@ -22,20 +22,25 @@
 //! alias expansions fails with `document contains excessive aliasing`), so a billion-laughs
 //! input fails fast in bounded memory.
 //!
-//! Like libyaml, U+0085 in the input is a line break, and only `%YAML 1.1` and `%TAG`
-//! directives are accepted. Known differences from go-yaml, all on rare input: saphyr parses
-//! YAML 1.2, so U+2028 and U+2029 in the input are ordinary characters rather than line
-//! breaks, a byte order mark inside a document is an error rather than content, and some
-//! invalid inputs are worded or positioned differently in errors (see [`Error`]).
+//! Where YAML 1.1 (libyaml's scanner, which go-yaml v2 and v3 both port) and saphyr's
+//! YAML 1.2 disagree, crunch reads as go-yaml does: U+0085, U+2028 and U+2029 are line
+//! breaks (`breaks`); one byte order mark at the start of the stream is dropped and any
+//! other is content (`bom`); inside flow collections `[12:, a]` holds the scalar `12:` and
+//! `[:a]` is an error (`flow`); only `%YAML 1.1` and `%TAG` directives are accepted. Some
+//! invalid inputs are still worded or positioned differently in errors (see [`Error`]).
 
+mod bom;
+mod breaks;
 mod compose;
 mod decode;
 mod emit;
 mod error;
+mod flow;
 mod go_float;
 mod json;
 mod merge;
 mod patch;
+mod placeholder;
 mod resolve;
 mod syntax;
 #[cfg(test)]
@@ -79,7 +84,9 @@ pub enum JsonStyle {
 /// Parses a `---` separated stream into one [`Value`] per document.
 ///
 /// An empty document (`---` followed by nothing or comments) yields [`Value::Null`]; an
-/// input without any document (empty, or only comments) yields an empty vector.
+/// input without any document (empty, or only comments) yields an empty vector. Helm,
+/// kubectl and kustomize split a stream at `---` lines and read each document on its own,
+/// so a byte order mark opening a later document is dropped as at the start of the stream.
 ///
 /// # Errors
 /// Syntax errors (with line and column), excessive aliasing or nesting, unsupported tags,

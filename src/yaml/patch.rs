@@ -4,6 +4,7 @@
 
 use saphyr_parser::ScanError;
 
+use super::breaks::is_break;
 use super::syntax::TAB_AFTER_COLON;
 
 /// saphyr's complaints about a continuation line of a flow collection that sits left of
@@ -123,9 +124,4 @@ fn indent_lines(chars: &[char], starts: &[usize]) -> Option<String> {
     }
     out.extend(&chars[from..]);
     Some(out)
-}
-
-/// A line break as libyaml reads it (U+0085 is already a `\n` here).
-fn is_break(c: char) -> bool {
-    matches!(c, '\n' | '\r')
 }

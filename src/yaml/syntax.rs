@@ -59,6 +59,7 @@ const SCANNER: &[(&str, &str)] = &[
         "found a tab character that violates indentation",
     ),
     ("misplaced bracket", "did not find expected node content"),
+    ("simple key expect ':'", "could not find expected ':'"),
 ];
 
 /// saphyr's complaint about a tab between `:` and a value, which go-yaml accepts.
@@ -75,8 +76,10 @@ pub(crate) fn has_slash_escape(source: &str) -> bool {
     false
 }
 
-/// Converts a saphyr error on `text`.
-pub(crate) fn translate(error: &ScanError, text: &str) -> Error {
+/// Converts a saphyr error on `text`, raised inside the flow collection closed by `closer`
+/// if any: saphyr names `}` for a single-pair mapping inside a flow sequence, go-yaml the
+/// sequence's `]`.
+pub(crate) fn translate(error: &ScanError, text: &str, closer: Option<char>) -> Error {
     let mark = error.marker();
     let mut position = Position {
         line: mark.line(),
@@ -92,7 +95,13 @@ pub(crate) fn translate(error: &ScanError, text: &str) -> Error {
         );
     }
     if let Some((_, message)) = PARSER.iter().find(|(saphyr, _)| *saphyr == info) {
-        return Error::new(Shape::Parser, Some(position), *message);
+        let message = match closer {
+            Some(closer) if message.starts_with("did not find expected ',' or ") => {
+                format!("did not find expected ',' or '{closer}'")
+            }
+            _ => (*message).to_owned(),
+        };
+        return Error::new(Shape::Parser, Some(position), message);
     }
     let message = if let Some((_, message)) = SCANNER.iter().find(|(saphyr, _)| *saphyr == info) {
         (*message).to_owned()

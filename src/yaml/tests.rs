@@ -352,3 +352,88 @@ fn go_json_styles() {
         "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": []\n}"
     );
 }
+
+#[test]
+fn line_and_paragraph_separators_are_line_breaks() {
+    assert_eq!(
+        v2("x: [a\u{2028}  b, 'c \u{2029} d', \"e\n  \u{2028}f\"]\nz: |\n  g\u{2028}  h\n"),
+        json!({"x": ["a\u{2028}b", "c\u{2029}d", "e\u{2028}f"], "z": "g\u{2028}h\n"})
+    );
+    assert_eq!(v2("x: 1 # c\u{2028}z: 2"), json!({"x": 1, "z": 2}));
+    assert_eq!(
+        v3("x: >\n  a\u{2028}  b\n  c\n"),
+        json!({"x": "a\u{2028}b c\n"})
+    );
+}
+
+/// Rebuilding a scalar from its source, as done for scalars holding LS or PS, gives
+/// saphyr's own value on text without them.
+#[test]
+fn rebuilt_scalars_agree_with_saphyr() {
+    use saphyr_parser::{Event, Parser};
+    let text = "a: plain  text\n  continued\n\n  after blank\nb: 'it''s\n  folded\n\n  x'\nc: \"esc \\t\\u00e9\\\n  joined \\\"q\\\"\n\n  end \"\nd: |+\n  lit\n\n   more\n\n\ne: >-\n\n  fold\n  ed\n\n   indented\n  back\n  tail\nf: > # c > d\n  g\n  h\n";
+    let mut parser = Parser::new_from_str(text);
+    let mut previous_end = 0;
+    let mut checked = 0;
+    while let Some(Ok((event, span))) = parser.next_event() {
+        let byte = |i: usize| text.char_indices().nth(i).map_or(text.len(), |(b, _)| b);
+        if let Event::Scalar(value, style, ..) = event {
+            let source = breaks::Source {
+                text,
+                after: byte(previous_end),
+                start: byte(span.start.index()),
+                end: byte(span.end.index()),
+            };
+            assert_eq!(
+                breaks::rebuild(&source, style, &value).as_deref(),
+                Some(value.as_ref()),
+                "{style:?} at {}",
+                span.start.index()
+            );
+            checked += 1;
+        }
+        previous_end = span.end.index();
+    }
+    assert_eq!(checked, 12);
+}
+
+#[test]
+fn byte_order_marks_as_go_yaml_reads_them() {
+    assert_eq!(v2("\u{feff}x: 1"), json!({"x": 1}));
+    assert_eq!(
+        v2("x: [a\u{feff}b, \u{feff}c]\n\u{feff}y: 1 # \u{feff}"),
+        json!({"x": ["a\u{feff}b", "\u{feff}c"], "\u{feff}y": 1})
+    );
+    assert_eq!(v3("\u{feff}\u{feff}x: 1"), json!({"\u{feff}x": 1}));
+    let stream = parse_stream(
+        "a: 1\n---\n\u{feff}b: 2\n--- # c\n\u{feff}c: 3\n",
+        Dialect::GoYamlV3,
+    );
+    assert_eq!(
+        stream,
+        Ok(vec![json!({"a": 1}), json!({"b": 2}), json!({"c": 3})])
+    );
+    // `\u{feff}---` is no document marker but a plain scalar.
+    assert!(parse_stream("a: 1\n\u{feff}---\nb: 2\n", Dialect::GoYamlV2).is_err());
+}
+
+#[test]
+fn flow_plain_scalars_end_as_in_go_yaml() {
+    assert_eq!(
+        v2("x: [12:, a:b, a::, {a:}, {m: n:, o: p}, ?q, {?r: s}]"),
+        json!({"x": ["12:", "a:b", "a::", {"a:": null}, {"m": "n:", "o": "p"}, {"q": null}, {"r": "s"}]})
+    );
+    assert_eq!(v2("x: a:,b"), json!({"x": "a:,b"}));
+    for (text, message) in [
+        ("x: [:a]", "yaml: did not find expected node content"),
+        ("x: [: b]", "yaml: did not find expected node content"),
+        ("x: [a?b]", "yaml: did not find expected ',' or ']'"),
+        ("x: {a: b?c}", "yaml: did not find expected ',' or '}'"),
+        ("x: [a: b: c]", "yaml: did not find expected ',' or ']'"),
+    ] {
+        let error = parse_document(text, Dialect::GoYamlV3)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert_eq!(error, Err(message.to_owned()), "{text}");
+    }
+}

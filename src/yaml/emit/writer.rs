@@ -189,8 +189,17 @@ impl Writer {
         self.write_indicator("\"", true, false, false);
         let chars: Vec<char> = value.chars().collect();
         let mut spaces = false;
+        // go-yaml's BOM test inspects the value's first character whatever the position it
+        // is asked about, so a value starting with a BOM has every character escaped.
+        let escape_all = value.starts_with('\u{FEFF}');
         for (i, &c) in chars.iter().enumerate() {
-            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+            if escape_all
+                || !is_printable(c)
+                || c == '\u{FEFF}'
+                || is_break(c)
+                || c == '"'
+                || c == '\\'
+            {
                 self.put('\\');
                 let escape = match c {
                     '\0' => "0".to_owned(),
