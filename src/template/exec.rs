@@ -156,11 +156,33 @@ impl<'a> State<'a, '_> {
         }
     }
 
+    /// Counts one step against [`super::Budget::max_steps`].
+    fn step(&self) -> R<()> {
+        if self.set.take_step() {
+            return Ok(());
+        }
+        let max = self.set.options().budget.max_steps;
+        Err(self.errorf(format!("exceeded crunch's execution budget of {max} steps")))
+    }
+
+    /// Checks the output against [`super::Budget::max_bytes`].
+    fn check_output(&self) -> R<()> {
+        let max = self.set.options().budget.max_bytes;
+        if self.out.len() <= max {
+            return Ok(());
+        }
+        Err(self.errorf(format!(
+            "output exceeds crunch's execution budget of {max} bytes"
+        )))
+    }
+
     fn walk(&mut self, dot: &Val, list: &'a [Node]) -> R<Flow> {
         for node in list {
+            self.step()?;
             let flow = match node {
                 Node::Text(t) => {
                     self.out.push_str(t);
+                    self.check_output()?;
                     Flow::Normal
                 }
                 Node::Action(pipe) => {
@@ -168,6 +190,7 @@ impl<'a> State<'a, '_> {
                     if pipe.decl.is_empty() {
                         self.at = Some(At::Pipe(pipe));
                         self.print_value(&val);
+                        self.check_output()?;
                     }
                     Flow::Normal
                 }
@@ -219,6 +242,7 @@ impl<'a> State<'a, '_> {
         let mark = self.vars.len();
         let mut items: Vec<(Val, Val)> = Vec::new();
         let collection = val.value().map(Value::as_collection);
+        let mut ran = false;
         match collection.as_ref() {
             None => {}
             Some(Value::List(l)) => {
@@ -243,13 +267,18 @@ impl<'a> State<'a, '_> {
                     )));
                 }
                 let int64 = matches!(n, Value::Int64(_));
+                // One iteration at a time: the count may be far larger than memory.
                 for k in 0..*i {
+                    ran = true;
                     let v = if int64 {
                         Value::Int64(k)
                     } else {
                         Value::Int(k)
                     };
-                    items.push((Val::Invalid, Val::Plain(v)));
+                    let flow = self.range_iteration(b, mark, Val::Invalid, Val::Plain(v))?;
+                    if matches!(flow, Flow::Break) {
+                        break;
+                    }
                 }
             }
             Some(other) => {
@@ -259,28 +288,9 @@ impl<'a> State<'a, '_> {
                 )));
             }
         }
-        let ran = !items.is_empty();
+        ran |= !items.is_empty();
         for (index, elem) in items {
-            let decl = &b.pipe.decl;
-            if !decl.is_empty() {
-                if b.pipe.is_assign {
-                    let first = if decl.len() > 1 { &index } else { &elem };
-                    self.set_var(&decl[0], first.clone())?;
-                } else {
-                    let top = self.vars.len() - 1;
-                    self.vars[top].1 = elem.clone();
-                }
-            }
-            if decl.len() > 1 {
-                if b.pipe.is_assign {
-                    self.set_var(&decl[1], elem.clone())?;
-                } else {
-                    let second = self.vars.len() - 2;
-                    self.vars[second].1 = index;
-                }
-            }
-            let flow = self.walk(&elem, &b.list)?;
-            self.vars.truncate(mark);
+            let flow = self.range_iteration(b, mark, index, elem)?;
             if matches!(flow, Flow::Break) {
                 break;
             }
@@ -290,6 +300,33 @@ impl<'a> State<'a, '_> {
             _ => Flow::Normal,
         };
         self.vars.truncate(outer);
+        Ok(flow)
+    }
+
+    /// One iteration of `range`: binds the loop variables and walks the body with
+    /// `elem` as dot; `mark` is where the body's own variables start.
+    fn range_iteration(&mut self, b: &'a Branch, mark: usize, index: Val, elem: Val) -> R<Flow> {
+        self.step()?;
+        let decl = &b.pipe.decl;
+        if !decl.is_empty() {
+            if b.pipe.is_assign {
+                let first = if decl.len() > 1 { &index } else { &elem };
+                self.set_var(&decl[0], first.clone())?;
+            } else {
+                let top = self.vars.len() - 1;
+                self.vars[top].1 = elem.clone();
+            }
+        }
+        if decl.len() > 1 {
+            if b.pipe.is_assign {
+                self.set_var(&decl[1], elem.clone())?;
+            } else {
+                let second = self.vars.len() - 2;
+                self.vars[second].1 = index;
+            }
+        }
+        let flow = self.walk(&elem, &b.list)?;
+        self.vars.truncate(mark);
         Ok(flow)
     }
 
@@ -727,10 +764,27 @@ impl<'a> State<'a, '_> {
                 .unwrap_or(Type::Any);
             argv.push(self.validate(f, ty)?);
         }
+        self.step()?;
         let mut ctx = self.set.context(self.nesting);
         match func(&mut ctx, &argv) {
             Ok(Value::Nil) => Ok(Val::Iface(Value::Nil)),
-            Ok(v) => Ok(Val::Plain(v)),
+            Ok(v) => {
+                let max = self.set.options().budget.max_bytes;
+                let size = match &v {
+                    Value::String(s) => s.len(),
+                    Value::List(l) => l.len(),
+                    Value::Map(m) => m.len(),
+                    _ => 0,
+                };
+                if size > max {
+                    self.at = Some(node);
+                    return Err(self.errorf(format!(
+                        "error calling {name}: result exceeds crunch's execution budget of \
+                         {max} bytes"
+                    )));
+                }
+                Ok(Val::Plain(v))
+            }
             Err(e) => {
                 self.at = Some(node);
                 Err(self.errorf(format!("error calling {name}: {e}")))

@@ -12,7 +12,10 @@ impl Digits {
     fn new(f: f64, sig: Option<usize>) -> Digits {
         let s = match sig {
             None => format!("{:e}", f),
-            Some(n) => format!("{:.*e}", n.saturating_sub(1), f),
+            // A float64's exact decimal expansion has at most 767 significant digits;
+            // past them only zeros follow, which callers pad (Rust's formatter refuses
+            // precisions above u16::MAX, Go's goes to 1e6).
+            Some(n) => format!("{:.*e}", n.min(800).saturating_sub(1), f),
         };
         let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
         let exp: i32 = exp.parse().unwrap_or(0);
@@ -43,11 +46,7 @@ impl Digits {
                 s.push(self.digits.get(i).map_or('0', |d| *d as char));
             }
         }
-        let exp = if self.digits == [b'0'] {
-            0
-        } else {
-            self.dp - 1
-        };
+        let exp = if self.digits == *b"0" { 0 } else { self.dp - 1 };
         s.push(if upper { 'E' } else { 'e' });
         s.push(if exp < 0 { '-' } else { '+' });
         let e = exp.unsigned_abs();
@@ -109,7 +108,14 @@ pub(crate) fn format_float(f: f64, fmt: char, prec: i32) -> String {
                 let p = (d.digits.len() as i32 - d.dp).max(0) as usize;
                 d.format_f(p)
             } else {
-                format!("{:.*}", prec as usize, a)
+                // Rust's formatter refuses precisions above u16::MAX, Go's goes to 1e6. A
+                // float64's exact decimal expansion ends within 1074 fractional digits, so
+                // past that only zeros follow.
+                const EXACT: usize = 1074;
+                let prec = prec as usize;
+                let mut s = format!("{:.*}", prec.min(EXACT), a);
+                s.extend(std::iter::repeat_n('0', prec.saturating_sub(EXACT)));
+                s
             }
         }
         _ => {

@@ -475,15 +475,15 @@ impl Printer<'_> {
             (i, after_index) = st.index(bytes, i, args.len());
             if i < end && bytes[i] == b'*' {
                 i += 1;
-                match args.get(st.num) {
-                    Some(Value::Int(w) | Value::Int64(w)) => {
-                        if *w < 0 {
+                match int_from_arg(args.get(st.num)) {
+                    Some(w) => {
+                        if w < 0 {
                             self.flags.minus = true;
                             self.flags.zero = false;
                         }
                         self.flags.wid = Some(w.unsigned_abs() as usize);
                     }
-                    _ => self.out.push_str("%!(BADWIDTH)"),
+                    None => self.out.push_str("%!(BADWIDTH)"),
                 }
                 st.num += 1;
                 after_index = false;
@@ -503,10 +503,8 @@ impl Printer<'_> {
                 (i, after_index) = st.index(bytes, i, args.len());
                 if i < end && bytes[i] == b'*' {
                     i += 1;
-                    match args.get(st.num) {
-                        Some(Value::Int(p) | Value::Int64(p)) if *p >= 0 => {
-                            self.flags.prec = Some(*p as usize);
-                        }
+                    match int_from_arg(args.get(st.num)) {
+                        Some(p) if p >= 0 => self.flags.prec = Some(p as usize),
                         _ => self.out.push_str("%!(BADPREC)"),
                     }
                     st.num += 1;
@@ -614,16 +612,32 @@ impl ArgState {
     }
 }
 
+/// Go's bound on a width or precision (`tooLarge`): larger ones are format errors, not
+/// a request to pad with gigabytes.
+const MAX_WIDTH: usize = 1_000_000;
+
+/// Go's `parsenum`: a number that grows past [`MAX_WIDTH`] consumes the rest of the
+/// format (Go reads it as a crazy long number), so no verb follows.
 fn parse_num(bytes: &[u8], mut i: usize) -> (Option<usize>, usize) {
     let start = i;
     let mut n = 0usize;
     while i < bytes.len() && bytes[i].is_ascii_digit() {
-        n = n
-            .saturating_mul(10)
-            .saturating_add(usize::from(bytes[i] - b'0'));
+        if n > MAX_WIDTH {
+            return (None, bytes.len());
+        }
+        n = n * 10 + usize::from(bytes[i] - b'0');
         i += 1;
     }
     ((i > start).then_some(n), i)
+}
+
+/// Go's `intFromArg`: a `*` width or precision argument, if an integer within
+/// [`MAX_WIDTH`] either way.
+fn int_from_arg(arg: Option<&Value>) -> Option<i64> {
+    match arg {
+        Some(Value::Int(n) | Value::Int64(n)) if n.unsigned_abs() <= MAX_WIDTH as u64 => Some(*n),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

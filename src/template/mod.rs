@@ -39,6 +39,8 @@
 //!   caller's own guard (Helm's 1000 nested `include`s of a name) limits them, under
 //!   crunch's [`Options::max_nesting`] backstop. Run executions on a thread with
 //!   `max_nesting` × [`STACK_PER_NESTING`] bytes of stack.
+//! - [`Options::budget`] ([`Budget`]) bounds the steps and bytes of one execution for
+//!   templates nobody vetted (the fuzz target); unlimited by default, as in Go.
 //! - [`Object::collection`] exposes a Go map or slice with methods (`.Files`,
 //!   `.Capabilities.APIVersions`) to `range`, `len`, `index` and truth tests.
 //! - [`Templates::execute_with_seed`] reseeds the random source per executed template.
@@ -54,6 +56,7 @@
 //!   an error that names itself.
 
 mod ast;
+mod clock;
 mod error;
 mod exec;
 mod float;
@@ -71,5 +74,5 @@ mod value;
 
 pub use error::{Error, ErrorKind};
 pub use funcs::{Context, FuncMap, Function, Signature, Type};
-pub use set::{Clock, GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
+pub use set::{Budget, Clock, GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
 pub use value::{List, Map, Object, Value};

@@ -47,6 +47,35 @@ pub struct Options {
     /// execution may stack. Each level takes up to [`STACK_PER_NESTING`] bytes of native
     /// stack, so run executions on a thread with at least `max_nesting` times that.
     pub max_nesting: usize,
+    /// crunch's bound on the work of one [`Templates::execute`], for running templates
+    /// nobody vetted (the fuzz target); [`Budget::UNLIMITED`], Go's behaviour, by default.
+    pub budget: Budget,
+}
+
+/// Limits on one [`Templates::execute`] (with the `include`s and `tpl`s it runs), which
+/// Go does not have: without them `{{ range 1000000000 }}` runs for minutes and a template
+/// can double a string until memory runs out. Exceeding one is an execution error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// The most evaluation steps: nodes walked, `range` iterations and function calls.
+    pub max_steps: u64,
+    /// The most bytes an execution writes, and the largest result a function may return
+    /// (bytes of a string, entries of a list or map).
+    pub max_bytes: usize,
+}
+
+impl Budget {
+    /// No limits, as in Go.
+    pub const UNLIMITED: Budget = Budget {
+        max_steps: u64::MAX,
+        max_bytes: usize::MAX,
+    };
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget::UNLIMITED
+    }
 }
 
 /// The build's clock: an instant and the zone Go's `time.Local` stands for.
@@ -74,8 +103,8 @@ pub const STACK_PER_NESTING: usize = 32 << 10;
 
 impl Default for Options {
     /// Go's defaults: `missingkey=default`, output as written, seed 0, the clock at the
-    /// Unix epoch in UTC, and a nesting
-    /// guard of 10000 levels (above Helm's 1000 nested `include`s of one template).
+    /// Unix epoch in UTC, a nesting guard of 10000 levels (above Helm's 1000 nested
+    /// `include`s of one template), and no execution budget.
     fn default() -> Options {
         Options {
             missing_key: MissingKey::Invalid,
@@ -84,6 +113,7 @@ impl Default for Options {
             now: Clock::default(),
             max_depth: GO_MAX_DEPTH,
             max_nesting: 10_000,
+            budget: Budget::UNLIMITED,
         }
     }
 }
@@ -112,6 +142,8 @@ pub struct Templates {
     builtins: Rc<FuncMap>,
     options: Options,
     rng: Rc<Cell<u64>>,
+    /// Steps the running [`Templates::execute`] has taken ([`Budget::max_steps`]).
+    steps: Rc<Cell<u64>>,
 }
 
 impl Templates {
@@ -126,6 +158,7 @@ impl Templates {
             builtins: Rc::new(FuncMap::go_builtins()),
             options,
             rng: Rc::new(Cell::new(options.seed)),
+            steps: Rc::new(Cell::new(0)),
         }
     }
 
@@ -176,6 +209,7 @@ impl Templates {
 
     /// Executes the template `name` with `data` as dot (Go's `ExecuteTemplate`).
     pub fn execute(&self, name: &str, data: Value) -> Result<String, Error> {
+        self.steps.set(0);
         let out = self.execute_nested(name, data, 0)?;
         if self.options.strip_no_value {
             return Ok(out.replace("<no value>", ""));
@@ -224,6 +258,13 @@ impl Templates {
 
     pub(crate) fn context(&self, nesting: usize) -> Context<'_> {
         Context { set: self, nesting }
+    }
+
+    /// Counts one step of the running execution; false once [`Budget::max_steps`] is spent.
+    pub(crate) fn take_step(&self) -> bool {
+        let taken = self.steps.get().saturating_add(1);
+        self.steps.set(taken);
+        taken <= self.options.budget.max_steps
     }
 
     /// The next number of the seeded random source (splitmix64).

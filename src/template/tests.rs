@@ -3,7 +3,8 @@
 use std::rc::Rc;
 
 use super::{
-    Error, FuncMap, List, Map, MissingKey, Object, Options, Signature, Templates, Type, Value,
+    Budget, Error, FuncMap, List, Map, MissingKey, Object, Options, Signature, Templates, Type,
+    Value,
 };
 
 /// A stand-in for Helm's `.Files`: a `Get` method and a `Count` field.
@@ -217,5 +218,170 @@ fn typed_slices_print_and_type_like_go() {
             Options::helm()
         ),
         Ok(r#"[a b] []string ["a" "b"]"#.to_string())
+    );
+}
+
+fn budgeted(max_steps: u64, max_bytes: usize) -> Options {
+    Options {
+        budget: Budget {
+            max_steps,
+            max_bytes,
+        },
+        ..Options::default()
+    }
+}
+
+#[test]
+fn range_over_a_huge_integer_runs_lazily_within_the_budget() {
+    // Found by fuzzing: the executor used to collect all n iterations first.
+    let err = render(
+        "{{ range 1000000000000 }}x{{ end }}",
+        Value::Nil,
+        budgeted(1000, 1 << 20),
+    );
+    assert_eq!(
+        err.unwrap_err(),
+        "template: t:1:9: executing \"t\" at <1000000000000>: exceeded crunch's execution \
+         budget of 1000 steps"
+    );
+    let out = render(
+        "{{ range $i := 1000000000000 }}{{ if eq $i 3 }}{{ break }}{{ end }}{{ $i }}{{ end }}",
+        Value::Nil,
+        Options::default(),
+    );
+    assert_eq!(out.unwrap(), "012");
+}
+
+#[test]
+fn the_budget_bounds_output_and_function_results() {
+    let big = "{{ range 100 }}0123456789{{ end }}";
+    assert_eq!(
+        render(big, Value::Nil, budgeted(1000, 1000)).unwrap().len(),
+        1000
+    );
+    let err = render(big, Value::Nil, budgeted(1000, 999)).unwrap_err();
+    assert!(
+        err.ends_with("output exceeds crunch's execution budget of 999 bytes"),
+        "{err}"
+    );
+    let doubling = r#"{{ $s := "ab" }}{{ range 64 }}{{ $s = cat $s $s }}{{ end }}"#;
+    let err = render(doubling, Value::Nil, budgeted(1000, 1 << 10)).unwrap_err();
+    assert!(
+        err.ends_with("error calling cat: result exceeds crunch's execution budget of 1024 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_budget_counts_recursion_and_is_unlimited_by_default() {
+    // 2^40 calls, none deeper than 40 levels.
+    let tree = r#"{{ define "a" }}{{ if lt . 40 }}{{ template "a" (add . 1) }}{{ template "a" (add . 1) }}{{ end }}{{ end }}{{ template "a" 0 }}"#;
+    let nested = "{{ range 1000 }}{{ range 1000 }}{{ range 1000 }}{{ end }}{{ end }}{{ end }}";
+    for text in [tree, nested] {
+        let err = render(text, Value::Nil, budgeted(10_000, 1 << 20)).unwrap_err();
+        assert!(
+            err.ends_with("exceeded crunch's execution budget of 10000 steps"),
+            "{err}"
+        );
+    }
+    assert_eq!(Options::default().budget, Budget::UNLIMITED);
+    assert_eq!(Options::helm().budget, Budget::UNLIMITED);
+}
+
+/// Found by fuzzing (see fuzz/README.md); expected texts from helm v4.
+fn go(text: &str) -> Result<String, String> {
+    render(text, Value::Nil, Options::default())
+}
+
+#[test]
+fn repeat_overflow_is_gos_error_not_a_panic() {
+    assert_eq!(
+        go(r#"{{ repeat 4611686018427387904 "xx" }}"#).unwrap_err(),
+        "template: t:1:3: executing \"t\" at <repeat 4611686018427387904 \"xx\">: error \
+         calling repeat: strings: Repeat output length overflow"
+    );
+    assert_eq!(go(r#"{{ repeat 9223372036854775807 "" }}"#).unwrap(), "");
+}
+
+#[test]
+fn printf_widths_beyond_a_million_are_gos_format_errors() {
+    assert_eq!(
+        go(r#"{{ printf "%100000000d|%9999999d|x" 1 }}"#).unwrap(),
+        "%!(NOVERB)%!(EXTRA int=1)"
+    );
+    assert_eq!(
+        go(r#"{{ printf "%*d|%.*d|" 1000001 1 2000000 2 }}"#).unwrap(),
+        "%!(BADWIDTH)1|%!(BADPREC)2|"
+    );
+    assert_eq!(
+        go(r#"{{ printf "%*d|%.*d|" 1000000 1 2 2 | len }}"#).unwrap(),
+        "1000004"
+    );
+}
+
+#[test]
+fn json_of_a_cyclic_map_is_gos_cycle_error() {
+    let text = r#"{{ $d := dict "a" 1 }}{{ $_ := set $d "self" $d }}{{ toJson $d | quote }} {{ $d.self.self.a }} {{ mustToJson $d }}"#;
+    assert_eq!(
+        go(text).unwrap_err(),
+        "template: t:1:98: executing \"t\" at <mustToJson $d>: error calling mustToJson: \
+         json: unsupported value: encountered a cycle via map[string]interface {}"
+    );
+    // `Value::to_json` (Helm's `toJson`, `toYaml`) checks the same way; 1000 levels
+    // deep, on a stack like the render thread's.
+    let encoded = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| {
+            let d = Map::new();
+            d.insert("self", Value::Map(d.clone()));
+            let encoded = Value::Map(d.clone()).to_json().map_err(|e| e.to_string());
+            d.remove("self");
+            encoded
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(
+        encoded.unwrap_err(),
+        "json: unsupported value: encountered a cycle via map[string]interface {}"
+    );
+}
+
+#[test]
+fn integer_edges_of_sprig_are_gos_not_overflow_panics() {
+    assert_eq!(
+        go("{{ randInt -9223372036854775808 9223372036854775807 }}").unwrap_err(),
+        "template: t:1:3: executing \"t\" at <randInt -9223372036854775808 \
+         9223372036854775807>: error calling randInt: invalid argument to Intn"
+    );
+    let seqs = "{{ seq 9223372036854775807 -9223372036854775808 }}|{{ seq 1 1 3 4 }}|\
+                {{ seq 9223372036854775804 5 9223372036854775806 }}";
+    // Go's loops in the last `seq` and in this `untilStep` wrap around and run until
+    // memory runs out; crunch stops at the overflow.
+    assert_eq!(go(seqs).unwrap(), "||9223372036854775804");
+    let until = "{{ untilStep -9223372036854775808 9223372036854775807 4611686018427387904 }}";
+    assert_eq!(
+        go(until).unwrap(),
+        "[-9223372036854775808 -4611686018427387904 0 4611686018427387904]"
+    );
+}
+
+#[test]
+fn printf_precisions_past_rusts_limit_print_like_go() {
+    let out = go(r#"{{ printf "%.1000000f" 1.5 }}"#).unwrap();
+    assert_eq!(out.len(), 1_000_002);
+    assert!(out.starts_with("1.5000") && out.bytes().skip(2).all(|b| b == b'0' || b == b'5'));
+    // sha256 of helm's output.
+    assert_eq!(
+        go(r#"{{ printf "%.70000f" 0.1 | sha256sum }}|{{ printf "%.1100f" 5e-324 | sha256sum }}"#)
+            .unwrap(),
+        "4af298c39dfef62e44f64f8fbf505acb81cd8712259bfb111e48bb6edf4f42b3|\
+         efbe9d8d9be26a02dc675f0b2c31287dbc91f42936ab4be919b4bb063c5fdfb6"
+    );
+    assert_eq!(
+        go(r#"{{ printf "%.100000e" 0.1 | sha256sum }}|{{ printf "%.100000g" 0.1 | sha256sum }}"#)
+            .unwrap(),
+        "ebe90b72682630efeaa6f277b744d4315dee0204fa135a6d39c79d48118fd24b|\
+         96db2f78fe4cd6af75a1ad444060e0f5bc0c712c17e8356f0355e09980b10716"
     );
 }

@@ -304,6 +304,10 @@ impl Value {
     /// The value as Go's `encoding/json` sees it (maps keyed in sorted order). NaN and
     /// infinities are errors, as `json.Marshal` reports them.
     pub fn to_json(&self) -> Result<serde_json::Value, Error> {
+        self.to_json_in(&mut JsonCycles::default())
+    }
+
+    fn to_json_in(&self, cycles: &mut JsonCycles) -> Result<serde_json::Value, Error> {
         Ok(match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -327,14 +331,16 @@ impl Value {
             Value::List(l) => serde_json::Value::Array(
                 l.items()
                     .iter()
-                    .map(Value::to_json)
+                    .map(|v| v.to_json_in(cycles))
                     .collect::<Result<_, _>>()?,
             ),
             Value::Map(m) => {
+                cycles.enter(m).map_err(Error::new)?;
                 let mut out = serde_json::Map::new();
                 for (k, v) in m.borrow().iter() {
-                    out.insert(k.clone(), v.to_json()?);
+                    out.insert(k.clone(), v.to_json_in(cycles)?);
                 }
+                cycles.leave();
                 serde_json::Value::Object(out)
             }
             Value::Object(o) => o.to_json()?,
@@ -464,6 +470,43 @@ impl Value {
             }
             other => other.clone(),
         }
+    }
+}
+
+/// Go's `encoding/json` guard against cyclic maps (`set . "self" .`), which would
+/// otherwise recurse until the stack overflows: past 1000 nested maps it remembers the
+/// maps being encoded, and meeting one again is Go's "encountered a cycle" error.
+#[derive(Default)]
+pub(crate) struct JsonCycles {
+    depth: usize,
+    open: Vec<Map>,
+}
+
+impl JsonCycles {
+    /// Go's `startDetectingCyclesAfter`.
+    const START_AFTER: usize = 1000;
+
+    /// Starts encoding `m`; the error is Go's message.
+    pub(crate) fn enter(&mut self, m: &Map) -> Result<(), String> {
+        self.depth += 1;
+        if self.depth > Self::START_AFTER {
+            if self.open.iter().any(|o| o.ptr_eq(m)) {
+                let ty = m.type_name().unwrap_or("map[string]interface {}");
+                return Err(format!(
+                    "json: unsupported value: encountered a cycle via {ty}"
+                ));
+            }
+            self.open.push(m.clone());
+        }
+        Ok(())
+    }
+
+    /// Done with the map last entered.
+    pub(crate) fn leave(&mut self) {
+        if self.depth > Self::START_AFTER {
+            self.open.pop();
+        }
+        self.depth -= 1;
     }
 }
 

@@ -5,6 +5,7 @@ use super::conv::s;
 use crate::template::Value;
 use crate::template::float::format_float;
 use crate::template::funcs::{FuncMap, Signature, Type};
+use crate::template::value::JsonCycles;
 
 /// How a JSON text is laid out.
 #[derive(Clone, Copy)]
@@ -16,7 +17,7 @@ struct Style {
 /// `json.Marshal` (or `MarshalIndent` with two spaces, or an encoder without HTML escaping).
 fn encode(v: &Value, style: Style) -> Result<String, String> {
     let mut out = String::new();
-    write_value(&mut out, v, style, 0)?;
+    write_value(&mut out, v, style, 0, &mut JsonCycles::default())?;
     Ok(out)
 }
 
@@ -27,7 +28,13 @@ fn newline(out: &mut String, style: Style, depth: usize) {
     }
 }
 
-fn write_value(out: &mut String, v: &Value, style: Style, depth: usize) -> Result<(), String> {
+fn write_value(
+    out: &mut String,
+    v: &Value,
+    style: Style,
+    depth: usize,
+    cycles: &mut JsonCycles,
+) -> Result<(), String> {
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -45,7 +52,7 @@ fn write_value(out: &mut String, v: &Value, style: Style, depth: usize) -> Resul
                     out.push(',');
                 }
                 newline(out, style, depth + 1);
-                write_value(out, item, style, depth + 1)?;
+                write_value(out, item, style, depth + 1, cycles)?;
             }
             newline(out, style, depth);
             out.push(']');
@@ -55,6 +62,7 @@ fn write_value(out: &mut String, v: &Value, style: Style, depth: usize) -> Resul
                 out.push_str("{}");
                 return Ok(());
             }
+            cycles.enter(m)?;
             out.push('{');
             for (i, (k, item)) in m.borrow().iter().enumerate() {
                 if i > 0 {
@@ -66,14 +74,15 @@ fn write_value(out: &mut String, v: &Value, style: Style, depth: usize) -> Resul
                 if style.indent {
                     out.push(' ');
                 }
-                write_value(out, item, style, depth + 1)?;
+                write_value(out, item, style, depth + 1, cycles)?;
             }
+            cycles.leave();
             newline(out, style, depth);
             out.push('}');
         }
         Value::Object(o) => {
             let json = o.to_json().map_err(|e| e.to_string())?;
-            write_value(out, &Value::from_json_floats(&json), style, depth)?;
+            write_value(out, &Value::from_json_floats(&json), style, depth, cycles)?;
         }
     }
     Ok(())

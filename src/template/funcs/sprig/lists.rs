@@ -167,7 +167,11 @@ fn until_step(start: i64, stop: i64, step: i64) -> Value {
     let mut k = start;
     while (step > 0 && k < stop) || (step < 0 && k > stop) {
         v.push(k);
-        k += step;
+        // Go's loop wraps around and never ends (until memory runs out); stop instead.
+        let Some(next) = k.checked_add(step) else {
+            break;
+        };
+        k = next;
     }
     Value::List(List::ints(v))
 }
@@ -179,19 +183,25 @@ fn seq(a: &[Value]) -> Result<Value, String> {
         [] => return Ok(Value::from("")),
         [end] => (1, if *end < 1 { -1 } else { 1 }, *end),
         [start, end] => (*start, if end < start { -1 } else { 1 }, *end),
-        [start, step, end, ..] => {
+        [start, step, end] => {
             if (end < start && *step > 0) || (end > start && *step < 0) || *step == 0 {
                 return Ok(Value::from(""));
             }
             (*start, *step, *end)
         }
+        _ => return Ok(Value::from("")),
     };
-    let end_inclusive = end + step.signum();
+    // Go computes the bound in wrapping arithmetic (`seq MaxInt64 MinInt64` is empty).
+    let end_inclusive = end.wrapping_add(step.signum());
     let mut out = Vec::new();
     let mut k = start;
     while (step > 0 && k < end_inclusive) || (step < 0 && k > end_inclusive) {
         out.push(k.to_string());
-        k += step;
+        // Go's loop wraps around and never ends (until memory runs out); stop instead.
+        let Some(next) = k.checked_add(step) else {
+            break;
+        };
+        k = next;
     }
     Ok(Value::from(out.join(" ")))
 }

@@ -125,11 +125,14 @@ pub(super) fn install(m: &mut FuncMap) {
     );
     m.insert("randInt", Signature::new(&[I, I]), |ctx, a| {
         let (lo, hi) = (i(&a[0]), i(&a[1]));
-        if hi <= lo {
+        // Go's `rand.Intn(max-min) + min` in wrapping int arithmetic.
+        let span = hi.wrapping_sub(lo);
+        if span <= 0 {
             return Err("invalid argument to Intn".into());
         }
-        let span = (hi - lo) as u64;
-        Ok(Value::Int(lo + (ctx.random_u64() % span) as i64))
+        Ok(Value::Int(
+            lo.wrapping_add((ctx.random_u64() % span as u64) as i64),
+        ))
     });
 }
 

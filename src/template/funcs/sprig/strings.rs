@@ -112,7 +112,15 @@ pub(super) fn install(m: &mut FuncMap) {
         if n < 0 {
             return Err("strings: negative Repeat count".into());
         }
-        Ok(s(&a[1]).repeat(n as usize).into())
+        let text = s(&a[1]);
+        // Go's limit: the length must fit an int (Rust's `repeat` would panic).
+        if (text.len() as u64)
+            .checked_mul(n as u64)
+            .is_none_or(|len| len > i64::MAX as u64)
+        {
+            return Err("strings: Repeat output length overflow".into());
+        }
+        Ok(text.repeat(n as usize).into())
     });
     m.insert("substr", sig(&[I, I, S]), |_, a| {
         let (start, end, text) = (i(&a[0]), i(&a[1]), s(&a[2]));
