@@ -3,7 +3,9 @@
 //!
 //! A case is a directory. It is built at its root, or at the relative directory named in
 //! its `BUILD` file. A case with an `EXPECT_ERROR` file must fail in both tools; crunch's
-//! message must contain that file's (trimmed) text.
+//! message must contain that file's (trimmed) text. A case whose name starts with
+//! `helm_charts_` is built with Helm enabled: `kubectl kustomize --enable-helm
+//! --helm-command` running the helm oracle, crunch with `enable_helm`.
 
 #[path = "support/diff.rs"]
 mod diff;
@@ -49,12 +51,53 @@ fn build_dir(case: &Path) -> PathBuf {
     }
 }
 
+/// Fixtures whose kustomizations inflate Helm charts.
+const HELM_PREFIX: &str = "helm_charts_";
+
+/// The `--helm-command` kubectl's kustomize (v5.5) runs. It insists on helm v3 and asks
+/// `helm version -c --short`, a flag helm v4 rejects; the shim answers that one question
+/// with a v3 version and hands everything else (`helm template`) to the helm v4 oracle,
+/// whose output crunch reproduces. kustomize gives helm private `HELM_*_HOME` directories
+/// of its own; `KUBECONFIG` names no file, so helm's default namespace is `default`.
+struct HelmShim {
+    dir: tempfile::TempDir,
+}
+
+impl HelmShim {
+    fn new() -> HelmShim {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let helm = oracle::helm().get_program().to_owned();
+        let script = format!(
+            "#!/bin/sh\ncase \"$1\" in version) echo v3.99.0; exit 0;; esac\nexec '{}' \"$@\"\n",
+            helm.to_string_lossy()
+        );
+        let path = dir.path().join("helm");
+        std::fs::write(&path, script).expect("write the helm shim");
+        let mut perms = std::fs::metadata(&path).expect("shim").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).expect("chmod the helm shim");
+        HelmShim { dir }
+    }
+
+    fn args(&self, cmd: &mut Command) {
+        cmd.arg("--enable-helm")
+            .arg("--helm-command")
+            .arg(self.dir.path().join("helm"))
+            .env("KUBECONFIG", self.dir.path().join("no-kubeconfig"));
+    }
+}
+
 fn oracle_build(dir: &Path) -> Result<String, String> {
-    let out = oracle::kubectl()
-        .arg("kustomize")
-        .arg(dir)
-        .output()
-        .expect("kubectl runs");
+    oracle_build_with(dir, None)
+}
+
+fn oracle_build_with(dir: &Path, helm: Option<&HelmShim>) -> Result<String, String> {
+    let mut cmd = oracle::kubectl();
+    cmd.arg("kustomize");
+    if let Some(shim) = helm {
+        shim.args(&mut cmd);
+    }
+    let out = cmd.arg(dir).output().expect("kubectl runs");
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -63,15 +106,26 @@ fn oracle_build(dir: &Path) -> Result<String, String> {
 }
 
 fn crunch_build(dir: &Path) -> Result<String, String> {
-    kustomize::build(dir, &LocalRemote, &Options::default())
+    crunch_build_with(dir, &Options::default())
+}
+
+fn crunch_build_with(dir: &Path, options: &Options) -> Result<String, String> {
+    kustomize::build(dir, &LocalRemote, options)
         .map(|objs| kustomize::to_output(&objs))
         .map_err(|e| e.to_string())
 }
 
-fn check(case: &Path) -> Result<(), String> {
+fn check(case: &Path, shim: &HelmShim) -> Result<(), String> {
     let dir = build_dir(case);
-    let expected = oracle_build(&dir);
-    let actual = crunch_build(&dir);
+    let helm = case
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with(HELM_PREFIX));
+    let options = Options {
+        enable_helm: helm,
+        ..Options::default()
+    };
+    let expected = oracle_build_with(&dir, helm.then_some(shim));
+    let actual = crunch_build_with(&dir, &options);
     match std::fs::read_to_string(case.join("EXPECT_ERROR")) {
         Ok(want) => {
             let want = want.trim();
@@ -95,9 +149,10 @@ fn check(case: &Path) -> Result<(), String> {
 fn every_fixture_matches_kubectl_kustomize() {
     let cases = cases();
     assert!(!cases.is_empty(), "no kustomize fixtures");
+    let shim = HelmShim::new();
     let mut failures = Vec::new();
     for case in &cases {
-        if let Err(why) = check(case) {
+        if let Err(why) = check(case, &shim) {
             let name = case
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -326,6 +381,7 @@ fn load_restrictor_none_matches_kubectl_kustomize() {
     let expected = String::from_utf8_lossy(&out.stdout).into_owned();
     let options = Options {
         load_restrictor: kustomize::LoadRestrictor::None,
+        ..Options::default()
     };
     let actual = kustomize::build(&dir, &LocalRemote, &options)
         .map(|o| kustomize::to_output(&o))

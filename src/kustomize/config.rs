@@ -2,6 +2,9 @@
 //! defaults (`defaults.txt`) are kustomize's; a kustomization's `configurations:` files and
 //! `crds:` add to them.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use serde_json::Value;
 
 use super::error::Error;
@@ -165,17 +168,29 @@ impl TransformerConfig {
 }
 
 /// Merges field specs as kustomize's `FsSlice.MergeAll` does.
+///
+/// Every kustomization merges the defaults into its parent's specs, so the lookup of the
+/// first spec with the same target is indexed rather than a scan per spec.
 pub(crate) fn merge_specs(into: &mut Vec<FieldSpec>, specs: Vec<FieldSpec>) -> Result<(), Error> {
+    let mut first: HashMap<(Gvk, String), bool> = HashMap::with_capacity(into.len());
+    for x in into.iter() {
+        first
+            .entry((x.gvk.clone(), x.path.clone()))
+            .or_insert(x.create);
+    }
     for fs in specs {
-        match into.iter().find(|x| x.same_target(&fs)) {
-            Some(x) if x.create != fs.create => {
+        match first.entry((fs.gvk.clone(), fs.path.clone())) {
+            Entry::Occupied(e) if *e.get() != fs.create => {
                 return Err(Error::new(format!(
                     "conflicting fieldspecs for path {}",
                     fs.path
                 )));
             }
-            Some(_) => {}
-            None => into.push(fs),
+            Entry::Occupied(_) => {}
+            Entry::Vacant(e) => {
+                e.insert(fs.create);
+                into.push(fs);
+            }
         }
     }
     Ok(())

@@ -56,11 +56,6 @@ impl FieldSpec {
         })
     }
 
-    /// Whether two specs name the same field of the same gvk (kustomize's merge rule).
-    pub fn same_target(&self, other: &FieldSpec) -> bool {
-        self.gvk == other.gvk && self.path == other.path
-    }
-
     /// Calls `set` on every value at this spec's path in `obj`, when `obj`'s gvk matches.
     pub fn apply(
         &self,

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::resource::Resource;
 use crate::yaml::{JsonStyle, to_go_json};
 
 /// The suffix kustomize appends (after a dash) to a generated object's name.
@@ -27,6 +28,18 @@ pub(crate) fn name_hash(obj: &Value) -> String {
             c => c,
         })
         .collect()
+}
+
+/// kustomize's `HashTransformer`: every generated object still marked for a suffix gets
+/// `-<hash>` appended to its name. The mark stays, so a later run (the one every build
+/// ends with) appends another.
+pub(crate) fn add_suffixes(rs: &mut [Resource]) {
+    for r in rs.iter_mut().filter(|r| r.needs_hash) {
+        let h = name_hash(&r.obj);
+        r.store_previous_id();
+        let name = format!("{}-{h}", r.name());
+        r.set_name(&name);
+    }
 }
 
 /// The map kustomize marshals: `kind`, `name`, `data`, the optional map field when it is

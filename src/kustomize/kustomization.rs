@@ -1,9 +1,10 @@
 //! A kustomization file, read from its parsed YAML into typed fields. Every field kustomize
-//! knows is recognised; the ones crunch cannot build yet are refused by name.
+//! knows is recognised.
 
 use serde_json::{Map, Value};
 
 use super::error::Error;
+use super::helm_charts::{self, HelmChart, HelmGlobals};
 use super::origin::BuildMetadata;
 use super::resource::Behavior;
 use super::sort::SortOrder;
@@ -158,19 +159,13 @@ pub(crate) struct Kustomization {
     pub validators: Vec<String>,
     /// `openapi: {path: …}`: a schema file replacing kustomize's built-in one.
     pub openapi: Option<String>,
+    /// `helmCharts`, then the converted deprecated `helmChartInflationGenerator` entries.
+    pub helm_charts: Vec<HelmChart>,
+    /// `helmGlobals` (or the deprecated entries' `chartHome`).
+    pub helm_globals: HelmGlobals,
 }
 
-/// Fields kustomize knows but crunch does not build (yet), with why.
-const UNSUPPORTED: [(&str, &str); 3] = [
-    ("helmCharts", "helmCharts is not supported yet"),
-    ("helmGlobals", "helmGlobals is not supported yet"),
-    (
-        "helmChartInflationGenerator",
-        "helmChartInflationGenerator is not supported yet",
-    ),
-];
-
-const KNOWN: [&str; 31] = [
+const KNOWN: [&str; 34] = [
     "apiVersion",
     "kind",
     "metadata",
@@ -202,6 +197,9 @@ const KNOWN: [&str; 31] = [
     "transformers",
     "validators",
     "openapi",
+    "helmCharts",
+    "helmGlobals",
+    "helmChartInflationGenerator",
 ];
 
 impl Kustomization {
@@ -214,11 +212,7 @@ impl Kustomization {
             _ => return Err(Error::new("a kustomization must be a map")),
         };
         for key in map.keys() {
-            if let Some((_, why)) = UNSUPPORTED.iter().find(|(f, _)| f == key) {
-                if !is_empty(&map[key]) {
-                    return Err(Error::new(*why));
-                }
-            } else if !KNOWN.contains(&key.as_str()) {
+            if !KNOWN.contains(&key.as_str()) {
                 return Err(Error::new(format!(
                     "invalid Kustomization: json: unknown field \"{key}\""
                 )));
@@ -246,6 +240,17 @@ impl Kustomization {
         for i in list(map.get("imageTags"), "imageTags")? {
             images.push(parse_image(i)?);
         }
+        let mut helm_charts = list(map.get("helmCharts"), "helmCharts")?
+            .iter()
+            .map(|c| HelmChart::parse(c, "helmCharts"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (legacy_charts, legacy_globals) =
+            helm_charts::parse_legacy(map.get("helmChartInflationGenerator"))?;
+        helm_charts.extend(legacy_charts);
+        let helm_globals = match map.get("helmGlobals") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(HelmGlobals::parse(v, "helmGlobals")?),
+        };
         let k = Kustomization {
             kind,
             resources,
@@ -307,6 +312,8 @@ impl Kustomization {
             transformers: strings(map.get("transformers"), "transformers")?,
             validators: strings(map.get("validators"), "validators")?,
             openapi: parse_openapi(map.get("openapi"))?,
+            helm_charts,
+            helm_globals: helm_charts::globals_or(helm_globals, legacy_globals),
         };
         Ok(k)
     }

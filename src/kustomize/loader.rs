@@ -2,17 +2,20 @@
 //! directories and remote bases), and cycle detection.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use super::error::Error;
 use super::kustomization::FILE_NAMES;
 use super::origin::Place;
 use super::schema::Schema;
-use super::{LoadRestrictor, Remote, remote};
+use super::{LoadRestrictor, Options, Remote, remote};
 
 /// Reads files of one kustomization root and opens the roots it refers to.
 pub(crate) struct Loader<'a> {
     root: PathBuf,
     restrictor: LoadRestrictor,
+    /// Whether charts may be inflated (`--enable-helm`), for every root of the build.
+    helm_enabled: bool,
     /// The checked-out repository this root lives in, when it came from a remote base.
     repo: Option<PathBuf>,
     /// Roots of the kustomizations that led here (for cycle detection), outermost first.
@@ -22,27 +25,25 @@ pub(crate) struct Loader<'a> {
     remote: &'a dyn Remote,
     /// Where this root is, as `buildMetadata` origins name it.
     place: Place,
-    /// The merge-key schema of the whole build.
-    schema: Schema,
+    /// The merge-key schema of the whole build, shared by every root: kustomize keeps one
+    /// global schema, set once (see [`Loader::offer_schema`]).
+    schema: Arc<OnceLock<Schema>>,
 }
 
 impl<'a> Loader<'a> {
     /// The loader of the top-level directory.
-    pub fn new(
-        dir: &Path,
-        restrictor: LoadRestrictor,
-        remote: &'a dyn Remote,
-    ) -> Result<Self, Error> {
+    pub fn new(dir: &Path, options: &Options, remote: &'a dyn Remote) -> Result<Self, Error> {
         let root = confirm_dir(dir)?;
         Ok(Loader {
             root,
-            restrictor,
+            restrictor: options.load_restrictor,
+            helm_enabled: options.enable_helm,
             repo: None,
             ancestors: Vec::new(),
             urls: Vec::new(),
             remote,
             place: Place::default(),
-            schema: Schema::Builtin,
+            schema: Arc::default(),
         })
     }
 
@@ -51,19 +52,38 @@ impl<'a> Loader<'a> {
         &self.root
     }
 
+    /// Whether `helmCharts` may be inflated (`--enable-helm`).
+    pub fn helm_enabled(&self) -> bool {
+        self.helm_enabled
+    }
+
     /// Where this root is relative to the top kustomization (or in its repository).
     pub fn place(&self) -> &Place {
         &self.place
     }
 
-    /// The merge-key schema patches use.
+    /// The merge-key schema patches use: the one set for the build, else kustomize's.
     pub fn schema(&self) -> &Schema {
-        &self.schema
+        static BUILTIN: Schema = Schema::Builtin;
+        self.schema.get().unwrap_or(&BUILTIN)
     }
 
-    /// Replaces the schema for this root and every root opened from it.
+    /// Replaces the schema for this root and every root opened from it (the top
+    /// kustomization's `openapi`).
     pub fn set_schema(&mut self, schema: Schema) {
-        self.schema = schema;
+        self.schema = Arc::new(OnceLock::from(schema));
+    }
+
+    /// Whether a schema has been set for the build.
+    pub fn has_schema(&self) -> bool {
+        self.schema.get().is_some()
+    }
+
+    /// Sets the schema of the whole build (every root sharing it, including those opened
+    /// already) unless one is set: the first `openapi` met wins.
+    pub fn offer_schema(&self, schema: Schema) {
+        // A schema already set stays, as kustomize's `SetSchema` without reset leaves it.
+        let _ = self.schema.set(schema);
     }
 
     /// The name of the kustomization file in this root (kustomize's first choice when
@@ -149,6 +169,7 @@ impl<'a> Loader<'a> {
             return Ok(Loader {
                 root,
                 restrictor: LoadRestrictor::RootOnly,
+                helm_enabled: self.helm_enabled,
                 repo: Some(repo),
                 ancestors,
                 urls,
@@ -188,6 +209,7 @@ impl<'a> Loader<'a> {
         Ok(Loader {
             root,
             restrictor: self.restrictor,
+            helm_enabled: self.helm_enabled,
             repo: self.repo.clone(),
             ancestors,
             urls: self.urls.clone(),

@@ -6,10 +6,12 @@
 //!
 //! The pieces, in build order: `loader` (files, load restrictor, sub-roots, cycles),
 //! `kustomization` (the file's fields), `target` (accumulation), `config` + `crds` (field
-//! specs), `generators` + `hash`, `transformers` (namespace, prefix/suffix, labels,
-//! annotations, images, replicas), `patch` (+ `smp` driven by `schema`, built in or the
-//! top kustomization's `openapi`, + `json6902`), `replacements`, `plugins` (built-in
-//! plugin configs in `generators`/`transformers`/`validators`), then once at the top:
+//! specs), `generators` + `hash`, `helm_charts` (`helmCharts` inflated by crunch's Helm
+//! engine), `transformers` (namespace, prefix/suffix, labels, annotations, images,
+//! replicas), `patch` (+ `smp` driven by `schema`, built in or the
+//! first `openapi` in build order, + `json6902`), `replacements`, `plugins` (built-in
+//! plugin configs in `generators`/`transformers`/`validators`; `value_add` is the
+//! `ValueAddTransformer`), then once at the top:
 //! `nameref`, `vars`, `origin` (`buildMetadata`), `sort`.
 
 mod config;
@@ -18,6 +20,7 @@ mod error;
 mod fieldspec;
 mod generators;
 mod hash;
+mod helm_charts;
 mod json6902;
 mod kustomization;
 mod loader;
@@ -35,6 +38,7 @@ mod sort;
 mod target;
 mod transformers;
 mod util;
+mod value_add;
 mod vars;
 
 use std::path::{Path, PathBuf};
@@ -87,6 +91,10 @@ pub enum LoadRestrictor {
 pub struct Options {
     /// The load restrictor; remote bases are always restricted to their own root.
     pub load_restrictor: LoadRestrictor,
+    /// `--enable-helm`: inflate `helmCharts` (and `HelmChartInflationGenerator`
+    /// configs) with crunch's Helm engine. Off, as in kustomize, such a kustomization
+    /// fails with kustomize's `must specify --enable-helm`.
+    pub enable_helm: bool,
 }
 
 /// Builds the kustomization in `dir` as `kubectl kustomize dir` does.
@@ -96,8 +104,7 @@ pub struct Options {
 /// led there.
 pub fn build(dir: &Path, remote: &dyn Remote, options: &Options) -> Result<Vec<Value>, Error> {
     let top = top_step(dir);
-    let mut ldr =
-        Loader::new(dir, options.load_restrictor, remote).map_err(|e| e.within(top.clone()))?;
+    let mut ldr = Loader::new(dir, options, remote).map_err(|e| e.within(top.clone()))?;
     let k = target::load_kustomization(&ldr).map_err(|e| e.within(top.clone()))?;
     target::use_openapi(&k, &mut ldr).map_err(|e| e.within(top.clone()))?;
     if k.kind == Kind::Component {
@@ -131,8 +138,7 @@ pub fn build_with_overlay(
     if !ov.resources.is_empty() {
         return Err(Error::new("an overlay must not list resources of its own").within("overlay"));
     }
-    let mut ldr =
-        Loader::new(dir, options.load_restrictor, remote).map_err(|e| e.within(top.clone()))?;
+    let mut ldr = Loader::new(dir, options, remote).map_err(|e| e.within(top.clone()))?;
     target::use_openapi(&ov, &mut ldr).map_err(|e| e.within("overlay"))?;
     let base = target::build_dir(&ldr, Kind::Kustomization).map_err(|e| e.within(top.clone()))?;
     let ra = target::accumulate(&ov, &ldr, base).map_err(|e| e.within("overlay"))?;

@@ -8,9 +8,11 @@ use serde_json::{Map, Value};
 use super::error::Error;
 use super::fieldspec::FieldSpec;
 use super::generators::{self, GenKind};
+use super::hash;
+use super::helm_charts;
 use super::kustomization::{
-    PatchArgs, check_fields, list, object, parse_generator, parse_image, parse_patch,
-    parse_replica, scalar, string_map,
+    PatchArgs, list, object, parse_generator, parse_image, parse_patch, parse_replica, scalar,
+    string_map,
 };
 use super::loader::Loader;
 use super::origin::Origin;
@@ -18,7 +20,8 @@ use super::patch;
 use super::replacements::{self, Replacement};
 use super::resid::ResId;
 use super::resource::{ResMap, Resource};
-use super::transformers::{self, Affix};
+use super::transformers::{self, Affix, NamespaceOptions, SubjectMode};
+use super::value_add::ValueAdd;
 
 /// What a plugin list is for: the error names it and validators must not change anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +118,17 @@ pub(crate) fn generate(configs: &[Config], ldr: &Loader, res: &mut ResMap) -> Re
         let gen_kind = match kind {
             "ConfigMapGenerator" => GenKind::ConfigMap,
             "SecretGenerator" => GenKind::Secret,
+            helm_charts::GENERATOR_KIND => {
+                let (chart, globals) =
+                    helm_charts::parse_plugin_config(body).map_err(|e| in_config(e, cfg))?;
+                let rs =
+                    helm_charts::inflate(&chart, &globals, ldr).map_err(|e| in_config(e, cfg))?;
+                for mut r in rs {
+                    r.origin = Some(config.origin(ldr));
+                    res.absorb(r)?;
+                }
+                continue;
+            }
             other => return Err(unsupported(other, Role::Generator)),
         };
         let args = parse_generator(&generator_args(body), kind).map_err(|e| in_config(e, cfg))?;
@@ -172,16 +186,16 @@ fn run_one(cfg: &Value, ldr: &Loader, rs: &mut Vec<Resource>, role: Role) -> Res
             &specs,
         ),
         "NamespaceTransformer" => {
-            check_fields(
-                body,
-                &["apiVersion", "kind", "metadata", "fieldSpecs"],
-                kind,
-            )?;
             let ns = cfg
                 .pointer("/metadata/namespace")
                 .map_or(Ok(String::new()), |v| scalar(v, "metadata.namespace"))?;
-            transformers::namespace(rs, &ns, &specs)
+            transformers::namespace_with(rs, &ns, &specs, namespace_options(body)?)
         }
+        "HashTransformer" => {
+            hash::add_suffixes(rs);
+            Ok(())
+        }
+        "ValueAddTransformer" => ValueAdd::parse(body, ldr)?.apply(rs),
         "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
             let text = |k: &str| body.get(k).map_or(Ok(String::new()), |v| scalar(v, k));
             if kind != "SuffixTransformer" {
@@ -251,8 +265,47 @@ fn run_one(cfg: &Value, ldr: &Loader, rs: &mut Vec<Resource>, role: Role) -> Res
                 .collect::<Result<Vec<_>, _>>()?;
             replacements::apply(rs, &reps)
         }
-        other => Err(unsupported(other, role)),
+        "ConfigMapGenerator"
+        | "SecretGenerator"
+        | "IAMPolicyGenerator"
+        | "HelmChartInflationGenerator" => Err(Error::new(format!(
+            "plugin {} not a transformer",
+            ResId::of(cfg)
+        ))),
+        // kustomize keeps SortOrderTransformer out of its builtins: only a top-level
+        // `sortOptions` runs it.
+        other => Err(Error::new(format!("unable to load builtin {other}"))),
     }
+}
+
+/// The `NamespaceTransformer` options `unsetOnly` and `setRoleBindingSubjects`.
+fn namespace_options(body: &Map<String, Value>) -> Result<NamespaceOptions, Error> {
+    let unset_only = match body.get("unsetOnly") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            return Err(Error::new(format!(
+                "unmarshalling NamespaceTransformer config: unsetOnly: cannot unmarshal {v} into a bool"
+            )));
+        }
+    };
+    let mode = body
+        .get("setRoleBindingSubjects")
+        .map_or(Ok(String::new()), |v| scalar(v, "setRoleBindingSubjects"))?;
+    let subjects = match mode.as_str() {
+        "" | "defaultOnly" => SubjectMode::DefaultOnly,
+        "allServiceAccounts" => SubjectMode::AllServiceAccounts,
+        "none" => SubjectMode::None,
+        other => {
+            return Err(Error::new(format!(
+                "invalid value \"{other}\" for setRoleBindingSubjects: must be one of \"defaultOnly\", \"none\" or \"allServiceAccounts\""
+            )));
+        }
+    };
+    Ok(NamespaceOptions {
+        unset_only,
+        subjects,
+    })
 }
 
 fn no_patch() -> PatchArgs {

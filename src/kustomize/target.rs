@@ -1,6 +1,7 @@
 //! Building one kustomization: accumulate resources (files, sub-kustomizations, remote
-//! bases), run generators, components, then the built-in transformers in kustomize's
-//! order. Names get their hashes and references are fixed once, at the top.
+//! bases), run generators (Helm charts among them), components, then the built-in
+//! transformers in kustomize's order. Names get their hashes and references are fixed
+//! once, at the top.
 
 use serde_json::Value;
 
@@ -17,7 +18,7 @@ use super::replacements::{self, Replacement};
 use super::resource::{ResMap, Resource};
 use super::transformers::{self, Affix};
 use super::vars::{self, Var};
-use super::{hash, nameref};
+use super::{hash, helm_charts, nameref};
 use crate::yaml::{Dialect, parse_stream};
 
 /// Resources plus the transformer configuration gathered so far.
@@ -73,27 +74,34 @@ pub(crate) fn use_openapi(k: &Kustomization, ldr: &mut Loader) -> Result<(), Err
         return Ok(());
     };
     let (file, text) = ldr.read_text(path)?;
-    let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
-        .map_err(|e| Error::yaml(&file, &e))?;
-    ldr.set_schema(super::schema::custom(&doc).map_err(|e| e.in_file(&file))?);
+    ldr.set_schema(read_schema(&file, &text)?);
     Ok(())
 }
 
-/// kustomize makes any kustomization's `openapi` global for the rest of the build; crunch
-/// takes it from the top kustomization only and refuses it elsewhere.
-fn refuse_nested_openapi(k: &Kustomization) -> Result<(), Error> {
-    match k.openapi {
-        Some(_) => Err(Error::new(
-            "openapi is only supported in the top kustomization",
-        )),
-        None => Ok(()),
+/// kustomize keeps one schema for the whole build: a kustomization below the top naming
+/// an `openapi` file sets it when none is set yet (by the top or an earlier kustomization
+/// in build order), for everything built after it. The file must load either way.
+fn adopt_nested_openapi(k: &Kustomization, ldr: &Loader) -> Result<(), Error> {
+    let Some(path) = &k.openapi else {
+        return Ok(());
+    };
+    let (file, text) = ldr.read_text(path)?;
+    if !ldr.has_schema() {
+        ldr.offer_schema(read_schema(&file, &text)?);
     }
+    Ok(())
+}
+
+fn read_schema(file: &std::path::Path, text: &str) -> Result<super::schema::Schema, Error> {
+    let doc =
+        crate::yaml::parse_document(text, Dialect::GoYamlV2).map_err(|e| Error::yaml(file, &e))?;
+    super::schema::custom(&doc).map_err(|e| e.in_file(file))
 }
 
 /// Builds the directory of `ldr` (its own kustomization, recursively).
 pub(crate) fn build_dir(ldr: &Loader, expect: Kind) -> Result<Accumulator, Error> {
     let k = load_kustomization(ldr)?;
-    refuse_nested_openapi(&k)?;
+    adopt_nested_openapi(&k, ldr)?;
     if k.kind != expect {
         return Err(Error::new(match expect {
             Kind::Component => format!(
@@ -152,12 +160,23 @@ pub(crate) fn accumulate(
             ra.res.absorb(r)?;
         }
     }
+    for chart in &k.helm_charts {
+        let origin = Origin::builtin(
+            ldr.place(),
+            ldr.kustomization_file(),
+            helm_charts::GENERATOR_KIND,
+        );
+        for mut r in helm_charts::inflate(chart, &k.helm_globals, ldr)? {
+            r.origin = Some(origin.clone());
+            ra.res.absorb(r)?;
+        }
+    }
     let configs = plugin_configs(&k.generators, ldr)?;
     plugins::generate(&configs, ldr, &mut ra.res)?;
     for path in &k.components {
         let child = ldr.child(path).map_err(|e| e.within(path.clone()))?;
         let ck = load_kustomization(&child).map_err(|e| e.within(path.clone()))?;
-        refuse_nested_openapi(&ck).map_err(|e| e.within(path.clone()))?;
+        adopt_nested_openapi(&ck, &child).map_err(|e| e.within(path.clone()))?;
         if ck.kind != Kind::Component {
             return Err(Error::new(format!(
                 "expected kind 'Component' for path '{}' but got 'Kustomization'",
@@ -433,12 +452,7 @@ fn load_replacements(entries: &[Value], ldr: &Loader) -> Result<Vec<Replacement>
 /// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, then
 /// name references.
 pub(crate) fn finish(ra: &mut Accumulator, metadata: BuildMetadata) -> Result<(), Error> {
-    for r in ra.res.resources.iter_mut().filter(|r| r.needs_hash) {
-        let h = hash::name_hash(&r.obj);
-        r.store_previous_id();
-        let name = format!("{}-{h}", r.name());
-        r.set_name(&name);
-    }
+    hash::add_suffixes(&mut ra.res.resources);
     nameref::fix(&mut ra.res.resources, &ra.config.name_reference)?;
     vars::resolve(&mut ra.res.resources, &ra.vars, &ra.config.var_reference)?;
     for r in &mut ra.res.resources {

@@ -65,10 +65,93 @@ pub(crate) fn annotations(
     labels(rs, pairs, specs)
 }
 
+/// Which (Cluster)RoleBinding subjects get the namespace (`setRoleBindingSubjects`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum SubjectMode {
+    /// Subjects named `default` (`defaultOnly`, the default).
+    #[default]
+    DefaultOnly,
+    /// Subjects of kind ServiceAccount (`allServiceAccounts`).
+    AllServiceAccounts,
+    /// None (`none`).
+    None,
+}
+
+/// The namespace filter's options beyond the namespace and field specs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct NamespaceOptions {
+    /// Only fields that are missing or empty get the namespace (`unsetOnly`).
+    pub unset_only: bool,
+    /// Which binding subjects get it.
+    pub subjects: SubjectMode,
+}
+
+/// kustomize's namespace filter on one resource: `metadata.namespace` unless the kind is
+/// cluster-scoped, the chosen subjects of (Cluster)RoleBindings, then the field specs
+/// (but not the ones those special cases own).
+pub(crate) fn set_namespace_fields(
+    r: &mut Resource,
+    ns: &str,
+    specs: &[FieldSpec],
+    options: NamespaceOptions,
+) -> Result<(), Error> {
+    let set = |node: &mut Value| {
+        let has_value = match node {
+            Value::Null => false,
+            Value::String(s) => !s.is_empty(),
+            _ => true,
+        };
+        if !(options.unset_only && has_value) {
+            *node = Value::String(ns.to_string());
+        }
+    };
+    let gvk = Gvk::of(&r.obj);
+    if !gvk.is_cluster_scoped() {
+        set(r.metadata_mut().entry("namespace").or_insert(Value::Null));
+    }
+    let is_binding = gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding";
+    if is_binding && let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
+        let (field, want) = match options.subjects {
+            SubjectMode::DefaultOnly => ("name", "default"),
+            SubjectMode::AllServiceAccounts => ("kind", "ServiceAccount"),
+            SubjectMode::None => ("", ""),
+        };
+        for s in subjects.iter_mut() {
+            if !field.is_empty() && s.get(field).and_then(Value::as_str) == Some(want) {
+                set(ensure_map(s).entry("namespace").or_insert(Value::Null));
+            }
+        }
+    }
+    let api_version = gvk.api_version();
+    for fs in specs {
+        let skip = fs.path == "metadata/namespace"
+            || (api_version != "v1" && fs.path == "metadata/name")
+            || (is_binding && fs.path == "subjects/namespace");
+        if skip {
+            continue;
+        }
+        fs.apply(&mut r.obj, CreateKind::Scalar, &mut |node| {
+            set(node);
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
 /// `namespace`: `metadata.namespace` of namespaced objects, plus the configured fields
 /// (Namespace names, APIService and webhook service namespaces) and the `default`
 /// ServiceAccount subjects of role bindings.
 pub(crate) fn namespace(rs: &mut [Resource], ns: &str, specs: &[FieldSpec]) -> Result<(), Error> {
+    namespace_with(rs, ns, specs, NamespaceOptions::default())
+}
+
+/// [`namespace`] with the `NamespaceTransformer` plugin's options.
+pub(crate) fn namespace_with(
+    rs: &mut [Resource],
+    ns: &str,
+    specs: &[FieldSpec],
+    options: NamespaceOptions,
+) -> Result<(), Error> {
     if ns.is_empty() {
         return Ok(());
     }
@@ -77,31 +160,7 @@ pub(crate) fn namespace(rs: &mut [Resource], ns: &str, specs: &[FieldSpec]) -> R
             continue;
         }
         r.store_previous_id();
-        let gvk = Gvk::of(&r.obj);
-        if !gvk.is_cluster_scoped() {
-            r.set_namespace(ns);
-        }
-        let is_binding = gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding";
-        if is_binding && let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
-            for s in subjects.iter_mut() {
-                if s.get("name").and_then(Value::as_str) == Some("default") {
-                    ensure_map(s).insert("namespace".into(), Value::String(ns.into()));
-                }
-            }
-        }
-        let api_version = gvk.api_version();
-        for fs in specs {
-            let skip = fs.path == "metadata/namespace"
-                || (api_version != "v1" && fs.path == "metadata/name")
-                || (is_binding && fs.path == "subjects/namespace");
-            if skip {
-                continue;
-            }
-            fs.apply(&mut r.obj, CreateKind::Scalar, &mut |node| {
-                *node = Value::String(ns.to_string());
-                Ok(())
-            })?;
-        }
+        set_namespace_fields(r, ns, specs, options)?;
     }
     // kustomize checks after each resource; a clash then is a clash at the end too.
     let mut seen = std::collections::HashSet::new();
