@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::build::SourceOptions;
 use crate::error::Error;
 use crate::flux::SourceRemote;
+use crate::helm::ReleaseName;
 use crate::source::Lock;
 use crate::{helm, kustomize, template};
 
@@ -43,24 +44,11 @@ pub struct HelmTemplate {
     pub is_upgrade: bool,
     /// Seed for random functions.
     pub seed: String,
+    /// `--now`: what the clock functions read.
+    pub now: template::Clock,
 }
 
-/// Where `helm template`'s release name comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReleaseName {
-    /// `NAME` as given (`release-name` when omitted).
-    Given(String),
-    /// `--name-template`: Go template text with Sprig's functions, executed without data.
-    Template(String),
-}
-
-impl Default for ReleaseName {
-    /// Helm's name when neither `NAME` nor `--name-template` is given.
-    fn default() -> Self {
-        ReleaseName::Given("release-name".to_owned())
-    }
-}
-
+/// The CLI's side of the release name.
 impl ReleaseName {
     /// Helm's reading of `helm template [NAME] CHART` (`positional` holds one or two
     /// arguments) with `--name-template` and `--generate-name`: the release name and the
@@ -94,61 +82,11 @@ impl ReleaseName {
             _ => Err(Error::new("expected [NAME] CHART")),
         }
     }
-
-    /// The name itself, checked as Helm checks release names.
-    ///
-    /// # Errors
-    /// The template's parse or execution error, or a name Helm would refuse.
-    pub fn resolve(&self) -> Result<String, Error> {
-        let name = match self {
-            ReleaseName::Given(name) => name.clone(),
-            ReleaseName::Template(text) => execute_name_template(text)?,
-        };
-        check_release_name(&name)?;
-        Ok(name)
-    }
-}
-
-/// Helm's `TemplateName`: a fresh Go template named `name-template` with Sprig's text
-/// functions (none of Helm's own), Go's default options, and nil data.
-fn execute_name_template(text: &str) -> Result<String, Error> {
-    const NAME: &str = "name-template";
-    let options = template::Options {
-        // A name template runs on the caller's stack, not on a render thread.
-        max_nesting: 64,
-        ..template::Options::default()
-    };
-    let mut set = template::Templates::new(NAME, template::FuncMap::sprig(), options);
-    set.parse(NAME, text).map_err(Error::new)?;
-    set.execute(NAME, template::Value::Nil).map_err(Error::new)
-}
-
-/// Helm's `ValidateReleaseName`: a DNS-1123 subdomain of at most 53 characters.
-fn check_release_name(name: &str) -> Result<(), Error> {
-    let label_ok = |label: &str| {
-        let bytes = label.as_bytes();
-        let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
-        bytes.first().is_some_and(alnum)
-            && bytes.last().is_some_and(alnum)
-            && bytes.iter().all(|b| alnum(b) || *b == b'-')
-    };
-    let problem = if name.is_empty() {
-        "no name provided"
-    } else if name.len() > 53 || !name.split('.').all(label_ok) {
-        "invalid release name, must match regex \
-         ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length \
-         must not be longer than 53"
-    } else {
-        return Ok(());
-    };
-    Err(Error::new(format!(
-        "release name check failed: release name {name:?}: {problem}"
-    )))
 }
 
 /// What `helm template` would print.
 pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
-    let release_name = args.name.resolve()?;
+    let release_name = args.name.resolve(args.now).map_err(Error::new)?;
     let values = helm_user_values(args)?;
     let chart = helm::load_chart(&args.chart).map_err(Error::new)?;
     let options = helm::RenderOptions {
@@ -156,17 +94,15 @@ pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
         namespace: args.namespace.clone(),
         revision: 1,
         is_upgrade: args.is_upgrade,
-        capabilities: helm::Capabilities {
-            kube_version: args
-                .kube_version
-                .clone()
-                .unwrap_or_else(|| crate::config::ClusterProfile::default().kube_version),
-            api_versions: args.api_versions.clone(),
-        },
+        capabilities: helm::Capabilities::helm_template(
+            args.kube_version.as_deref(),
+            &args.api_versions,
+        ),
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
         no_hooks: args.no_hooks,
         seed: args.seed.clone(),
+        now: args.now,
     };
     let rendered = helm::render_values(&chart, &values, &options).map_err(Error::new)?;
     let output = helm::template_output(&rendered, &options);
@@ -194,17 +130,17 @@ fn helm_user_values(args: &HelmTemplate) -> Result<Map<String, Value>, Error> {
     Ok(values)
 }
 
-/// What `kubectl kustomize DIR` would print. Remote bases are fetched through the source
-/// layer (mirrors, cache), like `crunch build` fetches them, without a lock.
+/// What `kubectl kustomize DIR` would print (with `options`: `--load-restrictor`,
+/// `--enable-helm`). Remote bases are fetched through the source layer (mirrors, cache),
+/// like `crunch build` fetches them, without a lock.
 pub fn kustomize(
     dir: &Path,
-    load_restrictor: kustomize::LoadRestrictor,
+    options: &kustomize::Options,
     sources: &SourceOptions,
 ) -> Result<String, Error> {
     let store = sources.open(&[], Lock::default())?;
     let remote = SourceRemote::new(&store);
-    let options = kustomize::Options { load_restrictor };
-    let objects = kustomize::build(dir, &remote, &options).map_err(Error::new)?;
+    let objects = kustomize::build(dir, &remote, options).map_err(Error::new)?;
     Ok(kustomize::to_output(&objects))
 }
 

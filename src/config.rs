@@ -1,5 +1,6 @@
 //! `crunch.yaml`: where sources are mirrored, what the target cluster looks like, the seed
-//! for random template functions, and per-environment overrides.
+//! for random template functions, the instant their clock reads, and per-environment
+//! overrides.
 //!
 //! The file sits at the root of the customer repository; `crunch build ENV_DIR` finds it
 //! by walking up from the environment directory, as cargo finds `Cargo.toml`.
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::template::Clock;
 use crate::yaml;
 
 /// The file name crunch looks for.
@@ -68,6 +70,7 @@ struct EnvironmentOverride {
     mirrors: Vec<Mirror>,
     cluster: Option<ClusterOverride>,
     seed: Option<String>,
+    now: Option<String>,
 }
 
 /// The file as written.
@@ -83,6 +86,8 @@ struct ConfigFile {
     #[serde(default)]
     seed: Option<String>,
     #[serde(default)]
+    now: Option<String>,
+    #[serde(default)]
     environments: BTreeMap<String, EnvironmentOverride>,
 }
 
@@ -97,6 +102,9 @@ pub struct Config {
     pub cluster: ClusterProfile,
     /// Seed for random template functions.
     pub seed: String,
+    /// What template clock functions (`now`, `date`, …) read: `now:` as an RFC 3339
+    /// timestamp, the Unix epoch when unset, never the wall clock.
+    pub now: Clock,
 }
 
 const API_VERSION: &str = "crunch.dev/v1alpha1";
@@ -117,6 +125,7 @@ impl Config {
             mirrors: Vec::new(),
             cluster: ClusterProfile::default(),
             seed: String::new(),
+            now: Clock::default(),
         }
     }
 
@@ -160,6 +169,10 @@ impl Config {
             mirrors,
             cluster,
             seed: overrides.seed.or(file.seed).unwrap_or_default(),
+            now: match overrides.now.or(file.now) {
+                Some(text) => Clock::parse_rfc3339(&text).map_err(|e| at(&format!("now: {e}")))?,
+                None => Clock::default(),
+            },
         })
     }
 }
@@ -209,6 +222,22 @@ environments:
         let dev = Config::parse(TEXT, Path::new("/repo/crunch.yaml"), "dev").unwrap();
         assert_eq!(dev.cluster.kube_version, "v1.33.0");
         assert_eq!(dev.seed, "world");
+    }
+
+    #[test]
+    fn the_clock_is_the_epoch_unless_configured() {
+        let c = Config::parse(TEXT, Path::new("/repo/crunch.yaml"), "dev").unwrap();
+        assert_eq!(c.now, Clock::default());
+        let text = format!("{TEXT}    now: 2026-01-01T00:00:00Z\n");
+        let prod = Config::parse(&text, Path::new("/repo/crunch.yaml"), "prod").unwrap();
+        assert_eq!(prod.now.unix_seconds, 1_767_225_600);
+        let bad = "apiVersion: crunch.dev/v1alpha1\nkind: Config\nnow: tomorrow\n";
+        let e = Config::parse(bad, Path::new("crunch.yaml"), "dev").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("crunch.yaml: now: \"tomorrow\" is not an RFC 3339"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod build;
 pub mod bundle;
 pub mod commands;
 pub mod config;
+pub mod diff;
 pub mod error;
 pub mod flux;
 pub mod helm;

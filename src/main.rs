@@ -10,11 +10,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crunch::apply::{self, report};
 use crunch::build::{BuildOptions, SourceOptions, build};
+use crunch::bundle;
 use crunch::commands::{self, HelmTemplate};
 use crunch::config::Mirror;
 use crunch::error::Error;
-use crunch::helm::SetFlag;
-use crunch::kustomize::LoadRestrictor;
+use crunch::helm::{ReleaseName, SetFlag};
+use crunch::kustomize::{self, LoadRestrictor};
+use crunch::template;
 
 /// Compiles a Flux GitOps deployment ahead of time into a static, content-addressed bundle.
 #[derive(Parser)]
@@ -240,6 +242,10 @@ struct HelmTemplateArgs {
     /// Seed for random template functions (same seed, same output).
     #[arg(long, default_value = "")]
     seed: String,
+    /// What `now` and the other clock functions read, as an RFC 3339 timestamp (its
+    /// offset is the local zone); the Unix epoch by default, never the wall clock.
+    #[arg(long, value_parser = template::Clock::parse_rfc3339)]
+    now: Option<template::Clock>,
 }
 
 #[derive(Args)]
@@ -249,6 +255,9 @@ struct KustomizeArgs {
     /// Whether files outside the kustomization's root may be loaded.
     #[arg(long, value_enum, default_value_t = Restrictor::LoadRestrictionsRootOnly)]
     load_restrictor: Restrictor,
+    /// Inflate `helmCharts` with crunch's own Helm engine (kustomize runs `helm`).
+    #[arg(long)]
+    enable_helm: bool,
     #[command(flatten)]
     sources: SourceArgs,
 }
@@ -395,20 +404,24 @@ fn start_error(e: apply::StartError) -> (Error, u8) {
 }
 
 fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
-    let [bundle] = &args.bundles[..] else {
-        return Err((
-            Error::new(
-                "comparing two bundles (crunch diff OLD NEW) is not implemented yet: use --cluster BUNDLE",
-            ),
-            2,
-        ));
+    let bundle = match (&args.bundles[..], args.cluster) {
+        ([bundle], true) => bundle,
+        ([old, new], false) => return diff_bundles(old, new),
+        ([_], false) => {
+            return Err((
+                Error::new(
+                    "give --cluster to compare the bundle with the live cluster, or two bundles (OLD NEW)",
+                ),
+                2,
+            ));
+        }
+        _ => {
+            return Err((
+                Error::new("--cluster compares one bundle with the live cluster"),
+                2,
+            ));
+        }
     };
-    if !args.cluster {
-        return Err((
-            Error::new("give --cluster to compare the bundle with the live cluster"),
-            2,
-        ));
-    }
     let options = apply::Options {
         bundle: bundle.clone(),
         kubeconfig: args.cluster_args.kubeconfig,
@@ -416,8 +429,25 @@ fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
         ..apply::Options::default()
     };
     let changes = apply::diff(&options).map_err(start_error)?;
-    let text = apply::preview::render(&changes);
+    let text = crunch::diff::render(&changes, apply::preview::SIDES);
     // As `kubectl diff`: 1 when there are differences.
+    let code = u8::from(!text.is_empty());
+    Ok(Output { text, code })
+}
+
+/// `crunch diff OLD NEW`: both bundles verified, then a unified diff per object that
+/// differs; exit 1 when something does, as `diff` does.
+fn diff_bundles(old: &std::path::Path, new: &std::path::Path) -> Result<Output, (Error, u8)> {
+    let read = |path: &std::path::Path| {
+        bundle::read(path).map_err(|e| {
+            (
+                Error::new(format!("{}: {e}", path.display())),
+                report::EXIT_VERIFICATION,
+            )
+        })
+    };
+    let (old, new) = (read(old)?, read(new)?);
+    let text = crunch::diff::render(&bundle::compare(&old, &new), bundle::SIDES);
     let code = u8::from(!text.is_empty());
     Ok(Output { text, code })
 }
@@ -446,7 +476,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
 }
 
 fn helm_template_command(args: HelmTemplateArgs) -> Result<String, Error> {
-    let (name, chart) = commands::ReleaseName::from_args(
+    let (name, chart) = ReleaseName::from_args(
         &args.name_and_chart,
         args.name_template.as_deref(),
         args.generate_name,
@@ -474,6 +504,7 @@ fn helm_template_command(args: HelmTemplateArgs) -> Result<String, Error> {
         no_hooks: args.no_hooks,
         is_upgrade: args.is_upgrade,
         seed: args.seed,
+        now: args.now.unwrap_or_default(),
     })
 }
 
@@ -482,5 +513,9 @@ fn kustomize_command(args: KustomizeArgs) -> Result<String, Error> {
         Restrictor::LoadRestrictionsRootOnly => LoadRestrictor::RootOnly,
         Restrictor::LoadRestrictionsNone => LoadRestrictor::None,
     };
-    commands::kustomize(&args.dir, restrictor, &args.sources.options(false))
+    let options = kustomize::Options {
+        load_restrictor: restrictor,
+        enable_helm: args.enable_helm,
+    };
+    commands::kustomize(&args.dir, &options, &args.sources.options(false))
 }

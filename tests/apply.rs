@@ -705,11 +705,15 @@ fn dry_run_changes_nothing_and_diff_shows_what_would() {
         "a dry run changes nothing"
     );
     let changes = apply::diff(&cluster.options(&worlds.prod)).expect("diff");
-    let text = apply::preview::render(&changes);
+    let text = crunch::diff::render(&changes, apply::preview::SIDES);
     assert!(text.contains("live Deployment haproxy/haproxy"), "{text}");
     assert!(text.contains("-  replicas: 1\n+  replicas: 3"), "{text}");
     let same = apply::diff(&cluster.options(&worlds.dev)).expect("diff");
-    assert_eq!(apply::preview::render(&same), "", "dev is what is live");
+    assert_eq!(
+        crunch::diff::render(&same, apply::preview::SIDES),
+        "",
+        "dev is what is live"
+    );
 }
 
 #[test]

@@ -73,6 +73,30 @@ fn changing_one_component_tag_changes_only_that_component() {
             .any(|p| p.starts_with("objects/helmrelease.bigbang.logging/")),
         "logging's own objects did not change: {changed:?}"
     );
+    let same = crunch_diff(&before.out, &before.out);
+    assert_eq!(
+        (same.status.code(), same.stdout.as_slice()),
+        (Some(0), &b""[..])
+    );
+    let diff = crunch_diff(&before.out, &after.out);
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("diff_logging_tag", String::from_utf8_lossy(&diff.stdout));
+    });
+}
+
+/// `crunch diff OLD NEW`.
+fn crunch_diff(old: &Path, new: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("diff")
+        .args([old, new])
+        .output()
+        .expect("crunch runs")
 }
 
 /// The customer's generated `environment` ConfigMap (its content and hashed name) and the

@@ -503,7 +503,8 @@ fn random_functions_follow_the_seed() {
 /// template with Sprig's functions; bad templates and bad names fail with Helm's message.
 #[test]
 fn name_template_matches_oracle() {
-    use crunch::commands::{self, HelmTemplate, ReleaseName};
+    use crunch::commands::{self, HelmTemplate};
+    use crunch::helm::ReleaseName;
 
     const TEMPLATES: &[&str] = &[
         r#"{{ "rel" | lower }}-{{ add 1 2 }}"#,
@@ -573,7 +574,7 @@ fn name_template_matches_oracle() {
 /// rendering; an empty template means no template, as in Helm.
 #[test]
 fn release_name_arguments() {
-    use crunch::commands::ReleaseName;
+    use crunch::helm::ReleaseName;
     use std::path::PathBuf;
 
     let chart = PathBuf::from("c");
@@ -594,4 +595,95 @@ fn release_name_arguments() {
         ReleaseName::from_args(&both, None, false).expect("ok"),
         (ReleaseName::Given("n".to_owned()), chart)
     );
+}
+
+/// Clock functions read `--now` (its offset as the local zone) in the release name and in
+/// templates, and the Unix epoch without it: never the wall clock.
+#[test]
+fn the_clock_is_an_input() {
+    use crunch::commands::{self, HelmTemplate};
+    use crunch::helm::ReleaseName;
+    use crunch::template::Clock;
+
+    let chart = std::env::temp_dir().join(format!("crunch-clock-{}", std::process::id()));
+    std::fs::create_dir_all(chart.join("templates")).expect("chart dir");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: clock\nversion: 0.1.0\n",
+    )
+    .expect("Chart.yaml");
+    std::fs::write(
+        chart.join("templates/at.yaml"),
+        "at: {{ now | date \"2006-01-02T15:04:05Z07:00\" | quote }}\n",
+    )
+    .expect("template");
+    let render = |now: Clock| {
+        commands::helm_template(&HelmTemplate {
+            name: ReleaseName::Template(r#"{{ now | date "2006-01-02t15-04" }}"#.to_owned()),
+            chart: chart.clone(),
+            namespace: "default".to_owned(),
+            now,
+            ..HelmTemplate::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let at = Clock::parse_rfc3339("2026-05-01T12:30:00+02:00").expect("timestamp");
+    assert_eq!(
+        render(at),
+        "---\n# Source: clock/templates/at.yaml\nat: \"2026-05-01T12:30:00+02:00\"\n"
+    );
+    assert_eq!(
+        render(Clock::default()),
+        "---\n# Source: clock/templates/at.yaml\nat: \"1970-01-01T00:00:00Z\"\n"
+    );
+    let name = ReleaseName::Template(r#"{{ now | date "2006-01-02t15-04" }}"#.into());
+    assert_eq!(name.resolve(at).expect("name"), "2026-05-01t12-30");
+    let _ = std::fs::remove_dir_all(&chart);
+}
+
+/// The `crunch helm template` binary and `helm template` on the same chart and flags:
+/// the defaults the CLI fills in (Kubernetes version, Helm's API versions) are helm's.
+#[test]
+fn cli_defaults_match_oracle() {
+    let chart = charts_dir().join("capabilities");
+    let scratch = std::env::temp_dir().join(format!("crunch-cli-caps-{}", std::process::id()));
+    let flag_sets: &[&[&str]] = &[
+        &[],
+        &["--kube-version", "1.29.3"],
+        &[
+            "--api-versions",
+            "example.com/v1",
+            "-a",
+            "example.com/v1/Widget",
+        ],
+    ];
+    for flags in flag_sets {
+        let helm = oracle::helm()
+            .args(["template", "caps"])
+            .arg(&chart)
+            .args(*flags)
+            .env("HELM_CONFIG_HOME", scratch.join("config"))
+            .env("HELM_CACHE_HOME", scratch.join("cache"))
+            .env("HELM_DATA_HOME", scratch.join("data"))
+            .output()
+            .expect("helm runs");
+        let crunch = std::process::Command::new(env!("CARGO_BIN_EXE_crunch"))
+            .args(["helm", "template", "caps"])
+            .arg(&chart)
+            .args(*flags)
+            .output()
+            .expect("crunch runs");
+        assert!(
+            helm.status.success(),
+            "{}",
+            String::from_utf8_lossy(&helm.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&crunch.stdout),
+            String::from_utf8_lossy(&helm.stdout),
+            "flags {flags:?}: {}",
+            String::from_utf8_lossy(&crunch.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
 }

@@ -31,11 +31,11 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::diff::Change;
 use cluster::{Cluster, ObjectRef};
 use component::{ComponentReport, Counts, Outcome, Run, Start};
 use inventory::Inventory;
 use plan::{ComponentPlan, Plan};
-use preview::Change;
 use progress::{Progress, Sink};
 use report::Report;
 use retry::{Stop, retry};

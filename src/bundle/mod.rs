@@ -13,6 +13,7 @@
 //! components and objects are sorted, and the directory is written to a temporary sibling
 //! and renamed into place, so a failed build never leaves a bundle that looks complete.
 
+mod compare;
 mod images;
 mod index;
 mod read;
@@ -29,6 +30,7 @@ use crate::error::Error;
 use crate::object::{ObjectKey, ObjectRef};
 use crate::yaml;
 
+pub use compare::{SIDES, compare};
 pub use images::images;
 pub use index::{ComponentEntry, Index, ObjectEntry, ReleaseEntry};
 pub use read::{ReadError, VerifiedBundle, read};

@@ -371,14 +371,16 @@ impl Render<'_> {
             namespace: release_namespace.clone(),
             revision: 1,
             is_upgrade: false,
-            capabilities: helm::Capabilities {
-                kube_version: cluster_profile.kube_version.clone(),
-                api_versions: cluster_profile.api_versions.clone(),
-            },
+            // The profile lists what the cluster serves beyond Helm's defaults.
+            capabilities: helm::Capabilities::helm_template(
+                Some(&cluster_profile.kube_version),
+                &cluster_profile.api_versions,
+            ),
             include_crds: spec.installs_crds(),
             skip_tests: true,
             no_hooks: spec.install.as_ref().is_some_and(|i| i.disable_hooks),
             seed: self.env.config.seed.clone(),
+            now: self.env.config.now,
         };
         let rendered = helm::render(&chart, &values, &options).map_err(Error::new)?;
         // Helm 4 post-renders manifests and hooks as two separate streams; CRDs from

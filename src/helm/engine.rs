@@ -75,7 +75,7 @@ fn render_here(
             opts.capabilities.api_versions.clone(),
         ))),
     };
-    let root_values = typed_values(&serde_json::Value::Object(values.clone()));
+    let root_values = typed_map(values);
     let mut renderables = Vec::new();
     collect(chart, None, "", &root_values, &shared, &mut renderables);
 
@@ -88,7 +88,11 @@ fn render_here(
             .then_with(|| b.path.cmp(&a.path))
     });
 
-    let mut set = Templates::new(ROOT_NAME, funcs::helm_funcs(), Options::helm());
+    let options = Options {
+        now: opts.now,
+        ..Options::helm()
+    };
+    let mut set = Templates::new(ROOT_NAME, funcs::helm_funcs(), options);
     for r in &renderables {
         set.parse(&r.path, &r.text)
             .map_err(|e| Error::render(parse_error(&r.path, e.message())))?;
@@ -416,13 +420,18 @@ fn typed_values(json: &serde_json::Value) -> Value {
         serde_json::Value::Array(items) => {
             Value::List(List::new(items.iter().map(typed_values).collect()))
         }
-        serde_json::Value::Object(entries) => Value::Map(Map::from_entries(
-            entries
-                .iter()
-                .map(|(k, v)| (k.clone(), typed_values(v)))
-                .collect(),
-        )),
+        serde_json::Value::Object(entries) => typed_map(entries),
     }
+}
+
+/// A values table as the templates see it (see [`typed_values`]).
+fn typed_map(entries: &serde_json::Map<String, serde_json::Value>) -> Value {
+    Value::Map(Map::from_entries(
+        entries
+            .iter()
+            .map(|(k, v)| (k.clone(), typed_values(v)))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Splitting rendered templates into manifests and hooks, in Helm's install order.
 
+use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::error::{Error, ErrorKind};
@@ -88,17 +89,27 @@ const INSTALL_ORDER: &[&str] = &[
 pub(crate) fn sort(files: &[(String, String)]) -> Result<Sorted, Error> {
     let mut paths: Vec<&(String, String)> = files.iter().collect();
     paths.sort_by(|a, b| a.0.cmp(&b.0));
+    let docs: Vec<(&str, String)> = paths
+        .into_iter()
+        .filter(|(path, text)| {
+            let base = path.rsplit('/').next().unwrap_or(path);
+            !base.starts_with('_') && !text.trim().is_empty()
+        })
+        .flat_map(|(path, text)| {
+            split_manifests(text)
+                .into_iter()
+                .map(move |doc| (path.as_str(), doc))
+        })
+        .collect();
+    // Reading a document is independent of every other; the results are gathered in
+    // document order, so the first failing document (in Helm's order) is the one reported.
+    let classified: Vec<Result<Option<Entry>, Error>> = docs
+        .into_par_iter()
+        .map(|(path, doc)| classify(path, doc))
+        .collect();
     let mut entries = Vec::new();
-    for (path, text) in paths {
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if base.starts_with('_') || text.trim().is_empty() {
-            continue;
-        }
-        for doc in split_manifests(text) {
-            if let Some(entry) = classify(path, doc)? {
-                entries.push(entry);
-            }
-        }
+    for entry in classified {
+        entries.extend(entry?);
     }
     let (hooks, manifests): (Vec<Entry>, Vec<Entry>) =
         entries.into_iter().partition(|e| e.hook.is_some());
@@ -188,13 +199,13 @@ fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
             super::values::json_kind(found)
         ))
     };
-    let head = match &parsed {
+    let head = match parsed {
         Value::Null => Map::new(),
-        Value::Object(m) => m.clone(),
+        Value::Object(m) => m,
         other => {
             return Err(fail(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
-                super::values::json_kind(other)
+                super::values::json_kind(&other)
             )));
         }
     };
@@ -209,7 +220,7 @@ fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
     };
     string_field(head.get("apiVersion"), "SimpleHead.apiVersion")?;
     let kind = string_field(head.get("kind"), "SimpleHead.kind")?;
-    let mut annotations: Option<Map<String, Value>> = None;
+    let mut annotations: Option<&Map<String, Value>> = None;
     match head.get("metadata") {
         None | Some(Value::Null) => {}
         Some(Value::Object(meta)) => {
@@ -220,7 +231,7 @@ fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
                     for v in a.values() {
                         string_field(Some(v), ".metadata.annotations")?;
                     }
-                    annotations = Some(a.clone());
+                    annotations = Some(a);
                 }
                 Some(other) => {
                     return Err(mismatch(
@@ -244,7 +255,6 @@ fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
         content: doc,
     };
     let hook_value = annotations
-        .as_ref()
         .and_then(|a| a.get("helm.sh/hook"))
         .map(go_scalar_string);
     let Some(hook_value) = hook_value else {

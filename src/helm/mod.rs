@@ -18,6 +18,7 @@ mod ignore;
 mod load;
 mod manifest;
 mod objects;
+mod release;
 mod schema;
 mod show;
 mod strvals;
@@ -28,6 +29,7 @@ pub use chart::{Chart, Dependency, File, Maintainer, Metadata};
 pub use error::{Error, ErrorKind};
 pub use load::load_chart;
 pub use manifest::{Manifest, install_order};
+pub use release::ReleaseName;
 pub use show::show_only;
 pub use strvals::{FileReader, SetFlag, apply_set};
 pub use values::{load_values, merge_maps};
@@ -56,6 +58,9 @@ pub struct RenderOptions {
     /// Seed of the random functions (`randAlphaNum`, `uuidv4`, …), combined with the
     /// release name so a render is reproducible.
     pub seed: String,
+    /// The instant `now` and the other clock functions see (the Unix epoch by default, so
+    /// a render never depends on when it ran).
+    pub now: crate::template::Clock,
 }
 
 impl Default for RenderOptions {
@@ -71,6 +76,7 @@ impl Default for RenderOptions {
             skip_tests: false,
             no_hooks: false,
             seed: String::new(),
+            now: crate::template::Clock::default(),
         }
     }
 }

@@ -1,0 +1,102 @@
+//! Two verified bundles side by side: which objects each component gained, lost or
+//! changed, for `crunch diff OLD NEW`.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{ComponentEntry, ObjectEntry, VerifiedBundle};
+use crate::diff::{Change, Sides};
+use crate::object::ObjectRef;
+
+/// How `crunch diff OLD NEW` names the two sides of an object.
+pub const SIDES: Sides = Sides {
+    before: "old",
+    after: "new",
+};
+
+/// Every object of either bundle, per component: the new bundle's components and objects
+/// in its order, then what only the old one had. Objects are matched by group, kind,
+/// namespace and name within their component; an object whose bytes are equal on both
+/// sides (same sha256) compares unchanged without being looked at.
+pub fn compare(old: &VerifiedBundle, new: &VerifiedBundle) -> Vec<(String, Vec<Change>)> {
+    let old_components: BTreeMap<&str, &ComponentEntry> = old
+        .index
+        .components
+        .iter()
+        .map(|c| (c.id.as_str(), c))
+        .collect();
+    let mut out: Vec<(String, Vec<Change>)> = new
+        .index
+        .components
+        .iter()
+        .map(|component| {
+            let before = old_components.get(component.id.as_str());
+            let changes = pair(before.map(|c| (old, *c)), Some((new, component)));
+            (component.id.clone(), changes)
+        })
+        .collect();
+    for component in &old.index.components {
+        if !new.index.components.iter().any(|c| c.id == component.id) {
+            out.push((component.id.clone(), pair(Some((old, component)), None)));
+        }
+    }
+    out
+}
+
+type Side<'a> = Option<(&'a VerifiedBundle, &'a ComponentEntry)>;
+
+/// The objects of one component on both sides: `after`'s order, then what only
+/// `before` had.
+fn pair(before: Side<'_>, after: Side<'_>) -> Vec<Change> {
+    let (before, after) = (objects(before), objects(after));
+    let mut unmatched: BTreeMap<ObjectRef, (&ObjectEntry, &Value)> = before
+        .iter()
+        .map(|&(entry, value)| (reference(entry), (entry, value)))
+        .collect();
+    let mut changes = Vec::new();
+    for (entry, value) in after {
+        let object = reference(entry);
+        let old = unmatched
+            .keys()
+            .find(|k| k.same_object(&object))
+            .cloned()
+            .and_then(|k| unmatched.remove(&k));
+        let before = match old {
+            Some((old_entry, _)) if old_entry.sha256 == entry.sha256 => Some(value.clone()),
+            Some((_, old_value)) => Some(old_value.clone()),
+            None => None,
+        };
+        changes.push(Change {
+            object,
+            before,
+            after: Some(value.clone()),
+            note: None,
+        });
+    }
+    for (entry, value) in before {
+        if unmatched.remove(&reference(entry)).is_some() {
+            changes.push(Change {
+                object: reference(entry),
+                before: Some(value.clone()),
+                after: None,
+                note: None,
+            });
+        }
+    }
+    changes
+}
+
+fn objects(side: Side<'_>) -> Vec<(&ObjectEntry, &Value)> {
+    side.map(|(bundle, component)| bundle.objects(component).collect())
+        .unwrap_or_default()
+}
+
+fn reference(entry: &ObjectEntry) -> ObjectRef {
+    ObjectRef {
+        api_version: entry.api_version.clone(),
+        kind: entry.kind.clone(),
+        namespace: entry.namespace.clone(),
+        name: entry.name.clone(),
+    }
+}
