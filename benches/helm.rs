@@ -10,12 +10,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "support.rs"]
 mod support;
 
-use support::{median, run, selected};
+use support::{interleaved_medians, peak_kib, run, selected};
 
 const RUNS: usize = 15;
 
@@ -62,24 +62,6 @@ fn commands(case: &Case, scratch: &Path) -> [(&'static str, Command); 2] {
     })
 }
 
-/// Peak resident set size in KiB of one run, from `/usr/bin/time -f %M`.
-fn peak_kib(cmd: &Command, scratch: &Path) -> u64 {
-    let report = scratch.join("time.txt");
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .args(["-f", "%M", "-o"])
-        .arg(&report)
-        .arg(cmd.get_program())
-        .args(cmd.get_args())
-        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
-    if let Some(dir) = cmd.get_current_dir() {
-        timed.current_dir(dir);
-    }
-    run(&mut timed);
-    let text = std::fs::read_to_string(&report).expect("time report");
-    text.trim().parse().expect("a KiB count")
-}
-
 fn main() {
     if !selected("helm") {
         return;
@@ -96,20 +78,7 @@ fn main() {
             "{}: crunch and helm print different output",
             case.chart
         );
-        // Interleaved, so that load on the shared machine hits both sides alike.
-        let mut crunch_times = Vec::new();
-        let mut helm_times = Vec::new();
-        for _ in 0..RUNS {
-            for (cmd, times) in [
-                (&mut crunch, &mut crunch_times),
-                (&mut helm, &mut helm_times),
-            ] {
-                let start = Instant::now();
-                run(cmd);
-                times.push(start.elapsed());
-            }
-        }
-        let (crunch_median, helm_median) = (median(crunch_times), median(helm_times));
+        let [crunch_median, helm_median] = interleaved_medians(RUNS, [&mut crunch, &mut helm]);
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
             "| {} ({}) | {:.1} ms | {:.1} ms | {:.1}x | {:.1} MiB | {:.1} MiB |",

@@ -24,14 +24,14 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "../tests/support/oracle.rs"]
 mod oracle;
 #[path = "support.rs"]
 mod support;
 
-use support::{median, run, selected};
+use support::{interleaved_medians, peak_kib, run, selected};
 
 const RUNS: usize = 11;
 /// Team bases under `bases/`.
@@ -462,20 +462,6 @@ fn generate(root: &Path) -> std::path::PathBuf {
     root.join("clusters/staging-east")
 }
 
-/// Peak resident set size in KiB of one run, from `/usr/bin/time -f %M`.
-fn peak_kib(cmd: &Command, scratch: &Path) -> u64 {
-    let report = scratch.join("time.txt");
-    let mut timed = Command::new("/usr/bin/time");
-    timed
-        .args(["-f", "%M", "-o"])
-        .arg(&report)
-        .arg(cmd.get_program())
-        .args(cmd.get_args());
-    run(&mut timed);
-    let text = fs::read_to_string(&report).expect("time report");
-    text.trim().parse().expect("a KiB count")
-}
-
 fn main() {
     if !selected("kustomize") {
         return;
@@ -497,20 +483,7 @@ fn main() {
         .split(|&b| b == b'\n')
         .filter(|line| line.starts_with(b"kind: "))
         .count();
-    // Interleaved, so that load on the shared machine hits both sides alike.
-    let mut crunch_times = Vec::new();
-    let mut kubectl_times = Vec::new();
-    for _ in 0..RUNS {
-        for (cmd, times) in [
-            (&mut crunch, &mut crunch_times),
-            (&mut kubectl, &mut kubectl_times),
-        ] {
-            let start = Instant::now();
-            run(cmd);
-            times.push(start.elapsed());
-        }
-    }
-    let (crunch_median, kubectl_median) = (median(crunch_times), median(kubectl_times));
+    let [crunch_median, kubectl_median] = interleaved_medians(RUNS, [&mut crunch, &mut kubectl]);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
         "| tree | objects out | output | crunch median | kubectl kustomize median | kubectl / crunch | crunch peak RSS | kubectl peak RSS |"

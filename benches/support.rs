@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // Each benchmark uses what it needs.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -43,4 +44,40 @@ pub fn median_time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
             })
             .collect(),
     )
+}
+
+/// Runs each command `runs` times, interleaved so that load on the shared machine hits
+/// every side alike, and returns each command's median wall time.
+pub fn interleaved_medians<const N: usize>(
+    runs: usize,
+    commands: [&mut Command; N],
+) -> [Duration; N] {
+    let mut commands = commands;
+    let mut times: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(runs));
+    for _ in 0..runs {
+        for (command, samples) in commands.iter_mut().zip(times.iter_mut()) {
+            let start = Instant::now();
+            run(command);
+            samples.push(start.elapsed());
+        }
+    }
+    times.map(median)
+}
+
+/// Peak resident set size in KiB of one run, from `/usr/bin/time -f %M`.
+pub fn peak_kib(cmd: &Command, scratch: &Path) -> u64 {
+    let report = scratch.join("time.txt");
+    let mut timed = Command::new("/usr/bin/time");
+    timed
+        .args(["-f", "%M", "-o"])
+        .arg(&report)
+        .arg(cmd.get_program())
+        .args(cmd.get_args())
+        .envs(cmd.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    if let Some(dir) = cmd.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    run(&mut timed);
+    let text = std::fs::read_to_string(&report).expect("time report");
+    text.trim().parse().expect("a KiB count")
 }

@@ -308,14 +308,7 @@ fn kustomize_round_trip_matches() {
     let mut failures = Vec::new();
     assert_eq!(printed.len(), names.len(), "one document per resource");
     for (want, (object, name)) in printed.iter().zip(&names) {
-        let got = yaml::parse_stream(&resource(object, &cases.all[name]), Dialect::GoYamlV3)
-            .map(|docs| {
-                docs.iter()
-                    .map(yaml::to_kyaml)
-                    .collect::<Vec<_>>()
-                    .join("---\n")
-            })
-            .unwrap_or_else(|e| format!("error: {e}"));
+        let got = kyaml_round_trip(&resource(object, &cases.all[name]));
         let want = format!("{}\n", want.trim_end_matches('\n'));
         if got != want {
             failures.push(format!("{name}\n--- kustomize\n{want}--- crunch\n{got}"));
@@ -352,14 +345,7 @@ fn kustomize_streams_match() {
     for (name, text) in &cases.kustomize_streams {
         let out = kustomize_one(name, text);
         let want = String::from_utf8_lossy(&out.stdout);
-        let got = yaml::parse_stream(text, Dialect::GoYamlV3)
-            .map(|docs| {
-                docs.iter()
-                    .map(yaml::to_kyaml)
-                    .collect::<Vec<_>>()
-                    .join("---\n")
-            })
-            .unwrap_or_else(|e| format!("error: {e}"));
+        let got = kyaml_round_trip(text);
         if !out.status.success() || got != want {
             failures.push(format!(
                 "{name}\n--- kustomize\n{want}{}--- crunch\n{got}",
@@ -506,4 +492,17 @@ mod round_trip {
             prop_assert_eq!(helm_numbers(&back), helm_numbers(&v), "{}", printed);
         }
     }
+}
+
+/// A stream read in the go-yaml v3 dialect and printed as kustomize prints it, or the
+/// error.
+fn kyaml_round_trip(text: &str) -> String {
+    yaml::parse_stream(text, Dialect::GoYamlV3)
+        .map(|docs| {
+            docs.iter()
+                .map(yaml::to_kyaml)
+                .collect::<Vec<_>>()
+                .join("---\n")
+        })
+        .unwrap_or_else(|e| format!("error: {e}"))
 }

@@ -126,7 +126,7 @@ pub(crate) struct Decoder<'a> {
 
 impl Decoder<'_> {
     fn mismatch(&self, path: &str, found: &Value, want: &str) -> Error {
-        let kind = super::values::json_kind(found);
+        let kind = crate::yaml::json_kind(found);
         Error::load(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go struct field {}.{path} of type {want}",
             self.type_name
@@ -207,7 +207,7 @@ pub(crate) fn decode_metadata(text: &[u8], md: &mut Metadata) -> Result<(), Erro
         other => {
             return Err(Error::load(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type loader.chartBase",
-                super::values::json_kind(other)
+                crate::yaml::json_kind(other)
             )));
         }
     };

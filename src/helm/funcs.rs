@@ -169,7 +169,7 @@ fn from_yaml(text: &str) -> Value {
         Ok(doc @ serde_json::Value::Object(_)) => json_to_value(&doc),
         Ok(other) => error(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-            super::values::json_kind(&other)
+            crate::yaml::json_kind(&other)
         )),
         Err(e) => error(format!("error converting YAML to JSON: {e}")),
     }
@@ -183,7 +183,7 @@ fn from_yaml_array(text: &str) -> Value {
         Ok(doc @ serde_json::Value::Array(_)) => json_to_value(&doc),
         Ok(other) => error(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type []interface {{}}",
-            super::values::json_kind(&other)
+            crate::yaml::json_kind(&other)
         )),
         Err(e) => error(format!("error converting YAML to JSON: {e}")),
     }
@@ -199,7 +199,7 @@ fn from_json(text: &str) -> Value {
                 "Error",
                 Value::from(format!(
                     "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                    super::values::json_kind(&other)
+                    crate::yaml::json_kind(&other)
                 )),
             );
             Value::Map(m)
@@ -219,7 +219,7 @@ fn from_json_array(text: &str) -> Value {
         Ok(serde_json::Value::Null) => Value::List(List::new(Vec::new())),
         Ok(other) => error(format!(
             "json: cannot unmarshal {} into Go value of type []interface {{}}",
-            super::values::json_kind(&other)
+            crate::yaml::json_kind(&other)
         )),
         Err(e) => error(go_json_error(text, &e)),
     }

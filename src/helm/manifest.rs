@@ -196,7 +196,7 @@ fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
     let mismatch = |found: &Value, field: &str, want: &str| {
         fail(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {want}",
-            super::values::json_kind(found)
+            crate::yaml::json_kind(found)
         ))
     };
     let head = match parsed {
@@ -205,7 +205,7 @@ fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
         other => {
             return Err(fail(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
-                super::values::json_kind(&other)
+                crate::yaml::json_kind(&other)
             )));
         }
     };

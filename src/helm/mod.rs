@@ -127,7 +127,10 @@ pub fn render(chart: &Chart, user_values: &Value, opts: &RenderOptions) -> Resul
         other => {
             return Err(Error::new(
                 ErrorKind::Values,
-                format!("values must be a map, got {}", values::json_kind(&other)),
+                format!(
+                    "values must be a map, got {}",
+                    crate::yaml::json_kind(&other)
+                ),
             ));
         }
     };

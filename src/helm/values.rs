@@ -33,7 +33,7 @@ pub fn load_values(text: &str) -> Result<Map<String, Value>, Error> {
                     ErrorKind::Values,
                     format!(
                         "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                        json_kind(&other)
+                        crate::yaml::json_kind(&other)
                     ),
                 ));
             }
@@ -68,18 +68,6 @@ fn split_documents(text: &str) -> Result<Vec<String>, Error> {
         docs.push(current);
     }
     Ok(docs)
-}
-
-/// Go `encoding/json`'s name for the JSON kind of `v`, as its errors spell it.
-pub(crate) fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 /// Turns every number into a `float64`, as Helm's YAML → JSON → `interface{}` path does.

@@ -415,7 +415,7 @@ fn flag(m: &Map<String, Value>, key: &str, what: &str) -> Result<bool, Error> {
         Some(Value::Bool(b)) => Ok(*b),
         Some(other) => Err(Error::new(format!(
             "{what}.{key}: json: cannot unmarshal {} into Go value of type bool",
-            go_kind(other)
+            crate::yaml::json_kind(other)
         ))),
     }
 }
@@ -426,19 +426,8 @@ fn inline_values(v: Option<&Value>, what: &str) -> Result<Map<String, Value>, Er
         Some(Value::Object(m)) => Ok(m.clone()),
         Some(other) => Err(Error::new(format!(
             "{what}: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-            go_kind(other)
+            crate::yaml::json_kind(other)
         ))),
-    }
-}
-
-fn go_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

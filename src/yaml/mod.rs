@@ -157,3 +157,16 @@ pub fn to_kyaml(v: &Value) -> String {
 pub fn to_go_json(v: &Value, style: JsonStyle) -> String {
     json::to_go_json(v, style)
 }
+
+/// Go `encoding/json`'s name for the JSON kind of `v`, as its unmarshalling errors spell
+/// it (`cannot unmarshal string into Go value of type …`).
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
