@@ -21,6 +21,7 @@ mod fieldspec;
 mod generators;
 mod hash;
 mod helm_charts;
+mod iam_policy;
 mod json6902;
 mod kustomization;
 mod loader;

@@ -10,6 +10,7 @@ use super::fieldspec::FieldSpec;
 use super::generators::{self, GenKind};
 use super::hash;
 use super::helm_charts;
+use super::iam_policy;
 use super::kustomization::{
     PatchArgs, list, object, parse_generator, parse_image, parse_patch, parse_replica, scalar,
     string_map,
@@ -115,27 +116,26 @@ pub(crate) fn generate(configs: &[Config], ldr: &Loader, res: &mut ResMap) -> Re
     for config in configs {
         let cfg = &config.obj;
         let (kind, body) = builtin_kind(cfg, Role::Generator)?;
-        let gen_kind = match kind {
-            "ConfigMapGenerator" => GenKind::ConfigMap,
-            "SecretGenerator" => GenKind::Secret,
-            helm_charts::GENERATOR_KIND => {
-                let (chart, globals) =
-                    helm_charts::parse_plugin_config(body).map_err(|e| in_config(e, cfg))?;
-                let rs =
-                    helm_charts::inflate(&chart, &globals, ldr).map_err(|e| in_config(e, cfg))?;
-                for mut r in rs {
-                    r.origin = Some(config.origin(ldr));
-                    res.absorb(r)?;
-                }
-                continue;
+        let generated = match kind {
+            "ConfigMapGenerator" | "SecretGenerator" => {
+                let gen_kind = if kind == "SecretGenerator" {
+                    GenKind::Secret
+                } else {
+                    GenKind::ConfigMap
+                };
+                parse_generator(&generator_args(body), kind)
+                    .and_then(|args| generators::generate(gen_kind, &args, None, ldr))
+                    .map(|r| vec![r])
             }
+            helm_charts::GENERATOR_KIND => helm_charts::parse_plugin_config(body)
+                .and_then(|(chart, globals)| helm_charts::inflate(&chart, &globals, ldr)),
+            iam_policy::KIND => iam_policy::generate(body),
             other => return Err(unsupported(other, Role::Generator)),
         };
-        let args = parse_generator(&generator_args(body), kind).map_err(|e| in_config(e, cfg))?;
-        let mut r =
-            generators::generate(gen_kind, &args, None, ldr).map_err(|e| in_config(e, cfg))?;
-        r.origin = Some(config.origin(ldr));
-        res.absorb(r)?;
+        for mut r in generated.map_err(|e| in_config(e, cfg))? {
+            r.origin = Some(config.origin(ldr));
+            res.absorb(r)?;
+        }
     }
     Ok(())
 }
