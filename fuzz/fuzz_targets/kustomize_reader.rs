@@ -18,6 +18,20 @@ mod yaml;
 #[allow(dead_code, unused_imports)]
 mod kustomize;
 
+// `helmCharts` reach crunch's Helm engine (kept off here: no `enable_helm`), which needs
+// the template engine and semver.
+#[path = "../../src/helm/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod helm;
+
+#[path = "../../src/template/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod template;
+
+#[path = "../../src/semver/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod semver;
+
 use kustomize::{Options, Remote, RemoteTarget};
 use yaml::{Dialect, Value};
 
