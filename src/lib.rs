@@ -12,6 +12,7 @@ pub mod config;
 pub mod diff;
 pub mod error;
 pub mod flux;
+pub mod gopath;
 pub mod helm;
 pub mod kustomize;
 pub mod object;

@@ -28,6 +28,10 @@ mod helm;
 #[allow(dead_code, unused_imports)]
 mod template;
 
+#[path = "../../src/gopath.rs"]
+#[allow(dead_code)]
+mod gopath;
+
 #[path = "../../src/semver/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod semver;

@@ -12,6 +12,10 @@
 
 use libfuzzer_sys::fuzz_target;
 
+#[path = "../../src/gopath.rs"]
+#[allow(dead_code)]
+mod gopath;
+
 #[path = "../../src/semver/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod semver;

@@ -138,7 +138,7 @@ fn load_archive(data: &[u8]) -> Result<Chart, Error> {
         if parts.first() == Some(&"Chart.yaml") {
             return Err(Error::load("chart yaml not in base directory"));
         }
-        let name = clean_path(&parts[1..].join("/"));
+        let name = crate::gopath::clean(&parts[1..].join("/"));
         if name.starts_with('/') {
             return Err(Error::load("chart illegally contains absolute paths"));
         }
@@ -176,31 +176,6 @@ fn load_archive(data: &[u8]) -> Result<Chart, Error> {
         return Err(Error::load("no files in chart archive"));
     }
     load_files(files)
-}
-
-/// Go's `path.Clean` for a relative or absolute slash path.
-fn clean_path(p: &str) -> String {
-    let absolute = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|l| *l != "..") {
-                    out.pop();
-                } else if !absolute {
-                    out.push("..");
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    let joined = out.join("/");
-    match (absolute, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
 }
 
 /// Builds a chart from its files (Helm's `LoadFiles`), recursing into `charts/`.
@@ -305,17 +280,4 @@ fn load_files(files: Vec<File>) -> Result<Chart, Error> {
         chart.dependencies.push(loaded);
     }
     Ok(chart)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::clean_path;
-
-    #[test]
-    fn go_path_clean() {
-        assert_eq!(clean_path("a/./b/../c"), "a/c");
-        assert_eq!(clean_path(""), ".");
-        assert_eq!(clean_path("../x"), "../x");
-        assert_eq!(clean_path("/a/../.."), "/");
-    }
 }

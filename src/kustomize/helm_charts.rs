@@ -48,10 +48,6 @@ impl HelmGlobals {
             chart_home: Some(text(m, "chartHome", what)?).filter(|s| !s.is_empty()),
         })
     }
-
-    fn is_empty(&self) -> bool {
-        self.chart_home.is_none()
-    }
 }
 
 /// How `valuesInline` combines with the values file.
@@ -205,11 +201,7 @@ pub(crate) fn parse_legacy(v: Option<&Value>) -> Result<(Vec<HelmChart>, HelmGlo
 
 /// `helmGlobals` as given, or else the globals of the deprecated entries.
 pub(crate) fn globals_or(given: Option<HelmGlobals>, legacy: HelmGlobals) -> HelmGlobals {
-    match given {
-        Some(g) => g,
-        None if legacy.is_empty() => HelmGlobals::default(),
-        None => legacy,
-    }
+    given.unwrap_or(legacy)
 }
 
 /// A `HelmChartInflationGenerator` plugin config: the globals' and the chart's fields side

@@ -202,10 +202,12 @@ fn is_list_part(part: &str) -> bool {
 /// string that only a quoted scalar could hold.
 fn typed(old: &Value, text: String) -> Value {
     let was_quoted = matches!(old, Value::String(s) if !resolves_to_string(s));
-    if was_quoted || resolves_to_string(&text) {
-        Value::String(text)
-    } else {
-        parse_document(&text, Dialect::GoYamlV3).unwrap_or(Value::String(text))
+    if was_quoted || text.is_empty() {
+        return Value::String(text);
+    }
+    match parse_document(&text, Dialect::GoYamlV3) {
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => v,
+        _ => Value::String(text),
     }
 }
 
@@ -265,7 +267,9 @@ fn path_split(path: &str) -> Vec<String> {
 fn path_join(parts: &[String]) -> String {
     match parts.split_first() {
         None => String::new(),
-        Some((first, rest)) if first.is_empty() => clean(&format!("/{}", rest.join("/"))),
+        Some((first, rest)) if first.is_empty() => {
+            crate::gopath::clean(&format!("/{}", rest.join("/")))
+        }
         Some(_) => {
             let joined = parts
                 .iter()
@@ -276,30 +280,9 @@ fn path_join(parts: &[String]) -> String {
             if joined.is_empty() {
                 String::new()
             } else {
-                clean(&joined)
+                crate::gopath::clean(&joined)
             }
         }
-    }
-}
-
-/// Go's `filepath.Clean` on a `/`-separated path.
-fn clean(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." if out.last().is_some_and(|l| *l != "..") => {
-                out.pop();
-            }
-            ".." if rooted => {}
-            s => out.push(s),
-        }
-    }
-    match (rooted, out.is_empty()) {
-        (true, _) => format!("/{}", out.join("/")),
-        (false, true) => ".".to_string(),
-        (false, false) => out.join("/"),
     }
 }
 

@@ -29,11 +29,9 @@ pub(super) fn install(m: &mut FuncMap) {
         m.insert(name, Signature::new(&[S]), |_, a| Ok(ext(s(&a[0])).into()));
     }
     for name in ["clean", "osClean"] {
-        m.insert(
-            name,
-            Signature::new(&[S]),
-            |_, a| Ok(clean(s(&a[0])).into()),
-        );
+        m.insert(name, Signature::new(&[S]), |_, a| {
+            Ok(crate::gopath::clean(s(&a[0])).into())
+        });
     }
     for name in ["isAbs", "osIsAbs"] {
         m.insert(name, Signature::new(&[S]), |_, a| {
@@ -140,34 +138,6 @@ fn abbrev_both(text: &str, offset: i64, width: i64) -> String {
     format!("...{tail}")
 }
 
-/// Go's `path.Clean`.
-fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in p.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
-}
-
 /// Go's `path.Base`.
 fn base(p: &str) -> String {
     if p.is_empty() {
@@ -183,7 +153,7 @@ fn base(p: &str) -> String {
 /// Go's `path.Dir`.
 fn dir(p: &str) -> String {
     let cut = p.rfind('/').map_or(0, |i| i + 1);
-    clean(&p[..cut])
+    crate::gopath::clean(&p[..cut])
 }
 
 /// Go's `path.Ext`.
