@@ -228,7 +228,7 @@ fn write_charts(dir: &Path, baseline: &Path) {
 fn crunch_template(dir: &Path) -> String {
     let chart = crunch::helm::load_chart(dir).expect("load chart");
     let opts = crunch::helm::RenderOptions::default();
-    let rendered = crunch::helm::render(&chart, &serde_json::Value::Null, &opts).expect("render");
+    let rendered = crunch::helm::render(chart, serde_json::Value::Null, &opts).expect("render");
     crunch::helm::template_output(&rendered, &opts)
 }
 
@@ -245,6 +245,13 @@ fn helm_command(dir: &Path, scratch: &Path) -> Command {
 
 fn main() {
     if !selected("template") {
+        return;
+    }
+    // For profiling: write the charts where asked and stop.
+    if let Some(out) = std::env::var_os("CRUNCH_BENCH_CHARTS") {
+        let out = Path::new(&out);
+        write_charts(&out.join("bench"), &out.join("baseline"));
+        println!("charts written to {}", out.display());
         return;
     }
     let scratch = tempfile::tempdir().expect("temp dir");

@@ -104,7 +104,7 @@ pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
         seed: args.seed.clone(),
         now: args.now,
     };
-    let rendered = helm::render_values(&chart, &values, &options).map_err(Error::new)?;
+    let rendered = helm::render_values(chart, &values, &options).map_err(Error::new)?;
     let output = helm::template_output(&rendered, &options);
     if args.show_only.is_empty() {
         return Ok(output);

@@ -18,6 +18,9 @@ use crunch::helm::{ReleaseName, SetFlag};
 use crunch::kustomize::{self, LoadRestrictor};
 use crunch::template;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Compiles a Flux GitOps deployment ahead of time into a static, content-addressed bundle.
 #[derive(Parser)]
 #[command(name = "crunch", version, about)]

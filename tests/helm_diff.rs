@@ -359,7 +359,7 @@ fn render_with_crunch(case: &Case, chart_dir: &Path) -> Result<String, helm::Err
     }
     opts.capabilities = Capabilities::helm_template(kube_version.as_deref(), &api_versions);
     let chart = helm::load_chart(chart_dir)?;
-    let rendered = helm::render_values(&chart, &values, &opts)?;
+    let rendered = helm::render_values(chart, &values, &opts)?;
     let output = helm::template_output(&rendered, &opts);
     if show_only.is_empty() {
         return Ok(output);
@@ -433,13 +433,13 @@ fn notes_are_rendered_for_the_top_chart_only() {
         release_name: "n".into(),
         ..RenderOptions::default()
     };
-    let rendered = helm::render(&fixture("notes"), &serde_json::Value::Null, &opts);
+    let rendered = helm::render(fixture("notes"), serde_json::Value::Null, &opts);
     let notes = rendered.map(|r| r.notes);
     assert_eq!(
         notes,
         Ok(Some("Thank you for installing notes as n.\n".to_string()))
     );
-    let quirks = helm::render(&fixture("quirks"), &serde_json::Value::Null, &opts);
+    let quirks = helm::render(fixture("quirks"), serde_json::Value::Null, &opts);
     assert_eq!(quirks.map(|r| r.notes), Ok(None));
 }
 
@@ -447,7 +447,7 @@ fn notes_are_rendered_for_the_top_chart_only() {
 fn remote_schema_refs_are_reported_as_unsupported() {
     let mut chart = fixture("basic");
     chart.schema = Some(br#"{"$ref": "https://example.com/schema.json"}"#.to_vec());
-    let result = helm::render(&chart, &serde_json::Value::Null, &RenderOptions::default());
+    let result = helm::render(chart, serde_json::Value::Null, &RenderOptions::default());
     assert_eq!(
         result.map_err(|e| e.kind()),
         Err(helm::ErrorKind::Unsupported)
@@ -458,7 +458,7 @@ fn remote_schema_refs_are_reported_as_unsupported() {
 fn schema_reference_cycles_fail_instead_of_recursing() {
     let mut chart = fixture("basic");
     chart.schema = Some(br##"{"allOf": [{"$ref": "#"}]}"##.to_vec());
-    let result = helm::render(&chart, &serde_json::Value::Null, &RenderOptions::default());
+    let result = helm::render(chart, serde_json::Value::Null, &RenderOptions::default());
     assert_eq!(result.map_err(|e| e.kind()), Err(helm::ErrorKind::Values));
 }
 
@@ -476,7 +476,7 @@ fn random_functions_follow_the_seed() {
             ..RenderOptions::default()
         };
         let rendered =
-            helm::render(&chart, &serde_json::Value::Null, &opts).unwrap_or_else(|e| panic!("{e}"));
+            helm::render(chart, serde_json::Value::Null, &opts).unwrap_or_else(|e| panic!("{e}"));
         // `name: value` per template, by template name.
         let mut drawn: Vec<(String, String)> = rendered
             .manifests

@@ -382,7 +382,7 @@ impl Render<'_> {
             seed: self.env.config.seed.clone(),
             now: self.env.config.now,
         };
-        let rendered = helm::render(&chart, &values, &options).map_err(Error::new)?;
+        let rendered = helm::render(chart, values, &options).map_err(Error::new)?;
         // Helm 4 post-renders manifests and hooks as two separate streams; CRDs from
         // `crds/` are installed as they are.
         let mut objects = if spec.installs_crds() {

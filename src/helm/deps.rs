@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::chart::Chart;
 use super::error::{Error, ErrorKind};
 use super::values::{Mode, coalesce_chart, coalesce_tables};
+use crate::semver::{Constraints, Version};
 
 /// Fails like `helm template` when a declared dependency has no chart in `charts/`.
 pub(crate) fn check_dependencies(chart: &Chart) -> Result<(), Error> {
@@ -52,21 +53,55 @@ fn process_enabled(
         return Ok(());
     };
     let existing = std::mem::take(&mut chart.dependencies);
-    let declared = |c: &Chart, r: &super::chart::Dependency| {
-        c.name() == r.name && crate::semver::satisfies(&r.version, &c.metadata.version)
-    };
-    let mut resolved: Vec<Chart> = existing
+    // Each requirement takes the first chart in `charts/` with its name whose version
+    // its range admits; charts no requirement admits stay as they are. A chart taken by
+    // several requirements (aliases) is copied for all but its last taker.
+    let ranges: Vec<Option<Constraints>> = reqs
         .iter()
-        .filter(|c| !reqs.iter().any(|r| declared(c, r)))
-        .cloned()
+        .map(|r| Constraints::parse(&r.version).ok())
         .collect();
-    for req in reqs.iter_mut() {
-        if let Some(found) = existing.iter().find(|c| declared(c, req)) {
-            let mut copy = found.clone();
-            if !req.alias.is_empty() {
-                copy.metadata.name = req.alias.clone();
+    let versions: Vec<Option<Version>> = existing
+        .iter()
+        .map(|c| Version::parse(&c.metadata.version).ok())
+        .collect();
+    let admits = |req: usize, chart: usize| {
+        existing[chart].name() == reqs[req].name
+            && matches!(
+                (&ranges[req], &versions[chart]),
+                (Some(range), Some(version)) if range.check(version)
+            )
+    };
+    let taken: Vec<Option<usize>> = (0..reqs.len())
+        .map(|r| (0..existing.len()).find(|&c| admits(r, c)))
+        .collect();
+    let undeclared: Vec<bool> = (0..existing.len())
+        .map(|c| !(0..reqs.len()).any(|r| admits(r, c)))
+        .collect();
+    let mut takers = vec![0_usize; existing.len()];
+    for &c in taken.iter().flatten() {
+        takers[c] += 1;
+    }
+    let mut slots: Vec<Option<Chart>> = existing.into_iter().map(Some).collect();
+    let mut resolved: Vec<Chart> = slots
+        .iter_mut()
+        .zip(&undeclared)
+        .filter(|(_, undeclared)| **undeclared)
+        .filter_map(|(slot, _)| slot.take())
+        .collect();
+    for (req, taken) in reqs.iter_mut().zip(taken) {
+        if let Some(c) = taken {
+            takers[c] -= 1;
+            let found = if takers[c] == 0 {
+                slots[c].take()
+            } else {
+                slots[c].clone()
+            };
+            if let Some(mut found) = found {
+                if !req.alias.is_empty() {
+                    found.metadata.name = req.alias.clone();
+                }
+                resolved.push(found);
             }
-            resolved.push(copy);
         }
         if !req.alias.is_empty() {
             req.name = req.alias.clone();

@@ -29,8 +29,13 @@ fn render_stack_bytes() -> usize {
     Options::helm().max_nesting * STACK_PER_NESTING
 }
 
+/// Where each rendered template goes, as `(path, output)`, in Helm's execution order
+/// (partials excluded) and as soon as it is rendered, so that its documents can be read
+/// while later templates still render.
+pub(crate) type Sink<'a> = dyn Fn(String, String) + Sync + 'a;
+
 /// Renders every template of `chart` (and its enabled subcharts) with the coalesced
-/// `values`; returns `(path, output)` pairs in Helm's execution order, partials excluded.
+/// `values`, handing each output to `sink`.
 ///
 /// Runs on a dedicated thread with a large (lazily committed) stack so deep template
 /// recursion fails with Helm's error instead of overflowing.
@@ -39,12 +44,13 @@ pub(crate) fn render(
     values: &serde_json::Map<String, serde_json::Value>,
     opts: &RenderOptions,
     kube: &KubeVersion,
-) -> Result<Vec<(String, String)>, Error> {
+    sink: &Sink<'_>,
+) -> Result<(), Error> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("helm-render".into())
             .stack_size(render_stack_bytes())
-            .spawn_scoped(scope, || render_here(chart, values, opts, kube))
+            .spawn_scoped(scope, || render_here(chart, values, opts, kube, sink))
             .map_err(|e| Error::render(format!("cannot start the rendering thread: {e}")))?
             .join()
             .unwrap_or_else(|_| {
@@ -60,7 +66,8 @@ fn render_here(
     values: &serde_json::Map<String, serde_json::Value>,
     opts: &RenderOptions,
     kube: &KubeVersion,
-) -> Result<Vec<(String, String)>, Error> {
+    sink: &Sink<'_>,
+) -> Result<(), Error> {
     let release = Map::new();
     release.insert("Name", Value::from(opts.release_name.as_str()));
     release.insert("Namespace", Value::from(opts.namespace.as_str()));
@@ -97,7 +104,6 @@ fn render_here(
         set.parse(&r.path, &r.text)
             .map_err(|e| Error::render(parse_error(&r.path, e.message())))?;
     }
-    let mut out = Vec::new();
     for r in &renderables {
         let base = r.path.rsplit('/').next().unwrap_or(&r.path);
         if base.starts_with('_') {
@@ -111,9 +117,9 @@ fn render_here(
         let text = set
             .execute_with_seed(&r.path, Value::Map(r.scope.clone()), seed)
             .map_err(|e| Error::render(exec_error(&r.path, e.message())))?;
-        out.push((r.path.clone(), text));
+        sink(r.path.clone(), text);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Objects every chart scope shares.

@@ -1,5 +1,7 @@
 //! Splitting rendered templates into manifests and hooks, in Helm's install order.
 
+use std::sync::{Mutex, PoisonError};
+
 use rayon::prelude::*;
 use serde_json::{Map, Value};
 
@@ -84,42 +86,62 @@ const INSTALL_ORDER: &[&str] = &[
     "ValidatingWebhookConfiguration",
 ];
 
-/// Sorts rendered files (`path → text`, partials and notes already removed) into
-/// manifests and hooks as Helm's `SortManifests` does.
-pub(crate) fn sort(files: &[(String, String)]) -> Result<Sorted, Error> {
-    let mut paths: Vec<&(String, String)> = files.iter().collect();
-    paths.sort_by(|a, b| a.0.cmp(&b.0));
-    let docs: Vec<(&str, String)> = paths
-        .into_iter()
-        .filter(|(path, text)| {
-            let base = path.rsplit('/').next().unwrap_or(path);
-            !base.starts_with('_') && !text.trim().is_empty()
-        })
-        .flat_map(|(path, text)| {
-            split_manifests(text)
-                .into_iter()
-                .map(move |doc| (path.as_str(), doc))
-        })
-        .collect();
-    // Reading a document is independent of every other; the results are gathered in
-    // document order, so the first failing document (in Helm's order) is the one reported.
-    let classified: Vec<Result<Option<Entry>, Error>> = docs
-        .into_par_iter()
-        .map(|(path, doc)| classify(path, doc))
-        .collect();
-    let mut entries = Vec::new();
-    for entry in classified {
-        entries.extend(entry?);
-    }
-    let (hooks, manifests): (Vec<Entry>, Vec<Entry>) =
-        entries.into_iter().partition(|e| e.hook.is_some());
-    Ok(Sorted {
-        manifests: by_kind(manifests).into_iter().map(|e| e.manifest).collect(),
-        hooks: by_kind(hooks)
+/// Reads rendered files into classified documents as they arrive, from any thread, and
+/// then orders them as Helm's `SortManifests` does.
+#[derive(Default)]
+pub(crate) struct Sorter {
+    files: Mutex<Vec<ReadFile>>,
+}
+
+/// A rendered file's path and its documents (or the first one that failed to read).
+type ReadFile = (String, Result<Vec<Entry>, Error>);
+
+impl Sorter {
+    /// Splits one rendered file into documents and classifies them; partials and blank
+    /// files have none.
+    pub(crate) fn add(&self, path: String, text: &str) {
+        let base = path.rsplit('/').next().unwrap_or(&path);
+        if base.starts_with('_') || text.trim().is_empty() {
+            return;
+        }
+        // Reading a document is independent of every other; the results are gathered in
+        // document order, so the first failing document is the one reported.
+        let classified: Vec<Result<Option<Entry>, Error>> = split_manifests(text)
+            .into_par_iter()
+            .map(|doc| classify(&path, doc))
+            .collect();
+        let entries = classified
             .into_iter()
-            .map(|e| (e.manifest, e.hook.unwrap_or_default()))
-            .collect(),
-    })
+            .collect::<Result<Vec<Option<Entry>>, Error>>()
+            .map(|entries| entries.into_iter().flatten().collect());
+        self.files
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((path, entries));
+    }
+
+    /// Manifests and hooks in Helm's order: files by path, then kinds in install order;
+    /// fails with the first unreadable document in that order.
+    pub(crate) fn finish(self) -> Result<Sorted, Error> {
+        let mut files = self
+            .files
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut entries = Vec::new();
+        for (_, file) in files {
+            entries.extend(file?);
+        }
+        let (hooks, manifests): (Vec<Entry>, Vec<Entry>) =
+            entries.into_iter().partition(|e| e.hook.is_some());
+        Ok(Sorted {
+            manifests: by_kind(manifests).into_iter().map(|e| e.manifest).collect(),
+            hooks: by_kind(hooks)
+                .into_iter()
+                .map(|e| (e.manifest, e.hook.unwrap_or_default()))
+                .collect(),
+        })
+    }
 }
 
 fn by_kind(mut entries: Vec<Entry>) -> Vec<Entry> {

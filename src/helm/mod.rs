@@ -34,6 +34,8 @@ pub use show::show_only;
 pub use strvals::{FileReader, SetFlag, apply_set};
 pub use values::{load_values, merge_maps};
 
+use std::sync::{Mutex, PoisonError};
+
 use serde_json::Value;
 
 /// The release `helm template` pretends to install, and its flags.
@@ -119,9 +121,9 @@ impl Hook {
 /// dependencies, values type mismatches, an incompatible `kubeVersion`, template parse and
 /// execution errors, manifests that are not valid YAML, and values that fail the charts'
 /// `values.schema.json` (a non-local `$ref` there is [`ErrorKind::Unsupported`]).
-pub fn render(chart: &Chart, user_values: &Value, opts: &RenderOptions) -> Result<Rendered, Error> {
+pub fn render(chart: Chart, user_values: Value, opts: &RenderOptions) -> Result<Rendered, Error> {
     // JSON values reach Helm through `encoding/json`: every number is a `float64`.
-    let user = match values::float_numbers(user_values.clone()) {
+    let user = match values::float_numbers(user_values) {
         Value::Object(map) => map,
         Value::Null => serde_json::Map::new(),
         other => {
@@ -144,7 +146,7 @@ pub fn render(chart: &Chart, user_values: &Value, opts: &RenderOptions) -> Resul
 /// # Errors
 /// As [`render`].
 pub fn render_values(
-    chart: &Chart,
+    mut chart: Chart,
     user: &serde_json::Map<String, Value>,
     opts: &RenderOptions,
 ) -> Result<Rendered, Error> {
@@ -155,8 +157,7 @@ pub fn render_values(
             chart.metadata.chart_type
         )));
     }
-    deps::check_dependencies(chart)?;
-    let mut chart = chart.clone();
+    deps::check_dependencies(&chart)?;
     deps::process(&mut chart, user)?;
     let coalesced = values::coalesce_chart(&chart, user, values::Mode::Coalesce)?;
     schema::validate(&chart, &coalesced)?;
@@ -168,17 +169,24 @@ pub fn render_values(
             chart.metadata.kube_version, kube.version
         )));
     }
-    let files = engine::render(&chart, &coalesced, opts, &kube)?;
+    // Documents are read on rayon's threads while later templates still render.
     let notes_path = format!("{}/templates/NOTES.txt", chart.name());
-    let notes = files
-        .iter()
-        .find(|(path, _)| *path == notes_path)
-        .map(|(_, text)| text.clone());
-    let files: Vec<(String, String)> = files
-        .into_iter()
-        .filter(|(path, _)| !path.ends_with("NOTES.txt"))
-        .collect();
-    let sorted = manifest::sort(&files)?;
+    let notes = Mutex::new(None);
+    let sorter = manifest::Sorter::default();
+    rayon::in_place_scope(|scope| {
+        engine::render(&chart, &coalesced, opts, &kube, &|path, text| {
+            if path.ends_with("NOTES.txt") {
+                if path == notes_path {
+                    *notes.lock().unwrap_or_else(PoisonError::into_inner) = Some(text);
+                }
+                return;
+            }
+            let sorter = &sorter;
+            scope.spawn(move |_| sorter.add(path, &text));
+        })
+    })?;
+    let notes = notes.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let sorted = sorter.finish()?;
     Ok(Rendered {
         crds: crds(&chart, chart.name()),
         manifests: sorted.manifests,

@@ -284,7 +284,7 @@ pub(crate) fn inflate(
     }
     let loaded = helm::load_chart(&dir).map_err(|e| Error::new(e.to_string()))?;
     let options = render_options(chart)?;
-    let rendered = helm::render(&loaded, &Value::Object(values), &options)
+    let rendered = helm::render(loaded, Value::Object(values), &options)
         .map_err(|e| Error::new(e.to_string()))?;
     let output = helm::template_output(&rendered, &options);
     super::target::resources_from_text(&output)

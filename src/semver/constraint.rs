@@ -89,6 +89,22 @@ impl Constraints {
     /// b`, then each `||` alternative must be a whitespace- or comma-separated list of
     /// constraints.
     pub fn parse(text: &str) -> Result<Constraints, Error> {
+        if is_plain_version(text) {
+            // The most common constraint, an exact `1.2.3` (every chart dependency), reads
+            // the same without the regular expressions, whose compilation costs more than
+            // rendering a small chart.
+            let version = Version::parse(text).map_err(|_| Error::ConstraintVersion)?;
+            return Ok(Constraints {
+                groups: vec![Group {
+                    all: vec![Constraint {
+                        op: Op::Equal,
+                        version,
+                        wild: Wild::None,
+                    }],
+                    admits_prerelease: false,
+                }],
+            });
+        }
         let text = rewrite_hyphen_ranges(text);
         let groups = text
             .split("||")
@@ -116,6 +132,18 @@ impl Constraints {
             (v.prerelease().is_empty() || g.admits_prerelease) && g.all.iter().all(|c| c.check(v))
         })
     }
+}
+
+/// Whether `text` is three dot-separated runs of ASCII digits and nothing else.
+fn is_plain_version(text: &str) -> bool {
+    let mut parts = 0;
+    for part in text.split('.') {
+        parts += 1;
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    parts == 3
 }
 
 /// Replaces each `a - b` by `>= a, <= b `, occurrence by occurrence.

@@ -200,3 +200,28 @@ fn satisfies_is_false_on_any_parse_error() {
     assert!(!satisfies("", "1.0.0"));
     assert!(!satisfies(">=1", "not a version"));
 }
+
+proptest::proptest! {
+    /// A plain `x.y.z` (read without the regular expressions) means what `=x.y.z` (read
+    /// with them) means: same errors, same answers, leading zeros and overflow included.
+    #[test]
+    fn plain_versions_read_like_equal_constraints(
+        parts in proptest::collection::vec("(0|00|07|[1-9][0-9]{0,3}|99999999999999999999)", 3),
+        probe in "(0|7|[1-9][0-9]{0,3})\\.(0|7|[1-9][0-9]{0,3})\\.(0|7|[1-9][0-9]{0,3})(-rc\\.1)?",
+    ) {
+        let plain = parts.join(".");
+        let equal = format!("={plain}");
+        let fast = Constraints::parse(&plain);
+        let regex = Constraints::parse(&equal);
+        proptest::prop_assert_eq!(
+            fast.as_ref().err().map(ToString::to_string),
+            regex.as_ref().err().map(ToString::to_string)
+        );
+        if let (Ok(fast), Ok(regex)) = (fast, regex) {
+            let v = Version::parse(&probe).expect("probe versions parse");
+            proptest::prop_assert_eq!(fast.check(&v), regex.check(&v));
+            let same = Version::parse(&plain).expect("the constraint's own version parses");
+            proptest::prop_assert!(fast.check(&same));
+        }
+    }
+}

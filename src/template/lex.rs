@@ -1,5 +1,7 @@
 //! The lexer: Go `text/template`'s token stream, delimiters `{{` `}}`.
 
+use std::borrow::Cow;
+
 /// Token kinds, as Go's lexer distinguishes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -57,16 +59,17 @@ impl Kind {
     }
 }
 
-/// One token: kind, text (or the error message), byte offset and line.
+/// One token: kind, text (borrowed from the source, or the error message), byte offset and
+/// line.
 #[derive(Clone, Debug)]
-pub(crate) struct Token {
+pub(crate) struct Token<'a> {
     pub kind: Kind,
-    pub val: String,
+    pub val: Cow<'a, str>,
     pub pos: usize,
     pub line: usize,
 }
 
-impl std::fmt::Display for Token {
+impl std::fmt::Display for Token<'_> {
     /// Go's `item.String()`, used in "unexpected … in …" messages.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.kind {
@@ -94,7 +97,7 @@ fn is_alnum(c: char) -> bool {
 }
 
 /// Tokenizes `text` completely. The stream ends with `Eof` or with one `Error` token.
-pub(crate) fn lex(text: &str) -> Vec<Token> {
+pub(crate) fn lex(text: &str) -> Vec<Token<'_>> {
     let mut lx = Lexer {
         src: text,
         pos: 0,
@@ -114,7 +117,7 @@ struct Lexer<'a> {
     start: usize,
     line: usize,
     start_line: usize,
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'a>>,
     paren_depth: i32,
 }
 
@@ -124,8 +127,8 @@ enum State {
     Done,
 }
 
-impl Lexer<'_> {
-    fn rest(&self) -> &str {
+impl<'a> Lexer<'a> {
+    fn rest(&self) -> &'a str {
         &self.src[self.pos..]
     }
 
@@ -152,7 +155,7 @@ impl Lexer<'_> {
     fn emit(&mut self, kind: Kind) {
         self.tokens.push(Token {
             kind,
-            val: self.src[self.start..self.pos].to_string(),
+            val: Cow::Borrowed(&self.src[self.start..self.pos]),
             pos: self.start,
             line: self.start_line,
         });
@@ -169,7 +172,7 @@ impl Lexer<'_> {
     fn error(&mut self, msg: String) -> State {
         self.tokens.push(Token {
             kind: Kind::Error,
-            val: msg,
+            val: Cow::Owned(msg),
             pos: self.start,
             line: self.start_line,
         });
@@ -546,7 +549,7 @@ mod tests {
     #[test]
     fn trims_and_tokens() {
         let toks = lex("a  {{- .x | f 1 -}}  b");
-        let vals: Vec<&str> = toks.iter().map(|t| t.val.as_str()).collect();
+        let vals: Vec<&str> = toks.iter().map(|t| t.val.as_ref()).collect();
         assert_eq!(
             vals,
             ["a", "{{", ".x", " ", "|", " ", "f", " ", "1", "}}", "b", ""]
@@ -565,12 +568,12 @@ mod tests {
     fn errors() {
         let toks = lex("{{ \"abc }}");
         assert_eq!(
-            toks.last().map(|t| t.val.as_str()),
+            toks.last().map(|t| t.val.as_ref()),
             Some("unterminated quoted string")
         );
         let toks = lex("{{ 3x }}");
         assert_eq!(
-            toks.last().map(|t| t.val.as_str()),
+            toks.last().map(|t| t.val.as_ref()),
             Some("bad number syntax: \"3x\"")
         );
     }

@@ -68,7 +68,7 @@ pub(crate) fn is_empty(list: &[Node]) -> bool {
 }
 
 struct Parser<'a> {
-    tokens: Vec<Token>,
+    tokens: Vec<Token<'a>>,
     at: usize,
     line: usize,
     source: Rc<Source>,
@@ -81,7 +81,7 @@ struct Parser<'a> {
 
 type PResult<T> = Result<T, Error>;
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn errorf(&self, msg: impl Display) -> Error {
         Error::parse(format!(
             "template: {}:{}: {}",
@@ -89,7 +89,7 @@ impl Parser<'_> {
         ))
     }
 
-    fn next(&mut self) -> Token {
+    fn next(&mut self) -> Token<'a> {
         let i = self.at.min(self.tokens.len() - 1);
         self.at = i + 1;
         let t = self.tokens[i].clone();
@@ -101,11 +101,11 @@ impl Parser<'_> {
         self.at -= 1;
     }
 
-    fn peek(&self) -> &Token {
+    fn peek(&self) -> &Token<'a> {
         &self.tokens[self.at.min(self.tokens.len() - 1)]
     }
 
-    fn next_non_space(&mut self) -> Token {
+    fn next_non_space(&mut self) -> Token<'a> {
         loop {
             let t = self.next();
             if t.kind != Kind::Space {
@@ -114,7 +114,7 @@ impl Parser<'_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Token {
+    fn peek_non_space(&mut self) -> Token<'a> {
         let t = self.next_non_space();
         self.backup();
         t
@@ -137,7 +137,7 @@ impl Parser<'_> {
         self.errorf(format!("unexpected {token} in {context}"))
     }
 
-    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token> {
+    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token<'a>> {
         let t = self.next_non_space();
         if t.kind != kind {
             return Err(self.unexpected(&t, context));
@@ -231,7 +231,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let token = self.next_non_space();
         match token.kind {
-            Kind::Text => Ok(Parsed::Node(Node::Text(token.val))),
+            Kind::Text => Ok(Parsed::Node(Node::Text(token.val.into_owned()))),
             Kind::LeftDelim => {
                 self.action_line = token.line;
                 let r = self.action();
@@ -411,14 +411,14 @@ impl Parser<'_> {
                 Kind::Assign | Kind::Declare => {
                     pipe.is_assign = next.kind == Kind::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.into_owned());
                     return Ok(());
                 }
                 Kind::Char if next.val == "," => {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.into_owned());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().kind {
                             Kind::Variable | Kind::RightDelim | Kind::RightParen => continue,
@@ -536,7 +536,7 @@ impl Parser<'_> {
                 }
                 Arg::Identifier {
                     pos,
-                    name: token.val,
+                    name: token.val.into_owned(),
                 }
             }
             Kind::Dot => Arg::Dot(pos),
@@ -570,7 +570,7 @@ impl Parser<'_> {
             Kind::String | Kind::RawString => match unquote(&token.val) {
                 Some(text) => Arg::String {
                     pos,
-                    quoted: token.val,
+                    quoted: token.val.into_owned(),
                     text,
                 },
                 None => return Err(self.errorf("invalid syntax")),
