@@ -8,10 +8,10 @@
 //! `list`/`append`/`keys`/`sortAlpha`, `printf`, `sha256sum`, `b64enc`, `tpl`). Both sides
 //! must print the same bytes before anything is timed.
 //!
-//! crunch runs in process (`helm::load_chart`, `helm::render`, `helm::template_output`:
-//! chart loading, values, every template, YAML checks and sorting); helm runs as a
-//! process. Helm's fixed cost (process start, chart loading, the same values) is measured
-//! on a baseline chart with the same values and one empty template, so the last column
+//! Both run as processes from the chart directory (`crunch helm template .` and `helm
+//! template .`: chart loading, values, every template, YAML checks and sorting, printing).
+//! Helm's fixed cost (process start, chart loading, the same values) is measured on a
+//! baseline chart with the same values and one empty template, so the last column
 //! compares the template work alone.
 //!
 //! Prints a Markdown table; record it in BENCHMARKS.md with this command.
@@ -19,12 +19,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "support.rs"]
 mod support;
 
-use support::{median, run, selected};
+use support::{interleaved_medians, peak_kib, run, selected};
 
 const RUNS: usize = 7;
 const SERVICES: usize = 400;
@@ -224,12 +224,11 @@ fn write_charts(dir: &Path, baseline: &Path) {
     }
 }
 
-/// crunch's whole `helm template` in process: load, render, print.
-fn crunch_template(dir: &Path) -> String {
-    let chart = crunch::helm::load_chart(dir).expect("load chart");
-    let opts = crunch::helm::RenderOptions::default();
-    let rendered = crunch::helm::render(chart, serde_json::Value::Null, &opts).expect("render");
-    crunch::helm::template_output(&rendered, &opts)
+/// `crunch helm template .` from the chart directory.
+fn crunch_command(dir: &Path) -> Command {
+    let mut crunch = Command::new(env!("CARGO_BIN_EXE_crunch"));
+    crunch.args(["helm", "template", "."]).current_dir(dir);
+    crunch
 }
 
 fn helm_command(dir: &Path, scratch: &Path) -> Command {
@@ -260,27 +259,21 @@ fn main() {
         scratch.path().join("baseline"),
     );
     write_charts(&dir, &baseline);
+    let mut crunch = crunch_command(&dir);
     let mut helm = helm_command(&dir, scratch.path());
     let mut helm_base = helm_command(&baseline, scratch.path());
     let expected = run(&mut helm);
-    let ours = crunch_template(&dir);
+    let ours = String::from_utf8(run(&mut crunch)).expect("crunch prints UTF-8");
     assert!(
         ours.as_bytes() == expected.as_slice(),
         "crunch and helm print different output"
     );
-    // Interleaved, so that load on the shared machine hits all sides alike.
-    let (mut crunch_t, mut helm_t, mut base_t) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..RUNS {
-        let start = Instant::now();
-        drop(crunch_template(&dir));
-        crunch_t.push(start.elapsed());
-        for (cmd, times) in [(&mut helm, &mut helm_t), (&mut helm_base, &mut base_t)] {
-            let start = Instant::now();
-            run(cmd);
-            times.push(start.elapsed());
-        }
-    }
-    let (crunch_m, helm_m, base_m) = (median(crunch_t), median(helm_t), median(base_t));
+    let [crunch_m, helm_m, base_m] =
+        interleaved_medians(RUNS, [&mut crunch, &mut helm, &mut helm_base]);
+    let (crunch_kib, helm_kib) = (
+        peak_kib(&crunch, scratch.path()),
+        peak_kib(&helm, scratch.path()),
+    );
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     let documents = ours.matches("# Source: ").count();
     println!(
@@ -288,15 +281,17 @@ fn main() {
         ours.len() as f64 / 1e6
     );
     println!(
-        "| crunch (in process) | helm template | helm baseline (empty template) | helm / crunch | (helm - baseline) / crunch |"
+        "| crunch helm template | helm template | helm baseline (empty template) | helm / crunch | (helm - baseline) / crunch | crunch peak RSS | helm peak RSS |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     println!(
-        "| {:.1} ms | {:.1} ms | {:.1} ms | {:.1}x | {:.1}x |",
+        "| {:.1} ms | {:.1} ms | {:.1} ms | {:.1}x | {:.1}x | {:.1} MiB | {:.1} MiB |",
         ms(crunch_m),
         ms(helm_m),
         ms(base_m),
         helm_m.as_secs_f64() / crunch_m.as_secs_f64(),
         helm_m.saturating_sub(base_m).as_secs_f64() / crunch_m.as_secs_f64(),
+        crunch_kib as f64 / 1024.0,
+        helm_kib as f64 / 1024.0,
     );
 }

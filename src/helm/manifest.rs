@@ -167,38 +167,37 @@ pub fn install_order(a: &str, b: &str) -> std::cmp::Ordering {
 pub(crate) fn split_manifests(text: &str) -> Vec<String> {
     let text = text.trim();
     let bytes = text.as_bytes();
-    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c');
-    let mut docs = Vec::new();
-    let mut piece_start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // A separator starts at `i` if `i` is the text start followed by `---`, or a run
-        // of whitespace ending in a newline directly before `---`.
-        let dashes_at = if i == 0 && text.starts_with("---") {
-            Some(0)
-        } else {
-            let mut j = i;
-            while j < bytes.len() && is_space(bytes[j]) {
-                j += 1;
-            }
-            (j > i && bytes[j - 1] == b'\n' && text[j..].starts_with("---")).then_some(j)
-        };
-        let Some(dashes) = dashes_at else {
-            i += 1;
-            continue;
-        };
-        let mut end = dashes + 3;
-        while end < bytes.len() && is_space(bytes[end]) {
-            end += 1;
+    // Go's `\s`, which leaves out `\v`.
+    let is_space = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
+    let skip_space = |mut at: usize| {
+        while at < bytes.len() && is_space(bytes[at]) {
+            at += 1;
         }
-        if i != 0 || end != 0 {
-            docs.push(&text[piece_start..i]);
-        }
-        piece_start = end;
-        i = end;
+        at
+    };
+    let mut pieces = Vec::new();
+    // Where the next search starts; a separator never reaches back before it.
+    let mut from = 0;
+    if text.starts_with("---") {
+        from = skip_space(3);
     }
-    docs.push(&text[piece_start..]);
-    docs.into_iter()
+    let mut piece_start = from;
+    // Every separator after the start is a newline directly before `---`, with the run of
+    // whitespace before that newline (as far back as the search start) included.
+    while let Some(found) = text[from..].find("\n---") {
+        let newline = from + found;
+        let mut start = newline;
+        while start > from && is_space(bytes[start - 1]) {
+            start -= 1;
+        }
+        pieces.push(&text[piece_start..start]);
+        from = skip_space(newline + 4);
+        piece_start = from;
+    }
+    pieces.push(&text[piece_start..]);
+    // As Helm: a piece of only `\v` and spaces is kept, and trims to an empty manifest.
+    pieces
+        .into_iter()
         .filter(|d| !d.is_empty())
         .map(|d| d.trim().to_string())
         .collect()
@@ -361,6 +360,9 @@ mod tests {
         assert_eq!(split_manifests("---\na: 1\n---\n"), vec!["a: 1"]);
         assert_eq!(split_manifests("a: 1\n---b: 2"), vec!["a: 1", "b: 2"]);
         assert_eq!(split_manifests("a: '---'"), vec!["a: '---'"]);
+        assert_eq!(split_manifests("a\n \t\n---\r\n b"), vec!["a", "b"]);
+        assert_eq!(split_manifests("a\n---\x0b\n---\nb"), vec!["a", "", "b"]);
+        assert_eq!(split_manifests("---\n---\na"), vec!["---\na"]);
     }
 
     #[test]
