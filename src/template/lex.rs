@@ -133,7 +133,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        // Templates are mostly ASCII: skip UTF-8 decoding for it.
+        match self.src.as_bytes().get(self.pos) {
+            Some(&b) if b.is_ascii() => Some(char::from(b)),
+            _ => self.rest().chars().next(),
+        }
     }
 
     fn next(&mut self) -> Option<char> {
@@ -164,7 +168,12 @@ impl<'a> Lexer<'a> {
 
     /// Drops the pending text, keeping line accounting right.
     fn ignore(&mut self) {
-        self.line = self.start_line + self.src[self.start..self.pos].matches('\n').count();
+        // A byte count: `str::matches` costs more than the counting on short tokens.
+        let newlines = self.src.as_bytes()[self.start..self.pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.line = self.start_line + newlines;
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -213,7 +222,6 @@ impl<'a> Lexer<'a> {
         let Some(found) = self.rest().find(LEFT) else {
             self.pos = self.src.len();
             if self.pos > self.start {
-                self.line = self.start_line + self.src[self.start..self.pos].matches('\n').count();
                 self.emit(Kind::Text);
             }
             self.emit(Kind::Eof);
@@ -233,7 +241,6 @@ impl<'a> Lexer<'a> {
         if text_end > self.start {
             let delim = self.pos;
             self.pos = text_end;
-            self.line = self.start_line + self.src[self.start..self.pos].matches('\n').count();
             self.emit(Kind::Text);
             self.pos = delim;
         }
