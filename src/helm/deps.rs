@@ -71,11 +71,16 @@ fn process_enabled(
                 (Some(range), Some(version)) if range.check(version)
             )
     };
+    let mut undeclared = vec![true; existing.len()];
     let taken: Vec<Option<usize>> = (0..reqs.len())
-        .map(|r| (0..existing.len()).find(|&c| admits(r, c)))
-        .collect();
-    let undeclared: Vec<bool> = (0..existing.len())
-        .map(|c| !(0..reqs.len()).any(|r| admits(r, c)))
+        .map(|r| {
+            let mut first = None;
+            for c in (0..existing.len()).filter(|&c| admits(r, c)) {
+                undeclared[c] = false;
+                first.get_or_insert(c);
+            }
+            first
+        })
         .collect();
     let mut takers = vec![0_usize; existing.len()];
     for &c in taken.iter().flatten() {
