@@ -15,7 +15,7 @@ use std::time::Duration;
 #[path = "support.rs"]
 mod support;
 
-use support::{interleaved_medians, peak_kib, run, selected};
+use support::{helm_template, interleaved_medians, peak_kib, run, selected};
 
 const RUNS: usize = 15;
 
@@ -48,11 +48,7 @@ fn commands(case: &Case, scratch: &Path) -> [(&'static str, Command); 2] {
     let dir = root().join("fixtures/charts").join(case.chart);
     let mut crunch = Command::new(env!("CARGO_BIN_EXE_crunch"));
     crunch.args(["helm", "template"]);
-    let mut helm = Command::new(root().join(".cache/oracles/helm"));
-    helm.arg("template")
-        .env("HELM_CONFIG_HOME", scratch.join("config"))
-        .env("HELM_CACHE_HOME", scratch.join("cache"))
-        .env("HELM_DATA_HOME", scratch.join("data"));
+    let helm = helm_template(scratch);
     [("crunch", crunch), ("helm", helm)].map(|(name, mut cmd)| {
         cmd.arg(case.release)
             .arg(".")

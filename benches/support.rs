@@ -16,6 +16,17 @@ pub fn selected(name: &str) -> bool {
             .any(|a| !a.starts_with('-') && !name.contains(a.as_str()))
 }
 
+/// `helm template` of the oracle `tools/oracles` installed, with its config, cache and data
+/// homes under `scratch` so that nothing of the user's helm setup is read.
+pub fn helm_template(scratch: &Path) -> Command {
+    let mut helm = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/oracles/helm"));
+    helm.arg("template")
+        .env("HELM_CONFIG_HOME", scratch.join("config"))
+        .env("HELM_CACHE_HOME", scratch.join("cache"))
+        .env("HELM_DATA_HOME", scratch.join("data"));
+    helm
+}
+
 /// Runs `command` to success and returns its standard output.
 pub fn run(command: &mut Command) -> Vec<u8> {
     let output = command.output().expect("spawn");

@@ -17,21 +17,17 @@
 //! Prints a Markdown table; record it in BENCHMARKS.md with this command.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 #[path = "support.rs"]
 mod support;
 
-use support::{interleaved_medians, peak_kib, run, selected};
+use support::{helm_template, interleaved_medians, peak_kib, run, selected};
 
 const RUNS: usize = 7;
 const SERVICES: usize = 400;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 const CHART_YAML: &str =
     "apiVersion: v2\nname: bench\nversion: 1.2.3+build.4\nappVersion: \"9.9\"\n";
@@ -232,13 +228,8 @@ fn crunch_command(dir: &Path) -> Command {
 }
 
 fn helm_command(dir: &Path, scratch: &Path) -> Command {
-    let mut helm = Command::new(root().join(".cache/oracles/helm"));
-    helm.arg("template")
-        .arg(".")
-        .current_dir(dir)
-        .env("HELM_CONFIG_HOME", scratch.join("config"))
-        .env("HELM_CACHE_HOME", scratch.join("cache"))
-        .env("HELM_DATA_HOME", scratch.join("data"));
+    let mut helm = helm_template(scratch);
+    helm.arg(".").current_dir(dir);
     helm
 }
 

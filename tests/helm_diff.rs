@@ -11,6 +11,7 @@ mod diff;
 mod oracle;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use crunch::helm::{self, Capabilities, RenderOptions, SetFlag};
 
@@ -273,16 +274,23 @@ enum Outcome {
     Error(String),
 }
 
+/// `helm` with its config, cache and data homes under `scratch`, so that nothing of the
+/// user's helm setup reaches the oracle.
+fn helm_in(scratch: &Path) -> Command {
+    let mut helm = oracle::helm();
+    helm.env("HELM_CONFIG_HOME", scratch.join("config"))
+        .env("HELM_CACHE_HOME", scratch.join("cache"))
+        .env("HELM_DATA_HOME", scratch.join("data"));
+    helm
+}
+
 fn run_oracle(case: &Case, chart: &Path, scratch: &Path) -> Outcome {
-    let mut cmd = oracle::helm();
+    let mut cmd = helm_in(scratch);
     cmd.arg("template")
         .arg(case.release)
         .arg(chart)
         .args(case.flags)
-        .current_dir(values_dir(chart))
-        .env("HELM_CONFIG_HOME", scratch.join("config"))
-        .env("HELM_CACHE_HOME", scratch.join("cache"))
-        .env("HELM_DATA_HOME", scratch.join("data"));
+        .current_dir(values_dir(chart));
     let out = match cmd.output() {
         Ok(out) => out,
         Err(e) => return Outcome::Error(format!("cannot run helm: {e}")),
@@ -529,13 +537,10 @@ fn name_template_matches_oracle() {
     let scratch = std::env::temp_dir().join(format!("crunch-name-tpl-{}", std::process::id()));
     let mut failures = Vec::new();
     for text in TEMPLATES {
-        let out = oracle::helm()
+        let out = helm_in(&scratch)
             .arg("template")
             .arg(&chart)
             .args(["--name-template", text])
-            .env("HELM_CONFIG_HOME", scratch.join("config"))
-            .env("HELM_CACHE_HOME", scratch.join("cache"))
-            .env("HELM_DATA_HOME", scratch.join("data"))
             .output()
             .expect("helm runs");
         let expected = if out.status.success() {
@@ -658,16 +663,13 @@ fn cli_defaults_match_oracle() {
         ],
     ];
     for flags in flag_sets {
-        let helm = oracle::helm()
+        let helm = helm_in(&scratch)
             .args(["template", "caps"])
             .arg(&chart)
             .args(*flags)
-            .env("HELM_CONFIG_HOME", scratch.join("config"))
-            .env("HELM_CACHE_HOME", scratch.join("cache"))
-            .env("HELM_DATA_HOME", scratch.join("data"))
             .output()
             .expect("helm runs");
-        let crunch = std::process::Command::new(env!("CARGO_BIN_EXE_crunch"))
+        let crunch = Command::new(env!("CARGO_BIN_EXE_crunch"))
             .args(["helm", "template", "caps"])
             .arg(&chart)
             .args(*flags)
