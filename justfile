@@ -21,3 +21,7 @@ lint:
 # Install the differential-test oracles into .cache/oracles.
 oracles:
     tools/oracles
+
+# The real Big Bang against the helm + kustomize reference (needs TOOLS, MIRROR, HELM).
+bigbang *args:
+    tools/bigbang {{args}}

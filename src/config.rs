@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::object::Scope;
 use crate::template::Clock;
 use crate::yaml;
 
@@ -39,6 +40,11 @@ pub struct ClusterProfile {
     /// `group/version/Kind`).
     #[serde(default)]
     pub api_versions: Vec<String>,
+    /// The scope of custom kinds whose CustomResourceDefinition is installed by other
+    /// means than the bundle, keyed `group/Kind` (e.g. `kyverno.io/ClusterPolicy: Cluster`).
+    /// Rendered objects of such a kind need it to be put in a namespace or not.
+    #[serde(default)]
+    pub kinds: BTreeMap<String, Scope>,
 }
 
 fn default_kube_version() -> String {
@@ -50,6 +56,7 @@ impl Default for ClusterProfile {
         Self {
             kube_version: default_kube_version(),
             api_versions: Vec::new(),
+            kinds: BTreeMap::new(),
         }
     }
 }
@@ -60,6 +67,7 @@ impl Default for ClusterProfile {
 struct ClusterOverride {
     kube_version: Option<String>,
     api_versions: Option<Vec<String>>,
+    kinds: Option<BTreeMap<String, Scope>>,
 }
 
 /// What one environment changes of the shared settings.
@@ -156,6 +164,9 @@ impl Config {
             }
             if let Some(v) = c.api_versions {
                 cluster.api_versions = v;
+            }
+            if let Some(v) = c.kinds {
+                cluster.kinds = v;
             }
         }
         let mirrors = overrides

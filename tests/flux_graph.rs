@@ -366,3 +366,95 @@ fn a_kustomization_cannot_list_a_file_the_artifact_leaves_out() {
     };
     assert!(stderr.contains("readme.md"), "{stderr}");
 }
+
+/// Two charts: `crds` installs the CustomResourceDefinitions of a cluster-scoped and a
+/// namespaced custom kind (one from `crds/`, one from its templates); `policies` renders an
+/// object of each, of a built-in kind of each scope, and of a kind no chart defines, none
+/// of them naming a namespace.
+fn scoped_charts(repos: &Path) {
+    let crd = |name: &str, scope: &str| {
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {name}s.example.dev\nspec:\n  group: example.dev\n  scope: {scope}\n  names: {{kind: {name}, plural: {name}s}}\n  versions: [{{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object}}}}}}]\n"
+        )
+    };
+    let mut repo = TestRepo::init(repos, "charts");
+    repo.write("crds/Chart.yaml", "apiVersion: v2\nname: crds\nversion: 0.1.0\n")
+        .write("crds/crds/guard.yaml", &crd("ClusterGuard", "Cluster"))
+        .write("crds/templates/guard.yaml", &crd("Guard", "Namespaced"))
+        .write(
+            "policies/Chart.yaml",
+            "apiVersion: v2\nname: policies\nversion: 0.1.0\n",
+        )
+        .write(
+            "policies/templates/objects.yaml",
+            "apiVersion: example.dev/v1\nkind: ClusterGuard\nmetadata:\n  name: everywhere\n---\napiVersion: example.dev/v1\nkind: Guard\nmetadata:\n  name: here\n---\napiVersion: other.dev/v1\nkind: Widget\nmetadata:\n  name: w\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n",
+        );
+    repo.commit("charts with custom kinds");
+}
+
+const SCOPED: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: charts, namespace: flux-system}
+spec:
+  url: {repos}/charts
+  ref: {branch: main}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: crds, namespace: flux-system}
+spec:
+  chart:
+    spec: {chart: ./crds, sourceRef: {kind: GitRepository, name: charts}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: policies, namespace: flux-system}
+spec:
+  targetNamespace: guarded
+  chart:
+    spec: {chart: ./policies, sourceRef: {kind: GitRepository, name: charts}}
+";
+
+#[test]
+fn a_custom_kind_takes_its_scope_from_its_crd_anywhere_in_the_bundle() {
+    let setup = Setup::new(scoped_charts);
+    fs::create_dir_all(setup.tmp.path().join("customer")).expect("create the customer repo");
+    fs::write(
+        setup.tmp.path().join("customer/crunch.yaml"),
+        "apiVersion: crunch.dev/v1alpha1\nkind: Config\ncluster:\n  kinds:\n    other.dev/Widget: Namespaced\n",
+    )
+    .expect("write crunch.yaml");
+    let out = setup
+        .build("dev", SCOPED)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let policies = "helmrelease.flux-system.policies";
+    for (file, namespaced) in [
+        ("_cluster/clusterguard.everywhere.yaml", false),
+        ("guarded/guard.here.yaml", true),
+        ("guarded/widget.w.yaml", true),
+        ("_cluster/clusterrole.reader.yaml", false),
+        ("guarded/configmap.settings.yaml", true),
+    ] {
+        let text = object(&out, &format!("{policies}/{file}"));
+        assert_eq!(
+            text.contains("namespace: guarded"),
+            namespaced,
+            "{file}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_custom_kind_of_unknown_scope_is_an_error_naming_it() {
+    let setup = Setup::new(scoped_charts);
+    let stderr = setup.build("dev", SCOPED).expect_err("the build must fail");
+    for part in [
+        "HelmRelease flux-system/policies",
+        "Widget.other.dev w",
+        "other.dev/Widget",
+        "cluster.kinds",
+    ] {
+        assert!(stderr.contains(part), "no `{part}` in\n{stderr}");
+    }
+}

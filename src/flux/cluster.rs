@@ -36,19 +36,6 @@ impl Cluster {
         };
         self.objects.get(&key).map(|(object, _)| object)
     }
-
-    /// The scope of `group`/`kind` if a CustomResourceDefinition in the cluster defines it:
-    /// true when namespaced.
-    pub fn crd_is_namespaced(&self, group: &str, kind: &str) -> Option<bool> {
-        self.objects
-            .iter()
-            .filter(|(key, _)| {
-                key.kind == "CustomResourceDefinition" && key.group == "apiextensions.k8s.io"
-            })
-            .map(|(_, (crd, _))| &crd["spec"])
-            .find(|spec| spec["group"] == group && spec["names"]["kind"] == kind)
-            .map(|spec| spec["scope"] != "Cluster")
-    }
 }
 
 /// The object as the API server would store it: a Secret's `stringData` folded over its

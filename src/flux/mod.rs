@@ -18,9 +18,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance};
-use crate::config::Config;
+use crate::config::{ClusterProfile, Config};
 use crate::error::Error;
-use crate::object::{ObjectKey, ObjectRef};
+use crate::object::{ObjectKey, ObjectRef, Scope};
 use crate::source::{Store, Tree};
 use crate::{helm, kustomize, yaml};
 use cluster::Cluster;
@@ -78,6 +78,8 @@ pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
         remote: &remote,
     };
     graph.run(&render)?;
+    place_custom_kinds(&mut graph.components, &env.config.cluster)
+        .map_err(|e| e.with_chain(&root_chain))?;
     graph
         .check_dependencies()
         .map_err(|e| e.with_chain(&root_chain))?;
@@ -408,7 +410,7 @@ impl Render<'_> {
             node,
         )?);
         for object in &mut objects {
-            default_namespace(object, &release_namespace, cluster);
+            default_namespace(object, &release_namespace);
         }
         let component = Component {
             id: node.id.clone(),
@@ -609,45 +611,106 @@ fn label_origin(object: &mut Value, namespace: &str, name: &str) {
     }
 }
 
-/// Kinds of the built-in APIs that are cluster-scoped.
-const CLUSTER_SCOPED: [&str; 14] = [
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "StorageClass",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "APIService",
-    "PriorityClass",
-    "IngressClass",
-];
+/// The scope of a kind whose objects Flux and Kubernetes define, or `None` for a custom
+/// kind that only its CustomResourceDefinition describes.
+fn known_scope(group: &str, kind: &str) -> Option<Scope> {
+    if group.ends_with(".toolkit.fluxcd.io") {
+        // Every Flux kind is namespaced; the bundle need not carry Flux's CRDs.
+        return Some(Scope::Namespaced);
+    }
+    Scope::builtin(group, kind)
+}
 
-/// Puts a namespaced object without namespace into the release namespace, as Helm's
-/// client does when it creates it.
-fn default_namespace(object: &mut Value, namespace: &str, cluster: &Cluster) {
+/// Puts an object of a namespaced kind that names no namespace into the release namespace,
+/// as Helm's client does when it creates it. Custom kinds are left for
+/// [`place_custom_kinds`], which runs once every CustomResourceDefinition is known.
+fn default_namespace(object: &mut Value, namespace: &str) {
     let Ok(key) = ObjectKey::of(object) else {
         return;
     };
-    if !key.namespace.is_empty() {
-        return;
+    if key.namespace.is_empty() && known_scope(&key.group, &key.kind) == Some(Scope::Namespaced) {
+        set_namespace(object, namespace);
     }
-    let namespaced = cluster
-        .crd_is_namespaced(&key.group, &key.kind)
-        .unwrap_or(!CLUSTER_SCOPED.contains(&key.kind.as_str()));
-    if let (true, Some(metadata)) = (
-        namespaced,
-        object.get_mut("metadata").and_then(Value::as_object_mut),
-    ) {
+}
+
+fn set_namespace(object: &mut Value, namespace: &str) {
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.insert(
             "namespace".to_string(),
             Value::String(namespace.to_string()),
         );
     }
+}
+
+/// The steps from the environment to the component `id` (`HelmRelease bigbang/bigbang`, …),
+/// outermost first, the environment left out.
+fn component_chain(id: &str, parents: &BTreeMap<String, Option<String>>) -> Vec<String> {
+    let mut chain = Vec::new();
+    let mut at = Some(id.to_string());
+    while let Some(id) = at {
+        at = parents.get(&id).cloned().flatten();
+        if at.is_some() {
+            // Node ids are `Kind/namespace/name`; chains read `Kind namespace/name`.
+            chain.push(id.replacen('/', " ", 1));
+        }
+        if chain.len() > parents.len() {
+            break;
+        }
+    }
+    chain.reverse();
+    chain
+}
+
+/// Gives the objects of custom kinds that a HelmRelease rendered without a namespace the
+/// release namespace when their kind is namespaced. A kind's scope comes from its
+/// CustomResourceDefinition anywhere in the bundle (any component, any chart's `crds/`),
+/// else from the cluster profile's `kinds`; a kind neither defines is an error, since
+/// guessing would put the object where the API server will not.
+fn place_custom_kinds(components: &mut [Component], profile: &ClusterProfile) -> Result<(), Error> {
+    let mut scopes: BTreeMap<(String, String), Scope> = BTreeMap::new();
+    for object in components.iter().flat_map(|c| &c.objects) {
+        if let Some((group, kind, scope)) = Scope::of_crd(&object.value) {
+            scopes.insert((group, kind), scope);
+        }
+    }
+    let parents: BTreeMap<String, Option<String>> = components
+        .iter()
+        .map(|c| (c.id.clone(), c.parent.clone()))
+        .collect();
+    for component in components.iter_mut() {
+        let Some((_, namespace)) = &component.release else {
+            continue;
+        };
+        for object in &mut component.objects {
+            let Ok(key) = ObjectKey::of(&object.value) else {
+                continue;
+            };
+            if !key.namespace.is_empty() || known_scope(&key.group, &key.kind).is_some() {
+                continue;
+            }
+            let profile_key = if key.group.is_empty() {
+                key.kind.clone()
+            } else {
+                format!("{}/{}", key.group, key.kind)
+            };
+            let scope = scopes
+                .get(&(key.group.clone(), key.kind.clone()))
+                .or_else(|| profile.kinds.get(&profile_key));
+            match scope {
+                Some(Scope::Namespaced) => set_namespace(&mut object.value, namespace),
+                Some(Scope::Cluster) => {}
+                None => {
+                    return Err(Error::new(format!(
+                        "{key}: no CustomResourceDefinition in the bundle defines kind {profile_key}, \
+                         so its scope is unknown; declare it in crunch.yaml under \
+                         cluster.kinds (`{profile_key}: Namespaced` or `Cluster`)"
+                    ))
+                    .with_chain(&component_chain(&component.id, &parents)));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
