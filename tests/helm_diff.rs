@@ -422,10 +422,16 @@ fn helm_template_matches_oracle_files_range() {
 }
 
 /// Helm stops a self-including template after 1000 nested `include`s with its own
-/// message (each `include` is a fresh execution for the engine's depth limit).
+/// message (each `include` is a fresh execution for the engine's depth limit), also when
+/// the recursion runs through `tpl` copies of the template set, which share the count,
+/// or includes a `tpl` text by its name, `gotpl`.
 #[test]
 fn helm_template_matches_oracle_include_recursion() {
-    check_cases(&[case("err-recursion", "e", &[])]);
+    check_cases(&[
+        case("err-recursion", "e", &[]),
+        case("err-tpl-recursion", "e", &[]),
+        case("err-tpl-self-include", "e", &[]),
+    ]);
 }
 
 fn fixture(name: &str) -> helm::Chart {

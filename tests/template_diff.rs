@@ -78,7 +78,7 @@ fn funcs() -> FuncMap {
         Signature::new(&[Type::String, Type::Any]),
         |ctx, a| {
             let text = a[0].as_str().unwrap_or_default();
-            ctx.execute_text("gotpl", text, a[1].clone())
+            ctx.execute_text(text, a[1].clone())
                 .map(|s| Value::from(s.replace("<no value>", "")))
                 .map_err(|e| match e.kind() {
                     ErrorKind::Parse => {

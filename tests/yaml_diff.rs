@@ -4,7 +4,9 @@
 //! value under test. Helm reads every case (as `sigs.k8s.io/yaml` reads values) and prints it
 //! with `toYaml`, `toJson`, `toPrettyJson` and `toRawJson` in one `helm template` run;
 //! kustomize round-trips each case as a ConfigMap's data in one `kubectl kustomize` run.
-//! Whole multi-document resource files (`kustomize_streams`) go to kustomize as they are.
+//! Whole multi-document resource files (`kustomize_streams`) go to kustomize as they are;
+//! files ending without a line break (`file_ends`) go to Helm as values files and to
+//! kustomize as resource files, their last line still without one.
 
 #[path = "support/oracle.rs"]
 mod oracle;
@@ -26,6 +28,8 @@ struct Cases {
     helm_only: Vec<String>,
     /// Whole multi-document resource files for kustomize, by name.
     kustomize_streams: BTreeMap<String, String>,
+    /// Whole files whose last line has no line break, by name.
+    file_ends: BTreeMap<String, String>,
 }
 
 fn load_cases() -> Cases {
@@ -44,6 +48,7 @@ fn load_cases() -> Cases {
     let errors = table("errors");
     let kustomize_errors = table("kustomize_errors");
     let kustomize_streams = table("kustomize_streams");
+    let file_ends = table("file_ends");
     let helm_only = doc["helm_only"]
         .as_array()
         .expect("helm_only is a list")
@@ -56,6 +61,7 @@ fn load_cases() -> Cases {
         kustomize_errors,
         helm_only,
         kustomize_streams,
+        file_ends,
     }
 }
 
@@ -268,28 +274,41 @@ fn helm_values_file_reads_like_crunch() {
     assert_eq!(got, want);
 }
 
-fn resource(name: &str, text: &str) -> String {
-    nest(
-        &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n"),
-        text,
-    )
+/// `text` indented by two spaces under `header` line for line: line endings stay as they
+/// are (a last line without a line break keeps none, `\r\n` stays), and document markers
+/// (`---`, `...`) stay at the left margin.
+fn nest_to_end(header: &str, text: &str) -> String {
+    let mut out = String::from(header);
+    for line in text.split_inclusive('\n') {
+        let blank = line.trim_end_matches(['\r', '\n']).is_empty();
+        let marker = line.starts_with("---") || line.starts_with("...");
+        if !blank && !marker {
+            out.push_str("  ");
+        }
+        out.push_str(line);
+    }
+    out
 }
 
-#[test]
-fn kustomize_round_trip_matches() {
-    let cases = load_cases();
+/// The first lines of a ConfigMap whose `data` the case text follows.
+fn resource_header(name: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n")
+}
+
+fn resource(name: &str, text: &str) -> String {
+    nest(&resource_header(name), text)
+}
+
+/// Runs `kubectl kustomize` once over resource files (object name, file text), each
+/// holding one ConfigMap, and compares what it prints with crunch's kyaml round trip of
+/// each file; returns the differences.
+fn kustomize_resources_differ(mut resources: Vec<(String, String)>) -> Vec<String> {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut kustomization = String::from("resources:\n");
-    let mut names = Vec::new();
-    for (name, text) in &cases.all {
-        if cases.helm_only.contains(name) {
-            continue;
-        }
-        let object = name.replace('_', "-");
+    for (object, text) in &resources {
         let file = format!("{object}.yaml");
-        fs::write(dir.path().join(&file), resource(&object, text)).expect("write");
+        fs::write(dir.path().join(&file), text).expect("write");
         kustomization.push_str(&format!("- {file}\n"));
-        names.push((object, name.clone()));
     }
     fs::write(dir.path().join("kustomization.yaml"), kustomization).expect("write");
     let out = oracle::kubectl()
@@ -304,21 +323,109 @@ fn kustomize_round_trip_matches() {
     );
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
     let printed: Vec<&str> = stdout.split("\n---\n").collect();
-    names.sort();
+    // kustomize prints ConfigMaps ordered by name.
+    resources.sort();
+    assert_eq!(printed.len(), resources.len(), "one document per resource");
     let mut failures = Vec::new();
-    assert_eq!(printed.len(), names.len(), "one document per resource");
-    for (want, (object, name)) in printed.iter().zip(&names) {
-        let got = kyaml_round_trip(&resource(object, &cases.all[name]));
+    for (want, (object, text)) in printed.iter().zip(&resources) {
+        let got = kyaml_round_trip(text);
         let want = format!("{}\n", want.trim_end_matches('\n'));
         if got != want {
-            failures.push(format!("{name}\n--- kustomize\n{want}--- crunch\n{got}"));
+            failures.push(format!("{object}\n--- kustomize\n{want}--- crunch\n{got}"));
         }
     }
     eprintln!(
         "kustomize: {} resources compared, {} differ",
-        names.len(),
+        resources.len(),
         failures.len()
     );
+    failures
+}
+
+#[test]
+fn kustomize_round_trip_matches() {
+    let cases = load_cases();
+    let resources = cases
+        .all
+        .iter()
+        .filter(|(name, _)| !cases.helm_only.contains(name))
+        .map(|(name, text)| {
+            let object = name.replace('_', "-");
+            let file = resource(&object, text);
+            (object, file)
+        })
+        .collect();
+    let failures = kustomize_resources_differ(resources);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Files ending without a line break: Helm reads each as a values file (`-f`, one per
+/// case, each nested under its case name), kustomize as a resource file.
+#[test]
+fn file_ends_read_like_the_tools() {
+    let cases = load_cases();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = dir.path().join("chart");
+    fs::create_dir_all(chart.join("templates")).expect("mkdir");
+    fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: ends\nversion: 0.1.0\n",
+    )
+    .expect("write");
+    fs::write(
+        chart.join("templates/out.yaml"),
+        "{{- range $name, $v := .Values }}\n#### case {{ $name }}\n{{ toJson $v }}\n{{- end }}\n",
+    )
+    .expect("write");
+    let mut helm = oracle::helm();
+    helm.args(["template", "t"]).arg(&chart).arg("--debug");
+    let mut crunch = BTreeMap::new();
+    for (name, text) in &cases.file_ends {
+        assert!(
+            !text.ends_with(['\n', '\r']),
+            "{name}: a file_ends case ends without a line break"
+        );
+        let file = dir.path().join(format!("{name}.yaml"));
+        let values = nest_to_end(&format!("{name}:\n"), text);
+        fs::write(&file, &values).expect("write");
+        helm.arg("-f").arg(&file);
+        let got = match crunch::helm::load_values(&values) {
+            Ok(map) => yaml::to_go_json(&map[name.as_str()], JsonStyle::Compact),
+            Err(e) => format!("error: {e}"),
+        };
+        crunch.insert(name.clone(), got);
+    }
+    let out = helm.output().expect("helm runs");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let mut helm_printed = BTreeMap::new();
+    let mut lines = stdout.lines();
+    while let Some(line) = lines.next() {
+        if let Some(name) = line.strip_prefix("#### case ") {
+            helm_printed.insert(name.to_owned(), lines.next().unwrap_or_default().to_owned());
+        }
+    }
+    let mut failures = Vec::new();
+    for (name, got) in &crunch {
+        let want = helm_printed.get(name).map_or_else(
+            || format!("<nothing>: {}", String::from_utf8_lossy(&out.stderr)),
+            String::clone,
+        );
+        if *got != want {
+            failures.push(format!(
+                "{name} [helm -f]\n--- helm\n{want}\n--- crunch\n{got}"
+            ));
+        }
+    }
+    let resources = cases
+        .file_ends
+        .iter()
+        .map(|(name, text)| {
+            let object = format!("end-{}", name.replace('_', "-"));
+            let file = nest_to_end(&resource_header(&object), text);
+            (object, file)
+        })
+        .collect();
+    failures.extend(kustomize_resources_differ(resources));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -494,12 +601,13 @@ mod round_trip {
     }
 }
 
-/// A stream read in the go-yaml v3 dialect and printed as kustomize prints it, or the
-/// error.
+/// A stream read in the go-yaml v3 dialect and printed as kustomize prints it (empty
+/// documents skipped), or the error.
 fn kyaml_round_trip(text: &str) -> String {
     yaml::parse_stream(text, Dialect::GoYamlV3)
         .map(|docs| {
             docs.iter()
+                .filter(|doc| !doc.is_null())
                 .map(yaml::to_kyaml)
                 .collect::<Vec<_>>()
                 .join("---\n")

@@ -123,7 +123,7 @@ fn install_include_and_tpl(f: &mut FuncMap, includes: &Rc<RefCell<HashMap<String
         Signature::new(&[Type::String, Type::Any]),
         |ctx: &mut Context<'_>, a| {
             let text = str_arg(arg(a, 0));
-            match ctx.execute_text(ROOT_NAME, text, arg(a, 1).clone()) {
+            match ctx.execute_text(text, arg(a, 1).clone()) {
                 Ok(out) => Ok(Value::from(out.replace("<no value>", ""))),
                 Err(e) if e.kind() == ErrorKind::Exec => Err(format!(
                     "error during tpl function execution for {}: {}",

@@ -45,10 +45,18 @@ pub fn load_values(text: &str) -> Result<Map<String, Value>, Error> {
 /// Cuts a stream into documents as `k8s.io/apimachinery`'s `YAMLReader` does: a line
 /// starting with `---` followed only by blanks or a comment separates documents; empty
 /// documents are skipped.
+///
+/// The reader hands go-yaml its lines as `bufio.Reader.ReadLine` returns them, each given
+/// a `\n`: a `\r\n` ending becomes `\n`, and a last line without a line break gains one,
+/// so a block scalar ending the file keeps its final line break (`a: |` then `  x` at
+/// the very end reads as `"x\n"`, where go-yaml alone reads `"x"`).
 fn split_documents(text: &str) -> Result<Vec<String>, Error> {
     let mut docs = Vec::new();
     let mut current = String::new();
-    for line in text.split_inclusive('\n') {
+    for piece in text.split_inclusive('\n') {
+        let line = piece
+            .strip_suffix('\n')
+            .map_or(piece, |l| l.strip_suffix('\r').unwrap_or(l));
         if let Some(rest) = line.strip_prefix("---") {
             let rest = rest.trim();
             if !rest.is_empty() && !rest.starts_with('#') {
@@ -63,6 +71,7 @@ fn split_documents(text: &str) -> Result<Vec<String>, Error> {
             continue;
         }
         current.push_str(line);
+        current.push('\n');
     }
     if !current.is_empty() {
         docs.push(current);
@@ -312,6 +321,11 @@ mod tests {
         let docs = split_documents("a: 1\n--- # c\nb: 2\n---\n---\n").unwrap_or_default();
         assert_eq!(docs, vec!["a: 1\n".to_string(), "b: 2\n".to_string()]);
         assert!(split_documents("a: 1\n--- x\n").is_err());
+        let docs = split_documents("a: |\r\n  x\r\n---\r\nb: |\n  y").unwrap_or_default();
+        assert_eq!(
+            docs,
+            vec!["a: |\n  x\n".to_string(), "b: |\n  y\n".to_string()]
+        );
     }
 
     #[test]

@@ -14,13 +14,15 @@ enum End {
     Else,
 }
 
-/// Parses `text` (from file `parse_name`) as template `name`; returns the main tree and
-/// every `define`/`block` tree, in order. `has_func` answers whether a function exists.
+/// Parses `text` as template `name`; returns the tree called `name` and every other
+/// `define`/`block` tree, in order. The tree called `name` is the text outside any
+/// `define`, or a non-empty `define` of that name when that text is empty (Go's tree set
+/// keeps the non-empty one). `has_func` answers whether a function exists.
 pub(crate) fn parse(
     name: &str,
     text: &str,
     has_func: &dyn Fn(&str) -> bool,
-) -> Result<Vec<Tree>, Error> {
+) -> Result<(Tree, Vec<Tree>), Error> {
     let source = Rc::new(Source {
         parse_name: name.to_string(),
         text: text.to_string(),
@@ -43,10 +45,13 @@ pub(crate) fn parse(
         root,
     };
     let mut trees = p.trees;
-    match trees.iter().position(|t| t.name == main.name) {
-        None => trees.insert(0, main),
-        Some(i) if is_empty(&trees[i].root) => trees[i] = main,
-        Some(_) if is_empty(&main.root) => {}
+    let main = match trees.iter().position(|t| t.name == main.name) {
+        None => main,
+        Some(i) if is_empty(&trees[i].root) => {
+            trees.remove(i);
+            main
+        }
+        Some(i) if is_empty(&main.root) => trees.remove(i),
         Some(_) => {
             return Err(Error::parse(format!(
                 "template: {}:{}: template: multiple definition of template {}",
@@ -55,8 +60,8 @@ pub(crate) fn parse(
                 super::fmt::quote(name)
             )));
         }
-    }
-    Ok(trees)
+    };
+    Ok((main, trees))
 }
 
 /// Go's `IsEmptyTree`: only whitespace text.
@@ -614,8 +619,8 @@ mod tests {
 
     #[test]
     fn node_strings() {
-        let trees = parse("t", "{{ $x := f (f .a.b) $.c | f }}", &|_| true).unwrap_or_default();
-        let Some(Node::Action(p)) = trees.first().and_then(|t| t.root.first()) else {
+        let main = parse("t", "{{ $x := f (f .a.b) $.c | f }}", &|_| true).map(|(main, _)| main);
+        let Some(Node::Action(p)) = main.as_ref().ok().and_then(|t| t.root.first()) else {
             panic!("no action");
         };
         assert_eq!(p.to_string(), "$x := f (f .a.b) $.c | f");

@@ -165,23 +165,35 @@ impl Templates {
     /// Parses `text` as the template `name`; its `define`s and `block`s join the set. A
     /// later definition of a name replaces an earlier one unless the later one is empty.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
-        let has_func = |n: &str| self.funcs.contains(n) || self.builtins.contains(n);
-        for tree in parse::parse(name, text, &has_func)? {
-            if parse::is_empty(&tree.root) && self.contains(&tree.name) {
-                continue;
-            }
-            let tree = Rc::new(tree);
-            // A set nobody shares is extended in place; a clone gets its own layer.
-            match Rc::get_mut(&mut self.trees) {
-                Some(own) => {
-                    own.insert(tree.name.clone(), tree);
-                }
-                None => {
-                    self.layer.insert(tree.name.clone(), tree);
-                }
-            }
+        let (main, defined) = self.parse_trees(name, text)?;
+        for tree in std::iter::once(main).chain(defined) {
+            self.add_unless_empty(Rc::new(tree));
         }
         Ok(())
+    }
+
+    fn parse_trees(&self, name: &str, text: &str) -> Result<(Tree, Vec<Tree>), Error> {
+        let has_func = |n: &str| self.funcs.contains(n) || self.builtins.contains(n);
+        parse::parse(name, text, &has_func)
+    }
+
+    /// Adds `tree` unless it is empty and its name is taken (Go's `associate`).
+    fn add_unless_empty(&mut self, tree: Rc<Tree>) {
+        if !(parse::is_empty(&tree.root) && self.contains(&tree.name)) {
+            self.add(tree);
+        }
+    }
+
+    fn add(&mut self, tree: Rc<Tree>) {
+        // A set nobody shares is extended in place; a clone gets its own layer.
+        match Rc::get_mut(&mut self.trees) {
+            Some(own) => {
+                own.insert(tree.name.clone(), tree);
+            }
+            None => {
+                self.layer.insert(tree.name.clone(), tree);
+            }
+        }
     }
 
     /// True if the set has a template called `name`.
@@ -240,6 +252,31 @@ impl Templates {
         };
         let mut out = String::new();
         exec::execute(self, tree, data, nesting, &mut out)?;
+        Ok(out)
+    }
+
+    /// Helm's `tpl` as Go runs it: `Clone` the set, parse `text` into the copy as a new
+    /// template with the root's name (`New(root).Parse(text)`), and execute that template
+    /// itself. Its `define`s join the copy by the rules of [`Self::parse`]; the text always
+    /// takes the root's name there, even when it is empty or blank, since Go's `Clone`
+    /// gives that name to the copy's root, which has no tree of its own (Helm never parses
+    /// its root) and so keeps nothing out. An empty or blank text thus renders as itself,
+    /// never as the `tpl` text that called it.
+    pub(crate) fn execute_text_nested(
+        &self,
+        text: &str,
+        data: Value,
+        nesting: usize,
+    ) -> Result<String, Error> {
+        let mut copy = self.clone();
+        let (main, defined) = copy.parse_trees(&self.root, text)?;
+        for tree in defined {
+            copy.add_unless_empty(Rc::new(tree));
+        }
+        let main = Rc::new(main);
+        copy.add(Rc::clone(&main));
+        let mut out = String::new();
+        exec::execute(&copy, &main, data, nesting, &mut out)?;
         Ok(out)
     }
 

@@ -118,24 +118,44 @@ fn maps_are_shared_with_the_caller() {
     assert!(m.get("k").is_some_and(|v| v.deep_equal(&Value::Int(1))));
 }
 
-#[test]
-fn caller_functions_reach_the_running_set() {
-    let mut funcs = with_include(FuncMap::sprig());
+/// `tpl` as Helm defines it (without its error wording).
+fn with_tpl(mut funcs: FuncMap) -> FuncMap {
     funcs.insert(
         "tpl",
         Signature::new(&[Type::String, Type::Any]),
         |ctx, a| {
-            ctx.execute_text("tpl", a[0].as_str().unwrap_or_default(), a[1].clone())
+            ctx.execute_text(a[0].as_str().unwrap_or_default(), a[1].clone())
                 .map(Value::from)
                 .map_err(|e| e.to_string())
         },
     );
+    funcs
+}
+
+#[test]
+fn caller_functions_reach_the_running_set() {
+    let funcs = with_tpl(with_include(FuncMap::sprig()));
     let mut set = Templates::new("root", funcs, Options::helm());
     let text = r#"{{ define "d" }}[{{ . }}]{{ end }}{{ include "d" 1 }}{{ tpl "{{ define \"x\" }}{{ end }}{{ include \"d\" 2 }}" . }}"#;
     assert_eq!(set.parse("t", text), Ok(()));
     assert_eq!(set.execute("t", Value::Nil), Ok("[1][2]".to_string()));
     // `tpl` parsed into a copy: the set itself did not gain "x".
     assert!(!set.contains("x"));
+}
+
+#[test]
+fn tpl_text_runs_itself_even_when_empty() {
+    // Each text becomes the copy's template "root"; an empty or blank one must not leave
+    // the calling text under that name to run again. A low nesting limit turns such a
+    // recursion into an error within the test thread's stack.
+    let options = Options {
+        max_nesting: 50,
+        ..Options::helm()
+    };
+    let mut set = Templates::new("root", with_tpl(with_include(FuncMap::sprig())), options);
+    let text = r#"[{{ tpl "{{ tpl \"\" . }}" . }}|{{ tpl "{{ tpl \" \" . }}" . }}|{{ tpl "{{ tpl \"{{/* c */}}\" . }}" . }}]"#;
+    assert_eq!(set.parse("t", text), Ok(()));
+    assert_eq!(set.execute("t", Value::Nil), Ok("[| |]".to_string()));
 }
 
 /// `include` as Helm defines it, for the recursion tests.

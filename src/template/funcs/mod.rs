@@ -170,14 +170,13 @@ impl Context<'_> {
         self.set.execute_nested(name, data, self.nesting + 1)
     }
 
-    /// Parses `text` as template `name` into a copy of the current set and executes it
-    /// with `data` (Helm's `tpl`: the text sees the caller's templates, and its own
-    /// `define`s stay in the copy). A fresh execution, as for [`Self::execute_template`];
-    /// `<no value>` is not stripped.
-    pub fn execute_text(&mut self, name: &str, text: &str, data: Value) -> Result<String, Error> {
-        let mut copy = self.set.clone();
-        copy.parse(name, text)?;
-        copy.execute_nested(name, data, self.nesting + 1)
+    /// Parses `text` into a copy of the current set as a template with the set's root
+    /// name and executes it with `data` (Helm's `tpl`: the text sees the caller's
+    /// templates, and its own `define`s stay in the copy; an empty or blank text renders
+    /// as itself). A fresh execution, as for [`Self::execute_template`]; `<no value>` is
+    /// not stripped.
+    pub fn execute_text(&mut self, text: &str, data: Value) -> Result<String, Error> {
+        self.set.execute_text_nested(text, data, self.nesting + 1)
     }
 
     /// The next number of the set's seeded random source (for `rand*`, `uuidv4`, …).
