@@ -61,6 +61,48 @@ const CASES: &[Case] = &[
         "co",
         &["-f", "override.yaml", "-f", "override2.yaml"],
     ),
+    case("null-values", "nv", &[]),
+    case("null-values", "nv", &["-f", "user.yaml"]),
+    case(
+        "null-values",
+        "nv",
+        &["-f", "earlier.yaml", "-f", "later.yaml"],
+    ),
+    case(
+        "null-values",
+        "nv",
+        &["-f", "later.yaml", "-f", "earlier.yaml"],
+    ),
+    case("null-values", "nv", &["-f", "drop.yaml"]),
+    case("null-values", "nv", &["-f", "imports.yaml"]),
+    case("null-values", "nv", &["-f", "dig-nil.yaml"]),
+    case("null-values", "nv", &["-f", "required-nil.yaml"]),
+    case(
+        "null-values",
+        "nv",
+        &[
+            "--set",
+            "baseConfig.preflight-check.image=null,nested.table=null,sub.key=null,global.tbl.deep=null,list[1]=null",
+        ],
+    ),
+    case(
+        "null-values",
+        "nv",
+        &[
+            "--set",
+            "twin.enabled=null,tags.twins=null,nullDefault.a=null",
+        ],
+    ),
+    case(
+        "null-values",
+        "nv",
+        &[
+            "-f",
+            "earlier.yaml",
+            "--set",
+            "baseConfig.preflight-check.image=null",
+        ],
+    ),
     case("capabilities", "cap", &[]),
     case(
         "capabilities",
