@@ -77,6 +77,7 @@ const CASES: &[Case] = &[
     case("null-values", "nv", &["-f", "imports.yaml"]),
     case("null-values", "nv", &["-f", "dig-nil.yaml"]),
     case("null-values", "nv", &["-f", "required-nil.yaml"]),
+    case("null-values", "nv", &["--set", "digValues=true"]),
     case(
         "null-values",
         "nv",
