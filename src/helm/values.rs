@@ -87,20 +87,12 @@ pub(crate) fn float_numbers(v: Value) -> Value {
     }
 }
 
-/// Helm's `MergeMaps`: `b` over `a`, recursing where both sides hold maps.
+/// Helm's `mergeMaps` of values files and `--set` layers: `b` over `a`, recursing where
+/// both sides hold maps; a `null` in `b` is kept, for coalescing to delete the chart
+/// default under it.
 #[must_use]
 pub fn merge_maps(mut a: Map<String, Value>, b: Map<String, Value>) -> Map<String, Value> {
-    for (k, v) in b {
-        match (a.get_mut(&k), v) {
-            (Some(Value::Object(existing)), Value::Object(incoming)) => {
-                let merged = merge_maps(std::mem::take(existing), incoming);
-                *existing = merged;
-            }
-            (_, v) => {
-                a.insert(k, v);
-            }
-        }
-    }
+    crate::object::merge_maps(&mut a, b);
     a
 }
 
