@@ -98,6 +98,22 @@ const CASES: &[Case] = &[
         "null-values",
         "nv",
         &[
+            "--set-json",
+            r#"{"nested": {"table": null}, "sub": {"key": null}}"#,
+            "--set-string",
+            "baseConfig.preflight-check.image=null",
+        ],
+    ),
+    // strvals walks into the null a values file left: Go's failed type assertion.
+    case(
+        "null-values",
+        "nv",
+        &["-f", "user.yaml", "--set", "nested.table.a=1"],
+    ),
+    case(
+        "null-values",
+        "nv",
+        &[
             "-f",
             "earlier.yaml",
             "--set",
