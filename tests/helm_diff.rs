@@ -180,6 +180,15 @@ const CASES: &[Case] = &[
         &["-f", "enable.yaml", "-f", "backend-explicit.yaml"],
     ),
     case("err-type-mismatch", "e", &[]),
+    // Go's `%t` of a list, a map inside it, `nil`, an int64 and a large float64.
+    case(
+        "err-type-mismatch",
+        "e",
+        &["--set-json", r#"sub=["a",null,{"k":1.5,"j":[true]}]"#],
+    ),
+    case("err-type-mismatch", "e", &["--set", "sub=5"]),
+    case("err-type-mismatch", "e", &["--set-json", "sub=100000000"]),
+    case("err-type-mismatch", "e", &["--set", "sub=null"]),
     case("err-tpl-parse", "e", &[]),
     case("err-tpl-exec", "e", &[]),
     case("err-no-template", "e", &[]),

@@ -430,7 +430,7 @@ fn nested_error(message: &str) -> Option<&str> {
 
 /// Values as Helm's templates see them. Numbers arrive typed: values files' and JSON's as
 /// `float64` (stored as JSON floats), `--set` integers as Go `int64` (JSON integers).
-fn typed_values(json: &serde_json::Value) -> Value {
+pub(super) fn typed_values(json: &serde_json::Value) -> Value {
     match json {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(*b),

@@ -169,16 +169,10 @@ fn share_nested_globals(parent: &mut Map<String, Value>, sub: &Map<String, Value
     }
 }
 
-/// How Go's `%t` prints a non-table value in Helm's type-mismatch error.
+/// How Go's `%t` prints a non-table value in Helm's type-mismatch error: lists element
+/// by element (`[%!t(string=a) <nil>]`), numbers with their Go type.
 fn go_percent_t(v: &Value) -> String {
-    match v {
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "%!t(<nil>)".into(),
-        Value::String(s) => format!("%!t(string={s})"),
-        Value::Number(n) => format!("%!t(float64={n})"),
-        Value::Array(_) => "%!t([]interface {}=[...])".into(),
-        Value::Object(_) => "%!t(map[string]interface {}=map[...])".into(),
-    }
+    crate::template::sprintf("%t", &[super::engine::typed_values(v)])
 }
 
 /// Pushes the parent's `global` table into a subchart's values: parent globals win,
