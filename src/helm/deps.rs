@@ -208,6 +208,12 @@ fn import_values(chart: &mut Chart) -> Result<(), Error> {
         return Ok(());
     }
     let cvals = coalesce_chart(chart, &Map::new(), Mode::Merge)?;
+    let imports = chart.metadata.dependencies.iter().flatten();
+    if imports.map(|req| req.import_values.len()).sum::<usize>() == 0 {
+        // Nothing to import: Helm's merge of an empty table changes nothing.
+        chart.values = cvals;
+        return Ok(());
+    }
     let mut tables = Tables::default();
     let cvals = tables.add(cvals);
     let imported = tables.add(Map::new());
