@@ -167,8 +167,10 @@ static BUILTIN_SCOPES: LazyLock<HashMap<String, Scope>> = LazyLock::new(|| {
     cluster.chain(namespaced).collect()
 });
 
-/// Deep merge as Helm's `mergeMaps` and Flux's `transform.MergeMaps` do it: maps merge
-/// recursively, anything else in `overlay` replaces what `base` has.
+/// Deep merge as Helm's `mergeMaps` (values files, `--set`) and Flux's
+/// `chartutil.MergeMaps` (`valuesFrom`, `spec.values`) do it: maps merge recursively,
+/// anything else in `overlay` replaces what `base` has. A `null` in `overlay` is a value
+/// like any other, never a deletion: Helm's coalescing later decides what it removes.
 pub fn merge_maps(base: &mut Map<String, Value>, overlay: Map<String, Value>) {
     for (key, value) in overlay {
         match (base.get_mut(&key), value) {

@@ -458,3 +458,99 @@ fn a_custom_kind_of_unknown_scope_is_an_error_naming_it() {
         assert!(stderr.contains(part), "no `{part}` in\n{stderr}");
     }
 }
+
+/// A chart whose template shows what a `null` in the HelmRelease's values did.
+fn nulls_chart(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "nulls");
+    repo.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: nulls\nversion: 0.1.0\n",
+    )
+    .write(
+        "chart/values.yaml",
+        "baseConfig:\n  preflight-check:\n    image: \"\"\n    tag: v1\naddons:\n  alloy-operator:\n    crds:\n      deploy: true\n",
+    )
+    .write(
+        "chart/templates/nulls.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nulls\ndata:\n  image: {{ dig \"preflight-check\" \"image\" \"dflt\" .Values.baseConfig | quote }}\n  tag: {{ dig \"preflight-check\" \"tag\" \"dflt\" .Values.baseConfig | quote }}\n  deploy: {{ dig \"alloy-operator\" \"crds\" \"deploy\" \"dflt\" .Values.addons | quote }}\n  extra: {{ dig \"alloy-operator\" \"crds\" \"extra\" \"dflt\" .Values.addons | toJson | quote }}\n  values: {{ toJson .Values | quote }}\n",
+    );
+    repo.commit("a chart printing its values");
+}
+
+const NULLS_RELEASE: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: nulls, namespace: flux-system}
+spec:
+  url: {repos}/nulls
+  ref: {branch: main}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: defaults, namespace: flux-system}
+data:
+  values.yaml: |
+    baseConfig:
+      preflight-check:
+        image: pinned
+        tag: null
+    addons:
+      alloy-operator:
+        crds:
+          extra: from-configmap
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: overrides, namespace: flux-system}
+stringData:
+  values.yaml: |
+    baseConfig:
+      preflight-check:
+        image: null
+    addons:
+      alloy-operator:
+        crds:
+          extra: null
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: nulls, namespace: flux-system}
+spec:
+  chart:
+    spec: {chart: ./chart, sourceRef: {kind: GitRepository, name: nulls}}
+  valuesFrom:
+    - {kind: ConfigMap, name: defaults}
+    - {kind: Secret, name: overrides}
+  values:
+    baseConfig:
+      preflight-check:
+        tag: v3
+    addons:
+      alloy-operator:
+        crds:
+          deploy: null
+";
+
+/// helm-controller merges `valuesFrom` in order and `spec.values` last with
+/// `chartutil.MergeMaps` (fluxcd/pkg `chartutil/merge.go`, called by
+/// `ChartValuesFromReferences` in `chartutil/values.go`), which keeps a later `null` over
+/// an earlier value and a later value over an earlier `null`. Helm then coalesces: a `null`
+/// over a chart default deletes the key, one without a default stays. The expected lines are
+/// `helm template` v4.1.4's output with those merged values as its one `-f` file.
+#[test]
+fn nulls_in_helmrelease_values_reach_helm_and_delete_chart_defaults() {
+    let setup = Setup::new(nulls_chart);
+    let out = setup
+        .build("dev", NULLS_RELEASE)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let nulls = object(&out, "configmap.nulls.yaml");
+    for line in [
+        "image: dflt\n",
+        "tag: v3\n",
+        "deploy: dflt\n",
+        "extra: \"null\"\n",
+        r#"values: '{"addons":{"alloy-operator":{"crds":{"extra":null}}},"baseConfig":{"preflight-check":{"tag":"v3"}}}'"#,
+    ] {
+        assert!(nulls.contains(line), "no `{line}` in\n{nulls}");
+    }
+}

@@ -61,6 +61,65 @@ const CASES: &[Case] = &[
         "co",
         &["-f", "override.yaml", "-f", "override2.yaml"],
     ),
+    case("null-values", "nv", &[]),
+    case("null-values", "nv", &["-f", "user.yaml"]),
+    case(
+        "null-values",
+        "nv",
+        &["-f", "earlier.yaml", "-f", "later.yaml"],
+    ),
+    case(
+        "null-values",
+        "nv",
+        &["-f", "later.yaml", "-f", "earlier.yaml"],
+    ),
+    case("null-values", "nv", &["-f", "drop.yaml"]),
+    case("null-values", "nv", &["-f", "imports.yaml"]),
+    case("null-values", "nv", &["-f", "dig-nil.yaml"]),
+    case("null-values", "nv", &["-f", "required-nil.yaml"]),
+    case("null-values", "nv", &["--set", "digValues=true"]),
+    case(
+        "null-values",
+        "nv",
+        &[
+            "--set",
+            "baseConfig.preflight-check.image=null,nested.table=null,sub.key=null,global.tbl.deep=null,list[1]=null",
+        ],
+    ),
+    case(
+        "null-values",
+        "nv",
+        &[
+            "--set",
+            "twin.enabled=null,tags.twins=null,nullDefault.a=null",
+        ],
+    ),
+    case(
+        "null-values",
+        "nv",
+        &[
+            "--set-json",
+            r#"{"nested": {"table": null}, "sub": {"key": null}}"#,
+            "--set-string",
+            "baseConfig.preflight-check.image=null",
+        ],
+    ),
+    // strvals walks into the null a values file left: Go's failed type assertion.
+    case(
+        "null-values",
+        "nv",
+        &["-f", "user.yaml", "--set", "nested.table.a=1"],
+    ),
+    case(
+        "null-values",
+        "nv",
+        &[
+            "-f",
+            "earlier.yaml",
+            "--set",
+            "baseConfig.preflight-check.image=null",
+        ],
+    ),
     case("capabilities", "cap", &[]),
     case(
         "capabilities",
@@ -121,6 +180,15 @@ const CASES: &[Case] = &[
         &["-f", "enable.yaml", "-f", "backend-explicit.yaml"],
     ),
     case("err-type-mismatch", "e", &[]),
+    // Go's `%t` of a list, a map inside it, `nil`, an int64 and a large float64.
+    case(
+        "err-type-mismatch",
+        "e",
+        &["--set-json", r#"sub=["a",null,{"k":1.5,"j":[true]}]"#],
+    ),
+    case("err-type-mismatch", "e", &["--set", "sub=5"]),
+    case("err-type-mismatch", "e", &["--set-json", "sub=100000000"]),
+    case("err-type-mismatch", "e", &["--set", "sub=null"]),
     case("err-tpl-parse", "e", &[]),
     case("err-tpl-exec", "e", &[]),
     case("err-no-template", "e", &[]),

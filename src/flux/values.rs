@@ -155,13 +155,17 @@ mod tests {
     use serde_json::json;
 
     fn cluster() -> Cluster {
-        let mut c = Cluster::default();
-        for object in [
+        cluster_of([
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm", "namespace": "bb"},
                    "data": {"values.yaml": "a: {b: 1, c: 2}\nlist: [1]\n"}}),
             json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "bb"},
                    "stringData": {"overlays": "a: {c: 3}\nlist: [2]\n"}}),
-        ] {
+        ])
+    }
+
+    fn cluster_of<const N: usize>(objects: [Value; N]) -> Cluster {
+        let mut c = Cluster::default();
+        for object in objects {
             c.insert(ObjectKey::of(&object).unwrap(), object, "t")
                 .unwrap();
         }
@@ -193,6 +197,31 @@ mod tests {
         assert_eq!(
             compose(&r, None, &cluster(), "bb").unwrap_err(),
             "valuesFrom: ConfigMap bb/cm has no key x"
+        );
+    }
+
+    /// helm-controller's `chartutil.MergeMaps` (fluxcd/pkg `chartutil/merge.go`, called by
+    /// `ChartValuesFromReferences`) sets whatever the later side holds unless both sides
+    /// hold maps: a later `null` replaces a value or a whole map and is kept for Helm, whose
+    /// coalescing deletes the chart default under it; a later value or map replaces a `null`.
+    #[test]
+    fn nulls_are_kept_for_helm_and_replaced_by_later_values() {
+        let cluster = cluster_of([
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "first", "namespace": "bb"},
+                   "data": {"values.yaml": "a: {image: pinned, tag: null, table: {k: 1}, gone: {k: 1}}\nwas: null\n"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "second", "namespace": "bb"},
+                   "data": {"values.yaml": "a: {image: null, gone: null}\nwas: {k: null}\n"}}),
+        ]);
+        let r = refs(json!([
+            {"kind": "ConfigMap", "name": "first"},
+            {"kind": "ConfigMap", "name": "second"}
+        ]));
+        let inline = json!({"a": {"tag": "v3", "table": null}, "extra": null});
+        let v = compose(&r, Some(&inline), &cluster, "bb").unwrap();
+        assert_eq!(
+            v,
+            json!({"a": {"image": null, "tag": "v3", "table": null, "gone": null},
+                   "was": {"k": null}, "extra": null})
         );
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::chart::Chart;
 use super::error::{Error, ErrorKind};
+use super::tables::Tables;
 use super::values::{Mode, coalesce_chart, coalesce_tables};
 use crate::semver::{Constraints, Version};
 
@@ -199,13 +200,32 @@ fn sprint(v: Option<&Value>) -> String {
 }
 
 /// Folds subchart defaults (and imported `exports`) into the chart's own values, as
-/// Helm's `processImportValues` does in merge mode: the chart's values win.
+/// Helm's `processImportValues` does in merge mode: the chart's values win. Helm merges the
+/// imports without copying the subcharts' tables, so its writes through them show in the
+/// chart's values too ([`Tables`]), until its deep copy of those values ends the sharing.
 fn import_values(chart: &mut Chart) -> Result<(), Error> {
     if chart.metadata.dependencies.is_none() {
         return Ok(());
     }
     let cvals = coalesce_chart(chart, &Map::new(), Mode::Merge)?;
-    let mut imported = Map::new();
+    let imports = chart.metadata.dependencies.iter().flatten();
+    if imports.map(|req| req.import_values.len()).sum::<usize>() == 0 {
+        // Nothing to import: Helm's merge of an empty table changes nothing.
+        chart.values = cvals;
+        return Ok(());
+    }
+    let mut tables = Tables::default();
+    let cvals = tables.add(cvals);
+    let imported = tables.add(Map::new());
+    let name = chart.name().to_string();
+    let cycle = |_| {
+        Error::new(
+            ErrorKind::Dependencies,
+            format!(
+                "import-values of chart {name} make a table contain itself (helm overflows its stack on it)"
+            ),
+        )
+    };
     for req in chart.metadata.dependencies.iter_mut().flatten() {
         let mut rewritten = Vec::new();
         for entry in &req.import_values {
@@ -215,23 +235,21 @@ fn import_values(chart: &mut Chart) -> Result<(), Error> {
                 _ => continue,
             };
             rewritten.push(serde_json::json!({"child": child, "parent": parent}));
-            let Some(found) = table(&cvals, &format!("{}.{child}", req.name)) else {
+            let Some(found) = tables.table(cvals, &format!("{}.{child}", req.name)) else {
                 continue;
             };
-            let mut nested = found.clone();
-            if parent != "." {
-                for part in parent.split('.').rev() {
-                    let mut wrapper = Map::new();
-                    wrapper.insert(part.to_string(), Value::Object(nested));
-                    nested = wrapper;
-                }
-            }
-            coalesce_tables(&mut imported, nested, Mode::Merge);
+            let found = tables.as_map(found);
+            let nested = tables.nest(&parent, found);
+            tables.merge(imported, nested).map_err(cycle)?;
         }
         req.import_values = rewritten;
     }
-    let mut values = cvals;
-    coalesce_tables(&mut values, imported, Mode::Merge);
+    let mut values = tables.to_map(cvals).map_err(cycle)?;
+    coalesce_tables(
+        &mut values,
+        tables.to_map(imported).map_err(cycle)?,
+        Mode::Merge,
+    );
     chart.values = values;
     Ok(())
 }

@@ -12,6 +12,15 @@ use super::error::Error;
 use super::funcs::{self, ROOT_NAME, WARN_END, WARN_START};
 use super::objects::{Capabilities, Files};
 
+/// The Go type Helm v4 gives `.`, `.Values` and `.Template`: a named map, which `typeOf`
+/// shows and Sprig's `dig` refuses, unlike the plain maps inside it.
+const VALUES_TYPE: &str = "common.Values";
+
+/// `map` as Helm's `common.Values`: the same entries under the named type.
+fn as_values(map: &Map) -> Value {
+    Value::Map(map.named(VALUES_TYPE))
+}
+
 /// A template to parse and (unless a partial) execute, with the scope it runs in.
 struct Renderable {
     path: String,
@@ -112,10 +121,10 @@ fn render_here(
         let template = Map::new();
         template.insert("Name", Value::from(r.path.as_str()));
         template.insert("BasePath", Value::from(r.base_path.as_str()));
-        r.scope.insert("Template", Value::Map(template));
+        r.scope.insert("Template", as_values(&template));
         let seed = seed(&opts.seed, &opts.release_name, &r.path);
         let text = set
-            .execute_with_seed(&r.path, Value::Map(r.scope.clone()), seed)
+            .execute_with_seed(&r.path, as_values(&r.scope), seed)
             .map_err(|e| Error::render(exec_error(&r.path, e.message())))?;
         sink(r.path.clone(), text);
     }
@@ -144,6 +153,8 @@ fn collect(
     } else {
         format!("{parent_path}/charts/{}", chart.name())
     };
+    // `.Subcharts.<name>` shows this scope as a plain map; `.` is the same map as
+    // `common.Values`.
     let scope = Map::new();
     scope.insert("Chart", chart_object(chart, is_root));
     scope.insert("Files", Value::Object(Rc::new(Files::new(&chart.files))));
@@ -169,6 +180,11 @@ fn collect(
             }
             values
         }
+    };
+    // Helm's `Values.Table` answers `common.Values`, and the root's values are one too.
+    let values = match values {
+        Value::Map(map) => as_values(&map),
+        other => other,
     };
     scope.insert("Values", values);
     let subcharts = Map::new();
@@ -414,7 +430,7 @@ fn nested_error(message: &str) -> Option<&str> {
 
 /// Values as Helm's templates see them. Numbers arrive typed: values files' and JSON's as
 /// `float64` (stored as JSON floats), `--set` integers as Go `int64` (JSON integers).
-fn typed_values(json: &serde_json::Value) -> Value {
+pub(super) fn typed_values(json: &serde_json::Value) -> Value {
     match json {
         serde_json::Value::Null => Value::Nil,
         serde_json::Value::Bool(b) => Value::Bool(*b),

@@ -22,6 +22,7 @@ mod release;
 mod schema;
 mod show;
 mod strvals;
+mod tables;
 mod values;
 
 pub use caps::Capabilities;

@@ -96,20 +96,12 @@ pub(crate) fn float_numbers(v: Value) -> Value {
     }
 }
 
-/// Helm's `MergeMaps`: `b` over `a`, recursing where both sides hold maps.
+/// Helm's `mergeMaps` of values files and `--set` layers: `b` over `a`, recursing where
+/// both sides hold maps; a `null` in `b` is kept, for coalescing to delete the chart
+/// default under it.
 #[must_use]
 pub fn merge_maps(mut a: Map<String, Value>, b: Map<String, Value>) -> Map<String, Value> {
-    for (k, v) in b {
-        match (a.get_mut(&k), v) {
-            (Some(Value::Object(existing)), Value::Object(incoming)) => {
-                let merged = merge_maps(std::mem::take(existing), incoming);
-                *existing = merged;
-            }
-            (_, v) => {
-                a.insert(k, v);
-            }
-        }
-    }
+    crate::object::merge_maps(&mut a, b);
     a
 }
 
@@ -186,16 +178,10 @@ fn share_nested_globals(parent: &mut Map<String, Value>, sub: &Map<String, Value
     }
 }
 
-/// How Go's `%t` prints a non-table value in Helm's type-mismatch error.
+/// How Go's `%t` prints a non-table value in Helm's type-mismatch error: lists element
+/// by element (`[%!t(string=a) <nil>]`), numbers with their Go type.
 fn go_percent_t(v: &Value) -> String {
-    match v {
-        Value::Bool(b) => b.to_string(),
-        Value::Null => "%!t(<nil>)".into(),
-        Value::String(s) => format!("%!t(string={s})"),
-        Value::Number(n) => format!("%!t(float64={n})"),
-        Value::Array(_) => "%!t([]interface {}=[...])".into(),
-        Value::Object(_) => "%!t(map[string]interface {}=map[...])".into(),
-    }
+    crate::template::sprintf("%t", &[super::engine::typed_values(v)])
 }
 
 /// Pushes the parent's `global` table into a subchart's values: parent globals win,
