@@ -60,7 +60,7 @@ fn walk<'l>(
     l: &'l Lookup,
 ) -> Result<Option<Value>, Error> {
     let Some(patch) = patch else {
-        return Ok(dest);
+        return dest.map(|d| walk_untouched(d, schema, l)).transpose();
     };
     if patch.is_null() {
         return Ok(None);
@@ -90,6 +90,37 @@ fn walk<'l>(
             _ => Ok(Some(Value::Array(p))),
         },
         scalar => Ok(Some(scalar)),
+    }
+}
+
+/// A node the patch says nothing about. kyaml walks it all the same, and sets every list
+/// the schema merges again from its own elements: elements with the same keys collapse,
+/// as in any merge.
+fn walk_untouched<'l>(dest: Value, schema: Option<Sch<'l>>, l: &'l Lookup) -> Result<Value, Error> {
+    let schema = match schema {
+        Some(s) => Some(s),
+        None => lookup(l, &dest)?,
+    };
+    match dest {
+        Value::Object(mut m) => {
+            for (key, v) in &mut m {
+                let child_schema = match schema {
+                    Some(s) => s.field(key)?,
+                    None => None,
+                };
+                *v = walk_untouched(std::mem::take(v), child_schema, l)?;
+            }
+            Ok(Value::Object(m))
+        }
+        Value::Array(items) => match schema {
+            Some(s) if s.merges()? => {
+                let keys = s.merge_keys()?;
+                let merged = walk_list(Some(Value::Array(items)), Vec::new(), schema, &keys, l)?;
+                Ok(merged.unwrap_or_else(|| Value::Array(Vec::new())))
+            }
+            _ => Ok(Value::Array(items)),
+        },
+        other => Ok(other),
     }
 }
 
@@ -136,9 +167,6 @@ fn walk_map<'l>(
     for key in keys {
         let d = out.get(&key).cloned();
         let p = patch.get(&key).cloned();
-        if p.is_none() {
-            continue;
-        }
         let child_schema = match schema {
             Some(s) => s.field(&key)?,
             None => None,
@@ -308,8 +336,9 @@ fn walk_list<'l>(
 
 /// kyaml's `ElementSetter`: drops null and empty-map elements, then replaces every element
 /// matching the keys (an empty value only asks for the field to exist; keys past the
-/// values are not checked) with `element`, or deletes them when there is none; appends
-/// `element` when nothing matched.
+/// values are not checked, and without any value nothing matches, so every other element
+/// is dropped) with `element`, or deletes them when there is none; appends `element` when
+/// nothing matched.
 fn element_set(list: &mut Vec<Value>, keys: &[String], values: &[String], element: Option<Value>) {
     let mut out = Vec::with_capacity(list.len() + 1);
     let mut found = false;
@@ -321,11 +350,12 @@ fn element_set(list: &mut Vec<Value>, keys: &[String], values: &[String], elemen
             out.push(e);
             continue;
         }
-        let hit = keys.iter().zip(values).all(|(k, v)| match e.get(k) {
-            None => false,
-            Some(_) if v.is_empty() => true,
-            Some(x) => super::resource::scalar_string(x) == *v,
-        });
+        let hit = !values.is_empty()
+            && keys.iter().zip(values).all(|(k, v)| match e.get(k) {
+                None => false,
+                Some(_) if v.is_empty() => true,
+                Some(x) => super::resource::scalar_string(x) == *v,
+            });
         if !hit {
             if !values.is_empty() {
                 out.push(e);
