@@ -108,10 +108,8 @@ impl ResId {
     pub fn effective_namespace(&self) -> &str {
         if self.gvk.is_cluster_scoped() {
             NOT_A_NAMESPACE
-        } else if self.namespace.is_empty() || self.namespace == "default" {
-            "default"
         } else {
-            &self.namespace
+            namespaced_effective(&self.namespace)
         }
     }
 
@@ -148,6 +146,15 @@ impl fmt::Display for ResId {
             &self.name
         };
         write!(f, "{}/{}.{}", self.gvk, name, ns)
+    }
+}
+
+/// The effective namespace of a namespaced id: `default` when it names none.
+pub(crate) fn namespaced_effective(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
     }
 }
 
