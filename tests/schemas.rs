@@ -22,28 +22,28 @@ fn shared_inputs<const N: usize>(names: [&str; N]) -> Option<[PathBuf; N]> {
 }
 
 #[test]
-fn smp_table_is_up_to_date() {
+fn openapi_data_is_up_to_date() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let Some([input]) = shared_inputs(["kustomize-openapi-v1.21.2.json.gz"]) else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let output = tmp.path().join("smp.json");
-    let run = Command::new(root.join("tools/gen-smp-schema"))
+    let output = tmp.path().join("openapi.json");
+    let run = Command::new(root.join("tools/gen-openapi-schema"))
         .arg(&input)
         .arg(&output)
         .output()
-        .expect("run tools/gen-smp-schema");
+        .expect("run tools/gen-openapi-schema");
     assert!(
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
     let fresh = std::fs::read(&output).unwrap();
-    let committed = std::fs::read(root.join("schemas/smp.json")).unwrap();
+    let committed = std::fs::read(root.join("schemas/openapi-v1.21.2.json")).unwrap();
     assert!(
         fresh == committed,
-        "schemas/smp.json is stale: run tools/gen-smp-schema"
+        "schemas/openapi-v1.21.2.json is stale: run tools/gen-openapi-schema"
     );
 }
 

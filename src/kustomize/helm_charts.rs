@@ -349,7 +349,7 @@ fn base_values(chart: &HelmChart, home: &Path, ldr: &Loader) -> Result<Map<Strin
         ValuesMerge::Merge => (inline, from_file),
         _ => (from_file, inline),
     };
-    let merged = super::smp::merge(&dest, &patch, ldr.schema().table())
+    let merged = super::smp::merge(&dest, &patch)
         .map_err(|e| Error::new(format!("could not merge values: {}", e.message())))?;
     match merged {
         Some(Value::Object(m)) => Ok(m),

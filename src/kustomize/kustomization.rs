@@ -157,8 +157,8 @@ pub(crate) struct Kustomization {
     pub transformers: Vec<String>,
     /// `validators:` entries, likewise.
     pub validators: Vec<String>,
-    /// `openapi: {path: …}`: a schema file replacing kustomize's built-in one.
-    pub openapi: Option<String>,
+    /// `openapi:`, the schema strategic merge patches and scopes come from.
+    pub openapi: OpenApi,
     /// `helmCharts`, then the converted deprecated `helmChartInflationGenerator` entries.
     pub helm_charts: Vec<HelmChart>,
     /// `helmGlobals` (or the deprecated entries' `chartHome`).
@@ -311,21 +311,11 @@ impl Kustomization {
             generators: strings(map.get("generators"), "generators")?,
             transformers: strings(map.get("transformers"), "transformers")?,
             validators: strings(map.get("validators"), "validators")?,
-            openapi: parse_openapi(map.get("openapi"))?,
+            openapi: OpenApi::parse(map.get("openapi"))?,
             helm_charts,
             helm_globals: helm_charts::globals_or(helm_globals, legacy_globals),
         };
         Ok(k)
-    }
-}
-
-fn is_empty(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::Array(a) => a.is_empty(),
-        Value::Object(m) => m.is_empty(),
-        Value::String(s) => s.is_empty(),
-        _ => false,
     }
 }
 
@@ -389,20 +379,27 @@ fn boolean(v: Option<&Value>) -> bool {
     v.and_then(Value::as_bool).unwrap_or(false)
 }
 
-/// `openapi:` — only a schema file; `version:` would pick one of kustomize's bundled
-/// schemas, which crunch does not carry.
-fn parse_openapi(v: Option<&Value>) -> Result<Option<String>, Error> {
-    let Some(m) = v.filter(|v| !is_empty(v)) else {
-        return Ok(None);
-    };
-    let m = object(m, "openapi")?;
-    check_fields(m, &["path", "version"], "openapi")?;
-    if m.contains_key("version") {
-        return Err(Error::new(
-            "openapi.version is not supported (only openapi.path)",
-        ));
+/// `openapi:` as kustomize reads it, a map of strings: `path` names a schema file,
+/// `version` one of the built-in schemas; other keys mean nothing. A key that is present
+/// counts, even with an empty value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OpenApi {
+    pub path: Option<String>,
+    pub version: Option<String>,
+}
+
+impl OpenApi {
+    fn parse(v: Option<&Value>) -> Result<OpenApi, Error> {
+        let mut openapi = OpenApi::default();
+        for (key, value) in string_map(v, "openapi")? {
+            match key.as_str() {
+                "path" => openapi.path = Some(value),
+                "version" => openapi.version = Some(value),
+                _ => {}
+            }
+        }
+        Ok(openapi)
     }
-    Ok(Some(str_field(m, "path")?).filter(|p| !p.is_empty()))
 }
 
 pub(crate) fn parse_patch(v: &Value, what: &str) -> Result<PatchArgs, Error> {

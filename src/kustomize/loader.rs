@@ -2,12 +2,10 @@
 //! directories and remote bases), and cycle detection.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
 
 use super::error::Error;
 use super::kustomization::FILE_NAMES;
 use super::origin::Place;
-use super::schema::Schema;
 use super::{LoadRestrictor, Options, Remote, remote};
 
 /// Reads files of one kustomization root and opens the roots it refers to.
@@ -25,9 +23,6 @@ pub(crate) struct Loader<'a> {
     remote: &'a dyn Remote,
     /// Where this root is, as `buildMetadata` origins name it.
     place: Place,
-    /// The merge-key schema of the whole build, shared by every root: kustomize keeps one
-    /// global schema, set once (see [`Loader::offer_schema`]).
-    schema: Arc<OnceLock<Schema>>,
 }
 
 impl<'a> Loader<'a> {
@@ -43,7 +38,6 @@ impl<'a> Loader<'a> {
             urls: Vec::new(),
             remote,
             place: Place::default(),
-            schema: Arc::default(),
         })
     }
 
@@ -60,30 +54,6 @@ impl<'a> Loader<'a> {
     /// Where this root is relative to the top kustomization (or in its repository).
     pub fn place(&self) -> &Place {
         &self.place
-    }
-
-    /// The merge-key schema patches use: the one set for the build, else kustomize's.
-    pub fn schema(&self) -> &Schema {
-        static BUILTIN: Schema = Schema::Builtin;
-        self.schema.get().unwrap_or(&BUILTIN)
-    }
-
-    /// Replaces the schema for this root and every root opened from it (the top
-    /// kustomization's `openapi`).
-    pub fn set_schema(&mut self, schema: Schema) {
-        self.schema = Arc::new(OnceLock::from(schema));
-    }
-
-    /// Whether a schema has been set for the build.
-    pub fn has_schema(&self) -> bool {
-        self.schema.get().is_some()
-    }
-
-    /// Sets the schema of the whole build (every root sharing it, including those opened
-    /// already) unless one is set: the first `openapi` met wins.
-    pub fn offer_schema(&self, schema: Schema) {
-        // A schema already set stays, as kustomize's `SetSchema` without reset leaves it.
-        let _ = self.schema.set(schema);
     }
 
     /// The name of the kustomization file in this root (kustomize's first choice when
@@ -182,7 +152,6 @@ impl<'a> Loader<'a> {
                     )),
                 }
                 .join(&target.path),
-                schema: self.schema.clone(),
             });
         }
         if Path::new(path).is_absolute() {
@@ -215,7 +184,6 @@ impl<'a> Loader<'a> {
             urls: self.urls.clone(),
             remote: self.remote,
             place: self.place.join(path),
-            schema: self.schema.clone(),
         })
     }
 }

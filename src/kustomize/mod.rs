@@ -8,8 +8,8 @@
 //! `kustomization` (the file's fields), `target` (accumulation), `config` + `crds` (field
 //! specs), `generators` + `hash`, `helm_charts` (`helmCharts` inflated by crunch's Helm
 //! engine), `transformers` (namespace, prefix/suffix, labels, annotations, images,
-//! replicas), `patch` (+ `smp` driven by `schema`, built in or the
-//! first `openapi` in build order, + `json6902`), `replacements`, `plugins` (built-in
+//! replicas), `patch` (+ `smp` driven by `schema`: kyaml's one schema per build, built in
+//! or from an `openapi` field, + `json6902`), `replacements`, `plugins` (built-in
 //! plugin configs in `generators`/`transformers`/`validators`; `value_add` is the
 //! `ValueAddTransformer`), then once at the top:
 //! `nameref`, `vars`, `origin` (`buildMetadata`), `sort`.
@@ -105,19 +105,20 @@ pub struct Options {
 /// led there.
 pub fn build(dir: &Path, remote: &dyn Remote, options: &Options) -> Result<Vec<Value>, Error> {
     let top = top_step(dir);
-    let mut ldr = Loader::new(dir, options, remote).map_err(|e| e.within(top.clone()))?;
-    let k = target::load_kustomization(&ldr).map_err(|e| e.within(top.clone()))?;
-    target::use_openapi(&k, &mut ldr).map_err(|e| e.within(top.clone()))?;
-    if k.kind == Kind::Component {
-        return Err(Error::new(format!(
-            "expected kind != 'Component' for path '{}'",
-            dir.display()
-        ))
-        .within(top));
-    }
-    let ra =
-        target::accumulate(&k, &ldr, Accumulator::default()).map_err(|e| e.within(top.clone()))?;
-    finish(ra, k.sort.as_ref(), k.build_metadata).map_err(|e| e.within(top))
+    schema::in_build(|| {
+        let ldr = Loader::new(dir, options, remote)?;
+        let k = target::load_kustomization(&ldr)?;
+        target::use_openapi(&k, &ldr, true)?;
+        if k.kind == Kind::Component {
+            return Err(Error::new(format!(
+                "expected kind != 'Component' for path '{}'",
+                dir.display()
+            )));
+        }
+        let ra = target::accumulate(&k, &ldr, Accumulator::default())?;
+        finish(ra, k.sort.as_ref(), k.build_metadata)
+    })
+    .map_err(|e| e.within(top))
 }
 
 /// Flux builds a Kustomization's path with its own overlay (namespace/targetNamespace,
@@ -139,11 +140,14 @@ pub fn build_with_overlay(
     if !ov.resources.is_empty() {
         return Err(Error::new("an overlay must not list resources of its own").within("overlay"));
     }
-    let mut ldr = Loader::new(dir, options, remote).map_err(|e| e.within(top.clone()))?;
-    target::use_openapi(&ov, &mut ldr).map_err(|e| e.within("overlay"))?;
-    let base = target::build_dir(&ldr, Kind::Kustomization).map_err(|e| e.within(top.clone()))?;
-    let ra = target::accumulate(&ov, &ldr, base).map_err(|e| e.within("overlay"))?;
-    finish(ra, ov.sort.as_ref(), ov.build_metadata).map_err(|e| e.within("overlay"))
+    schema::in_build(|| {
+        let ldr = Loader::new(dir, options, remote).map_err(|e| e.within(top.clone()))?;
+        target::use_openapi(&ov, &ldr, true).map_err(|e| e.within("overlay"))?;
+        let base =
+            target::build_dir(&ldr, Kind::Kustomization).map_err(|e| e.within(top.clone()))?;
+        let ra = target::accumulate(&ov, &ldr, base).map_err(|e| e.within("overlay"))?;
+        finish(ra, ov.sort.as_ref(), ov.build_metadata).map_err(|e| e.within("overlay"))
+    })
 }
 
 /// Flux HelmRelease postRenderers: applies kustomize `patches` entries (strategic merge or
@@ -154,14 +158,17 @@ pub fn build_with_overlay(
 /// A malformed patch, a patch with a `path` (there is no directory here), or a failed
 /// application.
 pub fn apply_patches(objects: Vec<Value>, patches: &[Value]) -> Result<Vec<Value>, Error> {
-    let mut rs: Vec<Resource> = objects.into_iter().map(Resource::new).collect();
     let doc = serde_json::json!({ "patches": patches });
     let k = Kustomization::parse(&doc)?;
-    for (i, args) in k.patches.iter().enumerate() {
-        let p = target::load_patch(args, None).map_err(|e| e.within(format!("patches[{i}]")))?;
-        patch::apply(&mut rs, &p).map_err(|e| e.within(format!("patches[{i}]")))?;
-    }
-    Ok(rs.into_iter().map(|r| r.obj).collect())
+    schema::in_build(|| {
+        let mut rs: Vec<Resource> = objects.into_iter().map(Resource::new).collect();
+        for (i, args) in k.patches.iter().enumerate() {
+            let p =
+                target::load_patch(args, None).map_err(|e| e.within(format!("patches[{i}]")))?;
+            patch::apply(&mut rs, &p).map_err(|e| e.within(format!("patches[{i}]")))?;
+        }
+        Ok(rs.into_iter().map(|r| r.obj).collect())
+    })
 }
 
 /// Prints objects exactly as `kubectl kustomize` writes them to stdout.

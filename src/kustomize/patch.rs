@@ -9,7 +9,6 @@ use super::error::Error;
 use super::json6902::{self, Op};
 use super::resid::{Gvk, ResId};
 use super::resource::Resource;
-use super::schema::Schema;
 use super::smp;
 use crate::yaml::{Dialect, parse_stream};
 
@@ -211,8 +210,6 @@ pub(crate) struct Patch {
     pub allow_kind_change: bool,
     /// `[path: "..."]` or `[patch: "..."]`, for messages.
     pub source: String,
-    /// The merge-key schema of the build.
-    pub schema: Schema,
 }
 
 /// Classifies patch text: all-map documents are strategic merge patches, a single list is
@@ -348,7 +345,7 @@ fn apply_smp(r: &mut Resource, patch: &Value, p: &Patch) -> Result<bool, Error> 
     if p.allow_name_change || p.allow_kind_change {
         r.store_previous_id();
     }
-    let Some(merged) = smp::merge(&r.obj, patch, p.schema.table())? else {
+    let Some(merged) = smp::merge(&r.obj, patch)? else {
         return Ok(false);
     };
     if merged.as_object().is_none_or(|m| m.is_empty()) {

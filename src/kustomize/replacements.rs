@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 use super::patch::MetaSelector;
-use super::resid::{Gvk, ResId};
+use super::resid::{Gvk, ResId, namespaced_effective};
 use super::resource::{Resource, scalar_string};
 use crate::yaml::{Dialect, parse_document};
 
@@ -37,15 +37,13 @@ impl IdSelector {
         self.gvk == Gvk::default() && self.name.is_empty() && self.namespace.is_empty()
     }
 
+    /// kyaml's `IsSelectedBy`. Neither the selector nor the ids replacements make of a
+    /// resource know their type's scope, so namespaces compare as if every type were
+    /// namespaced.
     fn selects(&self, id: &ResId) -> bool {
         (self.name.is_empty() || self.name == id.name)
             && (self.namespace.is_empty()
-                || ResId {
-                    gvk: id.gvk.clone(),
-                    name: String::new(),
-                    namespace: self.namespace.clone(),
-                }
-                .ns_equals(id))
+                || namespaced_effective(&self.namespace) == namespaced_effective(&id.namespace))
             && id.gvk.is_selected_by(&self.gvk)
     }
 

@@ -32,9 +32,13 @@ impl Gvk {
         }
     }
 
-    /// The gvk of an object (missing fields read as empty).
+    /// The gvk of an object (missing fields read as empty), as kyaml's `GvkFromNode` makes
+    /// it: asking the build's schema for the type's scope, which a custom schema may be
+    /// parsed for.
     pub fn of(obj: &Value) -> Gvk {
-        Gvk::from_api_version(str_at(obj, &["apiVersion"]), str_at(obj, &["kind"]))
+        let gvk = Gvk::from_api_version(str_at(obj, &["apiVersion"]), str_at(obj, &["kind"]));
+        schema::note_type(&gvk.group, &gvk.version, &gvk.kind);
+        gvk
     }
 
     /// `group/version`, or `version` for the core group.
@@ -53,8 +57,9 @@ impl Gvk {
             && (selector.kind.is_empty() || selector.kind == self.kind)
     }
 
-    /// Whether the built-in schema knows this type as cluster-scoped (unknown types,
-    /// e.g. custom resources, count as namespaced, as in kustomize).
+    /// Whether the build's schema knows this type as cluster-scoped (unknown types, e.g.
+    /// custom resources a custom schema serves no path for, count as namespaced, as in
+    /// kustomize).
     pub fn is_cluster_scoped(&self) -> bool {
         schema::is_cluster_scoped(&self.group, &self.version, &self.kind)
     }
@@ -103,10 +108,8 @@ impl ResId {
     pub fn effective_namespace(&self) -> &str {
         if self.gvk.is_cluster_scoped() {
             NOT_A_NAMESPACE
-        } else if self.namespace.is_empty() || self.namespace == "default" {
-            "default"
         } else {
-            &self.namespace
+            namespaced_effective(&self.namespace)
         }
     }
 
@@ -143,6 +146,15 @@ impl fmt::Display for ResId {
             &self.name
         };
         write!(f, "{}/{}.{}", self.gvk, name, ns)
+    }
+}
+
+/// The effective namespace of a namespaced id: `default` when it names none.
+pub(crate) fn namespaced_effective(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
     }
 }
 

@@ -1,13 +1,14 @@
 //! Strategic merge patch as kustomize v5 applies it (kyaml's merge2 walker): maps merge
-//! field by field, `null` deletes, lists merge by their merge keys when the schema
-//! (`schemas/smp.json`) says so and are replaced otherwise (always, for types the schema
-//! does not know, such as custom resources), and `$patch: replace|delete|merge` directives
-//! apply to maps and lists. New list elements come first, as kustomize prepends them.
+//! field by field, `null` deletes, lists merge by their merge keys when the build's schema
+//! (see [`super::schema`]) gives them the `merge` strategy and are replaced otherwise
+//! (always, for types the schema does not know, such as custom resources), and
+//! `$patch: replace|delete|merge` directives apply to maps and lists. New list elements
+//! come first, as kustomize prepends them.
 
 use serde_json::{Map, Value};
 
 use super::error::Error;
-use super::schema::{Sch, Table};
+use super::schema::{Lookup, Sch};
 
 const DIRECTIVE: &str = "$patch";
 
@@ -20,15 +21,23 @@ enum Directive {
 }
 
 /// Applies `patch` to `dest`; `None` when the patch deletes the object.
-pub(crate) fn merge(dest: &Value, patch: &Value, t: &Table) -> Result<Option<Value>, Error> {
-    walk(Some(dest.clone()), Some(patch.clone()), None, t)
+pub(crate) fn merge(dest: &Value, patch: &Value) -> Result<Option<Value>, Error> {
+    walk(
+        Some(dest.clone()),
+        Some(patch.clone()),
+        None,
+        &Lookup::default(),
+    )
 }
 
-/// The schema of an object that carries `apiVersion` and `kind`.
-fn lookup<'t>(t: &'t Table, v: &Value) -> Option<Sch<'t>> {
-    let api_version = v.get("apiVersion")?.as_str()?;
-    let kind = v.get("kind")?.as_str()?;
-    t.for_type(api_version, kind)
+/// The schema of a map that carries `apiVersion` and `kind`, as kyaml looks it up for a
+/// node its parent's schema says nothing about.
+fn lookup<'l>(l: &'l Lookup, v: &Value) -> Result<Option<Sch<'l>>, Error> {
+    let text = |k: &str| v.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    match (text("apiVersion"), text("kind")) {
+        (Some(api_version), Some(kind)) => l.for_type(api_version, kind),
+        _ => Ok(None),
+    }
 }
 
 fn kind_name(v: &Value) -> &'static str {
@@ -44,22 +53,27 @@ fn same_kind(a: &Value, b: &Value) -> bool {
 }
 
 /// Merges one node. `None` means "absent" (a deleted or never-present field).
-fn walk<'t>(
+fn walk<'l>(
     dest: Option<Value>,
     patch: Option<Value>,
-    schema: Option<Sch<'t>>,
-    t: &'t Table,
+    schema: Option<Sch<'l>>,
+    l: &'l Lookup,
 ) -> Result<Option<Value>, Error> {
     let Some(patch) = patch else {
-        return Ok(dest);
+        return dest.map(|d| walk_untouched(d, schema, l)).transpose();
     };
     if patch.is_null() {
         return Ok(None);
     }
     let dest = dest.filter(|d| !d.is_null());
-    let schema = schema
-        .or_else(|| dest.as_ref().and_then(|d| lookup(t, d)))
-        .or_else(|| lookup(t, &patch));
+    let schema = match (schema, &dest) {
+        (Some(s), _) => Some(s),
+        (None, Some(d)) => match lookup(l, d)? {
+            Some(s) => Some(s),
+            None => lookup(l, &patch)?,
+        },
+        (None, None) => lookup(l, &patch)?,
+    };
     if let Some(d) = &dest
         && !same_kind(d, &patch)
     {
@@ -70,12 +84,43 @@ fn walk<'t>(
         )));
     }
     match patch {
-        Value::Object(p) => walk_map(dest, p, schema, t),
-        Value::Array(p) => match schema.and_then(Sch::merge_keys) {
-            Some(keys) => walk_list(dest, p, schema, keys, t),
-            None => Ok(Some(Value::Array(p))),
+        Value::Object(p) => walk_map(dest, p, schema, l),
+        Value::Array(p) => match schema {
+            Some(s) if s.merges()? => walk_list(dest, p, schema, &s.merge_keys()?, l),
+            _ => Ok(Some(Value::Array(p))),
         },
         scalar => Ok(Some(scalar)),
+    }
+}
+
+/// A node the patch says nothing about. kyaml walks it all the same, and sets every list
+/// the schema merges again from its own elements: elements with the same keys collapse,
+/// as in any merge.
+fn walk_untouched<'l>(dest: Value, schema: Option<Sch<'l>>, l: &'l Lookup) -> Result<Value, Error> {
+    let schema = match schema {
+        Some(s) => Some(s),
+        None => lookup(l, &dest)?,
+    };
+    match dest {
+        Value::Object(mut m) => {
+            for (key, v) in &mut m {
+                let child_schema = match schema {
+                    Some(s) => s.field(key)?,
+                    None => None,
+                };
+                *v = walk_untouched(std::mem::take(v), child_schema, l)?;
+            }
+            Ok(Value::Object(m))
+        }
+        Value::Array(items) => match schema {
+            Some(s) if s.merges()? => {
+                let keys = s.merge_keys()?;
+                let merged = walk_list(Some(Value::Array(items)), Vec::new(), schema, &keys, l)?;
+                Ok(merged.unwrap_or_else(|| Value::Array(Vec::new())))
+            }
+            _ => Ok(Value::Array(items)),
+        },
+        other => Ok(other),
     }
 }
 
@@ -99,11 +144,11 @@ fn parse_directive(v: &Value) -> Result<Directive, Error> {
     }
 }
 
-fn walk_map<'t>(
+fn walk_map<'l>(
     dest: Option<Value>,
     mut patch: Map<String, Value>,
-    schema: Option<Sch<'t>>,
-    t: &'t Table,
+    schema: Option<Sch<'l>>,
+    l: &'l Lookup,
 ) -> Result<Option<Value>, Error> {
     let directive = take_map_directive(&mut patch)?;
     if directive == Some(Directive::Delete) {
@@ -120,13 +165,13 @@ fn walk_map<'t>(
     keys.sort();
     keys.dedup();
     for key in keys {
-        let child_schema = schema.and_then(|s| s.child(&key));
         let d = out.get(&key).cloned();
         let p = patch.get(&key).cloned();
-        if p.is_none() {
-            continue;
-        }
-        match walk(d, p, child_schema, t)? {
+        let child_schema = match schema {
+            Some(s) => s.field(&key)?,
+            None => None,
+        };
+        match walk(d, p, child_schema, l)? {
             Some(v) => {
                 out.insert(key, v);
             }
@@ -170,12 +215,12 @@ fn matches(elem: &Value, keys: &[String], values: &[String]) -> bool {
         })
 }
 
-fn walk_list<'t>(
+fn walk_list<'l>(
     dest: Option<Value>,
     mut patch: Vec<Value>,
-    schema: Option<Sch<'t>>,
+    schema: Option<Sch<'l>>,
     keys: &[String],
-    table: &'t Table,
+    l: &'l Lookup,
 ) -> Result<Option<Value>, Error> {
     let dest_items = match dest {
         None => patch.clone(),
@@ -191,10 +236,14 @@ fn walk_list<'t>(
             )));
         }
     };
+    // kyaml takes the elements' schema before it tells a list of scalars from one of maps.
+    let elem_schema = match schema {
+        Some(s) => s.elements()?,
+        None => None,
+    };
     if keys.is_empty() {
         return Ok(Some(Value::Array(merge_scalars(&patch, &dest_items))));
     }
-    let elem_schema = schema.and_then(Sch::elements);
     // Key tuples, the patch's first (kustomize prepends what the patch brings).
     let tuple = |e: &Value| -> Vec<String> {
         keys.iter()
@@ -243,7 +292,7 @@ fn walk_list<'t>(
             dest_at.map(|i| dest_items[i].clone()),
             patch_el,
             elem_schema,
-            table,
+            l,
         )? {
             Some(Value::Object(m)) if m.is_empty() => None,
             Some(Value::Null) | None => None,
@@ -287,8 +336,9 @@ fn walk_list<'t>(
 
 /// kyaml's `ElementSetter`: drops null and empty-map elements, then replaces every element
 /// matching the keys (an empty value only asks for the field to exist; keys past the
-/// values are not checked) with `element`, or deletes them when there is none; appends
-/// `element` when nothing matched.
+/// values are not checked, and without any value nothing matches, so every other element
+/// is dropped) with `element`, or deletes them when there is none; appends `element` when
+/// nothing matched.
 fn element_set(list: &mut Vec<Value>, keys: &[String], values: &[String], element: Option<Value>) {
     let mut out = Vec::with_capacity(list.len() + 1);
     let mut found = false;
@@ -300,11 +350,12 @@ fn element_set(list: &mut Vec<Value>, keys: &[String], values: &[String], elemen
             out.push(e);
             continue;
         }
-        let hit = keys.iter().zip(values).all(|(k, v)| match e.get(k) {
-            None => false,
-            Some(_) if v.is_empty() => true,
-            Some(x) => super::resource::scalar_string(x) == *v,
-        });
+        let hit = !values.is_empty()
+            && keys.iter().zip(values).all(|(k, v)| match e.get(k) {
+                None => false,
+                Some(_) if v.is_empty() => true,
+                Some(x) => super::resource::scalar_string(x) == *v,
+            });
         if !hit {
             if !values.is_empty() {
                 out.push(e);
@@ -370,7 +421,6 @@ fn merge_scalars(patch: &[Value], dest: &[Value]) -> Vec<Value> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::schema::Schema;
     use super::*;
     use serde_json::json;
 
@@ -385,9 +435,7 @@ mod tests {
             deployment(json!([{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]));
         let patch =
             deployment(json!([{"name": "b", "image": "b:2"}, {"name": "c", "image": "c:1"}]));
-        let out = merge(&dest, &patch, Schema::Builtin.table())
-            .expect("merge")
-            .expect("kept");
+        let out = merge(&dest, &patch).expect("merge").expect("kept");
         assert_eq!(
             out["spec"]["template"]["spec"]["containers"],
             json!([{"name": "b", "image": "b:2"}, {"name": "c", "image": "c:1"}, {"name": "a", "image": "a:1"}])
@@ -399,9 +447,7 @@ mod tests {
         let dest = deployment(json!([{"name": "a", "image": "a:1", "args": ["x"]}, {"name": "b"}]));
         let patch =
             deployment(json!([{"name": "b", "$patch": "delete"}, {"name": "a", "args": null}]));
-        let out = merge(&dest, &patch, Schema::Builtin.table())
-            .expect("merge")
-            .expect("kept");
+        let out = merge(&dest, &patch).expect("merge").expect("kept");
         assert_eq!(
             out["spec"]["template"]["spec"]["containers"],
             json!([{"name": "a", "image": "a:1"}])
@@ -414,9 +460,7 @@ mod tests {
             "data": {"a": "1", "b": "2"}});
         let patch = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
             "data": {"$patch": "replace", "c": "3"}});
-        let out = merge(&dest, &patch, Schema::Builtin.table())
-            .expect("merge")
-            .expect("kept");
+        let out = merge(&dest, &patch).expect("merge").expect("kept");
         assert_eq!(out["data"], json!({"c": "3"}));
     }
 
@@ -426,9 +470,7 @@ mod tests {
             "metadata": {"name": "x"}, "spec": {"valuesFrom": [{"kind": "Secret", "name": "a"}]}});
         let patch = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
             "metadata": {"name": "x"}, "spec": {"valuesFrom": [{"kind": "ConfigMap", "name": "b"}]}});
-        let out = merge(&dest, &patch, Schema::Builtin.table())
-            .expect("merge")
-            .expect("kept");
+        let out = merge(&dest, &patch).expect("merge").expect("kept");
         assert_eq!(
             out["spec"]["valuesFrom"],
             json!([{"kind": "ConfigMap", "name": "b"}])
@@ -440,9 +482,6 @@ mod tests {
         let dest = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}});
         let patch = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"},
             "$patch": "delete"});
-        assert_eq!(
-            merge(&dest, &patch, Schema::Builtin.table()).expect("merge"),
-            None
-        );
+        assert_eq!(merge(&dest, &patch).expect("merge"), None);
     }
 }

@@ -68,40 +68,21 @@ pub(crate) fn load_kustomization(ldr: &Loader) -> Result<Kustomization, Error> {
     Kustomization::parse(&doc).map_err(|e| e.in_file(&path))
 }
 
-/// The top kustomization's `openapi` schema replaces the built-in one for the whole build.
-pub(crate) fn use_openapi(k: &Kustomization, ldr: &mut Loader) -> Result<(), Error> {
-    let Some(path) = &k.openapi else {
-        return Ok(());
+/// Sets the build's schema from a kustomization's `openapi` (see [`super::schema`]):
+/// `top` for the kustomization the build starts from, whose schema wins; below it, the
+/// first one in build order. A schema file must be readable either way.
+pub(crate) fn use_openapi(k: &Kustomization, ldr: &Loader, top: bool) -> Result<(), Error> {
+    let file = match &k.openapi.path {
+        Some(path) => Some(ldr.read_text(path)?),
+        None => None,
     };
-    let (file, text) = ldr.read_text(path)?;
-    ldr.set_schema(read_schema(&file, &text)?);
-    Ok(())
-}
-
-/// kustomize keeps one schema for the whole build: a kustomization below the top naming
-/// an `openapi` file sets it when none is set yet (by the top or an earlier kustomization
-/// in build order), for everything built after it. The file must load either way.
-fn adopt_nested_openapi(k: &Kustomization, ldr: &Loader) -> Result<(), Error> {
-    let Some(path) = &k.openapi else {
-        return Ok(());
-    };
-    let (file, text) = ldr.read_text(path)?;
-    if !ldr.has_schema() {
-        ldr.offer_schema(read_schema(&file, &text)?);
-    }
-    Ok(())
-}
-
-fn read_schema(file: &std::path::Path, text: &str) -> Result<super::schema::Schema, Error> {
-    let doc =
-        crate::yaml::parse_document(text, Dialect::GoYamlV2).map_err(|e| Error::yaml(file, &e))?;
-    super::schema::custom(&doc).map_err(|e| e.in_file(file))
+    super::schema::set(&k.openapi, file, top)
 }
 
 /// Builds the directory of `ldr` (its own kustomization, recursively).
 pub(crate) fn build_dir(ldr: &Loader, expect: Kind) -> Result<Accumulator, Error> {
     let k = load_kustomization(ldr)?;
-    adopt_nested_openapi(&k, ldr)?;
+    use_openapi(&k, ldr, false)?;
     if k.kind != expect {
         return Err(Error::new(match expect {
             Kind::Component => format!(
@@ -118,7 +99,9 @@ pub(crate) fn build_dir(ldr: &Loader, expect: Kind) -> Result<Accumulator, Error
 }
 
 /// kustomize's `accumulateTarget`: resources, configuration, generators, components,
-/// transformers.
+/// transformers. The directories listed under `generators` and `transformers` are built
+/// before any generator or transformer of this kustomization runs, as kustomize configures
+/// them all first (a schema they set, or a patch they apply, comes first too).
 pub(crate) fn accumulate(
     k: &Kustomization,
     ldr: &Loader,
@@ -142,6 +125,7 @@ pub(crate) fn accumulate(
         let found = super::crds::config_from_crds(&doc).map_err(|e| e.in_file(&file))?;
         ra.config.merge(found)?;
     }
+    let generator_configs = plugin_configs(&k.generators, ldr)?;
     for (kind, list, builtin) in [
         (
             GenKind::ConfigMap,
@@ -171,12 +155,11 @@ pub(crate) fn accumulate(
             ra.res.absorb(r)?;
         }
     }
-    let configs = plugin_configs(&k.generators, ldr)?;
-    plugins::generate(&configs, ldr, &mut ra.res)?;
+    plugins::generate(&generator_configs, ldr, &mut ra.res)?;
     for path in &k.components {
         let child = ldr.child(path).map_err(|e| e.within(path.clone()))?;
         let ck = load_kustomization(&child).map_err(|e| e.within(path.clone()))?;
-        adopt_nested_openapi(&ck, &child).map_err(|e| e.within(path.clone()))?;
+        use_openapi(&ck, &child, false).map_err(|e| e.within(path.clone()))?;
         if ck.kind != Kind::Component {
             return Err(Error::new(format!(
                 "expected kind 'Component' for path '{}' but got 'Kustomization'",
@@ -186,9 +169,9 @@ pub(crate) fn accumulate(
         }
         ra = accumulate(&ck, &child, ra).map_err(|e| e.within(path.clone()))?;
     }
+    let transformer_configs = plugin_configs(&k.transformers, ldr)?;
     transform(k, ldr, &mut ra)?;
-    let configs = plugin_configs(&k.transformers, ldr)?;
-    plugins::transform(&configs, ldr, &mut ra.res.resources)?;
+    plugins::transform(&transformer_configs, ldr, &mut ra.res.resources)?;
     let configs = plugin_configs(&k.validators, ldr)?;
     plugins::validate(&configs, ldr, &ra.res.resources)?;
     vars::merge(&mut ra.res.resources, &mut ra.vars, &k.vars)?;
@@ -309,7 +292,6 @@ pub(crate) fn load_patch(args: &PatchArgs, ldr: Option<&Loader>) -> Result<Patch
         allow_name_change: args.allow_name_change,
         allow_kind_change: args.allow_kind_change,
         source,
-        schema: ldr.map(Loader::schema).cloned().unwrap_or_default(),
     })
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 use super::fieldspec::{CreateKind, FieldSpec};
-use super::resid::{Gvk, ResId};
+use super::resid::{Gvk, ResId, namespaced_effective};
 use super::resource::Resource;
 
 /// One `vars:` entry, with `fieldref.fieldPath` defaulted to `metadata.name`.
@@ -71,27 +71,42 @@ impl Var {
 
     /// The id the var selects: `apiVersion` wins over `group`/`version` when given.
     fn target_id(&self) -> ResId {
-        let gvk = if self.api_version.is_empty() {
-            self.declared.clone()
-        } else {
-            Gvk::from_api_version(&self.api_version, &self.declared.kind)
-        };
         ResId {
-            gvk,
+            gvk: self.gvk(),
             name: self.target_name.clone(),
             namespace: self.target_namespace.clone(),
         }
     }
+
+    /// kustomize's `Target.GVK()`, which also defaults the var it is called on: an
+    /// `apiVersion` of one or two parts sets the version, or the group and the version.
+    fn gvk(&self) -> Gvk {
+        let mut gvk = self.declared.clone();
+        let parts: Vec<&str> = self.api_version.split('/').collect();
+        match parts.as_slice() {
+            [""] => {}
+            [version] => gvk.version = (*version).to_string(),
+            [group, version] => {
+                gvk.group = (*group).to_string();
+                gvk.version = (*version).to_string();
+            }
+            _ => {}
+        }
+        gvk
+    }
 }
 
 /// Go's `%v` of kustomize's `types.Var`, which its error messages print: the object
-/// reference shows as its gvk (the method `Target` inherits from `Gvk`).
+/// reference shows as its gvk (the method `Target` inherits from `Gvk`), defaulted from
+/// its `apiVersion` by then.
 impl fmt::Display for Var {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "{{{} {} {{{}}}}}",
-            self.name, self.declared, self.field_path
+            self.name,
+            self.gvk(),
+            self.field_path
         )
     }
 }
@@ -105,14 +120,14 @@ pub(crate) fn merge(
 ) -> Result<(), Error> {
     for v in incoming {
         let target = v.target_id();
-        // Without a namespace a namespaced target matches in any namespace.
-        let wildcard_ns = target.namespace.is_empty() && !target.gvk.is_cluster_scoped();
+        // Without a namespace the target matches in any namespace. With one, it compares as
+        // a namespaced id whatever its type (kustomize reads it without asking for the
+        // scope), so it never matches a cluster-scoped resource.
         let selects = |id: &ResId| {
-            if wildcard_ns {
-                id.gvk == target.gvk && id.name == target.name
-            } else {
-                id.equals(&target)
-            }
+            id.gvk == target.gvk
+                && id.name == target.name
+                && (target.namespace.is_empty()
+                    || namespaced_effective(&target.namespace) == id.effective_namespace())
         };
         let matched: Vec<usize> = resources
             .iter()
