@@ -10,8 +10,10 @@
 //! ```
 //!
 //! The bytes depend only on the [`Bundle`] value: objects are printed with sorted keys,
-//! components and objects are sorted, and the directory is written to a temporary sibling
-//! and renamed into place, so a failed build never leaves a bundle that looks complete.
+//! components and objects are sorted. A new bundle is written to a temporary sibling and
+//! renamed into place; an earlier bundle is updated in place, rewriting only the files
+//! that changed, with its `digest` removed first and written last: either way a failed
+//! write never leaves a bundle that looks complete.
 
 mod compare;
 mod images;
@@ -133,10 +135,15 @@ struct File {
 
 /// Writes `bundle` to `out` and returns its digest (`sha256:<hex>`).
 ///
-/// `out` is replaced whole: it must not exist, be empty, or hold an earlier bundle.
+/// `out` must not exist, be empty, or hold an earlier bundle, which is updated to be
+/// byte for byte what a fresh write would make.
 pub fn write(bundle: &Bundle, out: &Path) -> Result<String, Error> {
     let (files, digest) = layout(bundle)?;
-    replace_dir(out, &files)?;
+    if out.join("index.json").is_file() {
+        update_in_place(out, &files)?;
+    } else {
+        replace_dir(out, &files)?;
+    }
     Ok(digest)
 }
 
@@ -252,18 +259,86 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes `files` into a fresh sibling of `out`, then swaps it into place.
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::new(format!("cannot {what} {}: {e}", path.display()))
+}
+
+/// Turns the earlier bundle in `out` into `files`: the digest goes first (so that the
+/// bundle reads as incomplete until the end), changed files are replaced through a
+/// temporary sibling, files no longer listed are removed, and the digest comes last.
+/// Rewriting only what changed keeps a warm build from recreating hundreds of files.
+fn update_in_place(out: &Path, files: &[File]) -> Result<(), Error> {
+    let digest_path = out.join("digest");
+    if let Err(e) = fs::remove_file(&digest_path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        return Err(io_error("remove", &digest_path, e));
+    }
+    let (digest, contents): (Vec<&File>, Vec<&File>) =
+        files.iter().partition(|file| file.path == "digest");
+    for file in contents {
+        let path = out.join(&file.path);
+        let unchanged = fs::metadata(&path).is_ok_and(|m| m.len() == file.bytes.len() as u64)
+            && fs::read(&path).is_ok_and(|bytes| bytes == file.bytes);
+        if !unchanged {
+            write_file(&path, &file.bytes)?;
+        }
+    }
+    let listed: BTreeSet<PathBuf> = files.iter().map(|file| out.join(&file.path)).collect();
+    remove_unlisted(out, &listed)?;
+    for file in digest {
+        write_file(&out.join(&file.path), &file.bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `path` through a temporary sibling and a rename.
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+    }
+    let mut temp = path.as_os_str().to_owned();
+    temp.push(format!(".tmp-{}", std::process::id()));
+    let temp = PathBuf::from(temp);
+    fs::write(&temp, bytes).map_err(|e| io_error("write", &temp, e))?;
+    fs::rename(&temp, path).map_err(|e| {
+        let _ = fs::remove_file(&temp);
+        io_error("move into place", path, e)
+    })
+}
+
+/// Removes every file under `dir` that `listed` lacks, and directories left empty.
+fn remove_unlisted(dir: &Path, listed: &BTreeSet<PathBuf>) -> Result<(), Error> {
+    let entries = fs::read_dir(dir).map_err(|e| io_error("read", dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| io_error("read", dir, e))?.path();
+        let kind = fs::symlink_metadata(&path).map_err(|e| io_error("read", &path, e))?;
+        if kind.is_dir() {
+            remove_unlisted(&path, listed)?;
+            let empty = fs::read_dir(&path)
+                .map_err(|e| io_error("read", &path, e))?
+                .next()
+                .is_none();
+            if empty {
+                fs::remove_dir(&path).map_err(|e| io_error("remove", &path, e))?;
+            }
+        } else if !listed.contains(&path) {
+            fs::remove_file(&path).map_err(|e| io_error("remove", &path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes `files` into a fresh sibling of `out` (absent or empty), then renames it into
+/// place.
 fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
-    let io = |what: &str, path: &Path, e: std::io::Error| {
-        Error::new(format!("cannot {what} {}: {e}", path.display()))
-    };
+    let io = io_error;
     if out.exists() {
-        let is_bundle = out.join("index.json").is_file();
         let is_empty = fs::read_dir(out)
             .map_err(|e| io("read", out, e))?
             .next()
             .is_none();
-        if !is_bundle && !is_empty {
+        if !is_empty {
             return Err(Error::new(format!(
                 "{} exists and is not a crunch bundle: refusing to replace it",
                 out.display()
@@ -281,11 +356,8 @@ fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
         .to_string_lossy()
         .into_owned();
     let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let retired = parent.join(format!(".{name}.old-{}", std::process::id()));
-    for leftover in [&staging, &retired] {
-        if leftover.exists() {
-            fs::remove_dir_all(leftover).map_err(|e| io("remove", leftover, e))?;
-        }
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(|e| io("remove", &staging, e))?;
     }
     let written = files.iter().try_for_each(|file| {
         let path = staging.join(&file.path);
@@ -299,12 +371,10 @@ fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
         return Err(e);
     }
     if out.exists() {
-        fs::rename(out, &retired).map_err(|e| io("move aside", out, e))?;
+        // Empty, as checked above: rename cannot replace a directory that has entries.
+        fs::remove_dir(out).map_err(|e| io("remove", out, e))?;
     }
     fs::rename(&staging, out).map_err(|e| io("move into place", out, e))?;
-    if retired.exists() {
-        fs::remove_dir_all(&retired).map_err(|e| io("remove", &retired, e))?;
-    }
     Ok(())
 }
 
@@ -375,6 +445,21 @@ mod tests {
             fs::read_to_string(out.join("digest")).unwrap(),
             format!("{first}\n")
         );
+        // What the earlier bundle had beyond the new one, or changed, is made right.
+        fs::write(out.join("objects/stray.yaml"), "x").unwrap();
+        let listed = read(&out).unwrap_err();
+        assert!(listed.to_string().contains("stray"), "{listed}");
+        let index = fs::read_to_string(out.join("index.json")).unwrap();
+        let object = index
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("\"path\": \""))
+            .and_then(|l| l.strip_suffix("\","))
+            .unwrap()
+            .to_string();
+        fs::write(out.join(&object), "tampered").unwrap();
+        assert_eq!(write(&sample(), &out).unwrap(), first);
+        assert_eq!(read(&out).unwrap().digest, first);
+        assert!(!out.join("objects/stray.yaml").exists());
         let other = tmp.path().join("other");
         fs::create_dir(&other).unwrap();
         fs::write(other.join("keep.txt"), "x").unwrap();

@@ -7,6 +7,7 @@
 
 mod cluster;
 mod remote;
+mod render_cache;
 mod spec;
 mod values;
 
@@ -366,11 +367,72 @@ impl Render<'_> {
             .clone()
             .unwrap_or_else(|| node.namespace.clone());
         let release_name = release_name(&spec, &node.name);
-        let chart = helm::load_chart(&chart_dir).map_err(Error::new)?;
+        let cluster_profile = &self.env.config.cluster;
+        let config = self.env.config;
+        let key = render_cache::Key::of(&[
+            b"HelmRelease",
+            &serde_json::to_vec(&node.object).map_err(|e| Error::new(e.to_string()))?,
+            node.namespace.as_bytes(),
+            tree.origin.tree_id.as_bytes(),
+            // The artifact's directory name is the digest of what it holds.
+            tree.root.as_os_str().as_encoded_bytes(),
+            chart_spec.chart.as_bytes(),
+            &serde_json::to_vec(&values).map_err(|e| Error::new(e.to_string()))?,
+            cluster_profile.kube_version.as_bytes(),
+            cluster_profile.api_versions.join("\n").as_bytes(),
+            config.seed.as_bytes(),
+            format!("{:?}", config.now).as_bytes(),
+        ]);
+        let cache = render_cache::RenderCache::new(self.remote.cache_dir());
+        let objects = match cache.get(&key) {
+            Some(objects) => objects,
+            None => {
+                let objects = self.render_chart(
+                    &chart_dir,
+                    values,
+                    &spec,
+                    node,
+                    &release_name,
+                    &release_namespace,
+                )?;
+                cache.put(&key, &objects);
+                objects
+            }
+        };
+        let component = Component {
+            id: node.id.clone(),
+            kind: ComponentKind::HelmRelease,
+            parent: Some(node.parent.clone()),
+            depends_on: dependency_ids("HelmRelease", &spec.depends_on, &node.namespace),
+            timeout: spec.timeout.clone(),
+            release: Some((release_name, release_namespace)),
+            health_checks: Vec::new(),
+            source: Some(Provenance {
+                url,
+                commit: tree.origin.commit.clone(),
+                path: chart_spec.chart.clone(),
+            }),
+            objects: Vec::new(),
+        };
+        Ok((component, objects))
+    }
+
+    /// Renders the chart in `chart_dir` as helm-controller would install it, post-renders
+    /// it, and puts namespaced objects in the release namespace.
+    fn render_chart(
+        &self,
+        chart_dir: &Path,
+        values: Value,
+        spec: &HelmReleaseSpec,
+        node: &Node,
+        release_name: &str,
+        release_namespace: &str,
+    ) -> Result<Vec<Value>, Error> {
+        let chart = helm::load_chart(chart_dir).map_err(Error::new)?;
         let cluster_profile = &self.env.config.cluster;
         let options = helm::RenderOptions {
-            release_name: release_name.clone(),
-            namespace: release_namespace.clone(),
+            release_name: release_name.to_string(),
+            namespace: release_namespace.to_string(),
             revision: 1,
             is_upgrade: false,
             // The profile lists what the cluster serves beyond Helm's defaults.
@@ -410,24 +472,9 @@ impl Render<'_> {
             node,
         )?);
         for object in &mut objects {
-            default_namespace(object, &release_namespace);
+            default_namespace(object, release_namespace);
         }
-        let component = Component {
-            id: node.id.clone(),
-            kind: ComponentKind::HelmRelease,
-            parent: Some(node.parent.clone()),
-            depends_on: dependency_ids("HelmRelease", &spec.depends_on, &node.namespace),
-            timeout: spec.timeout.clone(),
-            release: Some((release_name, release_namespace)),
-            health_checks: Vec::new(),
-            source: Some(Provenance {
-                url,
-                commit: tree.origin.commit.clone(),
-                path: chart_spec.chart.clone(),
-            }),
-            objects: Vec::new(),
-        };
-        Ok((component, objects))
+        Ok(objects)
     }
 
     fn kustomization(

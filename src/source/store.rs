@@ -133,6 +133,12 @@ impl Store {
         })
     }
 
+    /// The cache directory: trees, artifacts and repositories live under it, and other
+    /// content-addressed caches may keep their entries beside them.
+    pub fn cache_dir(&self) -> &Path {
+        &self.config.cache_dir
+    }
+
     /// The tree of `url` at `reference`.
     ///
     /// A pin in the lock (unless `update`) or one made earlier in this run is used as is;
