@@ -249,6 +249,40 @@ pub(crate) fn resources_from_text(text: &str) -> Result<Vec<Resource>, Error> {
     Ok(out)
 }
 
+/// Objects read as kustomize reads the documents of a resource file: empty ones skipped,
+/// `List`s expanded, kind and name required, each id once.
+pub(crate) fn resources_from_objects(objects: Vec<Value>) -> Result<Vec<Resource>, Error> {
+    let mut resources = Vec::new();
+    for object in objects {
+        collect_resource(object, &mut resources)?;
+    }
+    let mut res = ResMap::default();
+    res.append_all(ResMap { resources })?;
+    Ok(res.resources)
+}
+
+/// A kustomization without a directory whose one resource file holds `objects`, as
+/// helm-controller's post-renderer writes it: the resources, then its inline `patches` and
+/// its `images` (the only fields helm-controller sets), in kustomize's order.
+pub(crate) fn accumulate_objects(
+    objects: Vec<Value>,
+    k: &Kustomization,
+) -> Result<Accumulator, Error> {
+    let mut ra = Accumulator {
+        config: TransformerConfig::defaults(),
+        ..Accumulator::default()
+    };
+    ra.res.resources = resources_from_objects(objects)?;
+    let rs = &mut ra.res.resources;
+    for args in &k.patches {
+        patch::apply(rs, &load_patch(args, None)?)?;
+    }
+    for i in &k.images {
+        transformers::images(rs, i, &ra.config.images)?;
+    }
+    Ok(ra)
+}
+
 fn collect_resource(doc: Value, out: &mut Vec<Resource>) -> Result<(), Error> {
     match doc {
         Value::Null => Ok(()),
@@ -449,15 +483,17 @@ fn load_replacements(entries: &[Value], ldr: &Loader) -> Result<Vec<Replacement>
     Ok(out)
 }
 
-/// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, then
-/// name references.
+/// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, name
+/// references, vars; local-config resources leave; annotations get their last rewrite and
+/// the build metadata.
 pub(crate) fn finish(ra: &mut Accumulator, metadata: BuildMetadata) -> Result<(), Error> {
     hash::add_suffixes(&mut ra.res.resources);
     nameref::fix(&mut ra.res.resources, &ra.config.name_reference)?;
     vars::resolve(&mut ra.res.resources, &ra.vars, &ra.config.var_reference)?;
+    ra.res.resources.retain(|r| !r.is_local_config());
     for r in &mut ra.res.resources {
+        r.rewrite_annotations(metadata.keeps_annotations())?;
         metadata.apply(r);
-        r.stringify_annotations();
     }
     Ok(())
 }
