@@ -5,7 +5,8 @@
 //! touches the network: remote bases are fetched by the caller through [`Remote`].
 //!
 //! The pieces, in build order: `loader` (files, load restrictor, sub-roots, cycles),
-//! `kustomization` (the file's fields), `target` (accumulation), `config` + `crds` (field
+//! `kustomization` (the file's fields, decoded as Go decodes them by `gojson` into the
+//! types of `gotypes`), `target` (accumulation), `config` + `crds` (field
 //! specs), `generators` + `hash`, `helm_charts` (`helmCharts` inflated by crunch's Helm
 //! engine), `transformers` (namespace, prefix/suffix, labels, annotations, images,
 //! replicas), `patch` (+ `smp` driven by `schema`, built in or the
@@ -19,6 +20,8 @@ mod crds;
 mod error;
 mod fieldspec;
 mod generators;
+mod gojson;
+mod gotypes;
 mod hash;
 mod helm_charts;
 mod iam_policy;

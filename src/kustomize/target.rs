@@ -9,6 +9,8 @@ use super::config::TransformerConfig;
 use super::error::Error;
 use super::fieldspec::FieldSpec;
 use super::generators::{self, GenKind};
+use super::gojson::{self, Mode};
+use super::gotypes;
 use super::kustomization::{FILE_NAMES, Kind, Kustomization, PatchArgs};
 use super::loader::Loader;
 use super::origin::{BuildMetadata, Origin};
@@ -130,7 +132,7 @@ pub(crate) fn accumulate(
     let mut config = TransformerConfig::defaults();
     for c in &k.configurations {
         let (file, text) = ldr.read_text(c)?;
-        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV3)
+        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
             .map_err(|e| Error::yaml(&file, &e))?;
         config.merge(TransformerConfig::parse(&doc).map_err(|e| e.in_file(&file))?)?;
     }
@@ -459,28 +461,66 @@ fn transform(k: &Kustomization, ldr: &Loader, ra: &mut Accumulator) -> Result<()
     Ok(())
 }
 
-/// Reads `replacements:` entries; a `path` entry names a file holding one replacement or a
-/// list of them.
-fn load_replacements(entries: &[Value], ldr: &Loader) -> Result<Vec<Replacement>, Error> {
+/// Reads decoded `replacements:` entries (of a kustomization or a `ReplacementTransformer`
+/// config); a `path` entry names a file holding one replacement or a list of them, which
+/// kustomize reads with `sigs.k8s.io/yaml` (YAML 1.1, Go's JSON decoding).
+pub(crate) fn load_replacements(
+    entries: &[Value],
+    ldr: &Loader,
+) -> Result<Vec<Replacement>, Error> {
     let mut out = Vec::new();
     for entry in entries {
-        match entry.get("path").and_then(Value::as_str) {
-            Some(path) => {
-                let (file, text) = ldr.read_text(path)?;
-                let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV3)
-                    .map_err(|e| Error::yaml(&file, &e))?;
-                let items = match doc {
-                    Value::Array(items) => items,
-                    one => vec![one],
-                };
-                for item in &items {
-                    out.push(Replacement::parse(item).map_err(|e| e.in_file(&file))?);
-                }
+        let Some(path) = entry.get("path").and_then(Value::as_str) else {
+            out.push(Replacement::parse(entry)?);
+            continue;
+        };
+        if entry.get("source").is_some()
+            || entry
+                .get("targets")
+                .is_some_and(|t| t != &Value::Array(Vec::new()))
+        {
+            return Err(Error::new(
+                "cannot specify both path and inline replacement",
+            ));
+        }
+        let (file, text) = ldr.read_text(path)?;
+        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
+            .map_err(|e| Error::yaml(&file, &e))?;
+        let list = match &doc {
+            Value::Array(_) => true,
+            Value::Object(_) => false,
+            other => {
+                return Err(Error::new(format!(
+                    "unsupported replacement type encountered within replacement path: {}",
+                    go_kind(other)
+                ))
+                .in_file(&file));
             }
-            None => out.push(Replacement::parse(entry)?),
+        };
+        let decoded = gojson::decode(&doc, gotypes::replacement_file(list), Mode::YamlUnmarshal)
+            .map_err(|e| Error::new(e).in_file(&file))?;
+        let items = match decoded {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        for item in &items {
+            out.push(Replacement::parse(item).map_err(|e| e.in_file(&file))?);
         }
     }
     Ok(out)
+}
+
+/// The `reflect.Kind` of what `sigs.k8s.io/yaml` decodes a document into (numbers become
+/// `float64` in an `interface{}`).
+fn go_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "invalid",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "float64",
+        Value::String(_) => "string",
+        Value::Array(_) => "slice",
+        Value::Object(_) => "map",
+    }
 }
 
 /// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, name

@@ -73,6 +73,8 @@ mod tests;
 mod value;
 
 pub use error::{Error, ErrorKind};
+/// Go's `strconv.Quote`, for Go's error texts elsewhere.
+pub(crate) use fmt::quote;
 pub use funcs::{Context, FuncMap, Function, Signature, Type};
 pub use set::{Budget, Clock, GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
 pub use value::{List, Map, Object, Value};
