@@ -307,11 +307,69 @@ patches:
     }
 }
 
-/// `apply_patches` equals kubectl applying the same `patches` to the same objects.
+/// Rendered objects as a chart may leave them: empty and `null` annotation maps (the
+/// post-renderer drops them), a `List`, a local-config object, an image to replace.
+const RENDERED_EXTRAS: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dashboard
+  annotations: {}
+  labels:
+    grafana_dashboard: \"1\"
+data: {}
+---
+apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata:
+  name: v1beta1.metrics.k8s.io
+  annotations:
+  labels: {}
+spec:
+  group: metrics.k8s.io
+  version: v1beta1
+---
+apiVersion: v1
+kind: ServiceList
+items:
+- apiVersion: v1
+  kind: Service
+  metadata:
+    name: listed
+    annotations:
+      port: 80
+  spec: {}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: values-only
+  annotations:
+    config.kubernetes.io/local-config: \"true\"
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+spec:
+  template:
+    metadata:
+      annotations: {}
+    spec:
+      containers:
+      - name: migrate
+        image: registry.example.com/tools/migrate:1.0
+";
+
+/// `post_render` equals kubectl building the kustomization helm-controller's kustomize
+/// post-renderer writes: the rendered stream as its one resource, `images` and `patches`.
 #[test]
-fn post_render_patches_match_kubectl_kustomize() {
+fn post_render_matches_kubectl_kustomize() {
     let dir = build_dir(&fixture_root().join("prefix_suffix_namerefs"));
-    let objects = kustomize::build(&dir, &LocalRemote, &Options::default()).expect("build");
+    let built = kustomize::build(&dir, &LocalRemote, &Options::default()).expect("build");
+    let rendered = format!("{}---\n{RENDERED_EXTRAS}", kustomize::to_output(&built));
+    let objects = crunch::yaml::parse_stream(&rendered, crunch::yaml::Dialect::GoYamlV3)
+        .expect("rendered objects");
     let patches_text = "\
 - target:
     kind: Deployment
@@ -343,21 +401,34 @@ fn post_render_patches_match_kubectl_kustomize() {
       name: pre-web-config-suf
     data:
       extra: value
+- target:
+    kind: ConfigMap
+    name: dashboard
+  patch: |-
+    - op: remove
+      path: /metadata/labels/grafana_dashboard
 ";
-    let patches: serde_json::Value =
-        crunch::yaml::parse_document(patches_text, crunch::yaml::Dialect::GoYamlV3)
-            .expect("patches");
-    let patches = patches.as_array().cloned().unwrap_or_default();
-    let actual =
-        kustomize::to_output(&kustomize::apply_patches(objects.clone(), &patches).expect("patch"));
+    let images_text = "\
+- name: registry.example.com/tools/migrate
+  newName: mirror.example.com/migrate
+  newTag: \"2.0\"
+";
+    let list = |text: &str| -> Vec<serde_json::Value> {
+        crunch::yaml::parse_document(text, crunch::yaml::Dialect::GoYamlV3)
+            .expect("list")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let actual = kustomize::to_output(
+        &kustomize::post_render(objects, &list(patches_text), &list(images_text))
+            .expect("post-render"),
+    );
     let tmp = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        tmp.path().join("objects.yaml"),
-        kustomize::to_output(&objects),
-    )
-    .expect("write");
+    std::fs::write(tmp.path().join("helm-output.yaml"), rendered).expect("write");
     let text = format!(
-        "sortOptions:\n  order: fifo\nresources:\n- objects.yaml\npatches:\n{patches_text}"
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n\
+         resources:\n- helm-output.yaml\nimages:\n{images_text}patches:\n{patches_text}"
     );
     let expected = oracle_build_text(tmp.path(), &text);
     assert_eq!(expected, actual, "{}", diff::unified(&expected, &actual));

@@ -127,7 +127,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Value::Array(patches) = first {
         let objects: Vec<Value> = docs.into_iter().filter(Value::is_object).collect();
-        if let Ok(out) = kustomize::apply_patches(objects, &patches) {
+        if let Ok(out) = kustomize::post_render(objects, &patches, &[]) {
             let _ = kustomize::to_output(&out);
         }
     }

@@ -526,8 +526,9 @@ impl Render<'_> {
     }
 }
 
-/// helm-controller's post-rendering: the HelmRelease's kustomize post renderers in order,
-/// then its origin labels.
+/// helm-controller's post-rendering: the HelmRelease's kustomize post renderers in order
+/// (each a kustomize build of the stream), then its origin labels (kustomize's label
+/// transformer).
 fn post_render(
     mut objects: Vec<Value>,
     spec: &HelmReleaseSpec,
@@ -537,18 +538,11 @@ fn post_render(
         let Some(kustomize) = &renderer.kustomize else {
             continue;
         };
-        if !kustomize.images.is_empty() {
-            return Err(Error::new(
-                "postRenderers kustomize.images is not supported yet",
-            ));
-        }
-        objects = kustomize::apply_patches(objects, &kustomize.patches)
+        objects = kustomize::post_render(objects, &kustomize.patches, &kustomize.images)
             .map_err(|e| Error::new(e).within("postRenderers"))?;
     }
-    for object in &mut objects {
-        label_origin(object, &node.namespace, &node.name);
-    }
-    Ok(objects)
+    kustomize::add_labels(objects, &origin_labels(&node.namespace, &node.name))
+        .map_err(|e| Error::new(e).within("origin labels"))
 }
 
 fn source_ref(node: &Node) -> Result<SourceReference, String> {
@@ -639,23 +633,11 @@ fn parse_manifests(manifests: &[helm::Manifest], delivery: Delivery) -> Result<V
 }
 
 /// helm-controller's origin labels, put on every manifest it applies.
-fn label_origin(object: &mut Value, namespace: &str, name: &str) {
-    let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let labels = metadata
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if let Value::Object(labels) = labels {
-        labels.insert(
-            format!("{HELM_GROUP}/name"),
-            Value::String(name.to_string()),
-        );
-        labels.insert(
-            format!("{HELM_GROUP}/namespace"),
-            Value::String(namespace.to_string()),
-        );
-    }
+fn origin_labels(namespace: &str, name: &str) -> [(String, String); 2] {
+    [
+        (format!("{HELM_GROUP}/name"), name.to_string()),
+        (format!("{HELM_GROUP}/namespace"), namespace.to_string()),
+    ]
 }
 
 /// The scope of a kind whose objects Flux and Kubernetes define, or `None` for a custom
@@ -795,6 +777,34 @@ mod tests {
         assert_eq!(inside(root, "./chart").unwrap(), Path::new("/src/./chart"));
         assert!(inside(root, "a/../../etc").is_err());
         assert!(inside(root, "/etc").is_err());
+    }
+
+    #[test]
+    fn origin_labels_fill_null_label_maps_and_expand_lists() {
+        let objects = vec![
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "labels": null, "annotations": {}}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "ServiceList", "items": [
+                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}]}),
+        ];
+        let out = kustomize::add_labels(objects, &origin_labels("flux-system", "app")).unwrap();
+        let names: Vec<&str> = out
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "s"]);
+        for o in &out {
+            assert_eq!(o["metadata"]["labels"][format!("{HELM_GROUP}/name")], "app");
+        }
+        // Only a kustomize post-renderer's build drops empty annotation maps.
+        assert_eq!(out[0]["metadata"]["annotations"], serde_json::json!({}));
+    }
+
+    #[test]
+    fn origin_labels_refuse_unnamed_objects() {
+        let objects = vec![serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap"})];
+        let e = kustomize::add_labels(objects, &origin_labels("flux-system", "app")).unwrap_err();
+        assert!(e.to_string().contains("missing metadata.name"), "{e}");
     }
 
     #[test]

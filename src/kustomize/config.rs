@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use super::error::Error;
 use super::fieldspec::FieldSpec;
+use super::gojson::{self, Mode};
+use super::gotypes::TRANSFORMER_CONFIG_T;
 use super::resid::Gvk;
 
 const DEFAULTS: &str = include_str!("defaults.txt");
@@ -93,17 +95,16 @@ impl TransformerConfig {
         })
     }
 
-    /// Reads a `configurations:` file (already parsed).
+    /// Reads a `configurations:` file (already parsed), decoded as kustomize decodes it
+    /// (`sigs.k8s.io/yaml.UnmarshalStrict`: field names in any case, unknown ones refused).
     pub fn parse(doc: &Value) -> Result<TransformerConfig, Error> {
         let mut t = TransformerConfig::default();
-        let Some(map) = doc.as_object() else {
-            return if doc.is_null() {
-                Ok(t)
-            } else {
-                Err(Error::new("a transformer configuration must be a map"))
-            };
+        let decoded = gojson::decode(doc, &TRANSFORMER_CONFIG_T, Mode::YamlUnmarshalStrict)
+            .map_err(Error::new)?;
+        let Value::Object(map) = decoded else {
+            return Ok(t);
         };
-        for (key, value) in map {
+        for (key, value) in &map {
             let items = value.as_array().map(Vec::as_slice).unwrap_or_default();
             if key == "nameReference" {
                 for item in items {
@@ -130,15 +131,11 @@ impl TransformerConfig {
                         referrers,
                     });
                 }
-                continue;
-            }
-            let list = t.list_mut(key).ok_or_else(|| {
-                Error::new(format!(
-                    "unknown field {key:?} in a transformer configuration"
-                ))
-            })?;
-            for item in items {
-                list.push(FieldSpec::parse(item)?);
+            } else if let Some(list) = t.list_mut(key) {
+                // Every other field of the decoded configuration is a field-spec list.
+                for item in items {
+                    list.push(FieldSpec::parse(item)?);
+                }
             }
         }
         Ok(t)

@@ -78,13 +78,13 @@ pub(crate) fn generate(
                 &args.secret_type
             };
             obj.insert("type".into(), t.into());
+            // Unlike a ConfigMap's, a Secret's `data` is there even when empty (kyaml
+            // creates the map before it fills it), and the name hash covers it.
             let data: Map<String, Value> = pairs
                 .into_iter()
                 .map(|(k, v)| (k, Value::String(wrapped_base64(&v))))
                 .collect();
-            if !data.is_empty() {
-                obj.insert("data".into(), Value::Object(data));
-            }
+            obj.insert("data".into(), Value::Object(data));
         }
     }
     if options.immutable {

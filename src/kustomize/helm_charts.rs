@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::error::Error;
-use super::kustomization::{check_fields, list, object, scalar, strings};
+use super::kustomization::{list, object, scalar, strings};
 use super::loader::Loader;
 use super::resource::Resource;
 use crate::helm;
@@ -42,7 +42,6 @@ impl HelmGlobals {
     /// has no effect.
     pub fn parse(v: &Value, what: &str) -> Result<HelmGlobals, Error> {
         let m = object(v, what)?;
-        check_fields(m, &["chartHome", "configHome"], what)?;
         text(m, "configHome", what)?;
         Ok(HelmGlobals {
             chart_home: Some(text(m, "chartHome", what)?).filter(|s| !s.is_empty()),
@@ -95,32 +94,10 @@ pub(crate) struct HelmChart {
     kube_version: String,
 }
 
-/// The fields of a `helmCharts` entry.
-const CHART_FIELDS: [&str; 16] = [
-    "name",
-    "version",
-    "repo",
-    "releaseName",
-    "namespace",
-    "nameTemplate",
-    "valuesFile",
-    "additionalValuesFiles",
-    "valuesInline",
-    "valuesMerge",
-    "includeCRDs",
-    "skipHooks",
-    "skipTests",
-    "apiVersions",
-    "kubeVersion",
-    // `debug` only adds helm's stack traces to error messages.
-    "debug",
-];
-
 impl HelmChart {
     /// Reads a `helmCharts` entry.
     pub fn parse(v: &Value, what: &str) -> Result<HelmChart, Error> {
         let m = object(v, what)?;
-        check_fields(m, &CHART_FIELDS, what)?;
         HelmChart::from_map(m, what)
     }
 
@@ -159,25 +136,6 @@ pub(crate) fn parse_legacy(v: Option<&Value>) -> Result<(Vec<HelmChart>, HelmGlo
     let mut globals = HelmGlobals::default();
     for entry in list(v, WHAT)? {
         let m = object(entry, WHAT)?;
-        check_fields(
-            m,
-            &[
-                "chartName",
-                "chartVersion",
-                "chartRepoUrl",
-                "chartHome",
-                "chartRepoName",
-                "helmBin",
-                "helmHome",
-                "values",
-                "valuesLocal",
-                "valuesMerge",
-                "releaseName",
-                "releaseNamespace",
-                "extraArgs",
-            ],
-            WHAT,
-        )?;
         let renamed: Map<String, Value> = [
             ("chartName", "name"),
             ("chartVersion", "version"),
@@ -204,9 +162,8 @@ pub(crate) fn globals_or(given: Option<HelmGlobals>, legacy: HelmGlobals) -> Hel
     given.unwrap_or(legacy)
 }
 
-/// A `HelmChartInflationGenerator` plugin config: the globals' and the chart's fields side
-/// by side. Like kustomize's plugin loader, `apiVersion`, `kind` and `metadata` are the
-/// config's own.
+/// A decoded `HelmChartInflationGenerator` plugin config: the globals' and the chart's
+/// fields side by side.
 pub(crate) fn parse_plugin_config(
     body: &Map<String, Value>,
 ) -> Result<(HelmChart, HelmGlobals), Error> {
@@ -214,7 +171,6 @@ pub(crate) fn parse_plugin_config(
     let mut chart = Map::new();
     for (k, v) in body {
         match k.as_str() {
-            "apiVersion" | "kind" | "metadata" => {}
             "chartHome" | "configHome" => {
                 globals.insert(k.clone(), v.clone());
             }
@@ -223,7 +179,6 @@ pub(crate) fn parse_plugin_config(
             }
         }
     }
-    check_fields(&chart, &CHART_FIELDS, GENERATOR_KIND)?;
     Ok((
         HelmChart::from_map(&chart, GENERATOR_KIND)?,
         HelmGlobals::parse(&Value::Object(globals), GENERATOR_KIND)?,
@@ -425,6 +380,7 @@ fn inline_values(v: Option<&Value>, what: &str) -> Result<Map<String, Value>, Er
 
 #[cfg(test)]
 mod tests {
+    use super::super::kustomization::Kustomization;
     use super::*;
     use serde_json::json;
 
@@ -456,12 +412,27 @@ mod tests {
 
     #[test]
     fn unknown_and_mistyped_fields_are_errors() {
-        let err = chart(json!({"name": "a", "devel": true})).expect_err("unknown");
-        assert!(err.message().contains("unknown field \"devel\""), "{err}");
-        let err = chart(json!({"name": "a", "includeCRDs": "yes"})).expect_err("not a bool");
-        assert!(err.message().contains("cannot unmarshal string"), "{err}");
-        let err = chart(json!({"name": "a", "valuesInline": [1]})).expect_err("not a map");
-        assert!(err.message().contains("cannot unmarshal array"), "{err}");
+        let err = |entry: Value| {
+            Kustomization::parse(&json!({ "helmCharts": [entry] }))
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(
+            err(json!({"name": "a", "devel": true})).contains("unknown field \"devel\""),
+            "unknown field"
+        );
+        assert!(
+            err(json!({"name": "a", "includeCRDs": "yes"})).contains(
+                "cannot unmarshal string into Go struct field HelmChart.helmCharts.includeCRDs of type bool"
+            ),
+            "not a bool"
+        );
+        assert!(
+            err(json!({"name": "a", "valuesInline": [1]})).contains(
+                "cannot unmarshal array into Go struct field HelmChart.helmCharts.valuesInline of type map[string]interface {}"
+            ),
+            "not a map"
+        );
     }
 
     #[test]
@@ -501,9 +472,6 @@ mod tests {
     #[test]
     fn plugin_config_splits_globals_from_chart() {
         let body = json!({
-            "apiVersion": "builtin",
-            "kind": "HelmChartInflationGenerator",
-            "metadata": {"name": "x"},
             "chartHome": "vendor",
             "name": "app",
             "releaseName": "r",

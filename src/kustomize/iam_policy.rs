@@ -11,18 +11,25 @@ use super::resource::Resource;
 /// The plugin's `kind`.
 pub(crate) const KIND: &str = "IAMPolicyGenerator";
 
-/// The objects one `IAMPolicyGenerator` config generates.
+/// The objects one decoded `IAMPolicyGenerator` config generates.
 pub(crate) fn generate(body: &Map<String, Value>) -> Result<Vec<Resource>, Error> {
-    let cloud = string(body, &["cloud"])?;
+    let text = |path: &str| {
+        Value::Object(body.clone())
+            .pointer(path)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let cloud = text("/cloud");
     if cloud != "gke" {
         return Err(Error::new(format!(
             "cloud provider {cloud} not supported yet"
         )));
     }
-    let name = string(body, &["kubernetesService", "name"])?;
-    let namespace = string(body, &["kubernetesService", "namespace"])?;
-    let account = string(body, &["serviceAccount", "name"])?;
-    let project = string(body, &["serviceAccount", "projectId"])?;
+    let name = text("/kubernetesService/name");
+    let namespace = text("/kubernetesService/namespace");
+    let account = text("/serviceAccount/name");
+    let project = text("/serviceAccount/projectId");
     let mut text = format!(
         "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  annotations:\n    \
          iam.gke.io/gcp-service-account: {account}@{project}.iam.gserviceaccount.com\n  \
@@ -39,34 +46,4 @@ pub(crate) fn generate(body: &Map<String, Value>) -> Result<Vec<Resource>, Error
         ));
     }
     Ok(resources)
-}
-
-/// A string field of the config (empty when absent); other types are refused as Go's
-/// JSON decoding refuses them.
-fn string(body: &Map<String, Value>, path: &[&str]) -> Result<String, Error> {
-    let mut at = Some(body);
-    let mut value = None;
-    for (i, key) in path.iter().enumerate() {
-        value = at.and_then(|m| m.get(*key));
-        if i + 1 < path.len() {
-            at = match value {
-                None | Some(Value::Null) => None,
-                Some(Value::Object(m)) => Some(m),
-                Some(other) => return Err(mistyped(&path[..=i], other, "struct")),
-            };
-        }
-    }
-    match value {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(mistyped(path, other, "string")),
-    }
-}
-
-fn mistyped(path: &[&str], found: &Value, want: &str) -> Error {
-    Error::new(format!(
-        "json: cannot unmarshal {} into Go struct field {} of type {want}",
-        crate::yaml::json_kind(found),
-        path.join(".")
-    ))
 }

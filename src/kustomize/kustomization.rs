@@ -4,6 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::error::Error;
+use super::gojson::{self, Mode};
+use super::gotypes::KUSTOMIZATION_T;
 use super::helm_charts::{self, HelmChart, HelmGlobals};
 use super::origin::BuildMetadata;
 use super::resource::Behavior;
@@ -43,16 +45,6 @@ pub(crate) struct GeneratorOptions {
 impl GeneratorOptions {
     fn parse(v: &Value, what: &str) -> Result<GeneratorOptions, Error> {
         let v = object(v, what)?;
-        check_fields(
-            v,
-            &[
-                "labels",
-                "annotations",
-                "disableNameSuffixHash",
-                "immutable",
-            ],
-            what,
-        )?;
         Ok(GeneratorOptions {
             labels: string_map(v.get("labels"), &format!("{what}.labels"))?,
             annotations: string_map(v.get("annotations"), &format!("{what}.annotations"))?,
@@ -165,72 +157,20 @@ pub(crate) struct Kustomization {
     pub helm_globals: HelmGlobals,
 }
 
-const KNOWN: [&str; 34] = [
-    "apiVersion",
-    "kind",
-    "metadata",
-    "resources",
-    "bases",
-    "components",
-    "crds",
-    "configurations",
-    "namespace",
-    "namePrefix",
-    "nameSuffix",
-    "commonLabels",
-    "labels",
-    "commonAnnotations",
-    "patches",
-    "patchesStrategicMerge",
-    "patchesJson6902",
-    "images",
-    "imageTags",
-    "replicas",
-    "configMapGenerator",
-    "secretGenerator",
-    "generatorOptions",
-    "sortOptions",
-    "buildMetadata",
-    "replacements",
-    "vars",
-    "generators",
-    "transformers",
-    "validators",
-    "openapi",
-    "helmCharts",
-    "helmGlobals",
-    "helmChartInflationGenerator",
-];
-
 impl Kustomization {
-    /// Reads a kustomization document.
+    /// Reads a kustomization document as kustomize does: decoded by Go's `encoding/json`
+    /// rules into its Go type ([`gojson`]: keys matched case-insensitively, unknown
+    /// fields and values of the wrong type refused), then checked for emptiness and for
+    /// its `kind` and `apiVersion`.
     pub fn parse(doc: &Value) -> Result<Kustomization, Error> {
+        let decoded = gojson::decode(doc, &KUSTOMIZATION_T, Mode::Strict)
+            .map_err(|e| Error::new(format!("invalid Kustomization: {e}")))?;
         let empty = Map::new();
-        let map = match doc {
-            Value::Null => &empty,
-            Value::Object(m) => m,
-            _ => return Err(Error::new("a kustomization must be a map")),
-        };
-        for key in map.keys() {
-            if !KNOWN.contains(&key.as_str()) {
-                return Err(Error::new(format!(
-                    "invalid Kustomization: json: unknown field \"{key}\""
-                )));
-            }
-        }
-        if map
-            .iter()
-            .all(|(k, v)| k == "apiVersion" || k == "kind" || v.is_null())
-        {
+        let map = decoded.as_object().unwrap_or(&empty);
+        if is_empty(map) {
             return Err(Error::new("kustomization.yaml is empty"));
         }
-        let kind = match str_field(map, "kind")?.as_str() {
-            "" | "Kustomization" => Kind::Kustomization,
-            "Component" => Kind::Component,
-            other => {
-                return Err(Error::new(format!("unknown kustomization kind {other:?}")));
-            }
-        };
+        let kind = enforce_kind(map)?;
         let mut resources = strings(map.get("resources"), "resources")?;
         resources.extend(strings(map.get("bases"), "bases")?);
         let mut images = list(map.get("images"), "images")?
@@ -306,8 +246,8 @@ impl Kustomization {
             replacements: list(map.get("replacements"), "replacements")?.to_vec(),
             vars: list(map.get("vars"), "vars")?
                 .iter()
-                .map(Var::parse)
-                .collect::<Result<_, _>>()?,
+                .map(Var::read)
+                .collect(),
             generators: strings(map.get("generators"), "generators")?,
             transformers: strings(map.get("transformers"), "transformers")?,
             validators: strings(map.get("validators"), "validators")?,
@@ -319,20 +259,57 @@ impl Kustomization {
     }
 }
 
+/// kustomize's `CheckEmpty` after `FixKustomization`: nothing but `kind` and `apiVersion`
+/// is set. `bases`, `imageTags` and `helmChartInflationGenerator` are moved into
+/// `resources`, `images` and `helmCharts` before the check, so as empty lists they set
+/// nothing.
+fn is_empty(map: &Map<String, Value>) -> bool {
+    map.iter().all(|(k, v)| match k.as_str() {
+        "kind" | "apiVersion" => true,
+        "bases" | "imageTags" | "helmChartInflationGenerator" => {
+            v.as_array().is_some_and(Vec::is_empty)
+        }
+        _ => false,
+    })
+}
+
+/// kustomize's `EnforceFields`: `kind` (default `Kustomization`) is `Kustomization` or
+/// `Component`, and a given `apiVersion` is the one of that kind.
+fn enforce_kind(map: &Map<String, Value>) -> Result<Kind, Error> {
+    let text = |k: &str| map.get(k).and_then(Value::as_str).unwrap_or("");
+    let kind = match text("kind") {
+        "" => "Kustomization",
+        kind => kind,
+    };
+    let mut errors = Vec::new();
+    if kind != "Kustomization" && kind != "Component" {
+        errors.push("kind should be Kustomization or Component".to_string());
+    }
+    let required = if kind == "Component" {
+        "kustomize.config.k8s.io/v1alpha1"
+    } else {
+        "kustomize.config.k8s.io/v1beta1"
+    };
+    let api_version = text("apiVersion");
+    if !api_version.is_empty() && api_version != required {
+        errors.push(format!("apiVersion for {kind} should be {required}"));
+    }
+    if !errors.is_empty() {
+        return Err(Error::new(format!(
+            "Failed to read kustomization file:\n{}",
+            errors.join("\n")
+        )));
+    }
+    Ok(if kind == "Component" {
+        Kind::Component
+    } else {
+        Kind::Kustomization
+    })
+}
+
 pub(crate) fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
     v.as_object()
         .ok_or_else(|| Error::new(format!("{what} must be a map")))
-}
-
-pub(crate) fn check_fields(
-    m: &Map<String, Value>,
-    known: &[&str],
-    what: &str,
-) -> Result<(), Error> {
-    match m.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(k) => Err(Error::new(format!("{what}: unknown field \"{k}\""))),
-        None => Ok(()),
-    }
 }
 
 pub(crate) fn list<'a>(v: Option<&'a Value>, what: &str) -> Result<&'a [Value], Error> {
@@ -404,7 +381,6 @@ impl OpenApi {
 
 pub(crate) fn parse_patch(v: &Value, what: &str) -> Result<PatchArgs, Error> {
     let m = object(v, what)?;
-    check_fields(m, &["path", "patch", "target", "options"], what)?;
     let opt = |k: &str| {
         m.get("options")
             .and_then(|o| o.get(k))
@@ -428,11 +404,6 @@ pub(crate) fn parse_patch(v: &Value, what: &str) -> Result<PatchArgs, Error> {
 
 fn parse_label(v: &Value) -> Result<LabelArgs, Error> {
     let m = object(v, "labels")?;
-    check_fields(
-        m,
-        &["pairs", "includeSelectors", "includeTemplates", "fields"],
-        "labels",
-    )?;
     Ok(LabelArgs {
         pairs: string_map(m.get("pairs"), "labels.pairs")?,
         include_selectors: boolean(m.get("includeSelectors")),
@@ -443,18 +414,9 @@ fn parse_label(v: &Value) -> Result<LabelArgs, Error> {
 
 pub(crate) fn parse_image(v: &Value) -> Result<ImageArgs, Error> {
     let m = object(v, "images")?;
-    check_fields(
-        m,
-        &["name", "newName", "newTag", "digest", "tagSuffix"],
-        "images",
-    )?;
     let s = |k: &str| -> Result<String, Error> {
-        match m.get(k) {
-            // kustomize reads the tag as a string; YAML numbers such as 1.21 keep their text.
-            Some(Value::Number(n)) => Ok(n.to_string()),
-            Some(v) => scalar(v, &format!("images.{k}")),
-            None => Ok(String::new()),
-        }
+        m.get(k)
+            .map_or(Ok(String::new()), |v| scalar(v, &format!("images.{k}")))
     };
     Ok(ImageArgs {
         name: s("name")?,
@@ -467,7 +429,6 @@ pub(crate) fn parse_image(v: &Value) -> Result<ImageArgs, Error> {
 
 pub(crate) fn parse_replica(v: &Value) -> Result<ReplicaArgs, Error> {
     let m = object(v, "replicas")?;
-    check_fields(m, &["name", "count"], "replicas")?;
     Ok(ReplicaArgs {
         name: str_field(m, "name")?,
         count: m.get("count").cloned().unwrap_or(Value::from(0)),
@@ -476,21 +437,6 @@ pub(crate) fn parse_replica(v: &Value) -> Result<ReplicaArgs, Error> {
 
 pub(crate) fn parse_generator(v: &Value, what: &str) -> Result<GeneratorArgs, Error> {
     let m = object(v, what)?;
-    check_fields(
-        m,
-        &[
-            "name",
-            "namespace",
-            "behavior",
-            "literals",
-            "files",
-            "envs",
-            "env",
-            "options",
-            "type",
-        ],
-        what,
-    )?;
     let mut envs = strings(m.get("envs"), &format!("{what}.envs"))?;
     let env = str_field(m, "env")?;
     if !env.is_empty() {

@@ -5,7 +5,8 @@
 //! touches the network: remote bases are fetched by the caller through [`Remote`].
 //!
 //! The pieces, in build order: `loader` (files, load restrictor, sub-roots, cycles),
-//! `kustomization` (the file's fields), `target` (accumulation), `config` + `crds` (field
+//! `kustomization` (the file's fields, decoded as Go decodes them by `gojson` into the
+//! types of `gotypes`), `target` (accumulation), `config` + `crds` (field
 //! specs), `generators` + `hash`, `helm_charts` (`helmCharts` inflated by crunch's Helm
 //! engine), `transformers` (namespace, prefix/suffix, labels, annotations, images,
 //! replicas), `patch` (+ `smp` driven by `schema`: kyaml's one schema per build, built in
@@ -19,6 +20,8 @@ mod crds;
 mod error;
 mod fieldspec;
 mod generators;
+mod gojson;
+mod gotypes;
 mod hash;
 mod helm_charts;
 mod iam_policy;
@@ -50,7 +53,6 @@ pub use error::Error;
 
 use kustomization::{Kind, Kustomization};
 use loader::Loader;
-use resource::Resource;
 use sort::SortOrder;
 use target::Accumulator;
 
@@ -150,23 +152,43 @@ pub fn build_with_overlay(
     })
 }
 
-/// Flux HelmRelease postRenderers: applies kustomize `patches` entries (strategic merge or
-/// JSON 6902, inline, with target selectors including regex names, labelSelector and
-/// annotationSelector) to already-rendered objects, in order.
+/// helm-controller's kustomize post-renderer: kustomize's whole build of a kustomization
+/// holding the rendered objects as its one resource file, `images` and `patches` (inline
+/// strategic merge or JSON 6902, with target selectors), as helm-controller writes it. The
+/// objects come out as that build prints them: `List`s expanded, local-config objects
+/// dropped, annotations as text (empty maps gone), in kustomize's legacy order.
 ///
 /// # Errors
-/// A malformed patch, a patch with a `path` (there is no directory here), or a failed
-/// application.
-pub fn apply_patches(objects: Vec<Value>, patches: &[Value]) -> Result<Vec<Value>, Error> {
-    let doc = serde_json::json!({ "patches": patches });
+/// An object without kind or name, two objects with one id, a malformed patch or image, a
+/// patch with a `path` (there is no directory here), or a failed application.
+pub fn post_render(
+    objects: Vec<Value>,
+    patches: &[Value],
+    images: &[Value],
+) -> Result<Vec<Value>, Error> {
+    let doc = serde_json::json!({ "patches": patches, "images": images });
     let k = Kustomization::parse(&doc)?;
     schema::in_build(|| {
-        let mut rs: Vec<Resource> = objects.into_iter().map(Resource::new).collect();
-        for (i, args) in k.patches.iter().enumerate() {
-            let p =
-                target::load_patch(args, None).map_err(|e| e.within(format!("patches[{i}]")))?;
-            patch::apply(&mut rs, &p).map_err(|e| e.within(format!("patches[{i}]")))?;
-        }
+        let ra = target::accumulate_objects(objects, &k)?;
+        finish(ra, k.sort.as_ref(), k.build_metadata)
+    })
+}
+
+/// helm-controller's other post-renderers (its origin labels, `commonMetadata.labels`):
+/// kustomize's resource map of the rendered objects (`List`s expanded, kind and name
+/// required, ids unique) and its label transformer on `metadata/labels`, which creates the
+/// map where it is missing or `null`. Nothing else of a build happens.
+///
+/// # Errors
+/// An object without kind or name, two objects with one id, or labels that are not a map.
+pub fn add_labels(objects: Vec<Value>, labels: &[(String, String)]) -> Result<Vec<Value>, Error> {
+    schema::in_build(|| {
+        let mut rs = target::resources_from_objects(objects)?;
+        transformers::labels(
+            &mut rs,
+            labels,
+            &[fieldspec::FieldSpec::any("metadata/labels", true)],
+        )?;
         Ok(rs.into_iter().map(|r| r.obj).collect())
     })
 }

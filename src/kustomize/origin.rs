@@ -161,6 +161,13 @@ impl BuildMetadata {
         }
     }
 
+    /// Whether kustomize leaves every annotation map as it is at the end of the build:
+    /// only when both annotation options are on does it skip both steps that rewrite
+    /// them (and clear empty ones).
+    pub fn keeps_annotations(self) -> bool {
+        self.origin_annotations && self.transformer_annotations
+    }
+
     /// Writes the requested annotations and label onto a finished resource.
     pub fn apply(self, r: &mut Resource) {
         let origin = self

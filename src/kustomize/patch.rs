@@ -133,25 +133,11 @@ pub(crate) fn parse_requirements(s: &str) -> Result<Vec<Requirement>, Error> {
 }
 
 impl Selector {
-    /// Reads a `target:` map.
+    /// Reads a decoded `target:` map.
     pub fn parse(v: &Value) -> Result<Selector, Error> {
         let Some(m) = v.as_object() else {
             return Err(Error::new("a patch target must be a map"));
         };
-        if let Some(k) = m.keys().find(|k| {
-            !matches!(
-                k.as_str(),
-                "group"
-                    | "version"
-                    | "kind"
-                    | "name"
-                    | "namespace"
-                    | "labelSelector"
-                    | "annotationSelector"
-            )
-        }) {
-            return Err(Error::new(format!("patch target: unknown field \"{k}\"")));
-        }
         let re = |k: &str| -> Result<Option<Regex>, Error> {
             match m.get(k).map(super::resource::scalar_string) {
                 None => Ok(None),

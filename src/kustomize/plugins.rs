@@ -8,12 +8,19 @@ use serde_json::{Map, Value};
 use super::error::Error;
 use super::fieldspec::FieldSpec;
 use super::generators::{self, GenKind};
+use super::gojson::{self, GoType, Mode};
+use super::gotypes::{
+    ANNOTATIONS_TRANSFORMER_T, CONFIG_MAP_GENERATOR_T, HELM_CHART_INFLATION_GENERATOR_T,
+    IAM_POLICY_GENERATOR_T, IMAGE_TAG_TRANSFORMER_T, LABEL_TRANSFORMER_T, NAMESPACE_TRANSFORMER_T,
+    PATCH_JSON6902_TRANSFORMER_T, PATCH_STRATEGIC_MERGE_TRANSFORMER_T, PATCH_TRANSFORMER_T,
+    PREFIX_TRANSFORMER_T, REPLACEMENT_TRANSFORMER_T, REPLICA_COUNT_TRANSFORMER_T,
+    SECRET_GENERATOR_T, SUFFIX_TRANSFORMER_T, VALUE_ADD_TRANSFORMER_T,
+};
 use super::hash;
 use super::helm_charts;
 use super::iam_policy;
 use super::kustomization::{
-    PatchArgs, list, object, parse_generator, parse_image, parse_patch, parse_replica, scalar,
-    string_map,
+    PatchArgs, list, object, parse_generator, parse_image, parse_patch, parse_replica, string_map,
 };
 use super::loader::Loader;
 use super::origin::Origin;
@@ -115,21 +122,26 @@ pub(crate) fn load_configs(
 pub(crate) fn generate(configs: &[Config], ldr: &Loader, res: &mut ResMap) -> Result<(), Error> {
     for config in configs {
         let cfg = &config.obj;
-        let (kind, body) = builtin_kind(cfg, Role::Generator)?;
+        let kind = builtin_kind(cfg, Role::Generator)?;
         let generated = match kind {
             "ConfigMapGenerator" | "SecretGenerator" => {
-                let gen_kind = if kind == "SecretGenerator" {
-                    GenKind::Secret
+                let (gen_kind, ty) = if kind == "SecretGenerator" {
+                    (GenKind::Secret, &SECRET_GENERATOR_T)
                 } else {
-                    GenKind::ConfigMap
+                    (GenKind::ConfigMap, &CONFIG_MAP_GENERATOR_T)
                 };
-                parse_generator(&generator_args(body), kind)
+                decode(cfg, ty, Mode::YamlUnmarshal)
+                    .and_then(|body| parse_generator(&generator_args(body), kind))
                     .and_then(|args| generators::generate(gen_kind, &args, None, ldr))
                     .map(|r| vec![r])
             }
-            helm_charts::GENERATOR_KIND => helm_charts::parse_plugin_config(body)
-                .and_then(|(chart, globals)| helm_charts::inflate(&chart, &globals, ldr)),
-            iam_policy::KIND => iam_policy::generate(body),
+            helm_charts::GENERATOR_KIND => {
+                decode(cfg, &HELM_CHART_INFLATION_GENERATOR_T, Mode::YamlUnmarshal)
+                    .and_then(|body| helm_charts::parse_plugin_config(&body))
+                    .and_then(|(chart, globals)| helm_charts::inflate(&chart, &globals, ldr))
+            }
+            iam_policy::KIND => decode(cfg, &IAM_POLICY_GENERATOR_T, Mode::YamlUnmarshal)
+                .and_then(|body| iam_policy::generate(&body)),
             other => return Err(unsupported(other, Role::Generator)),
         };
         for mut r in generated.map_err(|e| in_config(e, cfg))? {
@@ -174,59 +186,83 @@ pub(crate) fn validate(configs: &[Config], ldr: &Loader, rs: &[Resource]) -> Res
 }
 
 fn run_one(cfg: &Value, ldr: &Loader, rs: &mut Vec<Resource>, role: Role) -> Result<(), Error> {
-    let (kind, body) = builtin_kind(cfg, role)?;
-    let specs = field_specs(body)?;
+    let kind = builtin_kind(cfg, role)?;
+    let body = |ty: &'static GoType| decode(cfg, ty, Mode::YamlUnmarshal);
     match kind {
         "LabelTransformer" => {
-            transformers::labels(rs, &string_map(body.get("labels"), "labels")?, &specs)
+            let body = body(&LABEL_TRANSFORMER_T)?;
+            transformers::labels(
+                rs,
+                &string_map(body.get("labels"), "labels")?,
+                &field_specs(&body)?,
+            )
         }
-        "AnnotationsTransformer" => transformers::annotations(
-            rs,
-            &string_map(body.get("annotations"), "annotations")?,
-            &specs,
-        ),
+        "AnnotationsTransformer" => {
+            let body = body(&ANNOTATIONS_TRANSFORMER_T)?;
+            let annotations = string_map(body.get("annotations"), "annotations")?;
+            transformers::annotations(rs, &annotations, &field_specs(&body)?)
+        }
         "NamespaceTransformer" => {
-            let ns = cfg
-                .pointer("/metadata/namespace")
-                .map_or(Ok(String::new()), |v| scalar(v, "metadata.namespace"))?;
-            transformers::namespace_with(rs, &ns, &specs, namespace_options(body)?)
+            let body = body(&NAMESPACE_TRANSFORMER_T).map_err(|e| {
+                Error::new(format!(
+                    "unmarshalling NamespaceTransformer config: {}",
+                    e.message()
+                ))
+            })?;
+            let ns = text(&body, "/metadata/namespace");
+            transformers::namespace_with(rs, &ns, &field_specs(&body)?, namespace_options(&body)?)
         }
         "HashTransformer" => {
             hash::add_suffixes(rs);
             Ok(())
         }
-        "ValueAddTransformer" => ValueAdd::parse(body, ldr)?.apply(rs),
+        "ValueAddTransformer" => ValueAdd::parse(&body(&VALUE_ADD_TRANSFORMER_T)?, ldr)?.apply(rs),
         "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
-            let text = |k: &str| body.get(k).map_or(Ok(String::new()), |v| scalar(v, k));
-            if kind != "SuffixTransformer" {
-                transformers::affix(rs, Affix::Prefix, &text("prefix")?, &specs)?;
-            }
-            if kind != "PrefixTransformer" {
-                transformers::affix(rs, Affix::Suffix, &text("suffix")?, &specs)?;
+            // Both read their configs with kyaml's go-yaml v3, not Go's JSON.
+            for (affix, ty, key) in [
+                (Affix::Prefix, &PREFIX_TRANSFORMER_T, "prefix"),
+                (Affix::Suffix, &SUFFIX_TRANSFORMER_T, "suffix"),
+            ] {
+                let wanted = match affix {
+                    Affix::Prefix => kind != "SuffixTransformer",
+                    Affix::Suffix => kind != "PrefixTransformer",
+                };
+                if !wanted {
+                    continue;
+                }
+                let body = decode(cfg, ty, Mode::Kyaml)?;
+                if !body.contains_key("fieldSpecs") {
+                    return Err(Error::new("fieldSpecs is not expected to be nil"));
+                }
+                transformers::affix(
+                    rs,
+                    affix,
+                    &text(&body, &format!("/{key}")),
+                    &field_specs(&body)?,
+                )?;
             }
             Ok(())
         }
         "ImageTagTransformer" => {
+            let body = body(&IMAGE_TAG_TRANSFORMER_T)?;
             let tag = body.get("imageTag").cloned().unwrap_or(Value::Null);
-            transformers::images(rs, &parse_image(&tag)?, &specs)
+            transformers::images(rs, &parse_image(&tag)?, &field_specs(&body)?)
         }
         "ReplicaCountTransformer" => {
+            let body = body(&REPLICA_COUNT_TRANSFORMER_T)?;
             let replica = body.get("replica").cloned().unwrap_or(Value::Null);
-            transformers::replicas(rs, &parse_replica(&replica)?, &specs)
+            transformers::replicas(rs, &parse_replica(&replica)?, &field_specs(&body)?)
         }
         "PatchTransformer" => {
-            let mut fields = body.clone();
-            fields.remove("apiVersion");
-            fields.remove("kind");
-            fields.remove("metadata");
-            let args = parse_patch(&Value::Object(fields), kind)?;
+            let args = parse_patch(&Value::Object(body(&PATCH_TRANSFORMER_T)?), kind)?;
             patch::apply(rs, &super::target::load_patch(&args, Some(ldr))?)
         }
         "PatchJson6902Transformer" => {
+            let body = body(&PATCH_JSON6902_TRANSFORMER_T)?;
             let args = PatchArgs {
-                path: optional_text(body, "path")?,
-                patch: optional_text(body, "jsonOp")?,
-                target: body.get("target").filter(|t| !t.is_null()).cloned(),
+                path: optional_text(&body, "path"),
+                patch: optional_text(&body, "jsonOp"),
+                target: body.get("target").cloned(),
                 allow_name_change: false,
                 allow_kind_change: false,
             };
@@ -237,14 +273,15 @@ fn run_one(cfg: &Value, ldr: &Loader, rs: &mut Vec<Resource>, role: Role) -> Res
             patch::apply(rs, &p)
         }
         "PatchStrategicMergeTransformer" => {
+            let body = body(&PATCH_STRATEGIC_MERGE_TRANSFORMER_T)?;
             let mut patches = Vec::new();
             for path in list(body.get("paths"), "paths")? {
                 patches.push(PatchArgs {
-                    path: Some(scalar(path, "paths")?),
+                    path: path.as_str().map(str::to_string),
                     ..no_patch()
                 });
             }
-            if let Some(text) = optional_text(body, "patches")? {
+            if let Some(text) = optional_text(&body, "patches") {
                 patches.push(PatchArgs {
                     patch: Some(text),
                     ..no_patch()
@@ -259,10 +296,16 @@ fn run_one(cfg: &Value, ldr: &Loader, rs: &mut Vec<Resource>, role: Role) -> Res
             Ok(())
         }
         "ReplacementTransformer" => {
-            let reps = list(body.get("replacements"), "replacements")?
+            let body = body(&REPLACEMENT_TRANSFORMER_T)?;
+            // Those under "omitempty" come first: the plugin appends the others to them.
+            let mut reps = list(body.get("omitempty"), "omitempty")?
                 .iter()
                 .map(Replacement::parse)
                 .collect::<Result<Vec<_>, _>>()?;
+            reps.extend(super::target::load_replacements(
+                list(body.get("replacements"), "replacements")?,
+                ldr,
+            )?);
             replacements::apply(rs, &reps)
         }
         "ConfigMapGenerator"
@@ -278,21 +321,33 @@ fn run_one(cfg: &Value, ldr: &Loader, rs: &mut Vec<Resource>, role: Role) -> Res
     }
 }
 
+/// A builtin plugin config decoded into its plugin's Go struct, as the plugin's `Config`
+/// decodes it (see [`gojson`]); fields the struct lacks are gone.
+fn decode(cfg: &Value, ty: &'static GoType, mode: Mode) -> Result<Map<String, Value>, Error> {
+    match gojson::decode(cfg, ty, mode).map_err(Error::new)? {
+        Value::Object(body) => Ok(body),
+        _ => Ok(Map::new()),
+    }
+}
+
+/// The text at a JSON pointer of a decoded config, empty when absent.
+fn text(body: &Map<String, Value>, pointer: &str) -> String {
+    let mut parts = pointer.trim_start_matches('/').splitn(2, '/');
+    let first = parts.next().and_then(|k| body.get(k));
+    let found = match parts.next() {
+        Some(rest) => first.and_then(|v| v.pointer(&format!("/{rest}"))),
+        None => first,
+    };
+    found.and_then(Value::as_str).unwrap_or("").to_string()
+}
+
 /// The `NamespaceTransformer` options `unsetOnly` and `setRoleBindingSubjects`.
 fn namespace_options(body: &Map<String, Value>) -> Result<NamespaceOptions, Error> {
-    let unset_only = match body.get("unsetOnly") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(v) => {
-            return Err(Error::new(format!(
-                "unmarshalling NamespaceTransformer config: unsetOnly: cannot unmarshal {v} into a bool"
-            )));
-        }
-    };
-    let mode = body
-        .get("setRoleBindingSubjects")
-        .map_or(Ok(String::new()), |v| scalar(v, "setRoleBindingSubjects"))?;
-    let subjects = match mode.as_str() {
+    let unset_only = body
+        .get("unsetOnly")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let subjects = match text(body, "/setRoleBindingSubjects").as_str() {
         "" | "defaultOnly" => SubjectMode::DefaultOnly,
         "allServiceAccounts" => SubjectMode::AllServiceAccounts,
         "none" => SubjectMode::None,
@@ -319,8 +374,8 @@ fn no_patch() -> PatchArgs {
 }
 
 /// The built-in kind of a config, or why it cannot run here.
-fn builtin_kind(cfg: &Value, role: Role) -> Result<(&str, &Map<String, Value>), Error> {
-    let body = object(cfg, role.field())?;
+fn builtin_kind(cfg: &Value, role: Role) -> Result<&str, Error> {
+    object(cfg, role.field())?;
     let annotations = cfg.pointer("/metadata/annotations");
     let is_function = ["config.kubernetes.io/function", "config.k8s.io/function"]
         .iter()
@@ -339,7 +394,7 @@ fn builtin_kind(cfg: &Value, role: Role) -> Result<(&str, &Map<String, Value>), 
             role.field()
         )));
     }
-    Ok((cfg.get("kind").and_then(Value::as_str).unwrap_or(""), body))
+    Ok(cfg.get("kind").and_then(Value::as_str).unwrap_or(""))
 }
 
 fn unsupported(kind: &str, role: Role) -> Error {
@@ -364,25 +419,18 @@ fn field_specs(body: &Map<String, Value>) -> Result<Vec<FieldSpec>, Error> {
         .collect()
 }
 
-fn optional_text(body: &Map<String, Value>, key: &str) -> Result<Option<String>, Error> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => Ok(Some(scalar(v, key)?).filter(|s| !s.is_empty())),
-    }
+fn optional_text(body: &Map<String, Value>, key: &str) -> Option<String> {
+    Some(text(body, &format!("/{key}"))).filter(|s| !s.is_empty())
 }
 
-/// A generator config as `configMapGenerator` arguments: `metadata.name` and
-/// `metadata.namespace` fill in `name` and `namespace` when those are not given.
-fn generator_args(body: &Map<String, Value>) -> Value {
-    let mut args = body.clone();
+/// A decoded generator config as `configMapGenerator` arguments: `metadata.name` and
+/// `metadata.namespace` fill in `name` and `namespace` when those are empty.
+fn generator_args(mut args: Map<String, Value>) -> Value {
     let meta = args.remove("metadata");
-    args.remove("apiVersion");
-    args.remove("kind");
     for key in ["name", "namespace"] {
-        let missing = args
-            .get(key)
-            .is_none_or(|v| v.as_str().is_none_or(str::is_empty));
-        if missing && let Some(v) = meta.as_ref().and_then(|m| m.get(key)) {
+        if !args.contains_key(key)
+            && let Some(v) = meta.as_ref().and_then(|m| m.get(key))
+        {
             args.insert(key.to_string(), v.clone());
         }
     }

@@ -10,6 +10,9 @@ use super::origin::Origin;
 use super::resid::{Gvk, ResId};
 use super::util::ensure_map;
 
+/// The annotation that marks a resource as input for tools only, never output.
+const LOCAL_CONFIG_ANNOTATION: &str = "config.kubernetes.io/local-config";
+
 /// What a generator does when a resource of the same id already exists.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) enum Behavior {
@@ -164,18 +167,21 @@ impl Resource {
         }
     }
 
-    /// `metadata.<field>` (labels or annotations) as string pairs.
+    /// `metadata.<field>` (labels or annotations) as string pairs, read as kyaml's
+    /// `GetLabels`/`GetAnnotations` read them: the field's children taken two by two as
+    /// key and value, each as its text (a map or list child reads as empty). A map gives
+    /// its entries, a list its items paired up, a scalar or nothing no pairs. An odd last
+    /// list item has no value and is left out here; [`Resource::rewrite_annotations`]
+    /// refuses it.
     pub fn string_map(&self, field: &str) -> Vec<(String, String)> {
-        self.obj
-            .get("metadata")
-            .and_then(|m| m.get(field))
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), scalar_string(v)))
-                    .collect()
-            })
-            .unwrap_or_default()
+        match self.obj.get("metadata").and_then(|m| m.get(field)) {
+            Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), node_text(v))).collect(),
+            Some(Value::Array(items)) => items
+                .chunks_exact(2)
+                .map(|pair| (node_text(&pair[0]), node_text(&pair[1])))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Replaces `metadata.<field>`, removing it when empty.
@@ -210,21 +216,42 @@ impl Resource {
         self.behavior = old.behavior;
     }
 
-    /// Annotation values as text: kustomize rewrites every annotation map as strings when
-    /// it strips its build annotations at the end of a build.
-    pub fn stringify_annotations(&mut self) {
-        let Some(Value::Object(ann)) = self
-            .obj
-            .get_mut("metadata")
-            .and_then(|m| m.get_mut("annotations"))
-        else {
-            return;
-        };
-        for v in ann.values_mut() {
-            if v.is_number() || v.is_boolean() {
-                *v = Value::String(v.to_string());
-            }
+    /// Whether kustomize leaves the resource out of a build's output: it carries the
+    /// annotation `config.kubernetes.io/local-config` with any value but `false`.
+    pub fn is_local_config(&self) -> bool {
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(Value::as_object)
+            .and_then(|a| a.get(LOCAL_CONFIG_ANNOTATION))
+            .is_some_and(|v| node_text(v) != "false")
+    }
+
+    /// kustomize's last touch on every annotation map (`RemoveOriginAnnotations` and
+    /// `RemoveTransformerAnnotations` at the end of a build, which read the annotations and
+    /// set them back): the values become text and an empty map (or `null`, a scalar, an
+    /// empty list) leaves the object. With `keep_empty` (both of those steps skipped) an
+    /// object without any annotation keeps its field as it is.
+    ///
+    /// # Errors
+    /// An annotation list with an odd number of items (kustomize crashes on it).
+    pub fn rewrite_annotations(&mut self, keep_empty: bool) -> Result<(), Error> {
+        if let Some(Value::Array(items)) =
+            self.obj.get("metadata").and_then(|m| m.get("annotations"))
+            && items.len() % 2 == 1
+        {
+            return Err(Error::new(format!(
+                "metadata.annotations of {} is a list of {} items, not of key and value pairs",
+                self.cur_id(),
+                items.len()
+            )));
         }
+        let pairs = self.string_map("annotations");
+        if keep_empty && pairs.is_empty() {
+            return Ok(());
+        }
+        self.set_string_map("annotations", pairs);
+        Ok(())
     }
 
     /// Merges `data` and `binaryData` of `old` under this resource's.
@@ -262,6 +289,16 @@ fn merge_pairs<V>(base: Vec<(String, V)>, top: Vec<(String, V)>) -> Vec<(String,
         }
     }
     out
+}
+
+/// A node's text as kyaml reads a label or annotation: a scalar's text, empty for a map
+/// or a list. A `null` reads as empty (kyaml keeps its spelling, `null` or `~`, which the
+/// parsed value no longer has).
+fn node_text(v: &Value) -> String {
+    match v {
+        Value::Object(_) | Value::Array(_) => String::new(),
+        scalar => scalar_string(scalar),
+    }
 }
 
 /// A scalar as text (how kustomize reads a label value of any scalar type).

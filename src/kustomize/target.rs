@@ -9,6 +9,8 @@ use super::config::TransformerConfig;
 use super::error::Error;
 use super::fieldspec::FieldSpec;
 use super::generators::{self, GenKind};
+use super::gojson::{self, Mode};
+use super::gotypes;
 use super::kustomization::{FILE_NAMES, Kind, Kustomization, PatchArgs};
 use super::loader::Loader;
 use super::origin::{BuildMetadata, Origin};
@@ -113,7 +115,7 @@ pub(crate) fn accumulate(
     let mut config = TransformerConfig::defaults();
     for c in &k.configurations {
         let (file, text) = ldr.read_text(c)?;
-        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV3)
+        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
             .map_err(|e| Error::yaml(&file, &e))?;
         config.merge(TransformerConfig::parse(&doc).map_err(|e| e.in_file(&file))?)?;
     }
@@ -230,6 +232,40 @@ pub(crate) fn resources_from_text(text: &str) -> Result<Vec<Resource>, Error> {
         collect_resource(doc, &mut out)?;
     }
     Ok(out)
+}
+
+/// Objects read as kustomize reads the documents of a resource file: empty ones skipped,
+/// `List`s expanded, kind and name required, each id once.
+pub(crate) fn resources_from_objects(objects: Vec<Value>) -> Result<Vec<Resource>, Error> {
+    let mut resources = Vec::new();
+    for object in objects {
+        collect_resource(object, &mut resources)?;
+    }
+    let mut res = ResMap::default();
+    res.append_all(ResMap { resources })?;
+    Ok(res.resources)
+}
+
+/// A kustomization without a directory whose one resource file holds `objects`, as
+/// helm-controller's post-renderer writes it: the resources, then its inline `patches` and
+/// its `images` (the only fields helm-controller sets), in kustomize's order.
+pub(crate) fn accumulate_objects(
+    objects: Vec<Value>,
+    k: &Kustomization,
+) -> Result<Accumulator, Error> {
+    let mut ra = Accumulator {
+        config: TransformerConfig::defaults(),
+        ..Accumulator::default()
+    };
+    ra.res.resources = resources_from_objects(objects)?;
+    let rs = &mut ra.res.resources;
+    for args in &k.patches {
+        patch::apply(rs, &load_patch(args, None)?)?;
+    }
+    for i in &k.images {
+        transformers::images(rs, i, &ra.config.images)?;
+    }
+    Ok(ra)
 }
 
 fn collect_resource(doc: Value, out: &mut Vec<Resource>) -> Result<(), Error> {
@@ -407,39 +443,79 @@ fn transform(k: &Kustomization, ldr: &Loader, ra: &mut Accumulator) -> Result<()
     Ok(())
 }
 
-/// Reads `replacements:` entries; a `path` entry names a file holding one replacement or a
-/// list of them.
-fn load_replacements(entries: &[Value], ldr: &Loader) -> Result<Vec<Replacement>, Error> {
+/// Reads decoded `replacements:` entries (of a kustomization or a `ReplacementTransformer`
+/// config); a `path` entry names a file holding one replacement or a list of them, which
+/// kustomize reads with `sigs.k8s.io/yaml` (YAML 1.1, Go's JSON decoding).
+pub(crate) fn load_replacements(
+    entries: &[Value],
+    ldr: &Loader,
+) -> Result<Vec<Replacement>, Error> {
     let mut out = Vec::new();
     for entry in entries {
-        match entry.get("path").and_then(Value::as_str) {
-            Some(path) => {
-                let (file, text) = ldr.read_text(path)?;
-                let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV3)
-                    .map_err(|e| Error::yaml(&file, &e))?;
-                let items = match doc {
-                    Value::Array(items) => items,
-                    one => vec![one],
-                };
-                for item in &items {
-                    out.push(Replacement::parse(item).map_err(|e| e.in_file(&file))?);
-                }
+        let Some(path) = entry.get("path").and_then(Value::as_str) else {
+            out.push(Replacement::parse(entry)?);
+            continue;
+        };
+        if entry.get("source").is_some()
+            || entry
+                .get("targets")
+                .is_some_and(|t| t != &Value::Array(Vec::new()))
+        {
+            return Err(Error::new(
+                "cannot specify both path and inline replacement",
+            ));
+        }
+        let (file, text) = ldr.read_text(path)?;
+        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
+            .map_err(|e| Error::yaml(&file, &e))?;
+        let list = match &doc {
+            Value::Array(_) => true,
+            Value::Object(_) => false,
+            other => {
+                return Err(Error::new(format!(
+                    "unsupported replacement type encountered within replacement path: {}",
+                    go_kind(other)
+                ))
+                .in_file(&file));
             }
-            None => out.push(Replacement::parse(entry)?),
+        };
+        let decoded = gojson::decode(&doc, gotypes::replacement_file(list), Mode::YamlUnmarshal)
+            .map_err(|e| Error::new(e).in_file(&file))?;
+        let items = match decoded {
+            Value::Array(items) => items,
+            one => vec![one],
+        };
+        for item in &items {
+            out.push(Replacement::parse(item).map_err(|e| e.in_file(&file))?);
         }
     }
     Ok(out)
 }
 
-/// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, then
-/// name references.
+/// The `reflect.Kind` of what `sigs.k8s.io/yaml` decodes a document into (numbers become
+/// `float64` in an `interface{}`).
+fn go_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "invalid",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "float64",
+        Value::String(_) => "string",
+        Value::Array(_) => "slice",
+        Value::Object(_) => "map",
+    }
+}
+
+/// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, name
+/// references, vars; local-config resources leave; annotations get their last rewrite and
+/// the build metadata.
 pub(crate) fn finish(ra: &mut Accumulator, metadata: BuildMetadata) -> Result<(), Error> {
     hash::add_suffixes(&mut ra.res.resources);
     nameref::fix(&mut ra.res.resources, &ra.config.name_reference)?;
     vars::resolve(&mut ra.res.resources, &ra.vars, &ra.config.var_reference)?;
+    ra.res.resources.retain(|r| !r.is_local_config());
     for r in &mut ra.res.resources {
+        r.rewrite_annotations(metadata.keeps_annotations())?;
         metadata.apply(r);
-        r.stringify_annotations();
     }
     Ok(())
 }

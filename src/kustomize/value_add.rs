@@ -8,7 +8,9 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 use super::fieldspec::split_path;
-use super::kustomization::{list, object, scalar};
+use super::gojson::{self, Mode};
+use super::gotypes::VALUE_ADD_TARGET_FILE_T;
+use super::kustomization::list;
 use super::loader::Loader;
 use super::patch::Selector;
 use super::resource::{Resource, scalar_string};
@@ -37,14 +39,12 @@ pub(crate) struct ValueAdd {
 }
 
 impl ValueAdd {
-    /// Reads the config: `value` (trimmed; empty means the base name of the
-    /// kustomization's directory), `targets` and the targets in `targetFilePath`.
+    /// Reads the decoded config: `value` (trimmed; empty means the base name of the
+    /// kustomization's directory), `targets` and the targets in `targetFilePath` (a file
+    /// kustomize decodes with `sigs.k8s.io/yaml`).
     pub(crate) fn parse(body: &Map<String, Value>, ldr: &Loader) -> Result<ValueAdd, Error> {
-        let mut value = body
-            .get("value")
-            .map_or(Ok(String::new()), |v| scalar(v, "value"))?
-            .trim()
-            .to_string();
+        let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
+        let mut value = text("value").trim().to_string();
         if value.is_empty() {
             value = ldr
                 .root()
@@ -56,18 +56,15 @@ impl ValueAdd {
             .iter()
             .map(Target::parse)
             .collect::<Result<Vec<_>, _>>()?;
-        let file = body
-            .get("targetFilePath")
-            .map_or(Ok(String::new()), |v| scalar(v, "targetFilePath"))?;
+        let file = text("targetFilePath");
         if !file.is_empty() {
-            let (path, text) = ldr.read_text(&file)?;
+            let (path, text) = ldr.read_text(file)?;
             let doc = parse_document(&text, Dialect::GoYamlV2)
                 .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-            if !doc.is_null() {
-                let doc = object(&doc, "targetFilePath")?;
-                for t in list(doc.get("targets"), "targets")? {
-                    targets.push(Target::parse(t)?);
-                }
+            let decoded = gojson::decode(&doc, &VALUE_ADD_TARGET_FILE_T, Mode::YamlUnmarshal)
+                .map_err(|e| Error::new(e).in_file(&path))?;
+            for t in list(decoded.get("targets"), "targets")? {
+                targets.push(Target::parse(t)?);
             }
         }
         if targets.is_empty() {
@@ -100,26 +97,21 @@ impl ValueAdd {
 }
 
 impl Target {
+    /// Reads a decoded `targets` entry.
     fn parse(v: &Value) -> Result<Target, Error> {
-        let m = object(v, "targets")?;
-        let selector = match m.get("selector") {
-            None | Some(Value::Null) => None,
-            Some(s) => Some(Selector::parse(s)?),
-        };
-        let field_path = m
+        let selector = v.get("selector").map(Selector::parse).transpose()?;
+        let field_path = v
             .get("fieldPath")
-            .map_or(Ok(String::new()), |v| scalar(v, "fieldPath"))?;
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if field_path.is_empty() {
             return Err(Error::new("fieldPath cannot be empty"));
         }
-        let position = match m.get("filePathPosition") {
-            None | Some(Value::Null) => 0,
-            Some(v) => v.as_i64().ok_or_else(|| {
-                Error::new(format!(
-                    "filePathPosition: json: cannot unmarshal {v} into Go value of type int"
-                ))
-            })?,
-        };
+        let position = v
+            .get("filePathPosition")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
         let file_path_position = usize::try_from(position).map_err(|_| {
             Error::new(format!(
                 "value of FilePathPosition ({position}) cannot be negative"

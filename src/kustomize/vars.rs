@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::error::Error;
 use super::fieldspec::{CreateKind, FieldSpec};
@@ -24,49 +24,26 @@ pub(crate) struct Var {
 }
 
 impl Var {
-    /// Reads `{name, objref: {apiVersion, group, version, kind, name, namespace},
-    /// fieldref: {fieldPath}}`; unknown fields are errors, as kustomize reads strictly.
-    pub fn parse(v: &Value) -> Result<Var, Error> {
-        let m = object(v, "vars")?;
-        known(m, &["name", "objref", "fieldref"], "vars")?;
-        let objref = match m.get("objref") {
-            None | Some(Value::Null) => &Map::new(),
-            Some(o) => object(o, "vars.objref")?,
+    /// Reads a `vars:` entry of a decoded kustomization (`{name, objref: {apiVersion,
+    /// group, version, kind, name, namespace}, fieldref: {fieldPath}}`).
+    pub fn read(v: &Value) -> Var {
+        let text = |path: &str| v.pointer(path).and_then(Value::as_str).unwrap_or("");
+        let field_path = match text("/fieldref/fieldPath") {
+            "" => "metadata.name",
+            path => path,
         };
-        known(
-            objref,
-            &[
-                "apiVersion",
-                "group",
-                "version",
-                "kind",
-                "name",
-                "namespace",
-            ],
-            "vars.objref",
-        )?;
-        let fieldref = match m.get("fieldref") {
-            None | Some(Value::Null) => &Map::new(),
-            Some(o) => object(o, "vars.fieldref")?,
-        };
-        known(fieldref, &["fieldPath"], "vars.fieldref")?;
-        let field_path = text(fieldref, "fieldPath")?;
-        Ok(Var {
-            name: text(m, "name")?,
-            api_version: text(objref, "apiVersion")?,
+        Var {
+            name: text("/name").to_string(),
+            api_version: text("/objref/apiVersion").to_string(),
             declared: Gvk {
-                group: text(objref, "group")?,
-                version: text(objref, "version")?,
-                kind: text(objref, "kind")?,
+                group: text("/objref/group").to_string(),
+                version: text("/objref/version").to_string(),
+                kind: text("/objref/kind").to_string(),
             },
-            target_name: text(objref, "name")?,
-            target_namespace: text(objref, "namespace")?,
-            field_path: if field_path.is_empty() {
-                "metadata.name".to_string()
-            } else {
-                field_path
-            },
-        })
+            target_name: text("/objref/name").to_string(),
+            target_namespace: text("/objref/namespace").to_string(),
+            field_path: field_path.to_string(),
+        }
     }
 
     /// The id the var selects: `apiVersion` wins over `group`/`version` when given.
@@ -327,30 +304,6 @@ fn plain(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-fn object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>, Error> {
-    v.as_object()
-        .ok_or_else(|| Error::new(format!("{what} must be a map")))
-}
-
-fn known(m: &Map<String, Value>, fields: &[&str], what: &str) -> Result<(), Error> {
-    match m.keys().find(|k| !fields.contains(&k.as_str())) {
-        Some(k) => Err(Error::new(format!(
-            "invalid Kustomization: json: unknown field \"{k}\" in {what}"
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn text(m: &Map<String, Value>, key: &str) -> Result<String, Error> {
-    match m.get(key) {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(Error::new(format!(
-            "json: cannot unmarshal {other} into Go struct field of type string ({key})"
-        ))),
     }
 }
 

@@ -117,7 +117,18 @@ pub(crate) fn format_key(f: f64) -> String {
     } else if f.is_infinite() {
         if f > 0.0 { ".inf" } else { "-.inf" }.to_owned()
     } else {
-        // Narrowing is the point: Go formats the key at 32-bit precision.
+        format_g32(f)
+    }
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`, including Go's `+Inf`, `-Inf` and `NaN`.
+pub(crate) fn format_g32(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        // Narrowing is the point: Go formats at 32-bit precision.
         Decimal::of32(f as f32).general()
     }
 }

@@ -158,6 +158,12 @@ pub fn to_go_json(v: &Value, style: JsonStyle) -> String {
     json::to_go_json(v, style)
 }
 
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: how `sigs.k8s.io/yaml` writes a YAML float bound
+/// for a Go string.
+pub(crate) fn format_float32(f: f64) -> String {
+    go_float::format_g32(f)
+}
+
 /// Go `encoding/json`'s name for the JSON kind of `v`, as its unmarshalling errors spell
 /// it (`cannot unmarshal string into Go value of type …`).
 pub fn json_kind(v: &Value) -> &'static str {
