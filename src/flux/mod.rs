@@ -201,6 +201,7 @@ impl Graph {
             }
             self.pending = waiting;
             let cluster = &self.cluster;
+            render.prefetch(&ready, cluster);
             let results: Vec<Result<(Component, Vec<Value>), Error>> = ready
                 .par_iter()
                 .map(|node| render.node(node, cluster))
@@ -305,6 +306,26 @@ impl Render<'_> {
             NodeKind::Kustomization => self.kustomization(node, cluster),
         };
         result.map_err(|e| e.with_chain(&node.chain))
+    }
+
+    /// Fetches the sources of `nodes` ahead of their rendering, many at once: a fetch
+    /// mostly waits on git and the disk, so it is not bounded by the rendering threads.
+    /// Failures are left for the rendering to report, with their chains.
+    fn prefetch(&self, nodes: &[Node], cluster: &Cluster) {
+        const FETCHES_AT_ONCE: usize = 8;
+        let Ok(pool) = rayon::ThreadPoolBuilder::new()
+            .num_threads(FETCHES_AT_ONCE.min(nodes.len()).max(1))
+            .build()
+        else {
+            return;
+        };
+        pool.install(|| {
+            nodes.par_iter().for_each(|node| {
+                if let Ok(source) = source_ref(node) {
+                    let _ = self.fetch(&source, node, cluster);
+                }
+            });
+        });
     }
 
     /// Fetches the GitRepository `source` names, relative to `node`'s namespace.
