@@ -265,17 +265,14 @@ fn chart_object(chart: &Chart, is_root: bool) -> Value {
     m.insert("Tags", s(&md.tags));
     m.insert("AppVersion", s(&md.app_version));
     m.insert("Deprecated", Value::Bool(md.deprecated));
+    let strings_type = Rc::new(MapType::strings());
     // A `map[string]string`, nil when Chart.yaml has no annotations.
-    let string_map = Rc::new(MapType::strings());
     let annotations = match &md.annotations {
-        None => Map::nil_of(string_map),
-        Some(entries) => {
-            let annotations = Map::new().with_type(string_map);
-            for (k, v) in entries {
-                annotations.insert(k.as_str(), s(v));
-            }
-            annotations
-        }
+        None => Map::nil_of(strings_type.clone()),
+        Some(entries) => string_map(
+            &strings_type,
+            entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
     };
     m.insert("Annotations", Value::Map(annotations));
     m.insert("KubeVersion", s(&md.kube_version));
@@ -291,10 +288,21 @@ fn chart_object(chart: &Chart, is_root: bool) -> Value {
             e.insert("Condition", s(&d.condition));
             e.insert("Tags", strings(&d.tags));
             e.insert("Enabled", Value::Bool(d.enabled));
-            e.insert(
-                "ImportValues",
-                Value::List(List::new(d.import_values.iter().map(Value::from).collect())),
-            );
+            // Helm rewrites each entry as a `map[string]string` of child and parent.
+            let import_values = d
+                .import_values
+                .iter()
+                .map(|entry| match entry {
+                    serde_json::Value::Object(entries) => Value::Map(string_map(
+                        &strings_type,
+                        entries
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+                    )),
+                    other => Value::from(other),
+                })
+                .collect();
+            e.insert("ImportValues", Value::List(List::new(import_values)));
             e.insert("Alias", s(&d.alias));
             Value::Map(e)
         })
@@ -303,6 +311,18 @@ fn chart_object(chart: &Chart, is_root: bool) -> Value {
     m.insert("Type", s(&md.chart_type));
     m.insert("IsRoot", Value::Bool(is_root));
     Value::Map(m)
+}
+
+/// A Go `map[string]string` (`strings_type`) of `entries`.
+fn string_map<'a>(
+    strings_type: &Rc<MapType>,
+    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Map {
+    let map = Map::new().with_type(strings_type.clone());
+    for (k, v) in entries {
+        map.insert(k, Value::from(v));
+    }
+    map
 }
 
 /// A template's random seed: FNV-1a over the user's seed, the release name and the
