@@ -10,6 +10,8 @@
 //! in a loop, unbounded recursion) finite.
 #![no_main]
 
+use std::rc::Rc;
+
 use libfuzzer_sys::fuzz_target;
 
 #[path = "../../src/gopath.rs"]
@@ -25,7 +27,8 @@ mod semver;
 mod template;
 
 use template::{
-    Budget, FuncMap, List, Map, MissingKey, Options, STACK_PER_NESTING, Templates, Value,
+    Budget, FuncMap, List, Map, MapType, MissingKey, Options, STACK_PER_NESTING, Templates,
+    Value,
 };
 
 /// The differential corpus's values, as Helm hands them over (`float64` numbers).
@@ -80,7 +83,7 @@ fn go_typed() -> Value {
         ])),
     );
     m.insert("inner", Value::Map(inner));
-    m.insert("typed", Value::Map(Map::new().named("map[string]string")));
+    m.insert("typed", Value::Map(Map::new().with_type(Rc::new(MapType::strings()))));
     Value::Map(m)
 }
 

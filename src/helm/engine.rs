@@ -3,23 +3,14 @@
 
 use std::rc::Rc;
 
-use crate::template::{List, Map, Options, STACK_PER_NESTING, Templates, Value};
+use crate::template::{List, Map, MapType, Options, STACK_PER_NESTING, Templates, Value};
 
 use super::RenderOptions;
 use super::caps::KubeVersion;
 use super::chart::Chart;
 use super::error::Error;
 use super::funcs::{self, ROOT_NAME, WARN_END, WARN_START};
-use super::objects::{Capabilities, Files};
-
-/// The Go type Helm v4 gives `.`, `.Values` and `.Template`: a named map, which `typeOf`
-/// shows and Sprig's `dig` refuses, unlike the plain maps inside it.
-const VALUES_TYPE: &str = "common.Values";
-
-/// `map` as Helm's `common.Values`: the same entries under the named type.
-fn as_values(map: &Map) -> Value {
-    Value::Map(map.named(VALUES_TYPE))
-}
+use super::objects::{Capabilities, Files, values_type};
 
 /// A template to parse and (unless a partial) execute, with the scope it runs in.
 struct Renderable {
@@ -85,6 +76,7 @@ fn render_here(
     release.insert("Revision", Value::Int(i64::from(opts.revision)));
     release.insert("Service", Value::from("Helm"));
     let shared = Shared {
+        values_type: values_type(),
         release: Value::Map(release),
         capabilities: Value::Object(Rc::new(Capabilities::new(
             kube.clone(),
@@ -121,10 +113,17 @@ fn render_here(
         let template = Map::new();
         template.insert("Name", Value::from(r.path.as_str()));
         template.insert("BasePath", Value::from(r.base_path.as_str()));
-        r.scope.insert("Template", as_values(&template));
+        r.scope.insert(
+            "Template",
+            Value::Map(template.with_type(shared.values_type.clone())),
+        );
         let seed = seed(&opts.seed, &opts.release_name, &r.path);
         let text = set
-            .execute_with_seed(&r.path, as_values(&r.scope), seed)
+            .execute_with_seed(
+                &r.path,
+                Value::Map(r.scope.with_type(shared.values_type.clone())),
+                seed,
+            )
             .map_err(|e| Error::render(exec_error(&r.path, e.message())))?;
         sink(r.path.clone(), text);
     }
@@ -133,6 +132,8 @@ fn render_here(
 
 /// Objects every chart scope shares.
 struct Shared {
+    /// `common.Values`, the type of `.`, `.Values` and `.Template`.
+    values_type: Rc<MapType>,
     release: Value,
     capabilities: Value,
 }
@@ -183,7 +184,7 @@ fn collect(
     };
     // Helm's `Values.Table` answers `common.Values`, and the root's values are one too.
     let values = match values {
-        Value::Map(map) => as_values(&map),
+        Value::Map(map) => Value::Map(map.with_type(shared.values_type.clone())),
         other => other,
     };
     scope.insert("Values", values);
@@ -264,10 +265,15 @@ fn chart_object(chart: &Chart, is_root: bool) -> Value {
     m.insert("Tags", s(&md.tags));
     m.insert("AppVersion", s(&md.app_version));
     m.insert("Deprecated", Value::Bool(md.deprecated));
-    let annotations = Map::new();
-    for (k, v) in md.annotations.iter().flatten() {
-        annotations.insert(k.as_str(), s(v));
-    }
+    let strings_type = Rc::new(MapType::strings());
+    // A `map[string]string`, nil when Chart.yaml has no annotations.
+    let annotations = match &md.annotations {
+        None => Map::nil_of(strings_type.clone()),
+        Some(entries) => string_map(
+            &strings_type,
+            entries.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ),
+    };
     m.insert("Annotations", Value::Map(annotations));
     m.insert("KubeVersion", s(&md.kube_version));
     let deps = md
@@ -282,10 +288,21 @@ fn chart_object(chart: &Chart, is_root: bool) -> Value {
             e.insert("Condition", s(&d.condition));
             e.insert("Tags", strings(&d.tags));
             e.insert("Enabled", Value::Bool(d.enabled));
-            e.insert(
-                "ImportValues",
-                Value::List(List::new(d.import_values.iter().map(Value::from).collect())),
-            );
+            // Helm rewrites each entry as a `map[string]string` of child and parent.
+            let import_values = d
+                .import_values
+                .iter()
+                .map(|entry| match entry {
+                    serde_json::Value::Object(entries) => Value::Map(string_map(
+                        &strings_type,
+                        entries
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+                    )),
+                    other => Value::from(other),
+                })
+                .collect();
+            e.insert("ImportValues", Value::List(List::new(import_values)));
             e.insert("Alias", s(&d.alias));
             Value::Map(e)
         })
@@ -294,6 +311,18 @@ fn chart_object(chart: &Chart, is_root: bool) -> Value {
     m.insert("Type", s(&md.chart_type));
     m.insert("IsRoot", Value::Bool(is_root));
     Value::Map(m)
+}
+
+/// A Go `map[string]string` (`strings_type`) of `entries`.
+fn string_map<'a>(
+    strings_type: &Rc<MapType>,
+    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Map {
+    let map = Map::new().with_type(strings_type.clone());
+    for (k, v) in entries {
+        map.insert(k, Value::from(v));
+    }
+    map
 }
 
 /// A template's random seed: FNV-1a over the user's seed, the release name and the

@@ -142,9 +142,16 @@ fn install_include_and_tpl(f: &mut FuncMap, includes: &Rc<RefCell<HashMap<String
 
 /// Helm's `toYaml`: `sigs.k8s.io/yaml.Marshal` minus one trailing newline.
 fn to_yaml(v: &Value) -> Result<String, String> {
-    let json = v.to_json().map_err(|e| e.message().to_string())?;
-    let text = yaml::to_helm_yaml(&json);
+    let text = marshal_yaml(v)?;
     Ok(text.strip_suffix('\n').unwrap_or(&text).to_string())
+}
+
+/// `sigs.k8s.io/yaml.Marshal`: through `encoding/json`, whose errors it wraps.
+pub(crate) fn marshal_yaml(v: &Value) -> Result<String, String> {
+    let json = v
+        .to_json()
+        .map_err(|e| format!("error marshaling into JSON: {}", e.message()))?;
+    Ok(yaml::to_helm_yaml(&json))
 }
 
 fn to_json(v: &Value) -> Result<String, String> {

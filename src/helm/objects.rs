@@ -1,12 +1,125 @@
-//! The Go objects Helm hands to templates: `.Files` and `.Capabilities`.
+//! The Go objects Helm hands to templates: `.Files`, `.Capabilities`, and the
+//! `common.Values` type of `.`, `.Values` and `.Template`.
 
 use std::rc::Rc;
 
-use crate::template::{self, List, Map, Object, Value};
+use crate::template::{self, List, Map, MapType, Object, Signature, Type, Value};
 
 use super::caps::{HELM_VERSION, KubeVersion};
 use super::chart::File;
+use super::funcs::{go_quote, marshal_yaml};
 use super::glob::Glob;
+
+/// Helm v4's `common.Values`: a `map[string]interface{}` with methods, the type of `.`,
+/// `.Values` and `.Template`. `typeOf` shows it and Sprig's `dig` refuses it, unlike the
+/// plain maps inside it; `.Values.AsMap` hands out the plain map.
+pub(crate) fn values_type() -> Rc<MapType> {
+    let none = || Signature::new(&[]);
+    let path = || Signature::new(&[Type::String]);
+    let map_type = MapType::new("common.Values")
+        .with_method("AsMap", none(), |values, _| {
+            // A new map when empty: Go's guard against nil maps.
+            Ok(Value::Map(if values.is_empty() {
+                Map::new()
+            } else {
+                values.unnamed()
+            }))
+        })
+        .with_method("YAML", none(), |values, _| {
+            marshal_yaml(&Value::Map(values.clone())).map(Value::from)
+        })
+        .with_method("Table", path(), |values, args| {
+            table(values, path_arg(args)).map(Value::Map)
+        })
+        .with_method("PathValue", path(), |values, args| {
+            path_value(values, path_arg(args))
+        })
+        .with_method(
+            "Encode",
+            Signature::new(&[Type::Interface("io.Writer")]),
+            |values, _| {
+                // Only nil reaches the writer (no template value is an `io.Writer`):
+                // Helm marshals, then writes to it. Its only result, an `error`, is a
+                // value to the template, not a failure.
+                match marshal_yaml(&Value::Map(values.clone())) {
+                    Ok(_) => Err(
+                        "runtime error: invalid memory address or nil pointer dereference".into(),
+                    ),
+                    Err(e) => Ok(Value::Object(Rc::new(WrappedError(e)))),
+                }
+            },
+        );
+    Rc::new(map_type)
+}
+
+/// The `*fmt.wrapError` `sigs.k8s.io/yaml` returns, as a value: it prints as its
+/// message and marshals as an empty object (it has no exported fields).
+struct WrappedError(String);
+
+impl Object for WrappedError {
+    fn type_name(&self) -> String {
+        "*fmt.wrapError".into()
+    }
+
+    fn kind_name(&self) -> &'static str {
+        "ptr"
+    }
+
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+
+    fn display(&self) -> String {
+        self.0.clone()
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, template::Error> {
+        Ok(serde_json::json!({}))
+    }
+}
+
+fn path_arg(args: &[Value]) -> &str {
+    args.first().and_then(Value::as_str).unwrap_or_default()
+}
+
+/// `Values.Table`: the table at the dotted `path`, itself a `common.Values`.
+fn table(values: &Map, path: &str) -> Result<Map, String> {
+    // A `map[string]interface{}`, or a `common.Values` a template stored.
+    let is_table = |m: &Map| m.type_name().is_none() || m.type_name() == values.type_name();
+    let mut table = values.clone();
+    for key in path.split('.') {
+        table = match table.get(key) {
+            Some(Value::Map(m)) if is_table(&m) => m,
+            _ => return Err(format!("{} is not a table", go_quote(key))),
+        };
+    }
+    Ok(match values.map_type() {
+        Some(map_type) => table.with_type(map_type.clone()),
+        None => table,
+    })
+}
+
+/// `Values.PathValue`: the value (not a table) at the dotted `path`.
+fn path_value(values: &Map, path: &str) -> Result<Value, String> {
+    if path.is_empty() {
+        return Err("YAML path cannot be empty".into());
+    }
+    let (parents, key) = match path.rsplit_once('.') {
+        Some((parents, key)) => (Some(parents), key),
+        None => (None, path),
+    };
+    let no_value = || format!("{} is not a value", go_quote(key));
+    let table = match parents {
+        None => values.clone(),
+        Some(parents) => table(values, parents).map_err(|_| no_value())?,
+    };
+    match table.get(key) {
+        // Only a plain `map[string]interface{}` counts as a table here.
+        Some(Value::Map(m)) if m.type_name().is_none() => Err(no_value()),
+        Some(v) => Ok(v),
+        None => Err(no_value()),
+    }
+}
 
 /// `.Files`: the chart's non-template files (Helm's `engine.files`, a
 /// `map[string][]byte` with methods).
@@ -61,20 +174,6 @@ impl Files {
     }
 }
 
-fn one_string<'a>(method: &str, args: &'a [Value]) -> Result<&'a str, String> {
-    match args {
-        [Value::String(s)] => Ok(s),
-        [other] => Err(format!(
-            "wrong type for value; expected string; got {}",
-            other.type_name()
-        )),
-        _ => Err(format!(
-            "wrong number of args for {method}: want 1 got {}",
-            args.len()
-        )),
-    }
-}
-
 impl Object for Files {
     fn type_name(&self) -> String {
         "engine.files".into()
@@ -88,29 +187,36 @@ impl Object for Files {
         None
     }
 
-    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+    fn method(&self, name: &str) -> Option<Signature> {
+        match name {
+            "Get" | "GetBytes" | "Glob" | "Lines" => Some(Signature::new(&[Type::String])),
+            "AsConfig" | "AsSecrets" => Some(Signature::new(&[])),
+            _ => None,
+        }
+    }
+
+    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         let text = |d: &[u8]| String::from_utf8_lossy(d).into_owned();
-        Some(match name {
-            "Get" | "GetBytes" => one_string(name, args)
-                .map(|path| Value::from(self.get(path).map(text).unwrap_or_default())),
-            "Glob" => {
-                one_string(name, args).map(|pattern| Value::Object(Rc::new(self.glob(pattern))))
-            }
-            "Lines" => one_string(name, args).map(|path| {
-                let lines = match self.get(path) {
-                    None => Vec::new(),
-                    Some(d) => {
-                        let s = text(d);
-                        let s = s.strip_suffix('\n').unwrap_or(&s).to_string();
-                        s.split('\n').map(str::to_string).collect()
-                    }
-                };
-                Value::List(List::strings(lines))
-            }),
+        let arg = args.first().and_then(Value::as_str).unwrap_or_default();
+        match name {
+            "Get" => Ok(Value::from(self.get(arg).map(text).unwrap_or_default())),
+            "GetBytes" => Ok(Value::List(List::bytes(self.get(arg).unwrap_or_default()))),
+            "Glob" => Ok(Value::Object(Rc::new(self.glob(arg)))),
+            "Lines" => match self.get(arg) {
+                None => Ok(Value::List(List::strings(Vec::new()))),
+                // Helm reads the last byte of the file unchecked.
+                Some([]) => Err("runtime error: index out of range [-1]".into()),
+                Some(d) => {
+                    let s = text(d);
+                    let s = s.strip_suffix('\n').unwrap_or(&s);
+                    let lines = s.split('\n').map(str::to_string).collect();
+                    Ok(Value::List(List::strings(lines)))
+                }
+            },
             "AsConfig" => Ok(Value::from(self.as_yaml(|d| text(d)))),
             "AsSecrets" => Ok(Value::from(self.as_yaml(base64))),
-            _ => return None,
-        })
+            _ => Err(format!("engine.files has no method {name}")),
+        }
     }
 
     fn display(&self) -> String {
@@ -168,6 +274,7 @@ pub(crate) fn base64(data: &[u8]) -> String {
 }
 
 /// `.Capabilities` (`*common.Capabilities`).
+#[derive(Clone)]
 pub(crate) struct Capabilities {
     kube: Rc<KubeVersionObject>,
     api: Rc<VersionSet>,
@@ -202,14 +309,24 @@ impl Object for Capabilities {
         }
     }
 
-    fn call_method(&self, _name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
-        None
+    fn method(&self, name: &str) -> Option<Signature> {
+        (name == "Copy").then(|| Signature::new(&[]))
+    }
+
+    /// `Copy`: a new pointer to the same capabilities.
+    fn call_method(&self, _name: &str, _args: &[Value]) -> Result<Value, String> {
+        Ok(Value::Object(Rc::new(self.clone())))
     }
 
     fn display(&self) -> String {
+        format!("&{}", self.action_display())
+    }
+
+    /// The struct the pointer points to.
+    fn action_display(&self) -> String {
         format!(
-            "&{{{} {} {}}}",
-            self.kube.struct_display(),
+            "{{{} {} {}}}",
+            self.kube.display(),
             self.api.display(),
             self.helm.display()
         )
@@ -224,15 +341,8 @@ impl Object for Capabilities {
     }
 }
 
-/// `.Capabilities.KubeVersion` (`common.KubeVersion`, printed through `String()`).
+/// `.Capabilities.KubeVersion` (`common.KubeVersion`, whose pointer has `String()`).
 struct KubeVersionObject(KubeVersion);
-
-impl KubeVersionObject {
-    fn struct_display(&self) -> String {
-        let k = &self.0;
-        format!("{{{} {} {} {}}}", k.version, k.normalized, k.major, k.minor)
-    }
-}
 
 impl Object for KubeVersionObject {
     fn type_name(&self) -> String {
@@ -252,23 +362,25 @@ impl Object for KubeVersionObject {
         }
     }
 
-    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        let value = match name {
-            "String" => &self.0.normalized,
-            "GitVersion" => &self.0.version,
-            _ => return None,
-        };
-        Some(if args.is_empty() {
-            Ok(Value::from(value.as_str()))
-        } else {
-            Err(format!(
-                "wrong number of args for {name}: want 0 got {}",
-                args.len()
-            ))
-        })
+    fn method(&self, name: &str) -> Option<Signature> {
+        matches!(name, "String" | "GitVersion").then(|| Signature::new(&[]))
     }
 
+    fn call_method(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
+        Ok(Value::from(match name {
+            "String" => self.0.normalized.as_str(),
+            _ => self.0.version.as_str(),
+        }))
+    }
+
+    /// A copy, as functions receive it, prints as a struct.
     fn display(&self) -> String {
+        let k = &self.0;
+        format!("{{{} {} {} {}}}", k.version, k.normalized, k.major, k.minor)
+    }
+
+    /// A field of `*Capabilities` is addressable: its pointer's `String()` prints it.
+    fn action_display(&self) -> String {
         self.0.normalized.clone()
     }
 
@@ -297,9 +409,13 @@ impl Object for VersionSet {
         None
     }
 
-    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        (name == "Has")
-            .then(|| one_string(name, args).map(|v| Value::Bool(self.0.iter().any(|a| a == v))))
+    fn method(&self, name: &str) -> Option<Signature> {
+        (name == "Has").then(|| Signature::new(&[Type::String]))
+    }
+
+    fn call_method(&self, _name: &str, args: &[Value]) -> Result<Value, String> {
+        let wanted = args.first().and_then(Value::as_str).unwrap_or_default();
+        Ok(Value::Bool(self.0.iter().any(|a| a == wanted)))
     }
 
     fn display(&self) -> String {
@@ -341,10 +457,6 @@ impl Object for HelmVersion {
             .iter()
             .find(|(k, _)| *k == key)
             .map(|(_, v)| Value::from(*v))
-    }
-
-    fn call_method(&self, _name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
-        None
     }
 
     fn display(&self) -> String {

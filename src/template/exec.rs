@@ -1,10 +1,12 @@
 //! The executor: walks a parsed tree against data, with Go's evaluation rules and
 //! error messages.
 
+use std::rc::Rc;
+
 use super::ast::{Arg, Branch, Command, Node, Number, Pipe, TemplateCall, Tree};
 use super::funcs::{Signature, Type};
 use super::set::{MissingKey, Templates};
-use super::{Error, Value};
+use super::{ElemType, Error, Map, Method, Object, Value};
 
 /// A value during evaluation, with what Go's `reflect.Value` adds to it: validity and
 /// whether it still sits in an `interface{}` slot (a map element, a slice element).
@@ -23,6 +25,14 @@ impl Val {
         match v {
             Value::Nil => Val::Invalid,
             v => Val::Plain(v),
+        }
+    }
+
+    /// An element of a slice or map whose elements are of type `elem`.
+    fn elem(elem: ElemType, v: Value) -> Val {
+        match elem {
+            ElemType::Interface => Val::Iface(v),
+            _ => Val::Plain(v),
         }
     }
 
@@ -214,6 +224,7 @@ impl<'a> State<'a, '_> {
     fn print_value(&mut self, val: &Val) {
         match val.value() {
             None => self.out.push_str("<no value>"),
+            Some(Value::Object(o)) => self.out.push_str(&o.action_display()),
             Some(v) => super::fmt::write_value(self.out, v),
         }
     }
@@ -246,17 +257,16 @@ impl<'a> State<'a, '_> {
         match collection.as_ref() {
             None => {}
             Some(Value::List(l)) => {
-                let wrap = |v: &Value| match l.elem() {
-                    super::value::ElemType::Interface => Val::Iface(v.clone()),
-                    _ => Val::Plain(v.clone()),
-                };
                 for (i, v) in l.items().iter().enumerate() {
-                    items.push((Val::Plain(Value::Int(i as i64)), wrap(v)));
+                    items.push((
+                        Val::Plain(Value::Int(i as i64)),
+                        Val::elem(l.elem(), v.clone()),
+                    ));
                 }
             }
             Some(Value::Map(m)) => {
                 for (k, v) in m.entries() {
-                    items.push((Val::Plain(Value::from(k)), Val::Iface(v)));
+                    items.push((Val::Plain(Value::from(k)), Val::elem(m.elem(), v)));
                 }
             }
             Some(n @ (Value::Int(i) | Value::Int64(i))) => {
@@ -534,6 +544,28 @@ impl<'a> State<'a, '_> {
             }
             Val::Iface(v) | Val::Plain(v) => v,
         };
+        // Go looks for a method before a map key or a struct field.
+        let method = match value {
+            Value::Map(m) => m
+                .map_type()
+                .and_then(|t| t.method(name))
+                .map(|method| (method.signature().clone(), Callee::MapMethod(m, method))),
+            Value::Object(o) => o
+                .method(name)
+                .map(|signature| (signature, Callee::ObjectMethod(o))),
+            _ => None,
+        };
+        if let Some((signature, callee)) = method {
+            // Go passes a chain's inner fields no arguments, the last one the command's.
+            let args = args.get(1..).unwrap_or_default();
+            let argv = self.eval_call_args(dot, name, &signature, args, final_)?;
+            self.step()?;
+            let result = match callee {
+                Callee::MapMethod(m, method) => method.call(m, &argv),
+                Callee::ObjectMethod(o) => o.call_method(name, &argv),
+            };
+            return self.call_result(name, At::Arg(node), result);
+        }
         let has_args = args.len() > 1 || final_.is_some();
         match value {
             Value::Map(m) => {
@@ -541,10 +573,10 @@ impl<'a> State<'a, '_> {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
                 match m.get(name) {
-                    Some(v) => Ok(Val::Iface(v)),
+                    Some(v) => Ok(Val::elem(m.elem(), v)),
                     None => match missing {
                         MissingKey::Invalid => Ok(Val::Invalid),
-                        MissingKey::Zero => Ok(Val::Iface(Value::Nil)),
+                        MissingKey::Zero => Ok(Val::elem(m.elem(), m.zero_elem())),
                         MissingKey::Error => Err(self.errorf(format!(
                             "map has no entry for key {}",
                             super::fmt::quote(name)
@@ -552,33 +584,16 @@ impl<'a> State<'a, '_> {
                     },
                 }
             }
-            Value::Object(o) => {
-                let o = o.clone();
-                let mut argv = Vec::new();
-                for a in args.iter().skip(1) {
-                    argv.push(self.eval_arg(dot, Type::Any, a)?);
-                }
-                if let Some(f) = final_ {
-                    argv.push(self.validate(f, Type::Any)?);
-                }
-                match o.call_method(name, &argv) {
-                    Some(Ok(v)) => Ok(Val::from_value(v)),
-                    Some(Err(e)) => {
-                        self.at = Some(At::Arg(node));
-                        Err(self.errorf(format!("error calling {name}: {e}")))
-                    }
-                    None => match o.field(name) {
-                        Some(_) if has_args => Err(self.errorf(format!(
-                            "{name} has arguments but cannot be invoked as function"
-                        ))),
-                        Some(v) => Ok(Val::from_value(v)),
-                        None => Err(self.errorf(format!(
-                            "can't evaluate field {name} in type {}",
-                            receiver.type_label()
-                        ))),
-                    },
-                }
-            }
+            Value::Object(o) => match o.field(name) {
+                Some(_) if has_args => Err(self.errorf(format!(
+                    "{name} has arguments but cannot be invoked as function"
+                ))),
+                Some(v) => Ok(Val::from_value(v)),
+                None => Err(self.errorf(format!(
+                    "can't evaluate field {name} in type {}",
+                    receiver.type_label()
+                ))),
+            },
             _ => Err(self.errorf(format!(
                 "can't evaluate field {name} in type {}",
                 receiver.type_label()
@@ -612,7 +627,7 @@ impl<'a> State<'a, '_> {
         match arg {
             Arg::Dot(_) => return self.validate(dot.clone(), ty),
             Arg::Nil(_) => {
-                if matches!(ty, Type::Any | Type::Map | Type::List | Type::Strings) {
+                if ty.can_be_nil() {
                     return Ok(Value::Nil);
                 }
                 return Err(self.errorf(format!("cannot assign nil to {}", ty.go_name())));
@@ -669,7 +684,7 @@ impl<'a> State<'a, '_> {
 
     /// Go's `validateType`.
     fn validate(&self, val: Val, ty: Type) -> R<Value> {
-        let can_be_nil = matches!(ty, Type::Any | Type::Map | Type::List | Type::Strings);
+        let can_be_nil = ty.can_be_nil();
         match val {
             Val::Invalid if can_be_nil => Ok(Value::Nil),
             Val::Invalid => Err(self.errorf(format!("invalid value; expected {}", ty.go_name()))),
@@ -688,11 +703,9 @@ impl<'a> State<'a, '_> {
                     | (Type::Bool, Value::Bool(_)) => true,
                     // A named map type converts; another map type (`map[string]string`)
                     // does not.
-                    (Type::Map, Value::Map(m)) => {
-                        !m.type_name().is_some_and(|t| t.starts_with("map["))
-                    }
-                    (Type::List, Value::List(l)) => l.elem() == super::value::ElemType::Interface,
-                    (Type::Strings, Value::List(l)) => l.elem() == super::value::ElemType::String,
+                    (Type::Map, Value::Map(m)) => m.elem() == ElemType::Interface,
+                    (Type::List, Value::List(l)) => l.elem() == ElemType::Interface,
+                    (Type::Strings, Value::List(l)) => l.elem() == ElemType::String,
                     (Type::Named(name), Value::Object(o)) => o.type_name() == name,
                     _ => false,
                 };
@@ -750,6 +763,38 @@ impl<'a> State<'a, '_> {
             return Ok(last);
         }
 
+        let argv = self.eval_typed_args(dot, sig, args, final_)?;
+        self.step()?;
+        let mut ctx = self.set.context(self.nesting);
+        let result = func(&mut ctx, &argv);
+        self.call_result(name, node, result)
+    }
+
+    /// Go's `evalCall` up to the call: checks the number of arguments against `sig`,
+    /// then evaluates them against their parameter types. `args` excludes the callee.
+    fn eval_call_args(
+        &mut self,
+        dot: &Val,
+        name: &str,
+        sig: &Signature,
+        args: &'a [Arg],
+        final_: Option<Val>,
+    ) -> R<Vec<Value>> {
+        let num_in = args.len() + usize::from(final_.is_some());
+        check_arity(sig, name, args.len(), num_in).map_err(|m| self.errorf(m))?;
+        self.eval_typed_args(dot, sig, args, final_)
+    }
+
+    /// Evaluates each argument against its parameter type in `sig`, the piped final
+    /// value last; the number of arguments is already checked.
+    fn eval_typed_args(
+        &mut self,
+        dot: &Val,
+        sig: &Signature,
+        args: &'a [Arg],
+        final_: Option<Val>,
+    ) -> R<Vec<Value>> {
+        let num_in = args.len() + usize::from(final_.is_some());
         let fixed = sig.params();
         let mut argv = Vec::with_capacity(num_in);
         for (i, a) in args.iter().enumerate() {
@@ -764,9 +809,13 @@ impl<'a> State<'a, '_> {
                 .unwrap_or(Type::Any);
             argv.push(self.validate(f, ty)?);
         }
-        self.step()?;
-        let mut ctx = self.set.context(self.nesting);
-        match func(&mut ctx, &argv) {
+        Ok(argv)
+    }
+
+    /// The end of Go's `evalCall`: the function's or method's result, or its error
+    /// reported at `node`.
+    fn call_result(&mut self, name: &str, node: At<'a>, result: Result<Value, String>) -> R<Val> {
+        match result {
             Ok(Value::Nil) => Ok(Val::Iface(Value::Nil)),
             Ok(v) => {
                 let max = self.set.options().budget.max_bytes;
@@ -791,6 +840,12 @@ impl<'a> State<'a, '_> {
             }
         }
     }
+}
+
+/// The receiver and body of a method call.
+enum Callee<'v> {
+    MapMethod(&'v Map, &'v Method),
+    ObjectMethod(&'v Rc<dyn Object>),
 }
 
 fn check_arity(sig: &Signature, name: &str, given: usize, num_in: usize) -> Result<(), String> {

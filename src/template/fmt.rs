@@ -210,6 +210,11 @@ impl Printer<'_> {
             Value::Int(i) | Value::Int64(i) => self.fmt_integer(v, *i, verb),
             Value::Float(f) => self.fmt_float(v, *f, verb),
             Value::String(s) => self.fmt_string(v, s, verb),
+            // `fmt` prints a `[]byte` as a string for the string verbs.
+            Value::List(l) if matches!(verb, 's' | 'q' | 'x' | 'X') && l.as_bytes().is_some() => {
+                let bytes = l.as_bytes().unwrap_or_default();
+                self.fmt_string(v, &String::from_utf8_lossy(&bytes), verb);
+            }
             Value::List(l) => {
                 if self.flags.sharp_v {
                     self.out.push_str(l.type_name());
@@ -228,7 +233,12 @@ impl Printer<'_> {
             }
             Value::Map(m) => {
                 if self.flags.sharp_v {
-                    self.out.push_str("map[string]interface {}{");
+                    self.out.push_str(&v.type_name());
+                    if m.is_nil() {
+                        self.out.push_str("(nil)");
+                        return;
+                    }
+                    self.out.push('{');
                 } else {
                     self.out.push_str("map[");
                 }

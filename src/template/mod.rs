@@ -25,7 +25,10 @@
 //!
 //! What an embedding Helm layer should know:
 //! - Helm v4 passes `.`, `.Values` and `.Template` as the named type `common.Values`
-//!   ([`Map::named`]); `typeOf` shows it and Sprig's `dig` rejects it, as in Helm.
+//!   ([`Map::with_type`], [`MapType`]); `typeOf` shows it and Sprig's `dig` rejects it,
+//!   as in Helm, and the methods the caller declares on it (`AsMap`, `Table`, …) are
+//!   called as Go calls methods: before a key of the same name, arguments checked
+//!   against the [`Signature`]. [`Object::method`] does the same for objects.
 //!   Values must be `float64` numbers ([`Value::from_json_floats`]).
 //! - [`Options::helm`] is `missingkey=zero` with `<no value>` stripped from
 //!   [`Templates::execute`]'s output; [`Context::execute_template`] and
@@ -79,4 +82,4 @@ pub(crate) use fmt::quote;
 pub(crate) use fmt::sprintf;
 pub use funcs::{Context, FuncMap, Function, Signature, Type};
 pub use set::{Budget, Clock, GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
-pub use value::{List, Map, Object, Value};
+pub use value::{ElemType, List, Map, MapType, Method, Object, Value};

@@ -3,8 +3,8 @@
 use std::rc::Rc;
 
 use super::{
-    Budget, Error, FuncMap, List, Map, MissingKey, Object, Options, Signature, Templates, Type,
-    Value,
+    Budget, Error, FuncMap, List, Map, MapType, MissingKey, Object, Options, Signature, Templates,
+    Type, Value,
 };
 
 /// A stand-in for Helm's `.Files`: a `Get` method and a `Count` field.
@@ -23,15 +23,15 @@ impl Object for Files {
         (name == "Count").then_some(Value::Int(2))
     }
 
-    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        (name == "Get").then(|| match args {
-            [Value::String(path)] if path.as_ref() == "a.txt" => Ok(Value::from("content")),
-            [Value::String(path)] => Err(format!("no file {path}")),
-            _ => Err(format!(
-                "wrong number of args for Get: want 1 got {}",
-                args.len()
-            )),
-        })
+    fn method(&self, name: &str) -> Option<Signature> {
+        (name == "Get").then(|| Signature::new(&[Type::String]))
+    }
+
+    fn call_method(&self, _name: &str, args: &[Value]) -> Result<Value, String> {
+        match args.first().and_then(Value::as_str) {
+            Some("a.txt") => Ok(Value::from("content")),
+            path => Err(format!("no file {}", path.unwrap_or_default())),
+        }
     }
 
     fn display(&self) -> String {
@@ -76,6 +76,91 @@ fn objects_expose_methods_and_fields() {
     assert_eq!(
         err,
         Err(r#"template: t:1:9: executing "t" at <.Files.Nope>: can't evaluate field Nope in type interface {}"#.to_string())
+    );
+}
+
+#[test]
+fn object_methods_check_their_arguments_as_go_does() {
+    let err = |text: &str| render(text, data(), Options::helm()).unwrap_err();
+    assert_eq!(
+        err("{{ .Files.Get }}"),
+        r#"template: t:1:9: executing "t" at <.Files.Get>: wrong number of args for Get: want 1 got 0"#
+    );
+    assert_eq!(
+        err("{{ .Files.Get 1 }}"),
+        r#"template: t:1:14: executing "t" at <1>: expected string; found 1"#
+    );
+    assert_eq!(
+        err("{{ .Files.Count 1 }}"),
+        r#"template: t:1:9: executing "t" at <.Files.Count>: Count has arguments but cannot be invoked as function"#
+    );
+}
+
+/// A named map type with methods, as an embedding program declares one: `Get` returns
+/// `(interface{}, error)`, `Keys` shadows the key of the same name.
+fn typed_data() -> Value {
+    let map_type = MapType::new("pkg.Table")
+        .with_method("Keys", Signature::new(&[]), |m, _| {
+            Ok(Value::List(List::strings(m.keys())))
+        })
+        .with_method("Get", Signature::new(&[Type::String]), |m, args| {
+            let key = args[0].as_str().unwrap_or_default();
+            m.get(key).ok_or_else(|| format!("no key {key:?}"))
+        });
+    let table = Map::new();
+    table.insert("Keys", Value::from("a key"));
+    table.insert("n", Value::Int(1));
+    let top = Map::new();
+    top.insert("t", Value::Map(table.with_type(Rc::new(map_type))));
+    top.insert(
+        "strings",
+        Value::Map(Map::nil_of(Rc::new(MapType::strings()))),
+    );
+    Value::Map(top)
+}
+
+#[test]
+fn named_map_types_have_methods_that_shadow_keys() {
+    let ok = |text: &str| render(text, typed_data(), Options::helm());
+    let err = |text: &str| ok(text).unwrap_err();
+    assert_eq!(
+        ok(r#"{{ .t.Keys }} {{ index .t "Keys" }} {{ .t.Get "n" }} {{ "n" | .t.Get }} {{ .t.n }}"#),
+        Ok("[Keys n] a key 1 1 1".to_string())
+    );
+    // The type travels with the map through `dict`; `merge` returns a plain map.
+    assert_eq!(
+        ok(
+            r#"{{ (dict "v" .t).v.Keys }} {{ typeOf (merge (dict) .t) }} {{ (merge (dict) .t).Keys }}"#
+        ),
+        Ok("[Keys n] map[string]interface {} a key".to_string())
+    );
+    assert_eq!(
+        err(r#"{{ .t.Get "x" }}"#),
+        r#"template: t:1:5: executing "t" at <.t.Get>: error calling Get: no key "x""#
+    );
+    assert_eq!(
+        err("{{ .t.Keys 1 }}"),
+        r#"template: t:1:5: executing "t" at <.t.Keys>: wrong number of args for Keys: want 0 got 1"#
+    );
+    assert_eq!(
+        err("{{ .t.Get .t }}"),
+        r#"template: t:1:10: executing "t" at <.t>: wrong type for value; expected string; got pkg.Table"#
+    );
+    assert_eq!(
+        err("{{ .t.n 1 }}"),
+        r#"template: t:1:5: executing "t" at <.t.n>: n is not a method but has arguments"#
+    );
+}
+
+#[test]
+fn string_maps_read_missing_keys_as_empty_strings_and_nil_maps_marshal_as_null() {
+    assert_eq!(
+        render(
+            r#"{{ .strings.x | quote }} {{ typeOf (index .strings "x") }} {{ toJson .strings }} {{ printf "%#v" .strings }} {{ len .strings }}"#,
+            typed_data(),
+            Options::helm(),
+        ),
+        Ok(r#""" string null map[string]string(nil) 0"#.to_string())
     );
 }
 

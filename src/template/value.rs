@@ -1,11 +1,12 @@
 //! Go's dynamic values as Helm's templates see them.
 
 use std::cell::{Ref, RefCell, RefMut};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::rc::Rc;
 
 use super::Error;
+use super::funcs::Signature;
 
 /// A Go value held in an `interface{}`.
 ///
@@ -43,11 +44,27 @@ pub trait Object {
     fn kind_name(&self) -> &'static str;
     /// The field `name`, or `None` if there is no such field.
     fn field(&self, name: &str) -> Option<Value>;
-    /// Calls the method `name`; `None` if there is no such method. The error string is
-    /// the method's error text (the engine wraps it as Go does).
-    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>>;
+    /// The parameters of the method `name`, or `None` (the default) if there is no such
+    /// method. The engine checks the arguments' number and types against them as Go
+    /// does before it calls [`Object::call_method`]; a method shadows a field.
+    fn method(&self, _name: &str) -> Option<Signature> {
+        None
+    }
+    /// Calls the method `name`, which [`Object::method`] declared, with arguments of the
+    /// declared types. The error string is the method's error text (the engine wraps it
+    /// as Go does).
+    fn call_method(&self, name: &str, _args: &[Value]) -> Result<Value, String> {
+        Err(format!("{} has no method {name}", self.type_name()))
+    }
     /// The value as `fmt`'s `%v` prints it.
     fn display(&self) -> String;
+    /// The value as a template action prints it (`{{ .Capabilities }}`), by default as
+    /// [`Object::display`]. It differs where Go's template dereferences a pointer first,
+    /// or calls the `String` method of a field's pointer, which `fmt` does not see on a
+    /// copy of the value.
+    fn action_display(&self) -> String {
+        self.display()
+    }
     /// The value as `encoding/json` marshals it.
     fn to_json(&self) -> Result<serde_json::Value, Error>;
     /// The Go map ([`Value::Map`]) or slice ([`Value::List`]) the object is, which
@@ -161,12 +178,100 @@ impl List {
     }
 }
 
-/// A shared, mutable `map[string]interface {}`, or a named Go type with that underlying
-/// type (Helm's `common.Values`), which `typeOf` and type assertions tell apart.
+/// A shared, mutable `map[string]interface {}`, or a map of another Go type: a named
+/// type with that underlying type (Helm's `common.Values`), which `typeOf` and type
+/// assertions tell apart and which may have methods, or `map[string]string`.
 #[derive(Clone, Default)]
 pub struct Map {
     entries: Rc<RefCell<BTreeMap<String, Value>>>,
-    type_name: Option<Rc<str>>,
+    map_type: Option<Rc<MapType>>,
+    /// A Go nil map: empty, but `null` to `encoding/json`.
+    nil: bool,
+}
+
+/// A Go map type other than `map[string]interface {}`: its name, as `%T` prints it, its
+/// element type, and the methods the embedding program declares on it (Helm's
+/// `common.Values.AsMap`, …). As in Go, a method shadows the map key of the same name
+/// in a field chain (`.Values.AsMap`), while `index` still reads the key.
+pub struct MapType {
+    name: String,
+    elem: ElemType,
+    methods: HashMap<String, Method>,
+}
+
+/// A method of a [`MapType`]: Go's parameter list, and the body, which receives the
+/// map and arguments already checked against the parameters. A body returning Go's
+/// `(T, error)` returns the error as `Err`, which fails the template as Go's does.
+pub struct Method {
+    signature: Signature,
+    body: Box<MethodBody>,
+}
+
+/// A method's body: the receiver and the checked arguments in, a value or Go's error
+/// text out.
+type MethodBody = dyn Fn(&Map, &[Value]) -> Result<Value, String>;
+
+impl Method {
+    /// The method's parameters.
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// Calls the method on `receiver`.
+    pub fn call(&self, receiver: &Map, args: &[Value]) -> Result<Value, String> {
+        (self.body)(receiver, args)
+    }
+}
+
+impl MapType {
+    /// The type `name` with `interface {}` elements, without methods.
+    pub fn new(name: &str) -> MapType {
+        MapType {
+            name: name.to_string(),
+            elem: ElemType::Interface,
+            methods: HashMap::new(),
+        }
+    }
+
+    /// `map[string]string`: its elements are strings, and a missing key reads as `""`.
+    pub fn strings() -> MapType {
+        MapType {
+            elem: ElemType::String,
+            ..MapType::new("map[string]string")
+        }
+    }
+
+    /// Declares the method `name` with its parameters and body.
+    pub fn with_method(
+        mut self,
+        name: &str,
+        signature: Signature,
+        body: impl Fn(&Map, &[Value]) -> Result<Value, String> + 'static,
+    ) -> MapType {
+        self.methods.insert(
+            name.to_string(),
+            Method {
+                signature,
+                body: Box::new(body),
+            },
+        );
+        self
+    }
+
+    /// Go's name of the type.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The type of the elements.
+    pub fn elem(&self) -> ElemType {
+        self.elem
+    }
+
+    /// The method `name`, if the type has one.
+    pub fn method(&self, name: &str) -> Option<&Method> {
+        self.methods.get(name)
+    }
 }
 
 impl Map {
@@ -179,30 +284,72 @@ impl Map {
     pub fn from_entries(entries: BTreeMap<String, Value>) -> Map {
         Map {
             entries: Rc::new(RefCell::new(entries)),
-            type_name: None,
+            map_type: None,
+            nil: false,
         }
     }
 
-    /// The same map seen as the named Go type `name` (e.g. `common.Values`).
-    pub fn named(&self, name: &str) -> Map {
+    /// A nil map of the type `map_type` (Helm's `.Chart.Annotations` when a chart has
+    /// none): empty, but `null` when marshalled.
+    pub fn nil_of(map_type: Rc<MapType>) -> Map {
         Map {
-            entries: self.entries.clone(),
-            type_name: Some(name.into()),
+            nil: true,
+            ..Map::new().with_type(map_type)
         }
+    }
+
+    /// True for a nil map.
+    pub fn is_nil(&self) -> bool {
+        self.nil
+    }
+
+    /// The same map seen as the Go type `map_type` (e.g. Helm's `common.Values`).
+    pub fn with_type(&self, map_type: Rc<MapType>) -> Map {
+        Map {
+            map_type: Some(map_type),
+            ..self.clone()
+        }
+    }
+
+    /// The same map seen as the Go type `name`, a named type with `interface {}`
+    /// elements and no methods.
+    pub fn named(&self, name: &str) -> Map {
+        self.with_type(Rc::new(MapType::new(name)))
     }
 
     /// The same map as a plain `map[string]interface {}` (Go's conversion on passing a
     /// named map to a parameter of the unnamed type).
     pub fn unnamed(&self) -> Map {
         Map {
-            entries: self.entries.clone(),
-            type_name: None,
+            map_type: None,
+            ..self.clone()
         }
     }
 
     /// The Go type name of a named map, `None` for `map[string]interface {}`.
     pub fn type_name(&self) -> Option<&str> {
-        self.type_name.as_deref()
+        self.map_type.as_deref().map(MapType::name)
+    }
+
+    /// The Go type of the map, `None` for `map[string]interface {}`.
+    pub fn map_type(&self) -> Option<&Rc<MapType>> {
+        self.map_type.as_ref()
+    }
+
+    /// The type of the elements.
+    pub fn elem(&self) -> ElemType {
+        self.map_type
+            .as_deref()
+            .map_or(ElemType::Interface, MapType::elem)
+    }
+
+    /// The zero value of the element type, which a missing key reads as.
+    pub fn zero_elem(&self) -> Value {
+        match self.elem() {
+            ElemType::String => Value::from(""),
+            ElemType::Int | ElemType::Byte => Value::Int(0),
+            ElemType::Interface => Value::Nil,
+        }
     }
 
     /// The value at `key` (a cheap clone: maps and lists are shared).
@@ -334,6 +481,7 @@ impl Value {
                     .map(|v| v.to_json_in(cycles))
                     .collect::<Result<_, _>>()?,
             ),
+            Value::Map(m) if m.is_nil() => serde_json::Value::Null,
             Value::Map(m) => {
                 cycles.enter(m).map_err(Error::new)?;
                 let mut out = serde_json::Map::new();
@@ -433,7 +581,7 @@ impl Value {
                         .all(|(x, y)| x.deep_equal(y))
             }
             (Value::Map(a), Value::Map(b)) => {
-                if a.type_name() != b.type_name() {
+                if a.type_name() != b.type_name() || a.is_nil() != b.is_nil() {
                     return false;
                 }
                 if a.ptr_eq(b) {
@@ -457,15 +605,14 @@ impl Value {
                 elem: l.elem(),
             }),
             Value::Map(m) => {
-                let copy = Map::from_entries(
-                    m.borrow()
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.deep_copy()))
-                        .collect(),
-                );
-                Value::Map(match m.type_name() {
-                    Some(name) => copy.named(name),
-                    None => copy,
+                let entries = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.deep_copy()))
+                    .collect();
+                Value::Map(Map {
+                    entries: Rc::new(RefCell::new(entries)),
+                    ..m.clone()
                 })
             }
             other => other.clone(),

@@ -208,7 +208,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                 }
             }
             Value::Map(m) => match idx {
-                Value::String(k) => m.get(k).unwrap_or(Value::Nil),
+                Value::String(k) => m.get(k).unwrap_or_else(|| m.zero_elem()),
                 Value::Nil => return Err("value is nil; should be of type string".into()),
                 other => {
                     return Err(format!(

@@ -36,6 +36,9 @@ pub enum Type {
     /// A Go struct type of an [`super::Object`] (`time.Time`, `sprig.certificate`):
     /// values whose [`super::Object::type_name`] is this name.
     Named(&'static str),
+    /// A Go interface type with methods (`io.Writer`) that no template value
+    /// implements: only nil is accepted.
+    Interface(&'static str),
 }
 
 impl Type {
@@ -52,8 +55,16 @@ impl Type {
             Type::List => "[]interface {}",
             Type::Strings => "[]string",
             Type::Uint32 => "uint32",
-            Type::Named(name) => name,
+            Type::Named(name) | Type::Interface(name) => name,
         }
+    }
+
+    /// Whether Go can assign an untyped nil to the type (`canBeNil`).
+    pub(crate) fn can_be_nil(self) -> bool {
+        matches!(
+            self,
+            Type::Any | Type::Map | Type::List | Type::Strings | Type::Interface(_)
+        )
     }
 }
 

@@ -17,7 +17,7 @@ pub use duration::{format_duration, parse_duration};
 pub use parse::parse_in_local;
 pub use zone::Zone;
 
-use super::{Error, Object, Value};
+use super::{Error, Object, Signature, Type, Value};
 
 /// Go's `time.quote`, which parse and duration errors use: non-ASCII and control bytes
 /// as `\x..`, `"` and `\` escaped.
@@ -156,45 +156,25 @@ impl Object for Time {
         None
     }
 
-    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-        let want = usize::from(name == "Format");
-        let known = matches!(
-            name,
-            "Format"
-                | "String"
-                | "Unix"
-                | "UnixMilli"
-                | "UnixMicro"
-                | "UnixNano"
-                | "Year"
-                | "YearDay"
-                | "Day"
-                | "Hour"
-                | "Minute"
-                | "Second"
-                | "Nanosecond"
-                | "UTC"
-                | "IsZero"
-        );
-        if !known {
-            return None;
+    fn method(&self, name: &str) -> Option<Signature> {
+        match name {
+            "Format" => Some(Signature::new(&[Type::String])),
+            "String" | "Unix" | "UnixMilli" | "UnixMicro" | "UnixNano" | "Year" | "YearDay"
+            | "Day" | "Hour" | "Minute" | "Second" | "Nanosecond" | "UTC" | "IsZero" => {
+                Some(Signature::new(&[]))
+            }
+            _ => None,
         }
-        if args.len() != want {
-            return Some(Err(format!(
-                "wrong number of args for {name}: want {want} got {}",
-                args.len()
-            )));
-        }
+    }
+
+    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         let (civil, _, _) = self.local();
         let int = |i: i64| Ok(Value::Int(i));
-        Some(match name {
-            "Format" => match &args[0] {
-                Value::String(layout) => Ok(self.format(layout).into()),
-                other => Err(format!(
-                    "wrong type for value; expected string; got {}",
-                    other.type_name()
-                )),
-            },
+        match name {
+            "Format" => {
+                let layout = args.first().and_then(Value::as_str).unwrap_or_default();
+                Ok(self.format(layout).into())
+            }
             "String" => Ok(self.format(STRING_LAYOUT).into()),
             "Unix" => Ok(Value::Int64(self.secs)),
             "UnixMilli" => Ok(Value::Int64(
@@ -216,10 +196,11 @@ impl Object for Time {
             "Second" => int(civil.second),
             "Nanosecond" => int(i64::from(civil.nanos)),
             "UTC" => Ok(self.with_zone(Zone::Utc).into_value()),
-            _ => Ok(Value::Bool(
+            "IsZero" => Ok(Value::Bool(
                 self.secs == civil::ZERO_UNIX && self.nanos == 0,
             )),
-        })
+            _ => Err(format!("time.Time has no method {name}")),
+        }
     }
 
     fn display(&self) -> String {

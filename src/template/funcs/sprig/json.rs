@@ -2,10 +2,10 @@
 //! HTML-safe escapes, Go's float format).
 
 use super::conv::s;
-use crate::template::Value;
 use crate::template::float::format_float;
 use crate::template::funcs::{FuncMap, Signature, Type};
 use crate::template::value::JsonCycles;
+use crate::template::{ElemType, Value};
 
 /// How a JSON text is laid out.
 #[derive(Clone, Copy)]
@@ -41,6 +41,13 @@ fn write_value(
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&float(*f)?),
         Value::String(text) => write_string(out, text, style.escape_html),
+        // A `[]byte` is a base64 string.
+        Value::List(l) if l.elem() == ElemType::Byte => {
+            use base64::Engine as _;
+            let bytes = l.as_bytes().unwrap_or_default();
+            let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+            write_string(out, &text, style.escape_html);
+        }
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");
@@ -57,6 +64,7 @@ fn write_value(
             newline(out, style, depth);
             out.push(']');
         }
+        Value::Map(m) if m.is_nil() => out.push_str("null"),
         Value::Map(m) => {
             if m.is_empty() {
                 out.push_str("{}");

@@ -35,45 +35,39 @@ impl Object for VersionObject {
         None
     }
 
-    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+    fn method(&self, name: &str) -> Option<Signature> {
+        match name {
+            "SetPrerelease" | "SetMetadata" => Some(Signature::new(&[Type::String])),
+            // `Original` has a pointer receiver: method results, being values, lack it.
+            "Original" if !self.pointer => None,
+            "Major" | "Minor" | "Patch" | "Prerelease" | "Metadata" | "Original" | "String"
+            | "IncPatch" | "IncMinor" | "IncMajor" => Some(Signature::new(&[])),
+            _ => None,
+        }
+    }
+
+    fn call_method(&self, name: &str, args: &[Value]) -> Result<Value, String> {
         let v = &self.version;
-        let wanted = usize::from(matches!(name, "SetPrerelease" | "SetMetadata"));
-        let value = |f: &dyn Fn() -> Result<Value, String>| {
-            if args.len() != wanted {
-                return Err(format!(
-                    "wrong number of args for {name}: want {wanted} got {}",
-                    args.len()
-                ));
-            }
-            f()
-        };
-        let text = || match args.first() {
-            Some(Value::String(s)) => Ok(s.to_string()),
-            other => Err(format!(
-                "wrong type for value; expected string; got {}",
-                other.map_or_else(|| "<nil>".into(), Value::type_name)
-            )),
-        };
+        let text = || args.first().map(s).unwrap_or_default();
         let set = |r: Result<Version, crate::semver::Error>| {
             r.map(|v| VersionObject::value(v, false))
                 .map_err(|e| e.to_string())
         };
-        Some(match name {
-            "Major" => value(&|| Ok(Value::Int64(v.major() as i64))),
-            "Minor" => value(&|| Ok(Value::Int64(v.minor() as i64))),
-            "Patch" => value(&|| Ok(Value::Int64(v.patch() as i64))),
-            "Prerelease" => value(&|| Ok(Value::from(v.prerelease()))),
-            "Metadata" => value(&|| Ok(Value::from(v.metadata()))),
-            // `Original` has a pointer receiver: method results, being values, lack it.
-            "Original" if self.pointer => value(&|| Ok(Value::from(v.original()))),
-            "String" => value(&|| Ok(Value::from(v.to_string()))),
-            "IncPatch" => value(&|| Ok(VersionObject::value(v.inc_patch(), false))),
-            "IncMinor" => value(&|| Ok(VersionObject::value(v.inc_minor(), false))),
-            "IncMajor" => value(&|| Ok(VersionObject::value(v.inc_major(), false))),
-            "SetPrerelease" => value(&|| set(v.with_prerelease(&text()?))),
-            "SetMetadata" => value(&|| set(v.with_metadata(&text()?))),
-            _ => return None,
-        })
+        match name {
+            "Major" => Ok(Value::Int64(v.major() as i64)),
+            "Minor" => Ok(Value::Int64(v.minor() as i64)),
+            "Patch" => Ok(Value::Int64(v.patch() as i64)),
+            "Prerelease" => Ok(Value::from(v.prerelease())),
+            "Metadata" => Ok(Value::from(v.metadata())),
+            "Original" => Ok(Value::from(v.original())),
+            "String" => Ok(Value::from(v.to_string())),
+            "IncPatch" => Ok(VersionObject::value(v.inc_patch(), false)),
+            "IncMinor" => Ok(VersionObject::value(v.inc_minor(), false)),
+            "IncMajor" => Ok(VersionObject::value(v.inc_major(), false)),
+            "SetPrerelease" => set(v.with_prerelease(text())),
+            "SetMetadata" => set(v.with_metadata(text())),
+            _ => Err(format!("{} has no method {name}", self.type_name())),
+        }
     }
 
     fn display(&self) -> String {

@@ -1,10 +1,12 @@
 //! Sprig's string functions.
 
+use std::rc::Rc;
+
 use super::case::{lower, to_lower_case, to_pascal_case, upper};
 use super::conv::{i, s, strslice, strval};
 use crate::template::fmt::quote;
 use crate::template::funcs::{FuncMap, Signature, Type};
-use crate::template::{List, Map, Value};
+use crate::template::{List, Map, MapType, Value};
 
 const A: Type = Type::Any;
 const S: Type = Type::String;
@@ -269,7 +271,7 @@ fn indexed_parts(parts: Vec<String>) -> Value {
     for (k, p) in parts.into_iter().enumerate() {
         map.insert(format!("_{k}"), Value::from(p));
     }
-    Value::Map(map.named("map[string]string"))
+    Value::Map(map.with_type(Rc::new(MapType::strings())))
 }
 
 /// Go's deprecated `strings.Title`: upper-cases the first letter of every word.

@@ -61,10 +61,6 @@ impl Object for Certificate {
         }
     }
 
-    fn call_method(&self, _name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
-        None
-    }
-
     /// `%v` of a Go struct: `{Cert Key}`.
     fn display(&self) -> String {
         format!("{{{} {}}}", self.cert, self.key)
