@@ -36,6 +36,10 @@ mod gopath;
 #[allow(dead_code, unused_imports)]
 mod semver;
 
+#[path = "../../src/object.rs"]
+#[allow(dead_code)]
+mod object;
+
 use kustomize::{Options, Remote, RemoteTarget};
 use yaml::{Dialect, Value};
 
