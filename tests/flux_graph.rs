@@ -554,3 +554,78 @@ fn nulls_in_helmrelease_values_reach_helm_and_delete_chart_defaults() {
         assert!(nulls.contains(line), "no `{line}` in\n{nulls}");
     }
 }
+
+/// A chart that prints its values and a key generated from the seeded random source.
+fn echo_chart(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "echo");
+    repo.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: echo\nversion: 0.1.0\n",
+    )
+    .write("chart/values.yaml", "greeting: hello\n")
+    .write(
+        "chart/templates/echo.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: echo\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  key: {{ genPrivateKey \"ecdsa\" | sha256sum | quote }}\n",
+    );
+    repo.commit("an echoing chart");
+}
+
+fn echo_release(values: &str) -> String {
+    format!(
+        "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: echo, namespace: flux-system}}
+spec:
+  url: {{repos}}/echo
+  ref: {{branch: main}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: echo, namespace: flux-system}}
+spec:
+  chart:
+    spec: {{chart: ./chart, sourceRef: {{kind: GitRepository, name: echo}}}}
+  values: {values}
+"
+    )
+}
+
+#[test]
+fn a_cached_render_is_the_render_and_any_input_change_renders_again() {
+    let setup = Setup::new(echo_chart);
+    let file = "helmrelease.flux-system.echo/flux-system/configmap.echo.yaml";
+    let first = setup
+        .build("dev", &echo_release("{greeting: hi}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let cold = object(&first, file);
+    let renders = setup.tmp.path().join("cache/renders");
+    assert!(renders.is_dir(), "no render cache at {}", renders.display());
+    // The same inputs again: the cached render, byte for byte what rendering gave.
+    let again = setup
+        .build("dev", &echo_release("{greeting: hi}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert_eq!(object(&again, file), cold);
+    // Changed values render anew.
+    let changed = setup
+        .build("dev", &echo_release("{greeting: bye}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let text = object(&changed, file);
+    assert!(text.contains("greeting: bye"), "{text}");
+    // A cache entry that cannot be read is a miss, never an error or a wrong render.
+    let mut stack = vec![renders];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("read the render cache") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                fs::write(&path, "[{").expect("break an entry");
+            }
+        }
+    }
+    let broken = setup
+        .build("dev", &echo_release("{greeting: hi}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert_eq!(object(&broken, file), cold);
+}

@@ -477,7 +477,7 @@ impl Render<'_> {
         };
         objects.extend(post_render(
             parse_manifests(&rendered.manifests, Delivery::PostRendered)?,
-            &spec,
+            spec,
             node,
         )?);
         // Flux runs no Helm tests (`test.enable` aside, crunch has no cluster to run them in).
@@ -489,7 +489,7 @@ impl Render<'_> {
             .collect();
         objects.extend(post_render(
             parse_manifests(&hooks, Delivery::PostRendered)?,
-            &spec,
+            spec,
             node,
         )?);
         for object in &mut objects {
