@@ -25,3 +25,10 @@ oracles:
 # The real Big Bang against the helm + kustomize reference (needs TOOLS, MIRROR, HELM).
 bigbang *args:
     tools/bigbang {{args}}
+
+# Real-world conformance sweep: every chart and kustomization under DIR, crunch against
+# the oracles (one line per case, then totals; see tools/sweep --help and CONFORMANCE.md).
+sweep dir *args:
+    tools/oracles
+    cargo build --release --locked --quiet
+    tools/sweep {{dir}} {{args}}
