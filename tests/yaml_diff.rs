@@ -13,7 +13,7 @@ mod oracle;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crunch::yaml::{self, Dialect, JsonStyle, Value};
 
@@ -236,18 +236,24 @@ fn nest(header: &str, text: &str) -> String {
     out
 }
 
-#[test]
-fn helm_values_file_reads_like_crunch() {
-    let cases = load_cases();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let chart = dir.path().join("chart");
+/// A chart in `dir/chart` whose one template is `template`.
+fn one_template_chart(dir: &Path, template: &str) -> PathBuf {
+    let chart = dir.join("chart");
     fs::create_dir_all(chart.join("templates")).expect("mkdir");
     fs::write(
         chart.join("Chart.yaml"),
         "apiVersion: v2\nname: values\nversion: 0.1.0\n",
     )
     .expect("write");
-    fs::write(chart.join("templates/out.yaml"), "{{ toJson .Values }}\n").expect("write");
+    fs::write(chart.join("templates/out.yaml"), template).expect("write");
+    chart
+}
+
+#[test]
+fn helm_values_file_reads_like_crunch() {
+    let cases = load_cases();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let chart = one_template_chart(dir.path(), "{{ toJson .Values }}\n");
     let values: String = cases
         .all
         .iter()
@@ -365,18 +371,10 @@ fn kustomize_round_trip_matches() {
 fn file_ends_read_like_the_tools() {
     let cases = load_cases();
     let dir = tempfile::tempdir().expect("tempdir");
-    let chart = dir.path().join("chart");
-    fs::create_dir_all(chart.join("templates")).expect("mkdir");
-    fs::write(
-        chart.join("Chart.yaml"),
-        "apiVersion: v2\nname: ends\nversion: 0.1.0\n",
-    )
-    .expect("write");
-    fs::write(
-        chart.join("templates/out.yaml"),
+    let chart = one_template_chart(
+        dir.path(),
         "{{- range $name, $v := .Values }}\n#### case {{ $name }}\n{{ toJson $v }}\n{{- end }}\n",
-    )
-    .expect("write");
+    );
     let mut helm = oracle::helm();
     helm.args(["template", "t"]).arg(&chart).arg("--debug");
     let mut crunch = BTreeMap::new();
