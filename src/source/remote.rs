@@ -63,19 +63,28 @@ pub(crate) fn open_or_init(git_dir: &Path) -> Result<gix::Repository, String> {
         let parent = git_dir.parent().unwrap_or(git_dir);
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         let temp = tempdir_beside(git_dir);
-        gix::ThreadSafeRepository::init_opts(
-            &temp,
-            gix::create::Kind::Bare,
-            gix::create::Options::default(),
-            gix::open::Options::isolated(),
-        )
-        .map_err(|e| chain(&e))?;
+        create_bare(&temp).map_err(|e| format!("{}: {e}", temp.display()))?;
         // Losing the race to another process is fine: its repository is as good.
         if std::fs::rename(&temp, git_dir).is_err() {
             let _ = std::fs::remove_dir_all(&temp);
         }
     }
     gix::open_opts(git_dir, gix::open::Options::isolated()).map_err(|e| chain(&e))
+}
+
+/// Creates the smallest bare repository git and gix open: `HEAD`, `config`, `objects/`
+/// and `refs/`. `git init`'s templates (sample hooks, `description`, `info/exclude`) are
+/// a dozen files per cached repository that nothing reads, and creating files is most
+/// of a cold build's time.
+fn create_bare(dir: &Path) -> std::io::Result<()> {
+    for sub in ["objects/pack", "objects/info", "refs/heads", "refs/tags"] {
+        std::fs::create_dir_all(dir.join(sub))?;
+    }
+    std::fs::write(dir.join("HEAD"), "ref: refs/heads/main\n")?;
+    std::fs::write(
+        dir.join("config"),
+        "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n",
+    )
 }
 
 /// A fresh, unique sibling path of `path` for write-then-rename.
