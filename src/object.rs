@@ -124,17 +124,13 @@ impl Scope {
     /// `schemas/kinds.json`; `None` for any other kind, whose scope only its
     /// CustomResourceDefinition can tell.
     pub fn builtin(group: &str, kind: &str) -> Option<Scope> {
-        let key = if group.is_empty() {
-            kind.to_string()
-        } else {
-            format!("{group}/{kind}")
-        };
-        BUILTIN_SCOPES.get(&key).copied()
+        BUILTIN_SCOPES.get(&qualified_kind(group, kind)).copied()
     }
 
     /// The scope a CustomResourceDefinition (`crd`, as an object) gives the kind it
-    /// defines, with that kind's group and name; `None` when `crd` is not one.
-    pub fn of_crd(crd: &Value) -> Option<(String, String, Scope)> {
+    /// defines, with that kind as [`qualified_kind`] names it; `None` when `crd` is not
+    /// one.
+    pub fn of_crd(crd: &Value) -> Option<(String, Scope)> {
         let group = crd["apiVersion"].as_str()?.split('/').next()?;
         if crd["kind"] != "CustomResourceDefinition" || group != "apiextensions.k8s.io" {
             return None;
@@ -146,10 +142,19 @@ impl Scope {
             _ => return None,
         };
         Some((
-            spec["group"].as_str()?.to_string(),
-            spec["names"]["kind"].as_str()?.to_string(),
+            qualified_kind(spec["group"].as_str()?, spec["names"]["kind"].as_str()?),
             scope,
         ))
+    }
+}
+
+/// A kind with its API group, as `schemas/kinds.json` and `crunch.yaml`'s `cluster.kinds`
+/// key it: `group/Kind`, or `Kind` alone for the core group.
+pub fn qualified_kind(group: &str, kind: &str) -> String {
+    if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{group}/{kind}")
     }
 }
 

@@ -332,10 +332,9 @@ fn remove_unlisted(dir: &Path, listed: &BTreeSet<PathBuf>) -> Result<(), Error> 
 /// Writes `files` into a fresh sibling of `out` (absent or empty), then renames it into
 /// place.
 fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
-    let io = io_error;
     if out.exists() {
         let is_empty = fs::read_dir(out)
-            .map_err(|e| io("read", out, e))?
+            .map_err(|e| io_error("read", out, e))?
             .next()
             .is_none();
         if !is_empty {
@@ -349,7 +348,7 @@ fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|e| io("create", &parent, e))?;
+    fs::create_dir_all(&parent).map_err(|e| io_error("create", &parent, e))?;
     let name = out
         .file_name()
         .ok_or_else(|| Error::new(format!("{} is not a directory name", out.display())))?
@@ -357,14 +356,14 @@ fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
         .into_owned();
     let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(|e| io("remove", &staging, e))?;
+        fs::remove_dir_all(&staging).map_err(|e| io_error("remove", &staging, e))?;
     }
     let written = files.iter().try_for_each(|file| {
         let path = staging.join(&file.path);
         if let Some(dir) = path.parent() {
-            fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+            fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
         }
-        fs::write(&path, &file.bytes).map_err(|e| io("write", &path, e))
+        fs::write(&path, &file.bytes).map_err(|e| io_error("write", &path, e))
     });
     if let Err(e) = written {
         let _ = fs::remove_dir_all(&staging);
@@ -372,9 +371,9 @@ fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
     }
     if out.exists() {
         // Empty, as checked above: rename cannot replace a directory that has entries.
-        fs::remove_dir(out).map_err(|e| io("remove", out, e))?;
+        fs::remove_dir(out).map_err(|e| io_error("remove", out, e))?;
     }
-    fs::rename(&staging, out).map_err(|e| io("move into place", out, e))?;
+    fs::rename(&staging, out).map_err(|e| io_error("move into place", out, e))?;
     Ok(())
 }
 

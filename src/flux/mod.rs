@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance};
 use crate::config::{ClusterProfile, Config};
 use crate::error::Error;
-use crate::object::{ObjectKey, ObjectRef, Scope};
+use crate::object::{ObjectKey, ObjectRef, Scope, qualified_kind};
 use crate::source::{Store, Tree};
 use crate::{helm, kustomize, yaml};
 use cluster::Cluster;
@@ -77,6 +77,7 @@ pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
     let render = Render {
         env,
         remote: &remote,
+        renders: render_cache::RenderCache::new(store.cache_dir()),
     };
     graph.run(&render)?;
     place_custom_kinds(&mut graph.components, &env.config.cluster)
@@ -273,6 +274,8 @@ fn visit<'a>(
 struct Render<'a> {
     env: &'a Environment<'a>,
     remote: &'a SourceRemote<'a>,
+    /// Rendered HelmReleases, beside the source cache.
+    renders: render_cache::RenderCache,
 }
 
 impl Render<'_> {
@@ -404,8 +407,7 @@ impl Render<'_> {
             config.seed.as_bytes(),
             format!("{:?}", config.now).as_bytes(),
         ]);
-        let cache = render_cache::RenderCache::new(self.remote.cache_dir());
-        let objects = match cache.get(&key) {
+        let objects = match self.renders.get(&key) {
             Some(objects) => objects,
             None => {
                 let objects = self.render_chart(
@@ -416,7 +418,7 @@ impl Render<'_> {
                     &release_name,
                     &release_namespace,
                 )?;
-                cache.put(&key, &objects);
+                self.renders.put(&key, &objects);
                 objects
             }
         };
@@ -619,10 +621,7 @@ fn release_name(spec: &HelmReleaseSpec, name: &str) -> String {
     if full.len() <= MAX {
         return full;
     }
-    let digest: String = Sha256::digest(full.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = bundle::hex(&Sha256::digest(full.as_bytes()));
     format!("{}-{}", &full[..MAX - HASH - 1], &digest[..HASH])
 }
 
@@ -717,12 +716,11 @@ fn component_chain(id: &str, parents: &BTreeMap<String, Option<String>>) -> Vec<
 /// else from the cluster profile's `kinds`; a kind neither defines is an error, since
 /// guessing would put the object where the API server will not.
 fn place_custom_kinds(components: &mut [Component], profile: &ClusterProfile) -> Result<(), Error> {
-    let mut scopes: BTreeMap<(String, String), Scope> = BTreeMap::new();
-    for object in components.iter().flat_map(|c| &c.objects) {
-        if let Some((group, kind, scope)) = Scope::of_crd(&object.value) {
-            scopes.insert((group, kind), scope);
-        }
-    }
+    let scopes: BTreeMap<String, Scope> = components
+        .iter()
+        .flat_map(|c| &c.objects)
+        .filter_map(|object| Scope::of_crd(&object.value))
+        .collect();
     let parents: BTreeMap<String, Option<String>> = components
         .iter()
         .map(|c| (c.id.clone(), c.parent.clone()))
@@ -738,22 +736,16 @@ fn place_custom_kinds(components: &mut [Component], profile: &ClusterProfile) ->
             if !key.namespace.is_empty() || known_scope(&key.group, &key.kind).is_some() {
                 continue;
             }
-            let profile_key = if key.group.is_empty() {
-                key.kind.clone()
-            } else {
-                format!("{}/{}", key.group, key.kind)
-            };
-            let scope = scopes
-                .get(&(key.group.clone(), key.kind.clone()))
-                .or_else(|| profile.kinds.get(&profile_key));
+            let kind = qualified_kind(&key.group, &key.kind);
+            let scope = scopes.get(&kind).or_else(|| profile.kinds.get(&kind));
             match scope {
                 Some(Scope::Namespaced) => set_namespace(&mut object.value, namespace),
                 Some(Scope::Cluster) => {}
                 None => {
                     return Err(Error::new(format!(
-                        "{key}: no CustomResourceDefinition in the bundle defines kind {profile_key}, \
+                        "{key}: no CustomResourceDefinition in the bundle defines kind {kind}, \
                          so its scope is unknown; declare it in crunch.yaml under \
-                         cluster.kinds (`{profile_key}: Namespaced` or `Cluster`)"
+                         cluster.kinds (`{kind}: Namespaced` or `Cluster`)"
                     ))
                     .with_chain(&component_chain(&component.id, &parents)));
                 }

@@ -2,7 +2,7 @@
 //! and kustomize remote bases, each recorded for the bundle's source list.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use crate::bundle::SourceRecord;
@@ -44,11 +44,6 @@ impl<'a> SourceRemote<'a> {
     /// `spec.ignore` = `ignore` whose checkout is `tree`.
     pub fn flux_artifact(&self, tree: &Tree, ignore: Option<&str>) -> Result<Tree, source::Error> {
         self.store.flux_artifact(tree, ignore)
-    }
-
-    /// The source store's cache directory.
-    pub fn cache_dir(&self) -> &Path {
-        self.store.cache_dir()
     }
 
     /// Every source fetched, sorted.

@@ -32,11 +32,7 @@ impl Key {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
-        Key(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Key(crate::bundle::hex(&hasher.finalize()))
     }
 }
 
