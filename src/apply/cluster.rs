@@ -272,6 +272,20 @@ impl Cluster {
         }
     }
 
+    /// The CustomResourceDefinition behind a kind the cluster serves, if it has one
+    /// (aggregated APIs have none; a failed lookup counts as none).
+    pub async fn definition(&self, api_version: &str, kind: &str) -> Option<Value> {
+        let resolved = self.resolve(api_version, kind).await.ok()?;
+        let group = api_version.rsplit_once('/')?.0;
+        let target = ObjectRef {
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            namespace: String::new(),
+            name: format!("{}.{group}", resolved.resource.plural),
+        };
+        self.get(&target).await.ok().flatten()
+    }
+
     /// Server-side applies `object` as crunch (`force` takes conflicting fields over;
     /// `dry_run` asks the server to compute the result without storing it).
     pub async fn apply(
