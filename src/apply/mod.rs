@@ -229,6 +229,7 @@ async fn apply_async(options: &Options, sink: Sink, stop: Stop) -> Result<Report
     }
     report.interrupted = run.stop.is_raised();
     report.seconds = component::round_seconds(began.elapsed());
+    report.requests = run.cluster.requests();
     Ok(report)
 }
 
