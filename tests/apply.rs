@@ -6,6 +6,8 @@
 
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
+#[path = "support/dataplane/mod.rs"]
+mod dataplane;
 #[path = "support/gitserver.rs"]
 mod gitserver;
 #[path = "support/world.rs"]
@@ -53,6 +55,7 @@ fn cluster() -> TestCluster {
         Some(kubeconfig) => {
             static EXCLUSIVE: Mutex<()> = Mutex::new(());
             let guard = EXCLUSIVE.lock().unwrap_or_else(|e| e.into_inner());
+            start_data_plane(&kubeconfig);
             reset(&kubeconfig);
             TestCluster {
                 double: None,
@@ -73,6 +76,13 @@ fn cluster() -> TestCluster {
             }
         }
     }
+}
+
+/// The stand-in kubelet, storage provisioner and load balancer beside a real control
+/// plane (`tools/control-plane`), one per test process.
+fn start_data_plane(kubeconfig: &Path) {
+    static DATA_PLANE: OnceLock<dataplane::DataPlane> = OnceLock::new();
+    DATA_PLANE.get_or_init(|| dataplane::DataPlane::start(kubeconfig));
 }
 
 impl TestCluster {

@@ -1,0 +1,667 @@
+//! The stand-in data plane (`tests/support/dataplane`) against a real control plane, named
+//! by `CRUNCH_TEST_KUBECONFIG` (`tools/control-plane`; run inside its network namespace).
+//! Without it every test returns at once. Each test works in a namespace of its own and
+//! starts by deleting what an earlier run left.
+
+#[path = "support/dataplane/mod.rs"]
+mod dataplane;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch,
+    PatchParams, PostParams,
+};
+use serde_json::{Value, json};
+
+use dataplane::DataPlane;
+
+// ---------------------------------------------------------------------------------------
+// Harness
+
+/// A real cluster with the data plane beside it, and a namespace of the test's own.
+struct Cluster {
+    client: kube::Client,
+    namespace: String,
+}
+
+fn kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("CRUNCH_TEST_KUBECONFIG").map(PathBuf::from)
+}
+
+/// The data plane, one per test process.
+fn data_plane(kubeconfig: &std::path::Path) -> &'static DataPlane {
+    static DATA_PLANE: OnceLock<DataPlane> = OnceLock::new();
+    DATA_PLANE.get_or_init(|| DataPlane::start(kubeconfig))
+}
+
+fn block<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+impl Cluster {
+    /// Connects, deletes the namespace and the cluster-scoped objects a previous run of
+    /// the test left, and creates the namespace afresh.
+    async fn new(
+        kubeconfig: &std::path::Path,
+        namespace: &str,
+        leftovers: &[(&str, &str, &str)],
+    ) -> Cluster {
+        let cluster = Cluster::connect(kubeconfig, namespace).await;
+        for (api_version, kind, name) in leftovers {
+            cluster.delete(api_version, kind, "", name).await;
+        }
+        cluster.delete("v1", "Namespace", "", namespace).await;
+        cluster
+            .wait_for(
+                "the old namespace to go",
+                Duration::from_secs(120),
+                async || match cluster.get("v1", "Namespace", "", namespace).await {
+                    None => Ok(()),
+                    Some(ns) => Err(format!("{}", ns["status"])),
+                },
+            )
+            .await;
+        cluster
+            .apply(
+                json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}),
+            )
+            .await;
+        cluster
+    }
+
+    async fn connect(kubeconfig: &std::path::Path, namespace: &str) -> Cluster {
+        let config = kube::Config::from_custom_kubeconfig(
+            kube::config::Kubeconfig::read_from(kubeconfig).expect("read the kubeconfig"),
+            &Default::default(),
+        )
+        .await
+        .expect("kubeconfig");
+        Cluster {
+            client: kube::Client::try_from(config).expect("client"),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    fn api(&self, api_version: &str, kind: &str, namespace: &str) -> Api<DynamicObject> {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, kind));
+        if namespace.is_empty() {
+            Api::all_with(self.client.clone(), &resource)
+        } else {
+            Api::namespaced_with(self.client.clone(), namespace, &resource)
+        }
+    }
+
+    /// Server-side applies `object`; the test's namespace when it names none and is
+    /// namespaced (every kind but Namespace, APIService and webhook configurations).
+    async fn apply(&self, mut object: Value) -> Value {
+        let kind = object["kind"].as_str().unwrap().to_string();
+        let cluster_scoped = matches!(
+            kind.as_str(),
+            "Namespace" | "APIService" | "ValidatingWebhookConfiguration"
+        );
+        if !cluster_scoped && object["metadata"]["namespace"].is_null() {
+            object["metadata"]["namespace"] = json!(self.namespace);
+        }
+        let namespace = object["metadata"]["namespace"].as_str().unwrap_or_default();
+        let name = object["metadata"]["name"].as_str().unwrap();
+        let applied = self
+            .api(object["apiVersion"].as_str().unwrap(), &kind, namespace)
+            .patch(
+                name,
+                &PatchParams::apply("crunch-dataplane-test").force(),
+                &Patch::Apply(&object),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("applying {kind} {name}: {e}"));
+        serde_json::to_value(applied).unwrap()
+    }
+
+    async fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<Value> {
+        self.api(api_version, kind, namespace)
+            .get_opt(name)
+            .await
+            .unwrap_or_else(|e| panic!("getting {kind} {name}: {e}"))
+            .map(|o| serde_json::to_value(o).unwrap())
+    }
+
+    /// The test namespace's objects of a kind with the labels `selector`.
+    async fn list(&self, api_version: &str, kind: &str, selector: &str) -> Vec<Value> {
+        self.api(api_version, kind, &self.namespace)
+            .list(&ListParams::default().labels(selector))
+            .await
+            .unwrap_or_else(|e| panic!("listing {kind}: {e}"))
+            .items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).unwrap())
+            .collect()
+    }
+
+    async fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
+        match self
+            .api(api_version, kind, namespace)
+            .delete(name, &DeleteParams::background())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(e) => panic!("deleting {kind} {name}: {e}"),
+        }
+    }
+
+    /// Polls `check` until it returns `Ok`; panics after `timeout` with the last `Err`.
+    async fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl AsyncFnMut() -> Result<T, String>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match check().await {
+                Ok(value) => return value,
+                Err(last) if Instant::now() > deadline => {
+                    panic!(
+                        "{}: timed out after {timeout:?} waiting for {what}; last seen: {last}",
+                        self.namespace
+                    )
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+            }
+        }
+    }
+
+    async fn wait_ready_replicas(&self, kind: &str, name: &str, replicas: i64) {
+        self.wait_for(
+            &format!("{kind} {name} to be ready"),
+            Duration::from_secs(60),
+            async || {
+                let live = self.get("apps/v1", kind, &self.namespace, name).await;
+                let status = live.map(|l| l["status"].clone()).unwrap_or_default();
+                if status["readyReplicas"].as_i64() == Some(replicas) {
+                    Ok(())
+                } else {
+                    Err(status.to_string())
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Deletes the test namespace without waiting.
+    async fn finish(&self) {
+        self.delete("v1", "Namespace", "", &self.namespace).await;
+    }
+}
+
+fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a str> {
+    object["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == kind)?["status"]
+        .as_str()
+}
+
+fn deployment(name: &str, port: u16) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {
+                "initContainers": [{"name": "setup", "image": "example.test/setup:1"}],
+                "containers": [{"name": "app", "image": "example.test/app:1",
+                    "ports": [{"name": "https", "containerPort": port}]}]}}}})
+}
+
+fn service(name: &str, target_port: u16) -> Value {
+    json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 443, "targetPort": target_port}]}})
+}
+
+/// The pod addresses on `dummy0`.
+fn dummy_addresses() -> Vec<Ipv4Addr> {
+    let output = Command::new("ip")
+        .args(["-o", "-4", "addr", "show", "dev", "dummy0"])
+        .output()
+        .expect("ip addr show");
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .filter_map(|w| w.strip_suffix("/32")?.parse().ok())
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+
+#[test]
+fn a_deployment_gets_ready_pods_that_are_served_and_listed_as_endpoints() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    let namespace = "crunch-dataplane-web";
+    let ips = block(async {
+        let cluster = Cluster::new(&kubeconfig, namespace, &[]).await;
+        cluster.apply(deployment("web", 8443)).await;
+        cluster.apply(service("web", 8443)).await;
+        cluster.wait_ready_replicas("Deployment", "web", 2).await;
+        let pods = cluster.list("v1", "Pod", "app=web").await;
+        assert_eq!(pods.len(), 2);
+        let mut ips = Vec::new();
+        for pod in &pods {
+            assert_eq!(pod["status"]["phase"], "Running", "{pod}");
+            assert_eq!(condition(pod, "Ready"), Some("True"), "{pod}");
+            assert_eq!(pod["status"]["hostIP"], "10.231.0.1");
+            assert_eq!(
+                pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"],
+                0
+            );
+            let ip: Ipv4Addr = pod["status"]["podIP"].as_str().unwrap().parse().unwrap();
+            assert!(
+                ip >= Ipv4Addr::new(10, 231, 1, 0) && ip <= Ipv4Addr::new(10, 231, 255, 254),
+                "{ip}"
+            );
+            ips.push(ip);
+        }
+        ips.sort();
+        ips.dedup();
+        assert_eq!(ips.len(), 2, "distinct addresses");
+        cluster
+            .wait_for("the EndpointSlice", Duration::from_secs(30), async || {
+                let slices = cluster
+                    .list(
+                        "discovery.k8s.io/v1",
+                        "EndpointSlice",
+                        "kubernetes.io/service-name=web",
+                    )
+                    .await;
+                let mut ready: Vec<Ipv4Addr> = slices
+                    .iter()
+                    .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+                    .filter(|e| e["conditions"]["ready"] == true)
+                    .flat_map(|e| e["addresses"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|a| a.as_str()?.parse().ok())
+                    .collect();
+                ready.sort();
+                if ready == ips {
+                    Ok(())
+                } else {
+                    Err(format!("{slices:?}"))
+                }
+            })
+            .await;
+        ips
+    });
+
+    // Each pod answers HTTPS on its own address with a certificate for the service's name.
+    let host = format!("web.{namespace}.svc");
+    for ip in &ips {
+        assert!(dummy_addresses().contains(ip), "{ip} is on dummy0");
+        let client = reqwest::blocking::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+            .resolve(&host, SocketAddr::from((*ip, 8443)))
+            .build()
+            .unwrap();
+        let health = client
+            .get(format!("https://{host}:8443/healthz"))
+            .send()
+            .unwrap_or_else(|e| panic!("{ip}: {e:?}"));
+        assert_eq!(health.status(), 200);
+        let discovery = client
+            .get(format!("https://{host}:8443/apis/example.test/v1"))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let discovery: Value = serde_json::from_slice(&discovery).unwrap();
+        assert_eq!(
+            discovery,
+            json!({"kind": "APIResourceList", "apiVersion": "v1",
+                "groupVersion": "example.test/v1", "resources": []})
+        );
+    }
+
+    // Deleted pods go for good, and so do their addresses.
+    block(async {
+        let cluster = Cluster::connect(&kubeconfig, namespace).await;
+        cluster
+            .delete("apps/v1", "Deployment", namespace, "web")
+            .await;
+        cluster
+            .wait_for("the pods to go", Duration::from_secs(60), async || {
+                let pods = cluster.list("v1", "Pod", "app=web").await;
+                if pods.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("{pods:?}"))
+                }
+            })
+            .await;
+        cluster
+            .wait_for("the addresses to go", Duration::from_secs(10), async || {
+                let left: Vec<_> = dummy_addresses()
+                    .into_iter()
+                    .filter(|ip| ips.contains(ip))
+                    .collect();
+                if left.is_empty() {
+                    Ok(())
+                } else {
+                    Err(format!("{left:?}"))
+                }
+            })
+            .await;
+        cluster.finish().await;
+    });
+}
+
+#[test]
+fn a_job_completes() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    data_plane(&kubeconfig);
+    block(async {
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-job", &[]).await;
+        cluster
+            .apply(
+                json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
+                "spec": {"template": {"spec": {"restartPolicy": "Never",
+                    "containers": [{"name": "work", "image": "example.test/work:1"}]}}}}),
+            )
+            .await;
+        cluster
+            .wait_for("the Job to complete", Duration::from_secs(60), async || {
+                let job = cluster
+                    .get("batch/v1", "Job", &cluster.namespace, "once")
+                    .await
+                    .unwrap();
+                if condition(&job, "Complete") == Some("True") {
+                    Ok(())
+                } else {
+                    Err(job["status"].to_string())
+                }
+            })
+            .await;
+        let pods = cluster
+            .list("v1", "Pod", "batch.kubernetes.io/job-name=once")
+            .await;
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0]["status"]["phase"], "Succeeded");
+        assert_eq!(
+            pods[0]["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            0
+        );
+        cluster.finish().await;
+    });
+}
+
+#[test]
+fn claims_are_provisioned_once_their_pods_are_scheduled() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    data_plane(&kubeconfig);
+    block(async {
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-volumes", &[]).await;
+        let ns = cluster.namespace.clone();
+        cluster
+            .apply(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "data"},
+                "spec": {"accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}}}}))
+            .await;
+        // The default class waits for the first consumer: nothing is provisioned yet.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let claim = cluster
+            .get("v1", "PersistentVolumeClaim", &ns, "data")
+            .await
+            .unwrap();
+        assert_eq!(claim["spec"]["storageClassName"], "crunch-stand-in");
+        assert_eq!(claim["status"]["phase"], "Pending", "{claim}");
+        assert!(claim["spec"]["volumeName"].is_null(), "{claim}");
+
+        cluster
+            .apply(
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "user"},
+                "spec": {"containers": [{"name": "app", "image": "example.test/app:1",
+                    "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
+                    "volumes": [{"name": "data",
+                        "persistentVolumeClaim": {"claimName": "data"}}]}}),
+            )
+            .await;
+        let volume = cluster
+            .wait_for("the claim to bind", Duration::from_secs(60), async || {
+                let claim = cluster
+                    .get("v1", "PersistentVolumeClaim", &ns, "data")
+                    .await
+                    .unwrap();
+                match claim["spec"]["volumeName"].as_str() {
+                    Some(volume) if claim["status"]["phase"] == "Bound" => Ok(volume.to_string()),
+                    _ => Err(claim.to_string()),
+                }
+            })
+            .await;
+        let pv = cluster
+            .get("v1", "PersistentVolume", "", &volume)
+            .await
+            .unwrap();
+        assert_eq!(pv["spec"]["capacity"]["storage"], "1Gi");
+        assert_eq!(pv["spec"]["storageClassName"], "crunch-stand-in");
+        let path = pv["spec"]["hostPath"]["path"].as_str().unwrap().to_string();
+        assert!(path.starts_with("/tmp/crunch-stand-in/"), "{path}");
+        cluster
+            .wait_for("the pod to run", Duration::from_secs(60), async || {
+                let pod = cluster.get("v1", "Pod", &ns, "user").await.unwrap();
+                if condition(&pod, "Ready") == Some("True") {
+                    Ok(())
+                } else {
+                    Err(pod["status"].to_string())
+                }
+            })
+            .await;
+
+        // A StatefulSet's claim templates are claims like any other.
+        cluster
+            .apply(json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
+                "spec": {"replicas": 1, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
+                    "template": {"metadata": {"labels": {"app": "db"}}, "spec": {
+                        "containers": [{"name": "db", "image": "example.test/db:1",
+                            "volumeMounts": [{"name": "state", "mountPath": "/state"}]}]}},
+                    "volumeClaimTemplates": [{"metadata": {"name": "state"},
+                        "spec": {"accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "2Gi"}}}}]}}))
+            .await;
+        cluster.wait_ready_replicas("StatefulSet", "db", 1).await;
+        let claim = cluster
+            .get("v1", "PersistentVolumeClaim", &ns, "state-db-0")
+            .await
+            .unwrap();
+        assert_eq!(claim["status"]["phase"], "Bound", "{claim}");
+
+        // Once its claim is gone, the volume is deleted with its directory.
+        cluster.delete("v1", "Pod", &ns, "user").await;
+        cluster
+            .delete("v1", "PersistentVolumeClaim", &ns, "data")
+            .await;
+        cluster
+            .wait_for(
+                "the volume to go",
+                Duration::from_secs(60),
+                async || match cluster.get("v1", "PersistentVolume", "", &volume).await {
+                    None => Ok(()),
+                    Some(pv) => Err(pv["status"].to_string()),
+                },
+            )
+            .await;
+        assert!(!std::path::Path::new(&path).exists(), "{path} is removed");
+        cluster.finish().await;
+    });
+}
+
+#[test]
+fn load_balancers_get_ingress_addresses() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    data_plane(&kubeconfig);
+    block(async {
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-lb", &[]).await;
+        let mut addresses = Vec::new();
+        for name in ["front", "back"] {
+            let mut lb = service(name, 8443);
+            lb["spec"]["type"] = json!("LoadBalancer");
+            cluster.apply(lb).await;
+            let ip = cluster
+                .wait_for("an ingress address", Duration::from_secs(30), async || {
+                    let live = cluster
+                        .get("v1", "Service", &cluster.namespace, name)
+                        .await
+                        .unwrap();
+                    match live["status"]["loadBalancer"]["ingress"][0]["ip"].as_str() {
+                        Some(ip) => Ok(ip.parse::<Ipv4Addr>().unwrap()),
+                        None => Err(live["status"].to_string()),
+                    }
+                })
+                .await;
+            let [10, 231, 0, n] = ip.octets() else {
+                panic!("{ip}");
+            };
+            assert!(n >= 200, "{ip}");
+            addresses.push(ip);
+        }
+        assert_ne!(addresses[0], addresses[1]);
+        cluster.finish().await;
+    });
+}
+
+#[test]
+fn an_api_service_backed_by_a_pod_becomes_available() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    data_plane(&kubeconfig);
+    let name = "v1alpha1.stand-in.crunch.test";
+    block(async {
+        let leftovers = [("apiregistration.k8s.io/v1", "APIService", name)];
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-api", &leftovers).await;
+        cluster.apply(deployment("api", 8443)).await;
+        cluster.apply(service("api", 8443)).await;
+        cluster
+            .apply(
+                json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                "metadata": {"name": name},
+                "spec": {"group": "stand-in.crunch.test", "version": "v1alpha1",
+                    "service": {"namespace": cluster.namespace, "name": "api", "port": 443},
+                    "insecureSkipTLSVerify": true,
+                    "groupPriorityMinimum": 1000, "versionPriority": 15}}),
+            )
+            .await;
+        cluster
+            .wait_for(
+                "the APIService to be Available",
+                Duration::from_secs(90),
+                async || {
+                    let live = cluster
+                        .get("apiregistration.k8s.io/v1", "APIService", "", name)
+                        .await
+                        .unwrap();
+                    if condition(&live, "Available") == Some("True") {
+                        Ok(())
+                    } else {
+                        Err(live["status"].to_string())
+                    }
+                },
+            )
+            .await;
+        // An aggregated API left behind breaks discovery for everyone.
+        cluster
+            .delete("apiregistration.k8s.io/v1", "APIService", "", name)
+            .await;
+        cluster.finish().await;
+    });
+}
+
+#[test]
+fn a_webhook_trusting_the_data_planes_ca_admits() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    let name = "crunch-dataplane-guard";
+    block(async {
+        let leftovers = [(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration",
+            name,
+        )];
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-webhook", &leftovers).await;
+        let ns = cluster.namespace.clone();
+        cluster.apply(service("guard", 8443)).await;
+        use base64::Engine;
+        cluster
+            .apply(json!({"apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingWebhookConfiguration", "metadata": {"name": name},
+                "webhooks": [{"name": "guard.crunch.test", "sideEffects": "None",
+                    "admissionReviewVersions": ["v1"], "failurePolicy": "Fail",
+                    "timeoutSeconds": 5,
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
+                    "clientConfig": {"service": {"name": "guard", "namespace": ns, "path": "/validate"},
+                        "caBundle": base64::engine::general_purpose::STANDARD.encode(&ca)},
+                    "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                        "resources": ["configmaps"], "scope": "Namespaced"}]}]}))
+            .await;
+        let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+            Api::namespaced(cluster.client.clone(), &ns);
+        let mut attempt = 0;
+        let mut create = async || {
+            attempt += 1;
+            let config_map =
+                serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("probe-{attempt}")}}))
+                .unwrap();
+            configmaps.create(&PostParams::default(), &config_map).await
+        };
+        // Without a server the webhook refuses: it is in force.
+        cluster
+            .wait_for(
+                "the webhook to refuse",
+                Duration::from_secs(30),
+                async || match create().await {
+                    Err(e) if e.to_string().contains("failed calling webhook") => Ok(()),
+                    other => Err(format!("{other:?}")),
+                },
+            )
+            .await;
+        cluster.apply(deployment("guard", 8443)).await;
+        cluster.wait_ready_replicas("Deployment", "guard", 2).await;
+        cluster
+            .wait_for(
+                "the webhook to admit",
+                Duration::from_secs(60),
+                async || create().await.map(|_| ()).map_err(|e| e.to_string()),
+            )
+            .await;
+        cluster
+            .delete(
+                "admissionregistration.k8s.io/v1",
+                "ValidatingWebhookConfiguration",
+                "",
+                name,
+            )
+            .await;
+        cluster.finish().await;
+    });
+}

@@ -1,0 +1,303 @@
+//! A stand-in data plane beside a real control plane (kube-apiserver, etcd,
+//! kube-controller-manager, kube-scheduler) that has no kubelet, no cloud and no storage:
+//! what `tools/control-plane` starts for the real-cluster runs of `tests/apply.rs`.
+//!
+//! One thread with its own tokio runtime polls the API server every 300 ms and plays
+//! - the kubelet of one node, `crunch-stand-in` (`node`): registered Ready, its Lease
+//!   renewed, so the node lifecycle controller never taints it;
+//! - the pods the scheduler binds to it (`pods`): running and ready with an address from
+//!   10.231.1.0–10.231.255.254 put on `dummy0` (`addresses`); a Job's pods succeed; pods
+//!   with an image from a `.invalid` registry (`never-ready.invalid/app:1`) wait for their
+//!   image forever; terminating pods are deleted for good;
+//! - every ready pod's servers (`serve`): HTTPS on each container port and each target
+//!   port of the Services that select it, answering API discovery, admission reviews and
+//!   health checks, so aggregated APIs become Available and webhooks admit;
+//! - a storage provisioner (`volumes`) behind the default StorageClass `crunch-stand-in`:
+//!   hostPath PersistentVolumes the controller-manager then binds;
+//! - a load balancer (`services`): LoadBalancer Services get 10.231.0.200 and up.
+//!
+//! It must run as root inside the control plane's network namespace, where `dummy0`
+//! carries the node address 10.231.0.1/16. Errors are logged to stderr and retried on the
+//! next pass. One data plane drives a cluster at a time; a new one adopts what an earlier
+//! one left (pod addresses in the pods' status, stale addresses on `dummy0`).
+
+#![allow(dead_code)] // Each test binary uses a different part of this support module.
+
+mod addresses;
+mod node;
+mod pods;
+mod serve;
+mod services;
+mod volumes;
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::Display;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Service;
+use kube::api::{Api, ListParams};
+
+/// The node the data plane plays the kubelet of.
+pub const NODE: &str = "crunch-stand-in";
+/// The node's address on `dummy0`.
+pub const NODE_IP: Ipv4Addr = Ipv4Addr::new(10, 231, 0, 1);
+/// The default StorageClass the data plane creates and provisions for.
+pub const STORAGE_CLASS: &str = "crunch-stand-in";
+/// The provisioner name of [`STORAGE_CLASS`]; any class naming it is provisioned.
+pub const PROVISIONER: &str = "crunch.test/stand-in";
+
+/// Time between two passes over the cluster.
+const PASS_INTERVAL: Duration = Duration::from_millis(300);
+/// How long [`DataPlane::start`] waits for the node and the StorageClass.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Any error a pass meets; it is logged and the step retried on the next pass.
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The running data plane; stops (and removes the addresses it added) on drop.
+pub struct DataPlane {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    ca_pem: String,
+}
+
+impl DataPlane {
+    /// Starts the data plane against the cluster `kubeconfig` names and returns once its
+    /// node is registered and its StorageClass exists. Panics if that takes over a minute.
+    pub fn start(kubeconfig: &Path) -> DataPlane {
+        let certificates = Arc::new(serve::Certificates::new());
+        let ca_pem = certificates.ca_pem().to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (started, wait_started) = mpsc::channel();
+        let kubeconfig = kubeconfig.to_path_buf();
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("crunch-stand-in".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("the data plane's runtime");
+                runtime.block_on(run(kubeconfig, certificates, stopping, started));
+            })
+            .expect("the data plane's thread");
+        if wait_started.recv_timeout(START_TIMEOUT).is_err() {
+            panic!(
+                "the stand-in data plane did not register node {NODE} and StorageClass \
+                 {STORAGE_CLASS} within {START_TIMEOUT:?} (its errors are on stderr)"
+            );
+        }
+        DataPlane {
+            stop,
+            thread: Some(thread),
+            ca_pem,
+        }
+    }
+
+    /// The CA (PEM) that signs every pod's serving certificate, for a webhook's
+    /// `caBundle` or a client that dials a pod.
+    pub fn ca_bundle(&self) -> &str {
+        &self.ca_pem
+    }
+}
+
+impl Drop for DataPlane {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The data plane's loop: connect, then one pass every [`PASS_INTERVAL`] until stopped.
+async fn run(
+    kubeconfig: PathBuf,
+    certificates: Arc<serve::Certificates>,
+    stop: Arc<AtomicBool>,
+    started: mpsc::Sender<()>,
+) {
+    let mut log = Log::default();
+    let client = loop {
+        match connect(&kubeconfig).await {
+            Ok(client) => break client,
+            Err(error) => log.error(format!("connecting with {}", kubeconfig.display()), error),
+        }
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        tokio::time::sleep(PASS_INTERVAL).await;
+    };
+    let mut plane = Plane {
+        node: node::Node::default(),
+        pods: pods::Pods::new(addresses::Dummy::open(&mut log)),
+        volumes: volumes::Volumes::default(),
+        serving: serve::Serving::new(certificates),
+        client,
+        log,
+    };
+    let mut started = Some(started);
+    while !stop.load(Ordering::Relaxed) {
+        plane.pass().await;
+        if plane.node.registered()
+            && plane.volumes.class_exists()
+            && let Some(started) = started.take()
+        {
+            let _ = started.send(());
+        }
+        tokio::time::sleep(PASS_INTERVAL).await;
+    }
+    plane.serving.stop_all();
+    plane.pods.release_all(&mut plane.log);
+}
+
+async fn connect(kubeconfig: &Path) -> Result<kube::Client, Error> {
+    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig)?;
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// Everything one pass works with.
+struct Plane {
+    client: kube::Client,
+    log: Log,
+    node: node::Node,
+    pods: pods::Pods,
+    volumes: volumes::Volumes,
+    serving: serve::Serving,
+}
+
+impl Plane {
+    async fn pass(&mut self) {
+        let (client, log) = (&self.client, &mut self.log);
+        self.node.sync(client, log).await;
+        if !self.node.registered() {
+            return;
+        }
+        self.volumes.sync(client, log).await;
+        let services = match Api::<Service>::all(client.clone())
+            .list(&ListParams::default())
+            .await
+        {
+            Ok(list) => list.items,
+            Err(error) => return log.error("listing Services", error),
+        };
+        services::sync(client, &services, log).await;
+        // A failed listing leaves the servers as they are rather than stopping them all.
+        let Some(pass) = self.pods.sync(client, log).await else {
+            return;
+        };
+        let mut wanted = BTreeSet::new();
+        for pod in &pass.ready {
+            let targets = services::target_ports(&services, &pod.namespace, &pod.labels);
+            let ports = pod.ports.iter().chain(&targets);
+            wanted.extend(ports.map(|&port| SocketAddrV4::new(pod.ip, port)));
+        }
+        // Servers first, as a kubelet's readiness probes would have it: a pod's endpoints
+        // are published within milliseconds of its Ready condition.
+        self.serving.reconcile(&wanted, log).await;
+        self.pods.report(client, pass.updates, log).await;
+    }
+}
+
+/// Errors on stderr, each distinct one at most once a minute: a failing step fails again
+/// on every pass.
+#[derive(Default)]
+struct Log {
+    printed: HashMap<String, Instant>,
+}
+
+impl Log {
+    const QUIET: Duration = Duration::from_secs(60);
+
+    fn error(&mut self, context: impl Display, error: impl Display) {
+        let line = format!("crunch-stand-in: {context}: {error}");
+        let now = Instant::now();
+        if self
+            .printed
+            .get(&line)
+            .is_some_and(|at| now.duration_since(*at) < Self::QUIET)
+        {
+            return;
+        }
+        eprintln!("{line}");
+        self.printed.insert(line, now);
+    }
+}
+
+/// The current time as a Kubernetes `Time` (RFC 3339, seconds).
+fn now() -> serde_json::Value {
+    serde_json::to_value(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+        jiff::Timestamp::now(),
+    ))
+    .unwrap_or_default()
+}
+
+/// `conditions` of `kind` status (`True`/`False`) for an object whose current conditions
+/// are `existing`: each keeps its `lastTransitionTime` while its status stays the same.
+fn conditions(
+    existing: &serde_json::Value,
+    wanted: &[Condition],
+    now: &serde_json::Value,
+) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = wanted
+        .iter()
+        .map(|c| {
+            let status = if c.status { "True" } else { "False" };
+            let old = existing
+                .as_array()
+                .and_then(|l| l.iter().find(|o| o["type"] == c.kind));
+            let since = match old {
+                Some(old) if old["status"] == status && !old["lastTransitionTime"].is_null() => {
+                    old["lastTransitionTime"].clone()
+                }
+                _ => now.clone(),
+            };
+            let mut condition = serde_json::json!({"type": c.kind, "status": status,
+                "lastTransitionTime": since});
+            if let Some(reason) = &c.reason {
+                condition["reason"] = reason.as_str().into();
+            }
+            if let Some(message) = &c.message {
+                condition["message"] = message.as_str().into();
+            }
+            condition
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+/// One condition [`conditions`] writes.
+struct Condition {
+    kind: &'static str,
+    status: bool,
+    reason: Option<String>,
+    message: Option<String>,
+}
+
+impl Condition {
+    fn met(kind: &'static str) -> Condition {
+        Condition {
+            kind,
+            status: true,
+            reason: None,
+            message: None,
+        }
+    }
+
+    fn with(kind: &'static str, status: bool, reason: &str, message: &str) -> Condition {
+        Condition {
+            kind,
+            status,
+            reason: Some(reason.into()),
+            message: (!message.is_empty()).then(|| message.into()),
+        }
+    }
+}
