@@ -1172,3 +1172,37 @@ fn kustomization_custom_resources_with_nulls_fail_as_kustomize_controller_fails(
     );
     remove_definition(&cluster, "policies.example.crunch.dev");
 }
+
+#[test]
+fn hooks_succeeded_are_deleted_once_every_hook_of_the_event_ran() {
+    // As kyverno-policies' wait Job runs as a ServiceAccount that is a hook of its own.
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = |weight: &str| {
+        json!({"helm.sh/hook": "post-install,post-upgrade", "helm.sh/hook-weight": weight,
+               "helm.sh/hook-delete-policy": "hook-succeeded,before-hook-creation"})
+    };
+    let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "waiter", "namespace": "crunch-test", "annotations": hook("-5")}});
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "wait", "namespace": "crunch-test", "annotations": hook("10")},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"serviceAccountName": "waiter",
+            "restartPolicy": "Never",
+            "containers": [{"name": "wait", "image": "registry.crunch.test/wait:1"}]}}}});
+    let bundle = helm_bundle(tmp.path(), "hooks", "20s", vec![account, job]);
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+    assert_eq!(report.components[0].hooks, 2);
+    for (kind, api_version, name) in [
+        ("ServiceAccount", "v1", "waiter"),
+        ("Job", "batch/v1", "wait"),
+    ] {
+        let target = ObjectRef {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            namespace: "crunch-test".into(),
+            name: name.into(),
+        };
+        assert!(cluster.get(&target).is_none(), "{target} was deleted");
+    }
+}

@@ -356,9 +356,14 @@ impl Work<'_> {
 
     /// Runs the hooks of one event in order, as Helm does: each is applied and waited
     /// on before the next, with its delete policies.
+    /// Runs the hooks of `event` in order, as Helm does: each is created and waited for;
+    /// those whose policy says `hook-succeeded` are deleted only once every hook of the
+    /// event succeeded (later hooks may use earlier ones: a Job its ServiceAccount), in
+    /// reverse order; when one fails, it goes by `hook-failed` and the ones before it by
+    /// `hook-succeeded`.
     async fn hooks(&mut self, event: HookEvent) -> Result<(), Outcome> {
         let hooks: Vec<&Hook> = self.plan.hooks_at(event).collect();
-        for hook in hooks {
+        for (ran, hook) in hooks.iter().enumerate() {
             let target = &hook.object.target;
             self.progress.note(&format!("running hook {target}"));
             if hook.delete.before_creation {
@@ -366,20 +371,28 @@ impl Work<'_> {
             }
             self.apply_one(&hook.object).await?;
             self.hooks += 1;
-            let waited = self.wait(std::slice::from_ref(target)).await;
-            let delete = match &waited {
-                Ok(()) => hook.delete.on_success,
-                Err(Outcome::Failed(_) | Outcome::TimedOut(_)) => hook.delete.on_failure,
-                Err(_) => false,
+            let Err(outcome) = self.wait(std::slice::from_ref(target)).await else {
+                continue;
             };
-            if delete {
-                self.delete_and_forget(target).await?;
+            if matches!(outcome, Outcome::Failed(_) | Outcome::TimedOut(_)) {
+                if hook.delete.on_failure {
+                    self.delete_and_forget(target).await?;
+                }
+                self.delete_succeeded(&hooks[..ran]).await?;
             }
-            waited.map_err(|e| match e {
+            return Err(match outcome {
                 Outcome::Failed(m) => Outcome::Failed(format!("hook {target} failed: {m}")),
                 Outcome::TimedOut(m) => Outcome::TimedOut(format!("hook {target}: {m}")),
                 other => other,
-            })?;
+            });
+        }
+        self.delete_succeeded(&hooks).await
+    }
+
+    /// Deletes the hooks whose policy is `hook-succeeded`, last first.
+    async fn delete_succeeded(&self, hooks: &[&Hook]) -> Result<(), Outcome> {
+        for hook in hooks.iter().rev().filter(|h| h.delete.on_success) {
+            self.delete_and_forget(&hook.object.target).await?;
         }
         Ok(())
     }

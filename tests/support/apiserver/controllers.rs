@@ -155,6 +155,23 @@ fn create_pod(
     owner_ref: Value,
     extra: &[(&str, String)],
 ) {
+    // The ServiceAccount admission plugin refuses a pod whose service account is missing
+    // ("error looking up service account"); the owner's controller tries again later.
+    let account = template
+        .pointer("/spec/serviceAccountName")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty() && *a != "default");
+    if let Some(account) = account {
+        let key = Key {
+            group: String::new(),
+            plural: "serviceaccounts".into(),
+            namespace: meta_str(owner, "namespace").into(),
+            name: account.into(),
+        };
+        if store.get(&key).is_none() {
+            return;
+        }
+    }
     let mut labels = template
         .pointer("/metadata/labels")
         .cloned()

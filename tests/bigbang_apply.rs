@@ -1,0 +1,196 @@
+//! The real Big Bang on a real control plane, run by `tools/bigbang-apply`: from an
+//! empty cluster to every component ready beside the stand-in data plane, a re-apply
+//! that changes nothing, Kiali switched on and off again, and an interrupted apply that
+//! the next run completes. Without `CRUNCH_TEST_KUBECONFIG`, `CRUNCH_BIGBANG_BUNDLE` and
+//! `CRUNCH_BIGBANG_KIALI_BUNDLE` it says it was skipped: the bundles come from fetched
+//! snapshots, the cluster from Kubernetes binaries, neither of which a clone has.
+
+#[path = "support/dataplane/mod.rs"]
+mod dataplane;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crunch::apply::component::Outcome;
+use crunch::apply::report::{EXIT_INTERRUPTED, EXIT_OK, Report};
+use crunch::apply::{self, Options};
+use crunch::bundle;
+
+struct Setup {
+    kubeconfig: PathBuf,
+    dev: PathBuf,
+    kiali: PathBuf,
+}
+
+fn setup() -> Option<Setup> {
+    let var = |name: &str| std::env::var_os(name).map(PathBuf::from);
+    match (
+        var("CRUNCH_TEST_KUBECONFIG"),
+        var("CRUNCH_BIGBANG_BUNDLE"),
+        var("CRUNCH_BIGBANG_KIALI_BUNDLE"),
+    ) {
+        (Some(kubeconfig), Some(dev), Some(kiali)) => Some(Setup {
+            kubeconfig,
+            dev,
+            kiali,
+        }),
+        _ => {
+            eprintln!(
+                "skipped: run by tools/bigbang-apply (needs CRUNCH_TEST_KUBECONFIG, CRUNCH_BIGBANG_BUNDLE, CRUNCH_BIGBANG_KIALI_BUNDLE)"
+            );
+            None
+        }
+    }
+}
+
+fn options(setup: &Setup, bundle: &Path) -> Options {
+    Options {
+        bundle: bundle.to_path_buf(),
+        kubeconfig: Some(setup.kubeconfig.clone()),
+        prune: true,
+        // Switching an add-on off removes its namespace too, as Flux's would.
+        prune_scope: apply::prune::Scope {
+            definitions: false,
+            namespaces: true,
+        },
+        jobs: 4,
+        ..Options::default()
+    }
+}
+
+/// Applies in-process, echoing progress, and returns the report.
+fn apply(options: &Options) -> Report {
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink_lines = lines.clone();
+    let sink: apply::progress::Sink = Arc::new(move |line: &str| {
+        eprintln!("  {line}");
+        sink_lines.lock().unwrap().push(line.to_string());
+    });
+    let report = apply::apply(options, sink).expect("apply starts");
+    eprintln!("{}", report.to_text());
+    report
+}
+
+fn assert_all_ready(report: &Report) {
+    assert_eq!(report.exit_code(), EXIT_OK, "{}", report.to_text());
+    assert!(
+        report
+            .components
+            .iter()
+            .all(|c| c.outcome == Outcome::Ready)
+    );
+}
+
+/// `Kind namespace/name` of every object a bundle keeps in the cluster, as the report's
+/// pruned list names them.
+fn kept_objects(path: &Path) -> BTreeSet<String> {
+    let verified = bundle::read(path).expect("the bundle verifies");
+    verified
+        .index
+        .components
+        .iter()
+        .flat_map(|c| c.objects.iter())
+        .filter(|o| o.apply)
+        .map(|o| o.name.clone() + "\u{0}" + &o.kind + "\u{0}" + &o.namespace)
+        .collect()
+}
+
+#[test]
+fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
+    let Some(setup) = setup() else {
+        return;
+    };
+    let _data_plane = dataplane::DataPlane::start(&setup.kubeconfig);
+
+    // Interrupted at the first wait, then completed by the next run.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("apply")
+        .arg(&setup.dev)
+        .arg("--kubeconfig")
+        .arg(&setup.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start crunch apply");
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::{BufRead, BufReader};
+        let mut seen = Vec::new();
+        for line in BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            let applied = line.contains(": applied ");
+            seen.push(line);
+            if applied && seen.iter().filter(|l| l.contains(": ready")).count() >= 3 {
+                return seen;
+            }
+        }
+        seen
+    });
+    let seen = reader.join().unwrap();
+    let interrupted = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(i32::from(EXIT_INTERRUPTED)),
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        seen.join("\n")
+    );
+    eprintln!("interrupted after {} progress lines", seen.len());
+
+    let first = apply(&options(&setup, &setup.dev));
+    assert_all_ready(&first);
+    eprintln!(
+        "from interrupted to ready: {:.1}s, {} API requests, {} components",
+        first.seconds,
+        first.requests,
+        first.components.len()
+    );
+
+    let again = apply(&options(&setup, &setup.dev));
+    assert_all_ready(&again);
+    let changed: usize = again
+        .components
+        .iter()
+        .map(|c| c.counts.changed + c.counts.created)
+        .sum();
+    assert_eq!(
+        changed,
+        0,
+        "a re-apply changes nothing\n{}",
+        again.to_text()
+    );
+    eprintln!(
+        "re-apply: {:.1}s, {} API requests",
+        again.seconds, again.requests
+    );
+
+    let dev = kept_objects(&setup.dev);
+    let kiali = kept_objects(&setup.kiali);
+    let added: BTreeSet<&String> = kiali.difference(&dev).collect();
+    assert!(!added.is_empty(), "the Kiali bundle adds objects");
+    let on = apply(&options(&setup, &setup.kiali));
+    assert_all_ready(&on);
+    let created: usize = on.components.iter().map(|c| c.counts.created).sum();
+    assert_eq!(created, added.len(), "{}", on.to_text());
+
+    let off = apply(&options(&setup, &setup.dev));
+    assert_all_ready(&off);
+    let pruned = off.pruned.as_ref().expect("pruning ran");
+    let pruned: BTreeSet<String> = pruned
+        .deleted
+        .iter()
+        .map(|o| o.name.clone() + "\u{0}" + &o.kind + "\u{0}" + &o.namespace)
+        .collect();
+    let added: BTreeSet<String> = added.into_iter().cloned().collect();
+    assert_eq!(pruned, added, "{}", off.to_text());
+    assert!(Duration::from_secs_f64(off.seconds) > Duration::ZERO);
+}
