@@ -217,8 +217,15 @@ struct Log {
 impl Log {
     const QUIET: Duration = Duration::from_secs(60);
 
-    fn error(&mut self, context: impl Display, error: impl Display) {
-        let line = format!("crunch-stand-in: {context}: {error}");
+    /// Logs `error` with its chain of causes (kube-rs's own texts leave out what failed).
+    fn error(&mut self, context: impl Display, error: impl Into<Error>) {
+        let error = error.into();
+        let mut line = format!("crunch-stand-in: {context}: {error}");
+        let mut cause = error.source();
+        while let Some(next) = cause {
+            line.push_str(&format!(": {next}"));
+            cause = next.source();
+        }
         let now = Instant::now();
         if self
             .printed
@@ -227,9 +234,16 @@ impl Log {
         {
             return;
         }
-        eprintln!("{line}");
+        print_error(&line);
         self.printed.insert(line, now);
     }
+}
+
+/// Writes a line to the process's stderr itself: the test harness would capture
+/// `eprintln!` into the output of whichever test started the data plane, and drop it.
+fn print_error(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The current time as a Kubernetes `Time` (RFC 3339, seconds).
