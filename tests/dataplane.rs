@@ -1,7 +1,8 @@
 //! The stand-in data plane (`tests/support/dataplane`) against a real control plane, named
 //! by `CRUNCH_TEST_KUBECONFIG` (`tools/control-plane`; run inside its network namespace).
 //! Without it every test returns at once. Each test works in a namespace of its own and
-//! starts by deleting what an earlier run left.
+//! starts by deleting what an earlier run left. The webhook test needs the API server's
+//! admission webhooks on (`tools/control-plane`'s default, not `CRUNCH_CP_WEBHOOKS=off`).
 
 #[path = "support/dataplane/mod.rs"]
 mod dataplane;
