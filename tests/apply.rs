@@ -272,6 +272,33 @@ fn checked_bundle(
     objects: Vec<Value>,
     health_checks: Vec<ObjectRef>,
 ) -> PathBuf {
+    bundle_of(
+        dir,
+        name,
+        (ComponentKind::Environment, timeout),
+        objects,
+        health_checks,
+    )
+}
+
+/// As [`small_bundle`], the one component being a HelmRelease's render.
+fn helm_bundle(dir: &Path, name: &str, timeout: &str, objects: Vec<Value>) -> PathBuf {
+    bundle_of(
+        dir,
+        name,
+        (ComponentKind::HelmRelease, timeout),
+        objects,
+        vec![],
+    )
+}
+
+fn bundle_of(
+    dir: &Path,
+    name: &str,
+    (kind, timeout): (ComponentKind, &str),
+    objects: Vec<Value>,
+    health_checks: Vec<ObjectRef>,
+) -> PathBuf {
     let mut values = vec![json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": "crunch-test"}})];
     values.extend(objects);
@@ -283,7 +310,7 @@ fn checked_bundle(
             sources: vec![],
             components: vec![Component {
                 id: name.into(),
-                kind: ComponentKind::Environment,
+                kind,
                 parent: None,
                 depends_on: vec![],
                 timeout: Some(timeout.into()),
@@ -643,41 +670,32 @@ fn conflicts_are_reported_per_field_and_force_takes_over() {
     assert_eq!(live["data"]["shared"], "from-crunch");
 }
 
-#[test]
-fn a_webhook_waits_for_its_service_endpoints() {
-    let cluster = cluster();
-    let tmp = tempfile::tempdir().unwrap();
-    let service = json!({"apiVersion": "v1", "kind": "Service",
+fn guard_service() -> Value {
+    json!({"apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "guard", "namespace": "crunch-test"},
-        "spec": {"selector": {"app": "guard"}, "ports": [{"port": 443, "targetPort": 8443}]}});
-    // Rules for Secrets only: crunch's own writes (ConfigMaps) stay admissible.
-    let webhook = json!({"apiVersion": "admissionregistration.k8s.io/v1",
+        "spec": {"selector": {"app": "guard"}, "ports": [{"port": 443, "targetPort": 8443}]}})
+}
+
+/// A webhook on creating Secrets (crunch's own writes, ConfigMaps, stay admissible),
+/// served by `namespace`/`guard`.
+fn guard_webhook(namespace: &str, failure_policy: &str) -> Value {
+    json!({"apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": "crunch-test-guard"},
         "webhooks": [{"name": "guard.crunch.test", "sideEffects": "None",
-            "admissionReviewVersions": ["v1"], "failurePolicy": "Ignore",
-            "clientConfig": {"service": {"name": "guard", "namespace": "crunch-test", "path": "/validate"}},
+            "admissionReviewVersions": ["v1"], "failurePolicy": failure_policy,
+            "clientConfig": {"service": {"name": "guard", "namespace": namespace, "path": "/validate"}},
             "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
-                "resources": ["secrets"], "scope": "Namespaced"}]}]});
-    let bundle = small_bundle(
-        tmp.path(),
-        "webhook",
-        "6s",
-        vec![
-            deployment("guard", "never-ready.invalid/guard:1"),
-            service,
-            webhook.clone(),
-        ],
-    );
-    let mut options = cluster.options(&bundle);
-    options.timeout = None;
-    let (report, _) = cluster.apply(&options);
-    let message = timed_out(&report);
-    assert!(
-        message.contains("webhook service crunch-test/guard has no ready endpoints"),
-        "{message}"
-    );
-    // The configuration is cluster-wide: remove it so it does not outlive the test.
+                "resources": ["secrets"], "scope": "Namespaced"}]}]})
+}
+
+fn secret(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": "crunch-test"}, "data": {"a": "YQ=="}})
+}
+
+/// The webhook configuration is cluster-wide: remove it so it does not outlive the test.
+fn remove_guard_webhook(cluster: &TestCluster) {
     block(async {
         let cluster = cluster.connect().await;
         let target = ObjectRef {
@@ -686,8 +704,147 @@ fn a_webhook_waits_for_its_service_endpoints() {
             namespace: String::new(),
             name: "crunch-test-guard".into(),
         };
-        cluster.delete(&target).await.unwrap();
+        let _ = cluster.delete(&target).await;
     });
+}
+
+/// Writes a bundle of several components: (id, depends on, timeout, objects).
+type ComponentSpec<'a> = (&'a str, Vec<&'a str>, &'a str, Vec<Value>);
+
+fn components_bundle(dir: &Path, name: &str, components: Vec<ComponentSpec>) -> PathBuf {
+    let out = dir.join(name);
+    let mut first = vec![json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "crunch-test"}})];
+    bundle::write(
+        &Bundle {
+            environment: name.into(),
+            kube_version: "v1.28.15".into(),
+            sources: vec![],
+            components: components
+                .into_iter()
+                .map(|(id, needs, timeout, objects)| {
+                    let mut values = std::mem::take(&mut first);
+                    values.extend(objects);
+                    Component {
+                        id: id.into(),
+                        kind: ComponentKind::HelmRelease,
+                        parent: None,
+                        depends_on: needs.into_iter().map(String::from).collect(),
+                        timeout: Some(timeout.into()),
+                        release: None,
+                        source: None,
+                        health_checks: vec![],
+                        objects: values
+                            .into_iter()
+                            .map(|value| Object { value, apply: true })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        },
+        &out,
+    )
+    .expect("write bundle");
+    out
+}
+
+#[test]
+fn an_intercepted_object_waits_for_its_webhooks_endpoints() {
+    // The backend's component is ready (its Service exists) but nothing serves it yet.
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = components_bundle(
+        tmp.path(),
+        "webhook",
+        vec![
+            (
+                "server",
+                vec![],
+                "10s",
+                vec![guard_service(), guard_webhook("crunch-test", "Ignore")],
+            ),
+            ("users", vec!["server"], "4s", vec![secret("guarded")]),
+        ],
+    );
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, lines) = cluster.apply(&options);
+    remove_guard_webhook(&cluster);
+    assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
+    assert!(
+        report.to_text().contains(
+            "cannot apply Secret crunch-test/guarded within 4s: gave up after"
+        ) && report.to_text().contains(
+            "webhook service crunch-test/guard of ValidatingWebhookConfiguration crunch-test-guard has no ready endpoints"
+        ),
+        "{}",
+        report.to_text()
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(
+            "holding Secret crunch-test/guarded until webhook service crunch-test/guard"
+        )),
+        "{}",
+        lines.join("\n")
+    );
+    // Held, not let through unvalidated.
+    let guarded = ObjectRef {
+        api_version: "v1".into(),
+        kind: "Secret".into(),
+        namespace: "crunch-test".into(),
+        name: "guarded".into(),
+    };
+    assert!(cluster.get(&guarded).is_none());
+}
+
+#[test]
+fn a_webhook_whose_backend_comes_later_does_not_hold_its_own_component() {
+    // As istio-crds declares the validator that istiod, which needs istio-crds, serves.
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = components_bundle(
+        tmp.path(),
+        "later",
+        vec![
+            (
+                "crds",
+                vec![],
+                "30s",
+                vec![guard_webhook("crunch-test", "Fail")],
+            ),
+            (
+                "server",
+                vec!["crds"],
+                "30s",
+                vec![
+                    deployment("guard", "registry.crunch.test/guard:1"),
+                    guard_service(),
+                ],
+            ),
+            ("users", vec!["server"], "30s", vec![secret("late")]),
+        ],
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    remove_guard_webhook(&cluster);
+    assert_ready(&report, &lines);
+}
+
+#[test]
+fn a_webhook_served_from_outside_the_bundle_is_left_to_the_api_server() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = small_bundle(
+        tmp.path(),
+        "outside",
+        "10s",
+        vec![
+            guard_webhook("crunch-test-extra", "Ignore"),
+            secret("passes"),
+        ],
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    remove_guard_webhook(&cluster);
+    assert_ready(&report, &lines);
 }
 
 #[test]
@@ -851,6 +1008,8 @@ fn the_cli_reports_in_json_and_text() {
     };
     let mut json: Value = serde_json::from_str(&run("json")).expect("JSON report");
     json["seconds"] = json!(0);
+    assert!(json["requests"].as_u64().is_some_and(|n| n > 0), "{json}");
+    json["requests"] = json!(0);
     for component in json["components"].as_array_mut().unwrap() {
         component["seconds"] = json!(0);
     }
@@ -858,10 +1017,12 @@ fn the_cli_reports_in_json_and_text() {
     // the apply after its creation; from then on re-applying changes nothing.
     run("text");
     let text = run("text");
-    let seconds = regex::Regex::new(r"\d+\.\d\n").unwrap();
+    let seconds = regex::Regex::new(r"\d+\.\d(\n|s, )").unwrap();
+    let requests = regex::Regex::new(r"\d+ API requests").unwrap();
+    let text = requests.replace_all(&text, "[N] API requests");
     insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("apply_report_json", serde_json::to_string_pretty(&json).unwrap());
-        insta::assert_snapshot!("apply_report_text_rerun", seconds.replace_all(&text, "[SECONDS]\n"));
+        insta::assert_snapshot!("apply_report_text_rerun", seconds.replace_all(&text, "[SECONDS]$1"));
     });
 }
 
@@ -913,4 +1074,101 @@ fn a_kind_without_its_definition_fails_with_a_clear_message() {
         message.contains("no matches for kind \"Widget\" in version \"example.crunch.dev/v1\""),
         "{message}"
     );
+}
+
+/// A custom resource with a schema, and a null where the schema wants a list.
+fn policy_definition_and_policy() -> (Value, Value) {
+    let definition = json!({"apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "policies.example.crunch.dev"},
+        "spec": {"group": "example.crunch.dev", "scope": "Cluster",
+            "names": {"kind": "Policy", "plural": "policies", "singular": "policy",
+                "listKind": "PolicyList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {
+                        "match": {"type": "array", "items": {"type": "object", "properties": {
+                            "kinds": {"type": "array", "items": {"type": "string"}},
+                            "names": {"type": "array", "items": {"type": "string"}}}}}}}}}}}]}});
+    let policy = json!({"apiVersion": "example.crunch.dev/v1", "kind": "Policy",
+        "metadata": {"name": "crunch-test-nodeports"},
+        "spec": {"match": [{"kinds": ["Service"], "names": null}], "stale": true}});
+    (definition, policy)
+}
+
+fn remove_definition(cluster: &TestCluster, name: &str) {
+    block(async {
+        let cluster = cluster.connect().await;
+        let target = ObjectRef {
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            namespace: String::new(),
+            name: name.into(),
+        };
+        let _ = cluster.delete(&target).await;
+    });
+}
+
+#[test]
+fn helm_objects_are_stored_as_helms_create_would_store_them() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let (definition, policy) = policy_definition_and_policy();
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "crunch-test", "annotations": null},
+        "data": {"a": "1"}, "bogus": {"x": 1}});
+    let bundle = helm_bundle(tmp.path(), "nulls", "20s", vec![definition, policy, config]);
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+    let stored = cluster
+        .get(&ObjectRef {
+            api_version: "example.crunch.dev/v1".into(),
+            kind: "Policy".into(),
+            namespace: String::new(),
+            name: "crunch-test-nodeports".into(),
+        })
+        .expect("the policy is stored");
+    assert_eq!(stored["spec"], json!({"match": [{"kinds": ["Service"]}]}));
+    let stored = cluster
+        .get(&ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: "crunch-test".into(),
+            name: "settings".into(),
+        })
+        .expect("the config map is stored");
+    assert!(stored.get("bogus").is_none(), "{stored}");
+    assert!(stored["metadata"].get("annotations").is_none(), "{stored}");
+    // Again: nothing to change.
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+    assert_eq!(
+        report.components[0].counts.changed,
+        0,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(
+        report.components[0].counts.created,
+        0,
+        "{}",
+        report.to_text()
+    );
+    remove_definition(&cluster, "policies.example.crunch.dev");
+}
+
+#[test]
+fn kustomization_custom_resources_with_nulls_fail_as_kustomize_controller_fails() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let (definition, policy) = policy_definition_and_policy();
+    let bundle = small_bundle(tmp.path(), "nulls", "20s", vec![definition, policy]);
+    let (report, _) = cluster.apply(&cluster.options(&bundle));
+    assert_eq!(report.exit_code(), EXIT_APPLY, "{}", report.to_text());
+    let text = report.to_text();
+    assert!(
+        text.contains("spec.match[0].names: Invalid value: \"null\""),
+        "{text}"
+    );
+    remove_definition(&cluster, "policies.example.crunch.dev");
 }

@@ -61,3 +61,10 @@ fn kinds_table_is_up_to_date() {
         check_generated("gen-kinds", &inputs, "kinds.json");
     }
 }
+
+#[test]
+fn types_table_is_up_to_date() {
+    if let Some(inputs) = shared_inputs(["kubernetes-openapi-v2-v1.36.2.json.gz"]) {
+        check_generated("gen-types", &inputs, "types.json");
+    }
+}

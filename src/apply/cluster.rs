@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use kube::api::{
@@ -155,6 +156,8 @@ pub struct Cluster {
     pub server: String,
     /// How long one request may take.
     request_timeout: Duration,
+    /// Requests sent so far (discovery included).
+    requests: AtomicU64,
 }
 
 impl Cluster {
@@ -195,7 +198,13 @@ impl Cluster {
             kinds: Mutex::new(HashMap::new()),
             server,
             request_timeout,
+            requests: AtomicU64::new(0),
         })
+    }
+
+    /// How many requests were sent so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// Resolves `kind` in `api_version` through discovery.
@@ -247,6 +256,7 @@ impl Cluster {
         &self,
         request: impl Future<Output = Result<T, kube::Error>>,
     ) -> Result<T, RequestError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
         match tokio::time::timeout(self.request_timeout, request).await {
             Ok(result) => result.map_err(RequestError::from),
             Err(_) => Err(RequestError::Transient(format!(
@@ -270,6 +280,20 @@ impl Cluster {
             Err(RequestError::NoKind { .. } | RequestError::NotFound(_)) => Ok(None),
             other => other,
         }
+    }
+
+    /// The CustomResourceDefinition behind a kind the cluster serves, if it has one
+    /// (aggregated APIs have none; a failed lookup counts as none).
+    pub async fn definition(&self, api_version: &str, kind: &str) -> Option<Value> {
+        let resolved = self.resolve(api_version, kind).await.ok()?;
+        let group = api_version.rsplit_once('/')?.0;
+        let target = ObjectRef {
+            api_version: "apiextensions.k8s.io/v1".into(),
+            kind: "CustomResourceDefinition".into(),
+            namespace: String::new(),
+            name: format!("{}.{group}", resolved.resource.plural),
+        };
+        self.get(&target).await.ok().flatten()
     }
 
     /// Server-side applies `object` as crunch (`force` takes conflicting fields over;

@@ -309,11 +309,11 @@ impl Work<'_> {
         .map_err(|e| self.failed(target, "apply", e))?;
         run.webhooks
             .admit(
-                &run.cluster,
+                run,
+                &self.plan.id,
                 target,
                 &resolved.resource.plural,
                 self.deadline,
-                &run.stop,
                 self.progress,
             )
             .await

@@ -13,6 +13,7 @@
 pub mod cluster;
 pub mod component;
 pub mod inventory;
+pub mod normalize;
 pub mod plan;
 pub mod preview;
 pub mod progress;
@@ -140,7 +141,7 @@ async fn prepare(options: &Options, stop: Stop) -> Result<(Plan, Run), StartErro
             bundle.digest
         )));
     }
-    let plan =
+    let mut plan =
         plan::plan(&bundle, options.timeout).map_err(|e| StartError::Setup(e.to_string()))?;
     let cluster = Cluster::connect(
         options.kubeconfig.as_deref(),
@@ -149,13 +150,20 @@ async fn prepare(options: &Options, stop: Stop) -> Result<(Plan, Run), StartErro
     )
     .await
     .map_err(StartError::Setup)?;
+    let mut schemas = plan.schemas();
+    for (api_version, kind) in plan.unknown_kinds(&schemas) {
+        if let Some(crd) = cluster.definition(&api_version, &kind).await {
+            schemas.add(&crd);
+        }
+    }
+    plan.normalize(&schemas);
     let run = Run {
         cluster,
         force_conflicts: options.force_conflicts,
         environment: plan.environment.clone(),
         bundle: plan.digest.clone(),
         stop,
-        webhooks: webhooks::Gate::default(),
+        webhooks: webhooks::Gate::new(&plan),
     };
     Ok((plan, run))
 }
@@ -221,6 +229,7 @@ async fn apply_async(options: &Options, sink: Sink, stop: Stop) -> Result<Report
     }
     report.interrupted = run.stop.is_raised();
     report.seconds = component::round_seconds(began.elapsed());
+    report.requests = run.cluster.requests();
     Ok(report)
 }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::cluster::ObjectRef;
+use super::normalize::{Origin, Schemas, normalize};
 use crate::bundle::{ComponentEntry, ObjectEntry, VerifiedBundle};
 use crate::error::Error;
 use crate::helm::install_order;
@@ -50,6 +51,8 @@ pub struct ComponentPlan {
     pub hooks: Vec<Hook>,
     /// Objects outside the component that must be ready too (Flux `healthChecks`).
     pub health_checks: Vec<ObjectRef>,
+    /// The Flux controller that would apply the component's objects.
+    pub origin: Origin,
 }
 
 impl ComponentPlan {
@@ -60,6 +63,15 @@ impl ComponentPlan {
             .iter()
             .chain(&self.namespaces)
             .chain(&self.resources)
+    }
+
+    /// Every object of the component, hooks included.
+    fn all_mut(&mut self) -> impl Iterator<Item = &mut PlannedObject> {
+        self.definitions
+            .iter_mut()
+            .chain(&mut self.namespaces)
+            .chain(&mut self.resources)
+            .chain(self.hooks.iter_mut().map(|h| &mut h.object))
     }
 
     /// The hooks that run at `event`, in order.
@@ -73,7 +85,8 @@ impl ComponentPlan {
 pub struct PlannedObject {
     /// What it is in the cluster.
     pub target: ObjectRef,
-    /// The object exactly as the bundle holds it.
+    /// The object as it is sent: the bundle's, once [`Plan::normalize`] made it what
+    /// Flux's apply would store.
     pub value: Value,
 }
 
@@ -127,6 +140,40 @@ pub struct Hook {
     pub weight: i64,
     /// `helm.sh/hook-delete-policy`.
     pub delete: DeletePolicy,
+}
+
+impl Plan {
+    /// The schemas of the bundle's own custom kinds (its CustomResourceDefinitions).
+    pub fn schemas(&self) -> Schemas {
+        let mut schemas = Schemas::default();
+        for component in &self.components {
+            for crd in &component.definitions {
+                schemas.add(&crd.value);
+            }
+        }
+        schemas
+    }
+
+    /// The kinds (`apiVersion`, `kind`) of objects whose schema `schemas` lacks.
+    pub fn unknown_kinds(&self, schemas: &Schemas) -> BTreeSet<(String, String)> {
+        self.components
+            .iter()
+            .flat_map(|c| c.kept().chain(c.hooks.iter().map(|h| &h.object)))
+            .filter(|o| !schemas.knows(&o.target.api_version, &o.target.kind))
+            .map(|o| (o.target.api_version.clone(), o.target.kind.clone()))
+            .collect()
+    }
+
+    /// Makes every object what its Flux controller would have the API server store
+    /// ([`normalize`](super::normalize)).
+    pub fn normalize(&mut self, schemas: &Schemas) {
+        for component in &mut self.components {
+            let origin = component.origin;
+            for object in component.all_mut() {
+                normalize(&mut object.value, origin, schemas);
+            }
+        }
+    }
 }
 
 /// Orders the bundle's components and sorts every component's objects.
@@ -184,6 +231,7 @@ fn component_plan(
         resources: Vec::new(),
         hooks: Vec::new(),
         health_checks: component.health_checks.clone(),
+        origin: component.kind.into(),
     };
     for (entry, value) in bundle.objects(component) {
         if !entry.apply {

@@ -43,6 +43,8 @@ pub struct Report {
     pub interrupted: bool,
     /// Wall time, in seconds.
     pub seconds: f64,
+    /// API requests sent.
+    pub requests: u64,
 }
 
 impl Report {
@@ -57,6 +59,7 @@ impl Report {
             prune_error: None,
             interrupted: false,
             seconds: 0.0,
+            requests: 0,
         }
     }
 
@@ -146,6 +149,11 @@ impl Report {
                 "\ninterrupted: run `crunch apply` again to complete the work"
             );
         }
+        let _ = writeln!(
+            out,
+            "\n{:.1}s, {} API requests",
+            self.seconds, self.requests
+        );
         out
     }
 

@@ -1,5 +1,5 @@
-//! Waiting until applied objects are ready: kstatus rules for each object, ready
-//! endpoints behind admission webhooks, and, when time runs out, what the pods say.
+//! Waiting until applied objects are ready: kstatus rules for each object, and what the
+//! pods say when time runs out.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -114,27 +114,16 @@ fn describe(pending: &BTreeMap<&ObjectRef, String>) -> String {
     format!("waiting for {}", parts.join(", "))
 }
 
-/// The readiness of one object, including the endpoints behind a webhook configuration.
+/// The readiness of one object. A webhook configuration is ready once stored, as kstatus
+/// has it: its backend may come with a later component (istio's CRDs declare the
+/// validator istiod serves), so only the objects it intercepts wait for it ([`Gate`]).
+///
+/// [`Gate`]: super::webhooks::Gate
 async fn check(cluster: &Cluster, target: &ObjectRef) -> Result<Readiness, RequestError> {
     let Some(live) = cluster.get(target).await? else {
         return Ok(Readiness::InProgress("not found".into()));
     };
-    if let verdict @ (Readiness::InProgress(_) | Readiness::Failed(_)) = status::readiness(&live) {
-        return Ok(verdict);
-    }
-    if matches!(
-        target.kind.as_str(),
-        "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
-    ) {
-        for (namespace, name) in webhook_services(&live) {
-            if !service_has_endpoints(cluster, &namespace, &name).await? {
-                return Ok(Readiness::InProgress(format!(
-                    "webhook service {namespace}/{name} has no ready endpoints"
-                )));
-            }
-        }
-    }
-    Ok(Readiness::Ready)
+    Ok(status::readiness(&live))
 }
 
 /// The services a webhook configuration calls.

@@ -1,15 +1,25 @@
 //! Admission webhooks applied during a run gate the objects they intercept: such an object
 //! is sent only once the webhook's service has ready endpoints, so that it is neither
 //! refused (`failurePolicy: Fail`) nor let through unmutated (`Ignore`).
+//!
+//! Only a backend from a component the intercepted object's component needs is waited
+//! for: that component is ready, so its endpoints are at most moments away. A backend
+//! from the same component (applied after the objects in Helm's install order), from a
+//! later or unrelated one, or from outside the bundle is not waited for: Flux does not
+//! wait either, the API server applies the webhook's `failurePolicy`, and a refusal is
+//! retried until the component's deadline like any webhook that is not ready.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::cluster::{Cluster, ObjectRef};
+use super::cluster::{ObjectRef, RequestError};
+use super::component::Run;
+use super::plan::Plan;
 use super::progress::Progress;
-use super::retry::{Backoff, Failure, Pause, Stop, retry};
+use super::retry::{Backoff, Failure, Pause, retry};
 use super::wait::{service_has_endpoints, webhook_services};
 
 /// One webhook of a configuration applied in this run.
@@ -20,13 +30,61 @@ struct Webhook {
     service: (String, String),
 }
 
-/// The webhooks applied so far in this run.
+/// The webhooks applied so far in this run, and which component provides each Service.
 #[derive(Debug, Default)]
 pub struct Gate {
     webhooks: Mutex<Vec<Webhook>>,
+    /// The component whose objects include each Service (namespace, name).
+    providers: BTreeMap<(String, String), String>,
+    /// Every component each component needs, directly or not.
+    before: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Gate {
+    /// A gate for `plan`'s components.
+    pub fn new(plan: &Plan) -> Self {
+        let mut providers = BTreeMap::new();
+        for component in &plan.components {
+            for object in component.kept().filter(|o| o.target.kind == "Service") {
+                let service = (object.target.namespace.clone(), object.target.name.clone());
+                providers.insert(service, component.id.clone());
+            }
+        }
+        let needs: BTreeMap<&str, &[String]> = plan
+            .components
+            .iter()
+            .map(|c| (c.id.as_str(), c.needs.as_slice()))
+            .collect();
+        let before = plan
+            .components
+            .iter()
+            .map(|c| {
+                let mut all = BTreeSet::new();
+                let mut next: Vec<&String> = c.needs.iter().collect();
+                while let Some(id) = next.pop() {
+                    if all.insert(id.clone()) {
+                        next.extend(needs.get(id.as_str()).copied().unwrap_or_default());
+                    }
+                }
+                (c.id.clone(), all)
+            })
+            .collect();
+        Self {
+            webhooks: Mutex::default(),
+            providers,
+            before,
+        }
+    }
+
+    /// Whether the Service `service` comes with a component `component` needs.
+    fn comes_first(&self, service: &(String, String), component: &str) -> bool {
+        self.providers.get(service).is_some_and(|provider| {
+            self.before
+                .get(component)
+                .is_some_and(|before| before.contains(provider))
+        })
+    }
+
     /// Records a webhook configuration that was just applied.
     pub fn register(&self, target: &ObjectRef, configuration: &Value) {
         let Ok(mut webhooks) = self.webhooks.lock() else {
@@ -45,20 +103,23 @@ impl Gate {
     }
 
     /// Waits until every registered webhook that intercepts creating `target` (whose
-    /// REST resource is `plural`) has a ready endpoint.
+    /// REST resource is `plural`, in `component`) and whose backend comes first has a
+    /// ready endpoint.
     pub async fn admit(
         &self,
-        cluster: &Cluster,
+        run: &Run,
+        component: &str,
         target: &ObjectRef,
         plural: &str,
         deadline: Instant,
-        stop: &Stop,
         progress: &Progress,
     ) -> Result<(), Failure> {
+        let (cluster, stop) = (&run.cluster, &run.stop);
         let relevant: Vec<Webhook> = match self.webhooks.lock() {
             Ok(webhooks) => webhooks
                 .iter()
                 .filter(|w| w.rules.iter().any(|r| intercepts(r, target, plural)))
+                .filter(|w| self.comes_first(&w.service, component))
                 .cloned()
                 .collect(),
             Err(_) => Vec::new(),
@@ -66,23 +127,26 @@ impl Gate {
         for webhook in relevant {
             let (namespace, name) = &webhook.service;
             let mut backoff = Backoff::polling();
-            let mut told = false;
+            let mut checks = 0;
             while !retry(deadline, stop, || {
                 service_has_endpoints(cluster, namespace, name)
             })
             .await?
             {
-                if !told {
+                if checks == 0 {
                     progress.waiting(&format!(
                         "holding {target} until webhook service {namespace}/{name} of {} has ready endpoints",
                         webhook.configuration
                     ));
-                    told = true;
                 }
+                checks += 1;
                 backoff.pause(deadline, stop).await.map_err(|p| match p {
                     Pause::Deadline => Failure::Deadline {
-                        last: None,
-                        attempts: 0,
+                        last: Some(RequestError::Transient(format!(
+                            "webhook service {namespace}/{name} of {} has no ready endpoints",
+                            webhook.configuration
+                        ))),
+                        attempts: checks,
                     },
                     Pause::Stopped => Failure::Stopped,
                 })?;

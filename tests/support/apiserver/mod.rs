@@ -23,6 +23,7 @@ mod selectors;
 mod ssa;
 mod status;
 mod store;
+mod structural;
 mod write;
 
 use std::path::Path;

@@ -11,6 +11,7 @@ use super::rest::{Call, Outcome, Target, served};
 use super::ssa::{self, Applier, Scope};
 use super::status::{self, ApiError};
 use super::store::{Key, meta_mut, meta_str, now_rfc3339};
+use super::structural;
 
 fn dry_run(call: &Call) -> bool {
     call.param("dryRun") == "All"
@@ -240,6 +241,9 @@ pub fn create(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, Api
         return Err(ApiError::already_exists(&r.group, &r.plural, &name));
     }
     prepare_create(r, &mut obj);
+    if let Some(schema) = structural::schema_of(&state.store, r) {
+        structural::prune_nulls(&mut obj, &schema);
+    }
     admit(state, t, "CREATE", &obj)?;
     ssa::record_update(
         None,
@@ -456,6 +460,9 @@ fn apply(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, ApiError
     }
     check_type(r, &applied)?;
     check_identity(t, &mut applied)?;
+    if let Some(schema) = structural::schema_of(&state.store, r) {
+        structural::check_nulls(r, &applied, &schema)?;
+    }
     let who = Applier {
         manager,
         api_version: &r.api_version(),
