@@ -630,53 +630,74 @@ fn load_balancers_get_ingress_addresses() {
 }
 
 #[test]
-fn an_api_service_backed_by_a_pod_becomes_available() {
+fn api_services_backed_by_a_pod_become_available() {
     let Some(kubeconfig) = kubeconfig() else {
         return;
     };
-    data_plane(&kubeconfig);
-    let name = "v1alpha1.stand-in.crunch.test";
-    let _api_service = ClusterScoped::new(
+    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    // One skips verifying the pod's certificate; the other is given the data plane's CA.
+    let insecure = "v1alpha1.stand-in.crunch.test";
+    let verified = "v1beta1.stand-in.crunch.test";
+    let _api_services = ClusterScoped::new(
         &kubeconfig,
-        &[("apiregistration.k8s.io/v1", "APIService", name)],
+        &[
+            ("apiregistration.k8s.io/v1", "APIService", insecure),
+            ("apiregistration.k8s.io/v1", "APIService", verified),
+        ],
     );
     block(async {
         let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-api").await;
         cluster.apply(deployment("api", 8443)).await;
         cluster.apply(service("api", 8443)).await;
-        cluster
-            .apply(
-                json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-                "metadata": {"name": name},
-                "spec": {"group": "stand-in.crunch.test", "version": "v1alpha1",
-                    "service": {"namespace": cluster.namespace, "name": "api", "port": 443},
-                    "insecureSkipTLSVerify": true,
-                    "groupPriorityMinimum": 1000, "versionPriority": 15}}),
-            )
-            .await;
-        cluster
-            .wait_for(
-                "the APIService to be Available",
-                Duration::from_secs(90),
-                async || {
-                    let live = cluster
-                        .get("apiregistration.k8s.io/v1", "APIService", "", name)
-                        .await
-                        .unwrap();
-                    if condition(&live, "Available") == Some("True") {
-                        Ok(())
-                    } else {
-                        Err(live["status"].to_string())
-                    }
-                },
-            )
-            .await;
+        for (name, version, skip_verify) in
+            [(insecure, "v1alpha1", true), (verified, "v1beta1", false)]
+        {
+            cluster
+                .apply(
+                    json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                    "metadata": {"name": name},
+                    "spec": {"group": "stand-in.crunch.test", "version": version,
+                        "service": {"namespace": cluster.namespace, "name": "api", "port": 443},
+                        "insecureSkipTLSVerify": skip_verify,
+                        "groupPriorityMinimum": 1000, "versionPriority": 15}}),
+                )
+                .await;
+        }
+        for name in [insecure, verified] {
+            cluster
+                .wait_for(
+                    &format!("APIService {name} to be Available"),
+                    Duration::from_secs(90),
+                    async || {
+                        let live = cluster
+                            .get("apiregistration.k8s.io/v1", "APIService", "", name)
+                            .await
+                            .unwrap();
+                        if condition(&live, "Available") == Some("True") {
+                            Ok(())
+                        } else {
+                            Err(live["status"].to_string())
+                        }
+                    },
+                )
+                .await;
+        }
+        let live = cluster
+            .get("apiregistration.k8s.io/v1", "APIService", "", verified)
+            .await
+            .unwrap();
+        assert_eq!(live["spec"]["caBundle"], base64(&ca));
         cluster.finish().await;
     });
 }
 
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
 #[test]
-fn a_webhook_trusting_the_data_planes_ca_admits() {
+fn a_webhook_is_given_the_data_planes_ca_and_admits() {
     let Some(kubeconfig) = kubeconfig() else {
         return;
     };
@@ -694,7 +715,6 @@ fn a_webhook_trusting_the_data_planes_ca_admits() {
         let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-webhook").await;
         let ns = cluster.namespace.clone();
         cluster.apply(service("guard", 8443)).await;
-        use base64::Engine;
         cluster
             .apply(json!({"apiVersion": "admissionregistration.k8s.io/v1",
                 "kind": "ValidatingWebhookConfiguration", "metadata": {"name": name},
@@ -702,8 +722,7 @@ fn a_webhook_trusting_the_data_planes_ca_admits() {
                     "admissionReviewVersions": ["v1"], "failurePolicy": "Fail",
                     "timeoutSeconds": 5,
                     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
-                    "clientConfig": {"service": {"name": "guard", "namespace": ns, "path": "/validate"},
-                        "caBundle": base64::engine::general_purpose::STANDARD.encode(&ca)},
+                    "clientConfig": {"service": {"name": "guard", "namespace": ns, "path": "/validate"}},
                     "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
                         "resources": ["configmaps"], "scope": "Namespaced"}]}]}))
             .await;
@@ -738,6 +757,16 @@ fn a_webhook_trusting_the_data_planes_ca_admits() {
                 async || create().await.map(|_| ()).map_err(|e| e.to_string()),
             )
             .await;
+        let live = cluster
+            .get(
+                "admissionregistration.k8s.io/v1",
+                "ValidatingWebhookConfiguration",
+                "",
+                name,
+            )
+            .await
+            .unwrap();
+        assert_eq!(live["webhooks"][0]["clientConfig"]["caBundle"], base64(&ca));
         cluster.finish().await;
     });
 }
