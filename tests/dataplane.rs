@@ -1,7 +1,8 @@
 //! The stand-in data plane (`tests/support/dataplane`) against a real control plane, named
 //! by `CRUNCH_TEST_KUBECONFIG` (`tools/control-plane`; run inside its network namespace).
 //! Without it every test returns at once. Each test works in a namespace of its own and
-//! starts by deleting what an earlier run left.
+//! starts by deleting what an earlier run left. The webhook test needs the API server's
+//! admission webhooks on (`tools/control-plane`'s default, not `CRUNCH_CP_WEBHOOKS=off`).
 
 #[path = "support/dataplane/mod.rs"]
 mod dataplane;
@@ -48,17 +49,10 @@ fn block<F: Future>(future: F) -> F::Output {
 }
 
 impl Cluster {
-    /// Connects, deletes the namespace and the cluster-scoped objects a previous run of
-    /// the test left, and creates the namespace afresh.
-    async fn new(
-        kubeconfig: &std::path::Path,
-        namespace: &str,
-        leftovers: &[(&str, &str, &str)],
-    ) -> Cluster {
+    /// Connects, deletes the namespace a previous run of the test left, and creates it
+    /// afresh.
+    async fn new(kubeconfig: &std::path::Path, namespace: &str) -> Cluster {
         let cluster = Cluster::connect(kubeconfig, namespace).await;
-        for (api_version, kind, name) in leftovers {
-            cluster.delete(api_version, kind, "", name).await;
-        }
         cluster.delete("v1", "Namespace", "", namespace).await;
         cluster
             .wait_for(
@@ -102,12 +96,13 @@ impl Cluster {
     }
 
     /// Server-side applies `object`; the test's namespace when it names none and is
-    /// namespaced (every kind but Namespace, APIService and webhook configurations).
+    /// namespaced (every kind but Namespace, APIService, StorageClass and webhook
+    /// configurations).
     async fn apply(&self, mut object: Value) -> Value {
         let kind = object["kind"].as_str().unwrap().to_string();
         let cluster_scoped = matches!(
             kind.as_str(),
-            "Namespace" | "APIService" | "ValidatingWebhookConfiguration"
+            "Namespace" | "APIService" | "ValidatingWebhookConfiguration" | "StorageClass"
         );
         if !cluster_scoped && object["metadata"]["namespace"].is_null() {
             object["metadata"]["namespace"] = json!(self.namespace);
@@ -209,6 +204,47 @@ impl Cluster {
     }
 }
 
+/// Cluster-scoped objects a test creates (apiVersion, kind, name), deleted before it
+/// starts and when it ends, by a panic too: an APIService left behind breaks discovery,
+/// and with it namespace deletion, for every later test.
+struct ClusterScoped {
+    kubeconfig: PathBuf,
+    objects: Vec<(String, String, String)>,
+}
+
+impl ClusterScoped {
+    fn new(kubeconfig: &std::path::Path, objects: &[(&str, &str, &str)]) -> ClusterScoped {
+        let scoped = ClusterScoped {
+            kubeconfig: kubeconfig.to_path_buf(),
+            objects: objects
+                .iter()
+                .map(|(a, k, n)| (a.to_string(), k.to_string(), n.to_string()))
+                .collect(),
+        };
+        scoped.delete_all();
+        scoped
+    }
+
+    fn delete_all(&self) {
+        block(async {
+            let cluster = Cluster::connect(&self.kubeconfig, "").await;
+            for (api_version, kind, name) in &self.objects {
+                // Never a panic here: this runs while a failed test unwinds.
+                let _ = cluster
+                    .api(api_version, kind, "")
+                    .delete(name, &DeleteParams::background())
+                    .await;
+            }
+        });
+    }
+}
+
+impl Drop for ClusterScoped {
+    fn drop(&mut self) {
+        self.delete_all();
+    }
+}
+
 fn condition<'a>(object: &'a Value, kind: &str) -> Option<&'a str> {
     object["status"]["conditions"]
         .as_array()?
@@ -254,7 +290,7 @@ fn a_deployment_gets_ready_pods_that_are_served_and_listed_as_endpoints() {
     let ca = data_plane(&kubeconfig).ca_bundle().to_string();
     let namespace = "crunch-dataplane-web";
     let ips = block(async {
-        let cluster = Cluster::new(&kubeconfig, namespace, &[]).await;
+        let cluster = Cluster::new(&kubeconfig, namespace).await;
         cluster.apply(deployment("web", 8443)).await;
         cluster.apply(service("web", 8443)).await;
         cluster.wait_ready_replicas("Deployment", "web", 2).await;
@@ -374,7 +410,7 @@ fn a_job_completes() {
     };
     data_plane(&kubeconfig);
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-job", &[]).await;
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-job").await;
         cluster
             .apply(
                 json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
@@ -415,7 +451,7 @@ fn claims_are_provisioned_once_their_pods_are_scheduled() {
     };
     data_plane(&kubeconfig);
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-volumes", &[]).await;
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-volumes").await;
         let ns = cluster.namespace.clone();
         cluster
             .apply(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -512,13 +548,59 @@ fn claims_are_provisioned_once_their_pods_are_scheduled() {
 }
 
 #[test]
+fn a_claim_of_a_class_that_binds_immediately_needs_no_pod() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    data_plane(&kubeconfig);
+    let class = "crunch-dataplane-immediate";
+    let _class = ClusterScoped::new(&kubeconfig, &[("storage.k8s.io/v1", "StorageClass", class)]);
+    block(async {
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-immediate").await;
+        cluster
+            .apply(
+                json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+                "metadata": {"name": class}, "provisioner": dataplane::PROVISIONER,
+                "volumeBindingMode": "Immediate"}),
+            )
+            .await;
+        cluster
+            .apply(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "shared"},
+                "spec": {"storageClassName": class, "accessModes": ["ReadWriteMany"],
+                    "resources": {"requests": {"storage": "500Mi"}}}}))
+            .await;
+        let volume = cluster
+            .wait_for("the claim to bind", Duration::from_secs(30), async || {
+                let claim = cluster
+                    .get("v1", "PersistentVolumeClaim", &cluster.namespace, "shared")
+                    .await
+                    .unwrap();
+                match claim["spec"]["volumeName"].as_str() {
+                    Some(volume) if claim["status"]["phase"] == "Bound" => Ok(volume.to_string()),
+                    _ => Err(claim.to_string()),
+                }
+            })
+            .await;
+        let pv = cluster
+            .get("v1", "PersistentVolume", "", &volume)
+            .await
+            .unwrap();
+        assert_eq!(pv["spec"]["capacity"]["storage"], "500Mi");
+        assert_eq!(pv["spec"]["accessModes"], json!(["ReadWriteMany"]));
+        assert_eq!(pv["spec"]["storageClassName"], class);
+        cluster.finish().await;
+    });
+}
+
+#[test]
 fn load_balancers_get_ingress_addresses() {
     let Some(kubeconfig) = kubeconfig() else {
         return;
     };
     data_plane(&kubeconfig);
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-lb", &[]).await;
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-lb").await;
         let mut addresses = Vec::new();
         for name in ["front", "back"] {
             let mut lb = service(name, 8443);
@@ -548,69 +630,91 @@ fn load_balancers_get_ingress_addresses() {
 }
 
 #[test]
-fn an_api_service_backed_by_a_pod_becomes_available() {
+fn api_services_backed_by_a_pod_become_available() {
     let Some(kubeconfig) = kubeconfig() else {
         return;
     };
-    data_plane(&kubeconfig);
-    let name = "v1alpha1.stand-in.crunch.test";
+    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    // One skips verifying the pod's certificate; the other is given the data plane's CA.
+    let insecure = "v1alpha1.stand-in.crunch.test";
+    let verified = "v1beta1.stand-in.crunch.test";
+    let _api_services = ClusterScoped::new(
+        &kubeconfig,
+        &[
+            ("apiregistration.k8s.io/v1", "APIService", insecure),
+            ("apiregistration.k8s.io/v1", "APIService", verified),
+        ],
+    );
     block(async {
-        let leftovers = [("apiregistration.k8s.io/v1", "APIService", name)];
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-api", &leftovers).await;
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-api").await;
         cluster.apply(deployment("api", 8443)).await;
         cluster.apply(service("api", 8443)).await;
-        cluster
-            .apply(
-                json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
-                "metadata": {"name": name},
-                "spec": {"group": "stand-in.crunch.test", "version": "v1alpha1",
-                    "service": {"namespace": cluster.namespace, "name": "api", "port": 443},
-                    "insecureSkipTLSVerify": true,
-                    "groupPriorityMinimum": 1000, "versionPriority": 15}}),
-            )
-            .await;
-        cluster
-            .wait_for(
-                "the APIService to be Available",
-                Duration::from_secs(90),
-                async || {
-                    let live = cluster
-                        .get("apiregistration.k8s.io/v1", "APIService", "", name)
-                        .await
-                        .unwrap();
-                    if condition(&live, "Available") == Some("True") {
-                        Ok(())
-                    } else {
-                        Err(live["status"].to_string())
-                    }
-                },
-            )
-            .await;
-        // An aggregated API left behind breaks discovery for everyone.
-        cluster
-            .delete("apiregistration.k8s.io/v1", "APIService", "", name)
-            .await;
+        for (name, version, skip_verify) in
+            [(insecure, "v1alpha1", true), (verified, "v1beta1", false)]
+        {
+            cluster
+                .apply(
+                    json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+                    "metadata": {"name": name},
+                    "spec": {"group": "stand-in.crunch.test", "version": version,
+                        "service": {"namespace": cluster.namespace, "name": "api", "port": 443},
+                        "insecureSkipTLSVerify": skip_verify,
+                        "groupPriorityMinimum": 1000, "versionPriority": 15}}),
+                )
+                .await;
+        }
+        for name in [insecure, verified] {
+            cluster
+                .wait_for(
+                    &format!("APIService {name} to be Available"),
+                    Duration::from_secs(90),
+                    async || {
+                        let live = cluster
+                            .get("apiregistration.k8s.io/v1", "APIService", "", name)
+                            .await
+                            .unwrap();
+                        if condition(&live, "Available") == Some("True") {
+                            Ok(())
+                        } else {
+                            Err(live["status"].to_string())
+                        }
+                    },
+                )
+                .await;
+        }
+        let live = cluster
+            .get("apiregistration.k8s.io/v1", "APIService", "", verified)
+            .await
+            .unwrap();
+        assert_eq!(live["spec"]["caBundle"], base64(&ca));
         cluster.finish().await;
     });
 }
 
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
 #[test]
-fn a_webhook_trusting_the_data_planes_ca_admits() {
+fn a_webhook_is_given_the_data_planes_ca_and_admits() {
     let Some(kubeconfig) = kubeconfig() else {
         return;
     };
     let ca = data_plane(&kubeconfig).ca_bundle().to_string();
     let name = "crunch-dataplane-guard";
-    block(async {
-        let leftovers = [(
+    let _webhook = ClusterScoped::new(
+        &kubeconfig,
+        &[(
             "admissionregistration.k8s.io/v1",
             "ValidatingWebhookConfiguration",
             name,
-        )];
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-webhook", &leftovers).await;
+        )],
+    );
+    block(async {
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-webhook").await;
         let ns = cluster.namespace.clone();
         cluster.apply(service("guard", 8443)).await;
-        use base64::Engine;
         cluster
             .apply(json!({"apiVersion": "admissionregistration.k8s.io/v1",
                 "kind": "ValidatingWebhookConfiguration", "metadata": {"name": name},
@@ -618,8 +722,7 @@ fn a_webhook_trusting_the_data_planes_ca_admits() {
                     "admissionReviewVersions": ["v1"], "failurePolicy": "Fail",
                     "timeoutSeconds": 5,
                     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}},
-                    "clientConfig": {"service": {"name": "guard", "namespace": ns, "path": "/validate"},
-                        "caBundle": base64::engine::general_purpose::STANDARD.encode(&ca)},
+                    "clientConfig": {"service": {"name": "guard", "namespace": ns, "path": "/validate"}},
                     "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
                         "resources": ["configmaps"], "scope": "Namespaced"}]}]}))
             .await;
@@ -654,14 +757,16 @@ fn a_webhook_trusting_the_data_planes_ca_admits() {
                 async || create().await.map(|_| ()).map_err(|e| e.to_string()),
             )
             .await;
-        cluster
-            .delete(
+        let live = cluster
+            .get(
                 "admissionregistration.k8s.io/v1",
                 "ValidatingWebhookConfiguration",
                 "",
                 name,
             )
-            .await;
+            .await
+            .unwrap();
+        assert_eq!(live["webhooks"][0]["clientConfig"]["caBundle"], base64(&ca));
         cluster.finish().await;
     });
 }

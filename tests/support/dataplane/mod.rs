@@ -11,7 +11,9 @@
 //!   image forever; terminating pods are deleted for good;
 //! - every ready pod's servers (`serve`): HTTPS on each container port and each target
 //!   port of the Services that select it, answering API discovery, admission reviews and
-//!   health checks, so aggregated APIs become Available and webhooks admit;
+//!   health checks, so aggregated APIs become Available and webhooks admit; the CA
+//!   behind their certificates goes into the webhook configurations and APIServices
+//!   that trust none (`trust`);
 //! - a storage provisioner (`volumes`) behind the default StorageClass `crunch-stand-in`:
 //!   hostPath PersistentVolumes the controller-manager then binds;
 //! - a load balancer (`services`): LoadBalancer Services get 10.231.0.200 and up.
@@ -28,6 +30,7 @@ mod node;
 mod pods;
 mod serve;
 mod services;
+mod trust;
 mod volumes;
 
 use std::collections::{BTreeSet, HashMap};
@@ -136,6 +139,7 @@ async fn run(
         tokio::time::sleep(PASS_INTERVAL).await;
     };
     let mut plane = Plane {
+        ca_pem: certificates.ca_pem().to_string(),
         node: node::Node::default(),
         pods: pods::Pods::new(addresses::Dummy::open(&mut log)),
         volumes: volumes::Volumes::default(),
@@ -167,6 +171,7 @@ async fn connect(kubeconfig: &Path) -> Result<kube::Client, Error> {
 /// Everything one pass works with.
 struct Plane {
     client: kube::Client,
+    ca_pem: String,
     log: Log,
     node: node::Node,
     pods: pods::Pods,
@@ -190,6 +195,7 @@ impl Plane {
             Err(error) => return log.error("listing Services", error),
         };
         services::sync(client, &services, log).await;
+        trust::sync(client, &self.ca_pem, log).await;
         // A failed listing leaves the servers as they are rather than stopping them all.
         let Some(pass) = self.pods.sync(client, log).await else {
             return;
@@ -217,8 +223,15 @@ struct Log {
 impl Log {
     const QUIET: Duration = Duration::from_secs(60);
 
-    fn error(&mut self, context: impl Display, error: impl Display) {
-        let line = format!("crunch-stand-in: {context}: {error}");
+    /// Logs `error` with its chain of causes (kube-rs's own texts leave out what failed).
+    fn error(&mut self, context: impl Display, error: impl Into<Error>) {
+        let error = error.into();
+        let mut line = format!("crunch-stand-in: {context}: {error}");
+        let mut cause = error.source();
+        while let Some(next) = cause {
+            line.push_str(&format!(": {next}"));
+            cause = next.source();
+        }
         let now = Instant::now();
         if self
             .printed
@@ -227,9 +240,16 @@ impl Log {
         {
             return;
         }
-        eprintln!("{line}");
+        print_error(&line);
         self.printed.insert(line, now);
     }
+}
+
+/// Writes a line to the process's stderr itself: the test harness would capture
+/// `eprintln!` into the output of whichever test started the data plane, and drop it.
+fn print_error(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The current time as a Kubernetes `Time` (RFC 3339, seconds).

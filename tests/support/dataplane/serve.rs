@@ -30,7 +30,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-use super::Log;
+use super::{Log, print_error};
 
 /// How long a port that could not be listened on waits before the next try.
 const BIND_RETRY: Duration = Duration::from_secs(5);
@@ -105,7 +105,9 @@ impl ResolvesServerCert for Certificates {
                 Some(key)
             }
             Err(error) => {
-                eprintln!("crunch-stand-in: minting a certificate for {name}: {error}");
+                print_error(&format!(
+                    "crunch-stand-in: minting a certificate for {name}: {error}"
+                ));
                 None
             }
         }
