@@ -1159,17 +1159,31 @@ fn helm_objects_are_stored_as_helms_create_would_store_them() {
 
 #[test]
 fn kustomization_custom_resources_with_nulls_fail_as_kustomize_controller_fails() {
+    // kustomize-controller sends custom resources as they are: the server refuses an
+    // undeclared field first, then a null where the schema wants a list.
     let cluster = cluster();
     let tmp = tempfile::tempdir().unwrap();
     let (definition, policy) = policy_definition_and_policy();
-    let bundle = small_bundle(tmp.path(), "nulls", "20s", vec![definition, policy]);
-    let (report, _) = cluster.apply(&cluster.options(&bundle));
-    assert_eq!(report.exit_code(), EXIT_APPLY, "{}", report.to_text());
-    let text = report.to_text();
-    assert!(
-        text.contains("spec.match[0].names: Invalid value: \"null\""),
-        "{text}"
-    );
+    let mut declared = policy.clone();
+    declared["spec"].as_object_mut().unwrap().remove("stale");
+    for (name, policy, error) in [
+        (
+            "undeclared",
+            policy,
+            ".spec.stale: field not declared in schema",
+        ),
+        (
+            "nulls",
+            declared,
+            "spec.match[0].names: Invalid value: \"null\"",
+        ),
+    ] {
+        let bundle = small_bundle(tmp.path(), name, "20s", vec![definition.clone(), policy]);
+        let (report, _) = cluster.apply(&cluster.options(&bundle));
+        assert_eq!(report.exit_code(), EXIT_APPLY, "{}", report.to_text());
+        let text = report.to_text();
+        assert!(text.contains(error), "{text}");
+    }
     remove_definition(&cluster, "policies.example.crunch.dev");
 }
 

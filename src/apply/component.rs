@@ -276,14 +276,9 @@ impl Work<'_> {
         for object in objects {
             let before = live.get(&object.target);
             let applied = self.apply_one(object).await?;
-            let version = |v: &Value| {
-                v["metadata"]["resourceVersion"]
-                    .as_str()
-                    .map(str::to_string)
-            };
             match before {
                 None => self.counts.created += 1,
-                Some(b) if version(b) == version(&applied) => self.counts.unchanged += 1,
+                Some(b) if same_content(b, &applied) => self.counts.unchanged += 1,
                 Some(_) => self.counts.changed += 1,
             }
             self.applied += 1;
@@ -450,6 +445,24 @@ impl Work<'_> {
             Failure::Request(e) => Outcome::Failed(format!("cannot {what} {target}: {e}")),
         }
     }
+}
+
+/// Whether two states of an object hold the same content: bookkeeping the server keeps
+/// (resource version, managed fields: a first apply to an object nobody owned a field of
+/// records them) and status (controllers write it at any time) aside.
+fn same_content(before: &Value, after: &Value) -> bool {
+    let content = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(map) = v.as_object_mut() {
+            map.remove("status");
+        }
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+            meta.remove("managedFields");
+        }
+        v
+    };
+    content(before) == content(after)
 }
 
 /// `10m`, `1h30m`, `45s`.

@@ -242,7 +242,7 @@ pub fn create(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, Api
     }
     prepare_create(r, &mut obj);
     if let Some(schema) = structural::schema_of(&state.store, r) {
-        structural::prune_nulls(&mut obj, &schema);
+        structural::prune(&mut obj, &schema);
     }
     admit(state, t, "CREATE", &obj)?;
     ssa::record_update(
@@ -461,6 +461,7 @@ fn apply(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, ApiError
     check_type(r, &applied)?;
     check_identity(t, &mut applied)?;
     if let Some(schema) = structural::schema_of(&state.store, r) {
+        structural::check_declared(r, &applied, &schema)?;
         structural::check_nulls(r, &applied, &schema)?;
     }
     let who = Applier {
