@@ -497,6 +497,20 @@ fn is_item(path: &Path) -> bool {
 pub fn apply(live: Option<&Value>, applied: &Value, who: &Applier) -> Result<Value, ApiError> {
     let sub = who.scope.subresource();
     let mut entries = read_entries(live);
+    if let Some(live) = live.filter(|_| entries.is_empty()) {
+        // An object nobody owns a field of (created with an empty field set, such as a
+        // bare Namespace) gets its fields recorded under `before-first-apply` first, as
+        // the real server does: the apply then writes even when nothing else changes.
+        let entry = entry_of(
+            &mut entries,
+            "before-first-apply",
+            "Update",
+            who.api_version,
+            sub,
+        );
+        entry.set = fields_of(live, who.scope);
+        entry.time = now_rfc3339();
+    }
     let applied_set = fields_of(applied, who.scope);
     let empty = Value::Null;
     let live_obj = live.unwrap_or(&empty);
