@@ -78,8 +78,8 @@ fn cluster() -> TestCluster {
     }
 }
 
-/// The stand-in kubelet, storage provisioner and load balancer beside a real control
-/// plane (`tools/control-plane`), one per test process.
+/// The stand-in nodes' kubelets, storage provisioner and load balancer beside a real
+/// control plane (`tools/control-plane`), one per test process.
 fn start_data_plane(kubeconfig: &Path) {
     static DATA_PLANE: OnceLock<dataplane::DataPlane> = OnceLock::new();
     DATA_PLANE.get_or_init(|| dataplane::DataPlane::start(kubeconfig));

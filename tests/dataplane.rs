@@ -1,8 +1,9 @@
 //! The stand-in data plane (`tests/support/dataplane`) against a real control plane, named
 //! by `CRUNCH_TEST_KUBECONFIG` (`tools/control-plane`; run inside its network namespace).
-//! Without it every test returns at once. Each test works in a namespace of its own and
-//! starts by deleting what an earlier run left. The webhook test needs the API server's
-//! admission webhooks on (`tools/control-plane`'s default, not `CRUNCH_CP_WEBHOOKS=off`).
+//! Without it every test returns at once. Each test that creates objects works in a
+//! namespace of its own and starts by deleting what an earlier run left. The webhook test
+//! needs the API server's admission webhooks on (`tools/control-plane`'s default, not
+//! `CRUNCH_CP_WEBHOOKS=off`).
 
 #[path = "support/dataplane/mod.rs"]
 mod dataplane;
@@ -19,7 +20,7 @@ use kube::api::{
 };
 use serde_json::{Value, json};
 
-use dataplane::DataPlane;
+use dataplane::{DataPlane, NODES, Node};
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -267,6 +268,30 @@ fn service(name: &str, target_port: u16) -> Value {
         "spec": {"selector": {"app": name}, "ports": [{"port": 443, "targetPort": target_port}]}})
 }
 
+/// The data plane's node `pod` is bound to.
+fn node_of(pod: &Value) -> Node {
+    let name = pod["spec"]["nodeName"].as_str().unwrap_or_default();
+    Node::named(name).unwrap_or_else(|| panic!("{name:?} is not a data plane node: {pod}"))
+}
+
+/// A client that dials `ip:port` for `host` and trusts only `ca`.
+fn pod_client(ca: &str, host: &str, ip: Ipv4Addr, port: u16) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
+        .resolve(host, SocketAddr::from((ip, port)))
+        .build()
+        .unwrap()
+}
+
+/// The status of `GET https://host:port/healthz` from the pod at `ip`.
+fn health(ca: &str, host: &str, ip: Ipv4Addr, port: u16) -> reqwest::StatusCode {
+    pod_client(ca, host, ip, port)
+        .get(format!("https://{host}:{port}/healthz"))
+        .send()
+        .unwrap_or_else(|e| panic!("{ip}: {e:?}"))
+        .status()
+}
+
 /// The pod addresses on `dummy0`.
 fn dummy_addresses() -> Vec<Ipv4Addr> {
     let output = Command::new("ip")
@@ -300,7 +325,7 @@ fn a_deployment_gets_ready_pods_that_are_served_and_listed_as_endpoints() {
         for pod in &pods {
             assert_eq!(pod["status"]["phase"], "Running", "{pod}");
             assert_eq!(condition(pod, "Ready"), Some("True"), "{pod}");
-            assert_eq!(pod["status"]["hostIP"], "10.231.0.1");
+            assert_eq!(pod["status"]["hostIP"], node_of(pod).ip().to_string());
             assert_eq!(
                 pod["status"]["initContainerStatuses"][0]["state"]["terminated"]["exitCode"],
                 0
@@ -346,17 +371,8 @@ fn a_deployment_gets_ready_pods_that_are_served_and_listed_as_endpoints() {
     let host = format!("web.{namespace}.svc");
     for ip in &ips {
         assert!(dummy_addresses().contains(ip), "{ip} is on dummy0");
-        let client = reqwest::blocking::Client::builder()
-            .tls_certs_only([reqwest::Certificate::from_pem(ca.as_bytes()).unwrap()])
-            .resolve(&host, SocketAddr::from((*ip, 8443)))
-            .build()
-            .unwrap();
-        let health = client
-            .get(format!("https://{host}:8443/healthz"))
-            .send()
-            .unwrap_or_else(|e| panic!("{ip}: {e:?}"));
-        assert_eq!(health.status(), 200);
-        let discovery = client
+        assert_eq!(health(&ca, &host, *ip, 8443), 200, "{ip}");
+        let discovery = pod_client(&ca, &host, *ip, 8443)
             .get(format!("https://{host}:8443/apis/example.test/v1"))
             .send()
             .unwrap()
@@ -400,6 +416,134 @@ fn a_deployment_gets_ready_pods_that_are_served_and_listed_as_endpoints() {
             })
             .await;
         cluster.finish().await;
+    });
+}
+
+#[test]
+fn every_node_is_registered_ready_with_its_labels_address_and_lease() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    data_plane(&kubeconfig);
+    block(async {
+        let cluster = Cluster::connect(&kubeconfig, "").await;
+        let mut addresses = Vec::new();
+        for node in Node::all() {
+            let name = node.name();
+            let live = cluster.get("v1", "Node", "", &name).await.unwrap();
+            assert_eq!(condition(&live, "Ready"), Some("True"), "{live}");
+            let labels = &live["metadata"]["labels"];
+            assert_eq!(labels["kubernetes.io/hostname"], name.as_str(), "{live}");
+            assert_eq!(labels["topology.kubernetes.io/zone"], node.zone(), "{live}");
+            assert!(live["spec"]["taints"].is_null(), "{live}");
+            assert_eq!(
+                live["status"]["addresses"][0],
+                json!({"type": "InternalIP", "address": node.ip().to_string()})
+            );
+            addresses.push(node.ip());
+            let lease = cluster
+                .get("coordination.k8s.io/v1", "Lease", "kube-node-lease", &name)
+                .await
+                .unwrap();
+            assert_eq!(lease["spec"]["holderIdentity"], name.as_str(), "{lease}");
+            assert_eq!(
+                lease["metadata"]["ownerReferences"][0]["uid"],
+                live["metadata"]["uid"]
+            );
+        }
+        let expected: Vec<Ipv4Addr> = (1..=NODES as u8)
+            .map(|n| Ipv4Addr::new(10, 231, 0, n))
+            .collect();
+        assert_eq!(addresses, expected);
+    });
+}
+
+#[test]
+fn a_host_network_daemon_set_runs_on_every_node_at_its_address() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    let namespace = "crunch-dataplane-agent";
+    let port = 9443;
+    let pods = block(async {
+        let cluster = Cluster::new(&kubeconfig, namespace).await;
+        cluster
+            .apply(
+                json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
+                "spec": {"selector": {"matchLabels": {"app": "agent"}},
+                    "template": {"metadata": {"labels": {"app": "agent"}}, "spec": {
+                        "hostNetwork": true,
+                        "containers": [{"name": "agent", "image": "example.test/agent:1",
+                            "ports": [{"containerPort": port}]}]}}}}),
+            )
+            .await;
+        cluster
+            .wait_for(
+                "a ready pod on every node",
+                Duration::from_secs(60),
+                async || {
+                    let live = cluster
+                        .get("apps/v1", "DaemonSet", namespace, "agent")
+                        .await
+                        .unwrap();
+                    let status = &live["status"];
+                    if status["desiredNumberScheduled"] == NODES && status["numberReady"] == NODES {
+                        Ok(())
+                    } else {
+                        Err(status.to_string())
+                    }
+                },
+            )
+            .await;
+        let mut pods: Vec<(Node, Ipv4Addr)> = cluster
+            .list("v1", "Pod", "app=agent")
+            .await
+            .iter()
+            .map(|pod| {
+                let node = node_of(pod);
+                assert_eq!(pod["status"]["hostIP"], node.ip().to_string(), "{pod}");
+                let ip = pod["status"]["podIP"].as_str().unwrap().parse().unwrap();
+                (node, ip)
+            })
+            .collect();
+        pods.sort();
+        pods
+    });
+    let expected: Vec<(Node, Ipv4Addr)> = Node::all().map(|node| (node, node.ip())).collect();
+    assert_eq!(pods, expected, "one pod per node, at the node's address");
+
+    // Each answers at its node's address; the other nodes' addresses are on dummy0 only
+    // while their pods run.
+    for (node, ip) in &pods {
+        if *node != Node::FIRST {
+            assert!(dummy_addresses().contains(ip), "{ip} is on dummy0");
+        }
+        assert_eq!(health(&ca, "agent.test", *ip, port), 200, "{ip}");
+    }
+    block(async {
+        let cluster = Cluster::connect(&kubeconfig, namespace).await;
+        cluster.finish().await;
+        cluster
+            .wait_for(
+                "the node addresses to go",
+                Duration::from_secs(60),
+                async || {
+                    let left: Vec<_> = dummy_addresses()
+                        .into_iter()
+                        .filter(|ip| {
+                            pods.iter()
+                                .any(|(node, at)| *node != Node::FIRST && at == ip)
+                        })
+                        .collect();
+                    if left.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(format!("{left:?}"))
+                    }
+                },
+            )
+            .await;
     });
 }
 
@@ -548,6 +692,76 @@ fn claims_are_provisioned_once_their_pods_are_scheduled() {
 }
 
 #[test]
+fn replicas_with_required_anti_affinity_and_claims_get_a_node_each() {
+    let Some(kubeconfig) = kubeconfig() else {
+        return;
+    };
+    data_plane(&kubeconfig);
+    block(async {
+        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-spread").await;
+        let ns = cluster.namespace.clone();
+        // As Loki's backend: no two replicas on one host, a volume each that waits for
+        // its pod.
+        cluster
+            .apply(json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "backend"},
+                "spec": {"replicas": NODES, "serviceName": "backend",
+                    "selector": {"matchLabels": {"app": "backend"}},
+                    "template": {"metadata": {"labels": {"app": "backend"}}, "spec": {
+                        "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                            {"labelSelector": {"matchLabels": {"app": "backend"}},
+                                "topologyKey": "kubernetes.io/hostname"}]}},
+                        "containers": [{"name": "backend", "image": "example.test/backend:1",
+                            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}]}},
+                    "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                        "spec": {"accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "1Gi"}}}}]}}))
+            .await;
+        cluster
+            .wait_ready_replicas("StatefulSet", "backend", NODES as i64)
+            .await;
+        let pods = cluster.list("v1", "Pod", "app=backend").await;
+        let mut nodes = Vec::new();
+        for pod in &pods {
+            assert_eq!(condition(pod, "Ready"), Some("True"), "{pod}");
+            let node = node_of(pod);
+            assert_eq!(pod["status"]["hostIP"], node.ip().to_string(), "{pod}");
+            nodes.push(node);
+
+            let pod_name = pod["metadata"]["name"].as_str().unwrap();
+            let claim = cluster
+                .get(
+                    "v1",
+                    "PersistentVolumeClaim",
+                    &ns,
+                    &format!("data-{pod_name}"),
+                )
+                .await
+                .unwrap();
+            assert_eq!(claim["status"]["phase"], "Bound", "{claim}");
+            assert_eq!(
+                claim["metadata"]["annotations"]["volume.kubernetes.io/selected-node"],
+                node.name(),
+                "{claim}"
+            );
+            let volume = claim["spec"]["volumeName"].as_str().unwrap();
+            let pv = cluster
+                .get("v1", "PersistentVolume", "", volume)
+                .await
+                .unwrap();
+            assert_eq!(
+                pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"],
+                json!([{"matchExpressions": [{"key": "kubernetes.io/hostname",
+                    "operator": "In", "values": [node.name()]}]}]),
+                "{pv}"
+            );
+        }
+        nodes.sort();
+        assert_eq!(nodes, Node::all().collect::<Vec<_>>(), "a node each");
+        cluster.finish().await;
+    });
+}
+
+#[test]
 fn a_claim_of_a_class_that_binds_immediately_needs_no_pod() {
     let Some(kubeconfig) = kubeconfig() else {
         return;
@@ -589,6 +803,11 @@ fn a_claim_of_a_class_that_binds_immediately_needs_no_pod() {
         assert_eq!(pv["spec"]["capacity"]["storage"], "500Mi");
         assert_eq!(pv["spec"]["accessModes"], json!(["ReadWriteMany"]));
         assert_eq!(pv["spec"]["storageClassName"], class);
+        // No scheduler chose a node: the volume is on the first.
+        assert_eq!(
+            pv["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"][0]["matchExpressions"][0]["values"],
+            json!([Node::FIRST.name()])
+        );
         cluster.finish().await;
     });
 }

@@ -1,11 +1,12 @@
-//! Pod addresses on `dummy0`, the interface that carries the node address in the control
-//! plane's network namespace: an address there can be listened on, so a pod can be served.
+//! Pod addresses on `dummy0`, the interface that carries the first node's address in the
+//! control plane's network namespace: an address there can be listened on, so a pod can be
+//! served. The other nodes' addresses go there too while a host-network pod needs one.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::process::Command;
 
-use super::Log;
+use super::{Log, Node};
 
 const INTERFACE: &str = "dummy0";
 
@@ -18,7 +19,13 @@ pub fn is_pod_ip(ip: Ipv4Addr) -> bool {
     (FIRST_POD_IP..=LAST_POD_IP).contains(&ip)
 }
 
-/// The pod addresses on `dummy0`.
+/// Whether `ip` is one a data plane puts on `dummy0`: a pod address, or the address of a
+/// node other than the first (the first's is `tools/control-plane`'s).
+fn is_added_by_data_plane(ip: Ipv4Addr) -> bool {
+    is_pod_ip(ip) || Node::all().any(|node| node != Node::FIRST && node.ip() == ip)
+}
+
+/// The addresses a data plane put on `dummy0`.
 pub struct Dummy {
     /// False when there is no `dummy0` (not in the control plane's namespace): pods are
     /// then reported with addresses nobody serves.
@@ -27,8 +34,8 @@ pub struct Dummy {
 }
 
 impl Dummy {
-    /// Looks at `dummy0`. Pod addresses already there (an earlier data plane's) count as
-    /// added, so that the first [`Dummy::retain`] removes the stale ones.
+    /// Looks at `dummy0`. Addresses an earlier data plane put there count as added, so
+    /// that the first [`Dummy::retain`] removes the stale ones.
     pub fn open(log: &mut Log) -> Dummy {
         let listed = Command::new("ip")
             .args(["-o", "-4", "addr", "show", "dev", INTERFACE])
@@ -62,7 +69,7 @@ impl Dummy {
                 words.find(|w| *w == "inet")?;
                 words.next()?.split('/').next()?.parse().ok()
             })
-            .filter(|ip| is_pod_ip(*ip))
+            .filter(|ip| is_added_by_data_plane(*ip))
             .collect();
         Dummy {
             available: true,

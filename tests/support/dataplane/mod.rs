@@ -3,24 +3,31 @@
 //! what `tools/control-plane` starts for the real-cluster runs of `tests/apply.rs`.
 //!
 //! One thread with its own tokio runtime polls the API server every 300 ms and plays
-//! - the kubelet of one node, `crunch-stand-in` (`node`): registered Ready, its Lease
-//!   renewed, so the node lifecycle controller never taints it;
-//! - the pods the scheduler binds to it (`pods`): running and ready with an address from
-//!   10.231.1.0–10.231.255.254 put on `dummy0` (`addresses`); a Job's pods succeed; pods
-//!   with an image from a `.invalid` registry (`never-ready.invalid/app:1`) wait for their
-//!   image forever; terminating pods are deleted for good;
+//! - the kubelets of [`NODES`] nodes, `crunch-stand-in-0`, `-1`, … at 10.231.0.1, .2, …,
+//!   one per zone `zone-0`, `zone-1`, … (`node`, [`Node`]): each registered Ready, its
+//!   Lease renewed, so the node lifecycle controller never taints it; required
+//!   anti-affinity on `kubernetes.io/hostname` (Loki's backend) or zone spreading places
+//!   up to that many replicas;
+//! - the pods the scheduler binds to any of them (`pods`): running and ready with an
+//!   address from the one pool 10.231.1.0–10.231.255.254 put on `dummy0` (`addresses`),
+//!   whichever node they are on; a Job's pods succeed; pods with an image from a
+//!   `.invalid` registry (`never-ready.invalid/app:1`) wait for their image forever;
+//!   terminating pods are deleted for good;
 //! - every ready pod's servers (`serve`): HTTPS on each container port and each target
 //!   port of the Services that select it, answering API discovery, admission reviews and
 //!   health checks, so aggregated APIs become Available and webhooks admit; the CA
 //!   behind their certificates goes into the webhook configurations and APIServices
 //!   that trust none (`trust`);
 //! - a storage provisioner (`volumes`) behind the default StorageClass `crunch-stand-in`:
-//!   hostPath PersistentVolumes the controller-manager then binds;
+//!   hostPath PersistentVolumes, on the node the scheduler chose for the claim's first
+//!   consumer, which the controller-manager then binds;
 //! - a load balancer (`services`): LoadBalancer Services get 10.231.0.200 and up.
 //!
 //! It must run as root inside the control plane's network namespace, where `dummy0`
-//! carries the node address 10.231.0.1/16. Errors are logged to stderr and retried on the
-//! next pass. One data plane drives a cluster at a time; a new one adopts what an earlier
+//! carries 10.231.0.1/16, the API server's address and the first node's. The other nodes'
+//! addresses are only reported (as their InternalIP and their pods' hostIP); one goes on
+//! `dummy0` only while a host-network pod on that node is to be served. Errors are logged
+//! to stderr and retried on the next pass. One data plane drives a cluster at a time; a new one adopts what an earlier
 //! one left (pod addresses in the pods' status, stale addresses on `dummy0`).
 
 #![allow(dead_code)] // Each test binary uses a different part of this support module.
@@ -46,10 +53,10 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, ListParams};
 
-/// The node the data plane plays the kubelet of.
-pub const NODE: &str = "crunch-stand-in";
-/// The node's address on `dummy0`.
-pub const NODE_IP: Ipv4Addr = Ipv4Addr::new(10, 231, 0, 1);
+/// How many nodes the data plane plays the kubelets of.
+pub const NODES: usize = 3;
+// Node addresses run from 10.231.0.1 up and must stay below the load balancer's.
+const _: () = assert!(NODES >= 1 && NODES < services::FIRST_INGRESS as usize);
 /// The default StorageClass the data plane creates and provisions for.
 pub const STORAGE_CLASS: &str = "crunch-stand-in";
 /// The provisioner name of [`STORAGE_CLASS`]; any class naming it is provisioned.
@@ -57,7 +64,7 @@ pub const PROVISIONER: &str = "crunch.test/stand-in";
 
 /// Time between two passes over the cluster.
 const PASS_INTERVAL: Duration = Duration::from_millis(300);
-/// How long [`DataPlane::start`] waits for the node and the StorageClass.
+/// How long [`DataPlane::start`] waits for the nodes and the StorageClass.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Any error a pass meets; it is logged and the step retried on the next pass.
@@ -71,8 +78,8 @@ pub struct DataPlane {
 }
 
 impl DataPlane {
-    /// Starts the data plane against the cluster `kubeconfig` names and returns once its
-    /// node is registered and its StorageClass exists. Panics if that takes over a minute.
+    /// Starts the data plane against the cluster `kubeconfig` names and returns once all its
+    /// nodes are registered and its StorageClass exists. Panics if that takes over a minute.
     pub fn start(kubeconfig: &Path) -> DataPlane {
         let certificates = Arc::new(serve::Certificates::new());
         let ca_pem = certificates.ca_pem().to_string();
@@ -92,9 +99,11 @@ impl DataPlane {
             })
             .expect("the data plane's thread");
         if wait_started.recv_timeout(START_TIMEOUT).is_err() {
+            let nodes: Vec<String> = Node::all().map(Node::name).collect();
             panic!(
-                "the stand-in data plane did not register node {NODE} and StorageClass \
-                 {STORAGE_CLASS} within {START_TIMEOUT:?} (its errors are on stderr)"
+                "the stand-in data plane did not register nodes {} and StorageClass \
+                 {STORAGE_CLASS} within {START_TIMEOUT:?} (its errors are on stderr)",
+                nodes.join(", ")
             );
         }
         DataPlane {
@@ -120,6 +129,44 @@ impl Drop for DataPlane {
     }
 }
 
+/// One of the [`NODES`] nodes: `crunch-stand-in-<i>` at 10.231.0.<i + 1> in zone
+/// `zone-<i>`, for `i` from 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Node(usize);
+
+impl Node {
+    /// The first node: its address is the one `tools/control-plane` puts on `dummy0`, and
+    /// volumes that bind before any pod uses them are on it.
+    pub const FIRST: Node = Node(0);
+
+    /// Every node, the first first.
+    pub fn all() -> impl Iterator<Item = Node> {
+        (0..NODES).map(Node)
+    }
+
+    /// The data plane's node named `name`, if it is one.
+    pub fn named(name: &str) -> Option<Node> {
+        Node::all().find(|node| node.name() == name)
+    }
+
+    /// Its name, also its `kubernetes.io/hostname` label.
+    pub fn name(self) -> String {
+        format!("crunch-stand-in-{}", self.0)
+    }
+
+    /// Its InternalIP, the hostIP of its pods.
+    pub fn ip(self) -> Ipv4Addr {
+        let first = u32::from(Ipv4Addr::new(10, 231, 0, 1));
+        // NODES is checked to fit below the load balancer's addresses.
+        Ipv4Addr::from(first + self.0 as u32)
+    }
+
+    /// Its `topology.kubernetes.io/zone` label.
+    pub fn zone(self) -> String {
+        format!("zone-{}", self.0)
+    }
+}
+
 /// The data plane's loop: connect, then one pass every [`PASS_INTERVAL`] until stopped.
 async fn run(
     kubeconfig: PathBuf,
@@ -140,7 +187,7 @@ async fn run(
     };
     let mut plane = Plane {
         ca_pem: certificates.ca_pem().to_string(),
-        node: node::Node::default(),
+        nodes: node::Nodes::new(),
         pods: pods::Pods::new(addresses::Dummy::open(&mut log)),
         volumes: volumes::Volumes::default(),
         serving: serve::Serving::new(certificates),
@@ -150,7 +197,7 @@ async fn run(
     let mut started = Some(started);
     while !stop.load(Ordering::Relaxed) {
         plane.pass().await;
-        if plane.node.registered()
+        if plane.nodes.registered()
             && plane.volumes.class_exists()
             && let Some(started) = started.take()
         {
@@ -173,7 +220,7 @@ struct Plane {
     client: kube::Client,
     ca_pem: String,
     log: Log,
-    node: node::Node,
+    nodes: node::Nodes,
     pods: pods::Pods,
     volumes: volumes::Volumes,
     serving: serve::Serving,
@@ -182,8 +229,8 @@ struct Plane {
 impl Plane {
     async fn pass(&mut self) {
         let (client, log) = (&self.client, &mut self.log);
-        self.node.sync(client, log).await;
-        if !self.node.registered() {
+        self.nodes.sync(client, log).await;
+        if !self.nodes.registered() {
             return;
         }
         self.volumes.sync(client, log).await;

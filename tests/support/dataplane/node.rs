@@ -1,5 +1,5 @@
-//! The node: registered with its status, heartbeats on the Ready condition and the node
-//! Lease, so that the node lifecycle controller keeps it untainted and schedulable.
+//! The nodes: each registered with its status, heartbeats on its Ready condition and its
+//! node Lease, so that the node lifecycle controller keeps it untainted and schedulable.
 
 use std::time::{Duration, Instant};
 
@@ -9,49 +9,76 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
-use super::{Condition, Error, Log, NODE, NODE_IP, conditions, now};
+use super::{Condition, Error, Log, Node, conditions, now};
 
 /// Where kubelets keep their node Leases.
 const LEASE_NAMESPACE: &str = "kube-node-lease";
 /// The Lease's duration and how often it is renewed (a kubelet's defaults).
 const LEASE_SECONDS: i32 = 40;
 const LEASE_RENEWAL: Duration = Duration::from_secs(10);
-/// How often the node's status (its Ready condition's heartbeat) is written.
+/// How often a node's status (its Ready condition's heartbeat) is written.
 const STATUS_HEARTBEAT: Duration = Duration::from_secs(20);
 
-/// The node's registration and heartbeats.
-#[derive(Default)]
-pub struct Node {
+/// Every node's registration and heartbeats.
+pub struct Nodes {
+    kubelets: Vec<Kubelet>,
+}
+
+/// One node's registration and heartbeats.
+struct Kubelet {
+    node: Node,
     /// The node's uid once registered (the Lease's owner).
     uid: Option<String>,
     status_written: Option<Instant>,
     lease_renewed: Option<Instant>,
 }
 
-impl Node {
-    /// Whether the node exists with a Ready status this data plane wrote.
-    pub fn registered(&self) -> bool {
-        self.uid.is_some()
+impl Nodes {
+    pub fn new() -> Nodes {
+        let kubelets = Node::all()
+            .map(|node| Kubelet {
+                node,
+                uid: None,
+                status_written: None,
+                lease_renewed: None,
+            })
+            .collect();
+        Nodes { kubelets }
     }
 
-    /// Registers the node or writes its heartbeat, and renews its Lease, when they are due.
+    /// Whether every node exists with a Ready status this data plane wrote.
+    pub fn registered(&self) -> bool {
+        self.kubelets.iter().all(|kubelet| kubelet.uid.is_some())
+    }
+
+    /// Registers each node or writes its heartbeat, and renews its Lease, when they are
+    /// due.
     pub async fn sync(&mut self, client: &kube::Client, log: &mut Log) {
+        for kubelet in &mut self.kubelets {
+            kubelet.sync(client, log).await;
+        }
+    }
+}
+
+impl Kubelet {
+    async fn sync(&mut self, client: &kube::Client, log: &mut Log) {
+        let name = self.node.name();
         if due(self.status_written, STATUS_HEARTBEAT) {
-            match heartbeat(client).await {
+            match heartbeat(client, self.node).await {
                 Ok(uid) => {
                     self.uid = Some(uid);
                     self.status_written = Some(Instant::now());
                 }
-                Err(error) => log.error(format!("registering node {NODE}"), error),
+                Err(error) => log.error(format!("registering node {name}"), error),
             }
         }
         let Some(uid) = &self.uid else {
             return;
         };
         if due(self.lease_renewed, LEASE_RENEWAL) {
-            match renew_lease(client, uid).await {
+            match renew_lease(client, &name, uid).await {
                 Ok(()) => self.lease_renewed = Some(Instant::now()),
-                Err(error) => log.error(format!("renewing the Lease of node {NODE}"), error),
+                Err(error) => log.error(format!("renewing the Lease of node {name}"), error),
             }
         }
     }
@@ -61,19 +88,21 @@ fn due(last: Option<Instant>, every: Duration) -> bool {
     last.is_none_or(|at| at.elapsed() >= every)
 }
 
-/// Creates the node with its status, or writes its status; returns its uid.
-async fn heartbeat(client: &kube::Client) -> Result<String, Error> {
+/// Creates `node` with its status, or writes its status; returns its uid.
+async fn heartbeat(client: &kube::Client, node: Node) -> Result<String, Error> {
     let api: Api<NodeObject> = Api::all(client.clone());
-    let written = match api.get_opt(NODE).await? {
+    let name = node.name();
+    let written = match api.get_opt(&name).await? {
         None => {
             let version = client.apiserver_version().await?.git_version;
-            let node = json!({"apiVersion": "v1", "kind": "Node",
-                "metadata": {"name": NODE, "labels": {
-                    "kubernetes.io/hostname": NODE,
+            let object = json!({"apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": name, "labels": {
+                    "kubernetes.io/hostname": name,
+                    "topology.kubernetes.io/zone": node.zone(),
                     "kubernetes.io/os": "linux",
                     "kubernetes.io/arch": "amd64"}},
-                "status": status(&Value::Null, &version)});
-            api.create(&PostParams::default(), &serde_json::from_value(node)?)
+                "status": status(node, &Value::Null, &version)});
+            api.create(&PostParams::default(), &serde_json::from_value(object)?)
                 .await?
         }
         Some(existing) => {
@@ -82,20 +111,21 @@ async fn heartbeat(client: &kube::Client) -> Result<String, Error> {
                 .as_str()
                 .unwrap_or_default()
                 .to_string();
-            let patch = json!({"status": status(&existing["status"]["conditions"], &version)});
-            api.patch_status(NODE, &PatchParams::default(), &Patch::Merge(&patch))
+            let conditions = &existing["status"]["conditions"];
+            let patch = json!({"status": status(node, conditions, &version)});
+            api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await?
         }
     };
     written
         .metadata
         .uid
-        .ok_or_else(|| format!("node {NODE} has no uid").into())
+        .ok_or_else(|| format!("node {name} has no uid").into())
 }
 
-/// The node's status: a healthy, roomy Linux machine at [`NODE_IP`] whose kubelet reports
+/// `node`'s status: a healthy, roomy Linux machine at its address whose kubelet reports
 /// `kubelet_version` (the API server's own version).
-fn status(existing_conditions: &Value, kubelet_version: &str) -> Value {
+fn status(node: Node, existing_conditions: &Value, kubelet_version: &str) -> Value {
     let now = now();
     let mut conditions = conditions(
         existing_conditions,
@@ -137,8 +167,8 @@ fn status(existing_conditions: &Value, kubelet_version: &str) -> Value {
         "allocatable": resources,
         "conditions": conditions,
         "addresses": [
-            {"type": "InternalIP", "address": NODE_IP.to_string()},
-            {"type": "Hostname", "address": NODE},
+            {"type": "InternalIP", "address": node.ip().to_string()},
+            {"type": "Hostname", "address": node.name()},
         ],
         "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
         "nodeInfo": {
@@ -151,15 +181,16 @@ fn status(existing_conditions: &Value, kubelet_version: &str) -> Value {
     })
 }
 
-/// Renews the node's Lease, creating it (owned by the node) when it is missing.
-async fn renew_lease(client: &kube::Client, node_uid: &str) -> Result<(), Error> {
+/// Renews the Lease of the node `name`, creating it (owned by the node) when it is
+/// missing.
+async fn renew_lease(client: &kube::Client, name: &str, node_uid: &str) -> Result<(), Error> {
     let api: Api<Lease> = Api::namespaced(client.clone(), LEASE_NAMESPACE);
     let renew_time = serde_json::to_value(MicroTime(jiff::Timestamp::now()))?;
-    let spec = json!({"holderIdentity": NODE, "leaseDurationSeconds": LEASE_SECONDS,
+    let spec = json!({"holderIdentity": name, "leaseDurationSeconds": LEASE_SECONDS,
         "renewTime": renew_time});
     let patched = api
         .patch(
-            NODE,
+            name,
             &PatchParams::default(),
             &Patch::Merge(&json!({"spec": spec})),
         )
@@ -168,9 +199,9 @@ async fn renew_lease(client: &kube::Client, node_uid: &str) -> Result<(), Error>
         Ok(_) => Ok(()),
         Err(kube::Error::Api(status)) if status.code == 404 => {
             let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                "metadata": {"name": NODE, "namespace": LEASE_NAMESPACE,
+                "metadata": {"name": name, "namespace": LEASE_NAMESPACE,
                     "ownerReferences": [{"apiVersion": "v1", "kind": "Node",
-                        "name": NODE, "uid": node_uid}]},
+                        "name": name, "uid": node_uid}]},
                 "spec": spec});
             api.create(&PostParams::default(), &serde_json::from_value(lease)?)
                 .await?;

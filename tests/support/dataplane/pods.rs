@@ -1,4 +1,4 @@
-//! The kubelet's side of the pods bound to the node: addresses, container states, phases,
+//! The kubelets' side of the pods bound to the nodes: addresses, container states, phases,
 //! conditions, and final deletion.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -9,7 +9,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, Preconditions
 use serde_json::{Value, json};
 
 use super::addresses::{Dummy, FIRST_POD_IP, LAST_POD_IP, is_pod_ip};
-use super::{Condition, Log, NODE, NODE_IP, conditions, now};
+use super::{Condition, Log, Node, conditions, now};
 
 /// A pod that runs and is ready (or is about to be reported so): what to serve.
 pub struct ReadyPod {
@@ -21,7 +21,7 @@ pub struct ReadyPod {
     pub ports: BTreeSet<u16>,
 }
 
-/// What one pass over the node's pods found.
+/// What one pass over the nodes' pods found.
 pub struct Pass {
     /// The pods that run, ready once `updates` are written.
     pub ready: Vec<ReadyPod>,
@@ -38,6 +38,8 @@ pub struct Update {
 
 /// The pods' addresses, by pod uid, and where they live.
 pub struct Pods {
+    /// Besides the pods' own addresses, it carries the address of a node other than the
+    /// first while a host-network pod runs there: the pod's servers listen on it.
     dummy: Dummy,
     addresses: HashMap<String, Ipv4Addr>,
     /// Where the search for a free address starts: a released address comes round again
@@ -65,29 +67,34 @@ impl Pods {
         }
     }
 
-    /// One pass over the node's pods: deletes terminating ones, hands out and releases
+    /// One pass over the nodes' pods: deletes terminating ones, hands out and releases
     /// addresses, and says which statuses to write ([`Pods::report`]); `None` when the pods
     /// could not be listed.
     pub async fn sync(&mut self, client: &kube::Client, log: &mut Log) -> Option<Pass> {
+        // Every pod, keeping those bound to one of the nodes: a field selector can name
+        // only one node.
         let listed = Api::<Pod>::all(client.clone())
-            .list(&ListParams::default().fields(&format!("spec.nodeName={NODE}")))
+            .list(&ListParams::default())
             .await;
-        let pods: Vec<Value> = match listed {
+        let pods: Vec<(Node, Value)> = match listed {
             Ok(list) => list
                 .items
                 .iter()
                 .filter_map(|pod| serde_json::to_value(pod).ok())
+                .filter_map(|pod| Some((Node::named(text(&pod, "/spec/nodeName"))?, pod)))
                 .collect(),
             Err(error) => {
-                log.error(format!("listing the pods of node {NODE}"), error);
+                log.error("listing the nodes' pods", error);
                 return None;
             }
         };
-        self.adopt(&pods);
+        self.adopt(pods.iter().map(|(_, pod)| pod));
         let mut live = HashSet::new();
+        let mut hosts = BTreeSet::new();
         let mut ready = Vec::new();
         let mut updates = Vec::new();
-        for pod in &pods {
+        for (node, pod) in &pods {
+            let node = *node;
             let uid = text(pod, "/metadata/uid").to_string();
             if !pod["metadata"]["deletionTimestamp"].is_null() {
                 delete(client, pod, log).await;
@@ -100,12 +107,15 @@ impl Pods {
             let fate = fate(pod);
             let ip = match fate {
                 Fate::Completes => None,
+                Fate::Runs | Fate::WaitsForImage if host_network(pod) => {
+                    Some(self.host_address(node, &mut hosts, pod, log))
+                }
                 Fate::Runs | Fate::WaitsForImage => match self.address(pod, log) {
                     Some(ip) => Some(ip),
                     None => continue,
                 },
             };
-            let desired = status(pod, fate, ip);
+            let desired = status(pod, node, fate, ip);
             if differs(&pod["status"], &desired) {
                 updates.push(Update {
                     namespace: text(pod, "/metadata/namespace").to_string(),
@@ -123,7 +133,7 @@ impl Pods {
             }
         }
         self.addresses.retain(|uid, _| live.contains(uid));
-        let in_use = self.addresses.values().copied().collect();
+        let in_use = self.addresses.values().copied().chain(hosts).collect();
         self.dummy.retain(&in_use, log);
         Some(Pass { ready, updates })
     }
@@ -153,7 +163,7 @@ impl Pods {
 
     /// Takes over the addresses live pods' statuses name (from an earlier data plane)
     /// before any new address is handed out.
-    fn adopt(&mut self, pods: &[Value]) {
+    fn adopt<'a>(&mut self, pods: impl Iterator<Item = &'a Value>) {
         for pod in pods {
             let uid = text(pod, "/metadata/uid");
             if self.addresses.contains_key(uid)
@@ -172,12 +182,28 @@ impl Pods {
         }
     }
 
-    /// The pod's address, handed out and put on `dummy0` if need be; `None` when the range
-    /// is exhausted.
-    fn address(&mut self, pod: &Value, log: &mut Log) -> Option<Ipv4Addr> {
-        if host_network(pod) {
-            return Some(NODE_IP);
+    /// The address of a host-network pod on `node`: the node's, put on `dummy0` (and into
+    /// `hosts`, the node addresses in use) unless it is the first node's, which is there.
+    fn host_address(
+        &mut self,
+        node: Node,
+        hosts: &mut BTreeSet<Ipv4Addr>,
+        pod: &Value,
+        log: &mut Log,
+    ) -> Ipv4Addr {
+        let ip = node.ip();
+        if node != Node::FIRST {
+            hosts.insert(ip);
+            if let Err(error) = self.dummy.add(ip) {
+                log.error(format!("the address of pod {}", describe(pod)), error);
+            }
         }
+        ip
+    }
+
+    /// The address of a pod on the pod network, handed out and put on `dummy0` if need
+    /// be; `None` when the range is exhausted.
+    fn address(&mut self, pod: &Value, log: &mut Log) -> Option<Ipv4Addr> {
         let uid = text(pod, "/metadata/uid");
         let ip = match self.addresses.get(uid) {
             Some(ip) => *ip,
@@ -306,8 +332,8 @@ fn container_ports(pod: &Value) -> BTreeSet<u16> {
         .collect()
 }
 
-/// The status a kubelet would report for `pod` meeting `fate`, with address `ip`.
-fn status(pod: &Value, fate: Fate, ip: Option<Ipv4Addr>) -> Value {
+/// The status `node`'s kubelet would report for `pod` meeting `fate`, with address `ip`.
+fn status(pod: &Value, node: Node, fate: Fate, ip: Option<Ipv4Addr>) -> Value {
     let now = now();
     let current = &pod["status"];
     let started = if current["startTime"].is_null() {
@@ -434,8 +460,8 @@ fn status(pod: &Value, fate: Fate, ip: Option<Ipv4Addr>) -> Value {
     let mut status = json!({
         "phase": phase,
         "conditions": conditions(&current["conditions"], &wanted, &now),
-        "hostIP": NODE_IP.to_string(),
-        "hostIPs": [{"ip": NODE_IP.to_string()}],
+        "hostIP": node.ip().to_string(),
+        "hostIPs": [{"ip": node.ip().to_string()}],
         "startTime": started,
         "initContainerStatuses": init.into_iter().map(|(_, _, s)| s).collect::<Vec<_>>(),
         "containerStatuses": apps.into_iter().map(|(_, _, s)| s).collect::<Vec<_>>(),

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use super::Log;
 
 /// The range of the last octet of ingress addresses.
-const FIRST: u8 = 200;
-const LAST: u8 = 254;
+pub const FIRST_INGRESS: u8 = 200;
+const LAST_INGRESS: u8 = 254;
 
 fn ingress_ip(n: u8) -> Ipv4Addr {
     Ipv4Addr::new(10, 231, 0, n)
@@ -51,7 +51,7 @@ pub async fn sync(client: &kube::Client, services: &[Service], log: &mut Log) {
         }
         let namespace = service.metadata.namespace.as_deref().unwrap_or_default();
         let name = service.metadata.name.as_deref().unwrap_or_default();
-        let Some(ip) = (FIRST..=LAST)
+        let Some(ip) = (FIRST_INGRESS..=LAST_INGRESS)
             .map(ingress_ip)
             .find(|ip| !taken.contains(ip))
         else {
@@ -59,8 +59,8 @@ pub async fn sync(client: &kube::Client, services: &[Service], log: &mut Log) {
                 format!("Service {namespace}/{name}"),
                 format!(
                     "no free ingress address from {} to {}",
-                    ingress_ip(FIRST),
-                    ingress_ip(LAST)
+                    ingress_ip(FIRST_INGRESS),
+                    ingress_ip(LAST_INGRESS)
                 ),
             );
             continue;

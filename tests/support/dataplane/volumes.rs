@@ -1,6 +1,8 @@
 //! The storage provisioner: the default StorageClass `crunch-stand-in`, hostPath
-//! PersistentVolumes for the claims of any class it provisions (the controller-manager's
-//! PV controller then binds them), and the volumes' deletion once their claims are gone.
+//! PersistentVolumes for the claims of any class it provisions, each on the node the
+//! scheduler chose for the claim's first consumer or, for a class that binds at once, the
+//! first node (the controller-manager's PV controller then binds them), and the volumes'
+//! deletion once their claims are gone.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -11,7 +13,7 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::{Error, Log, NODE, PROVISIONER, STORAGE_CLASS};
+use super::{Error, Log, Node, PROVISIONER, STORAGE_CLASS};
 
 /// Where the volumes' directories are.
 const ROOT: &str = "/tmp/crunch-stand-in";
@@ -62,10 +64,10 @@ impl Volumes {
             if provisioned.contains(text(claim, "/metadata/uid")) {
                 continue;
             }
-            let Some(class) = class_to_provision(claim, &classes) else {
+            let Some((class, node)) = class_to_provision(claim, &classes) else {
                 continue;
             };
-            if let Err(error) = provision(client, claim, class).await {
+            if let Err(error) = provision(client, claim, class, node).await {
                 let (namespace, claim) = (text(claim, "/metadata/namespace"), name(claim));
                 log.error(format!("provisioning claim {namespace}/{claim}"), error);
             }
@@ -120,10 +122,11 @@ async fn create_class(client: &kube::Client) -> Result<(), Error> {
     }
 }
 
-/// The class to provision `claim` of, when it is this provisioner's and the claim is due:
-/// pending, unbound, without a selector (those are for existing volumes), and, when the
-/// class waits for the first consumer, placed on this node by the scheduler.
-fn class_to_provision<'a>(claim: &Value, classes: &'a [Value]) -> Option<&'a Value> {
+/// The class to provision `claim` of and the node of its volume, when the class is this
+/// provisioner's and the claim is due: pending, unbound, without a selector (those are for
+/// existing volumes), and, when the class waits for the first consumer, placed on one of
+/// the data plane's nodes by the scheduler (the node); otherwise the first node.
+fn class_to_provision<'a>(claim: &Value, classes: &'a [Value]) -> Option<(&'a Value, Node)> {
     let pending = matches!(text(claim, "/status/phase"), "" | "Pending");
     if !pending
         || !claim["metadata"]["deletionTimestamp"].is_null()
@@ -144,15 +147,22 @@ fn class_to_provision<'a>(claim: &Value, classes: &'a [Value]) -> Option<&'a Val
     if text(class, "/provisioner") != PROVISIONER {
         return None;
     }
-    let waits = text(class, "/volumeBindingMode") == "WaitForFirstConsumer";
-    if waits && claim["metadata"]["annotations"][SELECTED_NODE] != NODE {
-        return None;
-    }
-    Some(class)
+    let node = if text(class, "/volumeBindingMode") == "WaitForFirstConsumer" {
+        let selected = &claim["metadata"]["annotations"][SELECTED_NODE];
+        Node::named(selected.as_str()?)?
+    } else {
+        Node::FIRST
+    };
+    Some((class, node))
 }
 
-/// Creates a hostPath volume on this node for `claim`, bound to it by `claimRef`.
-async fn provision(client: &kube::Client, claim: &Value, class: &Value) -> Result<(), Error> {
+/// Creates a hostPath volume on `node` for `claim`, bound to it by `claimRef`.
+async fn provision(
+    client: &kube::Client,
+    claim: &Value,
+    class: &Value,
+    node: Node,
+) -> Result<(), Error> {
     let uid = text(claim, "/metadata/uid");
     let size = &claim["spec"]["resources"]["requests"]["storage"];
     if size.is_null() {
@@ -174,7 +184,7 @@ async fn provision(client: &kube::Client, claim: &Value, class: &Value) -> Resul
             "namespace": text(claim, "/metadata/namespace"), "name": name(claim), "uid": uid},
         "hostPath": {"path": path.to_string_lossy(), "type": "DirectoryOrCreate"},
         "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-            {"key": "kubernetes.io/hostname", "operator": "In", "values": [NODE]}]}]}},
+            {"key": "kubernetes.io/hostname", "operator": "In", "values": [node.name()]}]}]}},
     });
     if !class["mountOptions"].is_null() {
         spec["mountOptions"] = class["mountOptions"].clone();
