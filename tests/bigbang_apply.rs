@@ -84,18 +84,22 @@ fn assert_all_ready(report: &Report) {
     );
 }
 
-/// `Kind namespace/name` of every object a bundle keeps in the cluster, as the report's
-/// pruned list names them.
+/// Every object a bundle keeps in the cluster (Helm hooks come and go), keyed as the
+/// report's pruned list names them.
 fn kept_objects(path: &Path) -> BTreeSet<String> {
     let verified = bundle::read(path).expect("the bundle verifies");
     verified
         .index
         .components
         .iter()
-        .flat_map(|c| c.objects.iter())
-        .filter(|o| o.apply)
-        .map(|o| o.name.clone() + "\u{0}" + &o.kind + "\u{0}" + &o.namespace)
+        .flat_map(|c| verified.objects(c))
+        .filter(|(o, value)| o.apply && value["metadata"]["annotations"]["helm.sh/hook"].is_null())
+        .map(|(o, _)| key(&o.kind, &o.namespace, &o.name))
         .collect()
+}
+
+fn key(kind: &str, namespace: &str, name: &str) -> String {
+    format!("{kind} {namespace}/{name}")
 }
 
 #[test]
@@ -188,7 +192,7 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
     let pruned: BTreeSet<String> = pruned
         .deleted
         .iter()
-        .map(|o| o.name.clone() + "\u{0}" + &o.kind + "\u{0}" + &o.namespace)
+        .map(|o| key(&o.kind, &o.namespace, &o.name))
         .collect();
     let added: BTreeSet<String> = added.into_iter().cloned().collect();
     assert_eq!(pruned, added, "{}", off.to_text());
