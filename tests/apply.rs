@@ -6,6 +6,8 @@
 
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
+#[path = "support/bundles.rs"]
+mod bundles;
 #[path = "support/dataplane/mod.rs"]
 mod dataplane;
 #[path = "support/gitserver.rs"]
@@ -171,7 +173,7 @@ fn reset(kubeconfig: &Path) {
     namespaces.extend(TEST_NAMESPACES.iter().map(|n| n.to_string()));
     let mut cluster_scoped = Vec::new();
     for path in [&bundles.dev, &bundles.prod] {
-        for target in bundle_targets(path) {
+        for target in bundles::kept_objects(path) {
             if target.kind == "Namespace" {
                 namespaces.insert(target.name.clone());
             } else if target.namespace.is_empty() {
@@ -239,24 +241,6 @@ fn worlds() -> &'static Worlds {
             _world: world,
         }
     })
-}
-
-/// The objects a bundle keeps in the cluster (Helm hooks come and go).
-fn bundle_targets(path: &Path) -> Vec<ObjectRef> {
-    let bundle = bundle::read(path).expect("read bundle");
-    bundle
-        .index
-        .components
-        .iter()
-        .flat_map(|c| bundle.objects(c))
-        .filter(|(o, value)| o.apply && value["metadata"]["annotations"]["helm.sh/hook"].is_null())
-        .map(|(o, _)| ObjectRef {
-            api_version: o.api_version.clone(),
-            kind: o.kind.clone(),
-            namespace: o.namespace.clone(),
-            name: o.name.clone(),
-        })
-        .collect()
 }
 
 /// A one-component bundle of `objects` in namespace `crunch-test`.
@@ -392,7 +376,7 @@ fn dev_bundle_goes_from_nothing_to_ready() {
         .find(|c| c.id == "HelmRelease/bigbang/logging")
         .unwrap();
     assert_eq!(logging.hooks, 1, "the post-install hook ran");
-    for target in bundle_targets(dev) {
+    for target in bundles::kept_objects(dev) {
         let live = cluster.get(&target);
         let Some(live) = live else {
             panic!("{target} is missing after apply");
@@ -450,7 +434,7 @@ fn applying_the_same_bundle_again_changes_nothing() {
     let dev = &worlds().dev;
     let (first, lines) = cluster.apply(&cluster.options(dev));
     assert_ready(&first, &lines);
-    let targets = bundle_targets(dev);
+    let targets = bundles::kept_objects(dev);
     let before = versions(&cluster, &targets);
     // The second time from an archive of the same bundle, as it reaches an enclave.
     let tmp = tempfile::tempdir().unwrap();
@@ -485,8 +469,8 @@ fn prod_after_dev_prunes_exactly_what_disappeared() {
     assert_ready(&first, &lines);
     let (second, lines) = cluster.apply(&cluster.options(&worlds.prod));
     assert_ready(&second, &lines);
-    let dev = bundle_targets(&worlds.dev);
-    let prod = bundle_targets(&worlds.prod);
+    let dev = bundles::kept_objects(&worlds.dev);
+    let prod = bundles::kept_objects(&worlds.prod);
     let vanished: BTreeSet<ObjectRef> = dev
         .iter()
         .filter(|d| !prod.iter().any(|p| p.same_object(d)))
@@ -579,7 +563,7 @@ fn an_interrupted_apply_is_completed_by_the_next_run() {
     }
     let (report, lines) = cluster.apply(&cluster.options(dev));
     assert_ready(&report, &lines);
-    for target in bundle_targets(dev) {
+    for target in bundles::kept_objects(dev) {
         assert!(cluster.get(&target).is_some(), "{target} is there");
     }
 }
@@ -853,7 +837,7 @@ fn dry_run_changes_nothing_and_diff_shows_what_would() {
     let worlds = worlds();
     let (report, lines) = cluster.apply(&cluster.options(&worlds.dev));
     assert_ready(&report, &lines);
-    let targets = bundle_targets(&worlds.dev);
+    let targets = bundles::kept_objects(&worlds.dev);
     let before = versions(&cluster, &targets);
     let mut dry = cluster.options(&worlds.prod);
     dry.dry_run = true;
