@@ -1,9 +1,10 @@
 //! The real Big Bang on a real control plane, run by `tools/bigbang-apply`: from an
 //! empty cluster to every component ready beside the stand-in data plane, a re-apply
-//! that changes nothing, Kiali switched on and off again, and an interrupted apply that
-//! the next run completes. Without `CRUNCH_TEST_KUBECONFIG`, `CRUNCH_BIGBANG_BUNDLE` and
-//! `CRUNCH_BIGBANG_KIALI_BUNDLE` it says it was skipped: the bundles come from fetched
-//! snapshots, the cluster from Kubernetes binaries, neither of which a clone has.
+//! that changes nothing, Kiali switched on and off again, and Kiali switched on once
+//! more by an interrupted apply that the next run completes. Without
+//! `CRUNCH_TEST_KUBECONFIG`, `CRUNCH_BIGBANG_BUNDLE` and `CRUNCH_BIGBANG_KIALI_BUNDLE` it
+//! says it was skipped: the bundles come from fetched snapshots, the cluster from
+//! Kubernetes binaries, neither of which a clone has.
 
 #[path = "support/bundles.rs"]
 mod bundles;
@@ -11,6 +12,7 @@ mod bundles;
 mod dataplane;
 
 use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -104,51 +106,10 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
     };
     let _data_plane = dataplane::DataPlane::start(&setup.kubeconfig);
 
-    // Interrupted at the first wait, then completed by the next run.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crunch"))
-        .arg("apply")
-        .arg(&setup.dev)
-        .arg("--kubeconfig")
-        .arg(&setup.kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start crunch apply");
-    let stderr = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        use std::io::{BufRead, BufReader};
-        let mut seen = Vec::new();
-        for line in BufReader::new(stderr).lines() {
-            let line = line.unwrap();
-            let applied = line.contains(": applied ");
-            seen.push(line);
-            if applied && seen.iter().filter(|l| l.contains(": ready")).count() >= 3 {
-                return seen;
-            }
-        }
-        seen
-    });
-    let seen = reader.join().unwrap();
-    let interrupted = Command::new("kill")
-        .arg("-INT")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(i32::from(EXIT_INTERRUPTED)),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        seen.join("\n")
-    );
-    eprintln!("interrupted after {} progress lines", seen.len());
-
     let first = apply(&options(&setup, &setup.dev));
     assert_all_ready(&first);
     eprintln!(
-        "from interrupted to ready: {:.1}s, {} API requests, {} components",
+        "from nothing to ready: {:.1}s, {} API requests, {} components",
         first.seconds,
         first.requests,
         first.components.len()
@@ -206,4 +167,81 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
         "Kiali on: {:.1}s, {} API requests; off again: {:.1}s, {} API requests",
         on.seconds, on.requests, off.seconds, off.requests
     );
+
+    // Kiali on once more, interrupted at the first wait, then completed by the next run.
+    let (lines, stdout) = interrupted_apply(&setup, &setup.kiali);
+    eprintln!(
+        "interrupted after {} progress lines:\n{stdout}",
+        lines.len()
+    );
+    let resumed = apply(&options(&setup, &setup.kiali));
+    assert_all_ready(&resumed);
+    let missing = missing_objects(&setup, &setup.kiali);
+    assert!(
+        missing.is_empty(),
+        "missing after the resumed apply: {missing:?}"
+    );
+}
+
+/// Runs `crunch apply` on `bundle` and interrupts it (SIGINT) at its first wait; returns
+/// its progress lines and its report.
+fn interrupted_apply(setup: &Setup, bundle: &Path) -> (Vec<String>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("apply")
+        .arg(bundle)
+        .arg("--kubeconfig")
+        .arg(&setup.kubeconfig)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start crunch apply");
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        let waiting = line.contains(": waiting for");
+        seen.push(line);
+        if waiting {
+            break;
+        }
+    }
+    let interrupted = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(i32::from(EXIT_INTERRUPTED)),
+        "{stdout}\n{}",
+        seen.join("\n")
+    );
+    (seen, stdout)
+}
+
+/// The objects `bundle` keeps in the cluster that the cluster lacks.
+fn missing_objects(setup: &Setup, bundle: &Path) -> Vec<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let cluster = apply::cluster::Cluster::connect(
+            Some(&setup.kubeconfig),
+            None,
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .expect("connect");
+        let mut missing = Vec::new();
+        for target in bundles::kept_objects(bundle) {
+            if !matches!(cluster.get(&target).await, Ok(Some(_))) {
+                missing.push(key(&target.kind, &target.namespace, &target.name));
+            }
+        }
+        missing
+    })
 }
