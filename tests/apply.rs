@@ -1201,3 +1201,35 @@ fn hooks_succeeded_are_deleted_once_every_hook_of_the_event_ran() {
         assert!(cluster.get(&target).is_none(), "{target} was deleted");
     }
 }
+
+#[test]
+fn a_namespace_still_being_deleted_is_created_again_once_gone() {
+    // An add-on switched off and at once on again: its namespace is still terminating.
+    let cluster = cluster();
+    if let Some(double) = &cluster.double {
+        double.set_speed(Duration::from_millis(1000));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "crunch-test-extra"}});
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "addon", "namespace": "crunch-test-extra"}, "data": {"a": "1"}});
+    let on = small_bundle(tmp.path(), "addon", "60s", vec![namespace, config]);
+    let off = small_bundle(tmp.path(), "addon-off", "60s", vec![]);
+    let options = |bundle: &Path| {
+        let mut options = cluster.options(bundle);
+        options.prune_scope.namespaces = true;
+        options
+    };
+    for bundle in [&on, &off, &on] {
+        let (report, lines) = cluster.apply(&options(bundle));
+        assert_ready(&report, &lines);
+    }
+    let config = ObjectRef {
+        api_version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: "crunch-test-extra".into(),
+        name: "addon".into(),
+    };
+    assert!(cluster.get(&config).is_some());
+}

@@ -126,6 +126,10 @@ fn from_status(status: kube::core::Status) -> RequestError {
             fields: conflicts,
         },
         409 | 429 | 502 | 503 | 504 => RequestError::Transient(message),
+        // A namespace an earlier prune deletes: gone (and created anew) soon.
+        403 if message.contains("because it is being terminated") => {
+            RequestError::Transient(message)
+        }
         500 if message.contains("failed calling webhook") => RequestError::Webhook(message),
         // The server could not type the object against its schema (a field this API
         // version does not have): the object is wrong for this cluster, not the moment.

@@ -313,12 +313,24 @@ impl Work<'_> {
             )
             .await
             .map_err(|e| self.failed(target, "apply", e))?;
-        let applied = retry(self.deadline, &run.stop, || {
-            run.cluster
-                .apply(target, &object.value, run.force_conflicts, false)
-        })
-        .await
-        .map_err(|e| self.failed(target, "apply", e))?;
+        let send = || async {
+            retry(self.deadline, &run.stop, || {
+                run.cluster
+                    .apply(target, &object.value, run.force_conflicts, false)
+            })
+            .await
+            .map_err(|e| self.failed(target, "apply", e))
+        };
+        let mut applied = send().await?;
+        if target.kind == "Namespace" && applied["metadata"]["deletionTimestamp"].is_string() {
+            // Still going from an earlier prune: nothing can be created in it until it
+            // is gone, so it is created anew then.
+            self.progress.waiting(&format!(
+                "{target} is being deleted; creating it again once it is gone"
+            ));
+            self.until_gone(target).await?;
+            applied = send().await?;
+        }
         if matches!(
             target.kind.as_str(),
             "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
@@ -406,6 +418,12 @@ impl Work<'_> {
         if !existed {
             return Ok(());
         }
+        self.until_gone(target).await
+    }
+
+    /// Waits until an object being deleted is gone.
+    async fn until_gone(&self, target: &ObjectRef) -> Result<(), Outcome> {
+        let run = self.run;
         let mut backoff = Backoff::polling();
         loop {
             let live = retry(self.deadline, &run.stop, || run.cluster.get(target))
