@@ -1233,3 +1233,24 @@ fn a_namespace_still_being_deleted_is_created_again_once_gone() {
     };
     assert!(cluster.get(&config).is_some());
 }
+
+#[test]
+fn a_workload_without_pods_times_out_with_its_controllers_reason() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "orphan", "namespace": "crunch-test"},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"serviceAccountName": "nobody",
+            "restartPolicy": "Never",
+            "containers": [{"name": "run", "image": "registry.crunch.test/run:1"}]}}}});
+    let bundle = small_bundle(tmp.path(), "orphan", "5s", vec![job]);
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    let message = timed_out(&report);
+    assert!(
+        message.contains("event FailedCreate: ")
+            && message.contains("error looking up service account crunch-test/nobody"),
+        "{message}"
+    );
+}

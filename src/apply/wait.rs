@@ -170,19 +170,58 @@ async fn explain(cluster: &Cluster, pending: &BTreeMap<&ObjectRef, String>) -> V
         let Ok(Some(live)) = cluster.get(target).await else {
             continue;
         };
-        let Some(selector) = status::pod_selector(&live) else {
-            continue;
+        let pods = match status::pod_selector(&live) {
+            Some(selector) => cluster
+                .list("v1", "Pod", &target.namespace, &selector)
+                .await
+                .unwrap_or_default(),
+            None => Vec::new(),
         };
-        if let Ok(pods) = cluster
-            .list("v1", "Pod", &target.namespace, &selector)
-            .await
-        {
-            lines.extend(
-                status::pod_problems(&pods)
-                    .into_iter()
-                    .map(|p| format!("  {p}")),
-            );
+        if pods.is_empty() {
+            lines.extend(warnings(cluster, target).await);
         }
+        lines.extend(
+            status::pod_problems(&pods)
+                .into_iter()
+                .map(|p| format!("  {p}")),
+        );
     }
     lines
+}
+
+/// What the cluster says about an object without pods: its latest warning events, or a
+/// Deployment's ReplicaSets' (`FailedCreate`: a missing ServiceAccount, a quota, an
+/// admission webhook).
+async fn warnings(cluster: &Cluster, target: &ObjectRef) -> Vec<String> {
+    let Ok(events) = cluster.list("v1", "Event", &target.namespace, "").await else {
+        return Vec::new();
+    };
+    let about = |event: &Value| {
+        let object = &event["involvedObject"];
+        let name = object["name"].as_str().unwrap_or_default();
+        match object["kind"].as_str().unwrap_or_default() {
+            kind if kind == target.kind => name == target.name,
+            "ReplicaSet" => {
+                target.kind == "Deployment"
+                    && name
+                        .strip_prefix(target.name.as_str())
+                        .is_some_and(|r| r.starts_with('-'))
+            }
+            _ => false,
+        }
+    };
+    let mut messages: Vec<String> = events
+        .iter()
+        .filter(|e| e["type"] == "Warning" && about(e))
+        .map(|e| {
+            format!(
+                "  event {}: {}",
+                e["reason"].as_str().unwrap_or_default(),
+                e["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    messages.dedup();
+    let keep = messages.len().saturating_sub(2);
+    messages.split_off(keep)
 }

@@ -169,6 +169,11 @@ fn create_pod(
             name: account.into(),
         };
         if store.get(&key).is_none() {
+            let message = format!(
+                "Error creating: pods {name:?} is forbidden: error looking up service account {}/{account}: serviceaccount {account:?} not found",
+                key.namespace
+            );
+            warn(store, owner, &owner_ref, "FailedCreate", &message);
             return;
         }
     }
@@ -188,6 +193,30 @@ fn create_pod(
     }
     store.stamp_new(&mut pod, false);
     store.create(Key::of("", "pods", &pod), pod);
+}
+
+/// Records a Warning event about `owner` once (the real controllers count repeats).
+fn warn(store: &mut Store, owner: &Value, owner_ref: &Value, reason: &str, message: &str) {
+    let namespace = meta_str(owner, "namespace").to_string();
+    let name = format!("{}.{}", meta_str(owner, "name"), reason.to_lowercase());
+    let key = Key {
+        group: String::new(),
+        plural: "events".into(),
+        namespace: namespace.clone(),
+        name: name.clone(),
+    };
+    if store.get(&key).is_some() {
+        return;
+    }
+    let mut event = json!({"apiVersion": "v1", "kind": "Event",
+        "metadata": {"name": name, "namespace": namespace},
+        "involvedObject": {"apiVersion": owner_ref["apiVersion"], "kind": owner_ref["kind"],
+            "name": meta_str(owner, "name"), "namespace": namespace,
+            "uid": meta_str(owner, "uid")},
+        "reason": reason, "message": message, "type": "Warning", "count": 1,
+        "firstTimestamp": now_rfc3339(), "lastTimestamp": now_rfc3339()});
+    store.stamp_new(&mut event, false);
+    store.create(key, event);
 }
 
 fn pod_ready(pod: &Value) -> bool {
