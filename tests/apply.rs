@@ -12,14 +12,15 @@ mod bundles;
 mod dataplane;
 #[path = "support/gitserver.rs"]
 mod gitserver;
+#[path = "support/interrupt.rs"]
+mod interrupt;
 #[path = "support/world.rs"]
 mod world;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -28,9 +29,7 @@ use serde_json::{Value, json};
 use apiserver::{ApiServer, Fault, FaultKind};
 use crunch::apply::cluster::{Cluster, ObjectRef};
 use crunch::apply::component::Outcome;
-use crunch::apply::report::{
-    EXIT_APPLY, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Report,
-};
+use crunch::apply::report::{EXIT_APPLY, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Report};
 use crunch::apply::{self, Options, StartError};
 use crunch::bundle::{self, Bundle, Component, ComponentKind, Object};
 use world::{REMOTE, World, copy_dir};
@@ -523,41 +522,7 @@ fn an_interrupted_apply_is_completed_by_the_next_run() {
         double.set_speed(Duration::from_millis(1000));
     }
     let dev = &worlds().dev;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crunch"))
-        .arg("apply")
-        .arg(dev)
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start crunch apply");
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        // Interrupt at the first wait: objects sent, not yet ready, components still to go.
-        let waiting = line.contains(": waiting for");
-        seen.push(line);
-        if waiting {
-            break;
-        }
-    }
-    let interrupted = Command::new("kill")
-        .arg("-INT")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(i32::from(EXIT_INTERRUPTED)),
-        "{stdout}\n{}",
-        seen.join("\n")
-    );
-    assert!(stdout.contains("run `crunch apply` again"), "{stdout}");
+    interrupt::apply_interrupted_at_first_wait(dev, &cluster.kubeconfig);
     if let Some(double) = &cluster.double {
         double.set_speed(Duration::from_millis(50));
     }

@@ -10,15 +10,15 @@
 mod bundles;
 #[path = "support/dataplane/mod.rs"]
 mod dataplane;
+#[path = "support/interrupt.rs"]
+mod interrupt;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use crunch::apply::component::Outcome;
-use crunch::apply::report::{EXIT_INTERRUPTED, EXIT_OK, Report};
+use crunch::apply::report::{EXIT_OK, Report};
 use crunch::apply::{self, Options};
 
 struct Setup {
@@ -169,7 +169,8 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
     );
 
     // Kiali on once more, interrupted at the first wait, then completed by the next run.
-    let (lines, stdout) = interrupted_apply(&setup, &setup.kiali);
+    let (lines, stdout) =
+        interrupt::apply_interrupted_at_first_wait(&setup.kiali, &setup.kubeconfig);
     eprintln!(
         "interrupted after {} progress lines:\n{stdout}",
         lines.len()
@@ -181,45 +182,6 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
         missing.is_empty(),
         "missing after the resumed apply: {missing:?}"
     );
-}
-
-/// Runs `crunch apply` on `bundle` and interrupts it (SIGINT) at its first wait; returns
-/// its progress lines and its report.
-fn interrupted_apply(setup: &Setup, bundle: &Path) -> (Vec<String>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crunch"))
-        .arg("apply")
-        .arg(bundle)
-        .arg("--kubeconfig")
-        .arg(&setup.kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start crunch apply");
-    let stderr = child.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    for line in BufReader::new(stderr).lines() {
-        let line = line.unwrap();
-        let waiting = line.contains(": waiting for");
-        seen.push(line);
-        if waiting {
-            break;
-        }
-    }
-    let interrupted = Command::new("kill")
-        .arg("-INT")
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(interrupted.success());
-    let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(i32::from(EXIT_INTERRUPTED)),
-        "{stdout}\n{}",
-        seen.join("\n")
-    );
-    (seen, stdout)
 }
 
 /// The objects `bundle` keeps in the cluster that the cluster lacks.
