@@ -361,8 +361,6 @@ impl Work<'_> {
         })
     }
 
-    /// Runs the hooks of one event in order, as Helm does: each is applied and waited
-    /// on before the next, with its delete policies.
     /// Runs the hooks of `event` in order, as Helm does: each is created and waited for;
     /// those whose policy says `hook-succeeded` are deleted only once every hook of the
     /// event succeeded (later hooks may use earlier ones: a Job its ServiceAccount), in
