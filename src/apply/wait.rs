@@ -126,42 +126,6 @@ async fn check(cluster: &Cluster, target: &ObjectRef) -> Result<Readiness, Reque
     Ok(status::readiness(&live))
 }
 
-/// The services a webhook configuration calls.
-pub fn webhook_services(configuration: &Value) -> Vec<(String, String)> {
-    let mut services: Vec<(String, String)> = configuration["webhooks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|hook| {
-            let service = &hook["clientConfig"]["service"];
-            Some((
-                service["namespace"].as_str()?.to_string(),
-                service["name"].as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    services.sort();
-    services.dedup();
-    services
-}
-
-/// Whether a Service has a ready endpoint in its EndpointSlices.
-pub async fn service_has_endpoints(
-    cluster: &Cluster,
-    namespace: &str,
-    name: &str,
-) -> Result<bool, RequestError> {
-    let slices = cluster
-        .list(
-            "discovery.k8s.io/v1",
-            "EndpointSlice",
-            namespace,
-            &format!("kubernetes.io/service-name={name}"),
-        )
-        .await?;
-    Ok(status::has_ready_endpoint(&slices))
-}
-
 /// One line per object still not ready, followed by its pods' problems.
 async fn explain(cluster: &Cluster, pending: &BTreeMap<&ObjectRef, String>) -> Vec<String> {
     let mut lines = Vec::new();

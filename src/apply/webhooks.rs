@@ -15,12 +15,12 @@ use std::sync::Mutex;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::cluster::{ObjectRef, RequestError};
+use super::cluster::{Cluster, ObjectRef, RequestError};
 use super::component::Run;
 use super::plan::Plan;
 use super::progress::Progress;
 use super::retry::{Backoff, Failure, Pause, retry};
-use super::wait::{service_has_endpoints, webhook_services};
+use super::status;
 
 /// One webhook of a configuration applied in this run.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ struct Webhook {
 }
 
 /// The webhooks applied so far in this run, and which component provides each Service.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Gate {
     webhooks: Mutex<Vec<Webhook>>,
     /// The component whose objects include each Service (namespace, name).
@@ -91,12 +91,14 @@ impl Gate {
             return;
         };
         for hook in configuration["webhooks"].as_array().into_iter().flatten() {
-            let wrapped = serde_json::json!({"webhooks": [hook]});
-            for service in webhook_services(&wrapped) {
+            let service = &hook["clientConfig"]["service"];
+            if let (Some(namespace), Some(name)) =
+                (service["namespace"].as_str(), service["name"].as_str())
+            {
                 webhooks.push(Webhook {
                     configuration: target.to_string(),
                     rules: hook["rules"].as_array().cloned().unwrap_or_default(),
-                    service,
+                    service: (namespace.to_string(), name.to_string()),
                 });
             }
         }
@@ -154,6 +156,23 @@ impl Gate {
         }
         Ok(())
     }
+}
+
+/// Whether a Service has a ready endpoint in its EndpointSlices.
+async fn service_has_endpoints(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+) -> Result<bool, RequestError> {
+    let slices = cluster
+        .list(
+            "discovery.k8s.io/v1",
+            "EndpointSlice",
+            namespace,
+            &format!("kubernetes.io/service-name={name}"),
+        )
+        .await?;
+    Ok(status::has_ready_endpoint(&slices))
 }
 
 /// Whether a webhook rule matches creating or updating `target`.
