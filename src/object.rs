@@ -40,12 +40,8 @@ impl ObjectKey {
                 serde_json::to_string(object).unwrap_or_default()
             ));
         }
-        let group = api_version
-            .rsplit_once('/')
-            .map(|(group, _)| group.to_string())
-            .unwrap_or_default();
         Ok(Self {
-            group,
+            group: api_group(&api_version).to_string(),
             kind,
             namespace: field(&["metadata", "namespace"]),
             name,
@@ -85,10 +81,7 @@ pub struct ObjectRef {
 impl ObjectRef {
     /// The API group (empty for the core group).
     pub fn group(&self) -> &str {
-        self.api_version
-            .rsplit_once('/')
-            .map(|(group, _)| group)
-            .unwrap_or_default()
+        api_group(&self.api_version)
     }
 
     /// Whether `other` is the same object, perhaps named through another version.
@@ -146,6 +139,14 @@ impl Scope {
             scope,
         ))
     }
+}
+
+/// The API group of an `apiVersion` (empty for the core group's `v1`).
+pub fn api_group(api_version: &str) -> &str {
+    api_version
+        .rsplit_once('/')
+        .map(|(group, _)| group)
+        .unwrap_or_default()
 }
 
 /// A kind with its API group, as `schemas/kinds.json` and `crunch.yaml`'s `cluster.kinds`

@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use crate::object::ObjectRef;
+use crate::object::api_group;
 
 /// The field manager of every crunch write.
 pub const FIELD_MANAGER: &str = "crunch";
@@ -289,8 +290,11 @@ impl Cluster {
     /// The CustomResourceDefinition behind a kind the cluster serves, if it has one
     /// (aggregated APIs have none; a failed lookup counts as none).
     pub async fn definition(&self, api_version: &str, kind: &str) -> Option<Value> {
+        let group = api_group(api_version);
+        if group.is_empty() {
+            return None;
+        }
         let resolved = self.resolve(api_version, kind).await.ok()?;
-        let group = api_version.rsplit_once('/')?.0;
         let target = ObjectRef {
             api_version: "apiextensions.k8s.io/v1".into(),
             kind: "CustomResourceDefinition".into(),

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::bundle::ComponentKind;
-use crate::object::qualified_kind;
+use crate::object::{Scope, api_group, qualified_kind};
 
 /// Which Flux controller would have applied an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,18 +54,8 @@ impl Schemas {
     /// Learns the kind `crd` defines; anything that is not a CustomResourceDefinition is
     /// ignored.
     pub fn add(&mut self, crd: &Value) {
-        if crd["kind"] != "CustomResourceDefinition"
-            || !crd["apiVersion"]
-                .as_str()
-                .is_some_and(|v| v.starts_with("apiextensions.k8s.io/"))
-        {
-            return;
-        }
-        let spec = &crd["spec"];
-        if let (Some(group), Some(kind)) = (spec["group"].as_str(), spec["names"]["kind"].as_str())
-        {
-            self.definitions
-                .insert(qualified_kind(group, kind), crd.clone());
+        if let Some((kind, _)) = Scope::of_crd(crd) {
+            self.definitions.insert(kind, crd.clone());
         }
     }
 
@@ -94,8 +84,7 @@ impl Schemas {
 }
 
 fn key(api_version: &str, kind: &str) -> String {
-    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-    qualified_kind(group, kind)
+    qualified_kind(api_group(api_version), kind)
 }
 
 /// `object` as the controller of `origin` would have the API server store it (before
@@ -132,31 +121,24 @@ fn kustomize_controller_defaults(object: &mut Value, kind: &str) {
     };
     map.remove("status");
     match kind {
-        "Pod" => default_container_protocols(map.get_mut("spec")),
+        "Pod" => default_container_protocols(object.pointer_mut("/spec")),
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-            default_container_protocols(pointer(map, &["spec", "template", "spec"]))
+            default_container_protocols(object.pointer_mut("/spec/template/spec"))
         }
-        "CronJob" => default_container_protocols(pointer(
-            map,
-            &["spec", "jobTemplate", "spec", "template", "spec"],
-        )),
+        "CronJob" => {
+            default_container_protocols(object.pointer_mut("/spec/jobTemplate/spec/template/spec"))
+        }
         "Service" => {
-            if let Some(ports) = pointer(map, &["spec", "ports"]).and_then(Value::as_array_mut) {
+            if let Some(ports) = object
+                .pointer_mut("/spec/ports")
+                .and_then(Value::as_array_mut)
+            {
                 ports.iter_mut().for_each(default_protocol);
             }
         }
         "Secret" => fold_string_data(map),
         _ => {}
     }
-}
-
-fn pointer<'a>(map: &'a mut Map<String, Value>, path: &[&str]) -> Option<&'a mut Value> {
-    let (first, rest) = path.split_first()?;
-    let mut at = map.get_mut(*first)?;
-    for step in rest {
-        at = at.get_mut(*step)?;
-    }
-    Some(at)
 }
 
 /// Flux sets the protocol of the containers' ports (not the init containers'), as

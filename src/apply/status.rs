@@ -14,6 +14,8 @@ use std::fmt::{self, Write as _};
 
 use serde_json::Value;
 
+use crate::object::api_group;
+
 /// What kstatus calls the status of a resource, reduced to what an applier waits on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
@@ -142,9 +144,10 @@ enum Kind {
 impl Kind {
     fn of(object: &Value) -> Kind {
         let api_version = text(object, &["apiVersion"]).unwrap_or_default();
-        // `apps/v1` has group `apps`; a bare `v1` is the core group.
-        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-        match (group, text(object, &["kind"]).unwrap_or_default()) {
+        match (
+            api_group(api_version),
+            text(object, &["kind"]).unwrap_or_default(),
+        ) {
             ("apps" | "extensions", "Deployment") => Kind::Deployment,
             ("apps", "StatefulSet") => Kind::StatefulSet,
             ("apps" | "extensions", "DaemonSet") => Kind::DaemonSet,
