@@ -6,6 +6,8 @@
 
 #[path = "support/apiserver/mod.rs"]
 mod apiserver;
+#[path = "support/block.rs"]
+mod block;
 #[path = "support/bundles.rs"]
 mod bundles;
 #[path = "support/dataplane/mod.rs"]
@@ -17,6 +19,7 @@ mod interrupt;
 #[path = "support/world.rs"]
 mod world;
 
+use block::block;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -126,6 +129,13 @@ impl TestCluster {
         })
     }
 
+    /// Deletes an object if it is there.
+    fn delete(&self, target: &ObjectRef) {
+        block(async {
+            let _ = self.connect().await.delete(target).await;
+        });
+    }
+
     /// Server-side applies `object` as another field manager.
     fn apply_as(&self, manager: &str, object: &Value) {
         let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).unwrap();
@@ -157,12 +167,15 @@ impl TestCluster {
     }
 }
 
-fn block<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(future)
+/// An object in the cluster, by apiVersion, kind, namespace ("" when cluster-scoped) and
+/// name.
+fn target(api_version: &str, kind: &str, namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    }
 }
 
 /// Deletes everything the suite creates from a real cluster and waits until it is gone.
@@ -184,12 +197,7 @@ fn reset(kubeconfig: &Path) {
         let cluster = Cluster::connect(Some(kubeconfig), None, Duration::from_secs(30))
             .await
             .expect("connect to CRUNCH_TEST_KUBECONFIG");
-        let namespace = |name: &str| ObjectRef {
-            api_version: "v1".into(),
-            kind: "Namespace".into(),
-            namespace: String::new(),
-            name: name.into(),
-        };
+        let namespace = |name: &str| target("v1", "Namespace", "", name);
         for target in cluster_scoped
             .iter()
             .chain(&namespaces.iter().map(|n| namespace(n)).collect::<Vec<_>>())
@@ -282,29 +290,53 @@ fn bundle_of(
     objects: Vec<Value>,
     health_checks: Vec<ObjectRef>,
 ) -> PathBuf {
-    let mut values = vec![json!({"apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": "crunch-test"}})];
-    values.extend(objects);
+    let mut only = component(name, kind, vec![], timeout, objects);
+    only.health_checks = health_checks;
+    write_bundle(dir, name, vec![only])
+}
+
+/// A component of a test bundle; every object is applied.
+fn component(
+    id: &str,
+    kind: ComponentKind,
+    needs: Vec<&str>,
+    timeout: &str,
+    objects: Vec<Value>,
+) -> Component {
+    Component {
+        id: id.into(),
+        kind,
+        parent: None,
+        depends_on: needs.into_iter().map(String::from).collect(),
+        timeout: Some(timeout.into()),
+        release: None,
+        source: None,
+        health_checks: vec![],
+        objects: objects
+            .into_iter()
+            .map(|value| Object { value, apply: true })
+            .collect(),
+    }
+}
+
+/// Writes `components` as the bundle `name`, the first holding namespace `crunch-test`.
+fn write_bundle(dir: &Path, name: &str, mut components: Vec<Component>) -> PathBuf {
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "crunch-test"}});
+    components[0].objects.insert(
+        0,
+        Object {
+            value: namespace,
+            apply: true,
+        },
+    );
     let out = dir.join(name);
     bundle::write(
         &Bundle {
             environment: name.into(),
             kube_version: "v1.28.15".into(),
             sources: vec![],
-            components: vec![Component {
-                id: name.into(),
-                kind,
-                parent: None,
-                depends_on: vec![],
-                timeout: Some(timeout.into()),
-                release: None,
-                source: None,
-                health_checks,
-                objects: values
-                    .into_iter()
-                    .map(|value| Object { value, apply: true })
-                    .collect(),
-            }],
+            components,
         },
         &out,
     )
@@ -411,12 +443,12 @@ fn dev_bundle_goes_from_nothing_to_ready() {
         }
     }
     // The hook's delete policy (hook-succeeded) removed it once it completed.
-    let hook = ObjectRef {
-        api_version: "batch/v1".into(),
-        kind: "Job".into(),
-        namespace: "logging".into(),
-        name: "logging-logging-logstore-bootstrap".into(),
-    };
+    let hook = target(
+        "batch/v1",
+        "Job",
+        "logging",
+        "logging-logging-logstore-bootstrap",
+    );
     assert!(cluster.get(&hook).is_none());
     let inventories = cluster.list(
         "v1",
@@ -609,12 +641,7 @@ fn conflicts_are_reported_per_field_and_force_takes_over() {
     let (report, lines) = cluster.apply(&force);
     assert_ready(&report, &lines);
     let live = cluster
-        .get(&ObjectRef {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespace: "crunch-test".into(),
-            name: "shared".into(),
-        })
+        .get(&target("v1", "ConfigMap", "crunch-test", "shared"))
         .unwrap();
     assert_eq!(live["data"]["shared"], "from-crunch");
 }
@@ -645,56 +672,25 @@ fn secret(name: &str) -> Value {
 
 /// The webhook configuration is cluster-wide: remove it so it does not outlive the test.
 fn remove_guard_webhook(cluster: &TestCluster) {
-    block(async {
-        let cluster = cluster.connect().await;
-        let target = ObjectRef {
-            api_version: "admissionregistration.k8s.io/v1".into(),
-            kind: "ValidatingWebhookConfiguration".into(),
-            namespace: String::new(),
-            name: "crunch-test-guard".into(),
-        };
-        let _ = cluster.delete(&target).await;
-    });
+    cluster.delete(&target(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "",
+        "crunch-test-guard",
+    ));
 }
 
 /// Writes a bundle of several components: (id, depends on, timeout, objects).
 type ComponentSpec<'a> = (&'a str, Vec<&'a str>, &'a str, Vec<Value>);
 
 fn components_bundle(dir: &Path, name: &str, components: Vec<ComponentSpec>) -> PathBuf {
-    let out = dir.join(name);
-    let mut first = vec![json!({"apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": "crunch-test"}})];
-    bundle::write(
-        &Bundle {
-            environment: name.into(),
-            kube_version: "v1.28.15".into(),
-            sources: vec![],
-            components: components
-                .into_iter()
-                .map(|(id, needs, timeout, objects)| {
-                    let mut values = std::mem::take(&mut first);
-                    values.extend(objects);
-                    Component {
-                        id: id.into(),
-                        kind: ComponentKind::HelmRelease,
-                        parent: None,
-                        depends_on: needs.into_iter().map(String::from).collect(),
-                        timeout: Some(timeout.into()),
-                        release: None,
-                        source: None,
-                        health_checks: vec![],
-                        objects: values
-                            .into_iter()
-                            .map(|value| Object { value, apply: true })
-                            .collect(),
-                    }
-                })
-                .collect(),
-        },
-        &out,
-    )
-    .expect("write bundle");
-    out
+    let components = components
+        .into_iter()
+        .map(|(id, needs, timeout, objects)| {
+            component(id, ComponentKind::HelmRelease, needs, timeout, objects)
+        })
+        .collect();
+    write_bundle(dir, name, components)
 }
 
 #[test]
@@ -737,12 +733,7 @@ fn an_intercepted_object_waits_for_its_webhooks_endpoints() {
         lines.join("\n")
     );
     // Held, not let through unvalidated.
-    let guarded = ObjectRef {
-        api_version: "v1".into(),
-        kind: "Secret".into(),
-        namespace: "crunch-test".into(),
-        name: "guarded".into(),
-    };
+    let guarded = target("v1", "Secret", "crunch-test", "guarded");
     assert!(cluster.get(&guarded).is_none());
 }
 
@@ -836,12 +827,7 @@ fn dry_run_changes_nothing_and_diff_shows_what_would() {
 fn health_checks_are_waited_for() {
     let cluster = cluster();
     let tmp = tempfile::tempdir().unwrap();
-    let elsewhere = ObjectRef {
-        api_version: "apps/v1".into(),
-        kind: "Deployment".into(),
-        namespace: "crunch-test".into(),
-        name: "elsewhere".into(),
-    };
+    let elsewhere = target("apps/v1", "Deployment", "crunch-test", "elsewhere");
     let bundle = checked_bundle(tmp.path(), "checked", "4s", vec![], vec![elsewhere]);
     let mut options = cluster.options(&bundle);
     options.timeout = None;
@@ -879,15 +865,9 @@ fn pruning_spares_what_crunch_did_not_create_and_namespaces_without_the_flag() {
     assert_ready(&report, &lines);
     let (report, lines) = cluster.apply(&cluster.options(&second));
     assert_ready(&report, &lines);
-    let target = |kind: &str, namespace: &str, name: &str| ObjectRef {
-        api_version: "v1".into(),
-        kind: kind.into(),
-        namespace: namespace.into(),
-        name: name.into(),
-    };
-    let owned = target("ConfigMap", "crunch-test", "owned");
-    let adopted = target("ConfigMap", "crunch-test", "adopted");
-    let namespace = target("Namespace", "", "crunch-test-extra");
+    let owned = target("v1", "ConfigMap", "crunch-test", "owned");
+    let adopted = target("v1", "ConfigMap", "crunch-test", "adopted");
+    let namespace = target("v1", "Namespace", "", "crunch-test-extra");
     let pruned = report.pruned.as_ref().unwrap();
     assert_eq!(pruned.deleted, vec![owned.clone()], "{}", report.to_text());
     assert!(cluster.get(&owned).is_none());
@@ -1043,16 +1023,12 @@ fn policy_definition_and_policy() -> (Value, Value) {
 }
 
 fn remove_definition(cluster: &TestCluster, name: &str) {
-    block(async {
-        let cluster = cluster.connect().await;
-        let target = ObjectRef {
-            api_version: "apiextensions.k8s.io/v1".into(),
-            kind: "CustomResourceDefinition".into(),
-            namespace: String::new(),
-            name: name.into(),
-        };
-        let _ = cluster.delete(&target).await;
-    });
+    cluster.delete(&target(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "",
+        name,
+    ));
 }
 
 #[test]
@@ -1067,21 +1043,16 @@ fn helm_objects_are_stored_as_helms_create_would_store_them() {
     let (report, lines) = cluster.apply(&cluster.options(&bundle));
     assert_ready(&report, &lines);
     let stored = cluster
-        .get(&ObjectRef {
-            api_version: "example.crunch.dev/v1".into(),
-            kind: "Policy".into(),
-            namespace: String::new(),
-            name: "crunch-test-nodeports".into(),
-        })
+        .get(&target(
+            "example.crunch.dev/v1",
+            "Policy",
+            "",
+            "crunch-test-nodeports",
+        ))
         .expect("the policy is stored");
     assert_eq!(stored["spec"], json!({"match": [{"kinds": ["Service"]}]}));
     let stored = cluster
-        .get(&ObjectRef {
-            api_version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespace: "crunch-test".into(),
-            name: "settings".into(),
-        })
+        .get(&target("v1", "ConfigMap", "crunch-test", "settings"))
         .expect("the config map is stored");
     assert!(stored.get("bogus").is_none(), "{stored}");
     assert!(stored["metadata"].get("annotations").is_none(), "{stored}");
@@ -1157,13 +1128,8 @@ fn hooks_succeeded_are_deleted_once_every_hook_of_the_event_ran() {
         ("ServiceAccount", "v1", "waiter"),
         ("Job", "batch/v1", "wait"),
     ] {
-        let target = ObjectRef {
-            api_version: api_version.into(),
-            kind: kind.into(),
-            namespace: "crunch-test".into(),
-            name: name.into(),
-        };
-        assert!(cluster.get(&target).is_none(), "{target} was deleted");
+        let hook = target(api_version, kind, "crunch-test", name);
+        assert!(cluster.get(&hook).is_none(), "{hook} was deleted");
     }
 }
 
@@ -1190,12 +1156,7 @@ fn a_namespace_still_being_deleted_is_created_again_once_gone() {
         let (report, lines) = cluster.apply(&options(bundle));
         assert_ready(&report, &lines);
     }
-    let config = ObjectRef {
-        api_version: "v1".into(),
-        kind: "ConfigMap".into(),
-        namespace: "crunch-test-extra".into(),
-        name: "addon".into(),
-    };
+    let config = target("v1", "ConfigMap", "crunch-test-extra", "addon");
     assert!(cluster.get(&config).is_some());
 }
 

@@ -6,6 +6,8 @@
 //! says it was skipped: the bundles come from fetched snapshots, the cluster from
 //! Kubernetes binaries, neither of which a clone has.
 
+#[path = "support/block.rs"]
+mod block;
 #[path = "support/bundles.rs"]
 mod bundles;
 #[path = "support/dataplane/mod.rs"]
@@ -13,6 +15,7 @@ mod dataplane;
 #[path = "support/interrupt.rs"]
 mod interrupt;
 
+use block::block;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -186,11 +189,7 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
 
 /// The objects `bundle` keeps in the cluster that the cluster lacks.
 fn missing_objects(setup: &Setup, bundle: &Path) -> Vec<String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    block(async {
         let cluster = apply::cluster::Cluster::connect(
             Some(&setup.kubeconfig),
             None,

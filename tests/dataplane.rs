@@ -5,9 +5,12 @@
 //! needs the API server's admission webhooks on (`tools/control-plane`'s default, not
 //! `CRUNCH_CP_WEBHOOKS=off`).
 
+#[path = "support/block.rs"]
+mod block;
 #[path = "support/dataplane/mod.rs"]
 mod dataplane;
 
+use block::block;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Command;
@@ -39,14 +42,6 @@ fn kubeconfig() -> Option<PathBuf> {
 fn data_plane(kubeconfig: &std::path::Path) -> &'static DataPlane {
     static DATA_PLANE: OnceLock<DataPlane> = OnceLock::new();
     DATA_PLANE.get_or_init(|| DataPlane::start(kubeconfig))
-}
-
-fn block<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(future)
 }
 
 impl Cluster {
