@@ -2,7 +2,8 @@
 //! `helm::template_output` on the fixture charts in `fixtures/charts/`.
 //!
 //! Successful renders must match byte for byte; failures must carry Helm's message.
-//! Set `HELM_DIFF_CASE=<substring>` to run only matching cases.
+//! Set `HELM_DIFF_CASE=<substring>` to run only matching cases; a substring that matches
+//! none fails.
 
 // The shared locator also offers `kubectl`, which these tests do not use.
 #[path = "support/diff.rs"]
@@ -480,14 +481,23 @@ fn render_with_crunch(case: &Case, chart_dir: &Path) -> Result<String, helm::Err
     helm::show_only(&output, &show_only)
 }
 
-/// Runs `cases` against the oracle and fails with every mismatch.
+/// Every case list a test of this suite runs.
+const SUITES: &[&[Case]] = &[CASES, FILES_RANGE, INCLUDE_RECURSION];
+
+/// A case as `HELM_DIFF_CASE` filters it and failures name it.
+fn label(case: &Case) -> String {
+    format!("{} {} {}", case.chart, case.release, case.flags.join(" "))
+}
+
+/// Runs `cases` against the oracle and fails with every mismatch; fails too when
+/// `HELM_DIFF_CASE` is set and matches no case of the suite at all.
 fn check_cases(cases: &[Case]) {
     let filter = std::env::var("HELM_DIFF_CASE").unwrap_or_default();
     let scratch = std::env::temp_dir().join(format!("crunch-helm-diff-{}", std::process::id()));
     let mut failures = Vec::new();
     let mut passed = 0;
     for case in cases {
-        let label = format!("{} {} {}", case.chart, case.release, case.flags.join(" "));
+        let label = label(case);
         if !label.contains(&filter) {
             continue;
         }
@@ -505,6 +515,11 @@ fn check_cases(cases: &[Case]) {
         failures.push(format!("=== {label}\n{detail}"));
     }
     let _ = std::fs::remove_dir_all(&scratch);
+    let matches_any = |cases: &[Case]| cases.iter().any(|case| label(case).contains(&filter));
+    assert!(
+        matches_any(cases) || SUITES.iter().any(|suite| matches_any(suite)),
+        "HELM_DIFF_CASE={filter:?} matches no case of the suite"
+    );
     eprintln!("{passed} differential cases match helm");
     assert!(
         failures.is_empty(),
@@ -523,8 +538,10 @@ fn helm_template_matches_oracle() {
 /// `.Capabilities.APIVersions`, which are Go maps and slices with methods.
 #[test]
 fn helm_template_matches_oracle_files_range() {
-    check_cases(&[case("files-range", "fr", &[])]);
+    check_cases(FILES_RANGE);
 }
+
+const FILES_RANGE: &[Case] = &[case("files-range", "fr", &[])];
 
 /// Helm stops a self-including template after 1000 nested `include`s with its own
 /// message (each `include` is a fresh execution for the engine's depth limit), also when
@@ -532,12 +549,14 @@ fn helm_template_matches_oracle_files_range() {
 /// or includes a `tpl` text by its name, `gotpl`.
 #[test]
 fn helm_template_matches_oracle_include_recursion() {
-    check_cases(&[
-        case("err-recursion", "e", &[]),
-        case("err-tpl-recursion", "e", &[]),
-        case("err-tpl-self-include", "e", &[]),
-    ]);
+    check_cases(INCLUDE_RECURSION);
 }
+
+const INCLUDE_RECURSION: &[Case] = &[
+    case("err-recursion", "e", &[]),
+    case("err-tpl-recursion", "e", &[]),
+    case("err-tpl-self-include", "e", &[]),
+];
 
 fn fixture(name: &str) -> helm::Chart {
     match helm::load_chart(&charts_dir().join(name)) {
