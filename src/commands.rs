@@ -8,9 +8,8 @@ use serde_json::{Map, Value};
 
 use crate::build::SourceOptions;
 use crate::error::Error;
-use crate::flux::SourceRemote;
 use crate::helm::ReleaseName;
-use crate::source::Lock;
+use crate::source::{self, Lock};
 use crate::{helm, kustomize, template};
 
 /// `crunch helm template` arguments, named as helm names its flags.
@@ -48,42 +47,6 @@ pub struct HelmTemplate {
     pub now: template::Clock,
 }
 
-/// The CLI's side of the release name.
-impl ReleaseName {
-    /// Helm's reading of `helm template [NAME] CHART` (`positional` holds one or two
-    /// arguments) with `--name-template` and `--generate-name`: the release name and the
-    /// chart. An empty template counts as absent, as in Helm.
-    ///
-    /// # Errors
-    /// `--generate-name` (a name from the clock would make the output irreproducible),
-    /// and `NAME` together with `--name-template`, which Helm refuses too.
-    pub fn from_args(
-        positional: &[PathBuf],
-        name_template: Option<&str>,
-        generate_name: bool,
-    ) -> Result<(ReleaseName, PathBuf), Error> {
-        if generate_name {
-            return Err(Error::new(
-                "--generate-name is not supported: a name made up from the clock is not \
-                 reproducible; give NAME or --name-template",
-            ));
-        }
-        let template = name_template.filter(|t| !t.is_empty());
-        match (positional, template) {
-            ([name, chart], None) => Ok((
-                ReleaseName::Given(name.to_string_lossy().into_owned()),
-                chart.clone(),
-            )),
-            ([_, _], Some(_)) => Err(Error::new(
-                "cannot set --name-template and also specify a name",
-            )),
-            ([chart], Some(text)) => Ok((ReleaseName::Template(text.to_owned()), chart.clone())),
-            ([chart], None) => Ok((ReleaseName::default(), chart.clone())),
-            _ => Err(Error::new("expected [NAME] CHART")),
-        }
-    }
-}
-
 /// What `helm template` would print.
 pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
     let release_name = args.name.resolve(args.now).map_err(Error::new)?;
@@ -119,7 +82,7 @@ fn helm_user_values(args: &HelmTemplate) -> Result<Map<String, Value>, Error> {
         let text = read_input(file)?;
         let loaded = helm::load_values(&text)
             .map_err(|e| Error::new(format!("failed to parse {}: {e}", file.display())))?;
-        values = helm::merge_maps(values, loaded);
+        helm::merge_maps(&mut values, loaded);
     }
     let mut read_file = |path: &str| read_input(Path::new(path)).map_err(|e| e.to_string());
     for flag in helm::SetFlag::HELM_ORDER {
@@ -139,7 +102,7 @@ pub fn kustomize(
     sources: &SourceOptions,
 ) -> Result<String, Error> {
     let store = sources.open(&[], Lock::default())?;
-    let remote = SourceRemote::new(&store);
+    let remote = source::Recorder::new(&store);
     let objects = kustomize::build(dir, &remote, options).map_err(Error::new)?;
     Ok(kustomize::to_output(&objects))
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crunch::apply::{self, report};
+use crunch::apply;
 use crunch::build::{BuildOptions, SourceOptions, build};
 use crunch::bundle;
 use crunch::commands::{self, HelmTemplate};
@@ -273,7 +273,7 @@ enum Restrictor {
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    crunch::apply::plan::parse_duration(text)
+    apply::parse_duration(text)
 }
 
 fn parse_mirror(text: &str) -> Result<Mirror, String> {
@@ -331,7 +331,7 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             let bundle = crunch::bundle::read(&args.bundle).map_err(|e| {
                 (
                     Error::new(format!("{}: {e}", args.bundle.display())),
-                    report::EXIT_VERIFICATION,
+                    apply::EXIT_VERIFICATION,
                 )
             })?;
             let objects: usize = bundle
@@ -378,7 +378,7 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
         dry_run,
         force_conflicts: args.force_conflicts,
         prune: !args.no_prune,
-        prune_scope: apply::prune::Scope {
+        prune_scope: apply::PruneScope {
             definitions: args.prune_crds,
             namespaces: args.prune_namespaces,
         },
@@ -386,7 +386,7 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
         expect_digest: args.expect_digest,
         request_timeout: None,
     };
-    let sink: apply::progress::Sink = Arc::new(|line: &str| eprintln!("{line}"));
+    let sink: apply::Sink = Arc::new(|line: &str| eprintln!("{line}"));
     let report = apply::apply(&options, sink).map_err(start_error)?;
     let text = match args.output {
         OutputFormat::Text => report.to_text(),
@@ -400,8 +400,8 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
 
 fn start_error(e: apply::StartError) -> (Error, u8) {
     let code = match e {
-        apply::StartError::Verification(_) => report::EXIT_VERIFICATION,
-        apply::StartError::Setup(_) => report::EXIT_APPLY,
+        apply::StartError::Verification(_) => apply::EXIT_VERIFICATION,
+        apply::StartError::Setup(_) => apply::EXIT_APPLY,
     };
     (Error::new(e), code)
 }
@@ -432,7 +432,7 @@ fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
         ..apply::Options::default()
     };
     let changes = apply::diff(&options).map_err(start_error)?;
-    let text = crunch::diff::render(&changes, apply::preview::SIDES);
+    let text = crunch::diff::render(&changes, apply::SIDES);
     // As `kubectl diff`: 1 when there are differences.
     let code = u8::from(!text.is_empty());
     Ok(Output { text, code })
@@ -445,7 +445,7 @@ fn diff_bundles(old: &std::path::Path, new: &std::path::Path) -> Result<Output, 
         bundle::read(path).map_err(|e| {
             (
                 Error::new(format!("{}: {e}", path.display())),
-                report::EXIT_VERIFICATION,
+                apply::EXIT_VERIFICATION,
             )
         })
     };
@@ -483,7 +483,8 @@ fn helm_template_command(args: HelmTemplateArgs) -> Result<String, Error> {
         &args.name_and_chart,
         args.name_template.as_deref(),
         args.generate_name,
-    )?;
+    )
+    .map_err(Error::new)?;
     commands::helm_template(&HelmTemplate {
         name,
         chart,

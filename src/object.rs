@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// What names an object in a cluster: group, kind, namespace and name. The version is not
 /// part of it: `apps/v1` and `apps/v1beta1` Deployments of one name are one object.
@@ -173,22 +173,59 @@ static BUILTIN_SCOPES: LazyLock<HashMap<String, Scope>> = LazyLock::new(|| {
     cluster.chain(namespaced).collect()
 });
 
-/// Deep merge as Helm's `mergeMaps` (values files, `--set`) and Flux's
-/// `chartutil.MergeMaps` (`valuesFrom`, `spec.values`) do it: maps merge recursively,
-/// anything else in `overlay` replaces what `base` has. A `null` in `overlay` is a value
-/// like any other, never a deletion: Helm's coalescing later decides what it removes.
-pub fn merge_maps(base: &mut Map<String, Value>, overlay: Map<String, Value>) {
-    for (key, value) in overlay {
-        match (base.get_mut(&key), value) {
-            (Some(Value::Object(existing)), Value::Object(incoming)) => {
-                merge_maps(existing, incoming)
-            }
-            (_, value) => {
-                base.insert(key, value);
-            }
-        }
+/// Helm's install order of two kinds: the kinds of `InstallOrder` in its order, then every
+/// other kind alphabetically.
+pub fn install_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let rank = |kind: &str| INSTALL_ORDER.iter().position(|k| *k == kind);
+    match (rank(a), rank(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
     }
 }
+
+/// Helm's `InstallOrder`: kinds not listed come after, alphabetically.
+const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
 
 #[cfg(test)]
 mod tests {

@@ -30,11 +30,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use apiserver::{ApiServer, Fault, FaultKind};
-use crunch::apply::cluster::{Cluster, ObjectRef};
-use crunch::apply::component::Outcome;
-use crunch::apply::report::{EXIT_APPLY, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Report};
-use crunch::apply::{self, Options, StartError};
+use crunch::apply::Cluster;
+use crunch::apply::{
+    self, EXIT_APPLY, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Options, Outcome, Report,
+    StartError,
+};
 use crunch::bundle::{self, Bundle, Component, ComponentKind, Object};
+use crunch::object::ObjectRef;
 use world::{REMOTE, World, copy_dir};
 
 // ---------------------------------------------------------------------------------------
@@ -104,7 +106,7 @@ impl TestCluster {
     fn apply(&self, options: &Options) -> (Report, Vec<String>) {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink_lines = lines.clone();
-        let sink: apply::progress::Sink = Arc::new(move |line: &str| {
+        let sink: apply::Sink = Arc::new(move |line: &str| {
             sink_lines.lock().unwrap().push(line.to_string());
         });
         let report = apply::apply(options, sink).expect("apply starts");
@@ -579,7 +581,7 @@ fn a_tampered_bundle_is_refused_before_any_request() {
     if let Some(double) = &cluster.double {
         double.clear_requests();
     }
-    let lines: apply::progress::Sink = Arc::new(|_: &str| {});
+    let lines: apply::Sink = Arc::new(|_: &str| {});
     let error = apply::apply(&cluster.options(&copy), lines).unwrap_err();
     let StartError::Verification(message) = &error else {
         panic!("{error}");
@@ -812,12 +814,12 @@ fn dry_run_changes_nothing_and_diff_shows_what_would() {
         "a dry run changes nothing"
     );
     let changes = apply::diff(&cluster.options(&worlds.prod)).expect("diff");
-    let text = crunch::diff::render(&changes, apply::preview::SIDES);
+    let text = crunch::diff::render(&changes, apply::SIDES);
     assert!(text.contains("live Deployment haproxy/haproxy"), "{text}");
     assert!(text.contains("-  replicas: 1\n+  replicas: 3"), "{text}");
     let same = apply::diff(&cluster.options(&worlds.dev)).expect("diff");
     assert_eq!(
-        crunch::diff::render(&same, apply::preview::SIDES),
+        crunch::diff::render(&same, apply::SIDES),
         "",
         "dev is what is live"
     );

@@ -20,9 +20,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crunch::apply::component::Outcome;
-use crunch::apply::report::{EXIT_OK, Report};
-use crunch::apply::{self, Options};
+use crunch::apply::{self, EXIT_OK, Options, Outcome, Report};
 
 struct Setup {
     kubeconfig: PathBuf,
@@ -57,7 +55,7 @@ fn options(setup: &Setup, bundle: &Path) -> Options {
         kubeconfig: Some(setup.kubeconfig.clone()),
         prune: true,
         // Switching an add-on off removes its namespace too, as Flux's would.
-        prune_scope: apply::prune::Scope {
+        prune_scope: apply::PruneScope {
             definitions: false,
             namespaces: true,
         },
@@ -70,7 +68,7 @@ fn options(setup: &Setup, bundle: &Path) -> Options {
 fn apply(options: &Options) -> Report {
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink_lines = lines.clone();
-    let sink: apply::progress::Sink = Arc::new(move |line: &str| {
+    let sink: apply::Sink = Arc::new(move |line: &str| {
         eprintln!("  {line}");
         sink_lines.lock().unwrap().push(line.to_string());
     });
@@ -149,7 +147,7 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
     assert_all_ready(&off);
     let pruned = off.pruned.as_ref().expect("pruning ran");
     let names =
-        |objects: &mut dyn Iterator<Item = &apply::cluster::ObjectRef>| -> BTreeSet<String> {
+        |objects: &mut dyn Iterator<Item = &crunch::object::ObjectRef>| -> BTreeSet<String> {
             objects
                 .map(|o| key(&o.kind, &o.namespace, &o.name))
                 .collect()
@@ -190,7 +188,7 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
 /// The objects `bundle` keeps in the cluster that the cluster lacks.
 fn missing_objects(setup: &Setup, bundle: &Path) -> Vec<String> {
     block(async {
-        let cluster = apply::cluster::Cluster::connect(
+        let cluster = apply::Cluster::connect(
             Some(&setup.kubeconfig),
             None,
             std::time::Duration::from_secs(30),

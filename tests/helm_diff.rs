@@ -443,7 +443,7 @@ fn render_with_crunch(case: &Case, chart_dir: &Path) -> Result<String, helm::Err
                 let loaded = helm::load_values(&text).map_err(|e| {
                     helm::Error::new(e.kind(), format!("failed to parse {file}: {e}"))
                 })?;
-                values = helm::merge_maps(values, loaded);
+                helm::merge_maps(&mut values, loaded);
             }
             "--set" => sets.push((SetFlag::Set, arg())),
             "--set-string" => sets.push((SetFlag::SetString, arg())),

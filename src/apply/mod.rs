@@ -2,27 +2,39 @@
 //! module of crunch that talks to a cluster.
 //!
 //! The bundle is verified in full before the first request ([`crate::bundle::read`]).
-//! [`plan`] orders components by `dependsOn` (and by the component that declared them) and
-//! sorts each component's objects; [`component`] applies one component with server-side
-//! apply and waits for it by kstatus rules ([`status`], [`wait`]); independent components
+//! `plan` orders components by `dependsOn` (and by the component that declared them) and
+//! sorts each component's objects; `component` applies one component with server-side
+//! apply and waits for it by kstatus rules (`status`, `wait`); independent components
 //! run in parallel up to a bound. What each component applied is recorded in the cluster
-//! ([`inventory`]) before it is sent, and what earlier bundles applied that this one lacks
-//! is pruned once every component is ready ([`prune`]). [`preview`] is the server-side dry
+//! (`inventory`) before it is sent, and what earlier bundles applied that this one lacks
+//! is pruned once every component is ready (`prune`). `preview` is the server-side dry
 //! run behind `--dry-run=server` and `crunch diff --cluster`.
+//!
+//! The public surface is [`apply()`], [`diff()`], their [`Options`] and [`Report`], and
+//! the [`Cluster`] client (which tests use to read what a run left behind); the
+//! submodules are private.
 
-pub mod cluster;
-pub mod component;
-pub mod inventory;
-pub mod normalize;
-pub mod plan;
-pub mod preview;
-pub mod progress;
-pub mod prune;
-pub mod report;
-pub mod retry;
-pub mod status;
-pub mod wait;
-pub mod webhooks;
+mod cluster;
+mod component;
+mod inventory;
+mod normalize;
+mod plan;
+mod preview;
+mod progress;
+mod prune;
+mod report;
+mod retry;
+mod status;
+mod wait;
+mod webhooks;
+
+pub use cluster::{Cluster, REQUEST_TIMEOUT};
+pub use component::{ComponentReport, Counts, Outcome};
+pub use plan::parse_duration;
+pub use preview::SIDES;
+pub use progress::Sink;
+pub use prune::Scope as PruneScope;
+pub use report::{EXIT_APPLY, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Report};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -33,12 +45,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::diff::Change;
-use cluster::{Cluster, ObjectRef};
-use component::{ComponentReport, Counts, Outcome, Run, Start};
+use cluster::ObjectRef;
+use component::{Run, Start};
 use inventory::Inventory;
 use plan::{ComponentPlan, Plan};
-use progress::{Progress, Sink};
-use report::Report;
+use progress::Progress;
 use retry::{Stop, retry};
 
 /// What `crunch apply` was asked to do.
@@ -59,13 +70,13 @@ pub struct Options {
     /// Delete what earlier bundles applied and this one lacks.
     pub prune: bool,
     /// Which cluster-wide kinds pruning may delete.
-    pub prune_scope: prune::Scope,
+    pub prune_scope: PruneScope,
     /// How many components may be applied at once.
     pub jobs: usize,
     /// The digest the bundle must have (`sha256:…`), when the operator knows it.
     pub expect_digest: Option<String>,
     /// How long one API request may take before it is abandoned and retried (default
-    /// [`cluster::REQUEST_TIMEOUT`]).
+    /// [`REQUEST_TIMEOUT`]).
     pub request_timeout: Option<Duration>,
 }
 

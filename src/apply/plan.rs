@@ -11,8 +11,8 @@ use sha2::{Digest, Sha256};
 use super::cluster::ObjectRef;
 use super::normalize::{Origin, Schemas, normalize};
 use crate::bundle::{ComponentEntry, ObjectEntry, VerifiedBundle};
-use crate::error::Error;
-use crate::helm::install_order;
+use crate::error::{Context, Error};
+use crate::object::install_order;
 
 /// How long a component may take when neither the bundle nor the command line says:
 /// helm-controller's default `timeout`.
@@ -240,9 +240,7 @@ fn component_plan(
         let object = PlannedObject::new(entry, value);
         let annotations = &value["metadata"]["annotations"];
         if let Some(events) = annotations.get("helm.sh/hook").and_then(Value::as_str) {
-            if let Some(hook) = hook(object, events, annotations)
-                .map_err(|e| Error::new(e).within(&component.id))?
-            {
+            if let Some(hook) = hook(object, events, annotations).within(&component.id)? {
                 plan.hooks.push(hook);
             }
             continue;

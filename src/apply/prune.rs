@@ -11,7 +11,7 @@ use super::component::Run;
 use super::inventory::{self, Inventory};
 use super::progress::Progress;
 use super::retry::{Failure, retry};
-use crate::helm::install_order;
+use crate::object::install_order;
 
 /// Which cluster-wide kinds pruning may delete.
 #[derive(Debug, Clone, Copy, Default)]

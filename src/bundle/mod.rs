@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::error::Error;
+use crate::error::{Context, Error};
 use crate::object::{ObjectKey, ObjectRef};
 use crate::yaml;
 
@@ -164,7 +164,7 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
             .iter()
             .map(|o| ObjectKey::of(&o.value).map(|k| (k, o)))
             .collect::<Result<_, _>>()
-            .map_err(|e| Error::new(e).within(&component.id))?;
+            .within(&component.id)?;
         sorted.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, object) in sorted {
             let namespace_dir = if key.namespace.is_empty() {

@@ -18,14 +18,13 @@ use rayon::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance};
+use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance, SourceRecord};
 use crate::config::{ClusterProfile, Config};
-use crate::error::Error;
+use crate::error::{Context, Error};
 use crate::object::{ObjectKey, ObjectRef, Scope, qualified_kind};
-use crate::source::{Store, Tree};
+use crate::source::{self, Origin, Store, Tree};
 use crate::{helm, kustomize, yaml};
 use cluster::Cluster;
-pub use remote::SourceRemote;
 use spec::{GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, SourceReference};
 
 /// Waves after which the graph is taken to be unbounded.
@@ -51,7 +50,7 @@ pub struct Environment<'a> {
 
 /// Renders `env` and everything it deploys into a [`Bundle`].
 pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
-    let remote = SourceRemote::new(store);
+    let remote = source::Recorder::new(store);
     let root_chain = vec![env.name.to_string()];
     let objects =
         kustomize::build(env.dir, &remote, &kustomize::Options::default()).map_err(|e| {
@@ -88,7 +87,7 @@ pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
     Ok(Bundle {
         environment: env.name.to_string(),
         kube_version: env.config.cluster.kube_version.clone(),
-        sources: remote.into_records(),
+        sources: source_records(remote.into_origins()),
         components: graph.components,
     })
 }
@@ -273,7 +272,7 @@ fn visit<'a>(
 /// What every node's rendering shares.
 struct Render<'a> {
     env: &'a Environment<'a>,
-    remote: &'a SourceRemote<'a>,
+    remote: &'a source::Recorder<'a>,
     /// Rendered HelmReleases, beside the source cache.
     renders: render_cache::RenderCache,
 }
@@ -354,7 +353,7 @@ impl Render<'_> {
                 ))
             })?;
         let step = format!("GitRepository {namespace}/{}", source.name);
-        let spec = GitRepositorySpec::read(repository).map_err(|e| Error::new(e).within(&step))?;
+        let spec = GitRepositorySpec::read(repository).within(&step)?;
         let tree = self
             .remote
             .git(&spec.url, &spec.git_ref().reference())
@@ -362,7 +361,7 @@ impl Render<'_> {
                 // Charts and kustomizations see the artifact, not the checkout.
                 self.remote.flux_artifact(&checkout, spec.ignore.as_deref())
             })
-            .map_err(|e| Error::new(e).within(&step))?;
+            .within(&step)?;
         Ok((tree, spec.url))
     }
 
@@ -562,10 +561,24 @@ fn post_render(
             continue;
         };
         objects = kustomize::post_render(objects, &kustomize.patches, &kustomize.images)
-            .map_err(|e| Error::new(e).within("postRenderers"))?;
+            .within("postRenderers")?;
     }
     kustomize::add_labels(objects, &origin_labels(&node.namespace, &node.name))
-        .map_err(|e| Error::new(e).within("origin labels"))
+        .within("origin labels")
+}
+
+/// The bundle's list of sources: every tree the build fetched, once each, sorted.
+fn source_records(origins: Vec<Origin>) -> Vec<SourceRecord> {
+    let records: BTreeSet<SourceRecord> = origins
+        .into_iter()
+        .map(|origin| SourceRecord {
+            url: origin.url,
+            reference: origin.reference.to_string(),
+            commit: origin.commit,
+            tree: origin.tree_id,
+        })
+        .collect();
+    records.into_iter().collect()
 }
 
 fn source_ref(node: &Node) -> Result<SourceReference, String> {

@@ -1,62 +1,13 @@
-//! The bridge from the engines to the source store: git fetches on behalf of Flux sources
-//! and kustomize remote bases, each recorded for the bundle's source list.
+//! The bridge from kustomize to the source store: remote bases are fetched through the
+//! build's [`Recorder`], so they are mirrored, cached, locked and listed as sources like
+//! Flux sources are.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
-use crate::bundle::SourceRecord;
 use crate::kustomize;
-use crate::source::{self, Reference, Store, Tree};
+use crate::source::{Recorder, Reference};
 
-/// Fetches through a [`Store`] and remembers every tree it handed out.
-pub struct SourceRemote<'a> {
-    store: &'a Store,
-    fetched: Mutex<BTreeSet<SourceRecord>>,
-}
-
-impl<'a> SourceRemote<'a> {
-    /// A remote over `store` that has fetched nothing yet.
-    pub fn new(store: &'a Store) -> Self {
-        Self {
-            store,
-            fetched: Mutex::default(),
-        }
-    }
-
-    /// The tree of `url` at `reference`, recorded.
-    pub fn git(&self, url: &str, reference: &Reference) -> Result<Tree, source::Error> {
-        let tree = self.store.git(url, reference)?;
-        let record = SourceRecord {
-            url: tree.origin.url.clone(),
-            reference: tree.origin.reference.to_string(),
-            commit: tree.origin.commit.clone(),
-            tree: tree.origin.tree_id.clone(),
-        };
-        self.fetched
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(record);
-        Ok(tree)
-    }
-
-    /// The artifact Flux's source-controller would serve for a GitRepository with
-    /// `spec.ignore` = `ignore` whose checkout is `tree`.
-    pub fn flux_artifact(&self, tree: &Tree, ignore: Option<&str>) -> Result<Tree, source::Error> {
-        self.store.flux_artifact(tree, ignore)
-    }
-
-    /// Every source fetched, sorted.
-    pub fn into_records(self) -> Vec<SourceRecord> {
-        self.fetched
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .into_iter()
-            .collect()
-    }
-}
-
-impl kustomize::Remote for SourceRemote<'_> {
+impl kustomize::Remote for Recorder<'_> {
     fn fetch(&self, target: &kustomize::RemoteTarget) -> Result<PathBuf, String> {
         // Without `?ref=`, kustomize clones the default branch.
         let name = target

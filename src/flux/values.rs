@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::cluster::Cluster;
-use crate::object::merge_maps;
+use crate::helm::merge_maps;
 use crate::yaml;
 
 /// One `spec.valuesFrom` entry.

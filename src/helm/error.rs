@@ -6,6 +6,8 @@
 /// [`ErrorKind::Render`] and [`ErrorKind::Manifest`] failures).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// Command-line arguments `helm template` refuses.
+    Usage,
     /// Reading the chart: files, archives, `Chart.yaml`, `values.yaml`, `.helmignore`.
     Load,
     /// User values: values files and `--set`-style lines.

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::error::{Error, ErrorKind};
+use crate::object::install_order;
 
 /// One rendered document and the template it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,48 +43,6 @@ const EVENTS: &[&str] = &[
     "post-rollback",
     "test",
     "test-success",
-];
-
-/// Helm's `InstallOrder`: kinds not listed come after, alphabetically.
-const INSTALL_ORDER: &[&str] = &[
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
 ];
 
 /// Reads rendered files into classified documents as they arrive, from any thread, and
@@ -148,18 +107,6 @@ fn by_kind(mut entries: Vec<Entry>) -> Vec<Entry> {
     // Stable: equal kinds keep file and document order.
     entries.sort_by(|a, b| install_order(&a.kind, &b.kind));
     entries
-}
-
-/// Helm's install order of two kinds: the kinds of `InstallOrder` in its order, then every
-/// other kind alphabetically.
-pub fn install_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let rank = |kind: &str| INSTALL_ORDER.iter().position(|k| *k == kind);
-    match (rank(a), rank(b)) {
-        (Some(x), Some(y)) => x.cmp(&y),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.cmp(b),
-    }
 }
 
 /// Helm's `SplitManifests`: splits on `(?:^|\s*\n)---\s*`, trims each piece, drops empty

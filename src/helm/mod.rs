@@ -29,7 +29,7 @@ pub use caps::Capabilities;
 pub use chart::{Chart, Dependency, File, Maintainer, Metadata};
 pub use error::{Error, ErrorKind};
 pub use load::load_chart;
-pub use manifest::{Manifest, install_order};
+pub use manifest::Manifest;
 pub use release::ReleaseName;
 pub use show::show_only;
 pub use strvals::{FileReader, SetFlag, apply_set};

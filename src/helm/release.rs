@@ -1,6 +1,8 @@
 //! The release name `helm template` uses: given, or made by `--name-template`, and
 //! checked as Helm checks it.
 
+use std::path::PathBuf;
+
 use super::{Error, ErrorKind};
 use crate::template;
 
@@ -21,6 +23,38 @@ impl Default for ReleaseName {
 }
 
 impl ReleaseName {
+    /// Helm's reading of `helm template [NAME] CHART` (`positional` holds one or two
+    /// arguments) with `--name-template` and `--generate-name`: the release name and the
+    /// chart. An empty template counts as absent, as in Helm.
+    ///
+    /// # Errors
+    /// `--generate-name` (a name from the clock would make the output irreproducible),
+    /// and `NAME` together with `--name-template`, which Helm refuses too.
+    pub fn from_args(
+        positional: &[PathBuf],
+        name_template: Option<&str>,
+        generate_name: bool,
+    ) -> Result<(ReleaseName, PathBuf), Error> {
+        let usage = |message: &str| Error::new(ErrorKind::Usage, message);
+        if generate_name {
+            return Err(usage(
+                "--generate-name is not supported: a name made up from the clock is not \
+                 reproducible; give NAME or --name-template",
+            ));
+        }
+        let template = name_template.filter(|t| !t.is_empty());
+        match (positional, template) {
+            ([name, chart], None) => Ok((
+                ReleaseName::Given(name.to_string_lossy().into_owned()),
+                chart.clone(),
+            )),
+            ([_, _], Some(_)) => Err(usage("cannot set --name-template and also specify a name")),
+            ([chart], Some(text)) => Ok((ReleaseName::Template(text.to_owned()), chart.clone())),
+            ([chart], None) => Ok((ReleaseName::default(), chart.clone())),
+            _ => Err(usage("expected [NAME] CHART")),
+        }
+    }
+
     /// The name itself, checked as Helm checks release names.
     ///
     /// # Errors

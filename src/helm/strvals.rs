@@ -73,7 +73,7 @@ pub fn apply_set(
             let object: Map<String, Value> = serde_json::from_str(trimmed)
                 .map_err(|_| fail(format!("failed parsing --set-json data JSON: {line}")))?;
             if let Value::Object(object) = float_numbers(Value::Object(object)) {
-                *values = merge_maps(std::mem::take(values), object);
+                merge_maps(values, object);
             }
             return Ok(());
         }

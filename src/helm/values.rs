@@ -27,7 +27,7 @@ pub fn load_values(text: &str) -> Result<Map<String, Value>, Error> {
             })?;
         match float_numbers(doc) {
             Value::Null => {}
-            Value::Object(map) => out = merge_maps(out, map),
+            Value::Object(map) => merge_maps(&mut out, map),
             other => {
                 return Err(Error::new(
                     ErrorKind::Values,
@@ -96,13 +96,21 @@ pub(crate) fn float_numbers(v: Value) -> Value {
     }
 }
 
-/// Helm's `mergeMaps` of values files and `--set` layers: `b` over `a`, recursing where
-/// both sides hold maps; a `null` in `b` is kept, for coalescing to delete the chart
-/// default under it.
-#[must_use]
-pub fn merge_maps(mut a: Map<String, Value>, b: Map<String, Value>) -> Map<String, Value> {
-    crate::object::merge_maps(&mut a, b);
-    a
+/// Deep merge as Helm's `mergeMaps` (values files, `--set`) and Flux's
+/// `chartutil.MergeMaps` (`valuesFrom`, `spec.values`) do it: maps merge recursively,
+/// anything else in `overlay` replaces what `base` has. A `null` in `overlay` is a value
+/// like any other, never a deletion: Helm's coalescing later decides what it removes.
+pub fn merge_maps(base: &mut Map<String, Value>, overlay: Map<String, Value>) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Object(existing)), Value::Object(incoming)) => {
+                merge_maps(existing, incoming)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
 }
 
 /// Whether `null` in the higher-priority side deletes a key (`Coalesce`) or is kept
@@ -319,7 +327,11 @@ mod tests {
         let a = obj(json!({"x": {"y": 1, "z": 2}, "k": 1}));
         let b = obj(json!({"x": {"y": 3}, "k": {"n": 1}}));
         assert_eq!(
-            Value::Object(merge_maps(a, b)),
+            Value::Object({
+                let mut merged = a;
+                merge_maps(&mut merged, b);
+                merged
+            }),
             json!({"x": {"y": 3, "z": 2}, "k": {"n": 1}})
         );
     }

@@ -235,7 +235,7 @@ pub(crate) fn inflate(
         let loaded = helm::load_values(text).map_err(|e| {
             Error::new(format!("failed to parse {}: {e}", path.display())).in_file(path)
         })?;
-        values = helm::merge_maps(values, loaded);
+        helm::merge_maps(&mut values, loaded);
     }
     let loaded = helm::load_chart(&dir).map_err(|e| Error::new(e.to_string()))?;
     let options = render_options(chart)?;

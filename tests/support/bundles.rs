@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
-use crunch::apply::cluster::ObjectRef;
 use crunch::bundle;
+use crunch::object::ObjectRef;
 
 /// The objects a bundle keeps in the cluster (Helm hooks come and go).
 pub fn kept_objects(path: &Path) -> Vec<ObjectRef> {

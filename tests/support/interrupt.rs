@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crunch::apply::report::EXIT_INTERRUPTED;
+use crunch::apply::EXIT_INTERRUPTED;
 
 /// Runs `crunch apply BUNDLE` against `kubeconfig` and interrupts it (SIGINT) at its first
 /// wait: objects sent, not yet ready, components still to go. Asserts it stopped as
