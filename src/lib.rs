@@ -16,7 +16,9 @@ pub mod gopath;
 pub mod helm;
 pub mod kustomize;
 pub mod object;
-pub mod semver;
 pub mod source;
 pub mod template;
 pub mod yaml;
+
+// Engines that are crates of their own (`crates/`), under the names the modules had.
+pub use crunch_semver as semver;

@@ -32,9 +32,7 @@ mod template;
 #[allow(dead_code)]
 mod gopath;
 
-#[path = "../../src/semver/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod semver;
+use crunch_semver as semver;
 
 #[path = "../../src/object.rs"]
 #[allow(dead_code)]

@@ -18,9 +18,7 @@ use libfuzzer_sys::fuzz_target;
 #[allow(dead_code)]
 mod gopath;
 
-#[path = "../../src/semver/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod semver;
+use crunch_semver as semver;
 
 #[path = "../../src/template/mod.rs"]
 #[allow(dead_code, unused_imports)]

@@ -14,7 +14,20 @@
 //!   prerelease itself.
 //!
 //! Error messages ([`Error`]) are Masterminds' own, which Sprig and Helm print verbatim.
-//! This module depends on nothing else in crunch.
+//!
+//! ```
+//! use crunch_semver::{Constraints, Version};
+//!
+//! let version = Version::parse("v1.2").unwrap();
+//! assert_eq!(version.to_string(), "1.2.0");
+//! let range = Constraints::parse(">= 1.1, < 2 || 3.x").unwrap();
+//! assert!(range.check(&version));
+//! assert!(!crunch_semver::satisfies("~1.3", "1.2.0"));
+//! assert_eq!(
+//!     Version::parse("1.2.3.4").unwrap_err().to_string(),
+//!     "invalid semantic version"
+//! );
+//! ```
 
 mod constraint;
 mod error;
