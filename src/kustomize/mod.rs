@@ -6,25 +6,24 @@
 //!
 //! The pieces, in build order: `loader` (files, load restrictor, sub-roots, cycles),
 //! `kustomization` (the file's fields, decoded as Go decodes them by `gojson` into the
-//! types of `gotypes`), `target` (accumulation), `config` + `crds` (field
-//! specs), `generators` + `hash`, `helm_charts` (`helmCharts` inflated by crunch's Helm
-//! engine), `transformers` (namespace, prefix/suffix, labels, annotations, images,
-//! replicas), `patch` (+ `smp` driven by `schema`: kyaml's one schema per build, built in
-//! or from an `openapi` field, + `json6902`), `replacements`, `plugins` (built-in
-//! plugin configs in `generators`/`transformers`/`validators`; `value_add` is the
-//! `ValueAddTransformer`), then once at the top:
-//! `nameref`, `vars`, `origin` (`buildMetadata`), `sort`.
+//! types of `gotypes`), `target` (accumulation), `config` + `crds` (field specs), then
+//! the builtin generators and transformers: `builtins` (one file per builtin and the one
+//! dispatcher), configured from the kustomization's fields by `configure` and from plugin
+//! configs in `generators`/`transformers`/`validators` by `plugins`, on the shared
+//! machinery `generators` (ConfigMaps and Secrets), `patch` (+ `smp` driven by `schema`:
+//! kyaml's one schema per build, built in or from an `openapi` field, + `json6902`) and
+//! `replacements`; then once at the top: the `HashTransformer`, `nameref`, `vars`,
+//! `origin` (`buildMetadata`) and the `SortOrderTransformer`.
 
+mod builtins;
 mod config;
+mod configure;
 mod crds;
 mod error;
 mod fieldspec;
 mod generators;
 mod gojson;
 mod gotypes;
-mod hash;
-mod helm_charts;
-mod iam_policy;
 mod json6902;
 mod kustomization;
 mod loader;
@@ -38,11 +37,8 @@ mod resid;
 mod resource;
 mod schema;
 mod smp;
-mod sort;
 mod target;
-mod transformers;
 mod util;
-mod value_add;
 mod vars;
 
 use std::path::{Path, PathBuf};
@@ -51,9 +47,11 @@ use serde_json::Value;
 
 pub use error::Error;
 
+use builtins::Transformer;
+use builtins::label_transformer::LabelTransformer;
+use builtins::sort_order_transformer::SortOrder;
 use kustomization::{Kind, Kustomization};
 use loader::Loader;
-use sort::SortOrder;
 use target::Accumulator;
 
 /// A remote base, as kustomize parses its URL forms
@@ -184,11 +182,11 @@ pub fn post_render(
 pub fn add_labels(objects: Vec<Value>, labels: &[(String, String)]) -> Result<Vec<Value>, Error> {
     schema::in_build(|| {
         let mut rs = target::resources_from_objects(objects)?;
-        transformers::labels(
-            &mut rs,
-            labels,
-            &[fieldspec::FieldSpec::any("metadata/labels", true)],
-        )?;
+        let t = LabelTransformer {
+            labels: labels.to_vec(),
+            field_specs: vec![fieldspec::FieldSpec::any("metadata/labels", true)],
+        };
+        t.transform(&mut rs)?;
         Ok(rs.into_iter().map(|r| r.obj).collect())
     })
 }

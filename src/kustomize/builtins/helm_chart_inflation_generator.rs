@@ -1,6 +1,7 @@
-//! `helmCharts`, `helmGlobals`, the deprecated `helmChartInflationGenerator` and the
-//! built-in `HelmChartInflationGenerator` plugin config: charts inflated by crunch's own
-//! Helm engine exactly as kustomize v5.5 inflates them by running `helm template`.
+//! The builtin `HelmChartInflationGenerator`: charts inflated by crunch's own Helm engine
+//! exactly as kustomize v5.5 inflates them by running `helm template`. Each `helmCharts`
+//! entry (with `helmGlobals`) and each deprecated `helmChartInflationGenerator` entry
+//! configures one.
 //!
 //! kustomize hands helm one values file (`-f`): the chart's `values.yaml` (or
 //! `valuesFile`) as is, or — with `valuesInline` — that file merged with the inline
@@ -15,18 +16,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::error::Error;
-use super::kustomization::{list, object, scalar, strings};
-use super::loader::Loader;
-use super::resource::Resource;
+use super::{Generator, decode};
 use crate::helm;
+use crate::kustomize::error::Error;
+use crate::kustomize::gojson::Mode;
+use crate::kustomize::gotypes::HELM_CHART_INFLATION_GENERATOR_T;
+use crate::kustomize::kustomization::{list, object, scalar, strings};
+use crate::kustomize::loader::Loader;
+use crate::kustomize::resource::Resource;
 use crate::yaml::Dialect;
 
 /// kustomize's default chart home, relative to the kustomization.
 const DEFAULT_CHART_HOME: &str = "charts";
-
-/// The name kustomize's errors and origins give the generator.
-pub(crate) const GENERATOR_KIND: &str = "HelmChartInflationGenerator";
 
 /// `helmGlobals`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,45 +163,54 @@ pub(crate) fn globals_or(given: Option<HelmGlobals>, legacy: HelmGlobals) -> Hel
     given.unwrap_or(legacy)
 }
 
-/// A decoded `HelmChartInflationGenerator` plugin config: the globals' and the chart's
-/// fields side by side.
-pub(crate) fn parse_plugin_config(
-    body: &Map<String, Value>,
-) -> Result<(HelmChart, HelmGlobals), Error> {
-    let mut globals = Map::new();
-    let mut chart = Map::new();
-    for (k, v) in body {
-        match k.as_str() {
-            "chartHome" | "configHome" => {
-                globals.insert(k.clone(), v.clone());
-            }
-            _ => {
-                chart.insert(k.clone(), v.clone());
-            }
-        }
+/// A configured `HelmChartInflationGenerator`: one chart and the globals it is found by.
+#[derive(Debug, Clone)]
+pub(crate) struct HelmChartInflationGenerator {
+    chart: HelmChart,
+    globals: HelmGlobals,
+}
+
+impl HelmChartInflationGenerator {
+    /// The plugin's `kind`, which kustomize's errors name too.
+    pub const KIND: &'static str = "HelmChartInflationGenerator";
+
+    /// The generator of a `helmCharts` entry, found by the kustomization's globals.
+    pub fn new(chart: HelmChart, globals: HelmGlobals) -> HelmChartInflationGenerator {
+        HelmChartInflationGenerator { chart, globals }
     }
-    Ok((
-        HelmChart::from_map(&chart, GENERATOR_KIND)?,
-        HelmGlobals::parse(&Value::Object(globals), GENERATOR_KIND)?,
-    ))
+
+    /// Reads a plugin config: the globals' fields (`chartHome`, `configHome`) and the
+    /// chart's side by side.
+    pub fn read(cfg: &Value) -> Result<HelmChartInflationGenerator, Error> {
+        let body = decode(cfg, &HELM_CHART_INFLATION_GENERATOR_T, Mode::YamlUnmarshal)?;
+        let (globals, chart): (Map<String, Value>, Map<String, Value>) = body
+            .into_iter()
+            .partition(|(k, _)| matches!(k.as_str(), "chartHome" | "configHome"));
+        Ok(HelmChartInflationGenerator {
+            chart: HelmChart::from_map(&chart, Self::KIND)?,
+            globals: HelmGlobals::parse(&Value::Object(globals), Self::KIND)?,
+        })
+    }
+}
+
+impl Generator for HelmChartInflationGenerator {
+    fn generate(&self, ldr: &Loader) -> Result<Vec<Resource>, Error> {
+        inflate(&self.chart, &self.globals, ldr)
+    }
 }
 
 /// Inflates `chart` as `kubectl kustomize --enable-helm` does: the resources of `helm
 /// template`'s output, in its order.
 ///
-/// # Errors
-/// Helm not enabled (`--enable-helm`, kustomize's message), an empty chart name, a chart
-/// missing from its chart home (with `repo` set, kustomize would pull it: crunch builds
-/// offline and says so), values files outside the load restrictor's reach or not valid
-/// YAML, and Helm's own errors.
-pub(crate) fn inflate(
-    chart: &HelmChart,
-    globals: &HelmGlobals,
-    ldr: &Loader,
-) -> Result<Vec<Resource>, Error> {
+/// Errors: Helm not enabled (`--enable-helm`, kustomize's message), an empty chart name,
+/// a chart missing from its chart home (with `repo` set, kustomize would pull it: crunch
+/// builds offline and says so), values files outside the load restrictor's reach or not
+/// valid YAML, and Helm's own errors.
+fn inflate(chart: &HelmChart, globals: &HelmGlobals, ldr: &Loader) -> Result<Vec<Resource>, Error> {
     let configuring = |e: Error| {
         Error::new(format!(
-            "trouble configuring builtin {GENERATOR_KIND} for chart {:?}: {}",
+            "trouble configuring builtin {} for chart {:?}: {}",
+            HelmChartInflationGenerator::KIND,
             chart.name,
             e.message()
         ))
@@ -242,7 +252,7 @@ pub(crate) fn inflate(
     let rendered = helm::render(loaded, Value::Object(values), &options)
         .map_err(|e| Error::new(e.to_string()))?;
     let output = helm::template_output(&rendered, &options);
-    super::target::resources_from_text(&output)
+    crate::kustomize::target::resources_from_text(&output)
         .map_err(|e| Error::new(format!("could not parse the output of chart {dir:?}: {e}")))
 }
 
@@ -304,7 +314,7 @@ fn base_values(chart: &HelmChart, home: &Path, ldr: &Loader) -> Result<Map<Strin
         ValuesMerge::Merge => (inline, from_file),
         _ => (from_file, inline),
     };
-    let merged = super::smp::merge(&dest, &patch)
+    let merged = crate::kustomize::smp::merge(&dest, &patch)
         .map_err(|e| Error::new(format!("could not merge values: {}", e.message())))?;
     match merged {
         Some(Value::Object(m)) => Ok(m),
@@ -380,8 +390,8 @@ fn inline_values(v: Option<&Value>, what: &str) -> Result<Map<String, Value>, Er
 
 #[cfg(test)]
 mod tests {
-    use super::super::kustomization::Kustomization;
     use super::*;
+    use crate::kustomize::kustomization::Kustomization;
     use serde_json::json;
 
     fn chart(v: Value) -> Result<HelmChart, Error> {
@@ -471,13 +481,16 @@ mod tests {
 
     #[test]
     fn plugin_config_splits_globals_from_chart() {
-        let body = json!({
+        let cfg = json!({
+            "apiVersion": "builtin",
+            "kind": "HelmChartInflationGenerator",
+            "metadata": {"name": "x"},
             "chartHome": "vendor",
             "name": "app",
             "releaseName": "r",
         });
-        let body = body.as_object().expect("map");
-        let (c, g) = parse_plugin_config(body).expect("config");
+        let g = HelmChartInflationGenerator::read(&cfg).expect("config");
+        let (c, g) = (g.chart, g.globals);
         assert_eq!((c.name.as_str(), c.release_name.as_str()), ("app", "r"));
         assert_eq!(g.chart_home.as_deref(), Some("vendor"));
     }
