@@ -2,7 +2,9 @@
 //!
 //! [`build`] reads a kustomization tree and returns its objects in kustomize's output
 //! order; [`to_output`] prints them exactly as `kubectl kustomize` does. Nothing here
-//! touches the network: remote bases are fetched by the caller through [`Remote`].
+//! touches the network: remote bases are fetched by the caller through [`Remote`]. Nor
+//! does anything here render a Helm chart: `helmCharts` are inflated by the caller's
+//! [`ChartInflater`], given with the [`Options`].
 //!
 //! The pieces, in build order: `loader` (files, load restrictor, sub-roots, cycles),
 //! `kustomization` (the file's fields, decoded as Go decodes them by `gojson` into the
@@ -41,9 +43,10 @@ mod target;
 mod util;
 mod vars;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use error::Error;
 
@@ -77,6 +80,57 @@ pub trait Remote: Sync {
     fn fetch(&self, target: &RemoteTarget) -> Result<PathBuf, String>;
 }
 
+/// Inflates Helm charts, as kustomize runs `helm template` for `helmCharts` and
+/// `HelmChartInflationGenerator` configs; crunch's Helm engine implements it.
+pub trait ChartInflater: Sync {
+    /// Renders a chart as `helm template` does with the flags kustomize passes for it.
+    ///
+    /// # Errors
+    /// Helm's error, as text.
+    fn inflate(&self, chart: &ChartInflation<'_>) -> Result<String, String>;
+}
+
+/// One chart to inflate: what kustomize hands `helm template`.
+#[derive(Debug, Clone, Copy)]
+pub struct ChartInflation<'a> {
+    /// The chart's directory under its chart home, known to exist.
+    pub chart_dir: &'a Path,
+    /// `releaseName`; empty when not set, for which kustomize passes `--generate-name`.
+    pub release_name: &'a str,
+    /// `nameTemplate` (`--name-template`); empty when not set.
+    pub name_template: &'a str,
+    /// `namespace` (`--namespace`); empty when not set.
+    pub namespace: &'a str,
+    /// The values files (`-f`), in order: the chart's values (or `valuesFile`, or those
+    /// merged with `valuesInline`), then the `additionalValuesFiles`.
+    pub values: &'a [ValuesFile],
+    /// `kubeVersion` (`--kube-version`); empty when not set.
+    pub kube_version: &'a str,
+    /// `apiVersions` (`--api-versions`).
+    pub api_versions: &'a [String],
+    /// `includeCRDs` (`--include-crds`).
+    pub include_crds: bool,
+    /// `skipHooks` (`--no-hooks`).
+    pub skip_hooks: bool,
+    /// `skipTests` (`--skip-tests`).
+    pub skip_tests: bool,
+}
+
+/// A values file kustomize passes to `helm template` with `-f`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValuesFile {
+    /// A file as written, for helm to read.
+    Text {
+        /// Where it was read from, for messages.
+        path: PathBuf,
+        /// Its content.
+        text: String,
+    },
+    /// Values kustomize merged itself (`valuesInline` with the values file), which it
+    /// writes to a file of its own for helm.
+    Merged(Map<String, Value>),
+}
+
 /// Which files a kustomization may read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LoadRestrictor {
@@ -88,14 +142,23 @@ pub enum LoadRestrictor {
 }
 
 /// Build options.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Options {
+#[derive(Clone, Copy, Default)]
+pub struct Options<'a> {
     /// The load restrictor; remote bases are always restricted to their own root.
     pub load_restrictor: LoadRestrictor,
-    /// `--enable-helm`: inflate `helmCharts` (and `HelmChartInflationGenerator`
-    /// configs) with crunch's Helm engine. Off, as in kustomize, such a kustomization
+    /// `--enable-helm`: what inflates `helmCharts` (and `HelmChartInflationGenerator`
+    /// configs). Without one, as in kustomize without the flag, such a kustomization
     /// fails with kustomize's `must specify --enable-helm`.
-    pub enable_helm: bool,
+    pub chart_inflater: Option<&'a dyn ChartInflater>,
+}
+
+impl fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("load_restrictor", &self.load_restrictor)
+            .field("enable_helm", &self.chart_inflater.is_some())
+            .finish()
+    }
 }
 
 /// Builds the kustomization in `dir` as `kubectl kustomize dir` does.
@@ -103,7 +166,7 @@ pub struct Options {
 /// # Errors
 /// Any failure, with the file (and line) it concerns and the chain of kustomizations that
 /// led there.
-pub fn build(dir: &Path, remote: &dyn Remote, options: &Options) -> Result<Vec<Value>, Error> {
+pub fn build(dir: &Path, remote: &dyn Remote, options: &Options<'_>) -> Result<Vec<Value>, Error> {
     let top = top_step(dir);
     schema::in_build(|| {
         let ldr = Loader::new(dir, options, remote)?;
@@ -133,7 +196,7 @@ pub fn build_with_overlay(
     dir: &Path,
     overlay: &Value,
     remote: &dyn Remote,
-    options: &Options,
+    options: &Options<'_>,
 ) -> Result<Vec<Value>, Error> {
     let top = top_step(dir);
     let ov = Kustomization::parse(overlay).map_err(|e| e.within("overlay"))?;
