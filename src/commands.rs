@@ -98,7 +98,7 @@ fn helm_user_values(args: &HelmTemplate) -> Result<Map<String, Value>, Error> {
 /// like `crunch build` fetches them, without a lock.
 pub fn kustomize(
     dir: &Path,
-    options: &kustomize::Options,
+    options: &kustomize::Options<'_>,
     sources: &SourceOptions,
 ) -> Result<String, Error> {
     let store = sources.open(&[], Lock::default())?;

@@ -15,6 +15,7 @@ pub mod flux;
 pub mod gopath;
 pub mod helm;
 pub mod kustomize;
+pub mod kustomize_helm;
 pub mod object;
 pub mod source;
 pub mod template;

@@ -16,6 +16,7 @@ use crunch::config::Mirror;
 use crunch::error::Error;
 use crunch::helm::{ReleaseName, SetFlag};
 use crunch::kustomize::{self, LoadRestrictor};
+use crunch::kustomize_helm::HelmInflater;
 use crunch::template;
 
 #[global_allocator]
@@ -519,7 +520,9 @@ fn kustomize_command(args: KustomizeArgs) -> Result<String, Error> {
     };
     let options = kustomize::Options {
         load_restrictor: restrictor,
-        enable_helm: args.enable_helm,
+        chart_inflater: args
+            .enable_helm
+            .then_some(&HelmInflater as &dyn kustomize::ChartInflater),
     };
     commands::kustomize(&args.dir, &options, &args.sources.options(false))
 }

@@ -6,7 +6,8 @@
 //! messages must contain that file's (trimmed) text; with a `CRUNCH_ERROR` file, only
 //! crunch's (see [`expected_error`]). A case whose name starts with
 //! `helm_charts_` is built with Helm enabled: `kubectl kustomize --enable-helm
-//! --helm-command` running the helm oracle, crunch with `enable_helm`.
+//! --helm-command` running the helm oracle, crunch with its Helm engine as the chart
+//! inflater.
 
 #[path = "support/diff.rs"]
 mod diff;
@@ -16,7 +17,8 @@ mod oracle;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crunch::kustomize::{self, Options, Remote, RemoteTarget};
+use crunch::kustomize::{self, ChartInflater, Options, Remote, RemoteTarget};
+use crunch::kustomize_helm::HelmInflater;
 
 /// Remote bases in the fixtures are `file://` URLs of git repositories made at test time;
 /// crunch reads the same directories without git.
@@ -110,7 +112,7 @@ fn crunch_build(dir: &Path) -> Result<String, String> {
     crunch_build_with(dir, &Options::default())
 }
 
-fn crunch_build_with(dir: &Path, options: &Options) -> Result<String, String> {
+fn crunch_build_with(dir: &Path, options: &Options<'_>) -> Result<String, String> {
     kustomize::build(dir, &LocalRemote, options)
         .map(|objs| kustomize::to_output(&objs))
         .map_err(|e| e.to_string())
@@ -122,7 +124,7 @@ fn check(case: &Path, shim: &HelmShim) -> Result<(), String> {
         .file_name()
         .is_some_and(|n| n.to_string_lossy().starts_with(HELM_PREFIX));
     let options = Options {
-        enable_helm: helm,
+        chart_inflater: helm.then_some(&HelmInflater as &dyn ChartInflater),
         ..Options::default()
     };
     let expected = oracle_build_with(&dir, helm.then_some(shim));

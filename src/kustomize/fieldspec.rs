@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 use super::resid::Gvk;
+use super::util::ensure_map;
 
 /// A path in objects of a selected gvk; `create` says whether a transformer may add it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +75,41 @@ impl FieldSpec {
         };
         walk(obj, &segments, create, set)
             .map_err(|e| Error::new(format!("fieldSpec path {}: {}", self.path, e.message())))
+    }
+}
+
+/// Sets `key: value` (as a string) in the map at every spec's path of `obj`, keys in
+/// sorted order, creating the map where a spec allows it (labels, annotations).
+pub(crate) fn set_entries(
+    obj: &mut Value,
+    specs: &[FieldSpec],
+    pairs: &[(String, String)],
+) -> Result<(), Error> {
+    let mut sorted = pairs.to_vec();
+    sorted.sort();
+    for (k, v) in &sorted {
+        for fs in specs {
+            fs.apply(obj, CreateKind::Map, &mut |node| {
+                if !node.is_object() {
+                    return Err(Error::new(format!(
+                        "wrong node kind: expected MappingNode but got {}",
+                        node_kind(node)
+                    )));
+                }
+                ensure_map(node).insert(k.clone(), Value::String(v.clone()));
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The kind of YAML node a value is, as kyaml names it.
+fn node_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "SequenceNode",
+        Value::Object(_) => "MappingNode",
+        _ => "ScalarNode",
     }
 }
 

@@ -1,11 +1,11 @@
-//! `configMapGenerator` and `secretGenerator`: key/value sources (env files, literals,
-//! files) turned into ConfigMaps and Secrets.
+//! What `ConfigMapGenerator` and `SecretGenerator` share: key/value sources (env files,
+//! literals, files) turned into a ConfigMap or a Secret.
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use super::error::Error;
-use super::kustomization::{GeneratorArgs, GeneratorOptions};
+use super::kustomization::GeneratorArgs;
 use super::loader::Loader;
 use super::resource::Resource;
 
@@ -16,13 +16,9 @@ pub(crate) enum GenKind {
     Secret,
 }
 
-/// Runs one generator entry.
-pub(crate) fn generate(
-    kind: GenKind,
-    args: &GeneratorArgs,
-    global: Option<&GeneratorOptions>,
-    ldr: &Loader,
-) -> Result<Resource, Error> {
+/// The object one generator entry makes; its options already hold the kustomization's
+/// `generatorOptions`.
+pub(crate) fn make(kind: GenKind, args: &GeneratorArgs, ldr: &Loader) -> Result<Resource, Error> {
     if args.name.is_empty() {
         return Err(Error::new("a configmap must have a name"));
     }
@@ -39,7 +35,7 @@ pub(crate) fn generate(
     if !args.namespace.is_empty() {
         meta.insert("namespace".into(), args.namespace.clone().into());
     }
-    let options = args.options.clone().with_global(global);
+    let options = &args.options;
     let sorted = |pairs: &[(String, String)]| -> Map<String, Value> {
         let mut p = pairs.to_vec();
         p.sort();
@@ -94,6 +90,20 @@ pub(crate) fn generate(
     r.needs_hash = !options.disable_name_suffix_hash;
     r.behavior = args.behavior;
     Ok(r)
+}
+
+/// A decoded generator plugin config as generator arguments: `metadata.name` and
+/// `metadata.namespace` fill in `name` and `namespace` when those are not given.
+pub(crate) fn plugin_args(mut args: Map<String, Value>) -> Value {
+    let meta = args.remove("metadata");
+    for key in ["name", "namespace"] {
+        if !args.contains_key(key)
+            && let Some(v) = meta.as_ref().and_then(|m| m.get(key))
+        {
+            args.insert(key.to_string(), v.clone());
+        }
+    }
+    Value::Object(args)
 }
 
 /// Env files, then literals, then files, as kustomize orders them; sorted by key after the

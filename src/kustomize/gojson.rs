@@ -27,7 +27,6 @@
 
 use serde_json::{Map, Value};
 
-use crate::template::quote;
 use crate::yaml::{JsonStyle, json_kind, to_go_json};
 
 /// A Go type as `encoding/json` decodes into it.
@@ -418,6 +417,43 @@ impl Decoder {
 /// target type through the document (struct fields by the decoder's own matching, but
 /// only one level into embedded structs; map and list elements) and writes a number or
 /// boolean bound for a string kind as a string. Everything else stays as it is.
+/// Go's `strconv.Quote`, as `%q` prints a key in `encoding/json`'s errors: Go's escapes
+/// for quotes, backslashes and control characters, `\x`/`\u`/`\U` for the other
+/// characters Go does not print (approximating `unicode.IsPrint` by Rust's classes).
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\x07' => out.push_str("\\a"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\x0b' => out.push_str("\\v"),
+            c if c.is_control()
+                || matches!(c, '\u{00ad}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
+                || (c.is_whitespace() && c != ' ') =>
+            {
+                let v = u32::from(c);
+                out.push_str(&match v {
+                    0..0x80 => format!("\\x{v:02x}"),
+                    0x80..0x10000 => format!("\\u{v:04x}"),
+                    _ => format!("\\U{v:08x}"),
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 fn yaml_to_json(src: &Value, target: Option<&'static GoType>) -> Value {
     let target = target.map(GoType::indirect);
     match src {
@@ -506,6 +542,12 @@ mod tests {
         // A dotless capital I folds to itself, not to an ASCII letter.
         let err = decode(&json!({"\u{130}tems": []}), &TOP_T, Mode::Strict).unwrap_err();
         assert_eq!(err, "json: unknown field \"\u{130}tems\"");
+    }
+
+    #[test]
+    fn unknown_keys_are_quoted_as_go_quotes_them() {
+        let err = decode(&json!({"a\"b\\\u{7}\t\u{2028}é": 1}), &TOP_T, Mode::Strict).unwrap_err();
+        assert_eq!(err, r#"json: unknown field "a\"b\\\a\t\u2028é""#);
     }
 
     #[test]

@@ -3,13 +3,15 @@
 
 use serde_json::{Map, Value};
 
+use super::builtins::helm_chart_inflation_generator::{
+    HelmChart, HelmGlobals, globals_or, parse_legacy,
+};
+use super::builtins::sort_order_transformer::SortOrder;
 use super::error::Error;
 use super::gojson::{self, Mode};
 use super::gotypes::KUSTOMIZATION_T;
-use super::helm_charts::{self, HelmChart, HelmGlobals};
 use super::origin::BuildMetadata;
 use super::resource::Behavior;
-use super::sort::SortOrder;
 use super::vars::Var;
 
 /// The names kustomize looks for, in its order.
@@ -24,7 +26,7 @@ pub(crate) enum Kind {
 }
 
 /// One `patches:` entry (or a converted legacy one).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct PatchArgs {
     pub path: Option<String>,
     pub patch: Option<String>,
@@ -184,8 +186,7 @@ impl Kustomization {
             .iter()
             .map(|c| HelmChart::parse(c, "helmCharts"))
             .collect::<Result<Vec<_>, _>>()?;
-        let (legacy_charts, legacy_globals) =
-            helm_charts::parse_legacy(map.get("helmChartInflationGenerator"))?;
+        let (legacy_charts, legacy_globals) = parse_legacy(map.get("helmChartInflationGenerator"))?;
         helm_charts.extend(legacy_charts);
         let helm_globals = match map.get("helmGlobals") {
             None | Some(Value::Null) => None,
@@ -253,7 +254,7 @@ impl Kustomization {
             validators: strings(map.get("validators"), "validators")?,
             openapi: OpenApi::parse(map.get("openapi"))?,
             helm_charts,
-            helm_globals: helm_charts::globals_or(helm_globals, legacy_globals),
+            helm_globals: globals_or(helm_globals, legacy_globals),
         };
         Ok(k)
     }

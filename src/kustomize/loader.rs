@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 use super::error::Error;
 use super::kustomization::FILE_NAMES;
 use super::origin::Place;
-use super::{LoadRestrictor, Options, Remote, remote};
+use super::{ChartInflater, LoadRestrictor, Options, Remote, remote};
 
 /// Reads files of one kustomization root and opens the roots it refers to.
 pub(crate) struct Loader<'a> {
     root: PathBuf,
     restrictor: LoadRestrictor,
-    /// Whether charts may be inflated (`--enable-helm`), for every root of the build.
-    helm_enabled: bool,
+    /// What inflates charts (`--enable-helm`), for every root of the build.
+    chart_inflater: Option<&'a dyn ChartInflater>,
     /// The checked-out repository this root lives in, when it came from a remote base.
     repo: Option<PathBuf>,
     /// Roots of the kustomizations that led here (for cycle detection), outermost first.
@@ -27,12 +27,12 @@ pub(crate) struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     /// The loader of the top-level directory.
-    pub fn new(dir: &Path, options: &Options, remote: &'a dyn Remote) -> Result<Self, Error> {
+    pub fn new(dir: &Path, options: &Options<'a>, remote: &'a dyn Remote) -> Result<Self, Error> {
         let root = confirm_dir(dir)?;
         Ok(Loader {
             root,
             restrictor: options.load_restrictor,
-            helm_enabled: options.enable_helm,
+            chart_inflater: options.chart_inflater,
             repo: None,
             ancestors: Vec::new(),
             urls: Vec::new(),
@@ -46,9 +46,9 @@ impl<'a> Loader<'a> {
         &self.root
     }
 
-    /// Whether `helmCharts` may be inflated (`--enable-helm`).
-    pub fn helm_enabled(&self) -> bool {
-        self.helm_enabled
+    /// What inflates `helmCharts`; `None` without `--enable-helm`.
+    pub fn chart_inflater(&self) -> Option<&'a dyn ChartInflater> {
+        self.chart_inflater
     }
 
     /// Where this root is relative to the top kustomization (or in its repository).
@@ -139,7 +139,7 @@ impl<'a> Loader<'a> {
             return Ok(Loader {
                 root,
                 restrictor: LoadRestrictor::RootOnly,
-                helm_enabled: self.helm_enabled,
+                chart_inflater: self.chart_inflater,
                 repo: Some(repo),
                 ancestors,
                 urls,
@@ -178,7 +178,7 @@ impl<'a> Loader<'a> {
         Ok(Loader {
             root,
             restrictor: self.restrictor,
-            helm_enabled: self.helm_enabled,
+            chart_inflater: self.chart_inflater,
             repo: self.repo.clone(),
             ancestors,
             urls: self.urls.clone(),

@@ -2,29 +2,30 @@
 //!
 //! [`build`] reads a kustomization tree and returns its objects in kustomize's output
 //! order; [`to_output`] prints them exactly as `kubectl kustomize` does. Nothing here
-//! touches the network: remote bases are fetched by the caller through [`Remote`].
+//! touches the network: remote bases are fetched by the caller through [`Remote`]. Nor
+//! does anything here render a Helm chart: `helmCharts` are inflated by the caller's
+//! [`ChartInflater`], given with the [`Options`].
 //!
 //! The pieces, in build order: `loader` (files, load restrictor, sub-roots, cycles),
 //! `kustomization` (the file's fields, decoded as Go decodes them by `gojson` into the
-//! types of `gotypes`), `target` (accumulation), `config` + `crds` (field
-//! specs), `generators` + `hash`, `helm_charts` (`helmCharts` inflated by crunch's Helm
-//! engine), `transformers` (namespace, prefix/suffix, labels, annotations, images,
-//! replicas), `patch` (+ `smp` driven by `schema`: kyaml's one schema per build, built in
-//! or from an `openapi` field, + `json6902`), `replacements`, `plugins` (built-in
-//! plugin configs in `generators`/`transformers`/`validators`; `value_add` is the
-//! `ValueAddTransformer`), then once at the top:
-//! `nameref`, `vars`, `origin` (`buildMetadata`), `sort`.
+//! types of `gotypes`), `target` (accumulation), `config` + `crds` (field specs), then
+//! the builtin generators and transformers: `builtins` (one file per builtin and the one
+//! dispatcher), configured from the kustomization's fields by `configure` and from plugin
+//! configs in `generators`/`transformers`/`validators` by `plugins`, on the shared
+//! machinery `generators` (ConfigMaps and Secrets), `patch` (+ `smp` driven by `schema`:
+//! kyaml's one schema per build, built in or from an `openapi` field, + `json6902`) and
+//! `replacements`; then once at the top: the `HashTransformer`, `nameref`, `vars`,
+//! `origin` (`buildMetadata`) and the `SortOrderTransformer`.
 
+mod builtins;
 mod config;
+mod configure;
 mod crds;
 mod error;
 mod fieldspec;
 mod generators;
 mod gojson;
 mod gotypes;
-mod hash;
-mod helm_charts;
-mod iam_policy;
 mod json6902;
 mod kustomization;
 mod loader;
@@ -38,22 +39,22 @@ mod resid;
 mod resource;
 mod schema;
 mod smp;
-mod sort;
 mod target;
-mod transformers;
 mod util;
-mod value_add;
 mod vars;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 pub use error::Error;
 
+use builtins::Transformer;
+use builtins::label_transformer::LabelTransformer;
+use builtins::sort_order_transformer::SortOrder;
 use kustomization::{Kind, Kustomization};
 use loader::Loader;
-use sort::SortOrder;
 use target::Accumulator;
 
 /// A remote base, as kustomize parses its URL forms
@@ -79,6 +80,57 @@ pub trait Remote: Sync {
     fn fetch(&self, target: &RemoteTarget) -> Result<PathBuf, String>;
 }
 
+/// Inflates Helm charts, as kustomize runs `helm template` for `helmCharts` and
+/// `HelmChartInflationGenerator` configs; crunch's Helm engine implements it.
+pub trait ChartInflater: Sync {
+    /// Renders a chart as `helm template` does with the flags kustomize passes for it.
+    ///
+    /// # Errors
+    /// Helm's error, as text.
+    fn inflate(&self, chart: &ChartInflation<'_>) -> Result<String, String>;
+}
+
+/// One chart to inflate: what kustomize hands `helm template`.
+#[derive(Debug, Clone, Copy)]
+pub struct ChartInflation<'a> {
+    /// The chart's directory under its chart home, known to exist.
+    pub chart_dir: &'a Path,
+    /// `releaseName`; empty when not set, for which kustomize passes `--generate-name`.
+    pub release_name: &'a str,
+    /// `nameTemplate` (`--name-template`); empty when not set.
+    pub name_template: &'a str,
+    /// `namespace` (`--namespace`); empty when not set.
+    pub namespace: &'a str,
+    /// The values files (`-f`), in order: the chart's values (or `valuesFile`, or those
+    /// merged with `valuesInline`), then the `additionalValuesFiles`.
+    pub values: &'a [ValuesFile],
+    /// `kubeVersion` (`--kube-version`); empty when not set.
+    pub kube_version: &'a str,
+    /// `apiVersions` (`--api-versions`).
+    pub api_versions: &'a [String],
+    /// `includeCRDs` (`--include-crds`).
+    pub include_crds: bool,
+    /// `skipHooks` (`--no-hooks`).
+    pub skip_hooks: bool,
+    /// `skipTests` (`--skip-tests`).
+    pub skip_tests: bool,
+}
+
+/// A values file kustomize passes to `helm template` with `-f`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValuesFile {
+    /// A file as written, for helm to read.
+    Text {
+        /// Where it was read from, for messages.
+        path: PathBuf,
+        /// Its content.
+        text: String,
+    },
+    /// Values kustomize merged itself (`valuesInline` with the values file), which it
+    /// writes to a file of its own for helm.
+    Merged(Map<String, Value>),
+}
+
 /// Which files a kustomization may read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LoadRestrictor {
@@ -90,14 +142,23 @@ pub enum LoadRestrictor {
 }
 
 /// Build options.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Options {
+#[derive(Clone, Copy, Default)]
+pub struct Options<'a> {
     /// The load restrictor; remote bases are always restricted to their own root.
     pub load_restrictor: LoadRestrictor,
-    /// `--enable-helm`: inflate `helmCharts` (and `HelmChartInflationGenerator`
-    /// configs) with crunch's Helm engine. Off, as in kustomize, such a kustomization
+    /// `--enable-helm`: what inflates `helmCharts` (and `HelmChartInflationGenerator`
+    /// configs). Without one, as in kustomize without the flag, such a kustomization
     /// fails with kustomize's `must specify --enable-helm`.
-    pub enable_helm: bool,
+    pub chart_inflater: Option<&'a dyn ChartInflater>,
+}
+
+impl fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("load_restrictor", &self.load_restrictor)
+            .field("enable_helm", &self.chart_inflater.is_some())
+            .finish()
+    }
 }
 
 /// Builds the kustomization in `dir` as `kubectl kustomize dir` does.
@@ -105,7 +166,7 @@ pub struct Options {
 /// # Errors
 /// Any failure, with the file (and line) it concerns and the chain of kustomizations that
 /// led there.
-pub fn build(dir: &Path, remote: &dyn Remote, options: &Options) -> Result<Vec<Value>, Error> {
+pub fn build(dir: &Path, remote: &dyn Remote, options: &Options<'_>) -> Result<Vec<Value>, Error> {
     let top = top_step(dir);
     schema::in_build(|| {
         let ldr = Loader::new(dir, options, remote)?;
@@ -135,7 +196,7 @@ pub fn build_with_overlay(
     dir: &Path,
     overlay: &Value,
     remote: &dyn Remote,
-    options: &Options,
+    options: &Options<'_>,
 ) -> Result<Vec<Value>, Error> {
     let top = top_step(dir);
     let ov = Kustomization::parse(overlay).map_err(|e| e.within("overlay"))?;
@@ -184,11 +245,11 @@ pub fn post_render(
 pub fn add_labels(objects: Vec<Value>, labels: &[(String, String)]) -> Result<Vec<Value>, Error> {
     schema::in_build(|| {
         let mut rs = target::resources_from_objects(objects)?;
-        transformers::labels(
-            &mut rs,
-            labels,
-            &[fieldspec::FieldSpec::any("metadata/labels", true)],
-        )?;
+        let t = LabelTransformer {
+            labels: labels.to_vec(),
+            field_specs: vec![fieldspec::FieldSpec::any("metadata/labels", true)],
+        };
+        t.transform(&mut rs)?;
         Ok(rs.into_iter().map(|r| r.obj).collect())
     })
 }

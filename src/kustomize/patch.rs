@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 
 use super::error::Error;
 use super::json6902::{self, Op};
+use super::kustomization::PatchArgs;
+use super::loader::Loader;
 use super::resid::{Gvk, ResId};
 use super::resource::Resource;
 use super::smp;
@@ -196,6 +198,40 @@ pub(crate) struct Patch {
     pub allow_kind_change: bool,
     /// `[path: "..."]` or `[patch: "..."]`, for messages.
     pub source: String,
+}
+
+impl Patch {
+    /// Loads a `patches`-style entry: the patch inline or from its file (read through
+    /// `ldr`; without one, only inline patches are possible), classified, with its target.
+    pub fn load(args: &PatchArgs, ldr: Option<&Loader>) -> Result<Patch, Error> {
+        let (text, source) = match (&args.patch, &args.path) {
+            (Some(_), Some(_)) => {
+                return Err(Error::new("patch and path can't be set at the same time"));
+            }
+            (Some(p), None) => (p.trim().to_owned(), format!("[patch: {p:?}]")),
+            (None, Some(path)) => {
+                let Some(ldr) = ldr else {
+                    return Err(Error::new(format!(
+                        "patch path {path:?}: only inline patches are possible here"
+                    )));
+                };
+                let (_, text) = ldr.read_text(path).map_err(|e| {
+                    Error::new(format!(
+                        "failed to get the patch file from path({path}): {e}"
+                    ))
+                })?;
+                (text, format!("[path: {path:?}]"))
+            }
+            (None, None) => return Err(Error::new("must specify one of patch and path")),
+        };
+        Ok(Patch {
+            body: classify(&text, &source)?,
+            target: args.target.as_ref().map(Selector::parse).transpose()?,
+            allow_name_change: args.allow_name_change,
+            allow_kind_change: args.allow_kind_change,
+            source,
+        })
+    }
 }
 
 /// Classifies patch text: all-map documents are strategic merge patches, a single list is

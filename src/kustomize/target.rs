@@ -1,26 +1,25 @@
 //! Building one kustomization: accumulate resources (files, sub-kustomizations, remote
-//! bases), run generators (Helm charts among them), components, then the built-in
-//! transformers in kustomize's order. Names get their hashes and references are fixed
-//! once, at the top.
+//! bases), run its generators (its fields' and its plugin configs', Helm charts among
+//! them), components, then its transformers (fields first, in kustomize's order, then
+//! plugin configs) and validators, all through `builtins`. Names get their hashes and
+//! references are fixed once, at the top.
 
 use serde_json::Value;
 
+use super::builtins::hash_transformer::HashTransformer;
+use super::builtins::image_tag_transformer::ImageTagTransformer;
+use super::builtins::patch_transformer::PatchTransformer;
+use super::builtins::{self, Transformer};
 use super::config::TransformerConfig;
 use super::error::Error;
-use super::fieldspec::FieldSpec;
-use super::generators::{self, GenKind};
-use super::gojson::{self, Mode};
-use super::gotypes;
-use super::kustomization::{FILE_NAMES, Kind, Kustomization, PatchArgs};
+use super::kustomization::{FILE_NAMES, Kind, Kustomization};
 use super::loader::Loader;
 use super::origin::{BuildMetadata, Origin};
-use super::patch::{self, Patch, Selector};
-use super::plugins;
-use super::replacements::{self, Replacement};
+use super::patch::Patch;
+use super::plugins::{self, Role};
 use super::resource::{ResMap, Resource};
-use super::transformers::{self, Affix};
 use super::vars::{self, Var};
-use super::{hash, helm_charts, nameref};
+use super::{configure, nameref};
 use crate::yaml::{Dialect, parse_stream};
 
 /// Resources plus the transformer configuration gathered so far.
@@ -127,37 +126,9 @@ pub(crate) fn accumulate(
         let found = super::crds::config_from_crds(&doc).map_err(|e| e.in_file(&file))?;
         ra.config.merge(found)?;
     }
-    let generator_configs = plugin_configs(&k.generators, ldr)?;
-    for (kind, list, builtin) in [
-        (
-            GenKind::ConfigMap,
-            &k.config_map_generator,
-            "ConfigMapGenerator",
-        ),
-        (GenKind::Secret, &k.secret_generator, "SecretGenerator"),
-    ] {
-        for args in list {
-            let mut r = generators::generate(kind, args, k.generator_options.as_ref(), ldr)?;
-            r.origin = Some(Origin::builtin(
-                ldr.place(),
-                ldr.kustomization_file(),
-                builtin,
-            ));
-            ra.res.absorb(r)?;
-        }
-    }
-    for chart in &k.helm_charts {
-        let origin = Origin::builtin(
-            ldr.place(),
-            ldr.kustomization_file(),
-            helm_charts::GENERATOR_KIND,
-        );
-        for mut r in helm_charts::inflate(chart, &k.helm_globals, ldr)? {
-            r.origin = Some(origin.clone());
-            ra.res.absorb(r)?;
-        }
-    }
-    plugins::generate(&generator_configs, ldr, &mut ra.res)?;
+    let mut generators = configure::generators(k, ldr)?;
+    generators.extend(plugins::generators(&k.generators, ldr, &build_plugin_dir)?);
+    builtins::generate(&generators, ldr, &mut ra.res)?;
     for path in &k.components {
         let child = ldr.child(path).map_err(|e| e.within(path.clone()))?;
         let ck = load_kustomization(&child).map_err(|e| e.within(path.clone()))?;
@@ -171,23 +142,26 @@ pub(crate) fn accumulate(
         }
         ra = accumulate(&ck, &child, ra).map_err(|e| e.within(path.clone()))?;
     }
-    let transformer_configs = plugin_configs(&k.transformers, ldr)?;
-    transform(k, ldr, &mut ra)?;
-    plugins::transform(&transformer_configs, ldr, &mut ra.res.resources)?;
-    let configs = plugin_configs(&k.validators, ldr)?;
-    plugins::validate(&configs, ldr, &ra.res.resources)?;
+    let mut transformers = configure::transformers(k, ldr, &ra.config)?;
+    transformers.extend(plugins::transformers(
+        &k.transformers,
+        ldr,
+        &build_plugin_dir,
+        Role::Transformer,
+    )?);
+    builtins::transform(&transformers, &mut ra.res.resources)?;
+    let validators = plugins::transformers(&k.validators, ldr, &build_plugin_dir, Role::Validator)?;
+    builtins::validate(&validators, &ra.res.resources)?;
     vars::merge(&mut ra.res.resources, &mut ra.vars, &k.vars)?;
     Ok(ra)
 }
 
-/// The plugin configs of a `generators`/`transformers`/`validators` list; a directory
-/// entry is a kustomization whose output is the configs.
-fn plugin_configs(entries: &[String], ldr: &Loader) -> Result<Vec<plugins::Config>, Error> {
-    plugins::load_configs(entries, ldr, &|ldr, path| {
-        let child = ldr.child(path).map_err(|e| e.within(path.to_string()))?;
-        let sub = build_dir(&child, Kind::Kustomization).map_err(|e| e.within(path.to_string()))?;
-        Ok(sub.res.resources)
-    })
+/// Builds a directory named under `generators`, `transformers` or `validators`: a
+/// kustomization whose output is plugin configs.
+fn build_plugin_dir(ldr: &Loader, path: &str) -> Result<Vec<Resource>, Error> {
+    let child = ldr.child(path).map_err(|e| e.within(path.to_string()))?;
+    let sub = build_dir(&child, Kind::Kustomization).map_err(|e| e.within(path.to_string()))?;
+    Ok(sub.res.resources)
 }
 
 fn accumulate_resource(ra: &mut Accumulator, ldr: &Loader, path: &str) -> Result<(), Error> {
@@ -260,10 +234,15 @@ pub(crate) fn accumulate_objects(
     ra.res.resources = resources_from_objects(objects)?;
     let rs = &mut ra.res.resources;
     for args in &k.patches {
-        patch::apply(rs, &load_patch(args, None)?)?;
+        let patch = Patch::load(args, None)?;
+        PatchTransformer { patch }.transform(rs)?;
     }
-    for i in &k.images {
-        transformers::images(rs, i, &ra.config.images)?;
+    for image in &k.images {
+        let t = ImageTagTransformer {
+            image: image.clone(),
+            field_specs: ra.config.images.clone(),
+        };
+        t.transform(rs)?;
     }
     Ok(ra)
 }
@@ -300,216 +279,11 @@ fn collect_resource(doc: Value, out: &mut Vec<Resource>) -> Result<(), Error> {
     }
 }
 
-/// Loads a `patches`-style entry.
-pub(crate) fn load_patch(args: &PatchArgs, ldr: Option<&Loader>) -> Result<Patch, Error> {
-    let (text, source) = match (&args.patch, &args.path) {
-        (Some(_), Some(_)) => {
-            return Err(Error::new("patch and path can't be set at the same time"));
-        }
-        (Some(p), None) => (p.trim().to_owned(), format!("[patch: {p:?}]")),
-        (None, Some(path)) => {
-            let Some(ldr) = ldr else {
-                return Err(Error::new(format!(
-                    "patch path {path:?}: only inline patches are possible here"
-                )));
-            };
-            let (_, text) = ldr.read_text(path).map_err(|e| {
-                Error::new(format!(
-                    "failed to get the patch file from path({path}): {e}"
-                ))
-            })?;
-            (text, format!("[path: {path:?}]"))
-        }
-        (None, None) => return Err(Error::new("must specify one of patch and path")),
-    };
-    Ok(Patch {
-        body: patch::classify(&text, &source)?,
-        target: args.target.as_ref().map(Selector::parse).transpose()?,
-        allow_name_change: args.allow_name_change,
-        allow_kind_change: args.allow_kind_change,
-        source,
-    })
-}
-
-/// A `patchesStrategicMerge` entry: a file path, or the patch itself inline.
-fn load_legacy_smp(entry: &str, ldr: &Loader) -> Result<Patch, Error> {
-    let inline = entry.contains('\n') || !ldr.is_file(entry);
-    let args = PatchArgs {
-        path: (!inline).then(|| entry.to_string()),
-        patch: inline.then(|| entry.to_string()),
-        target: None,
-        allow_name_change: false,
-        allow_kind_change: false,
-    };
-    let p = load_patch(&args, Some(ldr))?;
-    match p.body {
-        patch::Body::Smp(_) => Ok(p),
-        patch::Body::Json(_) => Err(Error::new(format!(
-            "patchesStrategicMerge entry {} is a JSON patch",
-            p.source
-        ))),
-    }
-}
-
-/// The built-in transformers of one kustomization, in kustomize's order. Each one that is
-/// configured is recorded on every resource (`buildMetadata: [transformerAnnotations]`),
-/// whether or not it changed it, as kustomize does.
-fn transform(k: &Kustomization, ldr: &Loader, ra: &mut Accumulator) -> Result<(), Error> {
-    let tc = ra.config.clone();
-    let rs = &mut ra.res.resources;
-    let kust_file = ldr.kustomization_file();
-    let mark = |rs: &mut Vec<Resource>, kind: &'static str| {
-        let origin = Origin::builtin(ldr.place(), kust_file, kind);
-        for r in rs.iter_mut() {
-            r.transformations.push(origin.clone());
-        }
-    };
-    if !k.patches_strategic_merge.is_empty() {
-        for entry in &k.patches_strategic_merge {
-            let p = load_legacy_smp(entry, ldr)?;
-            patch::apply(rs, &p)?;
-        }
-        mark(rs, "PatchStrategicMergeTransformer");
-    }
-    for args in &k.patches {
-        let p = load_patch(args, Some(ldr))?;
-        patch::apply(rs, &p)?;
-        mark(rs, "PatchTransformer");
-    }
-    if !k.namespace.is_empty() {
-        transformers::namespace(rs, &k.namespace, &tc.namespace)?;
-        mark(rs, "NamespaceTransformer");
-    }
-    if !k.name_prefix.is_empty() {
-        transformers::affix(rs, Affix::Prefix, &k.name_prefix, &tc.name_prefix)?;
-        mark(rs, "PrefixTransformer");
-    }
-    if !k.name_suffix.is_empty() {
-        transformers::affix(rs, Affix::Suffix, &k.name_suffix, &tc.name_suffix)?;
-        mark(rs, "SuffixTransformer");
-    }
-    for l in &k.labels {
-        let mut specs: Vec<FieldSpec> = l
-            .fields
-            .iter()
-            .map(FieldSpec::parse)
-            .collect::<Result<_, _>>()?;
-        super::config::merge_specs(&mut specs, tc.labels.clone())?;
-        if l.include_selectors {
-            super::config::merge_specs(&mut specs, tc.common_labels.clone())?;
-        } else {
-            if l.include_templates {
-                super::config::merge_specs(&mut specs, tc.template_labels.clone())?;
-            }
-            super::config::merge_specs(&mut specs, vec![FieldSpec::any("metadata/labels", true)])?;
-        }
-        transformers::labels(rs, &l.pairs, &specs)?;
-        mark(rs, "LabelTransformer");
-    }
-    // kustomize configures the commonLabels transformer, empty or not, whenever either
-    // label field is set.
-    if !k.labels.is_empty() || !k.common_labels.is_empty() {
-        transformers::labels(rs, &k.common_labels, &tc.common_labels)?;
-        mark(rs, "LabelTransformer");
-    }
-    if !k.common_annotations.is_empty() {
-        transformers::annotations(rs, &k.common_annotations, &tc.common_annotations)?;
-        mark(rs, "AnnotationsTransformer");
-    }
-    for args in &k.patches_json6902 {
-        let p = load_patch(args, Some(ldr))?;
-        if p.target.is_none() {
-            return Err(Error::new(format!(
-                "must specify a target for JSON patch {}",
-                p.source
-            )));
-        }
-        patch::apply(rs, &p)?;
-        mark(rs, "PatchJson6902Transformer");
-    }
-    for r in &k.replicas {
-        transformers::replicas(rs, r, &tc.replicas)?;
-        mark(rs, "ReplicaCountTransformer");
-    }
-    for i in &k.images {
-        transformers::images(rs, i, &tc.images)?;
-        mark(rs, "ImageTagTransformer");
-    }
-    if !k.replacements.is_empty() {
-        let reps = load_replacements(&k.replacements, ldr)?;
-        replacements::apply(rs, &reps)?;
-        mark(rs, "ReplacementTransformer");
-    }
-    Ok(())
-}
-
-/// Reads decoded `replacements:` entries (of a kustomization or a `ReplacementTransformer`
-/// config); a `path` entry names a file holding one replacement or a list of them, which
-/// kustomize reads with `sigs.k8s.io/yaml` (YAML 1.1, Go's JSON decoding).
-pub(crate) fn load_replacements(
-    entries: &[Value],
-    ldr: &Loader,
-) -> Result<Vec<Replacement>, Error> {
-    let mut out = Vec::new();
-    for entry in entries {
-        let Some(path) = entry.get("path").and_then(Value::as_str) else {
-            out.push(Replacement::parse(entry)?);
-            continue;
-        };
-        if entry.get("source").is_some()
-            || entry
-                .get("targets")
-                .is_some_and(|t| t != &Value::Array(Vec::new()))
-        {
-            return Err(Error::new(
-                "cannot specify both path and inline replacement",
-            ));
-        }
-        let (file, text) = ldr.read_text(path)?;
-        let doc = crate::yaml::parse_document(&text, Dialect::GoYamlV2)
-            .map_err(|e| Error::yaml(&file, &e))?;
-        let list = match &doc {
-            Value::Array(_) => true,
-            Value::Object(_) => false,
-            other => {
-                return Err(Error::new(format!(
-                    "unsupported replacement type encountered within replacement path: {}",
-                    go_kind(other)
-                ))
-                .in_file(&file));
-            }
-        };
-        let decoded = gojson::decode(&doc, gotypes::replacement_file(list), Mode::YamlUnmarshal)
-            .map_err(|e| Error::new(e).in_file(&file))?;
-        let items = match decoded {
-            Value::Array(items) => items,
-            one => vec![one],
-        };
-        for item in &items {
-            out.push(Replacement::parse(item).map_err(|e| e.in_file(&file))?);
-        }
-    }
-    Ok(out)
-}
-
-/// The `reflect.Kind` of what `sigs.k8s.io/yaml` decodes a document into (numbers become
-/// `float64` in an `interface{}`).
-fn go_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "invalid",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "float64",
-        Value::String(_) => "string",
-        Value::Array(_) => "slice",
-        Value::Object(_) => "map",
-    }
-}
-
 /// The steps kustomize runs once, after the whole tree is accumulated: hash suffixes, name
 /// references, vars; local-config resources leave; annotations get their last rewrite and
 /// the build metadata.
 pub(crate) fn finish(ra: &mut Accumulator, metadata: BuildMetadata) -> Result<(), Error> {
-    hash::add_suffixes(&mut ra.res.resources);
+    HashTransformer.transform(&mut ra.res.resources)?;
     nameref::fix(&mut ra.res.resources, &ra.config.name_reference)?;
     vars::resolve(&mut ra.res.resources, &ra.vars, &ra.config.var_reference)?;
     ra.res.resources.retain(|r| !r.is_local_config());

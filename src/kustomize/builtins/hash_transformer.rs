@@ -1,15 +1,41 @@
-//! The name suffix of generated ConfigMaps and Secrets: kustomize hashes a canonical JSON
-//! encoding of the object with sha256 and turns the first ten hex digits into a
-//! vowel-free string.
+//! The builtin `HashTransformer`: the name suffix of generated ConfigMaps and Secrets.
+//! kustomize hashes a canonical JSON encoding of the object with sha256 and turns the
+//! first ten hex digits into a vowel-free string. Every build ends with one.
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::resource::Resource;
+use super::Transformer;
+use crate::kustomize::error::Error;
+use crate::kustomize::resource::Resource;
 use crate::yaml::{JsonStyle, to_go_json};
 
+/// The `HashTransformer`; it has nothing to configure.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HashTransformer;
+
+impl HashTransformer {
+    /// The plugin's `kind`.
+    pub const KIND: &'static str = "HashTransformer";
+}
+
+impl Transformer for HashTransformer {
+    /// Every generated object still marked for a suffix gets `-<hash>` appended to its
+    /// name. The mark stays, so a later run (the one every build ends with) appends
+    /// another.
+    fn transform(&self, rs: &mut Vec<Resource>) -> Result<(), Error> {
+        for r in rs.iter_mut().filter(|r| r.needs_hash) {
+            let h = name_hash(&r.obj);
+            r.store_previous_id();
+            let name = format!("{}-{h}", r.name());
+            r.set_name(&name);
+        }
+        Ok(())
+    }
+}
+
 /// The suffix kustomize appends (after a dash) to a generated object's name.
-pub(crate) fn name_hash(obj: &Value) -> String {
+fn name_hash(obj: &Value) -> String {
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let encoded = match kind {
         "ConfigMap" => encode(obj, "ConfigMap", "binaryData", None),
@@ -28,18 +54,6 @@ pub(crate) fn name_hash(obj: &Value) -> String {
             c => c,
         })
         .collect()
-}
-
-/// kustomize's `HashTransformer`: every generated object still marked for a suffix gets
-/// `-<hash>` appended to its name. The mark stays, so a later run (the one every build
-/// ends with) appends another.
-pub(crate) fn add_suffixes(rs: &mut [Resource]) {
-    for r in rs.iter_mut().filter(|r| r.needs_hash) {
-        let h = name_hash(&r.obj);
-        r.store_previous_id();
-        let name = format!("{}-{h}", r.name());
-        r.set_name(&name);
-    }
 }
 
 /// The map kustomize marshals: `kind`, `name`, `data`, the optional map field when it is

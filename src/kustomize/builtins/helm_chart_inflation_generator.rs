@@ -1,8 +1,9 @@
-//! `helmCharts`, `helmGlobals`, the deprecated `helmChartInflationGenerator` and the
-//! built-in `HelmChartInflationGenerator` plugin config: charts inflated by crunch's own
-//! Helm engine exactly as kustomize v5.5 inflates them by running `helm template`.
+//! The builtin `HelmChartInflationGenerator`: charts inflated exactly as kustomize v5.5
+//! inflates them by running `helm template`, here through the build's
+//! [`ChartInflater`](crate::kustomize::ChartInflater) (crunch's Helm engine). Each `helmCharts` entry (with `helmGlobals`)
+//! and each deprecated `helmChartInflationGenerator` entry configures one.
 //!
-//! kustomize hands helm one values file (`-f`): the chart's `values.yaml` (or
+//! kustomize hands helm its values files (`-f`): the chart's `values.yaml` (or
 //! `valuesFile`) as is, or — with `valuesInline` — that file merged with the inline
 //! values through kyaml (`override`: inline wins, `merge`: the file wins, `replace`: the
 //! inline values alone), then every `additionalValuesFiles` entry. The output is parsed
@@ -15,18 +16,18 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::error::Error;
-use super::kustomization::{list, object, scalar, strings};
-use super::loader::Loader;
-use super::resource::Resource;
-use crate::helm;
+use super::{Generator, decode};
+use crate::kustomize::error::Error;
+use crate::kustomize::gojson::Mode;
+use crate::kustomize::gotypes::HELM_CHART_INFLATION_GENERATOR_T;
+use crate::kustomize::kustomization::{list, object, scalar, strings};
+use crate::kustomize::loader::Loader;
+use crate::kustomize::resource::Resource;
+use crate::kustomize::{ChartInflation, ValuesFile};
 use crate::yaml::Dialect;
 
 /// kustomize's default chart home, relative to the kustomization.
 const DEFAULT_CHART_HOME: &str = "charts";
-
-/// The name kustomize's errors and origins give the generator.
-pub(crate) const GENERATOR_KIND: &str = "HelmChartInflationGenerator";
 
 /// `helmGlobals`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,52 +163,61 @@ pub(crate) fn globals_or(given: Option<HelmGlobals>, legacy: HelmGlobals) -> Hel
     given.unwrap_or(legacy)
 }
 
-/// A decoded `HelmChartInflationGenerator` plugin config: the globals' and the chart's
-/// fields side by side.
-pub(crate) fn parse_plugin_config(
-    body: &Map<String, Value>,
-) -> Result<(HelmChart, HelmGlobals), Error> {
-    let mut globals = Map::new();
-    let mut chart = Map::new();
-    for (k, v) in body {
-        match k.as_str() {
-            "chartHome" | "configHome" => {
-                globals.insert(k.clone(), v.clone());
-            }
-            _ => {
-                chart.insert(k.clone(), v.clone());
-            }
-        }
+/// A configured `HelmChartInflationGenerator`: one chart and the globals it is found by.
+#[derive(Debug, Clone)]
+pub(crate) struct HelmChartInflationGenerator {
+    chart: HelmChart,
+    globals: HelmGlobals,
+}
+
+impl HelmChartInflationGenerator {
+    /// The plugin's `kind`, which kustomize's errors name too.
+    pub const KIND: &'static str = "HelmChartInflationGenerator";
+
+    /// The generator of a `helmCharts` entry, found by the kustomization's globals.
+    pub fn new(chart: HelmChart, globals: HelmGlobals) -> HelmChartInflationGenerator {
+        HelmChartInflationGenerator { chart, globals }
     }
-    Ok((
-        HelmChart::from_map(&chart, GENERATOR_KIND)?,
-        HelmGlobals::parse(&Value::Object(globals), GENERATOR_KIND)?,
-    ))
+
+    /// Reads a plugin config: the globals' fields (`chartHome`, `configHome`) and the
+    /// chart's side by side.
+    pub fn read(cfg: &Value) -> Result<HelmChartInflationGenerator, Error> {
+        let body = decode(cfg, &HELM_CHART_INFLATION_GENERATOR_T, Mode::YamlUnmarshal)?;
+        let (globals, chart): (Map<String, Value>, Map<String, Value>) = body
+            .into_iter()
+            .partition(|(k, _)| matches!(k.as_str(), "chartHome" | "configHome"));
+        Ok(HelmChartInflationGenerator {
+            chart: HelmChart::from_map(&chart, Self::KIND)?,
+            globals: HelmGlobals::parse(&Value::Object(globals), Self::KIND)?,
+        })
+    }
+}
+
+impl Generator for HelmChartInflationGenerator {
+    fn generate(&self, ldr: &Loader) -> Result<Vec<Resource>, Error> {
+        inflate(&self.chart, &self.globals, ldr)
+    }
 }
 
 /// Inflates `chart` as `kubectl kustomize --enable-helm` does: the resources of `helm
 /// template`'s output, in its order.
 ///
-/// # Errors
-/// Helm not enabled (`--enable-helm`, kustomize's message), an empty chart name, a chart
-/// missing from its chart home (with `repo` set, kustomize would pull it: crunch builds
-/// offline and says so), values files outside the load restrictor's reach or not valid
-/// YAML, and Helm's own errors.
-pub(crate) fn inflate(
-    chart: &HelmChart,
-    globals: &HelmGlobals,
-    ldr: &Loader,
-) -> Result<Vec<Resource>, Error> {
+/// Errors: no chart inflater (kustomize's message for a missing `--enable-helm`), an
+/// empty chart name, a chart missing from its chart home (with `repo` set, kustomize
+/// would pull it: crunch builds offline and says so), values files outside the load
+/// restrictor's reach or not valid YAML, and Helm's own errors.
+fn inflate(chart: &HelmChart, globals: &HelmGlobals, ldr: &Loader) -> Result<Vec<Resource>, Error> {
     let configuring = |e: Error| {
         Error::new(format!(
-            "trouble configuring builtin {GENERATOR_KIND} for chart {:?}: {}",
+            "trouble configuring builtin {} for chart {:?}: {}",
+            HelmChartInflationGenerator::KIND,
             chart.name,
             e.message()
         ))
     };
-    if !ldr.helm_enabled() {
+    let Some(inflater) = ldr.chart_inflater() else {
         return Err(configuring(Error::new("must specify --enable-helm")));
-    }
+    };
     if chart.name.is_empty() {
         return Err(configuring(Error::new("chart name cannot be empty")));
     }
@@ -230,19 +240,27 @@ pub(crate) fn inflate(
     if !dir.is_dir() {
         return Err(missing_chart(chart, &dir));
     }
-    let mut values = base_values(chart, &home, ldr)?;
-    for (path, text) in &additional {
-        let loaded = helm::load_values(text).map_err(|e| {
-            Error::new(format!("failed to parse {}: {e}", path.display())).in_file(path)
-        })?;
-        helm::merge_maps(&mut values, loaded);
-    }
-    let loaded = helm::load_chart(&dir).map_err(|e| Error::new(e.to_string()))?;
-    let options = render_options(chart)?;
-    let rendered = helm::render(loaded, Value::Object(values), &options)
-        .map_err(|e| Error::new(e.to_string()))?;
-    let output = helm::template_output(&rendered, &options);
-    super::target::resources_from_text(&output)
+    let mut values = vec![base_values(chart, &home, ldr)?];
+    values.extend(
+        additional
+            .into_iter()
+            .map(|(path, text)| ValuesFile::Text { path, text }),
+    );
+    let output = inflater
+        .inflate(&ChartInflation {
+            chart_dir: &dir,
+            release_name: &chart.release_name,
+            name_template: &chart.name_template,
+            namespace: &chart.namespace,
+            values: &values,
+            kube_version: &chart.kube_version,
+            api_versions: &chart.api_versions,
+            include_crds: chart.include_crds,
+            skip_hooks: chart.skip_hooks,
+            skip_tests: chart.skip_tests,
+        })
+        .map_err(Error::new)?;
+    crate::kustomize::target::resources_from_text(&output)
         .map_err(|e| Error::new(format!("could not parse the output of chart {dir:?}: {e}")))
 }
 
@@ -270,8 +288,9 @@ fn missing_chart(chart: &HelmChart, dir: &Path) -> Error {
     ))
 }
 
-/// The values kustomize writes to the one file it passes with `-f`.
-fn base_values(chart: &HelmChart, home: &Path, ldr: &Loader) -> Result<Map<String, Value>, Error> {
+/// The first values file kustomize passes with `-f`: the chart's values file as written,
+/// or, with `valuesInline`, the values it merges them with (or replaces them by).
+fn base_values(chart: &HelmChart, home: &Path, ldr: &Loader) -> Result<ValuesFile, Error> {
     let file = if chart.values_file.is_empty() {
         home.join(&chart.name).join("values.yaml")
     } else {
@@ -281,11 +300,10 @@ fn base_values(chart: &HelmChart, home: &Path, ldr: &Loader) -> Result<Map<Strin
     // Go's `len(map) > 0`: an empty `valuesInline` copies the file.
     if chart.values_inline.is_empty() {
         let (path, text) = ldr.read_text(&file)?;
-        return helm::load_values(&text)
-            .map_err(|e| Error::new(format!("failed to parse {}: {e}", path.display())));
+        return Ok(ValuesFile::Text { path, text });
     }
     if chart.values_merge == ValuesMerge::Replace {
-        return Ok(chart.values_inline.clone());
+        return Ok(ValuesFile::Merged(chart.values_inline.clone()));
     }
     let inline = Value::Object(chart.values_inline.clone());
     // kyaml reads the file here (YAML 1.2: `yes` stays a string), and finds no document in
@@ -304,51 +322,16 @@ fn base_values(chart: &HelmChart, home: &Path, ldr: &Loader) -> Result<Map<Strin
         ValuesMerge::Merge => (inline, from_file),
         _ => (from_file, inline),
     };
-    let merged = super::smp::merge(&dest, &patch)
+    let merged = crate::kustomize::smp::merge(&dest, &patch)
         .map_err(|e| Error::new(format!("could not merge values: {}", e.message())))?;
     match merged {
-        Some(Value::Object(m)) => Ok(m),
-        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(ValuesFile::Merged(m)),
+        None | Some(Value::Null) => Ok(ValuesFile::Merged(Map::new())),
         Some(other) => Err(Error::new(format!(
             "could not parse merged values into map: {} is not a map",
             serde_json::to_string(&other).unwrap_or_default()
         ))),
     }
-}
-
-/// The `helm template` flags kustomize passes, as render options. Without `releaseName`
-/// kustomize passes `--generate-name`, which `helm template` answers with `release-name`.
-fn render_options(chart: &HelmChart) -> Result<helm::RenderOptions, Error> {
-    use crate::helm::ReleaseName;
-    let name = match (chart.release_name.as_str(), chart.name_template.as_str()) {
-        ("", "") => ReleaseName::default(),
-        ("", template) => ReleaseName::Template(template.to_string()),
-        (_, "") => ReleaseName::Given(chart.release_name.clone()),
-        _ => {
-            return Err(Error::new(
-                "cannot set --name-template and also specify a name",
-            ));
-        }
-    };
-    let kube_version = Some(chart.kube_version.as_str()).filter(|k| !k.is_empty());
-    Ok(helm::RenderOptions {
-        // A name template's clock functions read crunch's fixed clock, not the wall clock
-        // helm would read: the build stays reproducible.
-        release_name: name
-            .resolve(crate::template::Clock::default())
-            .map_err(|e| Error::new(e.to_string()))?,
-        namespace: if chart.namespace.is_empty() {
-            // helm's namespace without `-n` and without a kubeconfig.
-            "default".to_string()
-        } else {
-            chart.namespace.clone()
-        },
-        capabilities: helm::Capabilities::helm_template(kube_version, &chart.api_versions),
-        include_crds: chart.include_crds,
-        skip_tests: chart.skip_tests,
-        no_hooks: chart.skip_hooks,
-        ..helm::RenderOptions::default()
-    })
 }
 
 fn text(m: &Map<String, Value>, key: &str, what: &str) -> Result<String, Error> {
@@ -380,8 +363,8 @@ fn inline_values(v: Option<&Value>, what: &str) -> Result<Map<String, Value>, Er
 
 #[cfg(test)]
 mod tests {
-    use super::super::kustomization::Kustomization;
     use super::*;
+    use crate::kustomize::kustomization::Kustomization;
     use serde_json::json;
 
     fn chart(v: Value) -> Result<HelmChart, Error> {
@@ -471,32 +454,17 @@ mod tests {
 
     #[test]
     fn plugin_config_splits_globals_from_chart() {
-        let body = json!({
+        let cfg = json!({
+            "apiVersion": "builtin",
+            "kind": "HelmChartInflationGenerator",
+            "metadata": {"name": "x"},
             "chartHome": "vendor",
             "name": "app",
             "releaseName": "r",
         });
-        let body = body.as_object().expect("map");
-        let (c, g) = parse_plugin_config(body).expect("config");
+        let g = HelmChartInflationGenerator::read(&cfg).expect("config");
+        let (c, g) = (g.chart, g.globals);
         assert_eq!((c.name.as_str(), c.release_name.as_str()), ("app", "r"));
         assert_eq!(g.chart_home.as_deref(), Some("vendor"));
-    }
-
-    #[test]
-    fn release_names_follow_helm_template() {
-        let name = |v: Value| render_options(&chart(v).expect("chart")).map(|o| o.release_name);
-        assert_eq!(
-            name(json!({"name": "a"})).ok().as_deref(),
-            Some("release-name")
-        );
-        assert_eq!(
-            name(json!({"name": "a", "nameTemplate": "{{ \"t\" }}-x"}))
-                .ok()
-                .as_deref(),
-            Some("t-x")
-        );
-        let both = name(json!({"name": "a", "releaseName": "r", "nameTemplate": "t"}));
-        assert!(both.is_err());
-        assert!(name(json!({"name": "a", "releaseName": "Bad_Name"})).is_err());
     }
 }

@@ -1,12 +1,14 @@
-//! Output order: kustomize's `legacy` order (the default) or `fifo`.
+//! The builtin `SortOrderTransformer`: the output order, kustomize's `legacy` order (the
+//! default) or `fifo`. Only the top kustomization's `sortOptions` configures it; it runs
+//! once the build is done, and no plugin config can name it.
 
 use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::error::Error;
-use super::resid::{Gvk, ResId};
-use super::resource::Resource;
+use crate::kustomize::error::Error;
+use crate::kustomize::resid::{Gvk, ResId};
+use crate::kustomize::resource::Resource;
 
 /// Kinds placed first by the legacy order, in this order.
 const DEFAULT_FIRST: [&str; 22] = [

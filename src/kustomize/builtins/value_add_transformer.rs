@@ -6,15 +6,16 @@
 
 use serde_json::{Map, Value};
 
-use super::error::Error;
-use super::fieldspec::split_path;
-use super::gojson::{self, Mode};
-use super::gotypes::VALUE_ADD_TARGET_FILE_T;
-use super::kustomization::list;
-use super::loader::Loader;
-use super::patch::Selector;
-use super::resource::{Resource, scalar_string};
-use super::transformers::{self, NamespaceOptions};
+use super::namespace_transformer::{self, NamespaceOptions};
+use super::{Transformer, decode};
+use crate::kustomize::error::Error;
+use crate::kustomize::fieldspec::split_path;
+use crate::kustomize::gojson::{self, Mode};
+use crate::kustomize::gotypes::{VALUE_ADD_TARGET_FILE_T, VALUE_ADD_TRANSFORMER_T};
+use crate::kustomize::kustomization::list;
+use crate::kustomize::loader::Loader;
+use crate::kustomize::patch::Selector;
+use crate::kustomize::resource::{Resource, scalar_string};
 use crate::yaml::{Dialect, parse_document};
 
 /// The path that means "the namespace" rather than a field to write.
@@ -31,18 +32,22 @@ struct Target {
     file_path_position: usize,
 }
 
-/// A parsed `ValueAddTransformer` config.
+/// A configured `ValueAddTransformer`.
 #[derive(Debug, Clone)]
-pub(crate) struct ValueAdd {
+pub(crate) struct ValueAddTransformer {
     value: String,
     targets: Vec<Target>,
 }
 
-impl ValueAdd {
-    /// Reads the decoded config: `value` (trimmed; empty means the base name of the
+impl ValueAddTransformer {
+    /// The plugin's `kind`.
+    pub const KIND: &'static str = "ValueAddTransformer";
+
+    /// Reads a plugin config: `value` (trimmed; empty means the base name of the
     /// kustomization's directory), `targets` and the targets in `targetFilePath` (a file
     /// kustomize decodes with `sigs.k8s.io/yaml`).
-    pub(crate) fn parse(body: &Map<String, Value>, ldr: &Loader) -> Result<ValueAdd, Error> {
+    pub fn read(cfg: &Value, ldr: &Loader) -> Result<ValueAddTransformer, Error> {
+        let body = decode(cfg, &VALUE_ADD_TRANSFORMER_T, Mode::YamlUnmarshal)?;
         let text = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
         let mut value = text("value").trim().to_string();
         if value.is_empty() {
@@ -70,18 +75,20 @@ impl ValueAdd {
         if targets.is_empty() {
             return Err(Error::new("must specify at least one target"));
         }
-        Ok(ValueAdd { value, targets })
+        Ok(ValueAddTransformer { value, targets })
     }
+}
 
+impl Transformer for ValueAddTransformer {
     /// Writes the value into every target field, target by target.
-    pub(crate) fn apply(&self, rs: &mut [Resource]) -> Result<(), Error> {
+    fn transform(&self, rs: &mut Vec<Resource>) -> Result<(), Error> {
         for t in &self.targets {
             let selected = rs
                 .iter_mut()
                 .filter(|r| t.selector.as_ref().is_none_or(|s| s.matches(r)));
             for r in selected {
                 if t.field_path == NAMESPACE_PATH {
-                    transformers::set_namespace_fields(
+                    namespace_transformer::set_fields(
                         r,
                         &self.value,
                         &[],
