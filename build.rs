@@ -1,6 +1,7 @@
 //! Build script: `CRUNCH_ENGINE_ID`, a hash of everything that decides what crunch
-//! renders (its sources, generated schemas and locked dependencies). Render caches are
-//! keyed by it, so a rebuilt crunch never reads what an older one cached.
+//! renders (its sources and its workspace crates', generated schemas and locked
+//! dependencies). Render caches are keyed by it, so a rebuilt crunch never reads what an
+//! older one cached.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::Hasher;
@@ -9,7 +10,7 @@ use std::{env, fs};
 
 fn main() {
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
-    let inputs = ["src", "schemas", "Cargo.lock"];
+    let inputs = ["src", "crates", "schemas", "Cargo.lock"];
     let mut files = Vec::new();
     for input in inputs {
         println!("cargo:rerun-if-changed={input}");
