@@ -12,7 +12,6 @@ pub mod config;
 pub mod diff;
 pub mod error;
 pub mod flux;
-pub mod gopath;
 pub mod helm;
 pub mod kustomize;
 pub mod object;
@@ -20,3 +19,6 @@ pub mod semver;
 pub mod source;
 pub mod template;
 pub mod yaml;
+
+/// Go's standard library as the engines need it (`crates/gostd`).
+pub use crunch_gostd as gostd;

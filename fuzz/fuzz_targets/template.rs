@@ -14,9 +14,7 @@ use std::rc::Rc;
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/gopath.rs"]
-#[allow(dead_code)]
-mod gopath;
+use crunch_gostd as gostd;
 
 #[path = "../../src/semver/mod.rs"]
 #[allow(dead_code, unused_imports)]

@@ -27,7 +27,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::template::quote;
+use crate::gostd::strconv::quote;
 use crate::yaml::{JsonStyle, json_kind, to_go_json};
 
 /// A Go type as `encoding/json` decodes into it.
@@ -460,7 +460,7 @@ fn sorted(entries: &Map<String, Value>) -> Vec<(&String, &Value)> {
 fn yaml_scalar_text(v: &Value) -> String {
     match v {
         Value::Number(n) if n.is_f64() => {
-            crate::yaml::format_float32(n.as_f64().unwrap_or_default())
+            crate::gostd::strconv::format_float(n.as_f64().unwrap_or_default(), 'g', -1, 32)
         }
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),

@@ -3,7 +3,6 @@
 //! vowel-free string.
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::resource::Resource;
 use crate::yaml::{JsonStyle, to_go_json};
@@ -16,9 +15,9 @@ pub(crate) fn name_hash(obj: &Value) -> String {
         "Secret" => encode(obj, "Secret", "stringData", Some("type")),
         _ => to_go_json(obj, JsonStyle::Compact),
     };
-    let digest = Sha256::digest(encoded.as_bytes());
-    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
-    hex.chars()
+    let digest = crate::gostd::sha256::hex(&encoded);
+    digest[..10]
+        .chars()
         .map(|c| match c {
             '0' => 'g',
             '1' => 'h',

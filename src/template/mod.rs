@@ -62,7 +62,6 @@ mod ast;
 mod clock;
 mod error;
 mod exec;
-mod float;
 mod fmt;
 mod funcs;
 mod gotime;
@@ -76,8 +75,6 @@ mod tests;
 mod value;
 
 pub use error::{Error, ErrorKind};
-/// Go's `strconv.Quote`, for Go's error texts elsewhere.
-pub(crate) use fmt::quote;
 /// Go's `fmt.Sprintf` over template values, for Helm's messages that print values.
 pub(crate) use fmt::sprintf;
 pub use funcs::{Context, FuncMap, Function, Signature, Type};
