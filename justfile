@@ -16,7 +16,7 @@ bench:
 # Format check and clippy, warnings as errors.
 lint:
     cargo fmt --check
-    cargo clippy --locked --all-targets -- -D warnings
+    cargo clippy --locked --workspace --all-targets -- -D warnings
 
 # Install the differential-test oracles into .cache/oracles.
 oracles:

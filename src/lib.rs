@@ -12,7 +12,6 @@ pub mod config;
 pub mod diff;
 pub mod error;
 pub mod flux;
-pub mod gopath;
 pub mod helm;
 pub mod kustomize;
 pub mod kustomize_helm;
@@ -22,4 +21,5 @@ pub mod template;
 pub mod yaml;
 
 // Engines that are crates of their own (`crates/`), under the names the modules had.
+pub use crunch_gostd as gostd;
 pub use crunch_semver as semver;

@@ -136,6 +136,7 @@ fn private_keys_parse_and_are_reproducible() {
 /// extensions was read from certificates helm made).
 mod certs {
     use super::{CLOCK, render, render_with};
+    use crunch::gostd::hex::encode as hex;
     use crunch::template::Clock;
     use rsa::pkcs8::DecodePublicKey as _;
     use rsa::signature::Verifier as _;
@@ -151,10 +152,6 @@ mod certs {
     const SUBJECT_ALT_NAME: &str = "2.5.29.17";
     /// serverAuth, clientAuth.
     const EKU_DER: &str = "301406082b0601050507030106082b06010505070302";
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
 
     /// A rendered `{{ $x.Cert }}|{{ $x.Key }}`.
     struct Rendered {
@@ -284,7 +281,7 @@ mod certs {
         assert_eq!(common_name(tbs.subject()).as_deref(), Some("my-ca"));
         assert_eq!(tbs.issuer(), tbs.subject());
         // PrintableString, as Go writes a CN of printable characters.
-        assert!(hex(&tbs.subject().to_der().expect("name")).contains("1305"));
+        assert!(hex(tbs.subject().to_der().expect("name")).contains("1305"));
         assert_eq!(unix(tbs.validity().not_before), 1_700_000_000);
         assert_eq!(unix(tbs.validity().not_after), 1_700_000_000 + 365 * 86_400);
         assert_eq!(rsa_bits(&ca.cert), 2048);
@@ -365,7 +362,7 @@ mod certs {
             r#"{{ $c := genSelfSignedCert "*.x" nil nil 1 }}{{ $c.Cert }}|{{ $c.Key }}"#,
             0,
         ));
-        let subject = hex(&star
+        let subject = hex(star
             .cert
             .tbs_certificate()
             .subject()

@@ -28,9 +28,7 @@ mod helm;
 #[allow(dead_code, unused_imports)]
 mod template;
 
-#[path = "../../src/gopath.rs"]
-#[allow(dead_code)]
-mod gopath;
+use crunch_gostd as gostd;
 
 use crunch_semver as semver;
 

@@ -14,9 +14,7 @@ use std::rc::Rc;
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/gopath.rs"]
-#[allow(dead_code)]
-mod gopath;
+use crunch_gostd as gostd;
 
 use crunch_semver as semver;
 

@@ -5,6 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+use crunch_gostd as gostd;
+
 #[path = "../../src/yaml/mod.rs"]
 #[allow(dead_code, unused_imports)]
 mod yaml;

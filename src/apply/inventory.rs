@@ -14,7 +14,6 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::cluster::{Cluster, ObjectRef, RequestError};
 
@@ -57,8 +56,8 @@ pub struct Inventory {
 impl Inventory {
     /// The ConfigMap name: readable where possible, always a valid, unique name.
     fn name(&self) -> String {
-        let digest = Sha256::digest(&self.component);
-        let suffix = crate::bundle::hex(&digest[..5]);
+        let digest = crate::gostd::sha256::hex(&self.component);
+        let suffix = &digest[..10];
         let readable: String = self
             .component
             .to_lowercase()

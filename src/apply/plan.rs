@@ -326,7 +326,7 @@ fn component_digest(component: &ComponentEntry) -> String {
         hasher.update(entry.sha256.as_bytes());
         hasher.update(if entry.apply { b"\x01" } else { b"\x00" });
     }
-    format!("sha256:{}", crate::bundle::hex(&hasher.finalize()))
+    format!("sha256:{}", crate::gostd::hex::encode(hasher.finalize()))
 }
 
 /// Kahn's algorithm with ties broken by id, so the order is stable; a cycle is an error

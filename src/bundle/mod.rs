@@ -24,9 +24,9 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::gostd::sha256;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::error::{Context, Error};
 use crate::object::{ObjectKey, ObjectRef};
@@ -197,7 +197,7 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
                 namespace: key.namespace,
                 name: key.name,
                 path: path.clone(),
-                sha256: hex(&Sha256::digest(&bytes)),
+                sha256: sha256::hex(&bytes),
                 apply: object.apply,
             });
             files.push(File { path, bytes });
@@ -237,7 +237,7 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
     let mut index_bytes = serde_json::to_vec_pretty(&index)
         .map_err(|e| Error::new(format!("cannot encode the bundle index: {e}")))?;
     index_bytes.push(b'\n');
-    let digest = format!("sha256:{}", hex(&Sha256::digest(&index_bytes)));
+    let digest = format!("sha256:{}", sha256::hex(&index_bytes));
     files.push(File {
         path: "index.json".to_string(),
         bytes: index_bytes,
@@ -253,10 +253,6 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
 /// is one directory level (`HelmRelease/bigbang/logging` → `helmrelease.bigbang.logging`).
 pub fn component_dir(id: &str) -> String {
     id.replace('/', ".").to_lowercase()
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {

@@ -11,10 +11,10 @@ use std::fs;
 use std::io::Read;
 use std::path::{Component, Path};
 
+use crate::gostd::sha256;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use super::{BUNDLE_KIND, ComponentEntry, INDEX_API_VERSION, Index, ObjectEntry, hex};
+use super::{BUNDLE_KIND, ComponentEntry, INDEX_API_VERSION, Index, ObjectEntry};
 use crate::object::ObjectKey;
 use crate::yaml::{self, Dialect};
 
@@ -203,7 +203,7 @@ fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadEr
         .remove("index.json")
         .ok_or_else(|| ReadError::Unreadable("no index.json: not a crunch bundle".into()))?;
     let written = String::from_utf8_lossy(&digest_file).trim().to_string();
-    let digest = format!("sha256:{}", hex(&Sha256::digest(&index_bytes)));
+    let digest = format!("sha256:{}", sha256::hex(&index_bytes));
     if written != digest {
         return Err(tampered(format!(
             "index.json hashes to {digest} but the digest file says {written}"
@@ -244,7 +244,7 @@ fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadEr
 /// Checks one object file against its index entry and parses it.
 fn verify_object(entry: &ObjectEntry, bytes: &[u8]) -> Result<Value, ReadError> {
     let tampered = |m: String| ReadError::Tampered(format!("{}: {m}", entry.path));
-    let actual = hex(&Sha256::digest(bytes));
+    let actual = sha256::hex(bytes);
     if actual != entry.sha256 {
         return Err(tampered(format!(
             "sha256 is {actual}, index.json says {}",

@@ -16,7 +16,6 @@ use std::path::{Component as PathPart, Path, PathBuf};
 
 use rayon::prelude::*;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance, SourceRecord};
 use crate::config::{ClusterProfile, Config};
@@ -634,7 +633,7 @@ fn release_name(spec: &HelmReleaseSpec, name: &str) -> String {
     if full.len() <= MAX {
         return full;
     }
-    let digest = bundle::hex(&Sha256::digest(full.as_bytes()));
+    let digest = crate::gostd::sha256::hex(&full);
     format!("{}-{}", &full[..MAX - HASH - 1], &digest[..HASH])
 }
 

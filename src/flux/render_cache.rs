@@ -32,7 +32,7 @@ impl Key {
             hasher.update((part.len() as u64).to_le_bytes());
             hasher.update(part);
         }
-        Key(crate::bundle::hex(&hasher.finalize()))
+        Key(crate::gostd::hex::encode(hasher.finalize()))
     }
 }
 

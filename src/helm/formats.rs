@@ -2,6 +2,9 @@
 //! (Helm's JSON Schema library asserts formats only there), with the library's
 //! messages. Formats not listed here are not checked.
 
+use crate::gostd::strconv::{quote, quote_rune};
+use crate::gostd::time;
+
 /// Checks `s` against `format`; `Some(reason)` when it does not conform, `None` when it
 /// does or the format is not checked.
 pub(crate) fn check(format: &str, s: &str) -> Option<String> {
@@ -15,20 +18,10 @@ pub(crate) fn check(format: &str, s: &str) -> Option<String> {
     }
 }
 
-/// Go's `%q` of a rune.
-fn quote_rune(c: char) -> String {
-    match c {
-        '\'' => "'\\''".into(),
-        '\\' => "'\\\\'".into(),
-        c if c.is_control() => format!("'\\x{:02x}'", u32::from(c)),
-        c => format!("'{c}'"),
-    }
-}
-
 /// Go's `time.Parse("2006-01-02", s)` error text.
 fn date(s: &str) -> Option<String> {
     const LAYOUT: &str = "2006-01-02";
-    let q = super::funcs::go_quote;
+    let q = time::quote;
     let cannot = |rest: &str, elem: &str| {
         Some(format!(
             "parsing time {} as {}: cannot parse {} as {}",
@@ -113,7 +106,7 @@ fn ipv4(s: &str) -> Option<String> {
             Err(_) => {
                 return Some(format!(
                     "strconv.Atoi: parsing {}: invalid syntax",
-                    super::funcs::go_quote(group)
+                    quote(group)
                 ));
             }
             Ok(n) if !(0..=255).contains(&n) => {

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::gostd::{self, strconv::quote};
 use crate::template::{Context, ErrorKind, FuncMap, List, Map, Signature, Type, Value};
 use crate::yaml::{self, Dialect, JsonStyle};
 
@@ -127,12 +128,12 @@ fn install_include_and_tpl(f: &mut FuncMap, includes: &Rc<RefCell<HashMap<String
                 Ok(out) => Ok(Value::from(out.replace("<no value>", ""))),
                 Err(e) if e.kind() == ErrorKind::Exec => Err(format!(
                     "error during tpl function execution for {}: {}",
-                    go_quote(text),
+                    quote(text),
                     e.message()
                 )),
                 Err(e) => Err(format!(
                     "cannot parse template {}: {}",
-                    go_quote(text),
+                    quote(text),
                     e.message()
                 )),
             }
@@ -234,46 +235,18 @@ fn from_json_array(text: &str) -> Value {
 
 /// Approximates `encoding/json`'s syntax error text for the common cases.
 fn go_json_error(text: &str, e: &serde_json::Error) -> String {
-    if e.is_eof() || text.trim().is_empty() {
+    // JSON's whitespace, not Unicode's: to Go, U+2028 is an invalid character.
+    if e.is_eof() || text.trim_matches([' ', '\t', '\n', '\r']).is_empty() {
         return "unexpected end of JSON input".into();
     }
-    let offending = text
-        .lines()
+    // serde_json counts lines at `\n` and columns in bytes; Go names the offending byte.
+    let byte = text
+        .split('\n')
         .nth(e.line().saturating_sub(1))
-        .and_then(|l| l.chars().nth(e.column().saturating_sub(1)))
-        .unwrap_or(' ');
+        .and_then(|l| l.as_bytes().get(e.column().saturating_sub(1)).copied())
+        .unwrap_or(b' ');
     format!(
         "invalid character {} looking for beginning of value",
-        go_quote_char(offending)
+        gostd::json::quote_char(byte)
     )
-}
-
-fn go_quote_char(c: char) -> String {
-    match c {
-        '\'' => "'\\''".into(),
-        c => format!("'{c}'"),
-    }
-}
-
-/// Go's `%q` for a string (`strconv.Quote`).
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -262,35 +262,11 @@ pub(crate) fn go_scalar_string(v: &Value) -> String {
         Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
             (Some(i), _, _) => i.to_string(),
             (None, Some(u), _) => u.to_string(),
-            (None, None, Some(f)) => go_format_g(f),
+            // `sigs.k8s.io/yaml` writes a float bound for a string at 32-bit precision.
+            (None, None, Some(f)) => crate::gostd::strconv::format_float(f, 'g', -1, 32),
             _ => n.to_string(),
         },
         other => other.to_string(),
-    }
-}
-
-/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`, which `sigs.k8s.io/yaml` uses to turn a
-/// YAML float into a string field.
-pub(crate) fn go_format_g(f: f64) -> String {
-    // Narrowing is the point: Go formats with 32-bit shortest digits here.
-    #[allow(clippy::cast_possible_truncation)]
-    let f = f as f32;
-    if f == 0.0 {
-        return if f.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    // Shortest formatting switches to an exponent outside [1e-4, 1e6), like Go's %g.
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else {
-        format!("{f}")
     }
 }
 
@@ -310,14 +286,5 @@ mod tests {
         assert_eq!(split_manifests("a\n \t\n---\r\n b"), vec!["a", "b"]);
         assert_eq!(split_manifests("a\n---\x0b\n---\nb"), vec!["a", "", "b"]);
         assert_eq!(split_manifests("---\n---\na"), vec!["---\na"]);
-    }
-
-    #[test]
-    fn go_g_format() {
-        assert_eq!(go_format_g(1.5), "1.5");
-        assert_eq!(go_format_g(1e21), "1e+21");
-        assert_eq!(go_format_g(1e6), "1e+06");
-        assert_eq!(go_format_g(100.0), "100");
-        assert_eq!(go_format_g(0.00001), "1e-05");
     }
 }

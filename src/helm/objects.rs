@@ -3,11 +3,12 @@
 
 use std::rc::Rc;
 
+use crate::gostd::strconv::quote;
 use crate::template::{self, List, Map, MapType, Object, Signature, Type, Value};
 
 use super::caps::{HELM_VERSION, KubeVersion};
 use super::chart::File;
-use super::funcs::{go_quote, marshal_yaml};
+use super::funcs::marshal_yaml;
 use super::glob::Glob;
 
 /// Helm v4's `common.Values`: a `map[string]interface{}` with methods, the type of `.`,
@@ -90,7 +91,7 @@ fn table(values: &Map, path: &str) -> Result<Map, String> {
     for key in path.split('.') {
         table = match table.get(key) {
             Some(Value::Map(m)) if is_table(&m) => m,
-            _ => return Err(format!("{} is not a table", go_quote(key))),
+            _ => return Err(format!("{} is not a table", quote(key))),
         };
     }
     Ok(match values.map_type() {
@@ -108,7 +109,7 @@ fn path_value(values: &Map, path: &str) -> Result<Value, String> {
         Some((parents, key)) => (Some(parents), key),
         None => (None, path),
     };
-    let no_value = || format!("{} is not a value", go_quote(key));
+    let no_value = || format!("{} is not a value", quote(key));
     let table = match parents {
         None => values.clone(),
         Some(parents) => table(values, parents).map_err(|_| no_value())?,

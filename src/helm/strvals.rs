@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, ErrorKind};
 use super::values::{float_numbers, merge_maps};
+use crate::gostd::strconv::{quote, quote_rune};
 
 /// Highest list index a line may set (Helm's `MaxIndex`).
 const MAX_INDEX: i64 = 65536;
@@ -183,7 +184,7 @@ impl Parser<'_, '_> {
         let (key, last) = self.until(self.key_stops());
         match last {
             None if key.is_empty() => Err(Stop::Eof),
-            None => Err(Stop::Failed(format!("key {} has no value", go_quote(&key)))),
+            None => Err(Stop::Failed(format!("key {} has no value", quote(&key)))),
             Some('[') => {
                 let index = self.index()?;
                 let list = match data.get_mut(&key) {
@@ -200,7 +201,7 @@ impl Parser<'_, '_> {
                 set(data, key.clone(), Value::String(String::new()));
                 Err(Stop::Failed(format!(
                     "key {} has no value (cannot end with ,)",
-                    go_quote(&key)
+                    quote(&key)
                 )))
             }
             Some(_) => {
@@ -220,7 +221,7 @@ impl Parser<'_, '_> {
                 if result.is_ok() && inner.is_empty() {
                     return Err(Stop::Failed(format!(
                         "key map {} has no value",
-                        go_quote(&key)
+                        quote(&key)
                     )));
                 }
                 if existed || !inner.is_empty() {
@@ -279,7 +280,7 @@ impl Parser<'_, '_> {
             };
             Stop::Failed(format!(
                 "error parsing index: strconv.Atoi: parsing {}: {reason}",
-                go_quote(&text)
+                quote(&text)
             ))
         })
     }
@@ -298,7 +299,7 @@ impl Parser<'_, '_> {
         }
         let (extra, last) = self.until(&['[', '.', '=']);
         if !extra.is_empty() {
-            let quoted: Vec<String> = extra.chars().map(go_quote_rune).collect();
+            let quoted: Vec<String> = extra.chars().map(quote_rune).collect();
             let message = format!(
                 "unexpected data at end of array index: [{}]",
                 quoted.join(" ")
@@ -484,41 +485,6 @@ fn conversion(found: &Value, wanted: &str) -> Stop {
     Stop::Failed(format!(
         "unable to parse key: interface conversion: interface {{}} is {found}, not {wanted}"
     ))
-}
-
-/// Go's `%q` of a string.
-fn go_quote(text: &str) -> String {
-    let mut out = String::from('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            c => push_go_escaped(&mut out, c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// Go's `%q` of a rune.
-fn go_quote_rune(c: char) -> String {
-    let mut out = String::from('\'');
-    match c {
-        '\'' => out.push_str("\\'"),
-        c => push_go_escaped(&mut out, c),
-    }
-    out.push('\'');
-    out
-}
-
-fn push_go_escaped(out: &mut String, c: char) {
-    match c {
-        '\\' => out.push_str("\\\\"),
-        '\n' => out.push_str("\\n"),
-        '\t' => out.push_str("\\t"),
-        '\r' => out.push_str("\\r"),
-        c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-        c => out.push(c),
-    }
 }
 
 #[cfg(test)]

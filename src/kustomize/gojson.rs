@@ -27,6 +27,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::gostd::strconv::quote;
 use crate::yaml::{JsonStyle, json_kind, to_go_json};
 
 /// A Go type as `encoding/json` decodes into it.
@@ -417,43 +418,6 @@ impl Decoder {
 /// target type through the document (struct fields by the decoder's own matching, but
 /// only one level into embedded structs; map and list elements) and writes a number or
 /// boolean bound for a string kind as a string. Everything else stays as it is.
-/// Go's `strconv.Quote`, as `%q` prints a key in `encoding/json`'s errors: Go's escapes
-/// for quotes, backslashes and control characters, `\x`/`\u`/`\U` for the other
-/// characters Go does not print (approximating `unicode.IsPrint` by Rust's classes).
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\x07' => out.push_str("\\a"),
-            '\x08' => out.push_str("\\b"),
-            '\x0c' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\x0b' => out.push_str("\\v"),
-            c if c.is_control()
-                || matches!(c, '\u{00ad}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
-                || (c.is_whitespace() && c != ' ') =>
-            {
-                let v = u32::from(c);
-                out.push_str(&match v {
-                    0..0x80 => format!("\\x{v:02x}"),
-                    0x80..0x10000 => format!("\\u{v:04x}"),
-                    _ => format!("\\U{v:08x}"),
-                });
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn yaml_to_json(src: &Value, target: Option<&'static GoType>) -> Value {
     let target = target.map(GoType::indirect);
     match src {
@@ -496,7 +460,7 @@ fn sorted(entries: &Map<String, Value>) -> Vec<(&String, &Value)> {
 fn yaml_scalar_text(v: &Value) -> String {
     match v {
         Value::Number(n) if n.is_f64() => {
-            crate::yaml::format_float32(n.as_f64().unwrap_or_default())
+            crate::gostd::strconv::format_float(n.as_f64().unwrap_or_default(), 'g', -1, 32)
         }
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),

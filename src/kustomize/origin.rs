@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::resource::Resource;
+use crate::gostd::path;
 
 /// kustomize's `config.kubernetes.io/origin` annotation.
 const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
@@ -19,7 +20,8 @@ const MANAGED_BY_VALUE: &str = "kustomize-(devel)";
 /// Where a kustomization lives, relative to the top one (or inside a remote repository).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Place {
-    /// The directory, joined and cleaned as Go's `filepath.Join` does; empty at the top.
+    /// The directory, joined and cleaned as Go's `filepath.Join` does (kustomize's
+    /// `Origin.Append`); empty at the top.
     pub dir: String,
     /// The repository URL and ref of a remote base.
     pub repo: Option<(String, String)>,
@@ -28,13 +30,13 @@ pub(crate) struct Place {
 impl Place {
     /// The path of `rel` (a file in this place) relative to the top kustomization.
     pub fn file(&self, rel: &str) -> String {
-        clean_join(&self.dir, rel)
+        path::join([self.dir.as_str(), rel])
     }
 
     /// The place of a sub-directory `rel` of this one.
     pub fn join(&self, rel: &str) -> Place {
         Place {
-            dir: clean_join(&self.dir, rel),
+            dir: path::join([self.dir.as_str(), rel]),
             repo: self.repo.clone(),
         }
     }
@@ -65,7 +67,7 @@ impl Origin {
     pub fn file(place: &Place, file: &str) -> Origin {
         Origin {
             place: place.clone(),
-            source: Source::File(clean_join(&place.dir, file)),
+            source: Source::File(path::join([place.dir.as_str(), file])),
         }
     }
 
@@ -221,41 +223,5 @@ fn quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', "''"))
-    }
-}
-
-/// Go's `filepath.Join(dir, rel)`: joined, then cleaned lexically.
-fn clean_join(dir: &str, rel: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let mut ups = 0usize;
-    for seg in dir.split('/').chain(rel.split('/')) {
-        match seg {
-            "" | "." => {}
-            ".." if parts.is_empty() => ups += 1,
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    let mut out: Vec<&str> = std::iter::repeat_n("..", ups).collect();
-    out.extend(parts);
-    if out.is_empty() {
-        ".".to_string()
-    } else {
-        out.join("/")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn joins_like_filepath_join() {
-        assert_eq!(clean_join("", "svc.yaml"), "svc.yaml");
-        assert_eq!(clean_join("../base", "cm.yaml"), "../base/cm.yaml");
-        assert_eq!(clean_join("a/b", "../../../c"), "../c");
-        assert_eq!(clean_join("./x/", "./y"), "x/y");
     }
 }

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use sha2::{Digest, Sha256};
-
 use super::artifact::{self, Rules};
 use super::checkout::{CheckoutError, checkout};
 use super::error::{Error, Location, chain};
@@ -193,7 +191,7 @@ impl Store {
             None => format!("artifact-v1\0{}\0default", tree.origin.tree_id),
         };
         let parent = self.config.cache_dir.join("artifacts");
-        let dest = parent.join(sha256_hex(&key));
+        let dest = parent.join(crate::gostd::sha256::hex(&key));
         let artifact = Tree {
             root: dest.clone(),
             origin: tree.origin.clone(),
@@ -265,7 +263,7 @@ impl Store {
             .config
             .cache_dir
             .join("git")
-            .join(sha256_hex(&requested));
+            .join(crate::gostd::sha256::hex(&requested));
         Target {
             endpoint: Endpoint {
                 url: fetched.clone(),
@@ -608,13 +606,6 @@ fn commit_tree(repo: &gix::Repository, id: gix::ObjectId) -> Option<gix::ObjectI
     peel_to_commit(repo, id)
         .filter(|(commit, _)| *commit == id)
         .map(|(_, tree)| tree)
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[cfg(test)]

@@ -187,7 +187,11 @@ impl Display for Pipe {
 
 impl Display for TemplateCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{{{template {}", super::fmt::quote(&self.name))?;
+        write!(
+            f,
+            "{{{{template {}",
+            crate::gostd::strconv::quote(&self.name)
+        )?;
         if let Some(p) = &self.pipe {
             write!(f, " {p}")?;
         }

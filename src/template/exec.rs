@@ -160,7 +160,7 @@ impl<'a> State<'a, '_> {
             Some(at) => Error::new(format!(
                 "template: {}: executing {} at <{}>: {msg}",
                 self.tree.source.location(at.pos()),
-                super::fmt::quote(name),
+                crate::gostd::strconv::quote(name),
                 at.context()
             )),
         }
@@ -345,7 +345,7 @@ impl<'a> State<'a, '_> {
         let Some(tree) = self.set.tree(&t.name) else {
             return Err(self.errorf(format!(
                 "template {} not defined",
-                super::fmt::quote(&t.name)
+                crate::gostd::strconv::quote(&t.name)
             )));
         };
         let options = self.set.options();
@@ -534,7 +534,7 @@ impl<'a> State<'a, '_> {
                 if missing == MissingKey::Error {
                     return Err(self.errorf(format!(
                         "nil data; no entry for key {}",
-                        super::fmt::quote(name)
+                        crate::gostd::strconv::quote(name)
                     )));
                 }
                 return Ok(Val::Invalid);
@@ -579,7 +579,7 @@ impl<'a> State<'a, '_> {
                         MissingKey::Zero => Ok(Val::elem(m.elem(), m.zero_elem())),
                         MissingKey::Error => Err(self.errorf(format!(
                             "map has no entry for key {}",
-                            super::fmt::quote(name)
+                            crate::gostd::strconv::quote(name)
                         ))),
                     },
                 }
@@ -740,7 +740,7 @@ impl<'a> State<'a, '_> {
             None => {
                 return Err(self.errorf(format!(
                     "{} is not a defined function",
-                    super::fmt::quote(name)
+                    crate::gostd::strconv::quote(name)
                 )));
             }
         };

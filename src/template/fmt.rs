@@ -2,7 +2,7 @@
 //! Go's verbs, flags and error notation (`%!d(string=x)`, `%!v(MISSING)`, …).
 
 use super::Value;
-use super::float::{format_float, hex_float};
+use crate::gostd::strconv::{self, format_float, is_print, quote};
 
 /// `fmt.Sprint(v)` of one value (`%v`).
 pub(crate) fn sprint_value(v: &Value) -> String {
@@ -57,71 +57,6 @@ pub(crate) fn sprintf(format: &str, args: &[Value]) -> String {
     };
     p.do_printf(format, args);
     out
-}
-
-/// `strconv.Quote`.
-pub(crate) fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        push_escaped(&mut out, c, '"', false);
-    }
-    out.push('"');
-    out
-}
-
-/// `strconv.QuoteToASCII`.
-fn quote_ascii(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        push_escaped(&mut out, c, '"', true);
-    }
-    out.push('"');
-    out
-}
-
-/// `strconv.QuoteRune`.
-fn quote_rune(c: char, ascii: bool) -> String {
-    let mut out = String::from("'");
-    push_escaped(&mut out, c, '\'', ascii);
-    out.push('\'');
-    out
-}
-
-/// Go's `unicode.IsPrint`, approximated: controls and separators other than space are
-/// not printable.
-pub(crate) fn is_print(c: char) -> bool {
-    !(c.is_control()
-        || matches!(c, '\u{00ad}' | '\u{2028}' | '\u{2029}' | '\u{feff}')
-        || (c.is_whitespace() && c != ' '))
-}
-
-fn push_escaped(out: &mut String, c: char, quote: char, ascii: bool) {
-    match c {
-        _ if c == quote || c == '\\' => {
-            out.push('\\');
-            out.push(c);
-        }
-        '\x07' => out.push_str("\\a"),
-        '\x08' => out.push_str("\\b"),
-        '\x0c' => out.push_str("\\f"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
-        '\t' => out.push_str("\\t"),
-        '\x0b' => out.push_str("\\v"),
-        _ if (ascii && !c.is_ascii()) || !is_print(c) => {
-            let v = u32::from(c);
-            if v < 0x80 {
-                out.push_str(&format!("\\x{v:02x}"));
-            } else if v < 0x10000 {
-                out.push_str(&format!("\\u{v:04x}"));
-            } else {
-                out.push_str(&format!("\\U{v:08x}"));
-            }
-        }
-        _ => out.push(c),
-    }
 }
 
 /// `%U` (`U+0041`) or `%#U` (`U+0041 'A'`).
@@ -274,7 +209,11 @@ impl Printer<'_> {
             }
             'q' => {
                 let c = char::from_u32(i as u32).unwrap_or('\u{fffd}');
-                let q = quote_rune(c, self.flags.plus);
+                let q = if self.flags.plus {
+                    strconv::quote_rune_to_ascii(c)
+                } else {
+                    strconv::quote_rune(c)
+                };
                 self.pad(&q);
                 return;
             }
@@ -345,18 +284,13 @@ impl Printer<'_> {
     fn fmt_float(&mut self, v: &Value, x: f64, verb: char) {
         let (fmt, default_prec) = match verb {
             'v' => ('g', -1),
-            'g' | 'G' => (verb, -1),
-            'x' | 'X' => {
-                let s = hex_float(x, verb == 'X', self.flags.plus, self.flags.space);
-                self.pad(&s);
-                return;
-            }
+            'b' | 'g' | 'G' | 'x' | 'X' => (verb, -1),
             'e' | 'E' | 'f' => (verb, 6),
             'F' => ('f', 6),
             _ => return self.bad_verb(v, verb),
         };
         let prec = self.flags.prec.map_or(default_prec, |p| p as i32);
-        let mut num = format_float(x, fmt, prec);
+        let mut num = format_float(x, fmt, prec, 64);
         if !num.starts_with(['-', '+']) {
             num.insert(0, '+');
         }
@@ -407,13 +341,10 @@ impl Printer<'_> {
             }
             'v' | 's' => self.pad(s),
             'q' => {
-                let q = if self.flags.sharp
-                    && !s.contains('`')
-                    && s.chars().all(|c| c == '\t' || !c.is_control())
-                {
+                let q = if self.flags.sharp && strconv::can_backquote(s) {
                     format!("`{s}`")
                 } else if self.flags.plus {
-                    quote_ascii(s)
+                    strconv::quote_to_ascii(s)
                 } else {
                     quote(s)
                 };
@@ -667,9 +598,6 @@ mod tests {
         assert_eq!(f(0.00001), "1e-05");
         assert_eq!(f(2.5), "2.5");
         assert_eq!(f(0.0), "0");
-        assert_eq!(format_float(1.23456, 'f', 2), "1.23");
-        assert_eq!(format_float(1234.5678, 'e', 3), "1.235e+03");
-        assert_eq!(format_float(100.0, 'g', 3), "100");
     }
 
     #[test]

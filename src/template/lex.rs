@@ -78,9 +78,9 @@ impl std::fmt::Display for Token<'_> {
             k if k.is_keyword() => write!(f, "<{}>", self.val),
             _ if self.val.chars().count() > 10 => {
                 let head: String = self.val.chars().take(10).collect();
-                write!(f, "{}...", super::fmt::quote(&head))
+                write!(f, "{}...", crate::gostd::strconv::quote(&head))
             }
-            _ => write!(f, "{}", super::fmt::quote(&self.val)),
+            _ => write!(f, "{}", crate::gostd::strconv::quote(&self.val)),
         }
     }
 }
@@ -538,7 +538,10 @@ impl<'a> Lexer<'a> {
         if self.peek().is_some_and(is_alnum) {
             self.next();
             let bad = self.src[self.start..self.pos].to_string();
-            return self.error(format!("bad number syntax: {}", super::fmt::quote(&bad)));
+            return self.error(format!(
+                "bad number syntax: {}",
+                crate::gostd::strconv::quote(&bad)
+            ));
         }
         self.emit(Kind::Number);
         State::Inside

@@ -34,7 +34,10 @@ pub(crate) fn number(pos: usize, text: &str, is_char: bool) -> Result<Number, St
         n.float = super::num::parse_uint(text).map(|u| u as f64);
     } else if let Some(f) = super::num::parse_float(text) {
         if !text.contains(['.', 'e', 'E', 'p', 'P']) {
-            return Err(format!("integer overflow: {}", super::fmt::quote(text)));
+            return Err(format!(
+                "integer overflow: {}",
+                crate::gostd::strconv::quote(text)
+            ));
         }
         n.float = Some(f);
         if f.fract() == 0.0 && (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
@@ -45,7 +48,7 @@ pub(crate) fn number(pos: usize, text: &str, is_char: bool) -> Result<Number, St
     if n.int.is_none() && !n.is_uint && n.float.is_none() {
         return Err(format!(
             "illegal number syntax: {}",
-            super::fmt::quote(text)
+            crate::gostd::strconv::quote(text)
         ));
     }
     Ok(n)

@@ -62,7 +62,6 @@ mod ast;
 mod clock;
 mod error;
 mod exec;
-mod float;
 mod fmt;
 mod funcs;
 mod gotime;

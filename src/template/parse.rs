@@ -57,7 +57,7 @@ pub(crate) fn parse(
                 "template: {}:{}: template: multiple definition of template {}",
                 name,
                 p.line,
-                super::fmt::quote(name)
+                crate::gostd::strconv::quote(name)
             )));
         }
     };
@@ -204,7 +204,7 @@ impl<'a> Parser<'a> {
             Some(_) => {
                 return Err(self.errorf(format!(
                     "template: multiple definition of template {}",
-                    super::fmt::quote(&tree.name)
+                    crate::gostd::strconv::quote(&tree.name)
                 )));
             }
         }
@@ -517,7 +517,7 @@ impl<'a> Parser<'a> {
                 }
             }
             Arg::Bool(..) | Arg::String { .. } | Arg::Number(_) | Arg::Nil(_) | Arg::Dot(_) => {
-                let shown = super::fmt::quote(&node.to_string());
+                let shown = crate::gostd::strconv::quote(&node.to_string());
                 return Err(self.errorf(format!("unexpected . after term {shown}")));
             }
             other => Arg::Chain {
@@ -536,7 +536,7 @@ impl<'a> Parser<'a> {
                 if !(self.has_func)(&token.val) {
                     return Err(self.errorf(format!(
                         "function {} not defined",
-                        super::fmt::quote(&token.val)
+                        crate::gostd::strconv::quote(&token.val)
                     )));
                 }
                 Arg::Identifier {
@@ -550,9 +550,10 @@ impl<'a> Parser<'a> {
                 let mut parts = token.val.split('.');
                 let name = parts.next().unwrap_or("$").to_string();
                 if !self.vars.contains(&name) {
-                    return Err(
-                        self.errorf(format!("undefined variable {}", super::fmt::quote(&name)))
-                    );
+                    return Err(self.errorf(format!(
+                        "undefined variable {}",
+                        crate::gostd::strconv::quote(&name)
+                    )));
                 }
                 Arg::Variable {
                     pos,

@@ -246,8 +246,8 @@ impl Templates {
         let Some(tree) = self.tree(name) else {
             return Err(Error::new(format!(
                 "template: no template {} associated with template {}",
-                super::fmt::quote(name),
-                super::fmt::quote(&self.root)
+                crate::gostd::strconv::quote(name),
+                crate::gostd::strconv::quote(&self.root)
             )));
         };
         let mut out = String::new();

@@ -464,7 +464,7 @@ impl Value {
                 None => {
                     return Err(Error::new(format!(
                         "json: unsupported value: {}",
-                        super::float::format_float(*f, 'g', -1)
+                        crate::gostd::strconv::format_float(*f, 'g', -1, 64)
                     )));
                 }
             },

@@ -13,9 +13,9 @@ use super::breaks::is_break;
 use super::compose::{Node, NodeKind};
 use super::emit::Analysis;
 use super::error::Error;
-use super::go_float;
 use super::merge::{is_non_specific, want_map};
 use super::resolve::{Resolved, Timestamp, resolve};
+use crate::gostd::strconv::format_float;
 
 /// Decodes one document's root node.
 pub(crate) fn decode(root: Rc<Node>, dialect: Dialect) -> Result<Value, Error> {
@@ -128,7 +128,7 @@ impl Decoder {
                     ))),
                     (Scalar::Bool(b), Dialect::GoYamlV2) => Ok(b.to_string()),
                     (Scalar::Int(i), Dialect::GoYamlV2) => Ok(i.to_string()),
-                    (Scalar::Float(f), Dialect::GoYamlV2) => Ok(go_float::format_key(f)),
+                    (Scalar::Float(f), Dialect::GoYamlV2) => Ok(float_key(f)),
                     (Scalar::Uint(u), Dialect::GoYamlV2) => {
                         Err(unsupported("uint64", format!("{u:#x}")))
                     }
@@ -333,6 +333,18 @@ fn from_resolved(resolved: Resolved, text: String) -> Scalar {
     }
 }
 
+/// A float mapping key as `sigs.k8s.io/yaml` stringifies it: `FormatFloat(f, 'g', -1, 32)`,
+/// with go-yaml's spellings for the non-finite values.
+fn float_key(f: f64) -> String {
+    if f.is_nan() {
+        ".nan".to_owned()
+    } else if f.is_infinite() {
+        if f > 0.0 { ".inf" } else { "-.inf" }.to_owned()
+    } else {
+        format_float(f, 'g', -1, 32)
+    }
+}
+
 fn to_json(scalar: Scalar) -> Result<Value, Error> {
     Ok(match scalar {
         Scalar::Null => Value::Null,
@@ -344,7 +356,7 @@ fn to_json(scalar: Scalar) -> Result<Value, Error> {
             None => {
                 return Err(Error::verbatim(format!(
                     "json: unsupported value: {}",
-                    go_float::format_g(f)
+                    format_float(f, 'g', -1, 64)
                 )));
             }
         },

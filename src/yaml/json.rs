@@ -3,7 +3,7 @@
 use serde_json::{Number, Value};
 
 use super::JsonStyle;
-use super::go_float;
+use crate::gostd::json::{format_float, write_string};
 
 pub(crate) fn to_go_json(v: &Value, style: JsonStyle) -> String {
     let mut out = String::new();
@@ -80,34 +80,15 @@ impl Writer<'_> {
     }
 
     fn string(&mut self, s: &str) {
-        self.out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => self.out.push_str("\\\""),
-                '\\' => self.out.push_str("\\\\"),
-                '\n' => self.out.push_str("\\n"),
-                '\r' => self.out.push_str("\\r"),
-                '\t' => self.out.push_str("\\t"),
-                '\u{8}' => self.out.push_str("\\b"),
-                '\u{c}' => self.out.push_str("\\f"),
-                '<' | '>' | '&' if self.escape_html => push_unicode_escape(self.out, c),
-                // JavaScript line terminators are escaped even without HTML escaping.
-                '\u{0}'..='\u{1f}' | '\u{2028}' | '\u{2029}' => push_unicode_escape(self.out, c),
-                _ => self.out.push(c),
-            }
-        }
-        self.out.push('"');
+        write_string(self.out, s, self.escape_html);
     }
-}
-
-fn push_unicode_escape(out: &mut String, c: char) {
-    out.push_str(&format!("\\u{:04x}", u32::from(c)));
 }
 
 /// A JSON number as Go prints it: integers verbatim, floats by `encoding/json`'s rules.
 pub(crate) fn number(n: &Number) -> String {
     match n.as_f64() {
-        Some(f) if n.is_f64() => go_float::format_json(f),
+        // serde_json holds finite floats only.
+        Some(f) if n.is_f64() => format_float(f).unwrap_or_default(),
         _ => n.to_string(),
     }
 }

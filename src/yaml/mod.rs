@@ -36,7 +36,6 @@ mod decode;
 mod emit;
 mod error;
 mod flow;
-mod go_float;
 mod json;
 mod merge;
 mod patch;
@@ -156,12 +155,6 @@ pub fn to_kyaml(v: &Value) -> String {
 #[must_use]
 pub fn to_go_json(v: &Value, style: JsonStyle) -> String {
     json::to_go_json(v, style)
-}
-
-/// `strconv.FormatFloat(f, 'g', -1, 32)`: how `sigs.k8s.io/yaml` writes a YAML float bound
-/// for a Go string.
-pub(crate) fn format_float32(f: f64) -> String {
-    go_float::format_g32(f)
 }
 
 /// Go `encoding/json`'s name for the JSON kind of `v`, as its unmarshalling errors spell

@@ -3,7 +3,6 @@
 //! first ten hex digits into a vowel-free string. Every build ends with one.
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::Transformer;
 use crate::kustomize::error::Error;
@@ -42,9 +41,9 @@ fn name_hash(obj: &Value) -> String {
         "Secret" => encode(obj, "Secret", "stringData", Some("type")),
         _ => to_go_json(obj, JsonStyle::Compact),
     };
-    let digest = Sha256::digest(encoded.as_bytes());
-    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
-    hex.chars()
+    let digest = crate::gostd::sha256::hex(&encoded);
+    digest[..10]
+        .chars()
         .map(|c| match c {
             '0' => 'g',
             '1' => 'h',

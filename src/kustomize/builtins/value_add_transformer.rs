@@ -261,27 +261,13 @@ fn path_split(path: &str) -> Vec<String> {
     out
 }
 
-/// kustomize's `PathJoin`: Go's `filepath.Join` of the elements, absolute when the first
-/// is empty.
+/// kustomize's `PathJoin`: Go's `filepath.Join` of the elements; when the first is empty,
+/// `/` followed by the join of the rest (not cleaned again: `/../a` stays).
 fn path_join(parts: &[String]) -> String {
+    let join = |parts: &[String]| crate::gostd::path::join(parts.iter().map(String::as_str));
     match parts.split_first() {
-        None => String::new(),
-        Some((first, rest)) if first.is_empty() => {
-            crate::gopath::clean(&format!("/{}", rest.join("/")))
-        }
-        Some(_) => {
-            let joined = parts
-                .iter()
-                .filter(|p| !p.is_empty())
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("/");
-            if joined.is_empty() {
-                String::new()
-            } else {
-                crate::gopath::clean(&joined)
-            }
-        }
+        Some((first, rest)) if first.is_empty() => format!("/{}", join(rest)),
+        _ => join(parts),
     }
 }
 

@@ -294,7 +294,8 @@ fn js_escape(s: &str) -> String {
             '>' => out.push_str("\\u003E"),
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
-            c if !crate::template::fmt::is_print(c) => {
+            // ASCII controls and unprintable runes; DEL is neither and stays.
+            c if c < ' ' || (!c.is_ascii() && !crate::gostd::strconv::is_print(c)) => {
                 out.push_str(&format!("\\u{:04X}", c as u32));
             }
             c => out.push(c),

@@ -1,6 +1,6 @@
 //! Go's `time.Duration`: `ParseDuration` and `String`.
 
-use super::quote;
+use crate::gostd::time::quote;
 
 /// Nanoseconds per unit, as Go's `unitMap` spells the units.
 const UNITS: [(&str, u64); 8] = [

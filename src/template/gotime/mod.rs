@@ -19,27 +19,6 @@ pub use zone::Zone;
 
 use super::{Error, Object, Signature, Type, Value};
 
-/// Go's `time.quote`, which parse and duration errors use: non-ASCII and control bytes
-/// as `\x..`, `"` and `\` escaped.
-fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        if c.is_ascii() && c >= ' ' {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        } else {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Nanoseconds in a second.
 const NANOS: i64 = 1_000_000_000;
 

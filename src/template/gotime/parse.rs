@@ -4,8 +4,8 @@ use std::rc::Rc;
 
 use super::civil::{days_before, days_in, is_leap, to_unix};
 use super::layout::{Chunk, LONG_DAYS, LONG_MONTHS, OffsetStyle, Std, next_chunk};
-use super::quote;
 use super::{Time, Zone};
+use crate::gostd::time::quote;
 
 /// Go's `*time.ParseError` message.
 fn parse_error(layout: &str, value: &str, elem: Option<(&str, &str)>, message: &str) -> String {

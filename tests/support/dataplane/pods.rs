@@ -376,10 +376,10 @@ fn status(pod: &Value, node: Node, fate: Fate, ip: Option<Ipv4Addr>) -> Value {
             "state": state, "lastState": {}, "ready": ready, "started": began,
             "restartCount": 0});
         if status["state"].get("waiting").is_none() {
-            status["imageID"] = json!(format!("sha256:{}", digest(image)));
+            status["imageID"] = json!(format!("sha256:{}", crunch::gostd::sha256::hex(image)));
             status["containerID"] = json!(format!(
                 "crunch-stand-in://{}",
-                digest(&format!("{uid}/{name}"))
+                crunch::gostd::sha256::hex(format!("{uid}/{name}"))
             ));
         }
         (name.to_string(), ready, status)
@@ -486,14 +486,6 @@ enum State {
     Exited,
     Initializing,
     PullBackOff,
-}
-
-fn digest(text: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// Whether the `current` status differs from the `desired` one in what anyone reads:

@@ -3,6 +3,7 @@
 use sha2::Digest;
 
 use super::conv::s;
+use crate::gostd::{hex, sha256};
 use crate::template::funcs::{FuncMap, Signature, Type};
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -23,13 +24,13 @@ pub(super) fn install(m: &mut FuncMap) {
         Ok(decode_or_message(s(&a[0]), B32, 5).into())
     });
     m.insert("sha1sum", one.clone(), |_, a| {
-        Ok(hex(&sha1(s(&a[0]).as_bytes())).into())
+        Ok(hex::encode(sha1(s(&a[0]).as_bytes())).into())
     });
     m.insert("sha256sum", one.clone(), |_, a| {
-        Ok(hex(&sha2::Sha256::digest(s(&a[0]).as_bytes())).into())
+        Ok(sha256::hex(s(&a[0])).into())
     });
     m.insert("sha512sum", one.clone(), |_, a| {
-        Ok(hex(&sha2::Sha512::digest(s(&a[0]).as_bytes())).into())
+        Ok(hex::encode(sha2::Sha512::digest(s(&a[0]).as_bytes())).into())
     });
     m.insert("adler32sum", one, |_, a| {
         Ok(adler32(s(&a[0]).as_bytes()).to_string().into())
@@ -39,11 +40,6 @@ pub(super) fn install(m: &mut FuncMap) {
 /// Standard padded base64 of `bytes`.
 pub(super) fn base64(bytes: &[u8]) -> String {
     encode(bytes, B64, 6)
-}
-
-/// Lower-case hex of `bytes`.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Padded encoding with `bits` bits per symbol (6: base64, 5: base32).
@@ -191,7 +187,7 @@ mod tests {
         assert_eq!(encode(b"hi", B32, 5), "NBUQ====");
         assert_eq!(decode("!!!", B64, 6), Err(0));
         assert_eq!(
-            hex(&sha1(b"hello")),
+            hex::encode(sha1(b"hello")),
             "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"
         );
         assert_eq!(adler32(b"hello"), 103547413);

@@ -2,7 +2,7 @@
 //! HTML-safe escapes, Go's float format).
 
 use super::conv::s;
-use crate::template::float::format_float;
+use crate::gostd::json::{format_float, write_string};
 use crate::template::funcs::{FuncMap, Signature, Type};
 use crate::template::value::JsonCycles;
 use crate::template::{ElemType, Value};
@@ -39,7 +39,7 @@ fn write_value(
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
-        Value::Float(f) => out.push_str(&float(*f)?),
+        Value::Float(f) => out.push_str(&format_float(*f).map_err(|e| e.to_string())?),
         Value::String(text) => write_string(out, text, style.escape_html),
         // A `[]byte` is a base64 string.
         Value::List(l) if l.elem() == ElemType::Byte => {
@@ -94,44 +94,6 @@ fn write_value(
         }
     }
     Ok(())
-}
-
-/// Go's float64 encoding: `%f`-like between 1e-6 and 1e21, else exponent form.
-fn float(f: f64) -> Result<String, String> {
-    if !f.is_finite() {
-        return Err(format!(
-            "json: unsupported value: {}",
-            format_float(f, 'g', -1)
-        ));
-    }
-    let a = f.abs();
-    if a != 0.0 && !(1e-6..1e21).contains(&a) {
-        let e = format_float(f, 'e', -1);
-        // Go trims a leading zero from two-digit negative exponents: 1e-07 → 1e-7.
-        return Ok(match e.split_once("e-0") {
-            Some((m, x)) => format!("{m}e-{x}"),
-            None => e,
-        });
-    }
-    Ok(format_float(f, 'f', -1))
-}
-
-fn write_string(out: &mut String, text: &str, escape_html: bool) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' if escape_html => out.push_str(&format!("\\u{:04x}", c as u32)),
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// `json.Unmarshal` into `interface{}`: numbers become `float64`.

@@ -30,7 +30,7 @@ pub(super) fn install(m: &mut FuncMap) {
     }
     for name in ["clean", "osClean"] {
         m.insert(name, Signature::new(&[S]), |_, a| {
-            Ok(crate::gopath::clean(s(&a[0])).into())
+            Ok(crate::gostd::path::clean(s(&a[0])).into())
         });
     }
     for name in ["isAbs", "osIsAbs"] {
@@ -104,7 +104,7 @@ fn uuidv4(ctx: &mut Context<'_>) -> String {
     }
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let h = crate::gostd::hex::encode(b);
     format!(
         "{}-{}-{}-{}-{}",
         &h[..8],
@@ -153,7 +153,7 @@ fn base(p: &str) -> String {
 /// Go's `path.Dir`.
 fn dir(p: &str) -> String {
     let cut = p.rfind('/').map_or(0, |i| i + 1);
-    crate::gopath::clean(&p[..cut])
+    crate::gostd::path::clean(&p[..cut])
 }
 
 /// Go's `path.Ext`.

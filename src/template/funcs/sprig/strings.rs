@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use super::case::{lower, to_lower_case, to_pascal_case, upper};
 use super::conv::{i, s, strslice, strval};
-use crate::template::fmt::quote;
+use crate::gostd::strconv::quote;
 use crate::template::funcs::{FuncMap, Signature, Type};
 use crate::template::{List, Map, MapType, Value};
 

@@ -27,7 +27,7 @@ use x509_cert::time::{Time, Validity};
 use x509_cert::{Certificate, TbsCertificate};
 
 use super::pkey::PrivateKey;
-use crate::template::fmt::quote;
+use crate::gostd::strconv::quote;
 
 const COMMON_NAME: x509_cert::der::oid::ObjectIdentifier =
     x509_cert::der::oid::ObjectIdentifier::new_unwrap("2.5.4.3");

@@ -1,6 +1,6 @@
 //! Go's `net/url`: `Parse`, `URL.String`, and the escaping rules behind them.
 
-use crate::template::fmt::quote;
+use crate::gostd::strconv::quote;
 
 /// The URL part a string is escaped for (Go's `encoding` modes).
 #[derive(Clone, Copy, PartialEq, Eq)]
