@@ -10,7 +10,7 @@ use crate::build::SourceOptions;
 use crate::error::Error;
 use crate::helm::ReleaseName;
 use crate::source::{self, Lock};
-use crate::{helm, kustomize, template};
+use crate::{gostd, helm, kustomize};
 
 /// `crunch helm template` arguments, named as helm names its flags.
 #[derive(Debug, Clone, Default)]
@@ -44,7 +44,7 @@ pub struct HelmTemplate {
     /// Seed for random functions.
     pub seed: String,
     /// `--now`: what the clock functions read.
-    pub now: template::Clock,
+    pub now: gostd::time::Clock,
 }
 
 /// What `helm template` would print.

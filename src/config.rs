@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::gostd::time::Clock;
 use crate::object::Scope;
-use crate::template::Clock;
 use crate::yaml;
 
 /// The file name crunch looks for.

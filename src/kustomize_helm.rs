@@ -4,9 +4,9 @@
 
 use serde_json::{Map, Value};
 
+use crate::gostd::time::Clock;
 use crate::helm::{self, ReleaseName};
 use crate::kustomize::{ChartInflater, ChartInflation, ValuesFile};
-use crate::template::Clock;
 
 /// Inflates charts with crunch's Helm engine, as `helm template` would for kustomize.
 #[derive(Debug, Clone, Copy, Default)]

@@ -14,10 +14,10 @@ use crunch::bundle;
 use crunch::commands::{self, HelmTemplate};
 use crunch::config::Mirror;
 use crunch::error::Error;
+use crunch::gostd::time::Clock;
 use crunch::helm::{ReleaseName, SetFlag};
 use crunch::kustomize::{self, LoadRestrictor};
 use crunch::kustomize_helm::HelmInflater;
-use crunch::template;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -248,8 +248,8 @@ struct HelmTemplateArgs {
     seed: String,
     /// What `now` and the other clock functions read, as an RFC 3339 timestamp (its
     /// offset is the local zone); the Unix epoch by default, never the wall clock.
-    #[arg(long, value_parser = template::Clock::parse_rfc3339)]
-    now: Option<template::Clock>,
+    #[arg(long, value_parser = Clock::parse_rfc3339)]
+    now: Option<Clock>,
 }
 
 #[derive(Args)]

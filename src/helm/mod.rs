@@ -63,7 +63,7 @@ pub struct RenderOptions {
     pub seed: String,
     /// The instant `now` and the other clock functions see (the Unix epoch by default, so
     /// a render never depends on when it ran).
-    pub now: crate::template::Clock,
+    pub now: crate::gostd::time::Clock,
 }
 
 impl Default for RenderOptions {
@@ -79,7 +79,7 @@ impl Default for RenderOptions {
             skip_tests: false,
             no_hooks: false,
             seed: String::new(),
-            now: crate::template::Clock::default(),
+            now: crate::gostd::time::Clock::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::{Error, ErrorKind};
+use crate::gostd::time::Clock;
 use crate::template;
 
 /// Where `helm template`'s release name comes from.
@@ -59,7 +60,7 @@ impl ReleaseName {
     ///
     /// # Errors
     /// The template's parse or execution error, or a name Helm would refuse.
-    pub fn resolve(&self, now: template::Clock) -> Result<String, Error> {
+    pub fn resolve(&self, now: Clock) -> Result<String, Error> {
         let name = match self {
             ReleaseName::Given(name) => name.clone(),
             ReleaseName::Template(text) => execute_name_template(text, now)?,
@@ -71,7 +72,7 @@ impl ReleaseName {
 
 /// Helm's `TemplateName`: a fresh Go template named `name-template` with Sprig's text
 /// functions (none of Helm's own), Go's default options, and nil data.
-fn execute_name_template(text: &str, now: template::Clock) -> Result<String, Error> {
+fn execute_name_template(text: &str, now: Clock) -> Result<String, Error> {
     const NAME: &str = "name-template";
     let options = template::Options {
         now,

@@ -59,7 +59,6 @@
 //!   an error that names itself.
 
 mod ast;
-mod clock;
 mod error;
 mod exec;
 mod fmt;
@@ -74,9 +73,10 @@ mod set;
 mod tests;
 mod value;
 
+pub use crate::gostd::time::Clock;
 pub use error::{Error, ErrorKind};
 /// Go's `fmt.Sprintf` over template values, for Helm's messages that print values.
 pub(crate) use fmt::sprintf;
 pub use funcs::{Context, FuncMap, Function, Signature, Type};
-pub use set::{Budget, Clock, GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
+pub use set::{Budget, GO_MAX_DEPTH, MissingKey, Options, STACK_PER_NESTING, Templates};
 pub use value::{ElemType, List, Map, MapType, Method, Object, Value};

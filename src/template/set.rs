@@ -4,6 +4,8 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::gostd::time::Clock;
+
 use super::ast::Tree;
 use super::exec;
 use super::funcs::{Context, FuncMap, Function, Signature};
@@ -76,22 +78,6 @@ impl Default for Budget {
     fn default() -> Budget {
         Budget::UNLIMITED
     }
-}
-
-/// The build's clock: an instant and the zone Go's `time.Local` stands for.
-///
-/// `Clock::default()` is the Unix epoch in UTC.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Clock {
-    /// Seconds since 1970-01-01T00:00:00Z.
-    pub unix_seconds: i64,
-    /// Nanoseconds within the second (values of a second or more carry into
-    /// `unix_seconds`).
-    pub nanos: u32,
-    /// Seconds east of UTC of Go's `Local` zone, which `now`, `date`, `toDate`, … use.
-    /// At 0 `Local` prints as `UTC`, as Go's does on a machine set to UTC; at any other
-    /// offset it has no abbreviation and prints the offset (`+0200`).
-    pub utc_offset_seconds: i32,
 }
 
 /// Go's `text/template` limit on `{{template}}` nesting (`maxExecDepth`).

@@ -1,6 +1,21 @@
-//! Setting the build's [`Clock`] from text, as configuration and flags give it.
+//! The clock a program reads in place of Go's `time.Now` and `time.Local`: fixed, so that
+//! what templates print of "now" is an input, not a reading of the machine.
 
-use super::Clock;
+/// The build's clock: an instant and the zone Go's `time.Local` stands for.
+///
+/// `Clock::default()` is the Unix epoch in UTC.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Clock {
+    /// Seconds since 1970-01-01T00:00:00Z.
+    pub unix_seconds: i64,
+    /// Nanoseconds within the second (values of a second or more carry into
+    /// `unix_seconds`).
+    pub nanos: u32,
+    /// Seconds east of UTC of Go's `Local` zone, which `now`, `date`, `toDate`, … use.
+    /// At 0 `Local` prints as `UTC`, as Go's does on a machine set to UTC; at any other
+    /// offset it has no abbreviation and prints the offset (`+0200`).
+    pub utc_offset_seconds: i32,
+}
 
 impl Clock {
     /// The instant of an RFC 3339 timestamp (`2026-01-01T00:00:00Z`,

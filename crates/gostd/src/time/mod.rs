@@ -1,5 +1,10 @@
 //! Go's `time` package, the part whose text crunch must match outside the template
-//! engine's own `time`: how its errors quote values.
+//! engine's own `time`: how its errors quote values, and the [`Clock`] that stands for
+//! `time.Now` and `time.Local`.
+
+mod clock;
+
+pub use clock::Clock;
 
 use std::fmt::Write as _;
 
