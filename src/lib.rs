@@ -18,8 +18,8 @@ pub mod kustomize_helm;
 pub mod object;
 pub mod source;
 pub mod template;
-pub mod yaml;
 
 // Engines that are crates of their own (`crates/`), under the names the modules had.
 pub use crunch_gostd as gostd;
 pub use crunch_semver as semver;
+pub use crunch_yaml as yaml;

@@ -10,9 +10,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
-#[path = "../../src/yaml/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod yaml;
+use crunch_yaml as yaml;
 
 #[path = "../../src/kustomize/mod.rs"]
 #[allow(dead_code, unused_imports)]

@@ -5,13 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-use crunch_gostd as gostd;
-
-#[path = "../../src/yaml/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod yaml;
-
-use yaml::{Dialect, Value};
+use crunch_yaml::{self as yaml, Dialect, Value};
 
 /// Helm reads numbers through JSON, but the round trip here is crunch's own: a value
 /// written by the emitter must read back as the same value, except that a float with an

@@ -47,3 +47,8 @@ pub fn satisfies(constraint: &str, version: &str) -> bool {
         _ => false,
     }
 }
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

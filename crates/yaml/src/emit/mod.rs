@@ -193,7 +193,7 @@ fn number_text(n: &serde_json::Number) -> String {
     match resolve(&text, Dialect::GoYamlV2) {
         Resolved::Int(i) => i.to_string(),
         Resolved::Uint(u) => u.to_string(),
-        Resolved::Float(f) => crate::gostd::strconv::format_float(f, 'g', -1, 64),
+        Resolved::Float(f) => crunch_gostd::strconv::format_float(f, 'g', -1, 64),
         _ => text,
     }
 }

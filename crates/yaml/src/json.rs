@@ -3,7 +3,7 @@
 use serde_json::{Number, Value};
 
 use super::JsonStyle;
-use crate::gostd::json::{format_float, write_string};
+use crunch_gostd::json::{format_float, write_string};
 
 pub(crate) fn to_go_json(v: &Value, style: JsonStyle) -> String {
     let mut out = String::new();

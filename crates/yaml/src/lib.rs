@@ -5,6 +5,21 @@
 //! through [`to_helm_yaml`], [`to_kyaml`] and [`to_go_json`]; nothing else in crunch parses or
 //! prints YAML.
 //!
+//! ```
+//! use crunch_yaml::{Dialect, parse_document, to_helm_yaml};
+//!
+//! let text = "enabled: yes\nmode: 0755\nname: web\n";
+//! // go-yaml v2 (Helm, kubectl, Flux) reads YAML 1.1 booleans and octals…
+//! let helm = parse_document(text, Dialect::GoYamlV2).unwrap();
+//! assert_eq!(helm["enabled"], true);
+//! assert_eq!(helm["mode"], 493);
+//! // …where kustomize's kyaml (go-yaml v3) keeps `yes` a string.
+//! let kustomize = parse_document(text, Dialect::GoYamlV3).unwrap();
+//! assert_eq!(kustomize["enabled"], "yes");
+//! // Printed as Helm's `toYaml` prints: keys sorted, go-yaml v2's quoting.
+//! assert_eq!(to_helm_yaml(&helm), "enabled: true\nmode: 493\nname: web\n");
+//! ```
+//!
 //! Two reading dialects exist because the tools crunch imitates disagree:
 //! [`Dialect::GoYamlV2`] is go-yaml v2 as `sigs.k8s.io/yaml` uses it (Helm, kubectl, Flux:
 //! YAML 1.1 booleans such as `yes`/`on`, octal `0755`, merge keys); [`Dialect::GoYamlV3`] is
@@ -169,3 +184,8 @@ pub fn json_kind(v: &Value) -> &'static str {
         Value::Object(_) => "object",
     }
 }
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -15,7 +15,7 @@ use super::emit::Analysis;
 use super::error::Error;
 use super::merge::{is_non_specific, want_map};
 use super::resolve::{Resolved, Timestamp, resolve};
-use crate::gostd::strconv::format_float;
+use crunch_gostd::strconv::format_float;
 
 /// Decodes one document's root node.
 pub(crate) fn decode(root: Rc<Node>, dialect: Dialect) -> Result<Value, Error> {
