@@ -13,13 +13,13 @@ pub mod diff;
 pub mod error;
 pub mod flux;
 pub mod helm;
-pub mod kustomize;
 pub mod kustomize_helm;
 pub mod object;
 pub mod source;
-pub mod template;
 
 // Engines that are crates of their own (`crates/`), under the names the modules had.
 pub use crunch_gostd as gostd;
+pub use crunch_kustomize as kustomize;
 pub use crunch_semver as semver;
+pub use crunch_template as template;
 pub use crunch_yaml as yaml;

@@ -10,32 +10,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
-use crunch_yaml as yaml;
-
-#[path = "../../src/kustomize/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod kustomize;
-
-// `helmCharts` reach crunch's Helm engine (kept off here: no `enable_helm`), which needs
-// the template engine and semver.
-#[path = "../../src/helm/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod helm;
-
-#[path = "../../src/template/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod template;
-
-use crunch_gostd as gostd;
-
-use crunch_semver as semver;
-
-#[path = "../../src/object.rs"]
-#[allow(dead_code)]
-mod object;
-
-use kustomize::{Options, Remote, RemoteTarget};
-use yaml::{Dialect, Value};
+use crunch_kustomize::{self as kustomize, Options, Remote, RemoteTarget};
+use crunch_yaml::{self as yaml, Dialect, Value};
 
 /// No network while fuzzing: every remote base is unavailable.
 struct Offline;

@@ -14,15 +14,7 @@ use std::rc::Rc;
 
 use libfuzzer_sys::fuzz_target;
 
-use crunch_gostd as gostd;
-
-use crunch_semver as semver;
-
-#[path = "../../src/template/mod.rs"]
-#[allow(dead_code, unused_imports)]
-mod template;
-
-use template::{
+use crunch_template::{
     Budget, FuncMap, List, Map, MapType, MissingKey, Options, STACK_PER_NESTING, Templates,
     Value,
 };

@@ -1,0 +1,312 @@
+//! kustomize v5 (as `kubectl kustomize` v5.5 builds) as a pure function of a directory.
+//!
+//! [`build`] reads a kustomization tree and returns its objects in kustomize's output
+//! order; [`to_output`] prints them exactly as `kubectl kustomize` does. Nothing here
+//! touches the network: remote bases are fetched by the caller through [`Remote`]. Nor
+//! does anything here render a Helm chart: `helmCharts` are inflated by the caller's
+//! [`ChartInflater`], given with the [`Options`].
+//!
+//! The pieces, in build order: `loader` (files, load restrictor, sub-roots, cycles),
+//! `kustomization` (the file's fields, decoded as Go decodes them by `gojson` into the
+//! types of `gotypes`), `target` (accumulation), `config` + `crds` (field specs), then
+//! the builtin generators and transformers: `builtins` (one file per builtin and the one
+//! dispatcher), configured from the kustomization's fields by `configure` and from plugin
+//! configs in `generators`/`transformers`/`validators` by `plugins`, on the shared
+//! machinery `generators` (ConfigMaps and Secrets), `patch` (+ `smp` driven by `schema`:
+//! kyaml's one schema per build, built in or from an `openapi` field, + `json6902`) and
+//! `replacements`; then once at the top: the `HashTransformer`, `nameref`, `vars`,
+//! `origin` (`buildMetadata`) and the `SortOrderTransformer`.
+//!
+//! ```
+//! use std::path::PathBuf;
+//! use crunch_kustomize::{Options, Remote, RemoteTarget, build, to_output};
+//!
+//! /// This example has no remote bases.
+//! struct Offline;
+//! impl Remote for Offline {
+//!     fn fetch(&self, target: &RemoteTarget) -> Result<PathBuf, String> {
+//!         Err(format!("{} is remote", target.repo_url))
+//!     }
+//! }
+//!
+//! let dir = std::env::temp_dir().join(format!("kustomize-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! std::fs::write(dir.join("kustomization.yaml"), "namePrefix: dev-\nconfigMapGenerator:\n- name: app\n  literals: [mode=fast]\n").unwrap();
+//! let objects = build(&dir, &Offline, &Options::default()).unwrap();
+//! assert_eq!(
+//!     to_output(&objects),
+//!     "apiVersion: v1\ndata:\n  mode: fast\nkind: ConfigMap\nmetadata:\n  name: dev-app-t82mkhg8fd\n"
+//! );
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+mod builtins;
+mod config;
+mod configure;
+mod crds;
+mod error;
+mod fieldspec;
+mod generators;
+mod gojson;
+mod gotypes;
+mod json6902;
+mod kustomization;
+mod loader;
+mod nameref;
+mod origin;
+mod patch;
+mod plugins;
+mod remote;
+mod replacements;
+mod resid;
+mod resource;
+mod schema;
+mod smp;
+mod target;
+mod util;
+mod vars;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+pub use error::Error;
+
+use builtins::Transformer;
+use builtins::label_transformer::LabelTransformer;
+use builtins::sort_order_transformer::SortOrder;
+use kustomization::{Kind, Kustomization};
+use loader::Loader;
+use target::Accumulator;
+
+/// A remote base, as kustomize parses its URL forms
+/// (`https://host/org/repo.git//path?ref=v1`, `github.com/org/repo/path?ref=v1`, `git::`,
+/// `ssh://`, `git@host:org/repo`, `?version=`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteTarget {
+    /// The repository to clone, e.g. `https://repo1.dso.mil/big-bang/bigbang.git`.
+    pub repo_url: String,
+    /// The directory inside the repository; may be empty.
+    pub path: String,
+    /// `?ref=` (or `?version=`), when given.
+    pub reference: Option<String>,
+}
+
+/// Fetches remote bases for the build; crunch's source layer implements it.
+pub trait Remote: Sync {
+    /// Returns the root directory of a checked-out copy of `target.repo_url` at
+    /// `target.reference`.
+    ///
+    /// # Errors
+    /// Whatever made the repository unavailable, as text.
+    fn fetch(&self, target: &RemoteTarget) -> Result<PathBuf, String>;
+}
+
+/// Inflates Helm charts, as kustomize runs `helm template` for `helmCharts` and
+/// `HelmChartInflationGenerator` configs; crunch's Helm engine implements it.
+pub trait ChartInflater: Sync {
+    /// Renders a chart as `helm template` does with the flags kustomize passes for it.
+    ///
+    /// # Errors
+    /// Helm's error, as text.
+    fn inflate(&self, chart: &ChartInflation<'_>) -> Result<String, String>;
+}
+
+/// One chart to inflate: what kustomize hands `helm template`.
+#[derive(Debug, Clone, Copy)]
+pub struct ChartInflation<'a> {
+    /// The chart's directory under its chart home, known to exist.
+    pub chart_dir: &'a Path,
+    /// `releaseName`; empty when not set, for which kustomize passes `--generate-name`.
+    pub release_name: &'a str,
+    /// `nameTemplate` (`--name-template`); empty when not set.
+    pub name_template: &'a str,
+    /// `namespace` (`--namespace`); empty when not set.
+    pub namespace: &'a str,
+    /// The values files (`-f`), in order: the chart's values (or `valuesFile`, or those
+    /// merged with `valuesInline`), then the `additionalValuesFiles`.
+    pub values: &'a [ValuesFile],
+    /// `kubeVersion` (`--kube-version`); empty when not set.
+    pub kube_version: &'a str,
+    /// `apiVersions` (`--api-versions`).
+    pub api_versions: &'a [String],
+    /// `includeCRDs` (`--include-crds`).
+    pub include_crds: bool,
+    /// `skipHooks` (`--no-hooks`).
+    pub skip_hooks: bool,
+    /// `skipTests` (`--skip-tests`).
+    pub skip_tests: bool,
+}
+
+/// A values file kustomize passes to `helm template` with `-f`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValuesFile {
+    /// A file as written, for helm to read.
+    Text {
+        /// Where it was read from, for messages.
+        path: PathBuf,
+        /// Its content.
+        text: String,
+    },
+    /// Values kustomize merged itself (`valuesInline` with the values file), which it
+    /// writes to a file of its own for helm.
+    Merged(Map<String, Value>),
+}
+
+/// Which files a kustomization may read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LoadRestrictor {
+    /// Only files in or below the kustomization's own directory (kustomize's default).
+    #[default]
+    RootOnly,
+    /// Any file (`--load-restrictor LoadRestrictionsNone`).
+    None,
+}
+
+/// Build options.
+#[derive(Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// The load restrictor; remote bases are always restricted to their own root.
+    pub load_restrictor: LoadRestrictor,
+    /// `--enable-helm`: what inflates `helmCharts` (and `HelmChartInflationGenerator`
+    /// configs). Without one, as in kustomize without the flag, such a kustomization
+    /// fails with kustomize's `must specify --enable-helm`.
+    pub chart_inflater: Option<&'a dyn ChartInflater>,
+}
+
+impl fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("load_restrictor", &self.load_restrictor)
+            .field("enable_helm", &self.chart_inflater.is_some())
+            .finish()
+    }
+}
+
+/// Builds the kustomization in `dir` as `kubectl kustomize dir` does.
+///
+/// # Errors
+/// Any failure, with the file (and line) it concerns and the chain of kustomizations that
+/// led there.
+pub fn build(dir: &Path, remote: &dyn Remote, options: &Options<'_>) -> Result<Vec<Value>, Error> {
+    let top = top_step(dir);
+    schema::in_build(|| {
+        let ldr = Loader::new(dir, options, remote)?;
+        let k = target::load_kustomization(&ldr)?;
+        target::use_openapi(&k, &ldr, true)?;
+        if k.kind == Kind::Component {
+            return Err(Error::new(format!(
+                "expected kind != 'Component' for path '{}'",
+                dir.display()
+            )));
+        }
+        let ra = target::accumulate(&k, &ldr, Accumulator::default())?;
+        finish(ra, k.sort.as_ref(), k.build_metadata)
+    })
+    .map_err(|e| e.within(top))
+}
+
+/// Flux builds a Kustomization's path with its own overlay (namespace/targetNamespace,
+/// namePrefix, nameSuffix, patches, images, components, commonMetadata) on top: builds
+/// `dir` as kustomize would, as if `overlay` (a kustomization given as a Value) had
+/// `resources: [dir]`. Relative paths in the overlay (components, patch files) are read
+/// from `dir`.
+///
+/// # Errors
+/// As [`build`]; the overlay's own errors carry the step `overlay`.
+pub fn build_with_overlay(
+    dir: &Path,
+    overlay: &Value,
+    remote: &dyn Remote,
+    options: &Options<'_>,
+) -> Result<Vec<Value>, Error> {
+    let top = top_step(dir);
+    let ov = Kustomization::parse(overlay).map_err(|e| e.within("overlay"))?;
+    if !ov.resources.is_empty() {
+        return Err(Error::new("an overlay must not list resources of its own").within("overlay"));
+    }
+    schema::in_build(|| {
+        let ldr = Loader::new(dir, options, remote).map_err(|e| e.within(top.clone()))?;
+        target::use_openapi(&ov, &ldr, true).map_err(|e| e.within("overlay"))?;
+        let base =
+            target::build_dir(&ldr, Kind::Kustomization).map_err(|e| e.within(top.clone()))?;
+        let ra = target::accumulate(&ov, &ldr, base).map_err(|e| e.within("overlay"))?;
+        finish(ra, ov.sort.as_ref(), ov.build_metadata).map_err(|e| e.within("overlay"))
+    })
+}
+
+/// helm-controller's kustomize post-renderer: kustomize's whole build of a kustomization
+/// holding the rendered objects as its one resource file, `images` and `patches` (inline
+/// strategic merge or JSON 6902, with target selectors), as helm-controller writes it. The
+/// objects come out as that build prints them: `List`s expanded, local-config objects
+/// dropped, annotations as text (empty maps gone), in kustomize's legacy order.
+///
+/// # Errors
+/// An object without kind or name, two objects with one id, a malformed patch or image, a
+/// patch with a `path` (there is no directory here), or a failed application.
+pub fn post_render(
+    objects: Vec<Value>,
+    patches: &[Value],
+    images: &[Value],
+) -> Result<Vec<Value>, Error> {
+    let doc = serde_json::json!({ "patches": patches, "images": images });
+    let k = Kustomization::parse(&doc)?;
+    schema::in_build(|| {
+        let ra = target::accumulate_objects(objects, &k)?;
+        finish(ra, k.sort.as_ref(), k.build_metadata)
+    })
+}
+
+/// helm-controller's other post-renderers (its origin labels, `commonMetadata.labels`):
+/// kustomize's resource map of the rendered objects (`List`s expanded, kind and name
+/// required, ids unique) and its label transformer on `metadata/labels`, which creates the
+/// map where it is missing or `null`. Nothing else of a build happens.
+///
+/// # Errors
+/// An object without kind or name, two objects with one id, or labels that are not a map.
+pub fn add_labels(objects: Vec<Value>, labels: &[(String, String)]) -> Result<Vec<Value>, Error> {
+    schema::in_build(|| {
+        let mut rs = target::resources_from_objects(objects)?;
+        let t = LabelTransformer {
+            labels: labels.to_vec(),
+            field_specs: vec![fieldspec::FieldSpec::any("metadata/labels", true)],
+        };
+        t.transform(&mut rs)?;
+        Ok(rs.into_iter().map(|r| r.obj).collect())
+    })
+}
+
+/// Prints objects exactly as `kubectl kustomize` writes them to stdout.
+#[must_use]
+pub fn to_output(objects: &[Value]) -> String {
+    objects
+        .iter()
+        .map(crunch_yaml::to_kyaml)
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+fn top_step(dir: &Path) -> String {
+    let name = kustomization::FILE_NAMES
+        .iter()
+        .find(|f| dir.join(f).is_file())
+        .unwrap_or(&kustomization::FILE_NAMES[0]);
+    dir.join(name).display().to_string()
+}
+
+fn finish(
+    mut ra: Accumulator,
+    sort: Option<&SortOrder>,
+    metadata: origin::BuildMetadata,
+) -> Result<Vec<Value>, Error> {
+    target::finish(&mut ra, metadata)?;
+    let mut rs = ra.res.resources;
+    sort.cloned().unwrap_or_default().apply(&mut rs);
+    Ok(rs.into_iter().map(|r| r.obj).collect())
+}
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
