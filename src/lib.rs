@@ -16,6 +16,7 @@ pub mod gopath;
 pub mod helm;
 pub mod kustomize;
 pub mod object;
+pub mod progress;
 pub mod semver;
 pub mod source;
 pub mod template;
