@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -18,8 +19,11 @@ use crate::yaml;
 /// The file name crunch looks for.
 pub const FILE_NAME: &str = "crunch.yaml";
 
+/// Where the config's JSON Schema is published (`schemas/crunch.yaml.schema.json` here).
+pub const SCHEMA_URL: &str = "https://crunch.dev/schemas/crunch.yaml.schema.json";
+
 /// A URL prefix rewrite: sources whose URL starts with `from` are fetched from `to`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mirror {
     /// The prefix as the deployment names it, e.g. `https://repo1.dso.mil/`.
@@ -30,7 +34,7 @@ pub struct Mirror {
 }
 
 /// What the target cluster answers to `.Capabilities` and `lookup`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterProfile {
     /// The Kubernetes version, e.g. `v1.33.0`.
@@ -61,40 +65,62 @@ impl Default for ClusterProfile {
     }
 }
 
-/// A partial cluster profile, as an environment overrides it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// A partial cluster profile, as an environment overrides it: each field given replaces
+/// the shared one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ClusterOverride {
+    /// The Kubernetes version.
     kube_version: Option<String>,
+    /// API versions beyond Helm's defaults.
     api_versions: Option<Vec<String>>,
+    /// The scope of custom kinds installed by other means, keyed `group/Kind`.
     kinds: Option<BTreeMap<String, Scope>>,
 }
 
 /// What one environment changes of the shared settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct EnvironmentOverride {
+    /// Mirrors tried before the shared ones.
     #[serde(default)]
     mirrors: Vec<Mirror>,
+    /// Cluster profile fields that replace the shared ones.
     cluster: Option<ClusterOverride>,
+    /// The seed for random template functions.
     seed: Option<String>,
+    /// What template clock functions read, as an RFC 3339 timestamp.
     now: Option<String>,
 }
 
 /// The file as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ConfigFile {
+#[schemars(
+    title = "crunch.yaml",
+    description = "crunch's settings for the environments of a customer repository: mirrors, the target cluster, the seed and clock of template functions, per-environment overrides."
+)]
+pub(crate) struct ConfigFile {
+    /// Always `crunch.dev/v1alpha1`.
+    #[schemars(extend("const" = API_VERSION))]
     api_version: String,
+    /// Always `Config`.
+    #[schemars(extend("const" = KIND))]
     kind: String,
+    /// URL prefix rewrites: sources whose URL starts with `from` are fetched from `to`.
     #[serde(default)]
     mirrors: Vec<Mirror>,
+    /// What the target cluster answers to `.Capabilities` and `lookup`.
     #[serde(default)]
     cluster: ClusterProfile,
+    /// The seed for random template functions (same seed, same output).
     #[serde(default)]
     seed: Option<String>,
+    /// What template clock functions (`now`, `date`, …) read, as an RFC 3339 timestamp;
+    /// the Unix epoch when unset, never the wall clock.
     #[serde(default)]
     now: Option<String>,
+    /// Per-environment overrides, keyed by the environment directory's name.
     #[serde(default)]
     environments: BTreeMap<String, EnvironmentOverride>,
 }
@@ -116,6 +142,7 @@ pub struct Config {
 }
 
 const API_VERSION: &str = "crunch.dev/v1alpha1";
+const KIND: &str = "Config";
 
 impl Config {
     /// Finds `crunch.yaml` in `env_dir` or one of its parents.
@@ -149,9 +176,9 @@ impl Config {
         let at = |e: &dyn std::fmt::Display| Error::new(format!("{}: {e}", path.display()));
         let value = yaml::parse_document(text, yaml::Dialect::GoYamlV2).map_err(|e| at(&e))?;
         let file: ConfigFile = serde_json::from_value(value).map_err(|e| at(&e))?;
-        if file.api_version != API_VERSION || file.kind != "Config" {
+        if file.api_version != API_VERSION || file.kind != KIND {
             return Err(at(&format!(
-                "expected apiVersion {API_VERSION} and kind Config, found {} {}",
+                "expected apiVersion {API_VERSION} and kind {KIND}, found {} {}",
                 file.api_version, file.kind
             )));
         }

@@ -17,6 +17,7 @@ pub mod helm;
 pub mod kustomize;
 pub mod object;
 pub mod progress;
+pub mod schemas;
 pub mod semver;
 pub mod source;
 pub mod template;

@@ -54,6 +54,11 @@ enum Command {
     },
     /// Print crunch's man page (roff; e.g. `crunch man | man -l -`).
     Man,
+    /// Write the JSON Schemas of crunch.yaml, crunch.lock and a bundle's index.json into DIR.
+    Schemas {
+        /// The directory (created if missing; the schemas in it are replaced).
+        dir: PathBuf,
+    },
 }
 
 /// How to reach the cluster, as kubectl does.
@@ -386,6 +391,7 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             clap_complete::generate(shell, &mut Cli::command(), "crunch", &mut script);
             Ok(String::from_utf8_lossy(&script).into_owned().into())
         }
+        Command::Schemas { dir } => write_schemas(&dir).map(Output::from).map_err(failed),
         Command::Man => {
             let mut page = Vec::new();
             clap_mangen::Man::new(Cli::command())
@@ -394,6 +400,21 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             Ok(String::from_utf8_lossy(&page).into_owned().into())
         }
     }
+}
+
+/// Writes every schema into `dir` and says which files it wrote.
+fn write_schemas(dir: &std::path::Path) -> Result<String, Error> {
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        Error::new(format!("cannot write {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let mut written = String::new();
+    for (name, schema) in crunch::schemas::all() {
+        let path = dir.join(name);
+        std::fs::write(&path, crunch::schemas::to_text(&schema)).map_err(|e| io(&path, e))?;
+        written.push_str(&format!("wrote {}\n", path.display()));
+    }
+    Ok(written)
 }
 
 /// Whether output to a terminal may be coloured, given `NO_COLOR` and `TERM`: not when
