@@ -12,7 +12,7 @@ pub use crate::progress::{Event, Progress, Silent};
 use crate::source::{Lock, Mirrors, Store, StoreConfig, default_cache_dir};
 use crate::{bundle, flux};
 
-/// The name of the lock file, beside `crunch.yaml`.
+/// The name of the lock file, beside `crunch.yaml` (or `crunch.jsonnet`).
 pub const LOCK_FILE: &str = "crunch.lock";
 
 /// How sources are fetched, as the command line says.
@@ -62,7 +62,8 @@ pub struct BuildOptions {
     pub env_dir: PathBuf,
     /// Where the bundle goes.
     pub out: PathBuf,
-    /// An explicit config file; otherwise `crunch.yaml` is searched upwards.
+    /// An explicit config file; otherwise `crunch.yaml` (or `crunch.jsonnet`) is searched
+    /// upwards.
     pub config: Option<PathBuf>,
     /// How sources are fetched.
     pub sources: SourceOptions,

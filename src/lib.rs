@@ -14,6 +14,7 @@ pub mod error;
 pub mod flux;
 pub mod gopath;
 pub mod helm;
+pub mod jsonnet;
 pub mod kustomize;
 pub mod object;
 pub mod progress;

@@ -152,7 +152,9 @@ struct BuildArgs {
     /// Where to write the bundle (replaced whole).
     #[arg(short, long)]
     out: PathBuf,
-    /// Config file; `crunch.yaml` in the environment directory or a parent by default.
+    /// Config file: YAML, or Jsonnet when its name ends in .jsonnet. By default
+    /// `crunch.yaml`, else `crunch.jsonnet`, in the environment directory or the nearest
+    /// parent that holds one.
     #[arg(long)]
     config: Option<PathBuf>,
     #[command(flatten)]

@@ -387,3 +387,49 @@ fn the_cli_rejects_a_missing_environment() {
         "error: /nonexistent/env is not a directory\n"
     );
 }
+
+/// The fixture's crunch.yaml as crunch.jsonnet (the cluster profile read through
+/// `std.parseYaml`, whose `[a, b]` flow list go-yaml v2 reads as YAML does).
+const CRUNCH_JSONNET: &str = "\
+local env(seed) = { seed: seed };
+{
+  apiVersion: 'crunch.dev/v1alpha1',
+  kind: 'Config',
+  mirrors: [{ from: 'https://repo1.example.mil/', to: '../../../.cache/world/' }],
+  cluster: std.parseYaml(|||
+    kubeVersion: v1.28.15
+    apiVersions: [monitoring.coreos.com/v1, monitoring.coreos.com/v1/ServiceMonitor]
+  |||),
+  seed: 'world',
+  environments: { prod: env('world-prod') },
+}
+";
+
+/// A crunch.jsonnet equivalent to crunch.yaml builds the same bundles, found by the same
+/// upward lookup; an error in it names its file and line.
+#[test]
+fn jsonnet_config() {
+    let world = World::new();
+    let servers = world.serve();
+    let from_yaml: Vec<String> = ["dev", "prod"]
+        .map(|env| world.build(env, &servers.git_mirror(), &[]).digest())
+        .to_vec();
+    fs::remove_file(world.customer.join("crunch.yaml")).unwrap();
+    fs::write(world.customer.join("crunch.jsonnet"), CRUNCH_JSONNET).unwrap();
+    for (env, digest) in ["dev", "prod"].into_iter().zip(&from_yaml) {
+        let run = world.build(env, &servers.git_mirror(), &[]);
+        assert!(run.ok(), "{env}: {}", run.stderr);
+        assert_eq!(&run.digest(), digest, "{env}");
+    }
+    fs::write(
+        world.customer.join("crunch.jsonnet"),
+        CRUNCH_JSONNET.replace("seed: 'world',", "seed: std.parseYaml('a: [').a,"),
+    )
+    .unwrap();
+    let failed = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(!failed.ok());
+    assert_eq!(
+        world.scrub(&failed.stderr),
+        "error: [TMP]/customer/crunch.jsonnet:10:9: std.parseYaml: yaml: line 1: did not find expected node content\n"
+    );
+}
