@@ -41,8 +41,10 @@ impl Display {
     /// cargo's does (`--verbose` lines stay).
     pub fn done(&self) {
         if let Self::Live(live) = self {
-            // Best effort: what the build printed or failed with is what matters.
-            let _ = live.multi.clear();
+            // Finished bars stop their ticking, which would otherwise redraw them below
+            // a failed build's error.
+            live.sources.finish_and_clear();
+            live.components.finish_and_clear();
         }
     }
 }
