@@ -1,13 +1,18 @@
 //! `crunch build`: settings → sources → Flux graph → bundle → lock.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Serialize, Serializer};
 
 use crate::config::{Config, Mirror};
 use crate::error::Error;
+pub use crate::progress::{Event, Progress, Silent};
 use crate::source::{Lock, Mirrors, Store, StoreConfig, default_cache_dir};
 use crate::{bundle, flux};
 
-/// The name of the lock file, beside `crunch.yaml`.
+/// The name of the lock file, beside `crunch.yaml` (or `crunch.jsonnet`).
 pub const LOCK_FILE: &str = "crunch.lock";
 
 /// How sources are fetched, as the command line says.
@@ -57,27 +62,80 @@ pub struct BuildOptions {
     pub env_dir: PathBuf,
     /// Where the bundle goes.
     pub out: PathBuf,
-    /// An explicit config file; otherwise `crunch.yaml` is searched upwards.
+    /// An explicit config file; otherwise `crunch.yaml` (or `crunch.jsonnet`) is searched
+    /// upwards.
     pub config: Option<PathBuf>,
     /// How sources are fetched.
     pub sources: SourceOptions,
 }
 
-/// What a build produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a build produced; `crunch build --output json` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BuildReport {
     /// The bundle digest, `sha256:<hex>`.
     pub digest: String,
-    /// How many components and objects the bundle holds.
-    pub components: usize,
-    /// Objects in all components.
-    pub objects: usize,
+    /// The bundle directory written.
+    pub bundle: PathBuf,
     /// The lock file written (or verified, offline).
     pub lock: PathBuf,
+    /// Every component, sorted by name.
+    pub components: Vec<ComponentSummary>,
+    /// Objects in all components.
+    pub objects: usize,
+    /// Every container image any object names, sorted.
+    pub images: BTreeSet<String>,
+    /// Every git source the build used, sorted.
+    pub sources: Vec<SourceSummary>,
+    /// How long each phase took.
+    pub timings: Timings,
 }
 
-/// Builds the environment into a bundle and updates the lock.
-pub fn build(options: &BuildOptions) -> Result<BuildReport, Error> {
+/// One component of a built bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentSummary {
+    /// Its id, e.g. `HelmRelease/bigbang/logging`.
+    pub name: String,
+    /// How many objects it holds.
+    pub objects: usize,
+}
+
+/// One git source a build used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceSummary {
+    /// The URL as the deployment names it.
+    pub url: String,
+    /// The reference as requested (`tag 1.0.0`).
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The commit it resolved to.
+    pub revision: String,
+}
+
+/// Wall time of each phase of a build, in seconds when serialized.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct Timings {
+    /// Reading the config and the lock, opening the source store.
+    #[serde(serialize_with = "seconds")]
+    pub load: Duration,
+    /// Fetching sources and rendering every component (fetches overlap rendering).
+    #[serde(serialize_with = "seconds")]
+    pub render: Duration,
+    /// Writing the bundle and the lock.
+    #[serde(serialize_with = "seconds")]
+    pub write: Duration,
+    /// The whole build.
+    #[serde(serialize_with = "seconds")]
+    pub total: Duration,
+}
+
+fn seconds<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
+}
+
+/// Builds the environment into a bundle and updates the lock, telling `progress` what
+/// happens as it happens.
+pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, Error> {
+    let started = Instant::now();
     let env_dir = &options.env_dir;
     if !env_dir.is_dir() {
         return Err(Error::new(format!(
@@ -116,16 +174,62 @@ pub fn build(options: &BuildOptions) -> Result<BuildReport, Error> {
         root: &repo_root,
         config: &config,
     };
-    let bundle = flux::build(&environment, &store)?;
+    let loaded = Instant::now();
+    let bundle = flux::build(&environment, &store, progress)?;
+    let rendered = Instant::now();
+    progress.event(&Event::WritingBundle);
     let digest = bundle::write(&bundle, &options.out)?;
     store
         .lock_snapshot()
         .write(&lock_path)
         .map_err(Error::new)?;
-    Ok(BuildReport {
+    let written = Instant::now();
+    progress.event(&Event::BundleWritten {
+        elapsed: written - rendered,
+    });
+    let mut report = summarize(&bundle, digest, options.out.clone(), lock_path);
+    report.timings = Timings {
+        load: loaded - started,
+        render: rendered - loaded,
+        write: written - rendered,
+        total: written - started,
+    };
+    Ok(report)
+}
+
+/// The report of a written bundle, timings left at zero.
+fn summarize(bundle: &bundle::Bundle, digest: String, out: PathBuf, lock: PathBuf) -> BuildReport {
+    let mut components: Vec<ComponentSummary> = bundle
+        .components
+        .iter()
+        .map(|c| ComponentSummary {
+            name: c.id.clone(),
+            objects: c.objects.len(),
+        })
+        .collect();
+    components.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut images = Vec::new();
+    for object in bundle.components.iter().flat_map(|c| &c.objects) {
+        bundle::images(&object.value, &mut images);
+    }
+    let mut sources = bundle.sources.clone();
+    sources.sort();
+    sources.dedup();
+    BuildReport {
         digest,
-        components: bundle.components.len(),
-        objects: bundle.components.iter().map(|c| c.objects.len()).sum(),
-        lock: lock_path,
-    })
+        bundle: out,
+        lock,
+        objects: components.iter().map(|c| c.objects).sum(),
+        components,
+        images: images.into_iter().collect(),
+        sources: sources
+            .into_iter()
+            .map(|s| SourceSummary {
+                url: s.url,
+                reference: s.reference,
+                revision: s.commit,
+            })
+            .collect(),
+        timings: Timings::default(),
+    }
 }

@@ -4,22 +4,33 @@
 //!
 //! The file sits at the root of the customer repository; `crunch build ENV_DIR` finds it
 //! by walking up from the environment directory, as cargo finds `Cargo.toml`.
+//!
+//! `crunch.jsonnet` may stand in for it: a file whose name ends in `.jsonnet` is
+//! evaluated (see [`crate::jsonnet`]) to the same structure, which is then checked as the
+//! YAML would be. Where a directory holds both, `crunch.yaml` wins.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::error::Error;
 use crate::gostd::time::Clock;
 use crate::object::Scope;
-use crate::yaml;
+use crate::{jsonnet, yaml};
 
 /// The file name crunch looks for.
 pub const FILE_NAME: &str = "crunch.yaml";
 
+/// The file name crunch looks for where there is no [`FILE_NAME`].
+pub const JSONNET_FILE_NAME: &str = "crunch.jsonnet";
+
+/// Where the config's JSON Schema is published (`schemas/crunch.yaml.schema.json` here).
+pub const SCHEMA_URL: &str = "https://crunch.dev/schemas/crunch.yaml.schema.json";
+
 /// A URL prefix rewrite: sources whose URL starts with `from` are fetched from `to`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Mirror {
     /// The prefix as the deployment names it, e.g. `https://repo1.dso.mil/`.
@@ -30,7 +41,7 @@ pub struct Mirror {
 }
 
 /// What the target cluster answers to `.Capabilities` and `lookup`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterProfile {
     /// The Kubernetes version, e.g. `v1.33.0`.
@@ -61,40 +72,62 @@ impl Default for ClusterProfile {
     }
 }
 
-/// A partial cluster profile, as an environment overrides it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// A partial cluster profile, as an environment overrides it: each field given replaces
+/// the shared one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ClusterOverride {
+    /// The Kubernetes version.
     kube_version: Option<String>,
+    /// API versions beyond Helm's defaults.
     api_versions: Option<Vec<String>>,
+    /// The scope of custom kinds installed by other means, keyed `group/Kind`.
     kinds: Option<BTreeMap<String, Scope>>,
 }
 
 /// What one environment changes of the shared settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct EnvironmentOverride {
+    /// Mirrors tried before the shared ones.
     #[serde(default)]
     mirrors: Vec<Mirror>,
+    /// Cluster profile fields that replace the shared ones.
     cluster: Option<ClusterOverride>,
+    /// The seed for random template functions.
     seed: Option<String>,
+    /// What template clock functions read, as an RFC 3339 timestamp.
     now: Option<String>,
 }
 
 /// The file as written.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ConfigFile {
+#[schemars(
+    title = "crunch.yaml",
+    description = "crunch's settings for the environments of a customer repository: mirrors, the target cluster, the seed and clock of template functions, per-environment overrides."
+)]
+pub(crate) struct ConfigFile {
+    /// Always `crunch.dev/v1alpha1`.
+    #[schemars(extend("const" = API_VERSION))]
     api_version: String,
+    /// Always `Config`.
+    #[schemars(extend("const" = KIND))]
     kind: String,
+    /// URL prefix rewrites: sources whose URL starts with `from` are fetched from `to`.
     #[serde(default)]
     mirrors: Vec<Mirror>,
+    /// What the target cluster answers to `.Capabilities` and `lookup`.
     #[serde(default)]
     cluster: ClusterProfile,
+    /// The seed for random template functions (same seed, same output).
     #[serde(default)]
     seed: Option<String>,
+    /// What template clock functions (`now`, `date`, …) read, as an RFC 3339 timestamp;
+    /// the Unix epoch when unset, never the wall clock.
     #[serde(default)]
     now: Option<String>,
+    /// Per-environment overrides, keyed by the environment directory's name.
     #[serde(default)]
     environments: BTreeMap<String, EnvironmentOverride>,
 }
@@ -116,14 +149,18 @@ pub struct Config {
 }
 
 const API_VERSION: &str = "crunch.dev/v1alpha1";
+const KIND: &str = "Config";
 
 impl Config {
-    /// Finds `crunch.yaml` in `env_dir` or one of its parents.
+    /// Finds `crunch.yaml`, or else `crunch.jsonnet`, in `env_dir` or the nearest of its
+    /// parents that holds one.
     pub fn find(env_dir: &Path) -> Option<PathBuf> {
-        env_dir
-            .ancestors()
-            .map(|dir| dir.join(FILE_NAME))
-            .find(|candidate| candidate.is_file())
+        env_dir.ancestors().find_map(|dir| {
+            [FILE_NAME, JSONNET_FILE_NAME]
+                .into_iter()
+                .map(|name| dir.join(name))
+                .find(|candidate| candidate.is_file())
+        })
     }
 
     /// The settings with nothing configured.
@@ -137,8 +174,16 @@ impl Config {
         }
     }
 
-    /// Reads `path` and resolves it for the environment named `env`.
+    /// Reads `path` (YAML, or Jsonnet when its name ends in `.jsonnet`) and resolves it
+    /// for the environment named `env`.
     pub fn load(path: &Path, env: &str) -> Result<Self, Error> {
+        if path.extension().is_some_and(|ext| ext == "jsonnet") {
+            let value = jsonnet::evaluate_file(path).map_err(|e| match e.location {
+                Some(_) => Error::new(e),
+                None => Error::new(format!("{}: {}", path.display(), e.message)),
+            })?;
+            return Self::resolve(value, path, env);
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
         Self::parse(&text, path, env)
@@ -146,12 +191,18 @@ impl Config {
 
     /// Parses config text read from `path` for the environment named `env`.
     pub fn parse(text: &str, path: &Path, env: &str) -> Result<Self, Error> {
+        let value = yaml::parse_document(text, yaml::Dialect::GoYamlV2)
+            .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+        Self::resolve(value, path, env)
+    }
+
+    /// The settings `value`, read from `path`, hold for the environment named `env`.
+    fn resolve(value: serde_json::Value, path: &Path, env: &str) -> Result<Self, Error> {
         let at = |e: &dyn std::fmt::Display| Error::new(format!("{}: {e}", path.display()));
-        let value = yaml::parse_document(text, yaml::Dialect::GoYamlV2).map_err(|e| at(&e))?;
         let file: ConfigFile = serde_json::from_value(value).map_err(|e| at(&e))?;
-        if file.api_version != API_VERSION || file.kind != "Config" {
+        if file.api_version != API_VERSION || file.kind != KIND {
             return Err(at(&format!(
-                "expected apiVersion {API_VERSION} and kind Config, found {} {}",
+                "expected apiVersion {API_VERSION} and kind {KIND}, found {} {}",
                 file.api_version, file.kind
             )));
         }
@@ -264,6 +315,66 @@ environments:
         let e = Config::parse(text, Path::new("c/crunch.yaml"), "dev").unwrap_err();
         assert!(e.to_string().contains("unknown field `mirror`"), "{e}");
         assert!(e.to_string().starts_with("c/crunch.yaml: "), "{e}");
+    }
+
+    /// `TEXT` in Jsonnet, the cluster profile through `std.parseYaml`.
+    const JSONNET: &str = "\
+local mirror(from, to) = { from: from, to: to };
+{
+  apiVersion: 'crunch.dev/v1alpha1',
+  kind: 'Config',
+  mirrors: [mirror('https://repo1.example.mil/', '../cache/'), mirror('https://other.example/', 'git://127.0.0.1:9418/')],
+  cluster: std.parseYaml(|||
+    kubeVersion: v1.33.0
+    apiVersions: [monitoring.coreos.com/v1]
+  |||),
+  seed: 'world',
+  environments: { prod: { cluster: { kubeVersion: 'v1.34.1' }, seed: 'prod-seed' } },
+}
+";
+
+    #[test]
+    fn jsonnet_reads_as_the_same_yaml() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JSONNET_FILE_NAME);
+        std::fs::write(&path, JSONNET).unwrap();
+        for env in ["dev", "prod"] {
+            let from_jsonnet = Config::load(&path, env).unwrap();
+            let from_yaml = Config::parse(TEXT, &path, env).unwrap();
+            assert_eq!(from_jsonnet, from_yaml, "{env}");
+        }
+        assert_eq!(Config::find(&dir.path().join("dev")), Some(path.clone()));
+        std::fs::write(dir.path().join(FILE_NAME), TEXT).unwrap();
+        assert_eq!(
+            Config::find(&dir.path().join("dev")),
+            Some(dir.path().join(FILE_NAME))
+        );
+    }
+
+    #[test]
+    fn jsonnet_errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JSONNET_FILE_NAME);
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Config::load(&path, "dev")
+                .unwrap_err()
+                .to_string()
+                .replace(&format!("{}/", dir.path().display()), "")
+        };
+        assert_eq!(
+            load("{\n  apiVersion: 'crunch.dev/v1alpha1',\n  kind: error 'no kind',\n}"),
+            "crunch.jsonnet:3:9: no kind"
+        );
+        let unknown = load("{ apiVersion: 'crunch.dev/v1alpha1', kind: 'Config', mirror: [] }");
+        assert!(
+            unknown.starts_with("crunch.jsonnet: unknown field `mirror`"),
+            "{unknown}"
+        );
+        assert_eq!(
+            load("function(env) {}"),
+            "crunch.jsonnet: a function cannot be manifested"
+        );
     }
 
     #[test]

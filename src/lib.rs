@@ -13,8 +13,11 @@ pub mod diff;
 pub mod error;
 pub mod flux;
 pub mod helm;
+pub mod jsonnet;
 pub mod kustomize_helm;
 pub mod object;
+pub mod progress;
+pub mod schemas;
 pub mod source;
 
 // Engines that are crates of their own (`crates/`), under the names the modules had.

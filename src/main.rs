@@ -1,12 +1,15 @@
 //! The `crunch` command line: parses flags, calls the library, prints, sets the exit code.
 
-use std::io::Write;
+mod terminal;
+
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crunch::apply;
 use crunch::build::{BuildOptions, SourceOptions, build};
@@ -45,6 +48,18 @@ enum Command {
     Diff(DiffArgs),
     /// Check a bundle against its digests and print its digest.
     Verify(VerifyArgs),
+    /// Print a shell completion script (e.g. `crunch completions bash > /etc/bash_completion.d/crunch`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print crunch's man page (roff; e.g. `crunch man | man -l -`).
+    Man,
+    /// Write the JSON Schemas of crunch.yaml, crunch.lock and a bundle's index.json into DIR.
+    Schemas {
+        /// The directory (created if missing; the schemas in it are replaced).
+        dir: PathBuf,
+    },
 }
 
 /// How to reach the cluster, as kubectl does.
@@ -138,7 +153,9 @@ struct BuildArgs {
     /// Where to write the bundle (replaced whole).
     #[arg(short, long)]
     out: PathBuf,
-    /// Config file; `crunch.yaml` in the environment directory or a parent by default.
+    /// Config file: YAML, or Jsonnet when its name ends in .jsonnet. By default
+    /// `crunch.yaml`, else `crunch.jsonnet`, in the environment directory or the nearest
+    /// parent that holds one.
     #[arg(long)]
     config: Option<PathBuf>,
     #[command(flatten)]
@@ -149,6 +166,17 @@ struct BuildArgs {
     /// Render with this many threads (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
+    /// What to print when done: a summary, or a JSON report (digest, components, images,
+    /// sources, timings).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+    /// Show no progress.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print a line for each source fetched and each component rendered, with its time
+    /// (also when standard error is not a terminal).
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 /// Where sources come from.
@@ -301,6 +329,12 @@ impl From<String> for Output {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let colour = colour_allowed(
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::env::var_os("TERM").as_deref(),
+    );
+    console::set_colors_enabled(colour && std::io::stdout().is_terminal());
+    console::set_colors_enabled_stderr(colour && std::io::stderr().is_terminal());
     match run(cli.command) {
         Ok(output) => {
             let mut stdout = std::io::stdout().lock();
@@ -355,7 +389,42 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             .map(Output::from)
             .map_err(failed),
         Command::Kustomize(args) => kustomize_command(args).map(Output::from).map_err(failed),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "crunch", &mut script);
+            Ok(String::from_utf8_lossy(&script).into_owned().into())
+        }
+        Command::Schemas { dir } => write_schemas(&dir).map(Output::from).map_err(failed),
+        Command::Man => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| failed(Error::new(format!("cannot render the man page: {e}"))))?;
+            Ok(String::from_utf8_lossy(&page).into_owned().into())
+        }
     }
+}
+
+/// Writes every schema into `dir` and says which files it wrote.
+fn write_schemas(dir: &std::path::Path) -> Result<String, Error> {
+    let io = |path: &std::path::Path, e: std::io::Error| {
+        Error::new(format!("cannot write {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let mut written = String::new();
+    for (name, schema) in crunch::schemas::all() {
+        let path = dir.join(name);
+        std::fs::write(&path, crunch::schemas::to_text(&schema)).map_err(|e| io(&path, e))?;
+        written.push_str(&format!("wrote {}\n", path.display()));
+    }
+    Ok(written)
+}
+
+/// Whether output to a terminal may be coloured, given `NO_COLOR` and `TERM`: not when
+/// `NO_COLOR` is set to anything but the empty string (<https://no-color.org>), nor on a
+/// `TERM=dumb` terminal.
+fn colour_allowed(no_color: Option<&OsStr>, term: Option<&OsStr>) -> bool {
+    no_color.is_none_or(OsStr::is_empty) && term != Some(OsStr::new("dumb"))
 }
 
 fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
@@ -436,7 +505,10 @@ fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
     let text = crunch::diff::render(&changes, apply::SIDES);
     // As `kubectl diff`: 1 when there are differences.
     let code = u8::from(!text.is_empty());
-    Ok(Output { text, code })
+    Ok(Output {
+        text: colour_diff(&text),
+        code,
+    })
 }
 
 /// `crunch diff OLD NEW`: both bundles verified, then a unified diff per object that
@@ -453,7 +525,39 @@ fn diff_bundles(old: &std::path::Path, new: &std::path::Path) -> Result<Output, 
     let (old, new) = (read(old)?, read(new)?);
     let text = crunch::diff::render(&bundle::compare(&old, &new), bundle::SIDES);
     let code = u8::from(!text.is_empty());
-    Ok(Output { text, code })
+    Ok(Output {
+        text: colour_diff(&text),
+        code,
+    })
+}
+
+/// A unified diff coloured as git colours one (headers bold, hunk lines cyan, removals
+/// red, additions green), when standard output takes colour.
+fn colour_diff(text: &str) -> String {
+    if !console::colors_enabled() {
+        return text.to_string();
+    }
+    let (header, hunk) = (console::Style::new().bold(), console::Style::new().cyan());
+    let (removed, added) = (console::Style::new().red(), console::Style::new().green());
+    text.split_inclusive('\n')
+        .map(|line| {
+            let (body, end) = line
+                .strip_suffix('\n')
+                .map_or((line, ""), |body| (body, "\n"));
+            let style = if body.starts_with("--- ") || body.starts_with("+++ ") {
+                &header
+            } else if body.starts_with("@@") {
+                &hunk
+            } else if body.starts_with('-') {
+                &removed
+            } else if body.starts_with('+') {
+                &added
+            } else {
+                return line.to_string();
+            };
+            format!("{}{end}", style.apply_to(body))
+        })
+        .collect()
 }
 
 fn build_command(args: BuildArgs) -> Result<String, Error> {
@@ -463,20 +567,31 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             .build_global()
             .map_err(|e| Error::new(format!("cannot start {jobs} threads: {e}")))?;
     }
-    let report = build(&BuildOptions {
-        env_dir: args.env_dir,
-        out: args.out.clone(),
-        config: args.config,
-        sources: args.sources.options(args.update),
-    })?;
-    Ok(format!(
-        "wrote {}: {} components, {} objects\ndigest {}\nlock {}\n",
-        args.out.display(),
-        report.components,
-        report.objects,
-        report.digest,
-        report.lock.display()
-    ))
+    let display = terminal::Display::new(args.quiet, args.verbose, std::io::stderr().is_terminal());
+    let built = build(
+        &BuildOptions {
+            env_dir: args.env_dir,
+            out: args.out.clone(),
+            config: args.config,
+            sources: args.sources.options(args.update),
+        },
+        display.observer(),
+    );
+    display.done();
+    let report = built?;
+    match args.output {
+        OutputFormat::Json => serde_json::to_string_pretty(&report)
+            .map(|json| json + "\n")
+            .map_err(|e| Error::new(format!("cannot encode the build report: {e}"))),
+        OutputFormat::Text => Ok(format!(
+            "wrote {}: {} components, {} objects\ndigest {}\nlock {}\n",
+            args.out.display(),
+            report.components.len(),
+            report.objects,
+            report.digest,
+            report.lock.display()
+        )),
+    }
 }
 
 fn helm_template_command(args: HelmTemplateArgs) -> Result<String, Error> {
@@ -525,4 +640,25 @@ fn kustomize_command(args: KustomizeArgs) -> Result<String, Error> {
             .then_some(&HelmInflater as &dyn kustomize::ChartInflater),
     };
     commands::kustomize(&args.dir, &options, &args.sources.options(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_color_set_and_not_empty_turns_colour_off() {
+        let xterm = Some(OsStr::new("xterm-256color"));
+        assert!(colour_allowed(None, xterm));
+        assert!(colour_allowed(Some(OsStr::new("")), xterm));
+        assert!(!colour_allowed(Some(OsStr::new("1")), xterm));
+        assert!(!colour_allowed(Some(OsStr::new("0")), xterm));
+        assert!(!colour_allowed(None, Some(OsStr::new("dumb"))));
+        assert!(colour_allowed(None, None));
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
 }

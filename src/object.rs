@@ -64,7 +64,9 @@ impl fmt::Display for ObjectKey {
 }
 
 /// What names an object in a cluster, with the version to talk to it in.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectRef {
     /// `apiVersion`, e.g. `apps/v1`.
@@ -104,7 +106,7 @@ impl fmt::Display for ObjectRef {
 }
 
 /// Whether the objects of a kind live in a namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Scope {
     /// Each object belongs to a namespace (`/namespaces/{namespace}/…` in the API).
     Namespaced,

@@ -88,6 +88,136 @@ fn changing_one_component_tag_changes_only_that_component() {
     insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("diff_logging_tag", String::from_utf8_lossy(&diff.stdout));
     });
+
+    // On a terminal the diff is coloured, unless NO_COLOR says otherwise.
+    let mut on_tty = Command::new(env!("CARGO_BIN_EXE_crunch"));
+    on_tty.arg("diff").args([&before.out, &after.out]);
+    let coloured = on_terminal(on_tty.env_remove("NO_COLOR"));
+    assert!(
+        coloured.contains("\x1b[31m-    tag: 1.1.0-bb.0"),
+        "{coloured}"
+    );
+    assert!(
+        coloured.contains("\x1b[32m+    tag: 1.0.0-bb.0"),
+        "{coloured}"
+    );
+    let plain = on_terminal(on_tty.env("NO_COLOR", "1"));
+    assert_eq!(
+        plain.replace("\r\n", "\n"),
+        String::from_utf8_lossy(&diff.stdout)
+    );
+}
+
+/// Runs `command` with a pseudo-terminal for its standard input, output and error
+/// (util-linux `script`) and returns everything the terminal was sent. `TERM` is `xterm`
+/// unless `command` sets it.
+fn on_terminal(command: &mut Command) -> String {
+    let quote =
+        |word: &std::ffi::OsStr| format!("'{}'", word.to_string_lossy().replace('\'', "'\\''"));
+    let line: Vec<String> = std::iter::once(command.get_program())
+        .chain(command.get_args())
+        .map(quote)
+        .collect();
+    let mut script = Command::new("script");
+    script
+        .args(["--quiet", "--return", "--command"])
+        .arg(line.join(" "))
+        .arg("/dev/null")
+        .env("TERM", "xterm");
+    for (name, value) in command.get_envs() {
+        match value {
+            Some(value) => script.env(name, value),
+            None => script.env_remove(name),
+        };
+    }
+    let output = script.output().expect("util-linux script runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Whether `text` holds an SGR escape sequence (colour, bold, dim…); cursor movements
+/// and line erasing are not colour.
+fn has_colour(text: &str) -> bool {
+    regex::Regex::new("\x1b\\[[0-9;]*m").unwrap().is_match(text)
+}
+
+/// `-v` without a terminal: one line per source fetched and component rendered. Nodes of
+/// one wave finish in any order, so the lines are sorted; times are redacted. Without
+/// `-v`, or with `-q`, a build off a terminal says nothing on standard error.
+#[test]
+fn verbose_lines_without_a_terminal() {
+    let world = World::new();
+    let servers = world.serve();
+    let verbose = world.build_with("dev", &servers.git_mirror(), &[], &["-v"]);
+    assert!(verbose.ok(), "{}", verbose.stderr);
+    let times = regex::Regex::new(r"\(\d+\.\d\d s\)").unwrap();
+    let mut lines: Vec<String> = verbose
+        .stderr
+        .lines()
+        .map(|line| times.replace(line, "([SECONDS] s)").into_owned())
+        .collect();
+    assert_eq!(lines.last().unwrap(), "wrote the bundle ([SECONDS] s)");
+    lines.sort();
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("build_verbose", lines.join("\n"));
+    });
+    for args in [&[][..], &["--quiet"]] {
+        let run = world.build_with("dev", &servers.git_mirror(), &[], args);
+        assert!(run.ok(), "{}", run.stderr);
+        assert_eq!(run.stderr, "", "{args:?}");
+    }
+}
+
+/// On a terminal: live counts of sources fetched and components rendered, coloured unless
+/// NO_COLOR is set (and not empty), cleared at the end for the summary; nothing with `-q`.
+#[test]
+fn progress_on_a_terminal() {
+    let world = World::new();
+    let servers = world.serve();
+    let mirror = servers.git_mirror();
+    let show = |vars: &[(&str, &str)], args: &[&str]| {
+        let (mut command, out) = world.command("dev", &mirror, args, &world.cache);
+        command.env_remove("NO_COLOR").envs(vars.iter().copied());
+        let shown = on_terminal(&mut command);
+        assert!(out.join("digest").is_file(), "{shown}");
+        shown
+    };
+    let live = show(&[], &[]);
+    for counts in ["fetched 5/5 sources", "rendered 5/5 components"] {
+        assert!(live.contains(counts), "{live}");
+    }
+    assert!(has_colour(&live), "{live}");
+    assert!(live.contains("wrote "), "{live}");
+    let plain = show(&[("NO_COLOR", "1")], &[]);
+    assert!(plain.contains("rendered 5/5 components"), "{plain}");
+    assert!(!has_colour(&plain), "{plain:?}");
+    // A dumb terminal gets no colour (nor, from indicatif, cursor movements).
+    assert!(!has_colour(&show(&[("TERM", "dumb")], &[])));
+    // NO_COLOR set but empty does not count.
+    assert!(has_colour(&show(&[("NO_COLOR", "")], &[])));
+    let quiet = show(&[], &["-q"]);
+    assert!(!quiet.contains("rendered"), "{quiet}");
+    assert!(!quiet.contains('\x1b'), "{quiet:?}");
+}
+
+/// `--output json`: the report on standard output, its times redacted.
+#[test]
+fn json_report() {
+    let world = World::new();
+    let servers = world.serve();
+    let run = world.build_with("dev", &servers.git_mirror(), &[], &["--output", "json"]);
+    assert!(run.ok(), "{}", run.stderr);
+    let mut report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["digest"], run.digest().trim_end());
+    let timings = report["timings"].as_object_mut().unwrap();
+    for phase in ["load", "render", "write", "total"] {
+        let seconds = timings[phase].as_f64().unwrap();
+        assert!(seconds >= 0.0, "{phase}: {seconds}");
+        timings[phase] = "[SECONDS]".into();
+    }
+    let text = serde_json::to_string_pretty(&report).unwrap();
+    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("build_json_report", world.scrub(&text));
+    });
 }
 
 /// `crunch diff OLD NEW`.
@@ -255,5 +385,51 @@ fn the_cli_rejects_a_missing_environment() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         "error: /nonexistent/env is not a directory\n"
+    );
+}
+
+/// The fixture's crunch.yaml as crunch.jsonnet (the cluster profile read through
+/// `std.parseYaml`, whose `[a, b]` flow list go-yaml v2 reads as YAML does).
+const CRUNCH_JSONNET: &str = "\
+local env(seed) = { seed: seed };
+{
+  apiVersion: 'crunch.dev/v1alpha1',
+  kind: 'Config',
+  mirrors: [{ from: 'https://repo1.example.mil/', to: '../../../.cache/world/' }],
+  cluster: std.parseYaml(|||
+    kubeVersion: v1.28.15
+    apiVersions: [monitoring.coreos.com/v1, monitoring.coreos.com/v1/ServiceMonitor]
+  |||),
+  seed: 'world',
+  environments: { prod: env('world-prod') },
+}
+";
+
+/// A crunch.jsonnet equivalent to crunch.yaml builds the same bundles, found by the same
+/// upward lookup; an error in it names its file and line.
+#[test]
+fn jsonnet_config() {
+    let world = World::new();
+    let servers = world.serve();
+    let from_yaml: Vec<String> = ["dev", "prod"]
+        .map(|env| world.build(env, &servers.git_mirror(), &[]).digest())
+        .to_vec();
+    fs::remove_file(world.customer.join("crunch.yaml")).unwrap();
+    fs::write(world.customer.join("crunch.jsonnet"), CRUNCH_JSONNET).unwrap();
+    for (env, digest) in ["dev", "prod"].into_iter().zip(&from_yaml) {
+        let run = world.build(env, &servers.git_mirror(), &[]);
+        assert!(run.ok(), "{env}: {}", run.stderr);
+        assert_eq!(&run.digest(), digest, "{env}");
+    }
+    fs::write(
+        world.customer.join("crunch.jsonnet"),
+        CRUNCH_JSONNET.replace("seed: 'world',", "seed: std.parseYaml('a: [').a,"),
+    )
+    .unwrap();
+    let failed = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(!failed.ok());
+    assert_eq!(
+        world.scrub(&failed.stderr),
+        "error: [TMP]/customer/crunch.jsonnet:10:9: std.parseYaml: yaml: line 1: did not find expected node content\n"
     );
 }

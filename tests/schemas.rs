@@ -1,6 +1,7 @@
 //! The generated tables (in `schemas/`, and kustomize's in its crate) are what their generators make of the upstream
 //! OpenAPI documents committed in `schemas/upstream/` (where each comes from is in its
 //! README): a table edited by hand, or a generator changed without regenerating, fails here.
+//! The JSON Schemas of crunch's own files are what `crunch schemas` makes of its types.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -58,4 +59,46 @@ fn kinds_table_is_up_to_date() {
 fn types_table_is_up_to_date() {
     let inputs = upstream(["kubernetes-openapi-v2-v1.36.2.json.gz"]);
     check_generated("gen-types", &inputs, "schemas/types.json");
+}
+
+/// `schemas/crunch.yaml.schema.json`, `crunch.lock.schema.json` and `index.schema.json`
+/// are what `crunch schemas DIR` makes of the current types: a change to the config,
+/// the lock or the bundle index must come with its regenerated schema
+/// (`cargo run -- schemas schemas`).
+#[test]
+fn file_schemas_are_current() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("schemas")
+        .arg(tmp.path())
+        .output()
+        .expect("crunch runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let names = [
+        "crunch.yaml.schema.json",
+        "crunch.lock.schema.json",
+        "index.schema.json",
+    ];
+    let mut written: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    let mut expected = names.map(String::from).to_vec();
+    expected.sort();
+    assert_eq!(written, expected);
+    for name in names {
+        let fresh = std::fs::read_to_string(tmp.path().join(name)).unwrap();
+        let committed = std::fs::read_to_string(root.join("schemas").join(name))
+            .unwrap_or_else(|e| panic!("schemas/{name}: {e}"));
+        assert!(
+            fresh == committed,
+            "schemas/{name} is stale: run `cargo run -- schemas schemas`"
+        );
+    }
 }

@@ -3,18 +3,28 @@
 
 use std::collections::BTreeSet;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{ComponentKind, Provenance, SourceRecord};
 use crate::object::ObjectRef;
 
+/// Where the index's JSON Schema is published (`schemas/index.schema.json` here).
+pub const INDEX_SCHEMA_URL: &str = "https://crunch.dev/schemas/index.schema.json";
+
 /// The whole index, as written to `index.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(
+    title = "crunch bundle index",
+    description = "index.json of a bundle written by `crunch build`: every component and object with its file and sha256; the bundle digest is the sha256 of this file."
+)]
 pub struct Index {
     /// Always [`super::INDEX_API_VERSION`].
+    #[schemars(extend("const" = super::INDEX_API_VERSION))]
     pub api_version: String,
     /// Always `Bundle`.
+    #[schemars(extend("const" = super::BUNDLE_KIND))]
     pub kind: String,
     /// The environment the bundle was built from.
     pub environment: String,
@@ -29,7 +39,7 @@ pub struct Index {
 }
 
 /// One component of the index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ComponentEntry {
     /// Stable identifier, e.g. `HelmRelease/bigbang/logging`.
@@ -60,7 +70,7 @@ pub struct ComponentEntry {
 }
 
 /// A Helm release name and namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseEntry {
     /// Release name.
@@ -70,7 +80,7 @@ pub struct ReleaseEntry {
 }
 
 /// One object of a component: where its file is and what its bytes hash to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ObjectEntry {
     /// `apiVersion` of the object.
@@ -85,6 +95,7 @@ pub struct ObjectEntry {
     /// The file holding it, relative to the bundle root.
     pub path: String,
     /// Lowercase hex sha256 of the file's bytes.
+    #[schemars(regex(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
     /// False for objects kept for review only (Flux objects crunch consumed).
     pub apply: bool,

@@ -25,6 +25,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::gostd::sha256;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -34,7 +35,7 @@ use crate::yaml;
 
 pub use compare::{SIDES, compare};
 pub use images::images;
-pub use index::{ComponentEntry, Index, ObjectEntry, ReleaseEntry};
+pub use index::{ComponentEntry, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseEntry};
 pub use read::{ReadError, VerifiedBundle, read};
 
 /// Version of the index format.
@@ -44,7 +45,7 @@ pub const INDEX_API_VERSION: &str = "crunch.dev/v1alpha1";
 pub const BUNDLE_KIND: &str = "Bundle";
 
 /// Where a component's source came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Provenance {
     /// The URL as the deployment names it (before mirroring).
@@ -56,7 +57,7 @@ pub struct Provenance {
 }
 
 /// One git source the build used.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceRecord {
     /// The URL as the deployment names it.
@@ -80,7 +81,7 @@ pub struct Object {
 }
 
 /// What a component is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ComponentKind {
     /// The environment directory itself, built as Flux's bootstrap Kustomization would.
     Environment,

@@ -13,6 +13,7 @@ mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component as PathPart, Path, PathBuf};
+use std::time::Instant;
 
 use rayon::prelude::*;
 use serde_json::Value;
@@ -21,6 +22,7 @@ use crate::bundle::{self, Bundle, Component, ComponentKind, Provenance, SourceRe
 use crate::config::{ClusterProfile, Config};
 use crate::error::{Context, Error};
 use crate::object::{ObjectKey, ObjectRef, Scope, qualified_kind};
+use crate::progress::{Event, Progress};
 use crate::source::{self, Origin, Store, Tree};
 use crate::{helm, kustomize, yaml};
 use cluster::Cluster;
@@ -47,10 +49,13 @@ pub struct Environment<'a> {
     pub config: &'a Config,
 }
 
-/// Renders `env` and everything it deploys into a [`Bundle`].
-pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
-    let remote = source::Recorder::new(store);
+/// Renders `env` and everything it deploys into a [`Bundle`], telling `progress` what
+/// it fetches and renders.
+pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Result<Bundle, Error> {
+    let remote = source::Recorder::with_progress(store, progress);
     let root_chain = vec![env.name.to_string()];
+    progress.event(&Event::ComponentsFound { total: 1 });
+    let started = Instant::now();
     let objects =
         kustomize::build(env.dir, &remote, &kustomize::Options::default()).map_err(|e| {
             let root = format!("{}/", env.root.display());
@@ -72,10 +77,15 @@ pub fn build(env: &Environment, store: &Store) -> Result<Bundle, Error> {
         objects,
         &root_chain,
     )?;
+    progress.event(&Event::ComponentRendered {
+        component: &format!("environment {}", env.name),
+        elapsed: started.elapsed(),
+    });
     let render = Render {
         env,
         remote: &remote,
         renders: render_cache::RenderCache::new(store.cache_dir()),
+        progress,
     };
     graph.run(&render)?;
     place_custom_kinds(&mut graph.components, &env.config.cluster)
@@ -186,6 +196,10 @@ impl Graph {
             if self.pending.is_empty() {
                 return Ok(());
             }
+            render.progress.event(&Event::ComponentsFound {
+                // The environment is a component, not a node.
+                total: 1 + self.seen.len(),
+            });
             self.pending.sort_by(|a, b| a.id.cmp(&b.id));
             let (ready, waiting): (Vec<Node>, Vec<Node>) = std::mem::take(&mut self.pending)
                 .into_iter()
@@ -274,6 +288,8 @@ struct Render<'a> {
     remote: &'a source::Recorder<'a>,
     /// Rendered HelmReleases, beside the source cache.
     renders: render_cache::RenderCache,
+    /// Told of every node rendered.
+    progress: &'a dyn Progress,
 }
 
 impl Render<'_> {
@@ -302,10 +318,19 @@ impl Render<'_> {
 
     /// Renders one node into its component and objects.
     fn node(&self, node: &Node, cluster: &Cluster) -> Result<(Component, Vec<Value>), Error> {
+        let started = Instant::now();
         let result = match node.kind {
             NodeKind::HelmRelease => self.helm_release(node, cluster),
             NodeKind::Kustomization => self.kustomization(node, cluster),
         };
+        if result.is_ok()
+            && let Some(step) = node.chain.last()
+        {
+            self.progress.event(&Event::ComponentRendered {
+                component: step,
+                elapsed: started.elapsed(),
+            });
+        }
         result.map_err(|e| e.with_chain(&node.chain))
     }
 

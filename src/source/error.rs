@@ -139,12 +139,12 @@ pub enum Error {
         message: String,
     },
     /// `crunch.lock` is malformed.
-    #[error("{}:{line}: {message}", path.display())]
+    #[error("{}{}: {message}", path.display(), line.map(|n| format!(":{n}")).unwrap_or_default())]
     LockSyntax {
         /// The lock file.
         path: PathBuf,
-        /// 1-based line number.
-        line: usize,
+        /// 1-based line number, when the problem is on one line.
+        line: Option<usize>,
         /// What is wrong.
         message: String,
     },

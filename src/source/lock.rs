@@ -1,9 +1,11 @@
 //! `crunch.lock`: which commit (and tree) every requested git source resolved to.
 //!
-//! The file is YAML, but a fixed, line-oriented subset that crunch writes and reads
-//! itself, so that it stays byte-stable and easy to review:
+//! The file is YAML, read through crunch's YAML layer (go-yaml v2, as `crunch.yaml` is)
+//! into [`LockFile`], whose JSON Schema is `schemas/crunch.lock.schema.json`. crunch
+//! writes it in one fixed layout, so that it stays byte-stable and easy to review:
 //!
 //! ```text
+//! # yaml-language-server: $schema=https://crunch.dev/schemas/crunch.lock.schema.json
 //! # crunch.lock: pinned git sources. Written by crunch; review changes like code.
 //! version: 1
 //! git:
@@ -13,14 +15,21 @@
 //!     tree: "<40 hex digits>"
 //! ```
 //!
-//! Entries are sorted by URL, then by reference key; URL and reference are JSON-quoted
-//! strings (valid YAML) so that any character survives.
+//! Entries are sorted by URL, then by reference key; every string is JSON-quoted (a
+//! valid YAML double-quoted scalar) so that any character survives. go-yaml's emitter
+//! would quote only where needed and not indent the list, so the writer prints this
+//! layout from the [`LockFile`] itself. The first line points editors that run
+//! yaml-language-server at the schema.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use super::error::Error;
 use super::reference::{Reference, is_full_commit_id};
+use crate::yaml;
 
 /// The commit and tree a (url, reference) pair resolved to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,9 +46,46 @@ pub struct Lock {
     git: BTreeMap<(String, String), Pin>,
 }
 
+/// `crunch.lock` as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "crunch.lock",
+    description = "The commit and tree every git source of a crunch build resolved to. Written by crunch."
+)]
+pub struct LockFile {
+    /// The format's version: 1.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// Every pinned source, sorted by URL, then by reference.
+    #[serde(default)]
+    pub git: Vec<GitPin>,
+}
+
+/// One pinned git source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitPin {
+    /// The repository URL as the deployment names it (before mirroring).
+    pub url: String,
+    /// The reference as requested: `branch=`, `tag=`, `semver=` (a range), `commit=`,
+    /// `name=` (a git reference name) or `ref=` (kustomize's `?ref=`), then its value.
+    #[serde(rename = "ref")]
+    #[schemars(regex(pattern = "^(branch|tag|semver|commit|name|ref)="))]
+    pub reference: String,
+    /// The commit it resolved to.
+    #[schemars(regex(pattern = "^[0-9a-f]{40}$"))]
+    pub commit: String,
+    /// The id of that commit's root tree.
+    #[schemars(regex(pattern = "^[0-9a-f]{40}$"))]
+    pub tree: String,
+}
+
+/// Where the lock's schema is published; the file's first line names it.
+pub const SCHEMA_URL: &str = "https://crunch.dev/schemas/crunch.lock.schema.json";
 const HEADER: &str =
     "# crunch.lock: pinned git sources. Written by crunch; review changes like code.";
-const VERSION_LINE: &str = "version: 1";
+const VERSION: u32 = 1;
 
 impl Lock {
     /// Reads a lock file; a file that does not exist reads as an empty lock.
@@ -100,96 +146,164 @@ impl Lock {
         })
     }
 
+    /// The file's content.
+    pub fn to_file(&self) -> LockFile {
+        LockFile {
+            version: VERSION,
+            git: self
+                .git
+                .iter()
+                .map(|((url, key), pin)| GitPin {
+                    url: url.clone(),
+                    reference: key.clone(),
+                    commit: pin.commit.clone(),
+                    tree: pin.tree.clone(),
+                })
+                .collect(),
+        }
+    }
+
     /// The file's text: deterministic for equal locks.
     pub fn render(&self) -> String {
-        let mut out = format!("{HEADER}\n{VERSION_LINE}\n");
-        if self.git.is_empty() {
+        let file = self.to_file();
+        let mut out = format!(
+            "# yaml-language-server: $schema={SCHEMA_URL}\n{HEADER}\nversion: {}\n",
+            file.version
+        );
+        if file.git.is_empty() {
             out.push_str("git: []\n");
             return out;
         }
         out.push_str("git:\n");
-        for ((url, key), pin) in &self.git {
+        for pin in &file.git {
             out.push_str(&format!(
-                "  - url: {}\n    ref: {}\n    commit: \"{}\"\n    tree: \"{}\"\n",
-                quote(url),
-                quote(key),
-                pin.commit,
-                pin.tree
+                "  - url: {}\n    ref: {}\n    commit: {}\n    tree: {}\n",
+                quote(&pin.url),
+                quote(&pin.reference),
+                quote(&pin.commit),
+                quote(&pin.tree)
             ));
         }
         out
     }
 
     fn parse(text: &str, path: &Path) -> Result<Lock, Error> {
-        let syntax = |line: usize, message: String| Error::LockSyntax {
+        let syntax = |line: Option<usize>, message: String| Error::LockSyntax {
             path: path.to_path_buf(),
             line,
             message,
         };
-        let last = text.lines().count();
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l))
-            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
-        let mut expect = |wanted: &str| match lines.next() {
-            Some((_, line)) if line.trim_end() == wanted => Ok(()),
-            Some((n, line)) => Err(syntax(n, format!("expected `{wanted}`, found `{line}`"))),
-            None => Err(syntax(last, format!("ends before `{wanted}`"))),
-        };
-        expect(VERSION_LINE)?;
-        let mut lock = Lock::default();
-        match lines.next() {
-            None => return Ok(lock),
-            Some((_, "git: []")) => return trailing(lines.next(), &syntax).map(|()| lock),
-            Some((_, "git:")) => {}
-            Some((n, line)) => return Err(syntax(n, format!("expected `git:`, found `{line}`"))),
+        let value = yaml::parse_document(text, yaml::Dialect::GoYamlV2)
+            .map_err(|e| syntax(e.line(), e.to_string()))?;
+        if value.is_null() {
+            return Err(syntax(
+                None,
+                format!("empty: expected `version: {VERSION}`"),
+            ));
         }
-        let mut lines = lines.peekable();
-        while lines.peek().is_some() {
-            let mut field = |name: &str, lead: &str| -> Result<(usize, String), Error> {
-                let (n, line) = lines
-                    .next()
-                    .ok_or_else(|| syntax(last, format!("entry ends before `{name}`")))?;
-                let value = line
-                    .strip_prefix(lead)
-                    .and_then(|rest| rest.strip_prefix(name))
-                    .and_then(|rest| rest.strip_prefix(": "))
-                    .ok_or_else(|| {
-                        syntax(n, format!("expected `{lead}{name}: ...`, found `{line}`"))
-                    })?;
-                let value = serde_json::from_str::<String>(value)
-                    .map_err(|e| syntax(n, format!("`{name}` is not a quoted string: {e}")))?;
-                Ok((n, value))
+        // The entries are decoded one by one, so that an error can name its line.
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Entries {
+            version: u32,
+            #[serde(default)]
+            git: Vec<serde_json::Value>,
+        }
+        let file: Entries =
+            serde_json::from_value(value).map_err(|e| syntax(None, e.to_string()))?;
+        if file.version != VERSION {
+            return Err(syntax(
+                top_level_line(text, "version"),
+                format!(
+                    "version {} is not one this crunch reads (expected {VERSION})",
+                    file.version
+                ),
+            ));
+        }
+        let mut lock = Lock::default();
+        for (index, entry) in file.git.into_iter().enumerate() {
+            let at = |field: Option<&str>, message: String| {
+                syntax(
+                    entry_line(text, index, field),
+                    format!("git entry {}: {message}", index + 1),
+                )
             };
-            let (_, url) = field("url", "  - ")?;
-            let (n, key) = field("ref", "    ")?;
-            let reference = Reference::from_lock_key(&key)
-                .ok_or_else(|| syntax(n, format!("unknown reference `{key}`")))?;
-            let (n, commit) = field("commit", "    ")?;
-            let (m, tree) = field("tree", "    ")?;
-            for (line, id) in [(n, &commit), (m, &tree)] {
+            let pin: GitPin = serde_json::from_value(entry).map_err(|e| at(None, e.to_string()))?;
+            let reference = Reference::from_lock_key(&pin.reference).ok_or_else(|| {
+                at(
+                    Some("ref"),
+                    format!("unknown reference `{}`", pin.reference),
+                )
+            })?;
+            for (field, id) in [("commit", &pin.commit), ("tree", &pin.tree)] {
                 if !is_full_commit_id(id) || id.bytes().any(|b| b.is_ascii_uppercase()) {
-                    return Err(syntax(
-                        line,
-                        format!("`{id}` is not a 40-digit lowercase hex id"),
+                    return Err(at(
+                        Some(field),
+                        format!("{field} `{id}` is not a 40-digit lowercase hex id"),
                     ));
                 }
             }
-            lock.record(&url, &reference, Pin { commit, tree });
+            lock.record(
+                &pin.url,
+                &reference,
+                Pin {
+                    commit: pin.commit,
+                    tree: pin.tree,
+                },
+            );
         }
         Ok(lock)
     }
 }
 
-fn trailing(
-    next: Option<(usize, &str)>,
-    syntax: &impl Fn(usize, String) -> Error,
-) -> Result<(), Error> {
-    match next {
-        None => Ok(()),
-        Some((n, line)) => Err(syntax(n, format!("unexpected `{line}` after `git: []`"))),
+/// The 1-based line of the top-level key `key`, as crunch writes it (at the start of a
+/// line).
+fn top_level_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(':'))
+        })
+        .map(|index| index + 1)
+}
+
+/// The 1-based line of entry `index` of `git:` (its `field`, or its first line), when
+/// the list is written in block style as crunch writes it; `None` otherwise.
+fn entry_line(text: &str, index: usize, field: Option<&str>) -> Option<usize> {
+    let start = top_level_line(text, "git")?;
+    let mut entry_start = None;
+    let mut entries = 0;
+    for (n, line) in text.lines().enumerate().skip(start) {
+        let content = line.trim_start();
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        if !line.starts_with([' ', '-']) {
+            // The next top-level key.
+            break;
+        }
+        let item = content.strip_prefix("- ");
+        if item.is_some() {
+            if entry_start.is_some() {
+                // The next entry.
+                break;
+            }
+            if entries == index {
+                entry_start = Some(n + 1);
+            }
+            entries += 1;
+        }
+        if entry_start.is_some()
+            && let Some(field) = field
+            && item
+                .unwrap_or(content)
+                .strip_prefix(field)
+                .is_some_and(|rest| rest.starts_with(':'))
+        {
+            return Some(n + 1);
+        }
     }
+    entry_start
 }
 
 fn quote(text: &str) -> String {
@@ -243,6 +357,92 @@ mod tests {
         let mut b = two.clone();
         b.merge(&one);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_layout_is_fixed() {
+        let mut lock = Lock::default();
+        lock.record(
+            "https://repo1.example.mil/big-bang/bigbang.git",
+            &Reference::Kustomize("3.1.0".into()),
+            pin('3', '6'),
+        );
+        let expected = format!(
+            "# yaml-language-server: $schema=https://crunch.dev/schemas/crunch.lock.schema.json
+# crunch.lock: pinned git sources. Written by crunch; review changes like code.
+version: 1
+git:
+  - url: \"https://repo1.example.mil/big-bang/bigbang.git\"
+    ref: \"ref=3.1.0\"
+    commit: \"{}\"
+    tree: \"{}\"
+",
+            "3".repeat(40),
+            "6".repeat(40)
+        );
+        assert_eq!(lock.render(), expected);
+        assert_eq!(
+            Lock::default().render().lines().skip(2).collect::<Vec<_>>(),
+            ["version: 1", "git: []"]
+        );
+    }
+
+    #[test]
+    fn any_yaml_layout_reads() {
+        let commit = "a".repeat(40);
+        let text = format!(
+            "version: 1\ngit: [{{url: u, ref: tag=v1, commit: '{commit}', tree: {commit}}}]\n"
+        );
+        let lock = Lock::parse(&text, Path::new("crunch.lock")).unwrap();
+        assert_eq!(
+            lock.get("u", &Reference::Tag("v1".into())).unwrap().tree,
+            commit
+        );
+        assert_eq!(
+            Lock::parse("version: 1\n", Path::new("l")).unwrap(),
+            Lock::default()
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_and_line() {
+        let error = |text: &str| {
+            Lock::parse(text, Path::new("crunch.lock"))
+                .unwrap_err()
+                .to_string()
+        };
+        let id = "b".repeat(40);
+        let entry = |url: &str, key: &str| {
+            format!(
+                "  - url: \"{url}\"\n    ref: \"{key}\"\n    commit: \"{id}\"\n    tree: \"{id}\"\n"
+            )
+        };
+        let two = format!(
+            "version: 1\ngit:\n{}{}",
+            entry("u1", "tag=x"),
+            entry("u2", "bogus=x")
+        );
+        assert_eq!(
+            error(&two),
+            "crunch.lock:8: git entry 2: unknown reference `bogus=x`"
+        );
+        let unknown = format!("version: 1\ngit:\n{}    extra: 1\n", entry("u", "tag=x"));
+        assert_eq!(
+            error(&unknown),
+            "crunch.lock:3: git entry 1: unknown field `extra`, expected one of `url`, `ref`, `commit`, `tree`"
+        );
+        assert_eq!(
+            error("version: 1\ngit:\n  - url: [\n"),
+            "crunch.lock:4: yaml: line 3: did not find expected node content"
+        );
+        assert_eq!(
+            error("version: 1\nbranches: []\n"),
+            "crunch.lock: unknown field `branches`, expected `version` or `git`"
+        );
+        assert_eq!(
+            error("# only a comment\n"),
+            "crunch.lock: empty: expected `version: 1`"
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ mod store;
 mod url;
 
 pub use error::{Error, Location};
-pub use lock::{Lock, Pin};
+pub use lock::{GitPin, Lock, LockFile, Pin, SCHEMA_URL as LOCK_SCHEMA_URL};
 pub use mirror::Mirrors;
 pub use recorder::Recorder;
 pub use reference::{FLUX_DEFAULT_BRANCH, GitRef, Reference};

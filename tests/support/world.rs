@@ -34,6 +34,8 @@ pub struct Run {
     pub out: PathBuf,
     /// Exit status was success.
     pub success: bool,
+    /// Standard output.
+    pub stdout: String,
     /// Standard error.
     pub stderr: String,
 }
@@ -143,9 +145,31 @@ impl World {
         args: &[&str],
         cache: &Path,
     ) -> Run {
+        let (mut command, out) = self.command(env, mirror, args, cache);
+        let output = command
+            .envs(vars.iter().copied())
+            .output()
+            .expect("run crunch");
+        Run {
+            out,
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The `crunch build` command of [`World::run`], not yet run, and its output directory.
+    pub fn command(
+        &self,
+        env: &str,
+        mirror: &str,
+        args: &[&str],
+        cache: &Path,
+    ) -> (Command, PathBuf) {
         let n = self.runs.fetch_add(1, Ordering::SeqCst);
         let out = self.tmp.path().join(format!("out-{n}"));
-        let output = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_crunch"));
+        command
             .arg("build")
             .arg(self.customer.join(env))
             .arg("-o")
@@ -154,15 +178,8 @@ impl World {
             .arg(mirror)
             .arg("--cache-dir")
             .arg(cache)
-            .args(args)
-            .envs(vars.iter().copied())
-            .output()
-            .expect("run crunch");
-        Run {
-            out,
-            success: output.status.success(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+            .args(args);
+        (command, out)
     }
 
     /// `text` with this world's temporary paths and server ports replaced by placeholders.

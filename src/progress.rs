@@ -1,0 +1,63 @@
+//! What a build reports while it runs, for whoever watches it (the command line draws it
+//! on a terminal or prints it as lines). The library only says what happened; how it is
+//! shown is the observer's business.
+
+use std::time::Duration;
+
+/// An observer of a build. Sources are fetched and nodes rendered on rayon's threads, so
+/// events arrive from any thread, in no fixed order between nodes of one wave.
+pub trait Progress: Send + Sync {
+    /// Something happened.
+    fn event(&self, event: &Event<'_>);
+}
+
+/// One step of a build.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event<'a> {
+    /// A git source is being fetched (or taken from the cache): `url` as the deployment
+    /// names it, `reference` as requested (`tag 1.0.0`). Reported once per source.
+    FetchStarted {
+        /// The URL before mirroring.
+        url: &'a str,
+        /// The reference.
+        reference: &'a str,
+    },
+    /// The source of the matching [`Event::FetchStarted`] is there, or failed.
+    FetchFinished {
+        /// The URL before mirroring.
+        url: &'a str,
+        /// The reference.
+        reference: &'a str,
+        /// How long it took.
+        elapsed: Duration,
+    },
+    /// The build now knows of `total` components to render (the environment and every
+    /// HelmRelease and Kustomization found so far); it grows as rendered nodes declare
+    /// new ones.
+    ComponentsFound {
+        /// Components known so far, rendered or not.
+        total: usize,
+    },
+    /// A component is rendered.
+    ComponentRendered {
+        /// The component as error chains name it: `HelmRelease bigbang/istio`, or
+        /// `environment dev`.
+        component: &'a str,
+        /// How long its rendering took (sources it waited for included).
+        elapsed: Duration,
+    },
+    /// Every component is rendered; the bundle is being written.
+    WritingBundle,
+    /// The bundle and the lock are written.
+    BundleWritten {
+        /// How long writing took.
+        elapsed: Duration,
+    },
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn event(&self, _: &Event<'_>) {}
+}
