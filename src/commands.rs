@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::build::SourceOptions;
+use crate::compile::SourceOptions;
 use crate::error::Error;
 use crate::helm::ReleaseName;
 use crate::source::{self, Lock};

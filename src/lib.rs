@@ -5,7 +5,7 @@
 //! for trees, rendering with [`kustomize`] and [`helm`]) → [`bundle`].
 
 pub mod apply;
-pub mod build;
+pub mod compile;
 pub mod bundle;
 pub mod commands;
 pub mod config;

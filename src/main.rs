@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crunch::apply;
-use crunch::build::{BuildOptions, SourceOptions, build};
+use crunch::compile::{BuildOptions, SourceOptions, build};
 use crunch::bundle;
 use crunch::commands::{self, HelmTemplate};
 use crunch::config::Mirror;

@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crunch::build::{Event, Progress, Silent};
+use crunch::progress::{Event, Progress, Silent};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// The progress display chosen for one build.

@@ -1,4 +1,5 @@
-//! `crunch build`: settings → sources → Flux graph → bundle → lock.
+//! The compile pipeline behind `crunch build`: settings → sources → Flux graph → bundle →
+//! lock.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use serde::{Serialize, Serializer};
 
 use crate::config::{Config, Mirror};
 use crate::error::Error;
-pub use crate::progress::{Event, Progress, Silent};
+use crate::progress::{Event, Progress};
 use crate::source::{Lock, Mirrors, Store, StoreConfig, default_cache_dir};
 use crate::{bundle, flux};
 
