@@ -5,24 +5,24 @@
 //! for trees, rendering with [`kustomize`] and [`helm`]) → [`bundle`].
 
 pub mod apply;
-pub mod compile;
 pub mod bundle;
 pub mod commands;
+pub mod compile;
 pub mod config;
 pub mod diff;
 pub mod error;
 pub mod flux;
-pub mod helm;
 pub mod jsonnet;
 pub mod kustomize_helm;
-pub mod object;
 pub mod progress;
 pub mod schemas;
 pub mod source;
 
 // Engines that are crates of their own (`crates/`), under the names the modules had.
 pub use crunch_gostd as gostd;
+pub use crunch_helm as helm;
 pub use crunch_kustomize as kustomize;
+pub use crunch_object as object;
 pub use crunch_semver as semver;
 pub use crunch_template as template;
 pub use crunch_yaml as yaml;

@@ -12,9 +12,9 @@ use std::time::Duration;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crunch::apply;
-use crunch::compile::{BuildOptions, SourceOptions, build};
 use crunch::bundle;
 use crunch::commands::{self, HelmTemplate};
+use crunch::compile::{BuildOptions, SourceOptions, build};
 use crunch::config::Mirror;
 use crunch::error::Error;
 use crunch::gostd::time::Clock;

@@ -52,7 +52,7 @@ fn kinds_table_is_up_to_date() {
         "kubernetes-openapi-v2-v1.36.2.json.gz",
         "kustomize-openapi-v1.21.2.json.gz",
     ]);
-    check_generated("gen-kinds", &inputs, "schemas/kinds.json");
+    check_generated("gen-kinds", &inputs, "crates/object/schemas/kinds.json");
 }
 
 #[test]

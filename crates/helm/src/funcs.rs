@@ -5,9 +5,9 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::gostd::{self, strconv::quote};
-use crate::template::{Context, ErrorKind, FuncMap, List, Map, Signature, Type, Value};
-use crate::yaml::{self, Dialect, JsonStyle};
+use crunch_gostd::{self as gostd, strconv::quote};
+use crunch_template::{Context, ErrorKind, FuncMap, List, Map, Signature, Type, Value};
+use crunch_yaml::{self as yaml, Dialect, JsonStyle};
 
 /// Helm wraps `required`/`fail` messages so its error formatter can find them.
 pub(crate) const WARN_START: &str = "HELM_ERR_START";
@@ -177,7 +177,7 @@ fn from_yaml(text: &str) -> Value {
         Ok(doc @ serde_json::Value::Object(_)) => json_to_value(&doc),
         Ok(other) => error(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-            crate::yaml::json_kind(&other)
+            crunch_yaml::json_kind(&other)
         )),
         Err(e) => error(format!("error converting YAML to JSON: {e}")),
     }
@@ -191,7 +191,7 @@ fn from_yaml_array(text: &str) -> Value {
         Ok(doc @ serde_json::Value::Array(_)) => json_to_value(&doc),
         Ok(other) => error(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type []interface {{}}",
-            crate::yaml::json_kind(&other)
+            crunch_yaml::json_kind(&other)
         )),
         Err(e) => error(format!("error converting YAML to JSON: {e}")),
     }
@@ -207,7 +207,7 @@ fn from_json(text: &str) -> Value {
                 "Error",
                 Value::from(format!(
                     "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                    crate::yaml::json_kind(&other)
+                    crunch_yaml::json_kind(&other)
                 )),
             );
             Value::Map(m)
@@ -227,7 +227,7 @@ fn from_json_array(text: &str) -> Value {
         Ok(serde_json::Value::Null) => Value::List(List::new(Vec::new())),
         Ok(other) => error(format!(
             "json: cannot unmarshal {} into Go value of type []interface {{}}",
-            crate::yaml::json_kind(&other)
+            crunch_yaml::json_kind(&other)
         )),
         Err(e) => error(go_json_error(text, &e)),
     }

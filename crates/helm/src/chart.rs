@@ -126,7 +126,7 @@ pub(crate) struct Decoder<'a> {
 
 impl Decoder<'_> {
     fn mismatch(&self, path: &str, found: &Value, want: &str) -> Error {
-        let kind = crate::yaml::json_kind(found);
+        let kind = crunch_yaml::json_kind(found);
         Error::load(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go struct field {}.{path} of type {want}",
             self.type_name
@@ -195,7 +195,7 @@ fn field<'v>(obj: &'v Map<String, Value>, key: &str) -> &'v Value {
 /// `md`, as `yaml.Unmarshal` into Helm's `Metadata` does: present keys overwrite.
 pub(crate) fn decode_metadata(text: &[u8], md: &mut Metadata) -> Result<(), Error> {
     let text = String::from_utf8_lossy(text);
-    let doc = crate::yaml::parse_document(&text, crate::yaml::Dialect::GoYamlV2)
+    let doc = crunch_yaml::parse_document(&text, crunch_yaml::Dialect::GoYamlV2)
         .map_err(|e| Error::load(format!("error converting YAML to JSON: {e}")))?;
     let d = Decoder {
         type_name: "Metadata",
@@ -207,7 +207,7 @@ pub(crate) fn decode_metadata(text: &[u8], md: &mut Metadata) -> Result<(), Erro
         other => {
             return Err(Error::load(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type loader.chartBase",
-                crate::yaml::json_kind(other)
+                crunch_yaml::json_kind(other)
             )));
         }
     };
@@ -363,7 +363,7 @@ pub(crate) fn validate(md: &mut Metadata) -> Result<(), Error> {
     if md.version.is_empty() {
         return fail("chart.metadata.version is required".into());
     }
-    if crate::semver::Version::parse(&md.version).is_err() {
+    if crunch_semver::Version::parse(&md.version).is_err() {
         return fail(format!(
             "chart.metadata.version {:?} is invalid",
             md.version

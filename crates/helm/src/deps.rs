@@ -9,7 +9,7 @@ use super::chart::Chart;
 use super::error::{Error, ErrorKind};
 use super::tables::Tables;
 use super::values::{Mode, coalesce_chart, coalesce_tables};
-use crate::semver::{Constraints, Version};
+use crunch_semver::{Constraints, Version};
 
 /// Fails like `helm template` when a declared dependency has no chart in `charts/`.
 pub(crate) fn check_dependencies(chart: &Chart) -> Result<(), Error> {

@@ -138,7 +138,7 @@ fn load_archive(data: &[u8]) -> Result<Chart, Error> {
         if parts.first() == Some(&"Chart.yaml") {
             return Err(Error::load("chart yaml not in base directory"));
         }
-        let name = crate::gostd::path::clean(&parts[1..].join("/"));
+        let name = crunch_gostd::path::clean(&parts[1..].join("/"));
         if name.starts_with('/') {
             return Err(Error::load("chart illegally contains absolute paths"));
         }

@@ -2,8 +2,8 @@
 //! (Helm's JSON Schema library asserts formats only there), with the library's
 //! messages. Formats not listed here are not checked.
 
-use crate::gostd::strconv::{quote, quote_rune};
-use crate::gostd::time;
+use crunch_gostd::strconv::{quote, quote_rune};
+use crunch_gostd::time;
 
 /// Checks `s` against `format`; `Some(reason)` when it does not conform, `None` when it
 /// does or the format is not checked.

@@ -19,7 +19,7 @@ pub fn load_values(text: &str) -> Result<Map<String, Value>, Error> {
     let mut out = Map::new();
     for chunk in split_documents(text)? {
         let doc =
-            crate::yaml::parse_document(&chunk, crate::yaml::Dialect::GoYamlV2).map_err(|e| {
+            crunch_yaml::parse_document(&chunk, crunch_yaml::Dialect::GoYamlV2).map_err(|e| {
                 Error::new(
                     ErrorKind::Values,
                     format!("cannot unmarshal yaml document: error converting YAML to JSON: {e}"),
@@ -33,7 +33,7 @@ pub fn load_values(text: &str) -> Result<Map<String, Value>, Error> {
                     ErrorKind::Values,
                     format!(
                         "cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                        crate::yaml::json_kind(&other)
+                        crunch_yaml::json_kind(&other)
                     ),
                 ));
             }
@@ -189,7 +189,7 @@ fn share_nested_globals(parent: &mut Map<String, Value>, sub: &Map<String, Value
 /// How Go's `%t` prints a non-table value in Helm's type-mismatch error: lists element
 /// by element (`[%!t(string=a) <nil>]`), numbers with their Go type.
 fn go_percent_t(v: &Value) -> String {
-    crate::template::sprintf("%t", &[super::engine::typed_values(v)])
+    crunch_template::sprintf("%t", &[super::engine::typed_values(v)])
 }
 
 /// Pushes the parent's `global` table into a subchart's values: parent globals win,

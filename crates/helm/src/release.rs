@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::{Error, ErrorKind};
-use crate::gostd::time::Clock;
-use crate::template;
+use crunch_gostd::time::Clock;
+use crunch_template as template;
 
 /// Where `helm template`'s release name comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! byte.
 //!
 //! [`load_chart`] reads a chart directory or archive; [`render`] resolves subcharts,
-//! coalesces values, executes the templates through [`crate::template`] and sorts the
+//! coalesces values, executes the templates through [`crunch_template`] and sorts the
 //! result into CRDs, manifests and hooks; [`template_output`] prints that as `helm
 //! template` does.
 
@@ -63,7 +63,7 @@ pub struct RenderOptions {
     pub seed: String,
     /// The instant `now` and the other clock functions see (the Unix epoch by default, so
     /// a render never depends on when it ran).
-    pub now: crate::gostd::time::Clock,
+    pub now: crunch_gostd::time::Clock,
 }
 
 impl Default for RenderOptions {
@@ -79,7 +79,7 @@ impl Default for RenderOptions {
             skip_tests: false,
             no_hooks: false,
             seed: String::new(),
-            now: crate::gostd::time::Clock::default(),
+            now: crunch_gostd::time::Clock::default(),
         }
     }
 }
@@ -132,7 +132,7 @@ pub fn render(chart: Chart, user_values: Value, opts: &RenderOptions) -> Result<
                 ErrorKind::Values,
                 format!(
                     "values must be a map, got {}",
-                    crate::yaml::json_kind(&other)
+                    crunch_yaml::json_kind(&other)
                 ),
             ));
         }
@@ -163,7 +163,7 @@ pub fn render_values(
     let coalesced = values::coalesce_chart(&chart, user, values::Mode::Coalesce)?;
     schema::validate(&chart, &coalesced)?;
     if !chart.metadata.kube_version.is_empty()
-        && !crate::semver::satisfies(&chart.metadata.kube_version, &kube.normalized)
+        && !crunch_semver::satisfies(&chart.metadata.kube_version, &kube.normalized)
     {
         return Err(Error::render(format!(
             "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
@@ -243,3 +243,8 @@ pub fn template_output(r: &Rendered, opts: &RenderOptions) -> String {
     }
     out
 }
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

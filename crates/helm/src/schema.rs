@@ -185,7 +185,7 @@ fn number_text(f: f64) -> String {
 
 /// The library's `quote`: Go's `%q` with single quotes outside.
 fn quote_str(s: &str) -> String {
-    let go = crate::gostd::strconv::quote(s);
+    let go = crunch_gostd::strconv::quote(s);
     let inner = &go[1..go.len() - 1];
     format!("'{}'", inner.replace("\\\"", "\"").replace('\'', "\\'"))
 }

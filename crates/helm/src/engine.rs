@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use crate::template::{List, Map, MapType, Options, STACK_PER_NESTING, Templates, Value};
+use crunch_template::{List, Map, MapType, Options, STACK_PER_NESTING, Templates, Value};
 
 use super::RenderOptions;
 use super::caps::KubeVersion;

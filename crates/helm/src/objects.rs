@@ -3,8 +3,8 @@
 
 use std::rc::Rc;
 
-use crate::gostd::strconv::quote;
-use crate::template::{self, List, Map, MapType, Object, Signature, Type, Value};
+use crunch_gostd::strconv::quote;
+use crunch_template::{self as template, List, Map, MapType, Object, Signature, Type, Value};
 
 use super::caps::{HELM_VERSION, KubeVersion};
 use super::chart::File;
@@ -170,7 +170,7 @@ impl Files {
                 (base.to_string(), serde_json::Value::String(encode(d)))
             })
             .collect();
-        let yaml = crate::yaml::to_helm_yaml(&serde_json::Value::Object(map));
+        let yaml = crunch_yaml::to_helm_yaml(&serde_json::Value::Object(map));
         yaml.strip_suffix('\n').unwrap_or(&yaml).to_string()
     }
 }

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::error::{Error, ErrorKind};
-use crate::object::install_order;
+use crunch_object::install_order;
 
 /// One rendered document and the template it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,12 +159,12 @@ fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
             format!("YAML parse error on {path}: {msg}"),
         )
     };
-    let parsed = crate::yaml::parse_document(&doc, crate::yaml::Dialect::GoYamlV2)
+    let parsed = crunch_yaml::parse_document(&doc, crunch_yaml::Dialect::GoYamlV2)
         .map_err(|e| fail(format!("error converting YAML to JSON: {e}")))?;
     let mismatch = |found: &Value, field: &str, want: &str| {
         fail(format!(
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type {want}",
-            crate::yaml::json_kind(found)
+            crunch_yaml::json_kind(found)
         ))
     };
     let head = match parsed {
@@ -173,7 +173,7 @@ fn classify(path: &str, doc: String) -> Result<Option<Entry>, Error> {
         other => {
             return Err(fail(format!(
                 "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type util.SimpleHead",
-                crate::yaml::json_kind(&other)
+                crunch_yaml::json_kind(&other)
             )));
         }
     };
@@ -263,7 +263,7 @@ pub(crate) fn go_scalar_string(v: &Value) -> String {
             (Some(i), _, _) => i.to_string(),
             (None, Some(u), _) => u.to_string(),
             // `sigs.k8s.io/yaml` writes a float bound for a string at 32-bit precision.
-            (None, None, Some(f)) => crate::gostd::strconv::format_float(f, 'g', -1, 32),
+            (None, None, Some(f)) => crunch_gostd::strconv::format_float(f, 'g', -1, 32),
             _ => n.to_string(),
         },
         other => other.to_string(),

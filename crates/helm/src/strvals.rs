@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use super::error::{Error, ErrorKind};
 use super::values::{float_numbers, merge_maps};
-use crate::gostd::strconv::{quote, quote_rune};
+use crunch_gostd::strconv::{quote, quote_rune};
 
 /// Highest list index a line may set (Helm's `MaxIndex`).
 const MAX_INDEX: i64 = 65536;
