@@ -163,28 +163,32 @@ fn parent<'a>(doc: &'a mut Value, path: &str) -> Result<(&'a mut Value, String),
 }
 
 fn add(doc: &mut Value, path: &str, v: Value) -> Result<(), Error> {
-    if path.is_empty() {
-        *doc = v;
-        return Ok(());
-    }
-    let (p, last) = parent(doc, path)?;
-    match p {
-        Value::Object(m) => {
-            m.insert(last, v);
-            Ok(())
-        }
-        Value::Array(a) => {
-            let i = index(&last, a.len(), true)?;
-            a.insert(i, v);
-            Ok(())
-        }
-        _ => Err(Error::new(format!("doc is missing path: {path}"))),
-    }
+    put(doc, path, v, |a, last, v| {
+        let i = index(last, a.len(), true)?;
+        a.insert(i, v);
+        Ok(())
+    })
 }
 
 /// Replaces an existing value; like kustomize's json-patch library, a missing key of an
 /// existing map is simply set.
 fn replace(doc: &mut Value, path: &str, v: Value) -> Result<(), Error> {
+    put(doc, path, v, |a, last, v| {
+        let i = index(last, a.len(), false)
+            .map_err(|_| Error::new(format!("doc is missing key: {path}")))?;
+        a[i] = v;
+        Ok(())
+    })
+}
+
+/// Sets `v` at `path`: the whole document when `path` is empty, a key of a map, or in an
+/// array where `into_array` (given the array and the last path token) puts it.
+fn put(
+    doc: &mut Value,
+    path: &str,
+    v: Value,
+    into_array: impl FnOnce(&mut Vec<Value>, &str, Value) -> Result<(), Error>,
+) -> Result<(), Error> {
     if path.is_empty() {
         *doc = v;
         return Ok(());
@@ -195,12 +199,7 @@ fn replace(doc: &mut Value, path: &str, v: Value) -> Result<(), Error> {
             m.insert(last, v);
             Ok(())
         }
-        Value::Array(a) => {
-            let i = index(&last, a.len(), false)
-                .map_err(|_| Error::new(format!("doc is missing key: {path}")))?;
-            a[i] = v;
-            Ok(())
-        }
+        Value::Array(a) => into_array(a, &last, v),
         _ => Err(Error::new(format!("doc is missing path: {path}"))),
     }
 }

@@ -113,6 +113,16 @@ impl Writer {
         self.write_indicator(close, false, false, false);
     }
 
+    /// A space inside a scalar: a fold (line break and indentation) where `may_fold` and
+    /// the line is past the width, else the space itself.
+    fn write_space(&mut self, may_fold: bool) {
+        if may_fold && self.column > WIDTH {
+            self.write_indent();
+        } else {
+            self.put(' ');
+        }
+    }
+
     /// A plain scalar; the analysis guarantees it holds no line break. Long lines fold at
     /// a single space once past the width.
     pub(crate) fn write_plain(&mut self, value: &str, allow_breaks: bool) {
@@ -124,11 +134,7 @@ impl Writer {
         for (i, &c) in chars.iter().enumerate() {
             if c == ' ' {
                 let next_is_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > WIDTH && !next_is_space {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
+                self.write_space(allow_breaks && !spaces && !next_is_space);
                 spaces = true;
             } else {
                 self.put(c);
@@ -151,11 +157,7 @@ impl Writer {
             if c == ' ' {
                 let inner = i != 0 && i + 1 != chars.len();
                 let next_is_space = chars.get(i + 1) == Some(&' ');
-                if allow_breaks && !spaces && self.column > WIDTH && inner && !next_is_space {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
+                self.write_space(allow_breaks && !spaces && inner && !next_is_space);
                 spaces = true;
             } else if is_break(c) {
                 if !breaks && c == '\n' {
