@@ -14,6 +14,8 @@ pub mod error;
 pub mod flux;
 pub mod jsonnet;
 pub mod kustomize_helm;
+#[cfg(test)]
+mod layering;
 pub mod progress;
 pub mod schemas;
 pub mod source;
