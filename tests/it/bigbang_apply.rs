@@ -6,53 +6,45 @@
 //! says it was skipped: the bundles come from fetched snapshots, the cluster from
 //! Kubernetes binaries, neither of which a clone has.
 
-#[path = "support/block.rs"]
-mod block;
-#[path = "support/bundles.rs"]
-mod bundles;
-#[path = "support/dataplane/mod.rs"]
-mod dataplane;
-#[path = "support/interrupt.rs"]
-mod interrupt;
-
-use block::block;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crunch::apply::{self, EXIT_OK, Options, Outcome, Report};
 
+use crate::support::block::block;
+use crate::support::real_cluster::{self, RealCluster};
+use crate::support::{bundles, interrupt};
+
 struct Setup {
-    kubeconfig: PathBuf,
+    cluster: RealCluster,
     dev: PathBuf,
     kiali: PathBuf,
 }
 
 fn setup() -> Option<Setup> {
     let var = |name: &str| std::env::var_os(name).map(PathBuf::from);
-    match (
-        var("CRUNCH_TEST_KUBECONFIG"),
+    if let (Some(dev), Some(kiali)) = (
         var("CRUNCH_BIGBANG_BUNDLE"),
         var("CRUNCH_BIGBANG_KIALI_BUNDLE"),
-    ) {
-        (Some(kubeconfig), Some(dev), Some(kiali)) => Some(Setup {
-            kubeconfig,
+    ) && let Some(cluster) = real_cluster::claim("bigbang_apply")
+    {
+        return Some(Setup {
+            cluster,
             dev,
             kiali,
-        }),
-        _ => {
-            eprintln!(
-                "skipped: run by tools/bigbang-apply (needs CRUNCH_TEST_KUBECONFIG, CRUNCH_BIGBANG_BUNDLE, CRUNCH_BIGBANG_KIALI_BUNDLE)"
-            );
-            None
-        }
+        });
     }
+    eprintln!(
+        "skipped: run by tools/bigbang-apply (needs CRUNCH_TEST_KUBECONFIG, CRUNCH_BIGBANG_BUNDLE, CRUNCH_BIGBANG_KIALI_BUNDLE)"
+    );
+    None
 }
 
 fn options(setup: &Setup, bundle: &Path) -> Options {
     Options {
         bundle: bundle.to_path_buf(),
-        kubeconfig: Some(setup.kubeconfig.clone()),
+        kubeconfig: Some(setup.cluster.kubeconfig.clone()),
         prune: true,
         // Switching an add-on off removes its namespace too, as Flux's would.
         prune_scope: apply::PruneScope {
@@ -105,8 +97,6 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
     let Some(setup) = setup() else {
         return;
     };
-    let _data_plane = dataplane::DataPlane::start(&setup.kubeconfig);
-
     let first = apply(&options(&setup, &setup.dev));
     assert_all_ready(&first);
     eprintln!(
@@ -171,7 +161,7 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
 
     // Kiali on once more, interrupted at the first wait, then completed by the next run.
     let (lines, stdout) =
-        interrupt::apply_interrupted_at_first_wait(&setup.kiali, &setup.kubeconfig);
+        interrupt::apply_interrupted_at_first_wait(&setup.kiali, &setup.cluster.kubeconfig);
     eprintln!(
         "interrupted after {} progress lines:\n{stdout}",
         lines.len()
@@ -189,7 +179,7 @@ fn the_real_big_bang_goes_from_nothing_to_ready_and_stays_converged() {
 fn missing_objects(setup: &Setup, bundle: &Path) -> Vec<String> {
     block(async {
         let cluster = apply::Cluster::connect(
-            Some(&setup.kubeconfig),
+            Some(&setup.cluster.kubeconfig),
             None,
             std::time::Duration::from_secs(30),
         )

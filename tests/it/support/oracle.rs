@@ -1,8 +1,6 @@
 //! Locates the differential-test oracles that `tools/oracles` installs, and checks that
 //! each is the version `tools/oracles.pins` pins before a test compares anything with it.
 
-#![allow(dead_code)] // Each test binary uses the oracles it needs.
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

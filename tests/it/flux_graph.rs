@@ -2,14 +2,11 @@
 //! repositories served by a real git daemon: GitRepository artifacts (`spec.ignore`,
 //! `.sourceignore`, source-controller's default exclusions) and Flux Kustomizations.
 
-#[path = "support/gitserver.rs"]
-mod gitserver;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gitserver::{GitServers, TestRepo};
+use crate::support::gitserver::{GitServers, TestRepo};
 
 /// A temporary customer environment, the repositories it points at, and their server.
 struct Setup {

@@ -1,16 +1,11 @@
 //! `crunch build` end to end on the miniature Big Bang world, served by real git servers.
 
-#[path = "support/gitserver.rs"]
-mod gitserver;
-#[path = "support/world.rs"]
-mod world;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use world::{World, bundle_text, changed_files};
+use crate::support::world::{World, bundle_text, changed_files};
 
 #[test]
 fn dev_and_prod_bundles() {
@@ -19,7 +14,7 @@ fn dev_and_prod_bundles() {
     for env in ["dev", "prod"] {
         let run = world.build(env, &servers.git_mirror(), &[]);
         assert!(run.ok(), "{env}: {}", run.stderr);
-        insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+        insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
             insta::assert_snapshot!(format!("build_{env}_bundle"), bundle_text(&run.out));
         });
     }
@@ -85,7 +80,7 @@ fn changing_one_component_tag_changes_only_that_component() {
         "{}",
         String::from_utf8_lossy(&diff.stderr)
     );
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("diff_logging_tag", String::from_utf8_lossy(&diff.stdout));
     });
 
@@ -157,7 +152,7 @@ fn verbose_lines_without_a_terminal() {
         .collect();
     assert_eq!(lines.last().unwrap(), "wrote the bundle ([SECONDS] s)");
     lines.sort();
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("build_verbose", lines.join("\n"));
     });
     for args in [&[][..], &["--quiet"]] {
@@ -215,7 +210,7 @@ fn json_report() {
         timings[phase] = "[SECONDS]".into();
     }
     let text = serde_json::to_string_pretty(&report).unwrap();
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("build_json_report", world.scrub(&text));
     });
 }
@@ -290,7 +285,7 @@ fn offline_rebuild_needs_only_lock_and_cache() {
         !failed.out.join("digest").exists(),
         "a failed build left a bundle"
     );
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("build_error_offline_without_cache", world.scrub(&failed.stderr));
     });
 }
@@ -362,7 +357,7 @@ fn errors_name_the_chain() {
         assert!(!run.out.join("digest").exists(), "{name} left a bundle");
         report.push_str(&format!("== {name}\n{}\n", case.scrub(&run.stderr)));
     }
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("build_errors", report);
     });
 }

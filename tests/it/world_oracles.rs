@@ -2,7 +2,7 @@
 //! `helm template` over the repositories `tools/world-repos` builds, and by crunch on exactly
 //! the same inputs: every oracle run is repeated with `crunch kustomize` or `crunch helm
 //! template` and the two outputs must be byte-identical. The oracle outputs are kept as
-//! snapshots (`snapshots/world_oracles__*.snap`); they document the world.
+//! snapshots (`snapshots/it__world_oracles__*.snap`); they document the world.
 //!
 //! The chain is the one Flux walks in a cluster. The customer overlay is built with the
 //! umbrella's remote base fetched by git through a `url.<mirror>.insteadOf` rewrite (crunch
@@ -13,11 +13,6 @@
 //! the `common`/`defaults`/`overlays` layers of its values Secret. The cluster profile of
 //! each environment comes from `fixtures/world/customer/crunch.yaml`.
 
-#[path = "support/diff.rs"]
-mod diff;
-#[path = "support/oracle.rs"]
-mod oracle;
-
 use std::cell::{Cell, RefCell};
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -27,6 +22,8 @@ use std::process::Command;
 use base64::Engine as _;
 use crunch::config::{ClusterProfile, Config};
 use crunch::yaml::{self, Dialect, Value};
+
+use crate::support::{diff, oracle};
 
 /// The host every remote URL of the world uses.
 const HOST: &str = "https://repo1.example.mil/";
@@ -57,7 +54,7 @@ fn run(cmd: &mut Command) -> String {
 
 fn snapshot(name: &str, description: &str, output: &str) {
     insta::with_settings!({
-        snapshot_path => "../snapshots",
+        snapshot_path => "../../snapshots",
         description => description,
         omit_expression => true,
     }, {

@@ -8,14 +8,13 @@
 //! files ending without a line break (`file_ends`) go to Helm as values files and to
 //! kustomize as resource files, their last line still without one.
 
-#[path = "support/oracle.rs"]
-mod oracle;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crunch::yaml::{self, Dialect, JsonStyle, Value};
+
+use crate::support::oracle;
 
 struct Cases {
     /// Case name to the YAML document text.

@@ -4,22 +4,6 @@
 //! test. Every assertion reads the cluster through the Kubernetes API, never the double's
 //! insides; tests that need injected faults or the request log run on the double only.
 
-#[path = "support/apiserver/mod.rs"]
-mod apiserver;
-#[path = "support/block.rs"]
-mod block;
-#[path = "support/bundles.rs"]
-mod bundles;
-#[path = "support/dataplane/mod.rs"]
-mod dataplane;
-#[path = "support/gitserver.rs"]
-mod gitserver;
-#[path = "support/interrupt.rs"]
-mod interrupt;
-#[path = "support/world.rs"]
-mod world;
-
-use block::block;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,7 +13,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use apiserver::{ApiServer, Fault, FaultKind};
 use crunch::apply::Cluster;
 use crunch::apply::{
     self, EXIT_APPLY, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Options, Outcome, Report,
@@ -37,7 +20,12 @@ use crunch::apply::{
 };
 use crunch::bundle::{self, Bundle, Component, ComponentKind, Object};
 use crunch::object::ObjectRef;
-use world::{REMOTE, World, copy_dir};
+
+use crate::support::apiserver::{ApiServer, Fault, FaultKind};
+use crate::support::block::block;
+use crate::support::real_cluster::{self, RealCluster};
+use crate::support::world::{REMOTE, World, copy_dir};
+use crate::support::{bundles, interrupt};
 
 // ---------------------------------------------------------------------------------------
 // Targets
@@ -47,27 +35,24 @@ struct TestCluster {
     double: Option<ApiServer>,
     kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
-    _exclusive: Option<MutexGuard<'static, ()>>,
-}
-
-fn real_kubeconfig() -> Option<PathBuf> {
-    std::env::var_os("CRUNCH_TEST_KUBECONFIG").map(PathBuf::from)
+    /// On the real cluster: the suite's lock (its tests run one at a time) and this
+    /// test's part in the suite's turn on the cluster.
+    _real: Option<(MutexGuard<'static, ()>, RealCluster)>,
 }
 
 /// A clean cluster: a new double, or the real cluster with the suite's leftovers deleted.
 fn cluster() -> TestCluster {
     let dir = tempfile::tempdir().expect("temp dir");
-    match real_kubeconfig() {
-        Some(kubeconfig) => {
+    match real_cluster::claim("apply") {
+        Some(real) => {
             static EXCLUSIVE: Mutex<()> = Mutex::new(());
             let guard = EXCLUSIVE.lock().unwrap_or_else(|e| e.into_inner());
-            start_data_plane(&kubeconfig);
-            reset(&kubeconfig);
+            reset(&real.kubeconfig);
             TestCluster {
                 double: None,
-                kubeconfig,
+                kubeconfig: real.kubeconfig.clone(),
                 _dir: dir,
-                _exclusive: Some(guard),
+                _real: Some((guard, real)),
             }
         }
         None => {
@@ -78,17 +63,10 @@ fn cluster() -> TestCluster {
                 double: Some(double),
                 kubeconfig,
                 _dir: dir,
-                _exclusive: None,
+                _real: None,
             }
         }
     }
-}
-
-/// The stand-in nodes' kubelets, storage provisioner and load balancer beside a real
-/// control plane (`tools/control-plane`), one per test process.
-fn start_data_plane(kubeconfig: &Path) {
-    static DATA_PLANE: OnceLock<dataplane::DataPlane> = OnceLock::new();
-    DATA_PLANE.get_or_init(|| dataplane::DataPlane::start(kubeconfig));
 }
 
 impl TestCluster {
@@ -948,7 +926,7 @@ fn the_cli_reports_in_json_and_text() {
     let seconds = regex::Regex::new(r"\d+\.\d(\n|s, )").unwrap();
     let requests = regex::Regex::new(r"\d+ API requests").unwrap();
     let text = requests.replace_all(&text, "[N] API requests");
-    insta::with_settings!({snapshot_path => "../snapshots", prepend_module_to_snapshot => false}, {
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("apply_report_json", serde_json::to_string_pretty(&json).unwrap());
         insta::assert_snapshot!("apply_report_text_rerun", seconds.replace_all(&text, "[SECONDS]$1"));
     });

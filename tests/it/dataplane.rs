@@ -1,20 +1,13 @@
-//! The stand-in data plane (`tests/support/dataplane`) against a real control plane, named
+//! The stand-in data plane (`tests/it/support/dataplane`) against a real control plane, named
 //! by `CRUNCH_TEST_KUBECONFIG` (`tools/control-plane`; run inside its network namespace).
 //! Without it every test returns at once. Each test that creates objects works in a
 //! namespace of its own and starts by deleting what an earlier run left. The webhook test
 //! needs the API server's admission webhooks on (`tools/control-plane`'s default, not
 //! `CRUNCH_CP_WEBHOOKS=off`).
 
-#[path = "support/block.rs"]
-mod block;
-#[path = "support/dataplane/mod.rs"]
-mod dataplane;
-
-use block::block;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kube::api::{
@@ -23,7 +16,9 @@ use kube::api::{
 };
 use serde_json::{Value, json};
 
-use dataplane::{DataPlane, NODES, Node};
+use crate::support::block::block;
+use crate::support::dataplane::{NODES, Node};
+use crate::support::{dataplane, real_cluster};
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -32,16 +27,6 @@ use dataplane::{DataPlane, NODES, Node};
 struct Cluster {
     client: kube::Client,
     namespace: String,
-}
-
-fn kubeconfig() -> Option<PathBuf> {
-    std::env::var_os("CRUNCH_TEST_KUBECONFIG").map(PathBuf::from)
-}
-
-/// The data plane, one per test process.
-fn data_plane(kubeconfig: &std::path::Path) -> &'static DataPlane {
-    static DATA_PLANE: OnceLock<DataPlane> = OnceLock::new();
-    DATA_PLANE.get_or_init(|| DataPlane::start(kubeconfig))
 }
 
 impl Cluster {
@@ -304,13 +289,13 @@ fn dummy_addresses() -> Vec<Ipv4Addr> {
 
 #[test]
 fn a_deployment_gets_ready_pods_that_are_served_and_listed_as_endpoints() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    let ca = real.data_plane.ca_bundle().to_string();
     let namespace = "crunch-dataplane-web";
     let ips = block(async {
-        let cluster = Cluster::new(&kubeconfig, namespace).await;
+        let cluster = Cluster::new(&real.kubeconfig, namespace).await;
         cluster.apply(deployment("web", 8443)).await;
         cluster.apply(service("web", 8443)).await;
         cluster.wait_ready_replicas("Deployment", "web", 2).await;
@@ -383,7 +368,7 @@ fn a_deployment_gets_ready_pods_that_are_served_and_listed_as_endpoints() {
 
     // Deleted pods go for good, and so do their addresses.
     block(async {
-        let cluster = Cluster::connect(&kubeconfig, namespace).await;
+        let cluster = Cluster::connect(&real.kubeconfig, namespace).await;
         cluster
             .delete("apps/v1", "Deployment", namespace, "web")
             .await;
@@ -416,12 +401,11 @@ fn a_deployment_gets_ready_pods_that_are_served_and_listed_as_endpoints() {
 
 #[test]
 fn every_node_is_registered_ready_with_its_labels_address_and_lease() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    data_plane(&kubeconfig);
     block(async {
-        let cluster = Cluster::connect(&kubeconfig, "").await;
+        let cluster = Cluster::connect(&real.kubeconfig, "").await;
         let mut addresses = Vec::new();
         for node in Node::all() {
             let name = node.name();
@@ -455,14 +439,14 @@ fn every_node_is_registered_ready_with_its_labels_address_and_lease() {
 
 #[test]
 fn a_host_network_daemon_set_runs_on_every_node_at_its_address() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    let ca = real.data_plane.ca_bundle().to_string();
     let namespace = "crunch-dataplane-agent";
     let port = 9443;
     let pods = block(async {
-        let cluster = Cluster::new(&kubeconfig, namespace).await;
+        let cluster = Cluster::new(&real.kubeconfig, namespace).await;
         cluster
             .apply(
                 json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "agent"},
@@ -517,7 +501,7 @@ fn a_host_network_daemon_set_runs_on_every_node_at_its_address() {
         assert_eq!(health(&ca, "agent.test", *ip, port), 200, "{ip}");
     }
     block(async {
-        let cluster = Cluster::connect(&kubeconfig, namespace).await;
+        let cluster = Cluster::connect(&real.kubeconfig, namespace).await;
         cluster.finish().await;
         cluster
             .wait_for(
@@ -544,12 +528,11 @@ fn a_host_network_daemon_set_runs_on_every_node_at_its_address() {
 
 #[test]
 fn a_job_completes() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    data_plane(&kubeconfig);
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-job").await;
+        let cluster = Cluster::new(&real.kubeconfig, "crunch-dataplane-job").await;
         cluster
             .apply(
                 json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "once"},
@@ -585,12 +568,11 @@ fn a_job_completes() {
 
 #[test]
 fn claims_are_provisioned_once_their_pods_are_scheduled() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    data_plane(&kubeconfig);
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-volumes").await;
+        let cluster = Cluster::new(&real.kubeconfig, "crunch-dataplane-volumes").await;
         let ns = cluster.namespace.clone();
         cluster
             .apply(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
@@ -688,12 +670,11 @@ fn claims_are_provisioned_once_their_pods_are_scheduled() {
 
 #[test]
 fn replicas_with_required_anti_affinity_and_claims_get_a_node_each() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    data_plane(&kubeconfig);
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-spread").await;
+        let cluster = Cluster::new(&real.kubeconfig, "crunch-dataplane-spread").await;
         let ns = cluster.namespace.clone();
         // As Loki's backend: no two replicas on one host, a volume each that waits for
         // its pod.
@@ -758,14 +739,16 @@ fn replicas_with_required_anti_affinity_and_claims_get_a_node_each() {
 
 #[test]
 fn a_claim_of_a_class_that_binds_immediately_needs_no_pod() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    data_plane(&kubeconfig);
     let class = "crunch-dataplane-immediate";
-    let _class = ClusterScoped::new(&kubeconfig, &[("storage.k8s.io/v1", "StorageClass", class)]);
+    let _class = ClusterScoped::new(
+        &real.kubeconfig,
+        &[("storage.k8s.io/v1", "StorageClass", class)],
+    );
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-immediate").await;
+        let cluster = Cluster::new(&real.kubeconfig, "crunch-dataplane-immediate").await;
         cluster
             .apply(
                 json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
@@ -809,12 +792,11 @@ fn a_claim_of_a_class_that_binds_immediately_needs_no_pod() {
 
 #[test]
 fn load_balancers_get_ingress_addresses() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    data_plane(&kubeconfig);
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-lb").await;
+        let cluster = Cluster::new(&real.kubeconfig, "crunch-dataplane-lb").await;
         let mut addresses = Vec::new();
         for name in ["front", "back"] {
             let mut lb = service(name, 8443);
@@ -845,22 +827,22 @@ fn load_balancers_get_ingress_addresses() {
 
 #[test]
 fn api_services_backed_by_a_pod_become_available() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    let ca = real.data_plane.ca_bundle().to_string();
     // One skips verifying the pod's certificate; the other is given the data plane's CA.
     let insecure = "v1alpha1.stand-in.crunch.test";
     let verified = "v1beta1.stand-in.crunch.test";
     let _api_services = ClusterScoped::new(
-        &kubeconfig,
+        &real.kubeconfig,
         &[
             ("apiregistration.k8s.io/v1", "APIService", insecure),
             ("apiregistration.k8s.io/v1", "APIService", verified),
         ],
     );
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-api").await;
+        let cluster = Cluster::new(&real.kubeconfig, "crunch-dataplane-api").await;
         cluster.apply(deployment("api", 8443)).await;
         cluster.apply(service("api", 8443)).await;
         for (name, version, skip_verify) in
@@ -912,13 +894,13 @@ fn base64(text: &str) -> String {
 
 #[test]
 fn a_webhook_is_given_the_data_planes_ca_and_admits() {
-    let Some(kubeconfig) = kubeconfig() else {
+    let Some(real) = real_cluster::claim("dataplane") else {
         return;
     };
-    let ca = data_plane(&kubeconfig).ca_bundle().to_string();
+    let ca = real.data_plane.ca_bundle().to_string();
     let name = "crunch-dataplane-guard";
     let _webhook = ClusterScoped::new(
-        &kubeconfig,
+        &real.kubeconfig,
         &[(
             "admissionregistration.k8s.io/v1",
             "ValidatingWebhookConfiguration",
@@ -926,7 +908,7 @@ fn a_webhook_is_given_the_data_planes_ca_and_admits() {
         )],
     );
     block(async {
-        let cluster = Cluster::new(&kubeconfig, "crunch-dataplane-webhook").await;
+        let cluster = Cluster::new(&real.kubeconfig, "crunch-dataplane-webhook").await;
         let ns = cluster.namespace.clone();
         cluster.apply(service("guard", 8443)).await;
         cluster

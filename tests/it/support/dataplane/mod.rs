@@ -30,8 +30,6 @@
 //! to stderr and retried on the next pass. One data plane drives a cluster at a time; a new one adopts what an earlier
 //! one left (pod addresses in the pods' status, stale addresses on `dummy0`).
 
-#![allow(dead_code)] // Each test binary uses a different part of this support module.
-
 mod addresses;
 mod node;
 mod pods;

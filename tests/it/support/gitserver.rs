@@ -9,8 +9,6 @@
 //! [`TestRepo`] builds repositories with real history through the `git` CLI, with fixed
 //! identities and dates so that commit ids are the same on every run.
 
-#![allow(dead_code)] // Each test binary uses a different part of this support module.
-
 use std::io::{BufRead, BufReader, Read, Write};
 
 use base64::Engine as _;
@@ -381,11 +379,6 @@ impl TestRepo {
         repo
     }
 
-    /// The work tree (its `.git` is the repository).
-    pub fn path(&self) -> &Path {
-        &self.dir
-    }
-
     /// Writes a file (creating directories).
     pub fn write(&self, path: &str, contents: &str) -> &Self {
         let file = self.dir.join(path);
@@ -445,27 +438,6 @@ impl TestRepo {
             .success()
             .then_some(())
             .expect("git tag succeeds");
-    }
-
-    /// Switches to `branch`, creating it at HEAD when it does not exist.
-    pub fn switch(&self, branch: &str) {
-        let exists = git_command()
-            .current_dir(&self.dir)
-            .args([
-                "rev-parse",
-                "--verify",
-                "--quiet",
-                &format!("refs/heads/{branch}"),
-            ])
-            .stdout(Stdio::null())
-            .status()
-            .expect("run git rev-parse")
-            .success();
-        if exists {
-            self.git(&["switch", "--quiet", branch]);
-        } else {
-            self.git(&["switch", "--quiet", "-c", branch]);
-        }
     }
 
     /// Runs git in the repository and returns its trimmed stdout; panics on failure.

@@ -5,13 +5,12 @@
 //! every rendered file raw. Cases expected to fail each get their own chart, and the
 //! error helm prints is compared with crunch's after undoing Helm's reformatting.
 
-#[path = "support/oracle.rs"]
-mod oracle;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use crunch::template::{ErrorKind, FuncMap, Options, Signature, Templates, Type, Value};
+
+use crate::support::oracle;
 
 /// One case of `fixtures/template/cases.txt`: `=== name` (or `=== name !err` for a
 /// case that must fail) followed by the template text up to the next `=== ` line.

@@ -2,8 +2,6 @@
 //! `tools/world-repos`, a private copy of the customer repo, a private cache, and runs of
 //! the `crunch` binary against them.
 
-#![allow(dead_code)] // Each test binary uses a different part of this support module.
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

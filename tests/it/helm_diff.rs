@@ -5,16 +5,12 @@
 //! Set `HELM_DIFF_CASE=<substring>` to run only matching cases; a substring that matches
 //! none fails.
 
-// The shared locator also offers `kubectl`, which these tests do not use.
-#[path = "support/diff.rs"]
-mod diff;
-#[path = "support/oracle.rs"]
-mod oracle;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crunch::helm::{self, Capabilities, RenderOptions, SetFlag};
+
+use crate::support::{diff, oracle};
 
 /// One `helm template RELEASE fixtures/charts/CHART FLAGS…` invocation.
 struct Case {

@@ -1,8 +1,6 @@
 //! How differential tests show a mismatch: a unified diff of the oracle's output (`-`)
 //! and crunch's (`+`), three lines of context, cut after a screenful or two.
 
-#![allow(dead_code)] // Each test binary uses what it needs.
-
 /// Diff lines shown at most.
 const MAX_LINES: usize = 120;
 

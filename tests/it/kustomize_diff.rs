@@ -9,16 +9,13 @@
 //! --helm-command` running the helm oracle, crunch with its Helm engine as the chart
 //! inflater.
 
-#[path = "support/diff.rs"]
-mod diff;
-#[path = "support/oracle.rs"]
-mod oracle;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crunch::kustomize::{self, ChartInflater, Options, Remote, RemoteTarget};
 use crunch::kustomize_helm::HelmInflater;
+
+use crate::support::{diff, oracle};
 
 /// Remote bases in the fixtures are `file://` URLs of git repositories made at test time;
 /// crunch reads the same directories without git.

@@ -1,14 +1,12 @@
 //! The source layer against real git servers: `git daemon`, `git http-backend` behind
 //! HTTPS with basic auth and a test CA, `file://` and plain paths.
 
-#[path = "support/gitserver.rs"]
-mod gitserver;
-
 use std::path::Path;
 
 use crunch::source::{BasicAuth, Error, Lock, Mirrors, Reference, Store, StoreConfig, Tree};
-use gitserver::{GitServers, TestRepo};
 use rayon::prelude::*;
+
+use crate::support::gitserver::{GitServers, TestRepo};
 
 /// Repositories with a small real history, served over git:// and https://.
 struct World {

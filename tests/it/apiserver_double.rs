@@ -1,12 +1,8 @@
 //! Self-test of the in-process API-server double through a real `kube::Client`.
 
-#[path = "support/apiserver/mod.rs"]
-mod apiserver;
-
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use apiserver::{ApiServer, Fault, FaultKind};
 use http_body_util::BodyExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
@@ -19,6 +15,8 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config, Discovery};
 use serde_json::{Value, json};
+
+use crate::support::apiserver::{ApiServer, Fault, FaultKind};
 
 /// A running double, a client for it and a runtime to drive the client.
 struct Env {
