@@ -1,6 +1,7 @@
 //! A stand-in data plane beside a real control plane (kube-apiserver, etcd,
 //! kube-controller-manager, kube-scheduler) that has no kubelet, no cloud and no storage:
-//! what `tools/control-plane` starts for the real-cluster runs of `tests/apply.rs`.
+//! what the real-cluster suites (`apply`, `dataplane`, `bigbang_apply`) run beside
+//! `tools/control-plane`'s cluster, one for all of them (`super::real_cluster`).
 //!
 //! One thread with its own tokio runtime polls the API server every 300 ms and plays
 //! - the kubelets of [`NODES`] nodes, `crunch-stand-in-0`, `-1`, … at 10.231.0.1, .2, …,
