@@ -79,3 +79,37 @@ impl Drop for Turn {
 fn turns() -> MutexGuard<'static, Turns> {
     TURNS.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::Turn;
+
+    #[test]
+    fn suites_take_turns_and_the_tests_of_one_suite_share_its_turn() {
+        let first = Turn::take("turns-a");
+        let second = Turn::take("turns-a");
+        let (started, wait_started) = mpsc::channel();
+        let other = std::thread::spawn(move || {
+            let _turn = Turn::take("turns-b");
+            started.send(()).unwrap();
+        });
+        let moment = Duration::from_millis(200);
+        assert!(
+            wait_started.recv_timeout(moment).is_err(),
+            "another suite waits"
+        );
+        drop(first);
+        assert!(
+            wait_started.recv_timeout(moment).is_err(),
+            "until the suite's last test is done"
+        );
+        drop(second);
+        wait_started
+            .recv_timeout(Duration::from_secs(10))
+            .expect("then its turn comes");
+        other.join().unwrap();
+    }
+}
