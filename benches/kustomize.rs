@@ -26,7 +26,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-#[path = "../tests/support/oracle.rs"]
+// The integration tests' oracle locator; this benchmark runs `kubectl` only, not `helm`.
+#[allow(dead_code)]
+#[path = "../tests/it/support/oracle.rs"]
 mod oracle;
 #[path = "support.rs"]
 mod support;

@@ -33,7 +33,7 @@ const TARGET_BYTES: usize = 50_000_000;
 /// Bytes per stream file: below Helm's per-file limit for chart files.
 const FILE_BYTES: usize = 4_000_000;
 
-#[path = "../tests/support/oracle.rs"]
+#[path = "../tests/it/support/oracle.rs"]
 mod oracle;
 #[path = "support.rs"]
 mod support;

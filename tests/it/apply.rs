@@ -1,0 +1,1162 @@
+//! `crunch apply` end to end. One suite, two targets: a real cluster when
+//! `CRUNCH_TEST_KUBECONFIG` names one (tests then run one at a time and start by deleting
+//! what the suite creates), otherwise the in-process API-server double, a fresh one per
+//! test. Every assertion reads the cluster through the Kubernetes API, never the double's
+//! insides; tests that need injected faults or the request log run on the double only.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crunch::apply::Cluster;
+use crunch::apply::{
+    self, EXIT_APPLY, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Options, Outcome, Report,
+    StartError,
+};
+use crunch::bundle::{self, Bundle, Component, ComponentKind, Object};
+use crunch::object::ObjectRef;
+
+use crate::support::apiserver::{ApiServer, Fault, FaultKind};
+use crate::support::block::block;
+use crate::support::real_cluster::{self, RealCluster};
+use crate::support::world::{REMOTE, World, copy_dir};
+use crate::support::{bundles, interrupt};
+
+// ---------------------------------------------------------------------------------------
+// Targets
+
+/// The cluster a test runs against.
+struct TestCluster {
+    double: Option<ApiServer>,
+    kubeconfig: PathBuf,
+    _dir: tempfile::TempDir,
+    /// On the real cluster: the suite's lock (its tests run one at a time) and this
+    /// test's part in the suite's turn on the cluster.
+    _real: Option<(MutexGuard<'static, ()>, RealCluster)>,
+}
+
+/// A clean cluster: a new double, or the real cluster with the suite's leftovers deleted.
+fn cluster() -> TestCluster {
+    let dir = tempfile::tempdir().expect("temp dir");
+    match real_cluster::claim("apply") {
+        Some(real) => {
+            static EXCLUSIVE: Mutex<()> = Mutex::new(());
+            let guard = EXCLUSIVE.lock().unwrap_or_else(|e| e.into_inner());
+            reset(&real.kubeconfig);
+            TestCluster {
+                double: None,
+                kubeconfig: real.kubeconfig.clone(),
+                _dir: dir,
+                _real: Some((guard, real)),
+            }
+        }
+        None => {
+            let double = ApiServer::start();
+            let kubeconfig = dir.path().join("kubeconfig");
+            double.write_kubeconfig(&kubeconfig);
+            TestCluster {
+                double: Some(double),
+                kubeconfig,
+                _dir: dir,
+                _real: None,
+            }
+        }
+    }
+}
+
+impl TestCluster {
+    fn options(&self, bundle: &Path) -> Options {
+        Options {
+            bundle: bundle.to_path_buf(),
+            kubeconfig: Some(self.kubeconfig.clone()),
+            timeout: Some(Duration::from_secs(120)),
+            prune: true,
+            jobs: 4,
+            ..Options::default()
+        }
+    }
+
+    fn apply(&self, options: &Options) -> (Report, Vec<String>) {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink_lines = lines.clone();
+        let sink: apply::Sink = Arc::new(move |line: &str| {
+            sink_lines.lock().unwrap().push(line.to_string());
+        });
+        let report = apply::apply(options, sink).expect("apply starts");
+        let lines = lines.lock().unwrap().clone();
+        (report, lines)
+    }
+
+    fn get(&self, target: &ObjectRef) -> Option<Value> {
+        block(async {
+            let cluster = self.connect().await;
+            cluster.get(target).await.expect("get")
+        })
+    }
+
+    fn list(&self, api_version: &str, kind: &str, namespace: &str, selector: &str) -> Vec<Value> {
+        block(async {
+            let cluster = self.connect().await;
+            cluster
+                .list(api_version, kind, namespace, selector)
+                .await
+                .expect("list")
+        })
+    }
+
+    /// Deletes an object if it is there.
+    fn delete(&self, target: &ObjectRef) {
+        block(async {
+            let _ = self.connect().await.delete(target).await;
+        });
+    }
+
+    /// Server-side applies `object` as another field manager.
+    fn apply_as(&self, manager: &str, object: &Value) {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).unwrap();
+        block(async {
+            let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                .await
+                .unwrap();
+            let client = kube::Client::try_from(config).unwrap();
+            let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+                client,
+                object["metadata"]["namespace"].as_str().unwrap(),
+                &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&()),
+            );
+            let name = object["metadata"]["name"].as_str().unwrap();
+            api.patch(
+                name,
+                &kube::api::PatchParams::apply(manager),
+                &kube::api::Patch::Apply(object),
+            )
+            .await
+            .expect("apply as another manager");
+        });
+    }
+
+    async fn connect(&self) -> Cluster {
+        Cluster::connect(Some(&self.kubeconfig), None, Duration::from_secs(30))
+            .await
+            .expect("connect")
+    }
+}
+
+/// An object in the cluster, by apiVersion, kind, namespace ("" when cluster-scoped) and
+/// name.
+fn target(api_version: &str, kind: &str, namespace: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: api_version.into(),
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    }
+}
+
+/// Deletes everything the suite creates from a real cluster and waits until it is gone.
+fn reset(kubeconfig: &Path) {
+    let bundles = worlds();
+    let mut namespaces: BTreeSet<String> = ["crunch-system".to_string()].into();
+    namespaces.extend(TEST_NAMESPACES.iter().map(|n| n.to_string()));
+    let mut cluster_scoped = Vec::new();
+    for path in [&bundles.dev, &bundles.prod] {
+        for target in bundles::kept_objects(path) {
+            if target.kind == "Namespace" {
+                namespaces.insert(target.name.clone());
+            } else if target.namespace.is_empty() {
+                cluster_scoped.push(target);
+            }
+        }
+    }
+    block(async {
+        let cluster = Cluster::connect(Some(kubeconfig), None, Duration::from_secs(30))
+            .await
+            .expect("connect to CRUNCH_TEST_KUBECONFIG");
+        let namespace = |name: &str| target("v1", "Namespace", "", name);
+        for target in cluster_scoped
+            .iter()
+            .chain(&namespaces.iter().map(|n| namespace(n)).collect::<Vec<_>>())
+        {
+            let _ = cluster.delete(target).await;
+        }
+        for _ in 0..240 {
+            let mut left = 0;
+            for name in &namespaces {
+                if matches!(cluster.get(&namespace(name)).await, Ok(Some(_))) {
+                    left += 1;
+                }
+            }
+            if left == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        panic!("the test namespaces did not go away");
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// Bundles
+
+/// Namespaces of the bundles the tests write themselves.
+const TEST_NAMESPACES: &[&str] = &["crunch-test", "crunch-test-extra"];
+
+struct Worlds {
+    _world: World,
+    dev: PathBuf,
+    prod: PathBuf,
+}
+
+/// The world's dev and prod bundles, built once per test process.
+fn worlds() -> &'static Worlds {
+    static WORLDS: OnceLock<Worlds> = OnceLock::new();
+    WORLDS.get_or_init(|| {
+        let world = World::new();
+        let mirror = format!("{REMOTE}={}/", world.repos.display());
+        let dev = world.build("dev", &mirror, &[]);
+        assert!(dev.ok(), "{}", dev.stderr);
+        let prod = world.build("prod", &mirror, &[]);
+        assert!(prod.ok(), "{}", prod.stderr);
+        Worlds {
+            dev: dev.out,
+            prod: prod.out,
+            _world: world,
+        }
+    })
+}
+
+/// A one-component bundle of `objects` in namespace `crunch-test`.
+fn small_bundle(dir: &Path, name: &str, timeout: &str, objects: Vec<Value>) -> PathBuf {
+    checked_bundle(dir, name, timeout, objects, vec![])
+}
+
+/// As [`small_bundle`], waiting for `health_checks` too.
+fn checked_bundle(
+    dir: &Path,
+    name: &str,
+    timeout: &str,
+    objects: Vec<Value>,
+    health_checks: Vec<ObjectRef>,
+) -> PathBuf {
+    bundle_of(
+        dir,
+        name,
+        (ComponentKind::Environment, timeout),
+        objects,
+        health_checks,
+    )
+}
+
+/// As [`small_bundle`], the one component being a HelmRelease's render.
+fn helm_bundle(dir: &Path, name: &str, timeout: &str, objects: Vec<Value>) -> PathBuf {
+    bundle_of(
+        dir,
+        name,
+        (ComponentKind::HelmRelease, timeout),
+        objects,
+        vec![],
+    )
+}
+
+fn bundle_of(
+    dir: &Path,
+    name: &str,
+    (kind, timeout): (ComponentKind, &str),
+    objects: Vec<Value>,
+    health_checks: Vec<ObjectRef>,
+) -> PathBuf {
+    let mut only = component(name, kind, vec![], timeout, objects);
+    only.health_checks = health_checks;
+    write_bundle(dir, name, vec![only])
+}
+
+/// A component of a test bundle; every object is applied.
+fn component(
+    id: &str,
+    kind: ComponentKind,
+    needs: Vec<&str>,
+    timeout: &str,
+    objects: Vec<Value>,
+) -> Component {
+    Component {
+        id: id.into(),
+        kind,
+        parent: None,
+        depends_on: needs.into_iter().map(String::from).collect(),
+        timeout: Some(timeout.into()),
+        release: None,
+        source: None,
+        health_checks: vec![],
+        objects: objects
+            .into_iter()
+            .map(|value| Object { value, apply: true })
+            .collect(),
+    }
+}
+
+/// Writes `components` as the bundle `name`, the first holding namespace `crunch-test`.
+fn write_bundle(dir: &Path, name: &str, mut components: Vec<Component>) -> PathBuf {
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "crunch-test"}});
+    components[0].objects.insert(
+        0,
+        Object {
+            value: namespace,
+            apply: true,
+        },
+    );
+    let out = dir.join(name);
+    bundle::write(
+        &Bundle {
+            environment: name.into(),
+            kube_version: "v1.28.15".into(),
+            sources: vec![],
+            components,
+        },
+        &out,
+    )
+    .expect("write bundle");
+    out
+}
+
+fn deployment(name: &str, image: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "crunch-test"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": image}]}}}})
+}
+
+fn versions(cluster: &TestCluster, targets: &[ObjectRef]) -> Vec<(ObjectRef, Option<String>)> {
+    targets
+        .iter()
+        .map(|t| {
+            let live = cluster.get(t);
+            let version = live.and_then(|v| {
+                v["metadata"]["resourceVersion"]
+                    .as_str()
+                    .map(str::to_string)
+            });
+            (t.clone(), version)
+        })
+        .collect()
+}
+
+/// The message of the first component, which must have timed out.
+fn timed_out(report: &Report) -> &str {
+    match &report.components[0].outcome {
+        Outcome::TimedOut(message) => message,
+        _ => panic!("{}", report.to_text()),
+    }
+}
+
+fn assert_ready(report: &Report, lines: &[String]) {
+    assert_eq!(
+        report.exit_code(),
+        EXIT_OK,
+        "{}\nprogress:\n{}",
+        report.to_text(),
+        lines.join("\n")
+    );
+    assert!(
+        report
+            .components
+            .iter()
+            .all(|c| c.outcome == Outcome::Ready)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Scenarios
+
+#[test]
+fn dev_bundle_goes_from_nothing_to_ready() {
+    let cluster = cluster();
+    let dev = &worlds().dev;
+    let (report, lines) = cluster.apply(&cluster.options(dev));
+    assert_ready(&report, &lines);
+    assert_eq!(report.components.len(), 5);
+    let logging = report
+        .components
+        .iter()
+        .find(|c| c.id == "HelmRelease/bigbang/logging")
+        .unwrap();
+    assert_eq!(logging.hooks, 1, "the post-install hook ran");
+    for target in bundles::kept_objects(dev) {
+        let live = cluster.get(&target);
+        let Some(live) = live else {
+            panic!("{target} is missing after apply");
+        };
+        if target.kind == "Deployment" {
+            let wanted = live["spec"]["replicas"].as_i64().unwrap_or(1);
+            assert_eq!(
+                live["status"]["readyReplicas"].as_i64(),
+                Some(wanted),
+                "{target}"
+            );
+            let selector = live["spec"]["selector"]["matchLabels"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+                .collect::<Vec<_>>()
+                .join(",");
+            let pods = cluster.list("v1", "Pod", &target.namespace, &selector);
+            assert!(!pods.is_empty(), "{target} has pods");
+            for pod in pods {
+                let ready = pod["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True");
+                assert!(
+                    ready,
+                    "pod {} of {target} is ready",
+                    pod["metadata"]["name"]
+                );
+            }
+        }
+    }
+    // The hook's delete policy (hook-succeeded) removed it once it completed.
+    let hook = target(
+        "batch/v1",
+        "Job",
+        "logging",
+        "logging-logging-logstore-bootstrap",
+    );
+    assert!(cluster.get(&hook).is_none());
+    let inventories = cluster.list(
+        "v1",
+        "ConfigMap",
+        "crunch-system",
+        "crunch.dev/inventory=true",
+    );
+    assert_eq!(inventories.len(), 5);
+}
+
+#[test]
+fn applying_the_same_bundle_again_changes_nothing() {
+    let cluster = cluster();
+    let dev = &worlds().dev;
+    let (first, lines) = cluster.apply(&cluster.options(dev));
+    assert_ready(&first, &lines);
+    let targets = bundles::kept_objects(dev);
+    let before = versions(&cluster, &targets);
+    // The second time from an archive of the same bundle, as it reaches an enclave.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("dev.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        fs::File::create(&archive).unwrap(),
+        flate2::Compression::default(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    tar.append_dir_all("dev", dev).unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    let (second, lines) = cluster.apply(&cluster.options(&archive));
+    assert_ready(&second, &lines);
+    assert_eq!(second.bundle, first.bundle);
+    for component in &second.components {
+        assert_eq!(
+            component.counts.created + component.counts.changed,
+            0,
+            "{}",
+            second.to_text()
+        );
+        assert_eq!(component.hooks, 0, "an unchanged component runs no hooks");
+    }
+    assert_eq!(versions(&cluster, &targets), before);
+}
+
+#[test]
+fn prod_after_dev_prunes_exactly_what_disappeared() {
+    let cluster = cluster();
+    let worlds = worlds();
+    let (first, lines) = cluster.apply(&cluster.options(&worlds.dev));
+    assert_ready(&first, &lines);
+    let (second, lines) = cluster.apply(&cluster.options(&worlds.prod));
+    assert_ready(&second, &lines);
+    let dev = bundles::kept_objects(&worlds.dev);
+    let prod = bundles::kept_objects(&worlds.prod);
+    let vanished: BTreeSet<ObjectRef> = dev
+        .iter()
+        .filter(|d| !prod.iter().any(|p| p.same_object(d)))
+        .cloned()
+        .collect();
+    assert!(!vanished.is_empty(), "dev and prod differ");
+    let pruned = second.pruned.as_ref().expect("pruning ran");
+    let deleted: BTreeSet<ObjectRef> = pruned.deleted.iter().cloned().collect();
+    assert_eq!(deleted, vanished, "{}", second.to_text());
+    for target in &vanished {
+        assert!(cluster.get(target).is_none(), "{target} was pruned");
+    }
+    for target in &prod {
+        assert!(cluster.get(target).is_some(), "{target} is there");
+    }
+}
+
+#[test]
+fn pods_that_never_become_ready_time_out_with_their_names() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = small_bundle(
+        tmp.path(),
+        "stuck",
+        "8s",
+        vec![deployment("stuck", "never-ready.invalid/app:1")],
+    );
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
+    let message = timed_out(&report);
+    assert!(message.contains("not ready after 8s"), "{message}");
+    assert!(
+        message.contains("Deployment crunch-test/stuck"),
+        "{message}"
+    );
+    assert!(message.contains("pod crunch-test/stuck-"), "{message}");
+    assert!(
+        message.contains("never-ready.invalid/app:1") || message.contains("ImagePull"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_interrupted_apply_is_completed_by_the_next_run() {
+    let cluster = cluster();
+    if let Some(double) = &cluster.double {
+        // Slow rollouts, so that the interrupt lands while components are still waiting.
+        double.set_speed(Duration::from_millis(1000));
+    }
+    let dev = &worlds().dev;
+    interrupt::apply_interrupted_at_first_wait(dev, &cluster.kubeconfig);
+    if let Some(double) = &cluster.double {
+        double.set_speed(Duration::from_millis(50));
+    }
+    let (report, lines) = cluster.apply(&cluster.options(dev));
+    assert_ready(&report, &lines);
+    for target in bundles::kept_objects(dev) {
+        assert!(cluster.get(&target).is_some(), "{target} is there");
+    }
+}
+
+#[test]
+fn a_tampered_bundle_is_refused_before_any_request() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("dev");
+    copy_dir(&worlds().dev, &copy);
+    let file = copy.join(
+        "objects/helmrelease.bigbang.logging/logging/deployment.logging-logging-logstore.yaml",
+    );
+    let text = fs::read_to_string(&file).unwrap();
+    fs::write(&file, text.replacen("replicas: 1", "replicas: 9", 1)).unwrap();
+    if let Some(double) = &cluster.double {
+        double.clear_requests();
+    }
+    let lines: apply::Sink = Arc::new(|_: &str| {});
+    let error = apply::apply(&cluster.options(&copy), lines).unwrap_err();
+    let StartError::Verification(message) = &error else {
+        panic!("{error}");
+    };
+    assert!(
+        message.contains("deployment.logging-logging-logstore.yaml: sha256 is"),
+        "{message}"
+    );
+    if let Some(double) = &cluster.double {
+        assert_eq!(double.requests(), vec![], "nothing was sent");
+    }
+    let cli = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("apply")
+        .arg(&copy)
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(cli.status.code(), Some(i32::from(EXIT_VERIFICATION)));
+    assert!(String::from_utf8_lossy(&cli.stderr).contains("bundle verification failed"));
+    if let Some(double) = &cluster.double {
+        assert_eq!(double.requests(), vec![], "nothing was sent");
+    }
+}
+
+#[test]
+fn conflicts_are_reported_per_field_and_force_takes_over() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "shared", "namespace": "crunch-test"},
+        "data": {"shared": "from-crunch"}});
+    let bundle = small_bundle(tmp.path(), "conflict", "30s", vec![config_map]);
+    let namespace_only = small_bundle(tmp.path(), "namespace", "30s", vec![]);
+    let (report, lines) = cluster.apply(&cluster.options(&namespace_only));
+    assert_ready(&report, &lines);
+    cluster.apply_as(
+        "other",
+        &json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": "crunch-test"},
+            "data": {"shared": "from-other"}}),
+    );
+    let (report, _) = cluster.apply(&cluster.options(&bundle));
+    assert_eq!(report.exit_code(), EXIT_APPLY, "{}", report.to_text());
+    let Outcome::Failed(message) = &report.components[0].outcome else {
+        panic!("{}", report.to_text());
+    };
+    assert!(
+        message.contains("ConfigMap crunch-test/shared"),
+        "{message}"
+    );
+    assert!(
+        message.contains(".data.shared: conflict with \"other\""),
+        "{message}"
+    );
+    assert!(message.contains("--force-conflicts"), "{message}");
+    let mut force = cluster.options(&bundle);
+    force.force_conflicts = true;
+    let (report, lines) = cluster.apply(&force);
+    assert_ready(&report, &lines);
+    let live = cluster
+        .get(&target("v1", "ConfigMap", "crunch-test", "shared"))
+        .unwrap();
+    assert_eq!(live["data"]["shared"], "from-crunch");
+}
+
+fn guard_service() -> Value {
+    json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "guard", "namespace": "crunch-test"},
+        "spec": {"selector": {"app": "guard"}, "ports": [{"port": 443, "targetPort": 8443}]}})
+}
+
+/// A webhook on creating Secrets (crunch's own writes, ConfigMaps, stay admissible),
+/// served by `namespace`/`guard`.
+fn guard_webhook(namespace: &str, failure_policy: &str) -> Value {
+    json!({"apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "crunch-test-guard"},
+        "webhooks": [{"name": "guard.crunch.test", "sideEffects": "None",
+            "admissionReviewVersions": ["v1"], "failurePolicy": failure_policy,
+            "clientConfig": {"service": {"name": "guard", "namespace": namespace, "path": "/validate"}},
+            "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                "resources": ["secrets"], "scope": "Namespaced"}]}]})
+}
+
+fn secret(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": "crunch-test"}, "data": {"a": "YQ=="}})
+}
+
+/// The webhook configuration is cluster-wide: remove it so it does not outlive the test.
+fn remove_guard_webhook(cluster: &TestCluster) {
+    cluster.delete(&target(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "",
+        "crunch-test-guard",
+    ));
+}
+
+/// Writes a bundle of several components: (id, depends on, timeout, objects).
+type ComponentSpec<'a> = (&'a str, Vec<&'a str>, &'a str, Vec<Value>);
+
+fn components_bundle(dir: &Path, name: &str, components: Vec<ComponentSpec>) -> PathBuf {
+    let components = components
+        .into_iter()
+        .map(|(id, needs, timeout, objects)| {
+            component(id, ComponentKind::HelmRelease, needs, timeout, objects)
+        })
+        .collect();
+    write_bundle(dir, name, components)
+}
+
+#[test]
+fn an_intercepted_object_waits_for_its_webhooks_endpoints() {
+    // The backend's component is ready (its Service exists) but nothing serves it yet.
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = components_bundle(
+        tmp.path(),
+        "webhook",
+        vec![
+            (
+                "server",
+                vec![],
+                "10s",
+                vec![guard_service(), guard_webhook("crunch-test", "Ignore")],
+            ),
+            ("users", vec!["server"], "4s", vec![secret("guarded")]),
+        ],
+    );
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, lines) = cluster.apply(&options);
+    remove_guard_webhook(&cluster);
+    assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
+    assert!(
+        report.to_text().contains(
+            "cannot apply Secret crunch-test/guarded within 4s: gave up after"
+        ) && report.to_text().contains(
+            "webhook service crunch-test/guard of ValidatingWebhookConfiguration crunch-test-guard has no ready endpoints"
+        ),
+        "{}",
+        report.to_text()
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(
+            "holding Secret crunch-test/guarded until webhook service crunch-test/guard"
+        )),
+        "{}",
+        lines.join("\n")
+    );
+    // Held, not let through unvalidated.
+    let guarded = target("v1", "Secret", "crunch-test", "guarded");
+    assert!(cluster.get(&guarded).is_none());
+}
+
+#[test]
+fn a_webhook_whose_backend_comes_later_does_not_hold_its_own_component() {
+    // As istio-crds declares the validator that istiod, which needs istio-crds, serves.
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = components_bundle(
+        tmp.path(),
+        "later",
+        vec![
+            (
+                "crds",
+                vec![],
+                "30s",
+                vec![guard_webhook("crunch-test", "Fail")],
+            ),
+            (
+                "server",
+                vec!["crds"],
+                "30s",
+                vec![
+                    deployment("guard", "registry.crunch.test/guard:1"),
+                    guard_service(),
+                ],
+            ),
+            ("users", vec!["server"], "30s", vec![secret("late")]),
+        ],
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    remove_guard_webhook(&cluster);
+    assert_ready(&report, &lines);
+}
+
+#[test]
+fn a_webhook_served_from_outside_the_bundle_is_left_to_the_api_server() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = small_bundle(
+        tmp.path(),
+        "outside",
+        "10s",
+        vec![
+            guard_webhook("crunch-test-extra", "Ignore"),
+            secret("passes"),
+        ],
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    remove_guard_webhook(&cluster);
+    assert_ready(&report, &lines);
+}
+
+#[test]
+fn dry_run_changes_nothing_and_diff_shows_what_would() {
+    let cluster = cluster();
+    let worlds = worlds();
+    let (report, lines) = cluster.apply(&cluster.options(&worlds.dev));
+    assert_ready(&report, &lines);
+    let targets = bundles::kept_objects(&worlds.dev);
+    let before = versions(&cluster, &targets);
+    let mut dry = cluster.options(&worlds.prod);
+    dry.dry_run = true;
+    let (report, lines) = cluster.apply(&dry);
+    assert_ready(&report, &lines);
+    assert!(report.dry_run);
+    let changed: usize = report
+        .components
+        .iter()
+        .map(|c| c.counts.changed + c.counts.created)
+        .sum();
+    assert!(changed > 0, "{}", report.to_text());
+    assert_eq!(
+        versions(&cluster, &targets),
+        before,
+        "a dry run changes nothing"
+    );
+    let changes = apply::diff(&cluster.options(&worlds.prod)).expect("diff");
+    let text = crunch::diff::render(&changes, apply::SIDES);
+    assert!(text.contains("live Deployment haproxy/haproxy"), "{text}");
+    assert!(text.contains("-  replicas: 1\n+  replicas: 3"), "{text}");
+    let same = apply::diff(&cluster.options(&worlds.dev)).expect("diff");
+    assert_eq!(
+        crunch::diff::render(&same, apply::SIDES),
+        "",
+        "dev is what is live"
+    );
+}
+
+#[test]
+fn health_checks_are_waited_for() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let elsewhere = target("apps/v1", "Deployment", "crunch-test", "elsewhere");
+    let bundle = checked_bundle(tmp.path(), "checked", "4s", vec![], vec![elsewhere]);
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    let message = timed_out(&report);
+    assert!(
+        message.contains("Deployment crunch-test/elsewhere: not found"),
+        "{message}"
+    );
+}
+
+#[test]
+fn pruning_spares_what_crunch_did_not_create_and_namespaces_without_the_flag() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let config_map = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "crunch-test"}, "data": {"from": "bundle"}})
+    };
+    let extra =
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "crunch-test-extra"}});
+    let first = small_bundle(
+        tmp.path(),
+        "first",
+        "30s",
+        vec![extra, config_map("owned"), config_map("adopted")],
+    );
+    let second = small_bundle(tmp.path(), "second", "30s", vec![]);
+    let namespace_only = small_bundle(tmp.path(), "namespace", "30s", vec![]);
+    let (report, lines) = cluster.apply(&cluster.options(&namespace_only));
+    assert_ready(&report, &lines);
+    // Someone else created "adopted" before crunch applied it.
+    cluster.apply_as("someone-else", &config_map("adopted"));
+    let (report, lines) = cluster.apply(&cluster.options(&first));
+    assert_ready(&report, &lines);
+    let (report, lines) = cluster.apply(&cluster.options(&second));
+    assert_ready(&report, &lines);
+    let owned = target("v1", "ConfigMap", "crunch-test", "owned");
+    let adopted = target("v1", "ConfigMap", "crunch-test", "adopted");
+    let namespace = target("v1", "Namespace", "", "crunch-test-extra");
+    let pruned = report.pruned.as_ref().unwrap();
+    assert_eq!(pruned.deleted, vec![owned.clone()], "{}", report.to_text());
+    assert!(cluster.get(&owned).is_none());
+    assert!(cluster.get(&adopted).is_some(), "crunch did not create it");
+    assert!(
+        cluster.get(&namespace).is_some(),
+        "namespaces need --prune-namespaces"
+    );
+    assert!(
+        pruned
+            .kept
+            .iter()
+            .any(|k| k.object == namespace && k.reason.contains("--prune-namespaces")),
+        "{}",
+        report.to_text()
+    );
+    let mut with_flag = cluster.options(&second);
+    with_flag.prune_scope.namespaces = true;
+    let (report, lines) = cluster.apply(&with_flag);
+    assert_ready(&report, &lines);
+    assert_eq!(
+        report.pruned.as_ref().unwrap().deleted,
+        vec![namespace],
+        "{}",
+        report.to_text()
+    );
+    let records = cluster.list(
+        "v1",
+        "ConfigMap",
+        "crunch-system",
+        "crunch.dev/inventory=true",
+    );
+    let components: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["data"]["inventory"].as_str())
+        .filter_map(|r| r.split("\"component\":\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(
+        !components.contains(&"first"),
+        "the emptied record is gone: {components:?}"
+    );
+}
+
+#[test]
+fn the_cli_reports_in_json_and_text() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "report", "namespace": "crunch-test"}, "data": {"a": "b"}});
+    let bundle = small_bundle(tmp.path(), "report", "30s", vec![config_map]);
+    let run = |format: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_crunch"))
+            .arg("apply")
+            .arg(&bundle)
+            .arg("--kubeconfig")
+            .arg(&cluster.kubeconfig)
+            .args(["--output", format])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let mut json: Value = serde_json::from_str(&run("json")).expect("JSON report");
+    json["seconds"] = json!(0);
+    assert!(json["requests"].as_u64().is_some_and(|n| n > 0), "{json}");
+    json["requests"] = json!(0);
+    for component in json["components"].as_array_mut().unwrap() {
+        component["seconds"] = json!(0);
+    }
+    let text = run("text");
+    let seconds = regex::Regex::new(r"\d+\.\d(\n|s, )").unwrap();
+    let requests = regex::Regex::new(r"\d+ API requests").unwrap();
+    let text = requests.replace_all(&text, "[N] API requests");
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("apply_report_json", serde_json::to_string_pretty(&json).unwrap());
+        insta::assert_snapshot!("apply_report_text_rerun", seconds.replace_all(&text, "[SECONDS]$1"));
+    });
+}
+
+#[test]
+fn transient_faults_are_retried() {
+    let cluster = cluster();
+    let Some(double) = &cluster.double else {
+        return; // Faults are injected into the double only.
+    };
+    for (path, kind, times) in [
+        ("/deployments", FaultKind::Status(503), 2),
+        ("/configmaps", FaultKind::Status(500), 2),
+        ("/services", FaultKind::Status(409), 1),
+        ("/secrets", FaultKind::Status(429), 1),
+        (
+            "/namespaces",
+            FaultKind::Latency(Duration::from_millis(300)),
+            3,
+        ),
+        ("/serviceaccounts", FaultKind::WebhookDown, 2),
+        ("/jobs", FaultKind::Hang, 1),
+    ] {
+        double.inject(Fault {
+            method: Some("PATCH".into()),
+            path_contains: path.into(),
+            times,
+            kind,
+        });
+    }
+    let mut options = cluster.options(&worlds().dev);
+    options.request_timeout = Some(Duration::from_secs(2));
+    let (report, lines) = cluster.apply(&options);
+    assert_ready(&report, &lines);
+}
+
+#[test]
+fn a_kind_without_its_definition_fails_with_a_clear_message() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let custom = json!({"apiVersion": "example.crunch.dev/v1", "kind": "Widget",
+        "metadata": {"name": "w", "namespace": "crunch-test"}});
+    let bundle = small_bundle(tmp.path(), "nokind", "3s", vec![custom]);
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
+    let message = timed_out(&report);
+    assert!(
+        message.contains("no matches for kind \"Widget\" in version \"example.crunch.dev/v1\""),
+        "{message}"
+    );
+}
+
+/// A custom resource with a schema, and a null where the schema wants a list.
+fn policy_definition_and_policy() -> (Value, Value) {
+    let definition = json!({"apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "policies.example.crunch.dev"},
+        "spec": {"group": "example.crunch.dev", "scope": "Cluster",
+            "names": {"kind": "Policy", "plural": "policies", "singular": "policy",
+                "listKind": "PolicyList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                    "spec": {"type": "object", "properties": {
+                        "match": {"type": "array", "items": {"type": "object", "properties": {
+                            "kinds": {"type": "array", "items": {"type": "string"}},
+                            "names": {"type": "array", "items": {"type": "string"}}}}}}}}}}}]}});
+    let policy = json!({"apiVersion": "example.crunch.dev/v1", "kind": "Policy",
+        "metadata": {"name": "crunch-test-nodeports"},
+        "spec": {"match": [{"kinds": ["Service"], "names": null}], "stale": true}});
+    (definition, policy)
+}
+
+fn remove_definition(cluster: &TestCluster, name: &str) {
+    cluster.delete(&target(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "",
+        name,
+    ));
+}
+
+#[test]
+fn helm_objects_are_stored_as_helms_create_would_store_them() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let (definition, policy) = policy_definition_and_policy();
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "crunch-test", "annotations": null},
+        "data": {"a": "1"}, "bogus": {"x": 1}});
+    let bundle = helm_bundle(tmp.path(), "nulls", "20s", vec![definition, policy, config]);
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+    let stored = cluster
+        .get(&target(
+            "example.crunch.dev/v1",
+            "Policy",
+            "",
+            "crunch-test-nodeports",
+        ))
+        .expect("the policy is stored");
+    assert_eq!(stored["spec"], json!({"match": [{"kinds": ["Service"]}]}));
+    let stored = cluster
+        .get(&target("v1", "ConfigMap", "crunch-test", "settings"))
+        .expect("the config map is stored");
+    assert!(stored.get("bogus").is_none(), "{stored}");
+    assert!(stored["metadata"].get("annotations").is_none(), "{stored}");
+    // Again: nothing to change.
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+    assert_eq!(
+        report.components[0].counts.changed,
+        0,
+        "{}",
+        report.to_text()
+    );
+    assert_eq!(
+        report.components[0].counts.created,
+        0,
+        "{}",
+        report.to_text()
+    );
+    remove_definition(&cluster, "policies.example.crunch.dev");
+}
+
+#[test]
+fn kustomization_custom_resources_with_nulls_fail_as_kustomize_controller_fails() {
+    // kustomize-controller sends custom resources as they are: the server refuses an
+    // undeclared field first, then a null where the schema wants a list.
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let (definition, policy) = policy_definition_and_policy();
+    let mut declared = policy.clone();
+    declared["spec"].as_object_mut().unwrap().remove("stale");
+    for (name, policy, error) in [
+        (
+            "undeclared",
+            policy,
+            ".spec.stale: field not declared in schema",
+        ),
+        (
+            "nulls",
+            declared,
+            "spec.match[0].names: Invalid value: \"null\"",
+        ),
+    ] {
+        let bundle = small_bundle(tmp.path(), name, "20s", vec![definition.clone(), policy]);
+        let (report, _) = cluster.apply(&cluster.options(&bundle));
+        assert_eq!(report.exit_code(), EXIT_APPLY, "{}", report.to_text());
+        let text = report.to_text();
+        assert!(text.contains(error), "{text}");
+    }
+    remove_definition(&cluster, "policies.example.crunch.dev");
+}
+
+#[test]
+fn hooks_succeeded_are_deleted_once_every_hook_of_the_event_ran() {
+    // As kyverno-policies' wait Job runs as a ServiceAccount that is a hook of its own.
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let hook = |weight: &str| {
+        json!({"helm.sh/hook": "post-install,post-upgrade", "helm.sh/hook-weight": weight,
+               "helm.sh/hook-delete-policy": "hook-succeeded,before-hook-creation"})
+    };
+    let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "waiter", "namespace": "crunch-test", "annotations": hook("-5")}});
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "wait", "namespace": "crunch-test", "annotations": hook("10")},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"serviceAccountName": "waiter",
+            "restartPolicy": "Never",
+            "containers": [{"name": "wait", "image": "registry.crunch.test/wait:1"}]}}}});
+    let bundle = helm_bundle(tmp.path(), "hooks", "20s", vec![account, job]);
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+    assert_eq!(report.components[0].hooks, 2);
+    for (kind, api_version, name) in [
+        ("ServiceAccount", "v1", "waiter"),
+        ("Job", "batch/v1", "wait"),
+    ] {
+        let hook = target(api_version, kind, "crunch-test", name);
+        assert!(cluster.get(&hook).is_none(), "{hook} was deleted");
+    }
+}
+
+#[test]
+fn a_namespace_still_being_deleted_is_created_again_once_gone() {
+    // An add-on switched off and at once on again: its namespace is still terminating.
+    let cluster = cluster();
+    if let Some(double) = &cluster.double {
+        double.set_speed(Duration::from_millis(1000));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "crunch-test-extra"}});
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "addon", "namespace": "crunch-test-extra"}, "data": {"a": "1"}});
+    let on = small_bundle(tmp.path(), "addon", "60s", vec![namespace, config]);
+    let off = small_bundle(tmp.path(), "addon-off", "60s", vec![]);
+    let options = |bundle: &Path| {
+        let mut options = cluster.options(bundle);
+        options.prune_scope.namespaces = true;
+        options
+    };
+    for bundle in [&on, &off, &on] {
+        let (report, lines) = cluster.apply(&options(bundle));
+        assert_ready(&report, &lines);
+    }
+    let config = target("v1", "ConfigMap", "crunch-test-extra", "addon");
+    assert!(cluster.get(&config).is_some());
+}
+
+#[test]
+fn a_workload_without_pods_times_out_with_its_controllers_reason() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let job = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "orphan", "namespace": "crunch-test"},
+        "spec": {"backoffLimit": 0, "template": {"spec": {"serviceAccountName": "nobody",
+            "restartPolicy": "Never",
+            "containers": [{"name": "run", "image": "registry.crunch.test/run:1"}]}}}});
+    let bundle = small_bundle(tmp.path(), "orphan", "5s", vec![job]);
+    let mut options = cluster.options(&bundle);
+    options.timeout = None;
+    let (report, _) = cluster.apply(&options);
+    let message = timed_out(&report);
+    assert!(
+        message.contains("event FailedCreate: ")
+            && message.contains("error looking up service account crunch-test/nobody"),
+        "{message}"
+    );
+}

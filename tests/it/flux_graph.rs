@@ -1,0 +1,628 @@
+//! `crunch build` of small customer environments whose Flux objects point at test
+//! repositories served by a real git daemon: GitRepository artifacts (`spec.ignore`,
+//! `.sourceignore`, source-controller's default exclusions) and Flux Kustomizations.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::gitserver::{GitServers, TestRepo};
+
+/// A temporary customer environment, the repositories it points at, and their server.
+struct Setup {
+    tmp: tempfile::TempDir,
+    servers: GitServers,
+}
+
+impl Setup {
+    /// Serves the repositories `make` creates under the repository root.
+    fn new(make: impl FnOnce(&Path)) -> Setup {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let repos = tmp.path().join("repos");
+        make(&repos);
+        let servers = GitServers::start(&repos);
+        Setup { tmp, servers }
+    }
+
+    /// Writes the environment `env` (a kustomization of `objects`, given as YAML with
+    /// `{repos}` standing for the repository server's base URL) and builds it.
+    fn build(&self, env: &str, objects: &str) -> Result<PathBuf, String> {
+        let dir = self.tmp.path().join("customer").join(env);
+        fs::create_dir_all(&dir).expect("create the environment");
+        let base = self.servers.git_url("");
+        let objects = objects.replace("{repos}/", &base);
+        fs::write(dir.join("flux.yaml"), objects).expect("write the objects");
+        fs::write(
+            dir.join("kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [flux.yaml]\n",
+        )
+        .expect("write the kustomization");
+        let out = self.tmp.path().join(format!("out-{env}"));
+        let output = Command::new(env!("CARGO_BIN_EXE_crunch"))
+            .arg("build")
+            .arg(&dir)
+            .arg("-o")
+            .arg(&out)
+            .arg("--cache-dir")
+            .arg(self.tmp.path().join("cache"))
+            .output()
+            .expect("run crunch");
+        if output.status.success() {
+            Ok(out)
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    }
+}
+
+/// The text of the one bundle file whose path ends with `suffix`.
+fn object(out: &Path, suffix: &str) -> String {
+    let mut found = Vec::new();
+    let mut stack = vec![out.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("read the bundle") {
+            let path = entry.expect("a bundle entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(suffix) {
+                found.push(path);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "files ending with {suffix}: {found:?}");
+    fs::read_to_string(&found[0]).expect("read the object")
+}
+
+/// A chart that shows which of its files it can see.
+fn files_chart(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "charts");
+    repo.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: files\nversion: 0.1.0\n",
+    )
+    .write(
+        "chart/templates/seen.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: seen-{{ .Release.Name }}\ndata:\n{{- range $name := list \"notes.md\" \"kept.yaml\" \"logo.png\" \"drop.txt\" \"docs/keep.md\" }}\n  {{ $name | replace \"/\" \"_\" }}: {{ $.Files.Get $name | quote }}\n{{- end }}\n  glob: \"{{ range $path, $_ := $.Files.Glob \"docs/*\" }}{{ $path }},{{ end }}\"\n",
+    )
+    .write("chart/notes.md", "notes\n")
+    .write("chart/kept.yaml", "kept\n")
+    .write("chart/logo.png", "png\n")
+    .write("chart/drop.txt", "drop\n")
+    .write("chart/docs/keep.md", "keep\n")
+    .write("chart/docs/other.md", "other\n")
+    .write("chart/.sourceignore", "# this directory's own rules\ndrop.txt\n");
+    repo.commit("a chart reading its files");
+}
+
+const TWO_RELEASES: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: ignoring, namespace: flux-system}
+spec:
+  url: {repos}/charts
+  ref: {branch: main}
+  ignore: |
+    # no markdown, but one
+    /**/*.md
+    !/chart/docs/keep.md
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: plain, namespace: flux-system}
+spec:
+  url: {repos}/charts
+  ref: {branch: main}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: ignoring, namespace: flux-system}
+spec:
+  chart:
+    spec: {chart: ./chart, sourceRef: {kind: GitRepository, name: ignoring}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: plain, namespace: flux-system}
+spec:
+  chart:
+    spec: {chart: ./chart, sourceRef: {kind: GitRepository, name: plain}}
+";
+
+#[test]
+fn charts_see_the_gitrepository_artifact_not_the_checkout() {
+    let setup = Setup::new(files_chart);
+    let out = setup
+        .build("dev", TWO_RELEASES)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    // spec.ignore replaces the default exclusions (logo.png is back), the chart's own
+    // .sourceignore still applies, and `!` brings one markdown file back.
+    let ignoring = object(&out, "configmap.seen-ignoring.yaml");
+    for line in [
+        "notes.md: \"\"",
+        "kept.yaml: |",
+        "logo.png: |",
+        "drop.txt: \"\"",
+        "docs_keep.md: |",
+        "glob: docs/keep.md,\n",
+    ] {
+        assert!(ignoring.contains(line), "no `{line}` in\n{ignoring}");
+    }
+    // With no spec.ignore, the .sourceignore's pattern also replaces the defaults.
+    let plain = object(&out, "configmap.seen-plain.yaml");
+    for line in [
+        "notes.md: |",
+        "logo.png: |",
+        "drop.txt: \"\"",
+        "glob: docs/keep.md,docs/other.md,\n",
+    ] {
+        assert!(plain.contains(line), "no `{line}` in\n{plain}");
+    }
+}
+
+#[test]
+fn without_any_pattern_the_default_exclusions_apply() {
+    let setup = Setup::new(|repos| {
+        files_chart(repos);
+        let mut repo = TestRepo::init(repos, "bare-chart");
+        repo.write(
+            "chart/Chart.yaml",
+            "apiVersion: v2\nname: bare\nversion: 0.1.0\n",
+        )
+        .write(
+            "chart/templates/seen.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bare\ndata:\n  logo: {{ .Files.Get \"logo.png\" | quote }}\n  ci: {{ .Files.Get \".gitlab-ci.yml\" | quote }}\n  notes: {{ .Files.Get \"notes.md\" | quote }}\n",
+        )
+        .write("chart/logo.png", "png\n")
+        .write("chart/.gitlab-ci.yml", "ci\n")
+        .write("chart/notes.md", "notes\n");
+        repo.commit("a chart without ignore rules");
+    });
+    let objects = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: bare, namespace: flux-system}
+spec:
+  url: {repos}/bare-chart
+  ref: {branch: main}
+  ignore: \"# only a comment: no pattern\"
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: bare, namespace: flux-system}
+spec:
+  chart:
+    spec: {chart: ./chart, sourceRef: {kind: GitRepository, name: bare}}
+";
+    let out = setup
+        .build("dev", objects)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let seen = object(&out, "configmap.bare.yaml");
+    for line in ["logo: \"\"", "ci: \"\"", "notes: |"] {
+        assert!(seen.contains(line), "no `{line}` in\n{seen}");
+    }
+}
+
+#[test]
+fn an_invalid_ignore_pattern_names_its_line() {
+    let setup = Setup::new(files_chart);
+    let objects = TWO_RELEASES.replace("!/chart/docs/keep.md", "{unclosed");
+    let Err(stderr) = setup.build("dev", &objects) else {
+        panic!("built with an invalid pattern");
+    };
+    assert!(
+        stderr.contains("spec.ignore:3: invalid ignore pattern `{unclosed`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("GitRepository flux-system/ignoring"),
+        "{stderr}"
+    );
+}
+
+/// A kustomize base, a component, and a base that lists a file the artifact leaves out.
+fn apps_repo(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "apps");
+    repo.write(
+        "deploy/kustomization.yaml",
+        "resources: [deployment.yaml, service.yaml]\n",
+    )
+    .write(
+        "deploy/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n        - name: web\n          image: nginx:1.0\n",
+    )
+    .write(
+        "deploy/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n",
+    )
+    .write(
+        "components/extra/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [configmap.yaml]\n",
+    )
+    .write(
+        "components/extra/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  from: component\n",
+    )
+    .write("docs/kustomization.yaml", "resources: [readme.md]\n")
+    .write(
+        "docs/readme.md",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: readme\n",
+    );
+    repo.commit("a base and a component");
+}
+
+const WEB: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: apps, namespace: flux-system}
+spec:
+  url: {repos}/apps
+  ref: {branch: main}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: web, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: apps}
+  path: ./deploy
+  targetNamespace: web
+  namePrefix: pre-
+  images: [{name: nginx, newTag: \"1.1\"}]
+  patches:
+    - patch: |
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: any}
+        spec: {replicas: 3}
+      target: {kind: Deployment}
+  components: [../components/extra]
+  commonMetadata:
+    labels: {team: a}
+  healthChecks:
+    - {apiVersion: apps/v1, kind: Deployment, name: pre-web, namespace: web}
+    - {apiVersion: v1, kind: Service, name: elsewhere}
+";
+
+#[test]
+fn a_flux_kustomization_renders_its_path_with_its_overlay() {
+    let setup = Setup::new(apps_repo);
+    let out = setup
+        .build("dev", WEB)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let deployment = object(&out, "deployment.pre-web.yaml");
+    for line in [
+        "name: pre-web",
+        "namespace: web",
+        "replicas: 3",
+        "image: nginx:1.1",
+        "team: a",
+    ] {
+        assert!(deployment.contains(line), "no `{line}` in\n{deployment}");
+    }
+    // commonMetadata labels objects, never selectors.
+    assert!(
+        deployment.contains("matchLabels:\n      app: web\n"),
+        "{deployment}"
+    );
+    let service = object(&out, "service.pre-web.yaml");
+    assert!(service.contains("namespace: web"), "{service}");
+    let extra = object(&out, "configmap.pre-extra.yaml");
+    assert!(extra.contains("from: component"), "{extra}");
+
+    let index = fs::read_to_string(out.join("index.json")).expect("read the index");
+    let index: serde_json::Value = serde_json::from_str(&index).expect("the index is JSON");
+    let components = index["components"].as_array().cloned().unwrap_or_default();
+    let web = components
+        .iter()
+        .find(|c| c["id"] == "Kustomization/flux-system/web");
+    let Some(web) = web else {
+        panic!("no Kustomization component in {components:?}");
+    };
+    assert_eq!(web["kind"], "Kustomization");
+    assert_eq!(web["source"]["path"], "./deploy");
+    // The applier waits for health checks; a missing namespace is the Kustomization's.
+    assert_eq!(
+        web["healthChecks"],
+        serde_json::json!([
+            {"apiVersion": "apps/v1", "kind": "Deployment", "namespace": "web", "name": "pre-web"},
+            {"apiVersion": "v1", "kind": "Service", "namespace": "flux-system", "name": "elsewhere"}
+        ])
+    );
+    let kinds: Vec<&str> = web["objects"]
+        .as_array()
+        .map(|objects| objects.iter().filter_map(|o| o["kind"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(kinds.len(), 3, "{web}");
+    for kind in ["ConfigMap", "Deployment", "Service"] {
+        assert!(kinds.contains(&kind), "{kind} missing from {web}");
+    }
+}
+
+#[test]
+fn a_flux_kustomization_with_post_build_is_refused() {
+    let setup = Setup::new(apps_repo);
+    let objects = format!("{WEB}  postBuild:\n    substitute: {{cluster: dev}}\n");
+    let Err(stderr) = setup.build("dev", &objects) else {
+        panic!("built a Kustomization with postBuild");
+    };
+    assert!(
+        stderr.contains("Kustomization spec.postBuild is not supported yet"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Kustomization flux-system/web"), "{stderr}");
+}
+
+#[test]
+fn a_kustomization_cannot_list_a_file_the_artifact_leaves_out() {
+    let setup = Setup::new(apps_repo);
+    let docs = WEB.replace("path: ./deploy", "path: ./docs").replace(
+        "  ref: {branch: main}\n",
+        "  ref: {branch: main}\n  ignore: \"*.md\"\n",
+    );
+    let Err(stderr) = setup.build("dev", &docs) else {
+        panic!("built from an ignored file");
+    };
+    assert!(stderr.contains("readme.md"), "{stderr}");
+}
+
+/// Two charts: `crds` installs the CustomResourceDefinitions of a cluster-scoped and a
+/// namespaced custom kind (one from `crds/`, one from its templates); `policies` renders an
+/// object of each, of a built-in kind of each scope, and of a kind no chart defines, none
+/// of them naming a namespace.
+fn scoped_charts(repos: &Path) {
+    let crd = |name: &str, scope: &str| {
+        format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {name}s.example.dev\nspec:\n  group: example.dev\n  scope: {scope}\n  names: {{kind: {name}, plural: {name}s}}\n  versions: [{{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object}}}}}}]\n"
+        )
+    };
+    let mut repo = TestRepo::init(repos, "charts");
+    repo.write("crds/Chart.yaml", "apiVersion: v2\nname: crds\nversion: 0.1.0\n")
+        .write("crds/crds/guard.yaml", &crd("ClusterGuard", "Cluster"))
+        .write("crds/templates/guard.yaml", &crd("Guard", "Namespaced"))
+        .write(
+            "policies/Chart.yaml",
+            "apiVersion: v2\nname: policies\nversion: 0.1.0\n",
+        )
+        .write(
+            "policies/templates/objects.yaml",
+            "apiVersion: example.dev/v1\nkind: ClusterGuard\nmetadata:\n  name: everywhere\n---\napiVersion: example.dev/v1\nkind: Guard\nmetadata:\n  name: here\n---\napiVersion: other.dev/v1\nkind: Widget\nmetadata:\n  name: w\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n",
+        );
+    repo.commit("charts with custom kinds");
+}
+
+const SCOPED: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: charts, namespace: flux-system}
+spec:
+  url: {repos}/charts
+  ref: {branch: main}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: crds, namespace: flux-system}
+spec:
+  chart:
+    spec: {chart: ./crds, sourceRef: {kind: GitRepository, name: charts}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: policies, namespace: flux-system}
+spec:
+  targetNamespace: guarded
+  chart:
+    spec: {chart: ./policies, sourceRef: {kind: GitRepository, name: charts}}
+";
+
+#[test]
+fn a_custom_kind_takes_its_scope_from_its_crd_anywhere_in_the_bundle() {
+    let setup = Setup::new(scoped_charts);
+    fs::create_dir_all(setup.tmp.path().join("customer")).expect("create the customer repo");
+    fs::write(
+        setup.tmp.path().join("customer/crunch.yaml"),
+        "apiVersion: crunch.dev/v1alpha1\nkind: Config\ncluster:\n  kinds:\n    other.dev/Widget: Namespaced\n",
+    )
+    .expect("write crunch.yaml");
+    let out = setup
+        .build("dev", SCOPED)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let policies = "helmrelease.flux-system.policies";
+    for (file, namespaced) in [
+        ("_cluster/clusterguard.everywhere.yaml", false),
+        ("guarded/guard.here.yaml", true),
+        ("guarded/widget.w.yaml", true),
+        ("_cluster/clusterrole.reader.yaml", false),
+        ("guarded/configmap.settings.yaml", true),
+    ] {
+        let text = object(&out, &format!("{policies}/{file}"));
+        assert_eq!(
+            text.contains("namespace: guarded"),
+            namespaced,
+            "{file}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn a_custom_kind_of_unknown_scope_is_an_error_naming_it() {
+    let setup = Setup::new(scoped_charts);
+    let stderr = setup.build("dev", SCOPED).expect_err("the build must fail");
+    for part in [
+        "HelmRelease flux-system/policies",
+        "Widget.other.dev w",
+        "other.dev/Widget",
+        "cluster.kinds",
+    ] {
+        assert!(stderr.contains(part), "no `{part}` in\n{stderr}");
+    }
+}
+
+/// A chart whose template shows what a `null` in the HelmRelease's values did.
+fn nulls_chart(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "nulls");
+    repo.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: nulls\nversion: 0.1.0\n",
+    )
+    .write(
+        "chart/values.yaml",
+        "baseConfig:\n  preflight-check:\n    image: \"\"\n    tag: v1\naddons:\n  alloy-operator:\n    crds:\n      deploy: true\n",
+    )
+    .write(
+        "chart/templates/nulls.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nulls\ndata:\n  image: {{ dig \"preflight-check\" \"image\" \"dflt\" .Values.baseConfig | quote }}\n  tag: {{ dig \"preflight-check\" \"tag\" \"dflt\" .Values.baseConfig | quote }}\n  deploy: {{ dig \"alloy-operator\" \"crds\" \"deploy\" \"dflt\" .Values.addons | quote }}\n  extra: {{ dig \"alloy-operator\" \"crds\" \"extra\" \"dflt\" .Values.addons | toJson | quote }}\n  values: {{ toJson .Values | quote }}\n",
+    );
+    repo.commit("a chart printing its values");
+}
+
+const NULLS_RELEASE: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: nulls, namespace: flux-system}
+spec:
+  url: {repos}/nulls
+  ref: {branch: main}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: defaults, namespace: flux-system}
+data:
+  values.yaml: |
+    baseConfig:
+      preflight-check:
+        image: pinned
+        tag: null
+    addons:
+      alloy-operator:
+        crds:
+          extra: from-configmap
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: overrides, namespace: flux-system}
+stringData:
+  values.yaml: |
+    baseConfig:
+      preflight-check:
+        image: null
+    addons:
+      alloy-operator:
+        crds:
+          extra: null
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: nulls, namespace: flux-system}
+spec:
+  chart:
+    spec: {chart: ./chart, sourceRef: {kind: GitRepository, name: nulls}}
+  valuesFrom:
+    - {kind: ConfigMap, name: defaults}
+    - {kind: Secret, name: overrides}
+  values:
+    baseConfig:
+      preflight-check:
+        tag: v3
+    addons:
+      alloy-operator:
+        crds:
+          deploy: null
+";
+
+/// helm-controller merges `valuesFrom` in order and `spec.values` last with
+/// `chartutil.MergeMaps` (fluxcd/pkg `chartutil/merge.go`, called by
+/// `ChartValuesFromReferences` in `chartutil/values.go`), which keeps a later `null` over
+/// an earlier value and a later value over an earlier `null`. Helm then coalesces: a `null`
+/// over a chart default deletes the key, one without a default stays. The expected lines are
+/// `helm template` v4.1.4's output with those merged values as its one `-f` file.
+#[test]
+fn nulls_in_helmrelease_values_reach_helm_and_delete_chart_defaults() {
+    let setup = Setup::new(nulls_chart);
+    let out = setup
+        .build("dev", NULLS_RELEASE)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let nulls = object(&out, "configmap.nulls.yaml");
+    for line in [
+        "image: dflt\n",
+        "tag: v3\n",
+        "deploy: dflt\n",
+        "extra: \"null\"\n",
+        r#"values: '{"addons":{"alloy-operator":{"crds":{"extra":null}}},"baseConfig":{"preflight-check":{"tag":"v3"}}}'"#,
+    ] {
+        assert!(nulls.contains(line), "no `{line}` in\n{nulls}");
+    }
+}
+
+/// A chart that prints its values and a key generated from the seeded random source.
+fn echo_chart(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "echo");
+    repo.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: echo\nversion: 0.1.0\n",
+    )
+    .write("chart/values.yaml", "greeting: hello\n")
+    .write(
+        "chart/templates/echo.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: echo\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  key: {{ genPrivateKey \"ecdsa\" | sha256sum | quote }}\n",
+    );
+    repo.commit("an echoing chart");
+}
+
+fn echo_release(values: &str) -> String {
+    format!(
+        "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: echo, namespace: flux-system}}
+spec:
+  url: {{repos}}/echo
+  ref: {{branch: main}}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {{name: echo, namespace: flux-system}}
+spec:
+  chart:
+    spec: {{chart: ./chart, sourceRef: {{kind: GitRepository, name: echo}}}}
+  values: {values}
+"
+    )
+}
+
+#[test]
+fn a_cached_render_is_the_render_and_any_input_change_renders_again() {
+    let setup = Setup::new(echo_chart);
+    let file = "helmrelease.flux-system.echo/flux-system/configmap.echo.yaml";
+    let first = setup
+        .build("dev", &echo_release("{greeting: hi}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let cold = object(&first, file);
+    let renders = setup.tmp.path().join("cache/renders");
+    assert!(renders.is_dir(), "no render cache at {}", renders.display());
+    // The same inputs again: the cached render, byte for byte what rendering gave.
+    let again = setup
+        .build("dev", &echo_release("{greeting: hi}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert_eq!(object(&again, file), cold);
+    // Changed values render anew.
+    let changed = setup
+        .build("dev", &echo_release("{greeting: bye}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let text = object(&changed, file);
+    assert!(text.contains("greeting: bye"), "{text}");
+    // A cache entry that cannot be read is a miss, never an error or a wrong render.
+    let mut stack = vec![renders];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).expect("read the render cache") {
+            let path = entry.expect("an entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                fs::write(&path, "[{").expect("break an entry");
+            }
+        }
+    }
+    let broken = setup
+        .build("dev", &echo_release("{greeting: hi}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert_eq!(object(&broken, file), cold);
+}

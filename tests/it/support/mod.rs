@@ -1,0 +1,12 @@
+//! What several suites share.
+
+pub mod apiserver;
+pub mod block;
+pub mod bundles;
+pub mod dataplane;
+pub mod diff;
+pub mod gitserver;
+pub mod interrupt;
+pub mod oracle;
+pub mod real_cluster;
+pub mod world;
