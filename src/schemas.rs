@@ -2,7 +2,7 @@
 //! and other tools: `crunch.yaml`, `crunch.lock` and a bundle's `index.json`. Each is
 //! generated from the serde types that read the file, so it cannot drift from them;
 //! `crunch schemas DIR` writes them, `schemas/*.schema.json` are the committed copies
-//! (`tests/schemas.rs` checks that they are current), and each names its published URL
+//! (`tests/it/schemas.rs` checks that they are current), and each names its URL
 //! as its `$id`.
 
 use schemars::JsonSchema;

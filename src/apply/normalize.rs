@@ -242,7 +242,7 @@ struct Types {
 
 static TYPES: LazyLock<Types> = LazyLock::new(|| {
     serde_json::from_str(include_str!("../../schemas/types.json"))
-        .expect("schemas/types.json is valid: tests/schemas.rs reads it")
+        .expect("schemas/types.json is valid: tests/it/schemas.rs reads it")
 });
 
 fn builtin(api_version: &str, kind: &str) -> Option<usize> {

@@ -171,7 +171,7 @@ static BUILTIN_SCOPES: LazyLock<HashMap<String, Scope>> = LazyLock::new(|| {
         namespaced: Vec<String>,
     }
     let table: Table = serde_json::from_str(include_str!("../schemas/kinds.json"))
-        .expect("schemas/kinds.json is valid: tests/schemas.rs reads it");
+        .expect("schemas/kinds.json is valid: tests/it/schemas.rs reads it");
     let cluster = table.cluster.into_iter().map(|k| (k, Scope::Cluster));
     let namespaced = table.namespaced.into_iter().map(|k| (k, Scope::Namespaced));
     cluster.chain(namespaced).collect()
