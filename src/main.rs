@@ -53,8 +53,11 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print crunch's man page (roff; e.g. `crunch man | man -l -`).
-    Man,
+    /// Print crunch's man page, or COMMAND's (roff; e.g. `crunch man build | man -l -`).
+    Man {
+        /// The subcommand whose page to print (`build` prints crunch-build(1)).
+        command: Option<String>,
+    },
     /// Write the JSON Schemas of crunch.yaml, crunch.lock and a bundle's index.json into DIR.
     Schemas {
         /// The directory (created if missing; the schemas in it are replaced).
@@ -395,9 +398,23 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             Ok(String::from_utf8_lossy(&script).into_owned().into())
         }
         Command::Schemas { dir } => write_schemas(&dir).map(Output::from).map_err(failed),
-        Command::Man => {
+        Command::Man { command } => {
+            let top = Cli::command();
+            let page_of = match command {
+                None => top,
+                Some(name) => {
+                    let Some(sub) = top.find_subcommand(&name) else {
+                        // 2, as clap exits on every other usage error.
+                        return Err((Error::new(format!("crunch has no command {name:?}")), 2));
+                    };
+                    // Named as the top page's SEE ALSO names it: crunch-build(1).
+                    sub.clone()
+                        .name(format!("crunch-{name}"))
+                        .version(env!("CARGO_PKG_VERSION"))
+                }
+            };
             let mut page = Vec::new();
-            clap_mangen::Man::new(Cli::command())
+            clap_mangen::Man::new(page_of)
                 .render(&mut page)
                 .map_err(|e| failed(Error::new(format!("cannot render the man page: {e}"))))?;
             Ok(String::from_utf8_lossy(&page).into_owned().into())

@@ -56,3 +56,18 @@ fn man_page() {
         assert!(page.contains(subcommand), "no {subcommand}: {page}");
     }
 }
+
+/// `crunch man COMMAND` is the page the top page refers to: crunch-build(1) for `build`,
+/// with that command's options; an unknown command is a usage error.
+#[test]
+fn man_page_of_a_command() {
+    let page = crunch(&["man", "build"]);
+    assert!(page.contains(".TH crunch-build 1"), "{page}");
+    assert!(page.contains("offline"), "{page}");
+    let refused = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .args(["man", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("crunch has no command \"nope\""));
+}
