@@ -472,6 +472,7 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
         jobs: args.jobs,
         expect_digest: args.expect_digest,
         request_timeout: None,
+        stop_on_ctrl_c: true,
     };
     let sink: apply::Sink = Arc::new(|line: &str| eprintln!("{line}"));
     let report = apply::apply(&options, sink).map_err(start_error)?;

@@ -78,6 +78,10 @@ pub struct Options {
     /// How long one API request may take before it is abandoned and retried (default
     /// [`REQUEST_TIMEOUT`]).
     pub request_timeout: Option<Duration>,
+    /// Stop cleanly on Ctrl-C (SIGINT), as the command line does. This takes SIGINT over
+    /// for the rest of the process, so a program that embeds the applier (a test suite,
+    /// say) leaves it off unless Ctrl-C should stop the run rather than the program.
+    pub stop_on_ctrl_c: bool,
 }
 
 /// Why `crunch apply` could not start.
@@ -100,8 +104,9 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// Verifies, plans and applies a bundle; progress lines go to `sink`. Ctrl-C stops the
-/// run cleanly (the report says so); running again completes the work.
+/// Verifies, plans and applies a bundle; progress lines go to `sink`. With
+/// [`Options::stop_on_ctrl_c`], Ctrl-C stops the run cleanly (the report says so);
+/// running again completes the work.
 pub fn apply(options: &Options, sink: Sink) -> Result<Report, StartError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -109,11 +114,13 @@ pub fn apply(options: &Options, sink: Sink) -> Result<Report, StartError> {
         .map_err(|e| StartError::Setup(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let (raise, stop) = Stop::new();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                let _ = raise.send(true);
-            }
-        });
+        if options.stop_on_ctrl_c {
+            tokio::spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = raise.send(true);
+                }
+            });
+        }
         apply_async(options, sink, stop).await
     })
 }
@@ -125,7 +132,7 @@ pub fn diff(options: &Options) -> Result<Vec<(String, Vec<Change>)>, StartError>
         .build()
         .map_err(|e| StartError::Setup(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let (_raise, stop) = Stop::new();
+        let (_, stop) = Stop::new();
         let (plan, run) = prepare(options, stop).await?;
         let mut all = Vec::new();
         for component in &plan.components {

@@ -44,7 +44,8 @@ impl fmt::Display for Failure {
     }
 }
 
-/// The user's request to stop, shared by every task of a run.
+/// The user's request to stop, shared by every task of a run. A switch that is dropped
+/// without being raised never stops the run.
 #[derive(Debug, Clone)]
 pub struct Stop(watch::Receiver<bool>);
 
@@ -65,7 +66,7 @@ impl Stop {
         let mut signal = self.0.clone();
         tokio::select! {
             _ = tokio::time::sleep(delay) => Ok(()),
-            _ = signal.wait_for(|raised| *raised) => Err(Failure::Stopped),
+            Ok(_) = signal.wait_for(|raised| *raised) => Err(Failure::Stopped),
         }
     }
 
@@ -74,7 +75,7 @@ impl Stop {
         let mut signal = self.0.clone();
         tokio::select! {
             result = work => Ok(result),
-            _ = signal.wait_for(|raised| *raised) => Err(Failure::Stopped),
+            Ok(_) = signal.wait_for(|raised| *raised) => Err(Failure::Stopped),
         }
     }
 }
@@ -167,6 +168,20 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_dropped_switch_never_stops_the_run_and_a_raised_one_does() {
+        let (raise, stop) = Stop::new();
+        drop(raise);
+        assert!(stop.sleep(Duration::from_secs(1)).await.is_ok());
+        assert_eq!(stop.guard(async { 7 }).await.ok(), Some(7));
+        let (raise, stop) = Stop::new();
+        raise.send(true).unwrap();
+        assert!(matches!(
+            stop.sleep(Duration::from_secs(1)).await,
+            Err(Failure::Stopped)
+        ));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn transient_failures_are_retried_until_success() {
