@@ -20,6 +20,10 @@ pub const INDEX_SCHEMA_URL: &str = "https://crunch.dev/schemas/index.schema.json
     description = "index.json of a bundle written by `crunch build`: every component and object with its file and sha256; the bundle digest is the sha256 of this file."
 )]
 pub struct Index {
+    /// The URL of this file's JSON Schema, for editors; bundles written before crunch
+    /// named it have none.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// Always [`super::INDEX_API_VERSION`].
     #[schemars(extend("const" = super::INDEX_API_VERSION))]
     pub api_version: String,

@@ -227,6 +227,7 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
     sources.sort();
     sources.dedup();
     let index = Index {
+        schema: Some(index::INDEX_SCHEMA_URL.to_string()),
         api_version: INDEX_API_VERSION.to_string(),
         kind: BUNDLE_KIND.to_string(),
         environment: bundle.environment.clone(),

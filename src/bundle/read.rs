@@ -316,6 +316,23 @@ mod tests {
         );
     }
 
+    /// Bundles written before the index named its JSON Schema still verify and read.
+    #[test]
+    fn an_index_without_its_schema_url_reads_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = sample(tmp.path());
+        let text = fs::read_to_string(out.join("index.json")).unwrap();
+        let schema_line = "  \"$schema\": \"https://crunch.dev/schemas/index.schema.json\",\n";
+        assert!(text.contains(schema_line), "{text}");
+        let older = text.replace(schema_line, "");
+        fs::write(out.join("index.json"), &older).unwrap();
+        let digest = format!("sha256:{}", crate::gostd::sha256::hex(older.as_bytes()));
+        fs::write(out.join("digest"), format!("{digest}\n")).unwrap();
+        let bundle = read(&out).unwrap();
+        assert_eq!(bundle.index.schema, None);
+        assert_eq!(bundle.digest, digest);
+    }
+
     #[test]
     fn an_archive_with_a_top_directory_reads_back() {
         let tmp = tempfile::tempdir().unwrap();
