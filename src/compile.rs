@@ -179,28 +179,30 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let bundle = flux::build(&environment, &store, progress)?;
     let rendered = Instant::now();
     progress.event(&Event::WritingBundle);
-    let digest = bundle::write(&bundle, &options.out)?;
+    let written = bundle::write(&bundle, &options.out)?;
     store
         .lock_snapshot()
         .write(&lock_path)
         .map_err(Error::new)?;
-    let written = Instant::now();
+    let finished = Instant::now();
     progress.event(&Event::BundleWritten {
-        elapsed: written - rendered,
+        elapsed: finished - rendered,
     });
-    let mut report = summarize(&bundle, digest, options.out.clone(), lock_path);
+    let mut report = summarize(written, options.out.clone(), lock_path);
     report.timings = Timings {
         load: loaded - started,
         render: rendered - loaded,
-        write: written - rendered,
-        total: written - started,
+        write: finished - rendered,
+        total: finished - started,
     };
     Ok(report)
 }
 
-/// The report of a written bundle, timings left at zero.
-fn summarize(bundle: &bundle::Bundle, digest: String, out: PathBuf, lock: PathBuf) -> BuildReport {
-    let mut components: Vec<ComponentSummary> = bundle
+/// The report of a written bundle, timings left at zero: its index already holds the
+/// components (sorted by id), images and sources (sorted, each once).
+fn summarize(written: bundle::Written, out: PathBuf, lock: PathBuf) -> BuildReport {
+    let index = written.index;
+    let components: Vec<ComponentSummary> = index
         .components
         .iter()
         .map(|c| ComponentSummary {
@@ -208,22 +210,15 @@ fn summarize(bundle: &bundle::Bundle, digest: String, out: PathBuf, lock: PathBu
             objects: c.objects.len(),
         })
         .collect();
-    components.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut images = Vec::new();
-    for object in bundle.components.iter().flat_map(|c| &c.objects) {
-        bundle::images(&object.value, &mut images);
-    }
-    let mut sources = bundle.sources.clone();
-    sources.sort();
-    sources.dedup();
     BuildReport {
-        digest,
+        digest: written.digest,
         bundle: out,
         lock,
         objects: components.iter().map(|c| c.objects).sum(),
         components,
-        images: images.into_iter().collect(),
-        sources: sources
+        images: index.images,
+        sources: index
+            .sources
             .into_iter()
             .map(|s| SourceSummary {
                 url: s.url,

@@ -134,22 +134,31 @@ struct File {
     bytes: Vec<u8>,
 }
 
-/// Writes `bundle` to `out` and returns its digest (`sha256:<hex>`).
+/// A bundle as written: its digest and the index it was taken over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// `sha256:<hex>` of `index.json`.
+    pub digest: String,
+    /// The index written to `index.json`.
+    pub index: Index,
+}
+
+/// Writes `bundle` to `out`.
 ///
 /// `out` must not exist, be empty, or hold an earlier bundle, which is updated to be
 /// byte for byte what a fresh write would make.
-pub fn write(bundle: &Bundle, out: &Path) -> Result<String, Error> {
-    let (files, digest) = layout(bundle)?;
+pub fn write(bundle: &Bundle, out: &Path) -> Result<Written, Error> {
+    let (files, written) = layout(bundle)?;
     if out.join("index.json").is_file() {
         update_in_place(out, &files)?;
     } else {
         replace_dir(out, &files)?;
     }
-    Ok(digest)
+    Ok(written)
 }
 
-/// The bundle's files and digest, computed in memory.
-fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
+/// The bundle's files, digest and index, computed in memory.
+fn layout(bundle: &Bundle) -> Result<(Vec<File>, Written), Error> {
     let mut components: Vec<&Component> = bundle.components.iter().collect();
     components.sort_by(|a, b| a.id.cmp(&b.id));
     let mut files = Vec::new();
@@ -248,7 +257,7 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, String), Error> {
         path: "digest".to_string(),
         bytes: format!("{digest}\n").into_bytes(),
     });
-    Ok((files, digest))
+    Ok((files, Written { digest, index }))
 }
 
 /// The directory name of a component: its id with `/` replaced, so that every component
@@ -414,7 +423,8 @@ mod tests {
 
     #[test]
     fn layout_is_sorted_and_indexed() {
-        let (files, digest) = layout(&sample()).unwrap();
+        let (files, written) = layout(&sample()).unwrap();
+        let digest = written.digest;
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
             paths,
@@ -427,6 +437,7 @@ mod tests {
         );
         assert!(digest.starts_with("sha256:") && digest.len() == 71);
         let index: Value = serde_json::from_slice(&files[2].bytes).unwrap();
+        assert_eq!(index, serde_json::to_value(&written.index).unwrap());
         assert_eq!(index["images"], json!(["reg/web:1"]));
         assert_eq!(index["components"][0]["objects"][1]["name"], "web");
     }
@@ -435,8 +446,8 @@ mod tests {
     fn write_replaces_an_earlier_bundle_but_not_other_dirs() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        let first = write(&sample(), &out).unwrap();
-        let second = write(&sample(), &out).unwrap();
+        let first = write(&sample(), &out).unwrap().digest;
+        let second = write(&sample(), &out).unwrap().digest;
         assert_eq!(first, second);
         assert_eq!(
             fs::read_to_string(out.join("digest")).unwrap(),
@@ -454,7 +465,7 @@ mod tests {
             .unwrap()
             .to_string();
         fs::write(out.join(&object), "tampered").unwrap();
-        assert_eq!(write(&sample(), &out).unwrap(), first);
+        assert_eq!(write(&sample(), &out).unwrap().digest, first);
         assert_eq!(read(&out).unwrap().digest, first);
         assert!(!out.join("objects/stray.yaml").exists());
         let other = tmp.path().join("other");
