@@ -6,6 +6,7 @@
 //  - every value decrypted with Node's AES-256-GCM (additional data: the value's path), the
 //    MAC recomputed over the walk and compared with the file's decrypted MAC;
 //  - every encrypted comment decrypted and found in the twin;
+//  - the marker bytes by which Flux recognises an encrypted file of its format present;
 //  - the decrypted tree compared with the plaintext twin;
 //  - npm sops-age decrypting the same files (age key, YAML/JSON/dotenv/binary; it checks no
 //    MAC) and npm sops-decoder's value decryption (decryptScalar) given the data key.
@@ -30,6 +31,15 @@ const MAC_ONLY_ENCRYPTED_INIT = Buffer.from(
   "hex",
 );
 const ENC = /^ENC\[AES256_GCM,data:(.+),iv:(.+),tag:(.+),type:(.+)\]$/;
+// The bytes by which Flux's kustomize-controller recognises an encrypted file of a format
+// (sopsFormatToMarkerBytes in internal/decryptor).
+const FLUX_MARKERS = {
+  yaml: "mac: ENC[",
+  json: '"mac": "ENC[',
+  binary: '"mac": "ENC[',
+  dotenv: "sops_mac=ENC[",
+  ini: "[sops]",
+};
 
 class CheckError extends Error {}
 const fail = (msg) => {
@@ -382,6 +392,7 @@ function checkComments(text, format, docs, key, twin) {
 async function checkFixture(fx, gnupghome) {
   const text = readFileSync(path.join(root, fx.encrypted), "utf8");
   const twinText = readFileSync(path.join(root, fx.twin), "utf8");
+  if (!text.includes(FLUX_MARKERS[fx.format])) fail(`no ${FLUX_MARKERS[fx.format]} for Flux to recognise`);
   const { meta, docs } = readEncrypted(text, fx.format);
   if (!meta?.mac || !meta.lastmodified || !meta.version) fail("incomplete sops metadata");
   const key = dataKey(meta, gnupghome);
