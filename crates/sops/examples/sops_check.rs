@@ -24,6 +24,28 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The store `indent` the file was written with (SOPS's stores config): the width of
+/// the first indented line, `None` for SOPS's defaults (4 spaces in YAML, a tab in JSON).
+fn indent_of(bytes: &[u8]) -> Option<usize> {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().find(|l| l.starts_with([' ', '\t']))?;
+    if line.starts_with('\t') {
+        return None;
+    }
+    let width = line.len() - line.trim_start_matches(' ').len();
+    (width != 4 || !text.trim_start().starts_with('{')).then_some(width)
+}
+
+/// `sops.version` (or `"version"` / `sops_version=`) as (major, minor).
+fn sops_version(bytes: &[u8]) -> Option<(u32, u32)> {
+    let text = String::from_utf8_lossy(bytes);
+    let at = text.rfind("version")?;
+    let rest = &text[at + 7..];
+    let start = rest.find(|c: char| c.is_ascii_digit())?;
+    let mut parts = rest[start..].split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let mut dir = None;
@@ -33,14 +55,17 @@ fn main() {
         match arg.as_str() {
             "--age" => {
                 let path = value();
-                let text = std::fs::read_to_string(&path).expect("age key file");
-                keys.add_age_identities(&path, &text)
-                    .expect("age identities");
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if let Err(e) = keys.add_age_identities(&path, &text) {
+                    println!("skipped: {e}");
+                }
             }
             "--pgp" => {
                 let path = value();
-                let bytes = std::fs::read(&path).expect("keyring");
-                keys.add_pgp_keyring(&path, &bytes).expect("keyring");
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                if let Err(e) = keys.add_pgp_keyring(&path, &bytes) {
+                    println!("skipped: {e}");
+                }
             }
             "--gnupg-home" => {
                 let path = value();
@@ -53,15 +78,17 @@ fn main() {
     let mut all = Vec::new();
     files(&dir, &mut all);
     let (mut seen, mut decrypted, mut same_bytes, mut twins, mut same_twin) = (0, 0, 0, 0, 0);
+    let (mut same_but_final_newline, mut older_sops) = (0, 0);
     for path in all {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };
         let name = path.to_string_lossy().into_owned();
         let format = Format::for_path(&name);
-        if !matches!(format, Format::Yaml | Format::Json | Format::Dotenv)
+        if format == Format::Ini
             || !bytes.windows(3).any(|w| w == b"mac")
-            || Format::detect(&bytes).is_none()
+            || (format != Format::Binary && Format::detect(&bytes).is_none())
+            || (format == Format::Binary && !bytes.starts_with(b"{"))
         {
             continue;
         }
@@ -75,6 +102,12 @@ fn main() {
                     let expected = std::fs::read(&twin).unwrap_or_default();
                     match plain.emit(format) {
                         Ok(out) if out == expected => same_twin += 1,
+                        Ok(out) if out.strip_suffix(b"\n") == Some(&expected[..]) => {
+                            same_twin += 1;
+                            println!(
+                                "{name}: plaintext equals {twin} but for the final newline, which the twin lacks"
+                            );
+                        }
                         Ok(out) => println!(
                             "{name}: plaintext differs from {twin}:\n--- crunch\n{}\n--- twin\n{}",
                             String::from_utf8_lossy(&out),
@@ -87,23 +120,41 @@ fn main() {
             Err(e) => println!("{name}: decrypt: {e}"),
         }
         if format != Format::Dotenv {
-            match reformat(&bytes, format) {
+            match reformat(&bytes, format, indent_of(&bytes)) {
                 Ok(out) if out == bytes => same_bytes += 1,
+                Ok(out)
+                    if bytes.last() != Some(&b'\n')
+                        && out.strip_suffix(b"\n") == Some(&bytes[..]) =>
+                {
+                    same_but_final_newline += 1;
+                    println!(
+                        "{name}: re-emitted bytes equal but for the final newline, which the file lacks"
+                    );
+                }
                 Ok(out) => {
                     let first = out
                         .split(|&b| b == b'\n')
                         .zip(bytes.split(|&b| b == b'\n'))
                         .position(|(a, b)| a != b);
-                    println!(
-                        "{name}: re-emitted bytes differ (first at line {})",
-                        first.map_or(0, |l| l + 1)
-                    );
+                    let version = sops_version(&bytes);
+                    if version.is_some_and(|(major, minor)| (major, minor) < (3, 7)) {
+                        older_sops += 1;
+                        println!(
+                            "{name}: re-emitted bytes differ (first at line {}): written by SOPS before 3.7 (its older YAML emitter)",
+                            first.map_or(0, |l| l + 1)
+                        );
+                    } else {
+                        println!(
+                            "{name}: re-emitted bytes differ (first at line {})",
+                            first.map_or(0, |l| l + 1)
+                        );
+                    }
                 }
                 Err(e) => println!("{name}: reformat: {e}"),
             }
         }
     }
     println!(
-        "{seen} SOPS files: {decrypted} decrypted with the MAC verified, {same_bytes} re-emitted byte for byte, {same_twin}/{twins} plaintext twins equal"
+        "{seen} SOPS files: {decrypted} decrypted with the MAC verified; re-emitted: {same_bytes} byte for byte, {same_but_final_newline} but for a final newline the file lacks, {older_sops} differ as written by SOPS before 3.7; {same_twin}/{twins} plaintext twins equal"
     );
 }

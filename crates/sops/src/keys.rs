@@ -78,6 +78,11 @@ impl Keys {
                     "SSH identities are not supported: crunch reads age X25519 identities (AGE-SECRET-KEY-1…)".into(),
                 ));
             }
+            if line.starts_with("AGE-SECRET-KEY-PQ-") {
+                return Err(unusable(
+                    "age post-quantum (ML-KEM hybrid) identities are not supported: crunch reads age X25519 identities (AGE-SECRET-KEY-1…)".into(),
+                ));
+            }
             if line.starts_with("AGE-PLUGIN-") {
                 return Err(unusable(
                     "age plugin identities are not supported: crunch reads age X25519 identities (AGE-SECRET-KEY-1…)".into(),

@@ -137,9 +137,9 @@ impl Decrypted {
 
 fn emit_branches(branches: &[Vec<Item>], format: Format) -> Result<Vec<u8>, Error> {
     match format {
-        Format::Yaml => Ok(stores::yaml::emit(branches).into_bytes()),
+        Format::Yaml => Ok(stores::yaml::emit(branches, 4).into_bytes()),
         Format::Json => {
-            Ok(stores::json::emit(branches.first().map_or(&[], Vec::as_slice)).into_bytes())
+            Ok(stores::json::emit(branches.first().map_or(&[], Vec::as_slice), "\t").into_bytes())
         }
         Format::Dotenv => {
             Ok(stores::dotenv::emit(branches.first().map_or(&[], Vec::as_slice))?.into_bytes())
@@ -197,22 +197,21 @@ fn load(
 
 /// The encrypted file read by its store and written back as SOPS writes that store,
 /// metadata included where it stood: real SOPS output reads back to the same bytes.
+/// `indent` is the store's `indent` setting of `.sops.yaml` (`None`: SOPS's default, 4
+/// spaces for YAML and a tab for JSON).
 ///
 /// # Errors
 /// Unreadable input.
-pub fn reformat(input: &[u8], format: Format) -> Result<Vec<u8>, Error> {
-    let branches = match format {
-        Format::Yaml => stores::yaml::read(input)?,
-        _ => vec![stores::json::read(input)?],
-    };
-    emit_branches(
-        &branches,
-        if format == Format::Yaml {
-            Format::Yaml
-        } else {
-            Format::Json
-        },
-    )
+pub fn reformat(input: &[u8], format: Format, indent: Option<usize>) -> Result<Vec<u8>, Error> {
+    match format {
+        Format::Yaml => {
+            Ok(stores::yaml::emit(&stores::yaml::read(input)?, indent.unwrap_or(4)).into_bytes())
+        }
+        _ => {
+            let unit = indent.map_or_else(|| "\t".to_owned(), |n| " ".repeat(n));
+            Ok(stores::json::emit(&stores::json::read(input)?, &unit).into_bytes())
+        }
+    }
 }
 
 /// Decrypts a SOPS file, verifying its MAC.

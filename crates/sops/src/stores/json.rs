@@ -152,11 +152,12 @@ pub(crate) fn indent(src: &str, unit: &str) -> String {
     out
 }
 
-/// The plaintext as SOPS's JSON store writes it.
-pub(crate) fn emit(branch: &[Item]) -> String {
+/// The plaintext as SOPS's JSON store writes it, indented by `unit` (SOPS's default is
+/// a tab).
+pub(crate) fn emit(branch: &[Item], unit: &str) -> String {
     let mut compact = String::new();
     encode(&Value::Map(branch.to_vec()), &mut compact);
-    let mut out = indent(&compact, "\t");
+    let mut out = indent(&compact, unit);
     out.push('\n');
     out
 }
@@ -169,7 +170,7 @@ mod tests {
     fn written_as_sops_writes_json() {
         let branch = read(br#"{"b": 1, "a": [1.5, true, "x<y"], "e": {}, "l": []}"#).unwrap();
         assert_eq!(
-            emit(&branch),
+            emit(&branch, "\t"),
             "{\n\t\"b\": 1,\n\t\"a\": [\n\t\t1.5,\n\t\ttrue,\n\t\t\"x\\u003cy\"\n\t],\n\t\"e\": {},\n\t\"l\": []\n}\n"
         );
     }

@@ -246,8 +246,9 @@ fn sequence(items: &[Value]) -> Node {
     node
 }
 
-/// The branches as SOPS's YAML store writes them (`EmitPlainFile`, indent 4).
-pub(crate) fn emit(branches: &[Vec<Item>]) -> String {
+/// The branches as SOPS's YAML store writes them (`EmitPlainFile`; SOPS's default
+/// indent is 4).
+pub(crate) fn emit(branches: &[Vec<Item>], indent: usize) -> String {
     let docs: Vec<Node> = branches.iter().map(|b| mapping(b)).collect();
-    tree::write(&docs, 4)
+    tree::write(&docs, indent)
 }
