@@ -27,6 +27,8 @@ mod keys;
 mod metadata;
 mod shamir;
 mod stores;
+#[cfg(test)]
+mod tests;
 mod tree;
 
 pub use error::Error;

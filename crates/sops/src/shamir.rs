@@ -2,7 +2,7 @@
 //! vendors) does it: each part is the share bytes followed by its x coordinate.
 
 /// Multiplication in GF(2^8) modulo the AES polynomial x^8 + x^4 + x^3 + x + 1.
-fn mult(a: u8, b: u8) -> u8 {
+pub(crate) fn mult(a: u8, b: u8) -> u8 {
     let mut acc: u8 = 0;
     for i in (0..8).rev() {
         let bit = (b >> i) & 1;

@@ -56,7 +56,7 @@ pub(crate) fn to_bytes(value: &Value) -> Vec<u8> {
 
 /// The SHA-512 of SOPS's `mac_only_encrypted` initialization, hashed first when only
 /// encrypted values count, so the two MACs of one tree differ.
-const MAC_ONLY_ENCRYPTED_INITIALIZATION: [u8; 32] = [
+pub(crate) const MAC_ONLY_ENCRYPTED_INITIALIZATION: [u8; 32] = [
     0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
     0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
 ];
@@ -231,4 +231,9 @@ pub(crate) fn display_path(path: &[String]) -> String {
     } else {
         path.join(".")
     }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::MAC_ONLY_ENCRYPTED_INITIALIZATION;
 }
