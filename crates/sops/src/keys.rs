@@ -212,20 +212,173 @@ fn age_decrypt(enc: &str, identity: &age::x25519::Identity) -> Result<Vec<u8>, S
 }
 
 fn pgp_decrypt(enc: &str, key: &pgp::composed::SignedSecretKey) -> Result<Vec<u8>, String> {
-    let (message, _) = pgp::composed::Message::from_armor(enc.as_bytes())
-        .map_err(|e| format!("malformed OpenPGP message: {e}"))?;
-    let mut message = message
-        .decrypt(&pgp::types::Password::empty(), key)
-        .map_err(|_| "no match".to_owned())?;
-    // GnuPG compresses what it encrypts unless told not to.
-    if message.is_compressed() {
-        message = message
-            .decompress()
-            .map_err(|e| format!("cannot decompress the decrypted message: {e}"))?;
+    use pgp::composed::PlainSessionKey;
+    use pgp::packet::{Packet, PacketParser};
+    use pgp::types::{EskType, Password};
+
+    let malformed = |e: &dyn std::fmt::Display| format!("malformed OpenPGP message: {e}");
+    let mut dearmor = pgp::armor::Dearmor::new(enc.as_bytes());
+    let mut raw = Vec::new();
+    dearmor.read_to_end(&mut raw).map_err(|e| malformed(&e))?;
+    let packets = split_packets(&raw).ok_or_else(|| malformed(&"bad packet framing"))?;
+    let framed = definite_lengths(&packets).ok_or_else(|| malformed(&"packet too long"))?;
+    let mut sessions = Vec::new();
+    let mut data = None;
+    for packet in PacketParser::new(&framed[..]) {
+        match packet.map_err(|e| malformed(&e))? {
+            Packet::PublicKeyEncryptedSessionKey(pkesk) => sessions.push(pkesk),
+            Packet::SymEncryptedProtectedData(seipd) => data = Some(seipd),
+            Packet::SymEncryptedData(_) => {
+                return Err("OpenPGP data without integrity protection (no MDC) is refused".into());
+            }
+            _ => {}
+        }
     }
-    message
-        .as_data_vec()
-        .map_err(|e| format!("cannot read the decrypted message: {e}"))
+    let data = data.ok_or_else(|| malformed(&"no encrypted data packet"))?;
+    for pkesk in &sessions {
+        let Ok(values) = pkesk.values() else { continue };
+        let session = if pkesk.match_identity(&key.primary_key) {
+            key.decrypt_session_key(&Password::empty(), values, EskType::V3_4)
+        } else if let Some(sub) = key
+            .secret_subkeys
+            .iter()
+            .find(|sub| pkesk.match_identity(&sub.key))
+        {
+            sub.decrypt_session_key(&Password::empty(), values, EskType::V3_4)
+        } else {
+            continue;
+        };
+        let (session_key, sym_alg) = match &session {
+            Ok(Ok(
+                PlainSessionKey::V3_4 { key, sym_alg } | PlainSessionKey::Unknown { key, sym_alg },
+            )) => (key.clone(), *sym_alg),
+            Ok(Ok(_)) => return Err("unsupported OpenPGP session key version".into()),
+            Ok(Err(e)) | Err(e) => {
+                return Err(format!("cannot decrypt the session key: {e}"));
+            }
+        };
+        let plain = data
+            .decrypt(&session_key, Some(sym_alg))
+            .map_err(|e| format!("cannot decrypt the OpenPGP data: {e}"))?;
+        return literal_content(&plain, 0);
+    }
+    Err("no match".into())
+}
+
+/// The content of the literal data packet in a decrypted packet sequence, through
+/// compressed packets (uncompressed, ZIP and ZLIB, as GnuPG writes them).
+fn literal_content(decrypted: &[u8], depth: usize) -> Result<Vec<u8>, String> {
+    let malformed = || "malformed decrypted OpenPGP packets".to_owned();
+    if depth > 8 {
+        return Err(malformed());
+    }
+    for (tag, body) in split_packets(decrypted).ok_or_else(malformed)? {
+        match tag {
+            // Compressed data: algorithm, then the packets.
+            8 => {
+                let (&algorithm, compressed) = body.split_first().ok_or_else(malformed)?;
+                let mut inner = Vec::new();
+                match algorithm {
+                    0 => inner.extend_from_slice(compressed),
+                    1 => {
+                        flate2::read::DeflateDecoder::new(compressed)
+                            .read_to_end(&mut inner)
+                            .map_err(|e| format!("cannot inflate the OpenPGP message: {e}"))?;
+                    }
+                    2 => {
+                        flate2::read::ZlibDecoder::new(compressed)
+                            .read_to_end(&mut inner)
+                            .map_err(|e| format!("cannot inflate the OpenPGP message: {e}"))?;
+                    }
+                    other => {
+                        return Err(format!(
+                            "OpenPGP compression algorithm {other} (BZip2) is not supported"
+                        ));
+                    }
+                }
+                return literal_content(&inner, depth + 1);
+            }
+            // Literal data: format, file name, date, content.
+            11 => {
+                let name_len = usize::from(*body.get(1).ok_or_else(malformed)?);
+                return body
+                    .get(2 + name_len + 4..)
+                    .map(<[u8]>::to_vec)
+                    .ok_or_else(malformed);
+            }
+            _ => {}
+        }
+    }
+    Err("no literal data in the decrypted OpenPGP message".into())
+}
+
+/// The packets of a sequence as (tag, body), partial body lengths joined. GnuPG and Go's
+/// OpenPGP library stream messages in partial body lengths whose first chunk may be
+/// shorter than the 512 bytes RFC 9580 asks for, which rpgp refuses; joined, the content
+/// is the same. `None` for framing that does not parse.
+fn split_packets(mut input: &[u8]) -> Option<Vec<(u8, Vec<u8>)>> {
+    fn take<'a>(input: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let taken = input.get(..n)?;
+        *input = &input[n..];
+        Some(taken)
+    }
+    let mut packets = Vec::new();
+    while let Some((&header, rest)) = input.split_first() {
+        if header & 0x80 == 0 {
+            return None;
+        }
+        input = rest;
+        let mut body = Vec::new();
+        let tag = if header & 0x40 != 0 {
+            loop {
+                let first = take(&mut input, 1)?[0];
+                let (len, partial) = match first {
+                    0..=191 => (usize::from(first), false),
+                    192..=223 => {
+                        let second = take(&mut input, 1)?[0];
+                        (
+                            ((usize::from(first) - 192) << 8) + usize::from(second) + 192,
+                            false,
+                        )
+                    }
+                    224..=254 => (1usize << (first & 0x1f), true),
+                    255 => {
+                        let bytes: [u8; 4] = take(&mut input, 4)?.try_into().ok()?;
+                        (usize::try_from(u32::from_be_bytes(bytes)).ok()?, false)
+                    }
+                };
+                body.extend_from_slice(take(&mut input, len)?);
+                if !partial {
+                    break;
+                }
+            }
+            header & 0x3f
+        } else {
+            let len = match header & 0x03 {
+                0 => usize::from(take(&mut input, 1)?[0]),
+                1 => usize::from(u16::from_be_bytes(take(&mut input, 2)?.try_into().ok()?)),
+                2 => usize::try_from(u32::from_be_bytes(take(&mut input, 4)?.try_into().ok()?))
+                    .ok()?,
+                _ => input.len(),
+            };
+            body.extend_from_slice(take(&mut input, len)?);
+            (header >> 2) & 0x0f
+        };
+        packets.push((tag, body));
+    }
+    Some(packets)
+}
+
+/// Packets written back with one definite (five-octet) length each.
+fn definite_lengths(packets: &[(u8, Vec<u8>)]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for (tag, body) in packets {
+        out.push(0xc0 | tag);
+        out.push(0xff);
+        out.extend_from_slice(&u32::try_from(body.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(body);
+    }
+    Some(out)
 }
 
 fn gpg_decrypt(enc: &str, home: &GnupgHome) -> Result<Vec<u8>, String> {
@@ -254,5 +407,47 @@ fn gpg_decrypt(enc: &str, home: &GnupgHome) -> Result<Vec<u8>, String> {
             home.program,
             String::from_utf8_lossy(&output.stderr).trim()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_body_lengths_are_joined_whatever_their_size() {
+        // New format, tag 18: a 2-byte partial chunk (0xe1 = 2^1), then a 3-byte final
+        // chunk; old format, tag 11, one-byte length.
+        let input = [
+            0xd2, 0xe1, b'a', b'b', 0x03, b'c', b'd', b'e', 0xac, 0x02, b'x', b'y',
+        ];
+        let packets = split_packets(&input).unwrap();
+        assert_eq!(packets, [(18, b"abcde".to_vec()), (11, b"xy".to_vec())]);
+        assert_eq!(
+            definite_lengths(&packets).unwrap(),
+            [
+                0xd2, 0xff, 0, 0, 0, 5, b'a', b'b', b'c', b'd', b'e', 0xcb, 0xff, 0, 0, 0, 2, b'x',
+                b'y'
+            ]
+        );
+        assert!(split_packets(&[0x12]).is_none());
+        assert!(split_packets(&[0xd2, 0x05, b'a']).is_none());
+    }
+
+    #[test]
+    fn literal_data_is_found_through_compression() {
+        use std::io::Write;
+        // Literal packet: binary format, name "k", date 0, content "key".
+        let literal = [0xcb, 0x09, b'b', 1, b'k', 0, 0, 0, 0];
+        let mut literal = literal.to_vec();
+        literal.extend_from_slice(b"key");
+        literal[1] = u8::try_from(literal.len() - 2).unwrap();
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        zlib.write_all(&literal).unwrap();
+        let mut compressed = vec![2u8];
+        compressed.extend(zlib.finish().unwrap());
+        let packet = definite_lengths(&[(8, compressed)]).unwrap();
+        assert_eq!(literal_content(&packet, 0).unwrap(), b"key");
+        assert!(literal_content(&definite_lengths(&[(8, vec![3, 0])]).unwrap(), 0).is_err());
     }
 }
