@@ -78,7 +78,7 @@ fn main() {
     let mut all = Vec::new();
     files(&dir, &mut all);
     let (mut seen, mut decrypted, mut same_bytes, mut twins, mut same_twin) = (0, 0, 0, 0, 0);
-    let (mut same_but_final_newline, mut older_sops) = (0, 0);
+    let (mut same_but_final_newline, mut same_but_crlf, mut older_sops) = (0, 0, 0);
     for path in all {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
@@ -88,7 +88,7 @@ fn main() {
         if format == Format::Ini
             || !bytes.windows(3).any(|w| w == b"mac")
             || (format != Format::Binary && Format::detect(&bytes).is_none())
-            || (format == Format::Binary && !bytes.starts_with(b"{"))
+            || (format == Format::Binary && Format::detect(&bytes) != Some(Format::Json))
         {
             continue;
         }
@@ -96,8 +96,16 @@ fn main() {
         match decrypt(&bytes, format, &keys) {
             Ok(plain) => {
                 decrypted += 1;
-                let twin = name.replacen(".enc.", ".", 1);
-                if twin != name && Path::new(&twin).exists() {
+                // Twins by the conventions of the repositories checked: `x.enc.yaml` beside
+                // `x.yaml`, `x.yaml` beside `x.dec.yaml` (helm-secrets).
+                let twin = [
+                    name.replacen(".enc.", ".", 1),
+                    name.rsplit_once('.')
+                        .map_or_else(String::new, |(stem, ext)| format!("{stem}.dec.{ext}")),
+                ]
+                .into_iter()
+                .find(|twin| *twin != name && Path::new(twin).exists());
+                if let Some(twin) = twin {
                     twins += 1;
                     let expected = std::fs::read(&twin).unwrap_or_default();
                     match plain.emit(format) {
@@ -131,6 +139,16 @@ fn main() {
                         "{name}: re-emitted bytes equal but for the final newline, which the file lacks"
                     );
                 }
+                Ok(out)
+                    if bytes.windows(2).any(|w| w == b"\r\n")
+                        && out
+                            == String::from_utf8_lossy(&bytes)
+                                .replace("\r\n", "\n")
+                                .into_bytes() =>
+                {
+                    same_but_crlf += 1;
+                    println!("{name}: re-emitted bytes equal but for the file's CRLF line endings");
+                }
                 Ok(out) => {
                     let first = out
                         .split(|&b| b == b'\n')
@@ -155,6 +173,6 @@ fn main() {
         }
     }
     println!(
-        "{seen} SOPS files: {decrypted} decrypted with the MAC verified; re-emitted: {same_bytes} byte for byte, {same_but_final_newline} but for a final newline the file lacks, {older_sops} differ as written by SOPS before 3.7; {same_twin}/{twins} plaintext twins equal"
+        "{seen} SOPS files: {decrypted} decrypted with the MAC verified; re-emitted: {same_bytes} byte for byte, {same_but_final_newline} but for a final newline the file lacks, {same_but_crlf} but for CRLF line endings, {older_sops} differ as written by SOPS before 3.7; {same_twin}/{twins} plaintext twins equal"
     );
 }
