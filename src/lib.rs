@@ -26,5 +26,6 @@ pub use crunch_helm as helm;
 pub use crunch_kustomize as kustomize;
 pub use crunch_object as object;
 pub use crunch_semver as semver;
+pub use crunch_sops as sops;
 pub use crunch_template as template;
 pub use crunch_yaml as yaml;

@@ -27,6 +27,8 @@ const MAX_DEPTH: usize = 256;
 pub(crate) struct Node {
     pub(crate) kind: NodeKind,
     pub(crate) position: Position,
+    /// Where the node's last token ends (go-yaml v3's comment attachment needs it).
+    pub(crate) end: Position,
 }
 
 /// What a node holds. Aliases share their anchored node rather than copying it, so
@@ -103,6 +105,13 @@ fn position(span: &Span) -> Position {
     Position {
         line: span.start.line(),
         column: span.start.col() + 1,
+    }
+}
+
+fn end_position(span: &Span) -> Position {
+    Position {
+        line: span.end.line(),
+        column: span.end.col() + 1,
     }
 }
 
@@ -216,6 +225,7 @@ fn compose_once<T>(
             }
         })?;
         let at = position(&span);
+        let end = end_position(&span);
         let (after, after_line) = previous_end;
         previous_end = (span.end.index(), span.end.line());
         // The match below consumes the event.
@@ -253,6 +263,7 @@ fn compose_once<T>(
                     Rc::new(Node {
                         kind: NodeKind::Alias(Rc::clone(target)),
                         position: at,
+                        end,
                     }),
                 ))
             }
@@ -328,11 +339,13 @@ fn compose_once<T>(
                         in_flow,
                     },
                     position: at,
+                    end,
                 });
                 let node = match parent {
                     Some((false, _)) if keyed => Rc::new(Node {
                         kind: NodeKind::Mapping(vec![(node, empty(at, true))]),
                         position: at,
+                        end,
                     }),
                     _ => node,
                 };
@@ -371,7 +384,7 @@ fn compose_once<T>(
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                stack.pop().map(|open| close(open, &mut spare))
+                stack.pop().map(|open| close(open, end, &mut spare))
             }
         };
         if let Some((anchor, node)) = finished {
@@ -390,7 +403,7 @@ fn compose_once<T>(
 /// Builds the node of a finished collection. Its children move into a vector of the exact
 /// size, and the buffer they were gathered in goes back to `spare` for the next collection,
 /// so that gathering children does not reallocate as they arrive.
-fn close(open: Open, spare: &mut Vec<Vec<Rc<Node>>>) -> (usize, Rc<Node>) {
+fn close(open: Open, end: Position, spare: &mut Vec<Vec<Rc<Node>>>) -> (usize, Rc<Node>) {
     let mut gathered = open.children;
     let kind = if open.is_mapping {
         let mut entries = Vec::with_capacity(gathered.len() / 2);
@@ -412,6 +425,7 @@ fn close(open: Open, spare: &mut Vec<Vec<Rc<Node>>>) -> (usize, Rc<Node>) {
         Rc::new(Node {
             kind,
             position: open.position,
+            end,
         }),
     )
 }
@@ -477,5 +491,6 @@ fn empty(at: Position, in_flow: bool) -> Rc<Node> {
             in_flow,
         },
         position: at,
+        end: at,
     })
 }

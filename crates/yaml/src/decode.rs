@@ -177,7 +177,7 @@ impl Decoder {
     }
 
     fn scalar(&self, node: Node) -> Result<Scalar, Error> {
-        let Node { kind, position } = node;
+        let Node { kind, position, .. } = node;
         let NodeKind::Scalar {
             value,
             style,

@@ -59,6 +59,7 @@ mod resolve;
 mod syntax;
 #[cfg(test)]
 mod tests;
+pub mod tree;
 
 pub use error::{Error, Position};
 pub use serde_json::Value;

@@ -437,3 +437,100 @@ fn flow_plain_scalars_end_as_in_go_yaml() {
         assert_eq!(error, Err(message.to_owned()), "{text}");
     }
 }
+
+/// go-yaml v3's node tree: read with comments, written back by the v3 emitter.
+mod v3_tree {
+    use crate::tree::{self, Kind, Node};
+
+    /// Text that go-yaml v3's encoder (indent `indent`) writes as it is.
+    fn round_trip(text: &str, indent: usize) {
+        let docs = tree::read(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(tree::write(&docs, indent), text);
+    }
+
+    #[test]
+    fn sequences_are_indented_under_their_key() {
+        round_trip("a:\n    - 1\n    - b: 2\n      c: 3\nd: {}\ne: []\n", 4);
+        round_trip(
+            "sops:\n  age:\n    - recipient: age1x\n      enc: |\n        -----BEGIN AGE ENCRYPTED FILE-----\n        YWdl\n        -----END AGE ENCRYPTED FILE-----\n  version: 3.10.2\n",
+            2,
+        );
+    }
+
+    #[test]
+    fn block_scalars_keep_their_hints_with_the_indent() {
+        round_trip(
+            "a: |-\n    no final break\nb: |4+\n      leading space\n\n",
+            4,
+        );
+    }
+
+    #[test]
+    fn comments_stay_where_v3_puts_them() {
+        round_trip(
+            "# head of a\na: 1 # line of 1\nb:\n    # head of c\n    c: 2\n    # foot of the inner mapping\nd:\n    - x\n    # head of y\n    - y\n",
+            4,
+        );
+        let docs = tree::read("a:\n    b: 1\n    # tail\nc: 2 # inline\n").unwrap();
+        let Kind::Mapping(entries) = &docs[0].kind else {
+            panic!("{docs:?}")
+        };
+        let Kind::Mapping(inner) = &entries[0].1.kind else {
+            panic!("{docs:?}")
+        };
+        assert_eq!(inner[0].0.foot_comment, "# tail");
+        assert_eq!(entries[1].1.line_comment, "# inline");
+    }
+
+    #[test]
+    fn documents_are_separated_by_dashes() {
+        round_trip("a: 1\n---\nb: 2\n", 4);
+    }
+
+    #[test]
+    fn strings_are_quoted_as_v3_quotes_them() {
+        let docs = vec![Node::mapping(vec![
+            (Node::string("n"), Node::string("yes")),
+            (Node::string("when"), Node::string("2024-01-01T00:00:00Z")),
+            (Node::string("empty"), Node::string("")),
+            (Node::string("num"), Node::string("0755")),
+            (Node::string("float"), Node::float(1.0)),
+            (Node::string("big"), Node::float(1e21)),
+            (Node::string("text"), Node::string("two\nlines")),
+            (Node::string("plain"), Node::string("a b: c")),
+        ])];
+        assert_eq!(
+            tree::write(&docs, 4),
+            "\"n\": \"yes\"\nwhen: \"2024-01-01T00:00:00Z\"\nempty: \"\"\nnum: \"0755\"\nfloat: 1\nbig: 1e+21\ntext: |-\n    two\n    lines\nplain: 'a b: c'\n"
+        );
+    }
+
+    #[test]
+    fn scalars_decode_as_v3_decodes_into_interface() {
+        use crate::tree::Decoded;
+        let docs = tree::read("[1, 1.5, true, yes, ~, '1', 2001-12-14, !!float 2]").unwrap();
+        let Kind::Sequence(items) = &docs[0].kind else {
+            panic!()
+        };
+        let decoded: Vec<Decoded> = items
+            .iter()
+            .map(|n| match &n.kind {
+                Kind::Scalar(s) => s.decode().unwrap(),
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(
+            decoded,
+            [
+                Decoded::Int(1),
+                Decoded::Float(1.5),
+                Decoded::Bool(true),
+                Decoded::Str("yes".into()),
+                Decoded::Null,
+                Decoded::Str("1".into()),
+                Decoded::Str("2001-12-14".into()),
+                Decoded::Float(2.0),
+            ]
+        );
+    }
+}

@@ -6,6 +6,7 @@
 //! and block-scalar decisions land on the same bytes.
 
 mod analyze;
+pub(crate) mod v3;
 mod writer;
 
 use std::borrow::Cow;
@@ -239,7 +240,7 @@ fn emit_scalar(w: &mut Writer, value: &str, requested: Style, ctx: Context) {
         Style::Plain => w.write_plain(value, allow_breaks),
         Style::SingleQuoted => w.write_single_quoted(value, allow_breaks),
         Style::DoubleQuoted => w.write_double_quoted(value, allow_breaks),
-        Style::Literal => w.write_literal(value),
+        Style::Literal => w.write_literal(value, ""),
     }
     w.pop_indent();
 }

@@ -3,7 +3,7 @@
 
 use super::analyze::{is_break, is_printable};
 
-/// libyaml's `best_indent` and `best_width` as go-yaml v2 sets them.
+/// libyaml's `best_indent` as go-yaml v2 sets it, and `best_width` as v2 and v3 set it.
 const INDENT: i32 = 2;
 const WIDTH: usize = 80;
 
@@ -18,6 +18,13 @@ pub(crate) struct Writer {
     whitespace: bool,
     /// Only indentation has been written on the current line.
     indention: bool,
+    /// libyaml's `best_indent`: 2 for go-yaml v2, the encoder's `SetIndent` for v3.
+    best_indent: i32,
+    /// go-yaml v3's indentation rules (see [`Writer::increase_indent_v3`]) and comments.
+    v3: bool,
+    /// go-yaml v3's `foot_indent`: after a foot comment, the next line at this indent is
+    /// preceded by a blank line.
+    foot_indent: i32,
 }
 
 impl Default for Writer {
@@ -29,11 +36,96 @@ impl Default for Writer {
             indents: Vec::new(),
             whitespace: true,
             indention: true,
+            best_indent: INDENT,
+            v3: false,
+            foot_indent: -1,
         }
     }
 }
 
 impl Writer {
+    /// go-yaml v3's emitter with `SetIndent(indent)` (libyaml's range 2..=9, else 2).
+    pub(crate) fn v3(indent: usize) -> Self {
+        let best_indent = i32::try_from(indent)
+            .ok()
+            .filter(|i| (2..=9).contains(i))
+            .unwrap_or(INDENT);
+        Writer {
+            best_indent,
+            v3: true,
+            ..Writer::default()
+        }
+    }
+
+    /// The text written so far.
+    pub(crate) fn into_string(self) -> String {
+        self.out
+    }
+
+    /// The space before a line comment, unless one was just written.
+    pub(crate) fn space_unless_whitespace(&mut self) {
+        if !self.whitespace {
+            self.put(' ');
+        }
+    }
+
+    pub(crate) fn column(&self) -> usize {
+        self.column
+    }
+
+    pub(crate) fn indent(&self) -> i32 {
+        self.indent
+    }
+
+    pub(crate) fn set_foot_indent(&mut self, indent: i32) {
+        self.foot_indent = indent;
+    }
+
+    /// go-yaml v3's `increase_indent`: a collection inside a sequence item starts right
+    /// after its `- `; anything else aligns to the next multiple of the indent.
+    pub(crate) fn increase_indent_v3(&mut self, flow: bool, in_sequence_item: bool) {
+        self.indents.push(self.indent);
+        if self.indent < 0 {
+            self.indent = if flow { self.best_indent } else { 0 };
+        } else if in_sequence_item {
+            self.indent += 2;
+        } else {
+            self.indent = self.best_indent * ((self.indent + self.best_indent) / self.best_indent);
+        }
+    }
+
+    /// go-yaml v3's `write_comment`: each line gets `# ` unless it starts with `#`, and
+    /// the comment ends its line.
+    pub(crate) fn write_comment(&mut self, comment: &str) {
+        let mut breaks = false;
+        let mut pound = false;
+        for c in comment.chars() {
+            if is_break(c) {
+                self.write_break(c);
+                breaks = true;
+                pound = false;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if !pound {
+                    if c != '#' {
+                        self.put('#');
+                        self.put(' ');
+                    }
+                    pound = true;
+                }
+                self.put(c);
+                self.indention = false;
+                breaks = false;
+            }
+        }
+        if !breaks {
+            self.put_break();
+        }
+        self.whitespace = true;
+    }
+
     pub(crate) fn indention(&self) -> bool {
         self.indention
     }
@@ -65,6 +157,7 @@ impl Writer {
     fn put_break(&mut self) {
         self.out.push('\n');
         self.column = 0;
+        self.indention = true;
     }
 
     /// Writes a line break from the value: `\n` as a newline, other breaks verbatim.
@@ -74,6 +167,7 @@ impl Writer {
         } else {
             self.out.push(c);
             self.column = 0;
+            self.indention = true;
         }
     }
 
@@ -82,6 +176,10 @@ impl Writer {
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.put_break();
         }
+        if self.v3 && self.foot_indent == self.indent.max(0) {
+            self.put_break();
+        }
+        self.foot_indent = -1;
         while self.column < indent {
             self.put(' ');
         }
@@ -248,11 +346,19 @@ impl Writer {
         self.indention = false;
     }
 
-    /// A literal block scalar (`|`), with indentation and chomping indicators.
-    pub(crate) fn write_literal(&mut self, value: &str) {
+    /// A literal block scalar (`|`), with indentation and chomping indicators, and go-yaml
+    /// v3's line comment after the header.
+    pub(crate) fn write_literal(&mut self, value: &str, line_comment: &str) {
         self.write_indicator("|", true, false, false);
         self.write_block_hints(value);
-        self.put_break();
+        if line_comment.is_empty() {
+            self.put_break();
+        } else {
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.write_comment(line_comment);
+        }
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
@@ -276,7 +382,7 @@ impl Writer {
     /// chomping indicator (`-` without a final break, `+` with more than one).
     fn write_block_hints(&mut self, value: &str) {
         if value.starts_with(|c: char| c == ' ' || is_break(c)) {
-            self.write_indicator(&INDENT.to_string(), false, false, false);
+            self.write_indicator(&self.best_indent.to_string(), false, false, false);
         }
         let mut rev = value.chars().rev();
         let chomp = match (rev.next(), rev.next()) {

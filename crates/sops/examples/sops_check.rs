@@ -1,0 +1,178 @@
+//! The real-world check (`tools/sops-check`): every SOPS file under a directory is
+//! decrypted with the given keys (MAC verified), re-emitted as SOPS writes its store and
+//! compared with the original bytes, and, where a plaintext twin exists (`x.enc.yaml`
+//! beside `x.yaml`), its plaintext compared with the twin.
+//!
+//! `sops_check DIR [--age FILE]... [--pgp FILE]... [--gnupg-home DIR]`
+
+use std::path::{Path, PathBuf};
+
+use crunch_sops::{Format, Keys, decrypt, reformat};
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+/// The store `indent` the file was written with (SOPS's stores config): the width of
+/// the first indented line, `None` for SOPS's defaults (4 spaces in YAML, a tab in JSON).
+fn indent_of(bytes: &[u8]) -> Option<usize> {
+    let text = String::from_utf8_lossy(bytes);
+    let line = text.lines().find(|l| l.starts_with([' ', '\t']))?;
+    if line.starts_with('\t') {
+        return None;
+    }
+    let width = line.len() - line.trim_start_matches(' ').len();
+    (width != 4 || !text.trim_start().starts_with('{')).then_some(width)
+}
+
+/// `sops.version` (or `"version"` / `sops_version=`) as (major, minor).
+fn sops_version(bytes: &[u8]) -> Option<(u32, u32)> {
+    let text = String::from_utf8_lossy(bytes);
+    let at = text.rfind("version")?;
+    let rest = &text[at + 7..];
+    let start = rest.find(|c: char| c.is_ascii_digit())?;
+    let mut parts = rest[start..].split(|c: char| !c.is_ascii_digit());
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut dir = None;
+    let mut keys = Keys::new();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().expect("a value after the flag");
+        match arg.as_str() {
+            "--age" => {
+                let path = value();
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                if let Err(e) = keys.add_age_identities(&path, &text) {
+                    println!("skipped: {e}");
+                }
+            }
+            "--pgp" => {
+                let path = value();
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                if let Err(e) = keys.add_pgp_keyring(&path, &bytes) {
+                    println!("skipped: {e}");
+                }
+            }
+            "--gnupg-home" => {
+                let path = value();
+                keys.add_gnupg_home(&path, &path, "gpg");
+            }
+            _ => dir = Some(PathBuf::from(arg)),
+        }
+    }
+    let dir = dir.expect("usage: sops_check DIR [--age FILE] [--pgp FILE] [--gnupg-home DIR]");
+    let mut all = Vec::new();
+    files(&dir, &mut all);
+    let (mut seen, mut decrypted, mut same_bytes, mut twins, mut same_twin) = (0, 0, 0, 0, 0);
+    let (mut same_but_final_newline, mut same_but_crlf, mut older_sops) = (0, 0, 0);
+    for path in all {
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let name = path.to_string_lossy().into_owned();
+        let format = Format::for_path(&name);
+        if format == Format::Ini
+            || !bytes.windows(3).any(|w| w == b"mac")
+            || (format != Format::Binary && Format::detect(&bytes).is_none())
+            || (format == Format::Binary && Format::detect(&bytes) != Some(Format::Json))
+        {
+            continue;
+        }
+        seen += 1;
+        match decrypt(&bytes, format, &keys) {
+            Ok(plain) => {
+                decrypted += 1;
+                // Twins by the conventions of the repositories checked: `x.enc.yaml` beside
+                // `x.yaml`, `x.yaml` beside `x.dec.yaml` (helm-secrets).
+                let twin = [
+                    name.replacen(".enc.", ".", 1),
+                    name.rsplit_once('.')
+                        .map_or_else(String::new, |(stem, ext)| format!("{stem}.dec.{ext}")),
+                ]
+                .into_iter()
+                .find(|twin| *twin != name && Path::new(twin).exists());
+                if let Some(twin) = twin {
+                    twins += 1;
+                    let expected = std::fs::read(&twin).unwrap_or_default();
+                    match plain.emit(format) {
+                        Ok(out) if out == expected => same_twin += 1,
+                        Ok(out) if out.strip_suffix(b"\n") == Some(&expected[..]) => {
+                            same_twin += 1;
+                            println!(
+                                "{name}: plaintext equals {twin} but for the final newline, which the twin lacks"
+                            );
+                        }
+                        Ok(out) => println!(
+                            "{name}: plaintext differs from {twin}:\n--- crunch\n{}\n--- twin\n{}",
+                            String::from_utf8_lossy(&out),
+                            String::from_utf8_lossy(&expected)
+                        ),
+                        Err(e) => println!("{name}: emit: {e}"),
+                    }
+                }
+            }
+            Err(e) => println!("{name}: decrypt: {e}"),
+        }
+        if format != Format::Dotenv {
+            match reformat(&bytes, format, indent_of(&bytes)) {
+                Ok(out) if out == bytes => same_bytes += 1,
+                Ok(out)
+                    if bytes.last() != Some(&b'\n')
+                        && out.strip_suffix(b"\n") == Some(&bytes[..]) =>
+                {
+                    same_but_final_newline += 1;
+                    println!(
+                        "{name}: re-emitted bytes equal but for the final newline, which the file lacks"
+                    );
+                }
+                Ok(out)
+                    if bytes.windows(2).any(|w| w == b"\r\n")
+                        && out
+                            == String::from_utf8_lossy(&bytes)
+                                .replace("\r\n", "\n")
+                                .into_bytes() =>
+                {
+                    same_but_crlf += 1;
+                    println!("{name}: re-emitted bytes equal but for the file's CRLF line endings");
+                }
+                Ok(out) => {
+                    let first = out
+                        .split(|&b| b == b'\n')
+                        .zip(bytes.split(|&b| b == b'\n'))
+                        .position(|(a, b)| a != b);
+                    let version = sops_version(&bytes);
+                    if version.is_some_and(|(major, minor)| (major, minor) < (3, 7)) {
+                        older_sops += 1;
+                        println!(
+                            "{name}: re-emitted bytes differ (first at line {}): written by SOPS before 3.7 (its older YAML emitter)",
+                            first.map_or(0, |l| l + 1)
+                        );
+                    } else {
+                        println!(
+                            "{name}: re-emitted bytes differ (first at line {})",
+                            first.map_or(0, |l| l + 1)
+                        );
+                    }
+                }
+                Err(e) => println!("{name}: reformat: {e}"),
+            }
+        }
+    }
+    println!(
+        "{seen} SOPS files: {decrypted} decrypted with the MAC verified; re-emitted: {same_bytes} byte for byte, {same_but_final_newline} but for a final newline the file lacks, {same_but_crlf} but for CRLF line endings, {older_sops} differ as written by SOPS before 3.7; {same_twin}/{twins} plaintext twins equal"
+    );
+}
