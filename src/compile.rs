@@ -87,6 +87,8 @@ pub struct BuildReport {
     pub images: BTreeSet<String>,
     /// Every git source the build used, sorted.
     pub sources: Vec<SourceSummary>,
+    /// What the build noticed but did not refuse (encrypted values left encrypted).
+    pub warnings: Vec<String>,
     /// How long each phase took.
     pub timings: Timings,
 }
@@ -176,10 +178,10 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         config: &config,
     };
     let loaded = Instant::now();
-    let bundle = flux::build(&environment, &store, progress)?;
+    let built = flux::build(&environment, &store, progress)?;
     let rendered = Instant::now();
     progress.event(&Event::WritingBundle);
-    let written = bundle::write(&bundle, &options.out)?;
+    let written = bundle::write(&built.bundle, &options.out)?;
     store
         .lock_snapshot()
         .write(&lock_path)
@@ -189,6 +191,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         elapsed: finished - rendered,
     });
     let mut report = summarize(written, options.out.clone(), lock_path);
+    report.warnings = built.secrets.warnings;
     report.timings = Timings {
         load: loaded - started,
         render: rendered - loaded,
@@ -226,6 +229,7 @@ fn summarize(written: bundle::Written, out: PathBuf, lock: PathBuf) -> BuildRepo
                 revision: s.commit,
             })
             .collect(),
+        warnings: Vec::new(),
         timings: Timings::default(),
     }
 }

@@ -72,6 +72,73 @@ impl Default for ClusterProfile {
     }
 }
 
+/// Where one set of SOPS decryption keys is on this machine. The files stay outside the
+/// repository: relative paths resolve against the config file's directory, `~/` against
+/// the home directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyFiles {
+    /// age identity files (`AGE-SECRET-KEY-1…` lines, as `SOPS_AGE_KEY_FILE` holds them).
+    #[serde(default)]
+    pub age: Vec<PathBuf>,
+    /// OpenPGP secret keys without a passphrase, armored or binary.
+    #[serde(default)]
+    pub pgp: Vec<PathBuf>,
+    /// A GnuPG home whose secret keys decrypt, through `gpg`, as SOPS decrypts with it.
+    #[serde(default)]
+    pub gnupg_home: Option<PathBuf>,
+}
+
+impl KeyFiles {
+    fn resolve(self, base: &Path) -> Self {
+        let resolve = |path: PathBuf| resolve_path(&path, base);
+        Self {
+            age: self.age.into_iter().map(resolve).collect(),
+            pgp: self.pgp.into_iter().map(resolve).collect(),
+            gnupg_home: self.gnupg_home.map(resolve),
+        }
+    }
+
+    /// Whether no key file is named.
+    pub fn is_empty(&self) -> bool {
+        self.age.is_empty() && self.pgp.is_empty() && self.gnupg_home.is_none()
+    }
+}
+
+/// The SOPS keys a build decrypts with: what kustomize-controller has in its own
+/// environment, and what the decryption Secrets that Kustomizations name would hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SopsKeys {
+    /// Keys for `decryption` without a `secretRef`, besides `SOPS_AGE_KEY_FILE`,
+    /// `SOPS_AGE_KEY` and `GNUPGHOME`.
+    #[serde(default)]
+    pub keys: KeyFiles,
+    /// Stand-ins for the decryption Secrets that `spec.decryption.secretRef` names, keyed by
+    /// the Secret's name (`sops-gpg`). A name not listed decrypts with the keys above.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, KeyFiles>,
+}
+
+/// A Flux Kustomization's `spec.decryption`; in `crunch.yaml`, the one the environment's
+/// bootstrap Kustomization has.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Decryption {
+    /// The decryption provider; Flux knows only `sops`.
+    pub provider: String,
+    /// The Secret in the Kustomization's namespace that holds the keys.
+    #[serde(default)]
+    pub secret_ref: Option<LocalObjectReference>,
+}
+
+/// A reference to an object in the same namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+pub struct LocalObjectReference {
+    /// Its name.
+    pub name: String,
+}
+
 /// A partial cluster profile, as an environment overrides it: each field given replaces
 /// the shared one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -98,6 +165,11 @@ struct EnvironmentOverride {
     seed: Option<String>,
     /// What template clock functions read, as an RFC 3339 timestamp.
     now: Option<String>,
+    /// The environment's own decryption, replacing the shared one.
+    decryption: Option<Decryption>,
+    /// SOPS keys: `keys` replaces the shared ones when given; `secrets` adds to the
+    /// shared ones and wins on equal names.
+    sops: Option<SopsKeys>,
 }
 
 /// The file as written.
@@ -127,6 +199,14 @@ pub(crate) struct ConfigFile {
     /// the Unix epoch when unset, never the wall clock.
     #[serde(default)]
     now: Option<String>,
+    /// How the environment directory is decrypted: its bootstrap Kustomization's
+    /// `spec.decryption` (`{provider: sops, secretRef: {name: sops-gpg}}`). Without it,
+    /// SOPS-encrypted files in the environment stay encrypted, as Flux leaves them.
+    #[serde(default)]
+    decryption: Option<Decryption>,
+    /// Where this machine keeps the SOPS keys: never in the repository.
+    #[serde(default)]
+    sops: SopsKeys,
     /// Per-environment overrides, keyed by the environment directory's name.
     #[serde(default)]
     environments: BTreeMap<String, EnvironmentOverride>,
@@ -146,6 +226,10 @@ pub struct Config {
     /// What template clock functions (`now`, `date`, …) read: `now:` as an RFC 3339
     /// timestamp, the Unix epoch when unset, never the wall clock.
     pub now: Clock,
+    /// The environment's own decryption, as its bootstrap Kustomization's.
+    pub decryption: Option<Decryption>,
+    /// Where the SOPS keys are (paths resolved).
+    pub sops: SopsKeys,
 }
 
 const API_VERSION: &str = "crunch.dev/v1alpha1";
@@ -171,6 +255,8 @@ impl Config {
             cluster: ClusterProfile::default(),
             seed: String::new(),
             now: Clock::default(),
+            decryption: None,
+            sops: SopsKeys::default(),
         }
     }
 
@@ -220,6 +306,21 @@ impl Config {
                 cluster.kinds = v;
             }
         }
+        let mut sops = file.sops;
+        if let Some(over) = overrides.sops {
+            if !over.keys.is_empty() {
+                sops.keys = over.keys;
+            }
+            sops.secrets.extend(over.secrets);
+        }
+        let sops = SopsKeys {
+            keys: sops.keys.resolve(base),
+            secrets: sops
+                .secrets
+                .into_iter()
+                .map(|(name, files)| (name, files.resolve(base)))
+                .collect(),
+        };
         let mirrors = overrides
             .mirrors
             .into_iter()
@@ -235,8 +336,20 @@ impl Config {
                 Some(text) => Clock::parse_rfc3339(&text).map_err(|e| at(&format!("now: {e}")))?,
                 None => Clock::default(),
             },
+            decryption: overrides.decryption.or(file.decryption),
+            sops,
         })
     }
+}
+
+/// `path` with `~/` taken as the home directory and a relative path as relative to `base`.
+fn resolve_path(path: &Path, base: &Path) -> PathBuf {
+    if let Ok(rest) = path.strip_prefix("~")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    base.join(path)
 }
 
 /// Makes a relative local mirror target absolute against the config's directory; URLs
@@ -375,6 +488,48 @@ local mirror(from, to) = { from: from, to: to };
             load("function(env) {}"),
             "crunch.jsonnet: a function cannot be manifested"
         );
+    }
+
+    #[test]
+    fn sops_keys_resolve_and_environments_override_them() {
+        let text = "\
+apiVersion: crunch.dev/v1alpha1
+kind: Config
+decryption: {provider: sops, secretRef: {name: sops-gpg}}
+sops:
+  keys: {age: [keys/age.txt]}
+  secrets:
+    sops-gpg: {pgp: [/secure/shared.asc]}
+    sops-age: {age: [~/age.txt]}
+environments:
+  prod:
+    decryption: {provider: sops}
+    sops:
+      secrets:
+        sops-gpg: {pgp: [prod.asc], gnupgHome: gnupg}
+";
+        let path = Path::new("/repo/crunch.yaml");
+        let dev = Config::parse(text, path, "dev").unwrap();
+        let secret_ref = dev.decryption.as_ref().and_then(|d| d.secret_ref.as_ref());
+        assert_eq!(secret_ref.map(|r| r.name.as_str()), Some("sops-gpg"));
+        assert_eq!(dev.sops.keys.age, [PathBuf::from("/repo/keys/age.txt")]);
+        assert_eq!(
+            dev.sops.secrets["sops-gpg"].pgp,
+            [PathBuf::from("/secure/shared.asc")]
+        );
+        if let Some(home) = std::env::var_os("HOME") {
+            assert_eq!(
+                dev.sops.secrets["sops-age"].age,
+                [PathBuf::from(home).join("age.txt")]
+            );
+        }
+        let prod = Config::parse(text, path, "prod").unwrap();
+        assert_eq!(prod.decryption.unwrap().secret_ref, None);
+        assert_eq!(prod.sops.keys, dev.sops.keys);
+        let gpg = &prod.sops.secrets["sops-gpg"];
+        assert_eq!(gpg.pgp, [PathBuf::from("/repo/prod.asc")]);
+        assert_eq!(gpg.gnupg_home, Some(PathBuf::from("/repo/gnupg")));
+        assert!(prod.sops.secrets.contains_key("sops-age"));
     }
 
     #[test]

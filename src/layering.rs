@@ -34,6 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kustomize",
             "object",
             "progress",
+            "sops",
             "source",
             "yaml",
         ],

@@ -597,6 +597,11 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
     );
     display.done();
     let report = built?;
+    if !args.quiet {
+        for warning in &report.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     match args.output {
         OutputFormat::Json => serde_json::to_string_pretty(&report)
             .map(|json| json + "\n")
@@ -656,6 +661,7 @@ fn kustomize_command(args: KustomizeArgs) -> Result<String, Error> {
         chart_inflater: args
             .enable_helm
             .then_some(&HelmInflater as &dyn kustomize::ChartInflater),
+        ..kustomize::Options::default()
     };
     commands::kustomize(&args.dir, &options, &args.sources.options(false))
 }

@@ -19,6 +19,7 @@ mod compare;
 mod images;
 mod index;
 mod read;
+mod taint;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -37,6 +38,7 @@ pub use compare::{SIDES, compare};
 pub use images::images;
 pub use index::{ComponentEntry, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseEntry};
 pub use read::{ReadError, VerifiedBundle, read};
+pub use taint::Taint;
 
 /// Version of the index format.
 pub const INDEX_API_VERSION: &str = "crunch.dev/v1alpha1";

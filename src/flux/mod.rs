@@ -6,6 +6,7 @@
 //! results are merged in node order so that thread scheduling never shows in the output.
 
 mod cluster;
+mod decrypt;
 mod remote;
 mod render_cache;
 mod spec;
@@ -26,6 +27,8 @@ use crate::progress::{Event, Progress};
 use crate::source::{self, Origin, Store, Tree};
 use crate::{helm, kustomize, yaml};
 use cluster::Cluster;
+pub use decrypt::Collected as DecryptedSecrets;
+use decrypt::{Decryptor, KeyRing, Secrets};
 use spec::{GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, SourceReference};
 
 /// Waves after which the graph is taken to be unbounded.
@@ -49,18 +52,39 @@ pub struct Environment<'a> {
     pub config: &'a Config,
 }
 
+/// A build's output: the bundle, and what SOPS decryption left for writing it.
+pub struct Built {
+    /// Every component and object.
+    pub bundle: Bundle,
+    /// Data keys, plaintext values and warnings of the decryption.
+    pub secrets: DecryptedSecrets,
+}
+
 /// Renders `env` and everything it deploys into a [`Bundle`], telling `progress` what
 /// it fetches and renders.
-pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Result<Bundle, Error> {
+pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Result<Built, Error> {
     let remote = source::Recorder::with_progress(store, progress);
     let root_chain = vec![env.name.to_string()];
     progress.event(&Event::ComponentsFound { total: 1 });
     let started = Instant::now();
-    let objects =
-        kustomize::build(env.dir, &remote, &kustomize::Options::default()).map_err(|e| {
-            let root = format!("{}/", env.root.display());
-            Error::new(e.to_string().replace(&root, "")).with_chain(&root_chain)
-        })?;
+    let keys = KeyRing::new(env.config.sops.clone());
+    let secrets = Secrets::default();
+    let what = format!("environment {}", env.name);
+    let decryptor = Decryptor::new(env.config.decryption.as_ref(), &keys, &secrets, &what);
+    let relative = |e: Error| {
+        let root = format!("{}/", env.root.display());
+        Error::new(e.to_string().replace(&root, "")).with_chain(&root_chain)
+    };
+    let replaced = decryptor
+        .decrypt_sources(env.root, env.dir)
+        .map_err(relative)?;
+    let options = kustomize::Options {
+        replaced_files: Some(&replaced),
+        ..kustomize::Options::default()
+    };
+    let mut objects =
+        kustomize::build(env.dir, &remote, &options).map_err(|e| relative(Error::new(e)))?;
+    decryptor.decrypt_objects(&mut objects).map_err(relative)?;
     let mut graph = Graph::default();
     graph.absorb(
         Component {
@@ -86,6 +110,8 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
         remote: &remote,
         renders: render_cache::RenderCache::new(store.cache_dir()),
         progress,
+        keys: &keys,
+        secrets: &secrets,
     };
     graph.run(&render)?;
     place_custom_kinds(&mut graph.components, &env.config.cluster)
@@ -93,11 +119,14 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
     graph
         .check_dependencies()
         .map_err(|e| e.with_chain(&root_chain))?;
-    Ok(Bundle {
-        environment: env.name.to_string(),
-        kube_version: env.config.cluster.kube_version.clone(),
-        sources: source_records(remote.into_origins()),
-        components: graph.components,
+    Ok(Built {
+        bundle: Bundle {
+            environment: env.name.to_string(),
+            kube_version: env.config.cluster.kube_version.clone(),
+            sources: source_records(remote.into_origins()),
+            components: graph.components,
+        },
+        secrets: secrets.take(),
     })
 }
 
@@ -290,6 +319,10 @@ struct Render<'a> {
     renders: render_cache::RenderCache,
     /// Told of every node rendered.
     progress: &'a dyn Progress,
+    /// The SOPS keys Kustomizations decrypt with.
+    keys: &'a KeyRing,
+    /// What decryption found.
+    secrets: &'a Secrets,
 }
 
 impl Render<'_> {
@@ -534,13 +567,16 @@ impl Render<'_> {
         let (tree, url) = self.fetch(&spec.source_ref, node, cluster)?;
         let path = spec.path.clone().unwrap_or_else(|| "./".to_string());
         let dir = inside(&tree.root, &path)?;
-        let objects = kustomize::build_with_overlay(
-            &dir,
-            &overlay,
-            self.remote,
-            &kustomize::Options::default(),
-        )
-        .map_err(Error::new)?;
+        let what = format!("Kustomization {}/{}", node.namespace, node.name);
+        let decryptor = Decryptor::new(spec.decryption.as_ref(), self.keys, self.secrets, &what);
+        let replaced = decryptor.decrypt_sources(&tree.root, &dir)?;
+        let options = kustomize::Options {
+            replaced_files: Some(&replaced),
+            ..kustomize::Options::default()
+        };
+        let mut objects = kustomize::build_with_overlay(&dir, &overlay, self.remote, &options)
+            .map_err(Error::new)?;
+        decryptor.decrypt_objects(&mut objects)?;
         let component = Component {
             id: node.id.clone(),
             kind: ComponentKind::Kustomization,

@@ -219,6 +219,9 @@ pub struct KustomizationSpec {
     /// Objects to wait for besides the Kustomization's own.
     #[serde(default)]
     pub health_checks: Vec<HealthCheck>,
+    /// How the built objects are decrypted.
+    #[serde(default)]
+    pub decryption: Option<crate::config::Decryption>,
 }
 
 /// One entry of a Kustomization's `healthChecks`.

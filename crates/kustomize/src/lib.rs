@@ -66,6 +66,7 @@ mod target;
 mod util;
 mod vars;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -164,6 +165,9 @@ pub enum LoadRestrictor {
     None,
 }
 
+/// The names of a kustomization file, in the order kustomize looks for them.
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = kustomization::FILE_NAMES;
+
 /// Build options.
 #[derive(Clone, Copy, Default)]
 pub struct Options<'a> {
@@ -173,6 +177,10 @@ pub struct Options<'a> {
     /// configs). Without one, as in kustomize without the flag, such a kustomization
     /// fails with kustomize's `must specify --enable-helm`.
     pub chart_inflater: Option<&'a dyn ChartInflater>,
+    /// Contents the build reads instead of what some files hold, keyed by the file's
+    /// canonical path: Flux decrypts generator sources and patch files in place before it
+    /// builds, and its callers hand the decrypted bytes in here instead of writing them.
+    pub replaced_files: Option<&'a BTreeMap<PathBuf, Vec<u8>>>,
 }
 
 impl fmt::Debug for Options<'_> {
@@ -180,6 +188,12 @@ impl fmt::Debug for Options<'_> {
         f.debug_struct("Options")
             .field("load_restrictor", &self.load_restrictor)
             .field("enable_helm", &self.chart_inflater.is_some())
+            .field(
+                "replaced_files",
+                &self
+                    .replaced_files
+                    .map(|files| files.keys().collect::<Vec<_>>()),
+            )
             .finish()
     }
 }

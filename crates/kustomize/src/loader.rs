@@ -1,6 +1,7 @@
 //! File access for one kustomization root: the load restrictor, sub-roots (local
 //! directories and remote bases), and cycle detection.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::error::Error;
@@ -14,6 +15,8 @@ pub(crate) struct Loader<'a> {
     restrictor: LoadRestrictor,
     /// What inflates charts (`--enable-helm`), for every root of the build.
     chart_inflater: Option<&'a dyn ChartInflater>,
+    /// Contents read instead of the files' own (see [`Options::replaced_files`]).
+    replaced_files: Option<&'a BTreeMap<PathBuf, Vec<u8>>>,
     /// The checked-out repository this root lives in, when it came from a remote base.
     repo: Option<PathBuf>,
     /// Roots of the kustomizations that led here (for cycle detection), outermost first.
@@ -37,6 +40,7 @@ impl<'a> Loader<'a> {
             root,
             restrictor: options.load_restrictor,
             chart_inflater: options.chart_inflater,
+            replaced_files: options.replaced_files,
             repo: None,
             ancestors: Vec::new(),
             urls: Vec::new(),
@@ -102,6 +106,9 @@ impl<'a> Loader<'a> {
             )));
         }
         let path = self.resolve(rel)?;
+        if let Some(bytes) = self.replaced_files.and_then(|files| files.get(&path)) {
+            return Ok((path, bytes.clone()));
+        }
         let bytes = std::fs::read(&path).map_err(|e| {
             Error::new(format!("cannot read {}: {}", path.display(), io_reason(&e)))
         })?;
@@ -144,6 +151,7 @@ impl<'a> Loader<'a> {
                 root,
                 restrictor: LoadRestrictor::RootOnly,
                 chart_inflater: self.chart_inflater,
+                replaced_files: self.replaced_files,
                 repo: Some(repo),
                 ancestors,
                 urls,
@@ -183,6 +191,7 @@ impl<'a> Loader<'a> {
             root,
             restrictor: self.restrictor,
             chart_inflater: self.chart_inflater,
+            replaced_files: self.replaced_files,
             repo: self.repo.clone(),
             ancestors,
             urls: self.urls.clone(),
@@ -213,5 +222,44 @@ fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::{Options, RemoteTarget, build};
+    use super::*;
+
+    struct NoRemote;
+
+    impl Remote for NoRemote {
+        fn fetch(&self, target: &RemoteTarget) -> Result<PathBuf, String> {
+            Err(format!("no remote {}", target.repo_url))
+        }
+    }
+
+    #[test]
+    fn replaced_files_are_read_instead_of_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("kustomization.yaml"),
+            "secretGenerator:\n- name: s\n  files: [key=secret.txt]\n  options: {disableNameSuffixHash: true}\n",
+        )
+        .unwrap();
+        let file = dir.path().join("secret.txt");
+        std::fs::write(&file, "on disk").unwrap();
+        let replaced = BTreeMap::from([(file.canonicalize().unwrap(), b"replaced".to_vec())]);
+        let data = |options: &Options<'_>| {
+            let objects = build(dir.path(), &NoRemote, options).unwrap();
+            objects[0]["data"]["key"].as_str().unwrap().to_string()
+        };
+        assert_eq!(data(&Options::default()), "b24gZGlzaw==");
+        let options = Options {
+            replaced_files: Some(&replaced),
+            ..Options::default()
+        };
+        assert_eq!(data(&options), "cmVwbGFjZWQ=");
     }
 }

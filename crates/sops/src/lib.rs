@@ -223,6 +223,26 @@ pub fn reformat(input: &[u8], format: Format, indent: Option<usize>) -> Result<V
 /// malformed metadata, no usable key, a value that fails authentication (named by path),
 /// a MAC mismatch.
 pub fn decrypt(input: &[u8], format: Format, keys: &Keys) -> Result<Decrypted, Error> {
+    decrypt_checking(input, format, keys, true)
+}
+
+/// Decrypts a SOPS document whose unencrypted values may have changed since it was
+/// encrypted, as kustomize-controller decrypts objects after kustomize has transformed
+/// them (a namespace set, labels added): every encrypted value is still authenticated
+/// with its path, but the MAC, which covers the unencrypted values too, is not checked.
+///
+/// # Errors
+/// As [`decrypt`], but for the MAC.
+pub fn decrypt_transformed(input: &[u8], format: Format, keys: &Keys) -> Result<Decrypted, Error> {
+    decrypt_checking(input, format, keys, false)
+}
+
+fn decrypt_checking(
+    input: &[u8],
+    format: Format,
+    keys: &Keys,
+    check_mac: bool,
+) -> Result<Decrypted, Error> {
     let (mut branches, metadata) = load(input, format)?;
     let metadata = Metadata::from_json(&metadata.ok_or(Error::NotEncrypted)?)?;
     let data_key = data_key(&metadata, keys)?;
@@ -231,6 +251,14 @@ pub fn decrypt(input: &[u8], format: Format, keys: &Keys) -> Result<Decrypted, E
         decryptor.branch(branch, &mut Vec::new(), &mut Vec::new())?;
     }
     let plaintexts = std::mem::take(&mut decryptor.plaintexts);
+    if !check_mac {
+        return Ok(Decrypted {
+            branches,
+            data_key,
+            plaintexts,
+            recipients: metadata.key_groups.clone(),
+        });
+    }
     let computed = decryptor.mac();
     let expected = match cipher::decrypt(&metadata.mac, &data_key, &metadata.last_modified) {
         Ok(Value::Str(mac)) => mac,

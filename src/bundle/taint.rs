@@ -1,0 +1,214 @@
+//! Where values decrypted from SOPS sources end up. Templates copy, quote, indent and
+//! concatenate them, so a value is recognized by its text: a rendered string is tainted
+//! when it holds a decrypted value. Decrypted values that are documents themselves (a
+//! `values.yaml` in an encrypted Secret) count leaf by leaf, and base64 is seen through.
+//!
+//! Reviews use it to show which value paths changed while never showing a value that
+//! came from an encrypted source.
+
+use std::collections::BTreeSet;
+
+use aho_corasick::AhoCorasick;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+
+use crate::yaml;
+
+/// Decrypted values shorter than this are not looked for: they would match everywhere
+/// (`true`, `dev`), and hide nothing worth hiding.
+const MIN_LEN: usize = 4;
+/// How deep decrypted documents nest documents of their own.
+const MAX_DEPTH: usize = 4;
+
+/// The decrypted values of one build, ready to be looked for.
+#[derive(Debug, Default)]
+pub struct Taint {
+    matcher: Option<AhoCorasick>,
+}
+
+impl Taint {
+    /// Looks for `plaintexts` (every value decryption produced).
+    pub fn new<'a>(plaintexts: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut patterns = BTreeSet::new();
+        for text in plaintexts {
+            collect(text, 0, &mut patterns);
+        }
+        if patterns.is_empty() {
+            return Self::default();
+        }
+        Self {
+            // Only fails beyond size limits no realistic set of secrets reaches; then
+            // every string counts as tainted, which hides too much but never too little.
+            matcher: AhoCorasick::new(&patterns).ok(),
+        }
+    }
+
+    /// Whether nothing was decrypted.
+    pub fn is_empty(&self) -> bool {
+        self.matcher.is_none()
+    }
+
+    /// Whether `text` holds a decrypted value.
+    pub fn taints(&self, text: &str) -> bool {
+        match &self.matcher {
+            Some(matcher) => matcher.is_match(text),
+            None => false,
+        }
+    }
+
+    /// The paths (`/spec/template/…`, JSON pointers) of the string leaves of `value` that
+    /// hold a decrypted value.
+    pub fn paths(&self, value: &Value) -> Vec<String> {
+        let mut found = Vec::new();
+        if !self.is_empty() {
+            self.walk(value, &mut String::new(), &mut found);
+        }
+        found
+    }
+
+    fn walk(&self, value: &Value, path: &mut String, found: &mut Vec<String>) {
+        let len = path.len();
+        match value {
+            Value::String(text) if self.taints(text) => found.push(path.clone()),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    path.push_str(&format!("/{i}"));
+                    self.walk(item, path, found);
+                    path.truncate(len);
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    path.push('/');
+                    path.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                    self.walk(item, path, found);
+                    path.truncate(len);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// What a reviewer may see of a Secret value: a document (a YAML or JSON mapping)
+    /// with each leaf that holds a decrypted value replaced by `mask(leaf)`; anything
+    /// else, `mask` of the whole value, tainted or not, since a bare secret value may be
+    /// a password or a key of any origin.
+    pub fn review(&self, value: &[u8], mask: &dyn Fn(&[u8]) -> String) -> Value {
+        let document = std::str::from_utf8(value)
+            .ok()
+            .and_then(|text| yaml::parse_document(text, yaml::Dialect::GoYamlV2).ok())
+            .filter(|doc| doc.is_object() && doc.as_object().is_some_and(|m| !m.is_empty()));
+        match document {
+            Some(mut document) => {
+                self.mask_leaves(&mut document, mask);
+                document
+            }
+            None => Value::String(mask(value)),
+        }
+    }
+
+    fn mask_leaves(&self, value: &mut Value, mask: &dyn Fn(&[u8]) -> String) {
+        match value {
+            Value::String(text) if self.taints(text) => {
+                *value = Value::String(mask(text.as_bytes()))
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.mask_leaves(v, mask)),
+            Value::Object(map) => map.values_mut().for_each(|v| self.mask_leaves(v, mask)),
+            _ => {}
+        }
+    }
+}
+
+/// Adds `text` and what it holds (base64-decoded text, a document's string leaves) to
+/// `patterns`.
+fn collect(text: &str, depth: usize, patterns: &mut BTreeSet<String>) {
+    if text.trim().len() < MIN_LEN
+        || depth > MAX_DEPTH
+        || is_not_a_string(text.trim())
+        || !patterns.insert(text.to_string())
+    {
+        return;
+    }
+    if let Ok(bytes) = STANDARD.decode(text.trim())
+        && let Ok(decoded) = String::from_utf8(bytes)
+    {
+        collect(&decoded, depth + 1, patterns);
+    }
+    if text.contains(['\n', ':', '{', '['])
+        && let Ok(document) = yaml::parse_document(text, yaml::Dialect::GoYamlV2)
+    {
+        leaves(&document, depth, patterns);
+    }
+}
+
+/// Booleans, nulls and numbers as text: values like these are everywhere.
+fn is_not_a_string(text: &str) -> bool {
+    matches!(
+        text.to_ascii_lowercase().as_str(),
+        "true" | "false" | "null" | "yes" | "no" | "on" | "off"
+    ) || text.parse::<f64>().is_ok()
+}
+
+fn leaves(value: &Value, depth: usize, patterns: &mut BTreeSet<String>) {
+    match value {
+        Value::String(text) => collect(text, depth + 1, patterns),
+        Value::Array(items) => items.iter().for_each(|v| leaves(v, depth, patterns)),
+        Value::Object(map) => map.values().for_each(|v| leaves(v, depth, patterns)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn mask(bytes: &[u8]) -> String {
+        format!("<{} bytes>", bytes.len())
+    }
+
+    #[test]
+    fn decrypted_documents_taint_leaf_by_leaf() {
+        let values =
+            "registryCredentials:\n  username: robot$dev\n  password: hunter2-dev\nreplicas: 3\n";
+        let taint = Taint::new([values]);
+        assert!(taint.taints("hunter2-dev"));
+        assert!(taint.taints("Basic cm9ib3QkZGV2: hunter2-dev!"));
+        assert!(!taint.taints("3"), "numbers are not looked for");
+        assert!(!taint.taints("robot$prod"));
+    }
+
+    #[test]
+    fn base64_is_seen_through() {
+        let taint = Taint::new(["cGFzc3dvcmQ6IHMzY3JldC12YWx1ZQ=="]);
+        assert!(taint.taints("s3cret-value"));
+    }
+
+    #[test]
+    fn short_values_are_not_looked_for() {
+        let taint = Taint::new(["dev", "true", "1234", "False", ""]);
+        assert!(taint.is_empty());
+        assert!(!taint.taints("dev"));
+    }
+
+    #[test]
+    fn paths_name_the_tainted_leaves() {
+        let taint = Taint::new(["hunter2-dev"]);
+        let object = json!({
+            "data": {"a/b": "x hunter2-dev"},
+            "spec": {"env": [{"value": "plain"}, {"value": "hunter2-dev"}]},
+        });
+        assert_eq!(taint.paths(&object), ["/data/a~1b", "/spec/env/1/value"]);
+    }
+
+    #[test]
+    fn reviews_show_documents_but_mask_decrypted_leaves_and_bare_values() {
+        let taint = Taint::new(["hunter2-dev"]);
+        let review = taint.review(b"user: robot\npassword: hunter2-dev\n", &mask);
+        assert_eq!(review, json!({"user": "robot", "password": "<11 bytes>"}));
+        assert_eq!(taint.review(b"plain-password", &mask), json!("<14 bytes>"));
+        assert_eq!(taint.review(b"\xff\xfe", &mask), json!("<2 bytes>"));
+    }
+}
