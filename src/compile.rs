@@ -68,6 +68,8 @@ pub struct BuildOptions {
     pub config: Option<PathBuf>,
     /// How sources are fetched.
     pub sources: SourceOptions,
+    /// Write Secret values in plaintext instead of sealing them (`--plaintext-secrets`).
+    pub plaintext_secrets: bool,
 }
 
 /// What a build produced; `crunch build --output json` prints it.
@@ -178,8 +180,9 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let loaded = Instant::now();
     let bundle = flux::build(&environment, &store, progress)?;
     let rendered = Instant::now();
+    let secrets = secrets_policy(&bundle, &config, options.plaintext_secrets)?;
     progress.event(&Event::WritingBundle);
-    let written = bundle::write(&bundle, &options.out)?;
+    let written = bundle::write(&bundle, &options.out, &secrets)?;
     store
         .lock_snapshot()
         .write(&lock_path)
@@ -196,6 +199,37 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         total: finished - started,
     };
     Ok(report)
+}
+
+/// How the bundle's Secret values are written: plaintext when asked for, else sealed to
+/// the configured recipients. With neither, a bundle that has Secret values is refused
+/// before anything is written; one without needs no choice.
+fn secrets_policy(
+    bundle: &bundle::Bundle,
+    config: &Config,
+    plaintext: bool,
+) -> Result<bundle::Secrets, Error> {
+    if plaintext {
+        return Ok(bundle::Secrets::Plaintext);
+    }
+    if !config.recipients.is_empty() {
+        return Ok(bundle::Secrets::Sealed {
+            recipients: config.recipients.clone(),
+            // The SOPS data keys of the files the build decrypted will go here; until
+            // then the key derives from the sealed values themselves.
+            material: Vec::new(),
+        });
+    }
+    match bundle::first_secret_with_values(bundle) {
+        None => Ok(bundle::Secrets::Plaintext),
+        Some((component, secret)) => Err(Error::new(format!(
+            "the bundle would hold Secret values in plaintext (the first: {secret} in {component}): set secrets.recipients in {} to seal them for the enclave's age keys, or pass --plaintext-secrets to write them in plaintext",
+            config.path.as_deref().map_or_else(
+                || crate::config::FILE_NAME.to_string(),
+                |p| p.display().to_string()
+            )
+        ))),
+    }
 }
 
 /// The report of a written bundle, timings left at zero: its index already holds the

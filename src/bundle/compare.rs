@@ -5,9 +5,10 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{ComponentEntry, ObjectEntry, VerifiedBundle};
+use super::{ComponentEntry, ObjectEntry, VerifiedBundle, holds_sealed_values};
 use crate::diff::{Change, Sides};
 use crate::object::ObjectRef;
+use crate::seal;
 
 /// How `crunch diff OLD NEW` names the two sides of an object.
 pub const SIDES: Sides = Sides {
@@ -18,8 +19,52 @@ pub const SIDES: Sides = Sides {
 /// Every object of either bundle, per component: the new bundle's components and objects
 /// in its order, then what only the old one had. Objects are matched by group, kind,
 /// namespace and name within their component; an object whose bytes are equal on both
-/// sides (same sha256) compares unchanged without being looked at.
+/// sides (same sha256) compares unchanged without being looked at. When the two bundles
+/// are sealed under different keys ([`sealing_key_changed`]), every sealed value reads
+/// `sealed` on both sides: their ciphertexts say nothing about their plaintexts.
 pub fn compare(old: &VerifiedBundle, new: &VerifiedBundle) -> Vec<(String, Vec<Change>)> {
+    let mut changes = pair_components(old, new);
+    if sealing_key_changed(old, new) {
+        for change in changes.iter_mut().flat_map(|(_, c)| c) {
+            for side in [&mut change.before, &mut change.after]
+                .into_iter()
+                .flatten()
+            {
+                blank_sealed_values(side);
+            }
+        }
+    }
+    changes
+}
+
+/// Whether both bundles hold sealed values, under different keys: the note
+/// `crunch diff` prints once instead of flagging every sealed value.
+pub fn sealing_key_changed(old: &VerifiedBundle, new: &VerifiedBundle) -> bool {
+    match (&old.index.sealing, &new.index.sealing) {
+        (Some(old), Some(new)) => old.key_id != new.key_id,
+        _ => false,
+    }
+}
+
+/// What `crunch diff` says once when [`sealing_key_changed`].
+pub const SEALING_KEY_CHANGED: &str = "sealing key changed: sealed values cannot be compared";
+
+fn blank_sealed_values(object: &mut Value) {
+    if !holds_sealed_values(object) {
+        return;
+    }
+    for field in ["data", "stringData"] {
+        if let Some(values) = object.get_mut(field).and_then(Value::as_object_mut) {
+            for value in values.values_mut() {
+                if value.as_str().is_some_and(seal::is_sealed) {
+                    *value = Value::String("sealed".to_string());
+                }
+            }
+        }
+    }
+}
+
+fn pair_components(old: &VerifiedBundle, new: &VerifiedBundle) -> Vec<(String, Vec<Change>)> {
     let old_components: BTreeMap<&str, &ComponentEntry> = old
         .index
         .components

@@ -179,6 +179,7 @@ impl Graph {
             component.objects.push(bundle::Object {
                 value: object,
                 apply: !is_flux,
+                source: None,
             });
         }
         self.components.push(component);

@@ -396,6 +396,7 @@ local env(seed) = { seed: seed };
     apiVersions: [monitoring.coreos.com/v1, monitoring.coreos.com/v1/ServiceMonitor]
   |||),
   seed: 'world',
+  secrets: { recipients: ['age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c'] },
   environments: { prod: env('world-prod') },
 }
 ";
