@@ -145,3 +145,74 @@ fn reference(entry: &ObjectEntry) -> ObjectRef {
         name: entry.name.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{Bundle, Component, ComponentKind, Object, Secrets, read, write};
+    use crate::seal::Recipients;
+    use serde_json::json;
+
+    /// A bundle of one Secret, sealed under a key derived from `material`.
+    fn sealed(dir: &std::path::Path, password: &str, material: u8) -> VerifiedBundle {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "registry", "namespace": "bigbang"},
+            "stringData": {"username": "robot", "password": password}});
+        let bundle = Bundle {
+            environment: "dev".into(),
+            kube_version: "v1.33.0".into(),
+            sources: vec![],
+            components: vec![Component {
+                id: "dev".into(),
+                kind: ComponentKind::Environment,
+                parent: None,
+                depends_on: vec![],
+                timeout: None,
+                release: None,
+                source: None,
+                health_checks: vec![],
+                objects: vec![Object {
+                    value: secret,
+                    apply: true,
+                    source: None,
+                }],
+            }],
+        };
+        let recipient = "age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c";
+        let secrets = Secrets::Sealed {
+            recipients: Recipients::parse(&[recipient.to_string()]).unwrap(),
+            material: vec![[material; 32]],
+        };
+        let out = dir.join(format!("{password}-{material}"));
+        write(&bundle, &out, &secrets).unwrap();
+        read(&out).unwrap()
+    }
+
+    #[test]
+    fn sealed_values_show_by_fingerprint_under_one_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (old, new) = (sealed(tmp.path(), "one", 1), sealed(tmp.path(), "two", 1));
+        assert!(!sealing_key_changed(&old, &new));
+        let text = crate::diff::render(&compare(&old, &new), SIDES);
+        let removed: Vec<&str> = text.lines().filter(|l| l.starts_with("-  ")).collect();
+        let added: Vec<&str> = text.lines().filter(|l| l.starts_with("+  ")).collect();
+        assert_eq!(removed.len(), 1, "{text}");
+        assert_eq!(added.len(), 1, "{text}");
+        assert!(removed[0].starts_with("-  password: sealed:"), "{text}");
+        assert!(added[0].starts_with("+  password: sealed:"), "{text}");
+        assert_ne!(removed[0][1..], added[0][1..]);
+        // The unchanged username shows alike on both sides, as its fingerprint.
+        assert!(text.contains("\n   username: sealed:"), "{text}");
+        assert!(!text.contains("crunch-sealed:"), "{text}");
+    }
+
+    #[test]
+    fn another_key_is_said_once_not_per_value() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (old, new) = (sealed(tmp.path(), "one", 1), sealed(tmp.path(), "one", 2));
+        assert!(sealing_key_changed(&old, &new));
+        assert_eq!(crate::diff::render(&compare(&old, &new), SIDES), "");
+        let changed = sealed(tmp.path(), "two", 2);
+        assert_eq!(crate::diff::render(&compare(&old, &changed), SIDES), "");
+    }
+}
