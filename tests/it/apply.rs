@@ -690,6 +690,50 @@ fn a_sealed_bundle_is_opened_in_memory_with_its_identity() {
     });
 }
 
+/// A sealed Secret sent as it is in the bundle, by another tool than crunch, is refused by
+/// the API server: a sealed value is no base64.
+#[test]
+fn a_sealed_secret_applied_by_another_tool_is_refused() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = sealed_bundle(tmp.path(), "secrets");
+    let (report, lines) =
+        cluster.apply(&cluster.options(&small_bundle(tmp.path(), "namespace", "30s", vec![])));
+    assert_ready(&report, &lines);
+    let text =
+        fs::read_to_string(bundle.join("objects/secrets/crunch-test/secret.tls.yaml")).unwrap();
+    let sealed = crunch::yaml::parse_document(&text, crunch::yaml::Dialect::GoYamlV2).unwrap();
+    let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).unwrap();
+    let error = block(async {
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+            client,
+            "crunch-test",
+            &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+        );
+        api.patch(
+            "tls",
+            &kube::api::PatchParams::apply("kubectl"),
+            &kube::api::Patch::Apply(&sealed),
+        )
+        .await
+        .expect_err("a sealed value is no base64")
+    });
+    let message = error.to_string();
+    assert!(
+        message.contains("illegal base64 data at input byte 6"),
+        "{message}"
+    );
+    assert!(
+        cluster
+            .get(&target("v1", "Secret", "crunch-test", "tls"))
+            .is_none()
+    );
+}
+
 /// Applies `options` expecting it to fail on the bundle's sealed Secrets before any
 /// request; the CLI given `cli_args` fails the same way, with the verification exit code.
 fn refused_before_any_request(
