@@ -146,11 +146,6 @@ impl Identities {
         })
     }
 
-    /// Whether no file was given.
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-    }
-
     /// The files, as given.
     pub fn files(&self) -> &[PathBuf] {
         &self.files

@@ -169,7 +169,7 @@ pub fn write(bundle: &Bundle, out: &Path, secrets: &Secrets) -> Result<Written, 
     if let Some(sealer) = &sealer {
         let bytes = match earlier.then(|| sealer.earlier_key_file(out)).flatten() {
             Some(bytes) => bytes,
-            None => sealer.key_file().map_err(Error::new)?,
+            None => sealer.new_key_file().map_err(Error::new)?,
         };
         files.push(File {
             path: crate::seal::KEY_FILE.to_string(),

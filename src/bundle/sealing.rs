@@ -219,7 +219,7 @@ impl Sealer {
     }
 
     /// A new `sealing-key.age`.
-    pub(super) fn key_file(&self) -> Result<Vec<u8>, String> {
+    pub(super) fn new_key_file(&self) -> Result<Vec<u8>, String> {
         self.key
             .encrypt_to(&self.recipients)
             .map(String::into_bytes)

@@ -208,12 +208,20 @@ fn check_secret_data(t: &Target, obj: &Value) -> Result<(), ApiError> {
         return Ok(());
     };
     for value in data.values().filter_map(Value::as_str) {
-        let at = match base64::engine::general_purpose::STANDARD.decode(value) {
+        // Go's decoder skips line breaks; its offsets count them.
+        let kept: Vec<usize> = value
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| !matches!(b, b'\r' | b'\n'))
+            .map(|(at, _)| at)
+            .collect();
+        let stripped: Vec<u8> = kept.iter().map(|&at| value.as_bytes()[at]).collect();
+        let at = match base64::engine::general_purpose::STANDARD.decode(&stripped) {
             Ok(_) => continue,
             Err(
                 base64::DecodeError::InvalidByte(at, _)
                 | base64::DecodeError::InvalidLastSymbol { offset: at, .. },
-            ) => at,
+            ) => kept[at],
             Err(_) => value.len(),
         };
         let message = format!(
