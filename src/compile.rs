@@ -68,6 +68,8 @@ pub struct BuildOptions {
     pub config: Option<PathBuf>,
     /// How sources are fetched.
     pub sources: SourceOptions,
+    /// Write Secret values in plaintext instead of sealing them (`--plaintext-secrets`).
+    pub plaintext_secrets: bool,
 }
 
 /// What a build produced; `crunch build --output json` prints it.
@@ -180,8 +182,10 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let loaded = Instant::now();
     let built = flux::build(&environment, &store, progress)?;
     let rendered = Instant::now();
+    let secrets = secrets_policy(&built, &config, options.plaintext_secrets)?;
     progress.event(&Event::WritingBundle);
-    let written = bundle::write(&built.bundle, &options.out)?;
+    let decrypted = bundle::Taint::new(built.secrets.plaintexts.iter().map(String::as_str));
+    let written = bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted)?;
     store
         .lock_snapshot()
         .write(&lock_path)
@@ -199,6 +203,37 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         total: finished - started,
     };
     Ok(report)
+}
+
+/// How the bundle's Secret values are written: plaintext when asked for, else sealed to
+/// the configured recipients. With neither, a bundle that has Secret values is refused
+/// before anything is written; one without needs no choice.
+fn secrets_policy(
+    built: &flux::Built,
+    config: &Config,
+    plaintext: bool,
+) -> Result<bundle::Secrets, Error> {
+    if plaintext {
+        return Ok(bundle::Secrets::Plaintext);
+    }
+    if !config.recipients.is_empty() {
+        return Ok(bundle::Secrets::Sealed {
+            recipients: config.recipients.clone(),
+            // Secret, and stable while the SOPS files are not re-keyed: equal values seal
+            // to equal text from build to build, so reviews see which ones changed.
+            material: built.secrets.data_keys.iter().copied().collect(),
+        });
+    }
+    match bundle::first_secret_with_values(&built.bundle) {
+        None => Ok(bundle::Secrets::Plaintext),
+        Some((component, secret)) => Err(Error::new(format!(
+            "the bundle would hold Secret values in plaintext (the first: {secret} in {component}): set secrets.recipients in {} to seal them for the enclave's age keys, or pass --plaintext-secrets to write them in plaintext",
+            config.path.as_deref().map_or_else(
+                || crate::config::FILE_NAME.to_string(),
+                |p| p.display().to_string()
+            )
+        ))),
+    }
 }
 
 /// The report of a written bundle, timings left at zero: its index already holds the

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::error::Error;
 use crate::gostd::time::Clock;
 use crate::object::Scope;
+use crate::seal::Recipients;
 use crate::{jsonnet, yaml};
 
 /// The file name crunch looks for.
@@ -152,6 +153,17 @@ struct ClusterOverride {
     kinds: Option<BTreeMap<String, Scope>>,
 }
 
+/// How the bundle's Secret values are sealed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct SecretsSettings {
+    /// The age X25519 recipients (`age1…`) of the enclave the bundle is applied in: every
+    /// Secret value in the bundle is sealed, and its sealing key encrypted to them.
+    #[serde(default)]
+    #[schemars(inner(regex(pattern = "^age1[02-9ac-hj-np-z]+$")))]
+    recipients: Vec<String>,
+}
+
 /// What one environment changes of the shared settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -170,6 +182,8 @@ struct EnvironmentOverride {
     /// SOPS keys: `keys` replaces the shared ones when given; `secrets` adds to the
     /// shared ones and wins on equal names.
     sops: Option<SopsKeys>,
+    /// How Secret values are sealed; replaces the shared setting.
+    secrets: Option<SecretsSettings>,
 }
 
 /// The file as written.
@@ -207,6 +221,10 @@ pub(crate) struct ConfigFile {
     /// Where this machine keeps the SOPS keys: never in the repository.
     #[serde(default)]
     sops: SopsKeys,
+    /// How the bundle's Secret values are sealed: without recipients, a build with Secret
+    /// values needs `--plaintext-secrets`.
+    #[serde(default)]
+    secrets: SecretsSettings,
     /// Per-environment overrides, keyed by the environment directory's name.
     #[serde(default)]
     environments: BTreeMap<String, EnvironmentOverride>,
@@ -230,6 +248,9 @@ pub struct Config {
     pub decryption: Option<Decryption>,
     /// Where the SOPS keys are (paths resolved).
     pub sops: SopsKeys,
+    /// Whom the bundle's Secret values are sealed to (`secrets.recipients`); none when
+    /// unset.
+    pub recipients: Recipients,
 }
 
 const API_VERSION: &str = "crunch.dev/v1alpha1";
@@ -257,6 +278,7 @@ impl Config {
             now: Clock::default(),
             decryption: None,
             sops: SopsKeys::default(),
+            recipients: Recipients::default(),
         }
     }
 
@@ -331,6 +353,8 @@ impl Config {
             path: Some(path.to_path_buf()),
             mirrors,
             cluster,
+            recipients: Recipients::parse(&overrides.secrets.unwrap_or(file.secrets).recipients)
+                .map_err(|e| at(&format!("secrets.recipients: {e}")))?,
             seed: overrides.seed.or(file.seed).unwrap_or_default(),
             now: match overrides.now.or(file.now) {
                 Some(text) => Clock::parse_rfc3339(&text).map_err(|e| at(&format!("now: {e}")))?,
@@ -382,10 +406,13 @@ cluster:
   kubeVersion: v1.33.0
   apiVersions: [monitoring.coreos.com/v1]
 seed: world
+secrets:
+  recipients: [age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c]
 environments:
   prod:
     cluster: {kubeVersion: v1.34.1}
     seed: prod-seed
+    secrets: {recipients: []}
 ";
 
     #[test]
@@ -397,6 +424,26 @@ environments:
         let dev = Config::parse(TEXT, Path::new("/repo/crunch.yaml"), "dev").unwrap();
         assert_eq!(dev.cluster.kube_version, "v1.33.0");
         assert_eq!(dev.seed, "world");
+    }
+
+    #[test]
+    fn recipients_are_checked_and_overridden_per_environment() {
+        let dev = Config::parse(TEXT, Path::new("/repo/crunch.yaml"), "dev").unwrap();
+        assert_eq!(
+            dev.recipients.as_slice(),
+            ["age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c"]
+        );
+        let prod = Config::parse(TEXT, Path::new("/repo/crunch.yaml"), "prod").unwrap();
+        assert!(prod.recipients.is_empty());
+        let bad =
+            "apiVersion: crunch.dev/v1alpha1\nkind: Config\nsecrets: {recipients: [age1nope]}\n";
+        let e = Config::parse(bad, Path::new("crunch.yaml"), "dev").unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "crunch.yaml: secrets.recipients: \"age1nope\" is not an age X25519 recipient"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -442,7 +489,8 @@ local mirror(from, to) = { from: from, to: to };
     apiVersions: [monitoring.coreos.com/v1]
   |||),
   seed: 'world',
-  environments: { prod: { cluster: { kubeVersion: 'v1.34.1' }, seed: 'prod-seed' } },
+  secrets: { recipients: ['age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c'] },
+  environments: { prod: { cluster: { kubeVersion: 'v1.34.1' }, seed: 'prod-seed', secrets: { recipients: [] } } },
 }
 ";
 

@@ -1,5 +1,6 @@
 //! Unified diffs of Kubernetes objects, as `crunch diff` prints them: one per object that
-//! differs, grouped by component, Secret values masked as `kubectl diff` masks them.
+//! differs, grouped by component, Secret values masked as `kubectl diff` masks them and
+//! sealed ones shown by their fingerprint.
 //! Where the two sides come from (the live cluster, another bundle) is the caller's
 //! business.
 
@@ -7,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::object::ObjectRef;
+use crate::seal;
 
 /// One object on both sides of a comparison.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -21,6 +23,10 @@ pub struct Change {
     /// Why a side is missing, or other remarks.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Whether Secret values on both sides are already what a review may show (the
+    /// bundles' reviews), so that they are shown as they are.
+    #[serde(skip)]
+    pub reviewed: bool,
 }
 
 impl Change {
@@ -40,13 +46,17 @@ pub struct Sides {
 }
 
 /// A unified diff per changed object, `before` first; empty when nothing changes. Secret
-/// values are masked: `***`, or `*** (before)` / `*** (after)` where they differ.
+/// values are masked: `***`, or `*** (before)` / `*** (after)` where they differ; a
+/// sealed value shows as its fingerprint (`sealed:<12 hex>`), which changes with it.
 pub fn render(components: &[(String, Vec<Change>)], sides: Sides) -> String {
     let mut out = String::new();
     for (component, changes) in components {
         for change in changes.iter().filter(|c| c.changes()) {
             let (mut before, mut after) = (change.before.clone(), change.after.clone());
-            if change.object.kind == "Secret" && change.object.group().is_empty() {
+            if !change.reviewed
+                && change.object.kind == "Secret"
+                && change.object.group().is_empty()
+            {
                 mask_secrets(before.as_mut(), after.as_mut());
             }
             let as_yaml =
@@ -74,7 +84,7 @@ pub fn render(components: &[(String, Vec<Change>)], sides: Sides) -> String {
 }
 
 /// Replaces every value under `data` and `stringData` with a marker that says only
-/// whether it changed.
+/// whether it changed: a sealed value with its fingerprint, any other with `***`.
 fn mask_secrets(before: Option<&mut Value>, after: Option<&mut Value>) {
     let values = |v: &Option<&mut Value>, field: &str| -> serde_json::Map<String, Value> {
         v.as_ref()
@@ -89,6 +99,10 @@ fn mask_secrets(before: Option<&mut Value>, after: Option<&mut Value>) {
             for field in ["data", "stringData"] {
                 if let Some(map) = side.get_mut(field).and_then(Value::as_object_mut) {
                     for (key, value) in map.iter_mut() {
+                        if let Some(sealed) = value.as_str().filter(|v| seal::is_sealed(v)) {
+                            *value = Value::String(seal::fingerprint(sealed));
+                            continue;
+                        }
                         let same = other(field, key).as_ref() == Some(&*value);
                         *value = Value::String(if same {
                             "***".into()

@@ -10,16 +10,17 @@ use std::path::Path;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error.rs", &[]),
     ("progress.rs", &[]),
-    ("diff.rs", &["object", "yaml"]),
+    ("seal.rs", &["gostd"]),
+    ("diff.rs", &["object", "seal", "yaml"]),
     ("jsonnet.rs", &["yaml"]),
     (
         "config.rs",
-        &["error", "gostd", "jsonnet", "object", "yaml"],
+        &["error", "gostd", "jsonnet", "object", "seal", "yaml"],
     ),
     ("source", &["gostd", "progress", "semver", "yaml"]),
     (
         "bundle",
-        &["bundle", "diff", "error", "gostd", "object", "yaml"],
+        &["bundle", "diff", "error", "gostd", "object", "seal", "yaml"],
     ),
     ("kustomize_helm.rs", &["gostd", "helm", "kustomize"]),
     (
@@ -41,11 +42,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     (
         "compile.rs",
-        &["bundle", "config", "error", "flux", "progress", "source"],
+        &[
+            "bundle", "config", "error", "flux", "progress", "seal", "source",
+        ],
     ),
     (
         "apply",
-        &["apply", "bundle", "diff", "error", "gostd", "object"],
+        &[
+            "apply", "bundle", "diff", "error", "gostd", "object", "seal",
+        ],
     ),
     (
         "commands.rs",

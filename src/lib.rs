@@ -18,6 +18,7 @@ pub mod kustomize_helm;
 mod layering;
 pub mod progress;
 pub mod schemas;
+pub mod seal;
 pub mod source;
 
 // Engines that are crates of their own (`crates/`), under the names the modules had.

@@ -46,7 +46,8 @@ enum Command {
     Apply(ApplyArgs),
     /// Show what applying a bundle would change in a cluster (server-side dry run).
     Diff(DiffArgs),
-    /// Check a bundle against its digests and print its digest.
+    /// Check a bundle against its digests, print its digest and whether it holds Secret
+    /// values in plaintext.
     Verify(VerifyArgs),
     /// Print a shell completion script (e.g. `crunch completions bash > /etc/bash_completion.d/crunch`).
     Completions {
@@ -109,6 +110,8 @@ struct ApplyArgs {
     /// Refuse the bundle unless its digest is this (sha256:…).
     #[arg(long, value_name = "DIGEST")]
     expect_digest: Option<String>,
+    #[command(flatten)]
+    identity: IdentityArgs,
     /// Report format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     output: OutputFormat,
@@ -130,6 +133,15 @@ enum OutputFormat {
     Json,
 }
 
+/// The age identities that open a bundle's sealed Secrets.
+#[derive(Args)]
+struct IdentityArgs {
+    /// An age identity file (as `age -i` takes it, e.g. written by age-keygen) whose key
+    /// opens the bundle's sealed Secrets; repeatable. Plaintext stays in memory.
+    #[arg(short = 'i', long = "identity", value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
 #[derive(Args)]
 struct DiffArgs {
     /// Compare the bundle with the live cluster.
@@ -140,12 +152,23 @@ struct DiffArgs {
     bundles: Vec<PathBuf>,
     #[command(flatten)]
     cluster_args: ClusterArgs,
+    /// With --cluster: compare Secrets with the live ones (without it, sealed Secrets are
+    /// reported as not comparable).
+    #[command(flatten)]
+    identity: IdentityArgs,
 }
 
 #[derive(Args)]
 struct VerifyArgs {
     /// The bundle directory or archive.
     bundle: PathBuf,
+    /// With an identity, also check that sealing-key.age holds the bundle's key and that
+    /// every sealed value opens.
+    #[command(flatten)]
+    identity: IdentityArgs,
+    /// Report format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
 }
 
 #[derive(Args)]
@@ -166,6 +189,10 @@ struct BuildArgs {
     /// Resolve every reference again instead of using the lock's pins.
     #[arg(long)]
     update: bool,
+    /// Write Secret values in plaintext instead of sealing them for the recipients of
+    /// crunch.yaml's secrets.recipients.
+    #[arg(long)]
+    plaintext_secrets: bool,
     /// Render with this many threads (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -365,28 +392,7 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
     match command {
         Command::Apply(args) => apply_command(args),
         Command::Diff(args) => diff_command(args),
-        Command::Verify(args) => {
-            let bundle = crunch::bundle::read(&args.bundle).map_err(|e| {
-                (
-                    Error::new(format!("{}: {e}", args.bundle.display())),
-                    apply::EXIT_VERIFICATION,
-                )
-            })?;
-            let objects: usize = bundle
-                .index
-                .components
-                .iter()
-                .map(|c| c.objects.len())
-                .sum();
-            Ok(format!(
-                "{}: verified {} components, {} objects\ndigest {}\n",
-                args.bundle.display(),
-                bundle.index.components.len(),
-                objects,
-                bundle.digest
-            )
-            .into())
-        }
+        Command::Verify(args) => verify_command(args),
         Command::Build(args) => build_command(args).map(Output::from).map_err(failed),
         Command::Helm(HelmCommand::Template(args)) => helm_template_command(args)
             .map(Output::from)
@@ -420,6 +426,101 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             Ok(String::from_utf8_lossy(&page).into_owned().into())
         }
     }
+}
+
+/// `crunch verify`: the bundle checked against its digests, what it holds, whether any
+/// Secret value is in plaintext, and whether its sealed values can be opened: that
+/// `sealing-key.age` is there and, given an identity, holds the bundle's key and opens
+/// every value.
+fn verify_command(args: VerifyArgs) -> Result<Output, (Error, u8)> {
+    let refused = |e: String| {
+        (
+            Error::new(format!("{}: {e}", args.bundle.display())),
+            apply::EXIT_VERIFICATION,
+        )
+    };
+    let mut bundle = bundle::read(&args.bundle).map_err(|e| refused(e.to_string()))?;
+    let counts = bundle.secret_counts();
+    let sealing = bundle.index.sealing.clone();
+    if sealing.is_some() && bundle.key_file().is_none() {
+        return Err(refused(format!(
+            "index.json says its Secrets are sealed, but {} is missing",
+            crunch::seal::KEY_FILE
+        )));
+    }
+    let opened = match (&sealing, args.identity.files.is_empty()) {
+        (Some(_), false) => {
+            let identities =
+                crunch::seal::Identities::load(&args.identity.files).map_err(refused)?;
+            let key = bundle.sealing_key(&identities).map_err(refused)?;
+            Some(bundle.unseal(&key).map_err(refused)?)
+        }
+        _ => None,
+    };
+    let objects: usize = bundle
+        .index
+        .components
+        .iter()
+        .map(|c| c.objects.len())
+        .sum();
+    let text = match args.output {
+        OutputFormat::Json => {
+            let report = serde_json::json!({
+                "bundle": args.bundle,
+                "digest": bundle.digest,
+                "components": bundle.index.components.len(),
+                "objects": objects,
+                "secrets": {
+                    "count": counts.secrets,
+                    "sealedValues": counts.sealed,
+                    "plaintextValues": counts.plaintext,
+                },
+                "sealing": sealing.as_ref().map(|s| serde_json::json!({
+                    "recipients": s.recipients,
+                    "keyId": s.key_id,
+                    "keyFile": crunch::seal::KEY_FILE,
+                    "opened": opened,
+                })),
+            });
+            serde_json::to_string_pretty(&report)
+                .map(|json| json + "\n")
+                .map_err(|e| refused(format!("cannot encode the report: {e}")))?
+        }
+        OutputFormat::Text => {
+            let mut text = format!(
+                "{}: verified {} components, {objects} objects\ndigest {}\n",
+                args.bundle.display(),
+                bundle.index.components.len(),
+                bundle.digest
+            );
+            text.push_str(&match (counts.plaintext, counts.sealed) {
+                (0, 0) => format!("secrets: {} Secrets, no values\n", counts.secrets),
+                (0, sealed) => format!(
+                    "secrets: {} Secrets, {sealed} values, all sealed\n",
+                    counts.secrets
+                ),
+                (plaintext, sealed) => format!(
+                    "secrets: {} Secrets, {plaintext} values IN PLAINTEXT, {sealed} sealed\n",
+                    counts.secrets
+                ),
+            });
+            if let Some(sealing) = &sealing {
+                text.push_str(&format!(
+                    "sealed for {} (key {}); {} present\n",
+                    sealing.recipients.join(", "),
+                    sealing.key_id,
+                    crunch::seal::KEY_FILE
+                ));
+            }
+            if let Some(opened) = opened {
+                text.push_str(&format!(
+                    "opened with the identity: the key id matches, all {opened} sealed values open\n"
+                ));
+            }
+            text
+        }
+    };
+    Ok(text.into())
 }
 
 /// Writes every schema into `dir` and says which files it wrote.
@@ -471,6 +572,7 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
         },
         jobs: args.jobs,
         expect_digest: args.expect_digest,
+        identities: args.identity.files,
         request_timeout: None,
         stop_on_ctrl_c: true,
     };
@@ -488,7 +590,9 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
 
 fn start_error(e: apply::StartError) -> (Error, u8) {
     let code = match e {
-        apply::StartError::Verification(_) => apply::EXIT_VERIFICATION,
+        apply::StartError::Verification(_) | apply::StartError::Sealed(_) => {
+            apply::EXIT_VERIFICATION
+        }
         apply::StartError::Setup(_) => apply::EXIT_APPLY,
     };
     (Error::new(e), code)
@@ -517,6 +621,7 @@ fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
         bundle: bundle.clone(),
         kubeconfig: args.cluster_args.kubeconfig,
         context: args.cluster_args.context,
+        identities: args.identity.files,
         ..apply::Options::default()
     };
     let changes = apply::diff(&options).map_err(start_error)?;
@@ -541,7 +646,10 @@ fn diff_bundles(old: &std::path::Path, new: &std::path::Path) -> Result<Output, 
         })
     };
     let (old, new) = (read(old)?, read(new)?);
-    let text = crunch::diff::render(&bundle::compare(&old, &new), bundle::SIDES);
+    let mut text = crunch::diff::render(&bundle::compare(&old, &new), bundle::SIDES);
+    if bundle::sealing_key_changed(&old, &new) {
+        text.insert_str(0, &format!("# {}\n", bundle::SEALING_KEY_CHANGED));
+    }
     let code = u8::from(!text.is_empty());
     Ok(Output {
         text: colour_diff(&text),
@@ -592,6 +700,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             out: args.out.clone(),
             config: args.config,
             sources: args.sources.options(args.update),
+            plaintext_secrets: args.plaintext_secrets,
         },
         display.observer(),
     );

@@ -1,7 +1,9 @@
 //! `crunch apply`: pushes a verified bundle into a cluster and waits for it — the only
 //! module of crunch that talks to a cluster.
 //!
-//! The bundle is verified in full before the first request ([`crate::bundle::read`]).
+//! The bundle is verified in full before the first request ([`crate::bundle::read`]),
+//! and its sealed Secret values opened in memory with the operator's age identities
+//! (never written anywhere): a bundle that cannot be opened sends nothing.
 //! `plan` orders components by `dependsOn` (and by the component that declared them) and
 //! sorts each component's objects; `component` applies one component with server-side
 //! apply and waits for it by kstatus rules (`status`, `wait`); independent components
@@ -44,7 +46,9 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::bundle::VerifiedBundle;
 use crate::diff::Change;
+use crate::seal::Identities;
 use cluster::ObjectRef;
 use component::{Run, Start};
 use inventory::Inventory;
@@ -75,6 +79,8 @@ pub struct Options {
     pub jobs: usize,
     /// The digest the bundle must have (`sha256:…`), when the operator knows it.
     pub expect_digest: Option<String>,
+    /// age identity files that open the bundle's sealed Secrets (`--identity`).
+    pub identities: Vec<PathBuf>,
     /// How long one API request may take before it is abandoned and retried (default
     /// [`REQUEST_TIMEOUT`]).
     pub request_timeout: Option<Duration>,
@@ -92,12 +98,15 @@ pub enum StartError {
     /// The bundle is inconsistent (unknown dependencies, cycles) or the cluster cannot be
     /// reached or read.
     Setup(String),
+    /// The bundle's sealed Secrets cannot be opened (no identity, a wrong one, a value
+    /// that does not open): nothing was sent.
+    Sealed(String),
 }
 
 impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Verification(m) | Self::Setup(m) => f.write_str(m),
+            Self::Verification(m) | Self::Setup(m) | Self::Sealed(m) => f.write_str(m),
         }
     }
 }
@@ -133,7 +142,7 @@ pub fn diff(options: &Options) -> Result<Vec<(String, Vec<Change>)>, StartError>
         .map_err(|e| StartError::Setup(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let (_, stop) = Stop::new();
-        let (plan, run) = prepare(options, stop).await?;
+        let (plan, run) = prepare(options, stop, Unseal::IfIdentified).await?;
         let mut all = Vec::new();
         for component in &plan.components {
             let deadline = Instant::now() + component.timeout;
@@ -146,9 +155,45 @@ pub fn diff(options: &Options) -> Result<Vec<(String, Vec<Change>)>, StartError>
     })
 }
 
-/// Verifies the bundle and connects: nothing is sent before the bundle is proven whole.
-async fn prepare(options: &Options, stop: Stop) -> Result<(Plan, Run), StartError> {
-    let bundle = crate::bundle::read(&options.bundle)
+/// Whether a run needs the plaintext of sealed Secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unseal {
+    /// Applying: without an identity, a bundle with sealed Secrets is refused.
+    Required,
+    /// Comparing: without an identity, sealed Secrets are shown as not comparable.
+    IfIdentified,
+}
+
+/// Opens the bundle's sealed Secrets in memory with the identities of `options`.
+fn open_secrets(
+    bundle: &mut VerifiedBundle,
+    options: &Options,
+    unseal: Unseal,
+) -> Result<(), StartError> {
+    let Some(sealing) = &bundle.index.sealing else {
+        return Ok(());
+    };
+    let path = options.bundle.display();
+    let failed = |e: String| StartError::Sealed(format!("{path}: {e}"));
+    if options.identities.is_empty() {
+        return match unseal {
+            Unseal::IfIdentified => Ok(()),
+            Unseal::Required => Err(failed(format!(
+                "bundle holds sealed Secrets for {}: pass --identity",
+                sealing.recipients.join(", ")
+            ))),
+        };
+    }
+    let identities = Identities::load(&options.identities).map_err(StartError::Sealed)?;
+    let key = bundle.sealing_key(&identities).map_err(failed)?;
+    bundle.unseal(&key).map_err(failed)?;
+    Ok(())
+}
+
+/// Verifies the bundle, opens its Secrets and connects: nothing is sent before the
+/// bundle is proven whole.
+async fn prepare(options: &Options, stop: Stop, unseal: Unseal) -> Result<(Plan, Run), StartError> {
+    let mut bundle = crate::bundle::read(&options.bundle)
         .map_err(|e| StartError::Verification(format!("{}: {e}", options.bundle.display())))?;
     if let Some(expected) = &options.expect_digest
         && *expected != bundle.digest
@@ -159,6 +204,7 @@ async fn prepare(options: &Options, stop: Stop) -> Result<(Plan, Run), StartErro
             bundle.digest
         )));
     }
+    open_secrets(&mut bundle, options, unseal)?;
     let mut plan =
         plan::plan(&bundle, options.timeout).map_err(|e| StartError::Setup(e.to_string()))?;
     let cluster = Cluster::connect(
@@ -189,7 +235,7 @@ async fn prepare(options: &Options, stop: Stop) -> Result<(Plan, Run), StartErro
 async fn apply_async(options: &Options, sink: Sink, stop: Stop) -> Result<Report, StartError> {
     let began = Instant::now();
     let progress = Progress::new(sink);
-    let (plan, run) = prepare(options, stop).await?;
+    let (plan, run) = prepare(options, stop, Unseal::Required).await?;
     progress.note(&format!(
         "bundle {} ({} components) verified; applying to {}",
         plan.digest,

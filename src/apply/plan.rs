@@ -418,7 +418,11 @@ mod tests {
             health_checks: vec![],
             objects: objects
                 .into_iter()
-                .map(|value| Object { value, apply: true })
+                .map(|value| Object {
+                    value,
+                    apply: true,
+                    source: None,
+                })
                 .collect(),
         }
     }
@@ -443,7 +447,7 @@ mod tests {
             sources: vec![],
             components,
         };
-        write(&bundle, &out).unwrap();
+        write(&bundle, &out, &crate::bundle::Secrets::Plaintext).unwrap();
         plan(&read(&out).unwrap(), None)
     }
 

@@ -45,6 +45,20 @@ async fn preview_one(
     deadline: Instant,
 ) -> Result<Change, Failure> {
     let target = &object.target;
+    if crate::bundle::holds_sealed_values(&object.value) {
+        // Without the identity the values are ciphertext: sending them would only show
+        // every value as changed (or be refused as no base64).
+        return Ok(Change {
+            object: target.clone(),
+            before: None,
+            after: None,
+            note: Some(
+                "its values are sealed: pass --identity to compare it with the live Secret"
+                    .to_string(),
+            ),
+            reviewed: false,
+        });
+    }
     let before = retry(deadline, &run.stop, || run.cluster.get_if_served(target)).await?;
     let after = retry(deadline, &run.stop, || async {
         match run
@@ -71,6 +85,7 @@ async fn preview_one(
         before: before.map(comparable),
         after,
         note,
+        reviewed: false,
     })
 }
 

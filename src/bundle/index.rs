@@ -1,10 +1,11 @@
 //! `index.json`: the table of contents of a bundle. The writer fills it, the reader checks
 //! every file against it, and its sha256 is the bundle digest.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::{ComponentKind, Provenance, SourceRecord};
 use crate::object::ObjectRef;
@@ -40,6 +41,58 @@ pub struct Index {
     pub components: Vec<ComponentEntry>,
     /// Every image any object names, sorted.
     pub images: BTreeSet<String>,
+    /// Every core Secret in the bundle, applied or not, in component and object order.
+    #[serde(default)]
+    pub secrets: Vec<SecretEntry>,
+    /// How the Secret values are sealed; `null` when they are in plaintext
+    /// (`--plaintext-secrets`, bundles written before sealing) or there are none.
+    #[serde(default)]
+    pub sealing: Option<SealingEntry>,
+}
+
+/// Whom a bundle's Secret values are sealed to, and under which key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SealingEntry {
+    /// The age X25519 recipients `sealing-key.age` is encrypted to, sorted.
+    pub recipients: Vec<String>,
+    /// The sealing key's id (16 hex digits of an HMAC under the key): two bundles sealed
+    /// under the same key have the same id, and a decrypted key must have it.
+    #[schemars(regex(pattern = "^[0-9a-f]{16}$"))]
+    pub key_id: String,
+}
+
+/// One core Secret of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretEntry {
+    /// The component that holds it.
+    pub component: String,
+    /// The Secret.
+    pub object: ObjectRef,
+    /// Whether its values are sealed or in plaintext.
+    pub values: SecretValues,
+    /// The source file it came from, where that is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// What a review shows of each value, by key: a document (a YAML or JSON mapping)
+    /// with every leaf that came from a SOPS-encrypted source masked, or the value masked
+    /// whole (`sealed:<12 hex>` under the sealing key, `sha256:<12 hex>` in a plaintext
+    /// bundle). `crunch diff` shows these instead of the values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub review: BTreeMap<String, Value>,
+}
+
+/// How a Secret's values are written in the bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SecretValues {
+    /// Every value is sealed (`crunch-sealed:v1:…`).
+    Sealed,
+    /// The values are in plaintext.
+    Plaintext,
+    /// It has no values.
+    None,
 }
 
 /// One component of the index.

@@ -5,9 +5,14 @@
 //! ```text
 //! OUT/
 //!   digest                         sha256:<hex of index.json>
-//!   index.json                     components, dependencies, objects, images, sources
+//!   index.json                     components, dependencies, objects, images, sources,
+//!                                  Secrets, sealing (recipients, key id)
 //!   objects/<component>/<namespace|_cluster>/<kind>.<name>.yaml
+//!   sealing-key.age                the sealing key, age-encrypted (outside the digest)
 //! ```
+//!
+//! Every core Secret's values are sealed ([`Secrets::Sealed`], see `sealing`) unless
+//! the caller asks for plaintext.
 //!
 //! The bytes depend only on the [`Bundle`] value: objects are printed with sorted keys,
 //! components and objects are sorted. A new bundle is written to a temporary sibling and
@@ -19,6 +24,7 @@ mod compare;
 mod images;
 mod index;
 mod read;
+mod sealing;
 mod taint;
 
 use std::collections::BTreeSet;
@@ -34,10 +40,14 @@ use crate::error::{Context, Error};
 use crate::object::{ObjectKey, ObjectRef};
 use crate::yaml;
 
-pub use compare::{SIDES, compare};
+pub use compare::{SEALING_KEY_CHANGED, SIDES, compare, sealing_key_changed};
 pub use images::images;
-pub use index::{ComponentEntry, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseEntry};
+pub use index::{
+    ComponentEntry, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseEntry, SealingEntry, SecretEntry,
+    SecretValues,
+};
 pub use read::{ReadError, VerifiedBundle, read};
+pub use sealing::{SecretCounts, Secrets, first_secret_with_values, holds_sealed_values};
 pub use taint::Taint;
 
 /// Version of the index format.
@@ -80,6 +90,9 @@ pub struct Object {
     /// False for objects crunch consumed instead of a controller (Flux's
     /// GitRepository, HelmRelease, Kustomization): kept for review, not applied.
     pub apply: bool,
+    /// Which source file the object came from, where that is known (the index lists it
+    /// for Secrets).
+    pub source: Option<String>,
 }
 
 /// What a component is.
@@ -145,13 +158,38 @@ pub struct Written {
     pub index: Index,
 }
 
-/// Writes `bundle` to `out`.
+/// Writes `bundle` to `out`, its Secret values as `secrets` says.
 ///
 /// `out` must not exist, be empty, or hold an earlier bundle, which is updated to be
-/// byte for byte what a fresh write would make.
-pub fn write(bundle: &Bundle, out: &Path) -> Result<Written, Error> {
-    let (files, written) = layout(bundle)?;
-    if out.join("index.json").is_file() {
+/// byte for byte what a fresh write would make, but for `sealing-key.age`: an earlier
+/// one that holds the same key (by the key id its index recorded) is kept, so that
+/// rebuilding a committed bundle does not change it.
+pub fn write(bundle: &Bundle, out: &Path, secrets: &Secrets) -> Result<Written, Error> {
+    write_reviewed(bundle, out, secrets, &Taint::default())
+}
+
+/// As [`write`], the Secrets' reviews masking every part that `decrypted` recognizes as
+/// a value decrypted from a SOPS source.
+pub fn write_reviewed(
+    bundle: &Bundle,
+    out: &Path,
+    secrets: &Secrets,
+    decrypted: &Taint,
+) -> Result<Written, Error> {
+    let sealer = sealing::Sealer::new(bundle, secrets)?;
+    let (mut files, written) = layout(bundle, sealer.as_ref(), decrypted)?;
+    let earlier = out.join("index.json").is_file();
+    if let Some(sealer) = &sealer {
+        let bytes = match earlier.then(|| sealer.earlier_key_file(out)).flatten() {
+            Some(bytes) => bytes,
+            None => sealer.new_key_file().map_err(Error::new)?,
+        };
+        files.push(File {
+            path: crate::seal::KEY_FILE.to_string(),
+            bytes,
+        });
+    }
+    if earlier {
         update_in_place(out, &files)?;
     } else {
         replace_dir(out, &files)?;
@@ -159,13 +197,22 @@ pub fn write(bundle: &Bundle, out: &Path) -> Result<Written, Error> {
     Ok(written)
 }
 
-/// The bundle's files, digest and index, computed in memory.
-fn layout(bundle: &Bundle) -> Result<(Vec<File>, Written), Error> {
+/// The bundle's files, digest and index, computed in memory (all but the key file).
+fn layout(
+    bundle: &Bundle,
+    sealer: Option<&sealing::Sealer>,
+    decrypted: &Taint,
+) -> Result<(Vec<File>, Written), Error> {
+    let mask = |plaintext: &[u8]| match sealer {
+        Some(sealer) => sealer.mask(plaintext),
+        None => sealing::plaintext_mask(plaintext),
+    };
     let mut components: Vec<&Component> = bundle.components.iter().collect();
     components.sort_by(|a, b| a.id.cmp(&b.id));
     let mut files = Vec::new();
     let mut entries = Vec::new();
     let mut all_images = BTreeSet::new();
+    let mut secrets = Vec::new();
     for component in components {
         let dir = component_dir(&component.id);
         let mut objects = Vec::new();
@@ -196,7 +243,38 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, Written), Error> {
                 ))
                 .within(&component.id));
             }
-            let bytes = yaml::to_kyaml(&object.value).into_bytes();
+            let sealed;
+            let value = if sealing::is_core_secret(&object.value) {
+                let values = sealing::has_values(&object.value);
+                secrets.push(SecretEntry {
+                    component: component.id.clone(),
+                    object: ObjectRef {
+                        api_version: "v1".to_string(),
+                        kind: key.kind.clone(),
+                        namespace: key.namespace.clone(),
+                        name: key.name.clone(),
+                    },
+                    values: match (values, sealer) {
+                        (false, _) => SecretValues::None,
+                        (true, None) => SecretValues::Plaintext,
+                        (true, Some(_)) => SecretValues::Sealed,
+                    },
+                    source: object.source.clone(),
+                    review: sealing::review(&object.value, decrypted, &mask)
+                        .map_err(Error::new)
+                        .within(&component.id)?,
+                });
+                match sealer {
+                    Some(sealer) => {
+                        sealed = sealer.seal(&object.value).within(&component.id)?;
+                        &sealed
+                    }
+                    None => &object.value,
+                }
+            } else {
+                &object.value
+            };
+            let bytes = yaml::to_kyaml(value).into_bytes();
             let mut found = Vec::new();
             images(&object.value, &mut found);
             component_images.extend(found);
@@ -246,6 +324,8 @@ fn layout(bundle: &Bundle) -> Result<(Vec<File>, Written), Error> {
         sources,
         components: entries,
         images: all_images,
+        secrets,
+        sealing: sealer.map(sealing::Sealer::entry),
     };
     let mut index_bytes = serde_json::to_vec_pretty(&index)
         .map_err(|e| Error::new(format!("cannot encode the bundle index: {e}")))?;
@@ -413,10 +493,12 @@ mod tests {
                     Object {
                         value: deploy,
                         apply: true,
+                        source: None,
                     },
                     Object {
                         value: ns,
                         apply: true,
+                        source: None,
                     },
                 ],
             }],
@@ -425,7 +507,7 @@ mod tests {
 
     #[test]
     fn layout_is_sorted_and_indexed() {
-        let (files, written) = layout(&sample()).unwrap();
+        let (files, written) = layout(&sample(), None, &Taint::default()).unwrap();
         let digest = written.digest;
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
@@ -448,8 +530,8 @@ mod tests {
     fn write_replaces_an_earlier_bundle_but_not_other_dirs() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("out");
-        let first = write(&sample(), &out).unwrap().digest;
-        let second = write(&sample(), &out).unwrap().digest;
+        let first = write(&sample(), &out, &Secrets::Plaintext).unwrap().digest;
+        let second = write(&sample(), &out, &Secrets::Plaintext).unwrap().digest;
         assert_eq!(first, second);
         assert_eq!(
             fs::read_to_string(out.join("digest")).unwrap(),
@@ -467,13 +549,16 @@ mod tests {
             .unwrap()
             .to_string();
         fs::write(out.join(&object), "tampered").unwrap();
-        assert_eq!(write(&sample(), &out).unwrap().digest, first);
+        assert_eq!(
+            write(&sample(), &out, &Secrets::Plaintext).unwrap().digest,
+            first
+        );
         assert_eq!(read(&out).unwrap().digest, first);
         assert!(!out.join("objects/stray.yaml").exists());
         let other = tmp.path().join("other");
         fs::create_dir(&other).unwrap();
         fs::write(other.join("keep.txt"), "x").unwrap();
-        let e = write(&sample(), &other).unwrap_err();
+        let e = write(&sample(), &other, &Secrets::Plaintext).unwrap_err();
         assert!(e.to_string().contains("not a crunch bundle"), "{e}");
         assert!(other.join("keep.txt").exists());
     }

@@ -3,7 +3,9 @@
 //!
 //! Verification is all or nothing: the digest file must match `index.json`, every object
 //! file must match its sha256 and say what the index says it is, and no file may be
-//! there that the index does not list.
+//! there that the index does not list, but `sealing-key.age`: its age encryption is
+//! randomized, so it stays outside the digest, and the key it holds is checked against the
+//! index's key id when it is opened.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -50,7 +52,9 @@ pub struct VerifiedBundle {
     /// The index.
     pub index: Index,
     /// The parsed objects, `objects[c][o]` for `index.components[c].objects[o]`.
-    objects: Vec<Vec<Value>>,
+    pub(super) objects: Vec<Vec<Value>>,
+    /// `sealing-key.age`, outside the digest: checked only by opening it.
+    pub(super) key_file: Option<Vec<u8>>,
 }
 
 impl VerifiedBundle {
@@ -217,6 +221,7 @@ fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadEr
             index.api_version, index.kind
         )));
     }
+    let key_file = files.remove(crate::seal::KEY_FILE);
     let mut objects = Vec::with_capacity(index.components.len());
     for component in &index.components {
         let mut values = Vec::with_capacity(component.objects.len());
@@ -238,6 +243,7 @@ fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadEr
         digest,
         index,
         objects,
+        key_file,
     })
 }
 
@@ -294,10 +300,11 @@ mod tests {
                     value: json!({"apiVersion": "v1", "kind": "ConfigMap",
                         "metadata": {"name": "c", "namespace": "n"}, "data": {"a": "yes"}}),
                     apply: true,
+                    source: None,
                 }],
             }],
         };
-        write(&bundle, &out).unwrap();
+        write(&bundle, &out, &crate::bundle::Secrets::Plaintext).unwrap();
         out
     }
 

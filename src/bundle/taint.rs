@@ -49,12 +49,21 @@ impl Taint {
         self.matcher.is_none()
     }
 
-    /// Whether `text` holds a decrypted value.
+    /// Whether `text` holds a decrypted value, or is the base64 of text that does
+    /// (`b64enc` of `user:password` in a registry config).
     pub fn taints(&self, text: &str) -> bool {
-        match &self.matcher {
-            Some(matcher) => matcher.is_match(text),
-            None => false,
-        }
+        let Some(matcher) = &self.matcher else {
+            return false;
+        };
+        matcher.is_match(text)
+            || decode_base64(text).is_some_and(|decoded| self.taints_decoded(&decoded, 1))
+    }
+
+    fn taints_decoded(&self, text: &str, depth: usize) -> bool {
+        self.matcher.as_ref().is_some_and(|m| m.is_match(text))
+            || (depth < MAX_DEPTH
+                && decode_base64(text)
+                    .is_some_and(|decoded| self.taints_decoded(&decoded, depth + 1)))
     }
 
     /// The paths (`/spec/template/…`, JSON pointers) of the string leaves of `value` that
@@ -130,9 +139,7 @@ fn collect(text: &str, depth: usize, patterns: &mut BTreeSet<String>) {
     {
         return;
     }
-    if let Ok(bytes) = STANDARD.decode(text.trim())
-        && let Ok(decoded) = String::from_utf8(bytes)
-    {
+    if let Some(decoded) = decode_base64(text) {
         collect(&decoded, depth + 1, patterns);
     }
     if text.contains(['\n', ':', '{', '['])
@@ -140,6 +147,22 @@ fn collect(text: &str, depth: usize, patterns: &mut BTreeSet<String>) {
     {
         leaves(&document, depth, patterns);
     }
+}
+
+/// `text` as base64 of UTF-8 text, line breaks skipped as Go's decoder skips them.
+fn decode_base64(text: &str) -> Option<String> {
+    let unwrapped: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '\n' | '\r'))
+        .collect();
+    if unwrapped.len() < MIN_LEN {
+        return None;
+    }
+    STANDARD
+        .decode(unwrapped)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
 /// Booleans, nulls and numbers as text: values like these are everywhere.
@@ -184,6 +207,10 @@ mod tests {
     fn base64_is_seen_through() {
         let taint = Taint::new(["cGFzc3dvcmQ6IHMzY3JldC12YWx1ZQ=="]);
         assert!(taint.taints("s3cret-value"));
+        // b64enc of "robot:s3cret-value", as a registry config's `auth` holds it.
+        let auth = STANDARD.encode("robot:s3cret-value");
+        assert!(taint.taints(&auth));
+        assert!(!taint.taints(&STANDARD.encode("robot:other")));
     }
 
     #[test]

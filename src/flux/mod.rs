@@ -208,6 +208,7 @@ impl Graph {
             component.objects.push(bundle::Object {
                 value: object,
                 apply: !is_flux,
+                source: None,
             });
         }
         self.components.push(component);

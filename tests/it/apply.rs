@@ -18,13 +18,13 @@ use crunch::apply::{
     self, EXIT_APPLY, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Options, Outcome, Report,
     StartError,
 };
-use crunch::bundle::{self, Bundle, Component, ComponentKind, Object};
+use crunch::bundle::{self, Bundle, Component, ComponentKind, Object, Secrets};
 use crunch::object::ObjectRef;
 
 use crate::support::apiserver::{ApiServer, Fault, FaultKind};
 use crate::support::block::block;
 use crate::support::real_cluster::{self, RealCluster};
-use crate::support::world::{REMOTE, World, copy_dir};
+use crate::support::world::{REMOTE, World, copy_dir, enclave_identity};
 use crate::support::{bundles, interrupt};
 
 // ---------------------------------------------------------------------------------------
@@ -77,6 +77,8 @@ impl TestCluster {
             timeout: Some(Duration::from_secs(120)),
             prune: true,
             jobs: 4,
+            // The world's bundles seal their Secrets for the fixture enclave.
+            identities: vec![enclave_identity()],
             ..Options::default()
         }
     }
@@ -294,13 +296,28 @@ fn component(
         health_checks: vec![],
         objects: objects
             .into_iter()
-            .map(|value| Object { value, apply: true })
+            .map(|value| Object {
+                value,
+                apply: true,
+                source: None,
+            })
             .collect(),
     }
 }
 
-/// Writes `components` as the bundle `name`, the first holding namespace `crunch-test`.
-fn write_bundle(dir: &Path, name: &str, mut components: Vec<Component>) -> PathBuf {
+/// Writes `components` as the bundle `name`, the first holding namespace `crunch-test`,
+/// Secret values in plaintext.
+fn write_bundle(dir: &Path, name: &str, components: Vec<Component>) -> PathBuf {
+    write_bundle_with(dir, name, components, &Secrets::Plaintext)
+}
+
+/// As [`write_bundle`], Secret values as `secrets` says.
+fn write_bundle_with(
+    dir: &Path,
+    name: &str,
+    mut components: Vec<Component>,
+    secrets: &Secrets,
+) -> PathBuf {
     let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": "crunch-test"}});
     components[0].objects.insert(
@@ -308,6 +325,7 @@ fn write_bundle(dir: &Path, name: &str, mut components: Vec<Component>) -> PathB
         Object {
             value: namespace,
             apply: true,
+            source: None,
         },
     );
     let out = dir.join(name);
@@ -319,9 +337,41 @@ fn write_bundle(dir: &Path, name: &str, mut components: Vec<Component>) -> PathB
             components,
         },
         &out,
+        secrets,
     )
     .expect("write bundle");
     out
+}
+
+/// The fixture enclave's recipient, which [`enclave_identity`] opens.
+const ENCLAVE_RECIPIENT: &str = "age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c";
+
+/// A bundle of two Secrets in `crunch-test` (one with `stringData`), sealed for the
+/// fixture enclave.
+fn sealed_bundle(dir: &Path, name: &str) -> PathBuf {
+    let registry = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "registry", "namespace": "crunch-test"},
+        "data": {"username": "cm9ib3Q="}, "stringData": {"password": "hunter2"}});
+    let tls = json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "tls", "namespace": "crunch-test"},
+        "type": "kubernetes.io/tls", "data": {"tls.crt": "Y2VydA==", "tls.key": "a2V5"}});
+    let secrets = Secrets::Sealed {
+        recipients: crunch::seal::Recipients::parse(&[ENCLAVE_RECIPIENT.to_string()]).unwrap(),
+        material: vec![],
+    };
+    let only = component(
+        name,
+        ComponentKind::Environment,
+        vec![],
+        "30s",
+        vec![registry, tls],
+    );
+    write_bundle_with(dir, name, vec![only], &secrets)
+}
+
+/// `text` with the temporary directory `dir` written as `[TMP]`.
+fn scrub(text: &str, dir: &Path) -> String {
+    text.replace(&dir.display().to_string(), "[TMP]")
 }
 
 fn deployment(name: &str, image: &str) -> Value {
@@ -381,6 +431,21 @@ fn dev_bundle_goes_from_nothing_to_ready() {
     let (report, lines) = cluster.apply(&cluster.options(dev));
     assert_ready(&report, &lines);
     assert_eq!(report.components.len(), 5);
+    // The registry credentials went out sealed and arrive in plaintext.
+    let pull = cluster
+        .get(&target("v1", "Secret", "logging", "private-registry"))
+        .expect("the pull Secret");
+    let config = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        pull["data"][".dockerconfigjson"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert!(
+        String::from_utf8(config)
+            .unwrap()
+            .contains("\"password\":\"dev-password\""),
+        "{pull}"
+    );
     let logging = report
         .components
         .iter()
@@ -583,6 +648,208 @@ fn a_tampered_bundle_is_refused_before_any_request() {
     if let Some(double) = &cluster.double {
         assert_eq!(double.requests(), vec![], "nothing was sent");
     }
+}
+
+#[test]
+fn a_sealed_bundle_is_opened_in_memory_with_its_identity() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = sealed_bundle(tmp.path(), "secrets");
+    let on_disk =
+        fs::read_to_string(bundle.join("objects/secrets/crunch-test/secret.registry.yaml"))
+            .unwrap();
+    assert!(
+        !on_disk.contains("hunter2") && !on_disk.contains("aHVudGVyMg=="),
+        "{on_disk}"
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+    let live = |name: &str| {
+        cluster
+            .get(&target("v1", "Secret", "crunch-test", name))
+            .unwrap()["data"]
+            .clone()
+    };
+    assert_eq!(
+        live("registry"),
+        json!({"username": "cm9ib3Q=", "password": "aHVudGVyMg=="})
+    );
+    assert_eq!(
+        live("tls"),
+        json!({"tls.crt": "Y2VydA==", "tls.key": "a2V5"})
+    );
+    // Compared with what is live through the identity, nothing differs.
+    let changes = apply::diff(&cluster.options(&bundle)).expect("diff");
+    assert_eq!(crunch::diff::render(&changes, apply::SIDES), "");
+    // Without it, the Secrets are said to be beyond comparison, and nothing else.
+    let mut blind = cluster.options(&bundle);
+    blind.identities.clear();
+    let changes = apply::diff(&blind).expect("diff");
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("diff_cluster_sealed_without_identity", crunch::diff::render(&changes, apply::SIDES));
+    });
+}
+
+/// A sealed Secret sent as it is in the bundle, by another tool than crunch, is refused by
+/// the API server: a sealed value is no base64.
+#[test]
+fn a_sealed_secret_applied_by_another_tool_is_refused() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = sealed_bundle(tmp.path(), "secrets");
+    let (report, lines) =
+        cluster.apply(&cluster.options(&small_bundle(tmp.path(), "namespace", "30s", vec![])));
+    assert_ready(&report, &lines);
+    let text =
+        fs::read_to_string(bundle.join("objects/secrets/crunch-test/secret.tls.yaml")).unwrap();
+    let sealed = crunch::yaml::parse_document(&text, crunch::yaml::Dialect::GoYamlV2).unwrap();
+    let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).unwrap();
+    let error = block(async {
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+            client,
+            "crunch-test",
+            &kube::discovery::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+        );
+        api.patch(
+            "tls",
+            &kube::api::PatchParams::apply("kubectl"),
+            &kube::api::Patch::Apply(&sealed),
+        )
+        .await
+        .expect_err("a sealed value is no base64")
+    });
+    let message = error.to_string();
+    assert!(
+        message.contains("illegal base64 data at input byte 6"),
+        "{message}"
+    );
+    assert!(
+        cluster
+            .get(&target("v1", "Secret", "crunch-test", "tls"))
+            .is_none()
+    );
+}
+
+/// Applies `options` expecting it to fail on the bundle's sealed Secrets before any
+/// request; the CLI given `cli_args` fails the same way, with the verification exit code.
+fn refused_before_any_request(
+    cluster: &TestCluster,
+    options: &Options,
+    cli_args: &[&std::ffi::OsStr],
+) -> String {
+    if let Some(double) = &cluster.double {
+        double.clear_requests();
+    }
+    let error = apply::apply(options, Arc::new(|_: &str| {})).unwrap_err();
+    let StartError::Sealed(message) = &error else {
+        panic!("{error}");
+    };
+    let cli = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("apply")
+        .arg(&options.bundle)
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args(cli_args)
+        .output()
+        .unwrap();
+    assert_eq!(cli.status.code(), Some(i32::from(EXIT_VERIFICATION)));
+    assert_eq!(
+        String::from_utf8_lossy(&cli.stderr),
+        format!("error: {message}\n")
+    );
+    if let Some(double) = &cluster.double {
+        assert_eq!(double.requests(), vec![], "nothing was sent");
+    }
+    message.clone()
+}
+
+#[test]
+fn a_sealed_bundle_without_an_identity_is_refused_before_any_request() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = sealed_bundle(tmp.path(), "secrets");
+    let mut options = cluster.options(&bundle);
+    options.identities.clear();
+    let message = refused_before_any_request(&cluster, &options, &[]);
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("apply_sealed_without_identity", scrub(&message, tmp.path()));
+    });
+}
+
+#[test]
+fn a_wrong_identity_is_refused_naming_the_recipients() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = sealed_bundle(tmp.path(), "secrets");
+    let stranger = tmp.path().join("stranger.txt");
+    let key = age::x25519::Identity::generate();
+    fs::write(
+        &stranger,
+        format!(
+            "{}\n",
+            age::secrecy::ExposeSecret::expose_secret(&key.to_string())
+        ),
+    )
+    .unwrap();
+    let mut options = cluster.options(&bundle);
+    options.identities = vec![stranger.clone()];
+    let message = refused_before_any_request(
+        &cluster,
+        &options,
+        &["--identity".as_ref(), stranger.as_os_str()],
+    );
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("apply_sealed_wrong_identity", scrub(&message, tmp.path()));
+    });
+}
+
+/// A sealed value copied over another Secret's, the bundle's digests made to match again
+/// (as whoever rewrites a bundle can): it does not open at its new place.
+#[test]
+fn a_sealed_value_moved_to_another_secret_is_refused_naming_it() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = sealed_bundle(tmp.path(), "secrets");
+    let dir = bundle.join("objects/secrets/crunch-test");
+    let registry = fs::read_to_string(dir.join("secret.registry.yaml")).unwrap();
+    let password = registry
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .unwrap()
+        .to_string();
+    let tls_path = dir.join("secret.tls.yaml");
+    let tls = fs::read_to_string(&tls_path).unwrap();
+    let key_line = tls
+        .lines()
+        .find(|l| l.trim().starts_with("tls.key: "))
+        .unwrap();
+    let moved = tls.replace(key_line, &format!("  tls.key: {password}"));
+    fs::write(&tls_path, &moved).unwrap();
+    let index_path = bundle.join("index.json");
+    let index = fs::read_to_string(&index_path).unwrap().replace(
+        &crunch::gostd::sha256::hex(&tls),
+        &crunch::gostd::sha256::hex(&moved),
+    );
+    fs::write(&index_path, &index).unwrap();
+    fs::write(
+        bundle.join("digest"),
+        format!("sha256:{}\n", crunch::gostd::sha256::hex(&index)),
+    )
+    .unwrap();
+    let options = cluster.options(&bundle);
+    let identity = enclave_identity();
+    let message = refused_before_any_request(
+        &cluster,
+        &options,
+        &["--identity".as_ref(), identity.as_os_str()],
+    );
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("apply_sealed_value_moved", scrub(&message, tmp.path()));
+    });
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::world::{World, bundle_text, changed_files};
+use crate::support::world::{World, bundle_text, changed_files, enclave_identity};
 
 #[test]
 fn dev_and_prod_bundles() {
@@ -387,6 +387,7 @@ fn the_cli_rejects_a_missing_environment() {
 /// `std.parseYaml`, whose `[a, b]` flow list go-yaml v2 reads as YAML does).
 const CRUNCH_JSONNET: &str = "\
 local env(seed) = { seed: seed };
+local sops(secret) = { provider: 'sops', secretRef: { name: secret } };
 {
   apiVersion: 'crunch.dev/v1alpha1',
   kind: 'Config',
@@ -396,7 +397,10 @@ local env(seed) = { seed: seed };
     apiVersions: [monitoring.coreos.com/v1, monitoring.coreos.com/v1/ServiceMonitor]
   |||),
   seed: 'world',
-  environments: { prod: env('world-prod') },
+  secrets: { recipients: ['age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c'] },
+  decryption: sops('sops-gpg'),
+  sops: { secrets: { 'sops-gpg': { pgp: ['../keys/pgp.asc'] }, 'sops-age': { age: ['../keys/age.key'] } } },
+  environments: { dev: { decryption: sops('sops-age') }, prod: env('world-prod') },
 }
 ";
 
@@ -427,4 +431,111 @@ fn jsonnet_config() {
         world.scrub(&failed.stderr),
         "error: [TMP]/customer/crunch.jsonnet:10:9: std.parseYaml: yaml: line 1: did not find expected node content\n"
     );
+}
+
+/// `crunch verify BUNDLE` with `args`: its exit code, standard output and error.
+fn crunch_verify(bundle: &Path, args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("verify")
+        .arg(bundle)
+        .args(args)
+        .output()
+        .expect("crunch runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// The world's bundles are sealed for the fixture enclave: `crunch verify` says so, opens
+/// every value with the enclave's identity, and refuses a sealed bundle whose key file
+/// is gone.
+#[test]
+fn sealed_bundles_verify_and_open_with_the_enclave_identity() {
+    let world = World::new();
+    let servers = world.serve();
+    let run = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(run.ok(), "{}", run.stderr);
+    let identity = enclave_identity();
+    let with_identity = ["--identity".as_ref(), identity.as_os_str()];
+    let (code, text, stderr) = crunch_verify(&run.out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, opened, stderr) = crunch_verify(&run.out, &with_identity);
+    assert_eq!(code, Some(0), "{stderr}");
+    let json_args = [&with_identity[..], &["--output".as_ref(), "json".as_ref()]].concat();
+    let (code, json, stderr) = crunch_verify(&run.out, &json_args);
+    assert_eq!(code, Some(0), "{stderr}");
+    fs::remove_file(run.out.join(crunch::seal::KEY_FILE)).unwrap();
+    let (code, _, missing) = crunch_verify(&run.out, &[]);
+    assert_eq!(code, Some(i32::from(crunch::apply::EXIT_VERIFICATION)));
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("verify_sealed", world.scrub(&text));
+        insta::assert_snapshot!("verify_sealed_with_identity", world.scrub(&opened));
+        insta::assert_snapshot!("verify_sealed_json", world.scrub(&json));
+        insta::assert_snapshot!("verify_sealed_without_key_file", world.scrub(&missing));
+    });
+}
+
+/// Without recipients a build with Secret values is refused before anything is written,
+/// naming both ways out; `--plaintext-secrets` is the explicit one, and verify says so.
+#[test]
+fn plaintext_secrets_must_be_asked_for() {
+    let world = World::new();
+    let servers = world.serve();
+    replace(
+        &world.customer,
+        "crunch.yaml",
+        "secrets:\n  recipients: [age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c]\n",
+        "",
+    );
+    let refused = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(!refused.ok());
+    assert!(!refused.out.exists(), "nothing was written");
+    let plain = world.build_with("dev", &servers.git_mirror(), &[], &["--plaintext-secrets"]);
+    assert!(plain.ok(), "{}", plain.stderr);
+    assert!(!plain.out.join(crunch::seal::KEY_FILE).exists());
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(plain.out.join("index.json")).unwrap()).unwrap();
+    assert_eq!(index["sealing"], serde_json::Value::Null);
+    assert!(
+        index["secrets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["values"] == "plaintext"),
+        "{index}"
+    );
+    let (code, text, stderr) = crunch_verify(&plain.out, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("build_refuses_plaintext_secrets", world.scrub(&refused.stderr));
+        insta::assert_snapshot!("verify_plaintext", world.scrub(&text));
+    });
+}
+
+/// Without key material the sealing key follows the values: a changed Secret value
+/// re-keys the bundle, and `crunch diff` says so once instead of flagging every sealed
+/// value.
+#[test]
+fn a_changed_secret_value_changes_the_sealing_key() {
+    let world = World::new();
+    let servers = world.serve();
+    let before = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(before.ok(), "{}", before.stderr);
+    replace(
+        &world.customer,
+        "dev/environment-bb.yaml",
+        "dev-password",
+        "new-dev-password",
+    );
+    let after = world.build("dev", &servers.git_mirror(), &[]);
+    assert!(after.ok(), "{}", after.stderr);
+    let diff = crunch_diff(&before.out, &after.out);
+    assert_eq!(diff.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(!text.contains("dev-password"), "{text}");
+    insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!("diff_sealing_key_changed", text);
+    });
 }

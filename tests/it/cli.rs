@@ -15,7 +15,7 @@ fn crunch(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
-/// Each shell's script names the subcommands and `build`'s flags (fish spells `--offline`
+/// Each shell's script names the subcommands and their flags (fish spells `--offline`
 /// `-l offline`), in that shell's own completion idiom.
 #[test]
 fn completions_for_every_shell() {
@@ -29,7 +29,15 @@ fn completions_for_every_shell() {
     for (shell, idiom) in idioms {
         let script = crunch(&["completions", shell]);
         assert!(script.contains(idiom), "{shell}: no `{idiom}`");
-        for word in ["apply", "build", "verify", "offline", "output"] {
+        for word in [
+            "apply",
+            "build",
+            "verify",
+            "offline",
+            "output",
+            "identity",
+            "plaintext-secrets",
+        ] {
             assert!(script.contains(word), "{shell}: no `{word}`");
         }
     }

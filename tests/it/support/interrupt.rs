@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 
 use crunch::apply::EXIT_INTERRUPTED;
 
-/// Runs `crunch apply BUNDLE` against `kubeconfig` and interrupts it (SIGINT) at its first
+/// Runs `crunch apply BUNDLE` against `kubeconfig` (with the fixture enclave's identity,
+/// which the world's sealed Secrets need) and interrupts it (SIGINT) at its first
 /// wait: objects sent, not yet ready, components still to go. Asserts it stopped as
 /// interrupted; returns its progress lines and its report.
 pub fn apply_interrupted_at_first_wait(bundle: &Path, kubeconfig: &Path) -> (Vec<String>, String) {
@@ -15,6 +16,8 @@ pub fn apply_interrupted_at_first_wait(bundle: &Path, kubeconfig: &Path) -> (Vec
         .arg(bundle)
         .arg("--kubeconfig")
         .arg(kubeconfig)
+        .arg("--identity")
+        .arg(super::world::enclave_identity())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

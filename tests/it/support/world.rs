@@ -8,7 +8,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crunch::seal::KEY_FILE;
+
 use super::gitserver::GitServers;
+
+/// The fixture enclave's age identity (a TEST KEY, committed), which opens the Secrets
+/// the world's bundles seal.
+pub fn enclave_identity() -> PathBuf {
+    root().join("fixtures/world/enclave-age-key.txt")
+}
 
 /// The prefix every world URL starts with.
 pub const REMOTE: &str = "https://repo1.example.mil/";
@@ -109,6 +117,8 @@ impl World {
         );
         let customer = tmp.path().join("customer");
         copy_dir(&root().join("fixtures/world/customer"), &customer);
+        // crunch.yaml reads the SOPS keys from ../keys, outside the repository.
+        copy_dir(&root().join("fixtures/sops/keys"), &tmp.path().join("keys"));
         let cache = tmp.path().join("cache");
         Self {
             tmp,
@@ -239,17 +249,34 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     found
 }
 
-/// The whole bundle as one reviewable text: every file under a `=== path` header.
+/// The whole bundle as one reviewable text: every file under a `=== path` header, but
+/// the age-encrypted sealing key, whose bytes are new each time it is encrypted, is only
+/// said to be there (once its armor is checked).
 pub fn bundle_text(dir: &Path) -> String {
     files(dir)
         .into_iter()
-        .map(|(path, bytes)| format!("=== {path}\n{}", String::from_utf8_lossy(&bytes)))
+        .map(|(path, bytes)| {
+            if path == KEY_FILE {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(
+                    text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----\n")
+                        && text.ends_with("-----END AGE ENCRYPTED FILE-----\n"),
+                    "{text}"
+                );
+                return format!("=== {path}\n[the sealing key, armored age]\n");
+            }
+            format!("=== {path}\n{}", String::from_utf8_lossy(&bytes))
+        })
         .collect()
 }
 
-/// Paths that differ between two bundles (changed, added or removed).
+/// Paths that differ between two bundles (changed, added or removed), but the sealing
+/// key's file, whose bytes are new each time it is encrypted (a change of key shows in
+/// the index's key id).
 pub fn changed_files(a: &Path, b: &Path) -> Vec<String> {
-    let (a, b) = (files(a), files(b));
+    let (mut a, mut b) = (files(a), files(b));
+    a.remove(KEY_FILE);
+    b.remove(KEY_FILE);
     let mut paths: Vec<String> = a.keys().chain(b.keys()).cloned().collect();
     paths.sort();
     paths.dedup();

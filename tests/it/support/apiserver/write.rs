@@ -196,6 +196,45 @@ fn fold_string_data(t: &Target, obj: &mut Value) {
     }
 }
 
+/// A Secret's `data` values are bytes, base64 in JSON: converting an applied Secret to its
+/// Go type decodes them, and a value that is no base64 (a sealed one, say) fails the
+/// request as the real server fails it.
+fn check_secret_data(t: &Target, obj: &Value) -> Result<(), ApiError> {
+    use base64::Engine as _;
+    if !(t.resource.group.is_empty() && t.resource.plural == "secrets") {
+        return Ok(());
+    }
+    let Some(data) = obj.get("data").and_then(Value::as_object) else {
+        return Ok(());
+    };
+    for value in data.values().filter_map(Value::as_str) {
+        // Go's decoder skips line breaks; its offsets count them.
+        let kept: Vec<usize> = value
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| !matches!(b, b'\r' | b'\n'))
+            .map(|(at, _)| at)
+            .collect();
+        let stripped: Vec<u8> = kept.iter().map(|&at| value.as_bytes()[at]).collect();
+        let at = match base64::engine::general_purpose::STANDARD.decode(&stripped) {
+            Ok(_) => continue,
+            Err(
+                base64::DecodeError::InvalidByte(at, _)
+                | base64::DecodeError::InvalidLastSymbol { offset: at, .. },
+            ) => kept[at],
+            Err(_) => value.len(),
+        };
+        let message = format!(
+            "failed to convert new object ({}/{}; /v1, Kind=Secret) to proper version: unable to convert unstructured object to /v1, Kind=Secret: error decoding from json: illegal base64 data at input byte {at}",
+            meta_str(obj, "namespace"),
+            meta_str(obj, "name")
+        );
+        // The real server answers 500 with no reason.
+        return Err(ApiError::new(500, "", &message, None));
+    }
+    Ok(())
+}
+
 /// Store a new object (or not, for dry runs) and answer 201.
 fn finish_create(state: &mut State, t: &Target, mut obj: Value, dry: bool) -> Outcome {
     fold_string_data(t, &mut obj);
@@ -477,6 +516,7 @@ fn apply(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, ApiError
             check_namespace(state, t, &t.name)?;
             prepare_create(r, &mut applied);
             let obj = ssa::apply(None, &applied, &who)?;
+            check_secret_data(t, &obj)?;
             admit(state, t, "CREATE", &obj)?;
             Ok(finish_create(state, t, obj, dry))
         }
@@ -505,6 +545,7 @@ fn apply(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, ApiError
             };
             let mut new = ssa::apply(Some(&old), &incoming, &who)?;
             carry_over(t, &old, &mut new);
+            check_secret_data(t, &new)?;
             admit(state, t, "UPDATE", &new)?;
             Ok(finish_update(state, t, &old, new, dry))
         }
