@@ -429,7 +429,7 @@ fn jsonnet_config() {
     assert!(!failed.ok());
     assert_eq!(
         world.scrub(&failed.stderr),
-        "error: [TMP]/customer/crunch.jsonnet:10:9: std.parseYaml: yaml: line 1: did not find expected node content\n"
+        "error: [TMP]/customer/crunch.jsonnet:11:9: std.parseYaml: yaml: line 1: did not find expected node content\n"
     );
 }
 
@@ -514,28 +514,39 @@ fn plaintext_secrets_must_be_asked_for() {
     });
 }
 
-/// Without key material the sealing key follows the values: a changed Secret value
-/// re-keys the bundle, and `crunch diff` says so once instead of flagging every sealed
-/// value.
+/// A changed value keeps the sealing key (it derives from the SOPS files' data keys), and
+/// `crunch diff` shows, through the Secrets' reviews, which value paths changed, while no
+/// value that came from a SOPS file shows anywhere.
 #[test]
-fn a_changed_secret_value_changes_the_sealing_key() {
+fn reviews_show_which_secret_value_paths_changed_but_no_decrypted_value() {
     let world = World::new();
     let servers = world.serve();
     let before = world.build("dev", &servers.git_mirror(), &[]);
     assert!(before.ok(), "{}", before.stderr);
-    replace(
-        &world.customer,
-        "dev/environment-bb.yaml",
-        "dev-password",
-        "new-dev-password",
-    );
+    // A plaintext value that reaches the logging package through its values Secret.
+    replace(&world.customer, "dev/configmap.yaml", "size: 2Gi", "size: 5Gi");
     let after = world.build("dev", &servers.git_mirror(), &[]);
     assert!(after.ok(), "{}", after.stderr);
+    let key_id = |out: &Path| -> serde_json::Value {
+        let index: serde_json::Value =
+            serde_json::from_slice(&fs::read(out.join("index.json")).unwrap()).unwrap();
+        index["sealing"]["keyId"].clone()
+    };
+    assert_eq!(key_id(&before.out), key_id(&after.out));
     let diff = crunch_diff(&before.out, &after.out);
     assert_eq!(diff.status.code(), Some(1));
     let text = String::from_utf8_lossy(&diff.stdout);
-    assert!(!text.contains("dev-password"), "{text}");
+    for plaintext in [
+        "dev-password",
+        "robot$dev",
+        "logging-dev",
+        "dev-logging-password",
+        "registry1.example.mil",
+    ] {
+        assert!(!text.contains(plaintext), "{plaintext} shows in:\n{text}");
+    }
+    assert!(text.contains("-      size: 2Gi\n+      size: 5Gi"), "{text}");
     insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
-        insta::assert_snapshot!("diff_sealing_key_changed", text);
+        insta::assert_snapshot!("diff_secret_review", text);
     });
 }
