@@ -524,7 +524,12 @@ fn reviews_show_which_secret_value_paths_changed_but_no_decrypted_value() {
     let before = world.build("dev", &servers.git_mirror(), &[]);
     assert!(before.ok(), "{}", before.stderr);
     // A plaintext value that reaches the logging package through its values Secret.
-    replace(&world.customer, "dev/configmap.yaml", "size: 2Gi", "size: 5Gi");
+    replace(
+        &world.customer,
+        "dev/configmap.yaml",
+        "size: 2Gi",
+        "size: 5Gi",
+    );
     let after = world.build("dev", &servers.git_mirror(), &[]);
     assert!(after.ok(), "{}", after.stderr);
     let key_id = |out: &Path| -> serde_json::Value {
@@ -545,7 +550,10 @@ fn reviews_show_which_secret_value_paths_changed_but_no_decrypted_value() {
     ] {
         assert!(!text.contains(plaintext), "{plaintext} shows in:\n{text}");
     }
-    assert!(text.contains("-      size: 2Gi\n+      size: 5Gi"), "{text}");
+    assert!(
+        text.contains("-      size: 2Gi\n+      size: 5Gi"),
+        "{text}"
+    );
     insta::with_settings!({snapshot_path => "../../snapshots", prepend_module_to_snapshot => false}, {
         insta::assert_snapshot!("diff_secret_review", text);
     });

@@ -11,7 +11,9 @@
 //! `helm template` of the umbrella chart at its GitRepository's ref. Every package
 //! HelmRelease the umbrella emits is rendered the same way from its own GitRepository, with
 //! the `common`/`defaults`/`overlays` layers of its values Secret. The cluster profile of
-//! each environment comes from `fixtures/world/customer/crunch.yaml`.
+//! each environment comes from `fixtures/world/customer/crunch.yaml`. The customer repo's
+//! SOPS-encrypted files are replaced by their plaintext twins first: the oracles see what
+//! kustomize-controller sees once it has decrypted them.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{OsStr, OsString};
@@ -23,6 +25,7 @@ use base64::Engine as _;
 use crunch::config::{ClusterProfile, Config};
 use crunch::yaml::{self, Dialect, Value};
 
+use crate::support::world::plaintext_customer;
 use crate::support::{diff, oracle};
 
 /// The host every remote URL of the world uses.
@@ -82,11 +85,17 @@ impl World {
             repos.display()
         );
         fs::write(tmp.path().join("gitconfig"), config).expect("gitconfig");
+        plaintext_customer(&tmp.path().join("customer"));
         World {
             tmp,
             compared: Cell::new(0),
             mismatches: RefCell::new(Vec::new()),
         }
+    }
+
+    /// An environment directory of the decrypted customer repo.
+    fn environment_dir(&self, env: &str) -> PathBuf {
+        self.tmp.path().join("customer").join(env)
     }
 
     /// A command that sees only the world's git configuration.
@@ -359,7 +368,7 @@ fn source_name(release: &Value) -> &str {
 
 /// The environments of the customer repo, each built with `kubectl kustomize`.
 fn environment(world: &World, env: &str) -> Vec<Value> {
-    objects(&world.kustomize(&root().join("fixtures/world/customer").join(env)))
+    objects(&world.kustomize(&world.environment_dir(env)))
 }
 
 /// The objects the umbrella chart renders for an environment, at the ref its
@@ -413,7 +422,7 @@ fn world_repos_are_reproducible() {
 fn customer_overlays_build_with_the_remote_base() {
     let world = World::build();
     for env in ["dev", "prod"] {
-        let output = world.kustomize(&root().join("fixtures/world/customer").join(env));
+        let output = world.kustomize(&world.environment_dir(env));
         let objects = objects(&output);
         let release = find(&objects, "HelmRelease", "bigbang");
         // Every generated ConfigMap and Secret reaches valuesFrom under its hashed name.

@@ -213,6 +213,22 @@ fn scrub_ports(text: &str) -> String {
     out
 }
 
+/// The customer repo as kustomize-controller sees it once it has decrypted it: a copy in
+/// `to` with each SOPS-encrypted file replaced by its plaintext twin, as
+/// `fixtures/sops/world.yaml` pairs them.
+pub fn plaintext_customer(to: &Path) {
+    let customer = root().join("fixtures/world/customer");
+    copy_dir(&customer, to);
+    let listing = fs::read_to_string(root().join("fixtures/sops/world.yaml")).unwrap();
+    let listing = crunch::yaml::parse_document(&listing, crunch::yaml::Dialect::GoYamlV2).unwrap();
+    for file in listing["files"].as_array().unwrap() {
+        let field = |name: &str| root().join(file[name].as_str().unwrap());
+        let encrypted = field("encrypted");
+        let relative = encrypted.strip_prefix(&customer).unwrap();
+        fs::copy(field("twin"), to.join(relative)).unwrap();
+    }
+}
+
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
