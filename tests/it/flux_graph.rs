@@ -27,6 +27,16 @@ impl Setup {
     /// Writes the environment `env` (a kustomization of `objects`, given as YAML with
     /// `{repos}` standing for the repository server's base URL) and builds it.
     fn build(&self, env: &str, objects: &str) -> Result<PathBuf, String> {
+        self.build_with(env, objects, &[]).map(|(out, _)| out)
+    }
+
+    /// As [`Setup::build`], with environment variables; also gives standard error.
+    fn build_with(
+        &self,
+        env: &str,
+        objects: &str,
+        vars: &[(&str, &Path)],
+    ) -> Result<(PathBuf, String), String> {
         let dir = self.tmp.path().join("customer").join(env);
         fs::create_dir_all(&dir).expect("create the environment");
         let base = self.servers.git_url("");
@@ -48,10 +58,16 @@ impl Setup {
             // These environments have no crunch.yaml, so no recipients: the tests read
             // rendered values, sealing has its own tests (build, apply).
             .arg("--plaintext-secrets")
+            // Only the keys a test names: none from the machine running the tests.
+            .env_remove("SOPS_AGE_KEY")
+            .env_remove("SOPS_AGE_KEY_FILE")
+            .env("HOME", self.tmp.path())
+            .env("GNUPGHOME", self.tmp.path().join("no-gnupg"))
+            .envs(vars.iter().copied())
             .output()
             .expect("run crunch");
         if output.status.success() {
-            Ok(out)
+            Ok((out, String::from_utf8_lossy(&output.stderr).into_owned()))
         } else {
             Err(String::from_utf8_lossy(&output.stderr).into_owned())
         }
@@ -628,4 +644,122 @@ fn a_cached_render_is_the_render_and_any_input_change_renders_again() {
         .build("dev", &echo_release("{greeting: hi}"))
         .unwrap_or_else(|stderr| panic!("{stderr}"));
     assert_eq!(object(&broken, file), cold);
+}
+
+/// The SOPS test fixtures (`fixtures/sops/`).
+fn sops_fixture(path: &str) -> Vec<u8> {
+    fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/sops")
+            .join(path),
+    )
+    .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A repository whose kustomization reads SOPS files in every way kustomize-controller
+/// decrypts them: an encrypted Secret resource, and secret generator `envs` and `files`.
+fn encrypted_repo(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "secrets");
+    repo.write(
+        "app/kustomization.yaml",
+        "namePrefix: app-\nresources: [secret.enc.yaml]\ngeneratorOptions: {disableNameSuffixHash: true}\nsecretGenerator:\n  - name: env\n    envs: [creds.enc.env]\n  - name: files\n    files: [values.yaml=values.enc.yaml]\n",
+    )
+    .write_bytes("app/secret.enc.yaml", &sops_fixture("cases/secret.enc.yaml"))
+    .write_bytes("app/creds.enc.env", &sops_fixture("cases/dotenv-basic.enc.env"))
+    .write_bytes("app/values.enc.yaml", &sops_fixture("cases/yaml-basic.enc.yaml"));
+    repo.commit("encrypted secrets");
+}
+
+fn encrypted_kustomization(decryption: &str) -> String {
+    format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: secrets, namespace: flux-system}}
+spec:
+  url: {{repos}}/secrets
+  ref: {{branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: app, namespace: flux-system}}
+spec:
+  sourceRef: {{kind: GitRepository, name: secrets}}
+  path: ./app
+  targetNamespace: apps
+{decryption}"
+    )
+}
+
+/// A Secret value of a bundle object, base64-decoded.
+fn secret_value(out: &Path, suffix: &str, key: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    let text = object(out, suffix);
+    let object = crunch::yaml::parse_document(&text, crunch::yaml::Dialect::GoYamlV2).unwrap();
+    let encoded = object["data"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no data.{key} in\n{text}"));
+    // kustomize wraps long base64 values, as Go's decoder accepts them.
+    let unwrapped: String = encoded.split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(unwrapped)
+        .unwrap()
+}
+
+#[test]
+fn a_flux_kustomization_decrypts_with_the_machines_keys() {
+    let setup = Setup::new(encrypted_repo);
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sops/keys/age.key");
+    let objects = encrypted_kustomization("  decryption: {provider: sops}\n");
+    let (out, _) = setup
+        .build_with("dev", &objects, &[("SOPS_AGE_KEY_FILE", &keys)])
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    // The resource: decrypted after kustomize renamed and moved it (its MAC was checked
+    // at the source file, before that).
+    let secret = object(&out, "secret.app-app-credentials.yaml");
+    assert!(
+        !secret.contains("sops") && !secret.contains("ENC["),
+        "{secret}"
+    );
+    assert!(
+        secret.contains("namespace: apps") && secret.contains("token: plain-token"),
+        "{secret}"
+    );
+    assert_eq!(
+        secret_value(&out, "secret.app-app-credentials.yaml", "password"),
+        b"s3cr3t-password"
+    );
+    // The generators read the decrypted files, as sops prints them.
+    assert_eq!(
+        secret_value(&out, "secret.app-files.yaml", "values.yaml"),
+        sops_fixture("cases/yaml-basic.plain.yaml")
+    );
+    let plain_env = String::from_utf8(sops_fixture("cases/dotenv-basic.plain.env")).unwrap();
+    let (key, value) = plain_env
+        .lines()
+        .find_map(|l| l.split_once('='))
+        .expect("a key=value line");
+    assert_eq!(
+        secret_value(&out, "secret.app-env.yaml", key),
+        value.as_bytes()
+    );
+
+    // Without decryption everything stays as Flux leaves it, and crunch says so.
+    let (out, stderr) = setup
+        .build_with("plain", &encrypted_kustomization(""), &[])
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(object(&out, "secret.app-app-credentials.yaml").contains("ENC[AES256_GCM,"));
+    assert!(
+        stderr.contains("warning: Secret apps/app-app-credentials (Kustomization flux-system/app) holds SOPS-encrypted values that stay encrypted"),
+        "{stderr}"
+    );
+
+    // Without a key: the error names the file and the keys it was encrypted for.
+    let stderr = setup
+        .build_with("nokey", &objects, &[])
+        .expect_err("built without a key");
+    assert!(stderr.contains("Kustomization flux-system/app"), "{stderr}");
+    assert!(
+        stderr.contains("age1fhw4ccp7ugqgwd3p8ujgupvqgsavs64cjltgtsn73d2ztj70ng5slqz0yl"),
+        "{stderr}"
+    );
 }

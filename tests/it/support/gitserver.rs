@@ -381,6 +381,11 @@ impl TestRepo {
 
     /// Writes a file (creating directories).
     pub fn write(&self, path: &str, contents: &str) -> &Self {
+        self.write_bytes(path, contents.as_bytes())
+    }
+
+    /// Writes a file of any bytes (creating directories).
+    pub fn write_bytes(&self, path: &str, contents: &[u8]) -> &Self {
         let file = self.dir.join(path);
         std::fs::create_dir_all(file.parent().expect("a file has a parent"))
             .expect("create directories");
