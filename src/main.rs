@@ -706,11 +706,6 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
     );
     display.done();
     let report = built?;
-    if !args.quiet {
-        for warning in &report.warnings {
-            eprintln!("warning: {warning}");
-        }
-    }
     match args.output {
         OutputFormat::Json => serde_json::to_string_pretty(&report)
             .map(|json| json + "\n")

@@ -46,6 +46,12 @@ pub enum Event<'a> {
         /// How long its rendering took (sources it waited for included).
         elapsed: Duration,
     },
+    /// Something the user should know that does not stop the build (a value left
+    /// encrypted), told as soon as it is found: the build may still fail because of it.
+    Warning {
+        /// The warning, one line.
+        message: &'a str,
+    },
     /// Every component is rendered; the bundle is being written.
     WritingBundle,
     /// The bundle and the lock are written.

@@ -1,5 +1,6 @@
 //! How `crunch build` shows its progress on standard error: a live display on a terminal
-//! (indicatif), one plain line per step with `--verbose`, nothing otherwise. The library
+//! (indicatif), one plain line per step with `--verbose`, warnings always but with
+//! `--quiet`. The library
 //! only sends [`Event`]s; everything about terminals lives here, in the binary.
 
 use std::sync::Mutex;
@@ -10,9 +11,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 /// The progress display chosen for one build.
 pub enum Display {
-    /// `--quiet`, or standard error is not a terminal and `--verbose` was not asked for.
+    /// `--quiet`.
     Silent(Silent),
-    /// `--verbose` without a terminal.
+    /// Standard error is not a terminal: warnings, and steps with `--verbose`.
     Lines(Lines),
     /// A terminal: live counts, and with `--verbose` the lines above them.
     Live(Live),
@@ -22,8 +23,8 @@ impl Display {
     /// The display for these flags, on a terminal or not.
     pub fn new(quiet: bool, verbose: bool, terminal: bool) -> Self {
         match (quiet, verbose, terminal) {
-            (true, _, _) | (false, false, false) => Self::Silent(Silent),
-            (false, true, false) => Self::Lines(Lines),
+            (true, _, _) => Self::Silent(Silent),
+            (false, verbose, false) => Self::Lines(Lines { verbose }),
             (false, verbose, true) => Self::Live(Live::new(verbose)),
         }
     }
@@ -63,7 +64,10 @@ fn line(event: &Event<'_>) -> Option<String> {
         Event::BundleWritten { elapsed } => {
             Some(format!("wrote the bundle ({})", seconds(*elapsed)))
         }
-        Event::FetchStarted { .. } | Event::ComponentsFound { .. } | Event::WritingBundle => None,
+        Event::FetchStarted { .. }
+        | Event::ComponentsFound { .. }
+        | Event::WritingBundle
+        | Event::Warning { .. } => None,
     }
 }
 
@@ -71,12 +75,18 @@ fn seconds(duration: Duration) -> String {
     format!("{:.2} s", duration.as_secs_f64())
 }
 
-/// `--verbose` without a terminal: one line per finished step.
-pub struct Lines;
+/// No terminal: warnings, and with `--verbose` one line per finished step.
+pub struct Lines {
+    verbose: bool,
+}
 
 impl Progress for Lines {
     fn event(&self, event: &Event<'_>) {
-        if let Some(line) = line(event) {
+        if let Event::Warning { message } = event {
+            eprintln!("warning: {message}");
+        } else if self.verbose
+            && let Some(line) = line(event)
+        {
             eprintln!("{line}");
         }
     }
@@ -150,6 +160,10 @@ impl Progress for Live {
             Event::ComponentRendered { component, .. } => {
                 self.components.inc(1);
                 self.components.set_message(component.to_string());
+            }
+            Event::Warning { message } => {
+                // Best effort: a display that cannot draw must not fail the build.
+                let _ = self.multi.println(format!("warning: {message}"));
             }
             Event::WritingBundle => {
                 self.sources.finish_with_message("");

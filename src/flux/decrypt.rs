@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::config::{Decryption, KeyFiles, SopsKeys};
 use crate::error::Error;
+use crate::progress::{Event, Progress};
 use crate::sops::{self, Format, Keys};
 use crate::yaml;
 
@@ -29,10 +30,10 @@ const MAX_FILE_SIZE: u64 = 5 << 20;
 const ENCRYPTED_VALUE_PREFIX: &str = "ENC[AES256_GCM,";
 
 /// What decryption left for the rest of the build: collected from every node, on any
-/// thread.
-#[derive(Debug, Default)]
-pub struct Secrets {
+/// thread. Warnings also go to the build's observer as they are found.
+pub struct Secrets<'a> {
     inner: Mutex<Collected>,
+    progress: &'a dyn Progress,
 }
 
 /// The contents of [`Secrets`].
@@ -46,7 +47,15 @@ pub struct Collected {
     pub warnings: Vec<String>,
 }
 
-impl Secrets {
+impl<'a> Secrets<'a> {
+    /// Nothing collected yet; warnings are told to `progress`.
+    pub fn new(progress: &'a dyn Progress) -> Self {
+        Self {
+            inner: Mutex::default(),
+            progress,
+        }
+    }
+
     /// What was collected.
     pub fn take(self) -> Collected {
         self.inner.into_inner().unwrap_or_else(|e| e.into_inner())
@@ -63,6 +72,7 @@ impl Secrets {
     }
 
     fn warn(&self, message: String) {
+        self.progress.event(&Event::Warning { message: &message });
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.warnings.push(message);
     }
@@ -84,6 +94,11 @@ impl KeyRing {
             machine: OnceLock::new(),
             named: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Whether `crunch.yaml` maps the decryption Secret `name` to key files.
+    fn maps(&self, name: &str) -> bool {
+        self.settings.secrets.contains_key(name)
     }
 
     /// The keys `decryption` decrypts with.
@@ -167,7 +182,7 @@ pub struct Decryptor<'a> {
     /// The Kustomization's `spec.decryption` (the environment's from `crunch.yaml`).
     decryption: Option<&'a Decryption>,
     ring: &'a KeyRing,
-    secrets: &'a Secrets,
+    secrets: &'a Secrets<'a>,
     /// What is being built, for messages (`environment dev`, `Kustomization flux-system/apps`).
     what: &'a str,
 }
@@ -177,7 +192,7 @@ impl<'a> Decryptor<'a> {
     pub fn new(
         decryption: Option<&'a Decryption>,
         ring: &'a KeyRing,
-        secrets: &'a Secrets,
+        secrets: &'a Secrets<'a>,
         what: &'a str,
     ) -> Self {
         Self {
@@ -279,6 +294,25 @@ impl<'a> Decryptor<'a> {
         Ok(())
     }
 
+    /// A decryption failure, with where the keys should have come from when there were
+    /// none.
+    fn explain(&self, error: sops::Error, keys: &Keys) -> String {
+        if !keys.is_empty() {
+            return error.to_string();
+        }
+        let source = match self.decryption.and_then(|d| d.secret_ref.as_ref()) {
+            Some(secret) if self.ring.maps(&secret.name) => {
+                format!("the key files crunch.yaml maps to decryption Secret {} hold none", secret.name)
+            }
+            Some(secret) => format!(
+                "decryption Secret {} is not mapped under `sops.secrets` in crunch.yaml, and this machine has no SOPS key (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, GNUPGHOME, crunch.yaml `sops.keys`)",
+                secret.name
+            ),
+            None => "this machine has no SOPS key (SOPS_AGE_KEY_FILE, SOPS_AGE_KEY, GNUPGHOME, crunch.yaml `sops.keys`)".to_string(),
+        };
+        format!("{error}; {source}")
+    }
+
     /// One file, decrypted in `format` if it holds that format's SOPS metadata.
     fn decrypt_file(&self, path: &Path, format: Format) -> Result<Option<Vec<u8>>, Error> {
         let in_file = |e: &dyn std::fmt::Display| {
@@ -296,7 +330,8 @@ impl<'a> Decryptor<'a> {
             return Ok(None);
         }
         let keys = self.keys()?;
-        let decrypted = sops::decrypt(&bytes, format, &keys).map_err(|e| in_file(&e))?;
+        let decrypted =
+            sops::decrypt(&bytes, format, &keys).map_err(|e| in_file(&self.explain(e, &keys)))?;
         let out = decrypted.emit(format).map_err(|e| in_file(&e))?;
         self.secrets.record(&decrypted);
         Ok(Some(out))
@@ -311,18 +346,20 @@ impl<'a> Decryptor<'a> {
                     .map_err(|e| e.within(format!("decryption of {}", describe(object))))?;
             }
             if holds_encrypted_values(object) {
+                let why = match (self.decryption, self.what.starts_with("environment ")) {
+                    (None, true) => "the environment has no `decryption` in crunch.yaml",
+                    (None, false) => {
+                        "the Kustomization has no spec.decryption, so Flux leaves them"
+                    }
+                    (Some(_), _) => {
+                        "kustomize-controller decrypts only objects with SOPS metadata, Secret \
+                         values and the files of secret generators and patches"
+                    }
+                };
                 self.secrets.warn(format!(
-                    "{} ({}) holds SOPS-encrypted values that stay encrypted: {}",
+                    "{} ({}) holds SOPS-encrypted values that stay encrypted: {why}",
                     describe(object),
                     self.what,
-                    match self.decryption {
-                        None =>
-                            "it is built without decryption, as Flux would build it \
-                                 (set `decryption` on it, or in crunch.yaml for an environment)",
-                        Some(_) =>
-                            "kustomize-controller decrypts only objects with SOPS \
-                                    metadata, Secret values and secretGenerator sources",
-                    }
                 ));
             }
         }
@@ -336,8 +373,9 @@ impl<'a> Decryptor<'a> {
             .is_some_and(|mac| !is_nil_or_empty(mac));
         if has_mac {
             let json = serde_json::to_vec(object).map_err(|e| Error::new(e.to_string()))?;
-            let decrypted = sops::decrypt_transformed(&json, Format::Json, &*self.keys()?)
-                .map_err(|e| Error::new(e.to_string()))?;
+            let keys = self.keys()?;
+            let decrypted = sops::decrypt_transformed(&json, Format::Json, &keys)
+                .map_err(|e| Error::new(self.explain(e, &keys)))?;
             let out = decrypted
                 .emit(Format::Json)
                 .map_err(|e| Error::new(e.to_string()))?;
@@ -353,14 +391,16 @@ impl<'a> Decryptor<'a> {
             return Ok(());
         };
         for (key, value) in data.iter_mut() {
-            let Some(bytes) = value.as_str().and_then(|text| STANDARD.decode(text).ok()) else {
+            let Some(bytes) = value.as_str().and_then(decode_base64) else {
                 continue;
             };
             let Some(format) = Format::detect(&bytes) else {
                 continue;
             };
-            let decrypted = sops::decrypt(&bytes, format, &*self.keys()?)
-                .map_err(|e| Error::new(format!("Secret field '{key}': {e}")))?;
+            let keys = self.keys()?;
+            let decrypted = sops::decrypt(&bytes, format, &keys).map_err(|e| {
+                Error::new(format!("Secret field '{key}': {}", self.explain(e, &keys)))
+            })?;
             let out = decrypted
                 .emit(Format::for_path(key))
                 .map_err(|e| Error::new(format!("Secret field '{key}': {e}")))?;
@@ -454,6 +494,13 @@ fn is_remote_url(path: &str) -> bool {
     })
 }
 
+/// `text` as Go's `base64.StdEncoding` decodes it, skipping line breaks (kustomize wraps
+/// long values).
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let unwrapped: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
+    STANDARD.decode(unwrapped).ok()
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -488,7 +535,7 @@ fn holds_encrypted_values(object: &Value) -> bool {
         }
         path_is_data
             && is_secret
-            && STANDARD.decode(text).is_ok_and(|bytes| {
+            && decode_base64(text).is_some_and(|bytes| {
                 Format::detect(&bytes).is_some()
                     || contains(&bytes, ENCRYPTED_VALUE_PREFIX.as_bytes())
             })

@@ -68,7 +68,7 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
     progress.event(&Event::ComponentsFound { total: 1 });
     let started = Instant::now();
     let keys = KeyRing::new(env.config.sops.clone());
-    let secrets = Secrets::default();
+    let secrets = Secrets::new(progress);
     let what = format!("environment {}", env.name);
     let decryptor = Decryptor::new(env.config.decryption.as_ref(), &keys, &secrets, &what);
     let relative = |e: Error| {
@@ -323,7 +323,7 @@ struct Render<'a> {
     /// The SOPS keys Kustomizations decrypt with.
     keys: &'a KeyRing,
     /// What decryption found.
-    secrets: &'a Secrets,
+    secrets: &'a Secrets<'a>,
 }
 
 impl Render<'_> {

@@ -749,7 +749,7 @@ fn a_flux_kustomization_decrypts_with_the_machines_keys() {
         .unwrap_or_else(|stderr| panic!("{stderr}"));
     assert!(object(&out, "secret.app-app-credentials.yaml").contains("ENC[AES256_GCM,"));
     assert!(
-        stderr.contains("warning: Secret apps/app-app-credentials (Kustomization flux-system/app) holds SOPS-encrypted values that stay encrypted"),
+        stderr.contains("warning: Secret apps/app-app-credentials (Kustomization flux-system/app) holds SOPS-encrypted values that stay encrypted: the Kustomization has no spec.decryption"),
         "{stderr}"
     );
 

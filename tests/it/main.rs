@@ -19,6 +19,7 @@ mod flux_graph;
 mod helm_diff;
 mod kustomize_diff;
 mod schemas;
+mod sops;
 mod source_git;
 mod template_diff;
 mod world_oracles;
