@@ -82,23 +82,33 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
         replaced_files: Some(&replaced),
         ..kustomize::Options::default()
     };
-    let mut objects =
-        kustomize::build(env.dir, &remote, &options).map_err(|e| relative(Error::new(e)))?;
+    let traced =
+        kustomize::build_traced(env.dir, &remote, &options).map_err(|e| relative(Error::new(e)))?;
+    let env_dir = env
+        .dir
+        .strip_prefix(env.root)
+        .unwrap_or(env.dir)
+        .display()
+        .to_string();
+    let (mut objects, sources) = untrace(traced, &format!("environment {}", env.name), &env_dir);
     decryptor.decrypt_objects(&mut objects).map_err(relative)?;
     let mut graph = Graph::default();
     graph.absorb(
-        Component {
-            id: env.name.to_string(),
-            kind: ComponentKind::Environment,
-            parent: None,
-            depends_on: Vec::new(),
-            timeout: None,
-            release: None,
-            source: None,
-            health_checks: Vec::new(),
-            objects: Vec::new(),
+        Rendered {
+            component: Component {
+                id: env.name.to_string(),
+                kind: ComponentKind::Environment,
+                parent: None,
+                depends_on: Vec::new(),
+                timeout: None,
+                release: None,
+                source: None,
+                health_checks: Vec::new(),
+                objects: Vec::new(),
+            },
+            objects,
+            sources,
         },
-        objects,
         &root_chain,
     )?;
     progress.event(&Event::ComponentRendered {
@@ -128,6 +138,43 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
         },
         secrets: secrets.take(),
     })
+}
+
+/// A rendered node (or the environment): its component, its objects, and where each
+/// object came from where that is known (`sources` may be shorter than `objects`).
+struct Rendered {
+    component: Component,
+    objects: Vec<Value>,
+    sources: Vec<Option<String>>,
+}
+
+/// Objects and their provenance from a traced kustomize build of `dir` (a path inside
+/// a source, for messages), built for `what`: `dev/../base/secrets.enc.yaml (environment
+/// dev)`.
+fn untrace(
+    traced: Vec<kustomize::Traced>,
+    what: &str,
+    dir: &str,
+) -> (Vec<Value>, Vec<Option<String>>) {
+    traced
+        .into_iter()
+        .map(|t| {
+            let source = t.origin.map(|origin| {
+                // A generator's origin reads `Kind in file`: the file is the path.
+                let (kind, file) = match origin.split_once(" in ") {
+                    Some((kind, file)) => (format!("{kind} in "), file.to_string()),
+                    None => (String::new(), origin),
+                };
+                let file = if file.contains("://") {
+                    file
+                } else {
+                    crate::gostd::path::join([dir, file.as_str()])
+                };
+                format!("{kind}{file} ({what})")
+            });
+            (t.object, source)
+        })
+        .unzip()
 }
 
 /// The Flux objects that render something.
@@ -170,14 +217,15 @@ struct Graph {
 impl Graph {
     /// Adds a rendered component's objects to the cluster and its Flux objects to the
     /// pending nodes.
-    fn absorb(
-        &mut self,
-        mut component: Component,
-        objects: Vec<Value>,
-        chain: &[String],
-    ) -> Result<(), Error> {
+    fn absorb(&mut self, rendered: Rendered, chain: &[String]) -> Result<(), Error> {
+        let Rendered {
+            mut component,
+            objects,
+            mut sources,
+        } = rendered;
+        sources.resize(objects.len(), None);
         let fail = |e: String| Error::new(e).with_chain(chain);
-        for object in objects {
+        for (object, source) in objects.into_iter().zip(sources) {
             let key = ObjectKey::of(&object).map_err(fail)?;
             let is_flux = key.group.ends_with(".toolkit.fluxcd.io");
             if let Some(kind) = NodeKind::of(&key) {
@@ -208,7 +256,7 @@ impl Graph {
             component.objects.push(bundle::Object {
                 value: object,
                 apply: !is_flux,
-                source: None,
+                source,
             });
         }
         self.components.push(component);
@@ -245,13 +293,12 @@ impl Graph {
             self.pending = waiting;
             let cluster = &self.cluster;
             render.prefetch(&ready, cluster);
-            let results: Vec<Result<(Component, Vec<Value>), Error>> = ready
+            let results: Vec<Result<Rendered, Error>> = ready
                 .par_iter()
                 .map(|node| render.node(node, cluster))
                 .collect();
             for (node, result) in ready.iter().zip(results) {
-                let (component, objects) = result?;
-                self.absorb(component, objects, &node.chain)?;
+                self.absorb(result?, &node.chain)?;
             }
         }
         Err(Error::new(format!(
@@ -351,7 +398,7 @@ impl Render<'_> {
     }
 
     /// Renders one node into its component and objects.
-    fn node(&self, node: &Node, cluster: &Cluster) -> Result<(Component, Vec<Value>), Error> {
+    fn node(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
         let started = Instant::now();
         let result = match node.kind {
             NodeKind::HelmRelease => self.helm_release(node, cluster),
@@ -423,11 +470,7 @@ impl Render<'_> {
         Ok((tree, spec.url))
     }
 
-    fn helm_release(
-        &self,
-        node: &Node,
-        cluster: &Cluster,
-    ) -> Result<(Component, Vec<Value>), Error> {
+    fn helm_release(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
         let spec = HelmReleaseSpec::read(&node.object).map_err(Error::new)?;
         let chart_spec = spec
             .chart
@@ -494,7 +537,11 @@ impl Render<'_> {
             }),
             objects: Vec::new(),
         };
-        Ok((component, objects))
+        Ok(Rendered {
+            component,
+            objects,
+            sources: Vec::new(),
+        })
     }
 
     /// Renders the chart in `chart_dir` as helm-controller would install it, post-renders
@@ -557,11 +604,7 @@ impl Render<'_> {
         Ok(objects)
     }
 
-    fn kustomization(
-        &self,
-        node: &Node,
-        cluster: &Cluster,
-    ) -> Result<(Component, Vec<Value>), Error> {
+    fn kustomization(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
         let spec: KustomizationSpec = serde_json::from_value(node.object["spec"].clone())
             .map_err(|e| Error::new(format!("Kustomization spec: {e}")))?;
         let overlay = spec::kustomization_overlay(&node.object).map_err(Error::new)?;
@@ -575,8 +618,9 @@ impl Render<'_> {
             replaced_files: Some(&replaced),
             ..kustomize::Options::default()
         };
-        let mut objects = kustomize::build_with_overlay(&dir, &overlay, self.remote, &options)
+        let traced = kustomize::build_with_overlay_traced(&dir, &overlay, self.remote, &options)
             .map_err(Error::new)?;
+        let (mut objects, sources) = untrace(traced, &what, &path);
         decryptor.decrypt_objects(&mut objects)?;
         let component = Component {
             id: node.id.clone(),
@@ -605,7 +649,11 @@ impl Render<'_> {
             }),
             objects: Vec::new(),
         };
-        Ok((component, objects))
+        Ok(Rendered {
+            component,
+            objects,
+            sources,
+        })
     }
 }
 

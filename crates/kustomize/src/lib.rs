@@ -198,12 +198,40 @@ impl fmt::Debug for Options<'_> {
     }
 }
 
+/// A built object and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Traced {
+    /// The object as the build prints it.
+    pub object: Value,
+    /// Its origin as kustomize's `config.kubernetes.io/origin` records it, in one line: the
+    /// file it was read from (relative to the top kustomization, or `repo?ref=R//path` in
+    /// a remote base), or the generator that made it and the file that configures it
+    /// (`SecretGenerator in base/kustomization.yaml`).
+    pub origin: Option<String>,
+}
+
+fn untraced(traced: Vec<Traced>) -> Vec<Value> {
+    traced.into_iter().map(|t| t.object).collect()
+}
+
 /// Builds the kustomization in `dir` as `kubectl kustomize dir` does.
 ///
 /// # Errors
 /// Any failure, with the file (and line) it concerns and the chain of kustomizations that
 /// led there.
 pub fn build(dir: &Path, remote: &dyn Remote, options: &Options<'_>) -> Result<Vec<Value>, Error> {
+    build_traced(dir, remote, options).map(untraced)
+}
+
+/// As [`build`], with each object's origin.
+///
+/// # Errors
+/// As [`build`].
+pub fn build_traced(
+    dir: &Path,
+    remote: &dyn Remote,
+    options: &Options<'_>,
+) -> Result<Vec<Traced>, Error> {
     let top = top_step(dir);
     schema::in_build(|| {
         let ldr = Loader::new(dir, options, remote)?;
@@ -216,7 +244,7 @@ pub fn build(dir: &Path, remote: &dyn Remote, options: &Options<'_>) -> Result<V
             )));
         }
         let ra = target::accumulate(&k, &ldr, Accumulator::default())?;
-        finish(ra, k.sort.as_ref(), k.build_metadata)
+        finish_traced(ra, k.sort.as_ref(), k.build_metadata)
     })
     .map_err(|e| e.within(top))
 }
@@ -235,6 +263,19 @@ pub fn build_with_overlay(
     remote: &dyn Remote,
     options: &Options<'_>,
 ) -> Result<Vec<Value>, Error> {
+    build_with_overlay_traced(dir, overlay, remote, options).map(untraced)
+}
+
+/// As [`build_with_overlay`], with each object's origin.
+///
+/// # Errors
+/// As [`build_with_overlay`].
+pub fn build_with_overlay_traced(
+    dir: &Path,
+    overlay: &Value,
+    remote: &dyn Remote,
+    options: &Options<'_>,
+) -> Result<Vec<Traced>, Error> {
     let top = top_step(dir);
     let ov = Kustomization::parse(overlay).map_err(|e| e.within("overlay"))?;
     if !ov.resources.is_empty() {
@@ -246,7 +287,7 @@ pub fn build_with_overlay(
         let base =
             target::build_dir(&ldr, Kind::Kustomization).map_err(|e| e.within(top.clone()))?;
         let ra = target::accumulate(&ov, &ldr, base).map_err(|e| e.within("overlay"))?;
-        finish(ra, ov.sort.as_ref(), ov.build_metadata).map_err(|e| e.within("overlay"))
+        finish_traced(ra, ov.sort.as_ref(), ov.build_metadata).map_err(|e| e.within("overlay"))
     })
 }
 
@@ -310,14 +351,28 @@ fn top_step(dir: &Path) -> String {
 }
 
 fn finish(
-    mut ra: Accumulator,
+    ra: Accumulator,
     sort: Option<&SortOrder>,
     metadata: origin::BuildMetadata,
 ) -> Result<Vec<Value>, Error> {
+    finish_traced(ra, sort, metadata).map(untraced)
+}
+
+fn finish_traced(
+    mut ra: Accumulator,
+    sort: Option<&SortOrder>,
+    metadata: origin::BuildMetadata,
+) -> Result<Vec<Traced>, Error> {
     target::finish(&mut ra, metadata)?;
     let mut rs = ra.res.resources;
     sort.cloned().unwrap_or_default().apply(&mut rs);
-    Ok(rs.into_iter().map(|r| r.obj).collect())
+    Ok(rs
+        .into_iter()
+        .map(|r| Traced {
+            origin: r.origin.as_ref().map(origin::Origin::describe),
+            object: r.obj,
+        })
+        .collect())
 }
 
 /// The README's example, run as a doctest.

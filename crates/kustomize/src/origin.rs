@@ -105,6 +105,20 @@ impl Origin {
         }
     }
 
+    /// The origin in one line: `path` or `repo?ref=R//path`, or `Kind in` either for
+    /// a generator.
+    pub(crate) fn describe(&self) -> String {
+        let (kind, file) = match &self.source {
+            Source::File(path) => (String::new(), path),
+            Source::Builtin { file, kind, .. } => (format!("{kind} in "), file),
+        };
+        match &self.place.repo {
+            Some((repo, reference)) if reference.is_empty() => format!("{kind}{repo}//{file}"),
+            Some((repo, reference)) => format!("{kind}{repo}?ref={reference}//{file}"),
+            None => format!("{kind}{file}"),
+        }
+    }
+
     /// The origin as kyaml writes it: `path`, `repo`, `ref`, `configuredIn`,
     /// `configuredBy`, each line prefixed by `first` then `rest`.
     fn lines(&self, first: &str, rest: &str) -> Vec<String> {
