@@ -36,6 +36,32 @@ fn indent_of(bytes: &[u8]) -> Option<usize> {
     (width != 4 || !text.trim_start().starts_with('{')).then_some(width)
 }
 
+/// INI's `[sops]` keys come in Go's map order: the re-emitted section takes the file's
+/// order when it holds the same lines.
+fn same_ini_metadata(format: Format, out: Vec<u8>, original: &[u8]) -> Vec<u8> {
+    if format != Format::Ini {
+        return out;
+    }
+    let section = |text: &[u8]| {
+        let text = String::from_utf8_lossy(text).into_owned();
+        let at = text.find("[sops]\n")?;
+        let end = text[at..].find("\n\n").map_or(text.len(), |e| at + e + 1);
+        Some((at, end, text))
+    };
+    let (Some((oa, oe, ours)), Some((ta, te, theirs))) = (section(&out), section(original)) else {
+        return out;
+    };
+    let mut a: Vec<&str> = ours[oa..oe].lines().collect();
+    let mut b: Vec<&str> = theirs[ta..te].lines().collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    if a == b {
+        format!("{}{}{}", &ours[..oa], &theirs[ta..te], &ours[oe..]).into_bytes()
+    } else {
+        out
+    }
+}
+
 /// `sops.version` (or `"version"` / `sops_version=`) as (major, minor).
 fn sops_version(bytes: &[u8]) -> Option<(u32, u32)> {
     let text = String::from_utf8_lossy(bytes);
@@ -79,14 +105,14 @@ fn main() {
     files(&dir, &mut all);
     let (mut seen, mut decrypted, mut same_bytes, mut twins, mut same_twin) = (0, 0, 0, 0, 0);
     let (mut same_but_final_newline, mut same_but_crlf, mut older_sops) = (0, 0, 0);
+    let mut same_but_ini_blank = 0;
     for path in all {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };
         let name = path.to_string_lossy().into_owned();
         let format = Format::for_path(&name);
-        if format == Format::Ini
-            || !bytes.windows(3).any(|w| w == b"mac")
+        if !bytes.windows(3).any(|w| w == b"mac")
             || (format != Format::Binary && Format::detect(&bytes).is_none())
             || (format == Format::Binary && Format::detect(&bytes) != Some(Format::Json))
         {
@@ -127,9 +153,17 @@ fn main() {
             }
             Err(e) => println!("{name}: decrypt: {e}"),
         }
-        if format != Format::Dotenv {
-            match reformat(&bytes, format, indent_of(&bytes)) {
+        {
+            match reformat(&bytes, format, indent_of(&bytes))
+                .map(|out| same_ini_metadata(format, out, &bytes))
+            {
                 Ok(out) if out == bytes => same_bytes += 1,
+                Ok(out) if format == Format::Ini && bytes.strip_suffix(b"\n") == Some(&out[..]) => {
+                    same_but_ini_blank += 1;
+                    println!(
+                        "{name}: re-emitted bytes equal but for the blank line older ini.v1 wrote after the last section"
+                    );
+                }
                 Ok(out)
                     if bytes.last() != Some(&b'\n')
                         && out.strip_suffix(b"\n") == Some(&bytes[..]) =>
@@ -173,6 +207,6 @@ fn main() {
         }
     }
     println!(
-        "{seen} SOPS files: {decrypted} decrypted with the MAC verified; re-emitted: {same_bytes} byte for byte, {same_but_final_newline} but for a final newline the file lacks, {same_but_crlf} but for CRLF line endings, {older_sops} differ as written by SOPS before 3.7; {same_twin}/{twins} plaintext twins equal"
+        "{seen} SOPS files: {decrypted} decrypted with the MAC verified; re-emitted: {same_bytes} byte for byte, {same_but_final_newline} but for a final newline the file lacks, {same_but_crlf} but for CRLF line endings, {same_but_ini_blank} but for older ini.v1's final blank line, {older_sops} differ as written by SOPS before 3.7; {same_twin}/{twins} plaintext twins equal"
     );
 }

@@ -112,8 +112,8 @@ impl Decrypted {
     /// The plaintext exactly as `sops --decrypt --output-type FORMAT` prints it.
     ///
     /// # Errors
-    /// Trees the format cannot hold (nested values in dotenv), and the INI store, which
-    /// crunch does not write yet.
+    /// Trees the format cannot hold (nested values in dotenv and INI, a binary file
+    /// without `data`).
     pub fn emit(&self, format: Format) -> Result<Vec<u8>, Error> {
         emit_branches(&self.branches, format)
     }
@@ -162,10 +162,9 @@ fn emit_branches(branches: &[Vec<Item>], format: Format) -> Result<Vec<u8>, Erro
                 }),
             }
         }
-        Format::Ini => Err(Error::Emit {
-            format: "INI",
-            reason: "the INI store is not implemented in crunch".into(),
-        }),
+        Format::Ini => {
+            Ok(stores::ini::emit(branches.first().map_or(&[], Vec::as_slice))?.into_bytes())
+        }
     }
 }
 
@@ -190,15 +189,17 @@ fn load(
             let metadata = stores::dotenv::take_metadata(&mut branch)?;
             Ok((vec![branch], metadata))
         }
-        Format::Ini => Err(Error::Syntax {
-            format: "INI",
-            reason: "the INI store is not implemented in crunch".into(),
-        }),
+        Format::Ini => {
+            let mut branch = stores::ini::read(input)?;
+            let metadata = stores::ini::take_metadata(&mut branch)?;
+            Ok((vec![branch], metadata))
+        }
     }
 }
 
 /// The encrypted file read by its store and written back as SOPS writes that store,
-/// metadata included where it stood: real SOPS output reads back to the same bytes.
+/// metadata included where it stood: real SOPS output reads back to the same bytes
+/// (but for the order of INI's `[sops]` keys, which SOPS writes in Go's map order).
 /// `indent` is the store's `indent` setting of `.sops.yaml` (`None`: SOPS's default, 4
 /// spaces for YAML and a tab for JSON).
 ///
@@ -209,7 +210,9 @@ pub fn reformat(input: &[u8], format: Format, indent: Option<usize>) -> Result<V
         Format::Yaml => {
             Ok(stores::yaml::emit(&stores::yaml::read(input)?, indent.unwrap_or(4)).into_bytes())
         }
-        _ => {
+        Format::Dotenv => Ok(stores::dotenv::emit(&stores::dotenv::read(input)?)?.into_bytes()),
+        Format::Ini => Ok(stores::ini::emit(&stores::ini::read(input)?)?.into_bytes()),
+        Format::Json | Format::Binary => {
             let unit = indent.map_or_else(|| "\t".to_owned(), |n| " ".repeat(n));
             Ok(stores::json::emit(&stores::json::read(input)?, &unit).into_bytes())
         }

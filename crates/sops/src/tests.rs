@@ -301,6 +301,21 @@ fn json_dotenv_and_binary_stores() {
     );
     let plain = decrypt(binary.as_bytes(), Format::Binary, &f.keys()).unwrap();
     assert_eq!(plain.emit(Format::Binary).unwrap(), b"raw bytes\n");
+
+    // INI: a section comment (path `db:`), values under `section:key:`, the metadata
+    // flattened in `[sops]` with its line breaks escaped.
+    let ini = format!(
+        "; {}\n[db]\nuser = {}\npass_unencrypted = open\n\n[sops]\nage__list_0__map_enc = {}\nage__list_0__map_recipient = {recipient}\nlastmodified = {LAST_MODIFIED}\nmac = {}\n",
+        f.enc("credentials", "comment", "db:"),
+        f.enc("admin", "str", "db:user:"),
+        wrapped.replace('\n', "\\n"),
+        mac(&f.data_key, &["admin", "open"], false)
+    );
+    let plain = decrypt(ini.as_bytes(), Format::Ini, &f.keys()).unwrap();
+    assert_eq!(
+        plain.emit(Format::Ini).unwrap(),
+        b"; credentials\n[db]\nuser             = admin\npass_unencrypted = open\n"
+    );
 }
 
 #[test]

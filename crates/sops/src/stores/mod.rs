@@ -1,6 +1,8 @@
 //! The stores: each format's reading into SOPS's tree and writing of the plaintext.
 
 pub(crate) mod dotenv;
+mod flatten;
+pub(crate) mod ini;
 pub(crate) mod json;
 pub(crate) mod yaml;
 
