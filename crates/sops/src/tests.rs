@@ -435,3 +435,154 @@ mod never_panics {
         }
     }
 }
+
+/// A throwaway GnuPG home (the machine's `gpg`, which the crunch machines carry), its
+/// agent stopped and the directory removed when dropped.
+struct GnupgHome {
+    dir: std::path::PathBuf,
+}
+
+impl GnupgHome {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("crunch-sops-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        GnupgHome { dir }
+    }
+
+    fn gpg(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.dir)
+            .args(["--batch", "--quiet", "--pinentry-mode", "loopback"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpg is part of the crunch machines (tools/test relies on it)");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// A new key (Ed25519 with a Curve25519 subkey) and its fingerprint.
+    fn generate(&self, passphrase: &str) -> String {
+        self.gpg(
+            &[
+                "--passphrase",
+                passphrase,
+                "--quick-gen-key",
+                "crunch test <test@example.com>",
+                "future-default",
+                "default",
+                "never",
+            ],
+            b"",
+        );
+        let listing =
+            String::from_utf8(self.gpg(&["--with-colons", "--list-secret-keys"], b"")).unwrap();
+        listing
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:::::::::"))
+            .map(|f| f.trim_end_matches(':').to_owned())
+            .unwrap()
+    }
+}
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(&self.dir)
+            .args(["--kill", "gpg-agent"])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn pgp_data_keys_open_with_a_keyring_and_with_a_gnupg_home() {
+    let home = GnupgHome::new("pgp");
+    let fingerprint = home.generate("");
+    let data_key = [5u8; 32];
+    let armored = String::from_utf8(home.gpg(
+        &[
+            "--trust-model",
+            "always",
+            "--armor",
+            "--encrypt",
+            "-r",
+            &fingerprint,
+        ],
+        &data_key,
+    ))
+    .unwrap();
+    let file = format!(
+        "token: {}\nsops:\n    lastmodified: \"{LAST_MODIFIED}\"\n    mac: {}\n    pgp:\n        - created_at: \"{LAST_MODIFIED}\"\n          enc: |\n{}          fp: {fingerprint}\n    version: 3.10.2\n",
+        encrypt("t0k3n", "str", &data_key, "token:"),
+        mac(&data_key, &["t0k3n"], false),
+        block(&armored, "            ")
+    );
+
+    let mut gnupg = Keys::new();
+    gnupg.add_gnupg_home("GNUPGHOME", &home.dir, "gpg");
+    let plain = decrypt(file.as_bytes(), Format::Yaml, &gnupg).unwrap();
+    assert_eq!(plain.plaintext_values(), ["t0k3n"]);
+
+    let secret = home.gpg(
+        &[
+            "--passphrase",
+            "",
+            "--armor",
+            "--export-secret-keys",
+            &fingerprint,
+        ],
+        b"",
+    );
+    let mut keyring = Keys::new();
+    assert_eq!(keyring.add_pgp_keyring("secret.asc", &secret).unwrap(), 1);
+    let plain = decrypt(file.as_bytes(), Format::Yaml, &keyring).unwrap();
+    assert_eq!(plain.emit(Format::Yaml).unwrap(), b"token: t0k3n\n");
+
+    let err = decrypt(file.as_bytes(), Format::Yaml, &Keys::new()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("encrypted for PGP 0x{fingerprint}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn passphrase_protected_pgp_keys_are_refused_by_name() {
+    let home = GnupgHome::new("locked");
+    let fingerprint = home.generate("s3cret");
+    let secret = home.gpg(
+        &[
+            "--passphrase",
+            "s3cret",
+            "--armor",
+            "--export-secret-keys",
+            &fingerprint,
+        ],
+        b"",
+    );
+    let err = Keys::new()
+        .add_pgp_keyring("locked.asc", &secret)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("protected by a passphrase"),
+        "{err}"
+    );
+}
