@@ -73,23 +73,27 @@ impl Format {
     }
 
     /// The bytes kustomize-controller looks for to tell that data is SOPS-encrypted in
-    /// this format (`sops:`, `"sops":`, `sops_mac=ENC[`, `[sops]`, `"data"`).
+    /// this format (its `sopsFormatToMarkerBytes`): `mac: ENC[` (YAML), `"mac": "ENC[`
+    /// (JSON, and binary, whose envelope is JSON), `sops_mac=ENC[` (dotenv), `[sops]`
+    /// (INI).
     #[must_use]
     pub fn marker(self) -> &'static [u8] {
         match self {
-            Format::Yaml => b"sops:",
-            Format::Json => b"\"sops\":",
+            Format::Yaml => b"mac: ENC[",
+            Format::Json | Format::Binary => b"\"mac\": \"ENC[",
             Format::Dotenv => b"sops_mac=ENC[",
             Format::Ini => b"[sops]",
-            Format::Binary => b"\"data\"",
         }
     }
 
-    /// The format whose marker the data holds, tried in a fixed order (dotenv, INI,
-    /// JSON, YAML; binary is never guessed): `None` for data that is not SOPS output.
+    /// The format whose marker the data holds, or `None` for data that is not SOPS
+    /// output. kustomize-controller tries the markers in Go's map order, which is random;
+    /// crunch tries the most specific first (dotenv, JSON, YAML, INI), so a YAML file
+    /// that mentions `[sops]` is still YAML. Binary shares JSON's marker and is never
+    /// returned: its envelope reads as JSON.
     #[must_use]
     pub fn detect(data: &[u8]) -> Option<Format> {
-        [Format::Dotenv, Format::Ini, Format::Json, Format::Yaml]
+        [Format::Dotenv, Format::Json, Format::Yaml, Format::Ini]
             .into_iter()
             .find(|f| contains(data, f.marker()))
     }

@@ -403,7 +403,19 @@ fn formats_by_path_and_marker() {
         Format::detect(b"K=v\nsops_mac=ENC[x]"),
         Some(Format::Dotenv)
     );
-    assert_eq!(Format::detect(b"{\"sops\": {}}"), Some(Format::Json));
+    assert_eq!(
+        Format::detect(b"{\"sops\": {\"mac\": \"ENC[x]\"}}"),
+        Some(Format::Json)
+    );
+    assert_eq!(
+        Format::detect(b"a: b\nsops:\n    mac: ENC[x]\n"),
+        Some(Format::Yaml)
+    );
+    assert_eq!(
+        Format::detect(b"note: '[sops]'\nsops:\n    mac: ENC[x]\n"),
+        Some(Format::Yaml)
+    );
+    assert_eq!(Format::Binary.marker(), Format::Json.marker());
     assert_eq!(Format::detect(b"[sops]\nmac = x"), Some(Format::Ini));
     assert_eq!(Format::detect(b"plain: text"), None);
 }
