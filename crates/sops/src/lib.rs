@@ -180,12 +180,12 @@ fn load(
     match format {
         Format::Yaml => {
             let mut branches = stores::yaml::read(input)?;
-            let metadata = stores::take_metadata(&mut branches).map(|v| stores::to_json(&v));
+            let metadata = stores::take_metadata(&mut branches)?.map(|v| stores::to_json(&v));
             Ok((branches, metadata))
         }
         Format::Json | Format::Binary => {
             let mut branches = vec![stores::json::read(input)?];
-            let metadata = stores::take_metadata(&mut branches).map(|v| stores::to_json(&v));
+            let metadata = stores::take_metadata(&mut branches)?.map(|v| stores::to_json(&v));
             Ok((branches, metadata))
         }
         Format::Dotenv => {

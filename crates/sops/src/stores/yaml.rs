@@ -127,10 +127,38 @@ fn branch(node: &Node, mut items: Vec<Item>, handled: bool) -> Result<Vec<Item>,
     Ok(items)
 }
 
+/// go-yaml v3 decoding into a Go map refuses a key repeated in one mapping; SOPS first
+/// decodes the (first) document so.
+fn check_unique_keys(node: &Node) -> Result<(), Error> {
+    match &node.kind {
+        Kind::Scalar(_) => Ok(()),
+        Kind::Sequence(items) => items.iter().try_for_each(check_unique_keys),
+        Kind::Mapping(pairs) => {
+            for (i, (key, value)) in pairs.iter().enumerate() {
+                if let Kind::Scalar(k) = &key.kind
+                    && let Some((earlier, _)) = pairs[..i]
+                        .iter()
+                        .find(|(e, _)| matches!(&e.kind, Kind::Scalar(s) if s.text == k.text))
+                {
+                    return Err(syntax(format!(
+                        "line {}: mapping key {:?} already defined at line {}",
+                        key.line, k.text, earlier.line
+                    )));
+                }
+                check_unique_keys(value)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Reads every document into a branch.
 pub(crate) fn read(input: &[u8]) -> Result<Vec<Vec<Item>>, Error> {
     let text = std::str::from_utf8(input).map_err(|_| syntax("the file is not UTF-8"))?;
     let docs = tree::read(text).map_err(|e| syntax(e.to_string()))?;
+    if let Some(first) = docs.first() {
+        check_unique_keys(first)?;
+    }
     docs.iter()
         .map(|doc| branch(doc, Vec::new(), false))
         .collect()
