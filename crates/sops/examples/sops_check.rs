@@ -114,7 +114,8 @@ fn main() {
         let format = Format::for_path(&name);
         if !bytes.windows(3).any(|w| w == b"mac")
             || (format != Format::Binary && Format::detect(&bytes).is_none())
-            || (format == Format::Binary && Format::detect(&bytes) != Some(Format::Json))
+            || (format == Format::Binary
+                && (!bytes.starts_with(b"{") || Format::detect(&bytes) != Some(Format::Json)))
         {
             continue;
         }
