@@ -3,7 +3,11 @@
 //! compared with the original bytes, and, where a plaintext twin exists (`x.enc.yaml`
 //! beside `x.yaml`), its plaintext compared with the twin.
 //!
-//! `sops_check DIR [--age FILE]... [--pgp FILE]... [--gnupg-home DIR]`
+//! With `--sops BIN` (a real `sops`), each plaintext is also compared with what
+//! `sops decrypt` prints for the same file (the age key files given and the GnuPG home
+//! are handed to it through `SOPS_AGE_KEY` and `GNUPGHOME`).
+//!
+//! `sops_check DIR [--age FILE]... [--pgp FILE]... [--gnupg-home DIR] [--sops BIN]`
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +38,40 @@ fn indent_of(bytes: &[u8]) -> Option<usize> {
     }
     let width = line.len() - line.trim_start_matches(' ').len();
     (width != 4 || !text.trim_start().starts_with('{')).then_some(width)
+}
+
+/// What `sops decrypt` prints for the file, in its own format.
+fn sops_decrypt(
+    bin: &str,
+    path: &Path,
+    format: Format,
+    age_keys: &str,
+    gnupg_home: Option<&str>,
+) -> Result<Vec<u8>, String> {
+    let kind = match format {
+        Format::Yaml => "yaml",
+        Format::Json => "json",
+        Format::Dotenv => "dotenv",
+        Format::Ini => "ini",
+        Format::Binary => "binary",
+    };
+    let mut command = std::process::Command::new(bin);
+    command
+        .args(["decrypt", "--input-type", kind, "--output-type", kind])
+        .arg(path)
+        // Away from any .sops.yaml, whose store settings would change the output.
+        .current_dir(std::env::temp_dir())
+        .env("SOPS_AGE_KEY", age_keys)
+        .env_remove("SOPS_AGE_KEY_FILE");
+    if let Some(home) = gnupg_home {
+        command.env("GNUPGHOME", home);
+    }
+    let output = command.output().map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
 }
 
 /// INI's `[sops]` keys come in Go's map order: the re-emitted section takes the file's
@@ -76,12 +114,17 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut dir = None;
     let mut keys = Keys::new();
+    let mut age_text = String::new();
+    let mut gnupg_home = None;
+    let mut sops_bin = None;
     while let Some(arg) = args.next() {
         let mut value = || args.next().expect("a value after the flag");
         match arg.as_str() {
             "--age" => {
                 let path = value();
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
+                age_text.push_str(&text);
+                age_text.push('\n');
                 if let Err(e) = keys.add_age_identities(&path, &text) {
                     println!("skipped: {e}");
                 }
@@ -96,7 +139,9 @@ fn main() {
             "--gnupg-home" => {
                 let path = value();
                 keys.add_gnupg_home(&path, &path, "gpg");
+                gnupg_home = Some(path);
             }
+            "--sops" => sops_bin = Some(value()),
             _ => dir = Some(PathBuf::from(arg)),
         }
     }
@@ -106,6 +151,7 @@ fn main() {
     let (mut seen, mut decrypted, mut same_bytes, mut twins, mut same_twin) = (0, 0, 0, 0, 0);
     let (mut same_but_final_newline, mut same_but_crlf, mut older_sops) = (0, 0, 0);
     let mut same_but_ini_blank = 0;
+    let (mut oracle_runs, mut oracle_equal) = (0, 0);
     for path in all {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
@@ -123,6 +169,21 @@ fn main() {
         match decrypt(&bytes, format, &keys) {
             Ok(plain) => {
                 decrypted += 1;
+                if let Some(bin) = &sops_bin {
+                    oracle_runs += 1;
+                    match sops_decrypt(bin, &path, format, &age_text, gnupg_home.as_deref()) {
+                        Ok(expected) => match plain.emit(format) {
+                            Ok(out) if out == expected => oracle_equal += 1,
+                            Ok(out) => println!(
+                                "{name}: plaintext differs from sops decrypt:\n--- crunch\n{}\n--- sops\n{}",
+                                String::from_utf8_lossy(&out),
+                                String::from_utf8_lossy(&expected)
+                            ),
+                            Err(e) => println!("{name}: emit: {e} (sops printed it)"),
+                        },
+                        Err(e) => println!("{name}: sops decrypt failed: {e}"),
+                    }
+                }
                 // Twins by the conventions of the repositories checked: `x.enc.yaml` beside
                 // `x.yaml`, `x.yaml` beside `x.dec.yaml` (helm-secrets).
                 let twin = [
@@ -208,6 +269,6 @@ fn main() {
         }
     }
     println!(
-        "{seen} SOPS files: {decrypted} decrypted with the MAC verified; re-emitted: {same_bytes} byte for byte, {same_but_final_newline} but for a final newline the file lacks, {same_but_crlf} but for CRLF line endings, {same_but_ini_blank} but for older ini.v1's final blank line, {older_sops} differ as written by SOPS before 3.7; {same_twin}/{twins} plaintext twins equal"
+        "{seen} SOPS files: {decrypted} decrypted with the MAC verified; re-emitted: {same_bytes} byte for byte, {same_but_final_newline} but for a final newline the file lacks, {same_but_crlf} but for CRLF line endings, {same_but_ini_blank} but for older ini.v1's final blank line, {older_sops} differ as written by SOPS before 3.7; {same_twin}/{twins} plaintext twins equal; {oracle_equal}/{oracle_runs} plaintexts equal to sops decrypt's"
     );
 }
