@@ -40,15 +40,16 @@ fn indent_of(bytes: &[u8]) -> Option<usize> {
     (width != 4 || !text.trim_start().starts_with('{')).then_some(width)
 }
 
-/// What `sops decrypt` prints for the file, in its own format.
+/// What `sops decrypt` prints for the file in the output format.
 fn sops_decrypt(
     bin: &str,
     path: &Path,
     format: Format,
+    output: Format,
     age_keys: &str,
     gnupg_home: Option<&str>,
 ) -> Result<Vec<u8>, String> {
-    let kind = match format {
+    let kind = |format: Format| match format {
         Format::Yaml => "yaml",
         Format::Json => "json",
         Format::Dotenv => "dotenv",
@@ -57,7 +58,13 @@ fn sops_decrypt(
     };
     let mut command = std::process::Command::new(bin);
     command
-        .args(["decrypt", "--input-type", kind, "--output-type", kind])
+        .args([
+            "decrypt",
+            "--input-type",
+            kind(format),
+            "--output-type",
+            kind(output),
+        ])
         .arg(path)
         // Away from any .sops.yaml, whose store settings would change the output.
         .current_dir(std::env::temp_dir())
@@ -170,18 +177,35 @@ fn main() {
             Ok(plain) => {
                 decrypted += 1;
                 if let Some(bin) = &sops_bin {
-                    oracle_runs += 1;
-                    match sops_decrypt(bin, &path, format, &age_text, gnupg_home.as_deref()) {
-                        Ok(expected) => match plain.emit(format) {
-                            Ok(out) if out == expected => oracle_equal += 1,
-                            Ok(out) => println!(
-                                "{name}: plaintext differs from sops decrypt:\n--- crunch\n{}\n--- sops\n{}",
-                                String::from_utf8_lossy(&out),
-                                String::from_utf8_lossy(&expected)
-                            ),
-                            Err(e) => println!("{name}: emit: {e} (sops printed it)"),
-                        },
-                        Err(e) => println!("{name}: sops decrypt failed: {e}"),
+                    // The file's own format, and across YAML and JSON (`--output-type`).
+                    let outputs = match format {
+                        Format::Yaml => vec![Format::Yaml, Format::Json],
+                        Format::Json => vec![Format::Json, Format::Yaml],
+                        other => vec![other],
+                    };
+                    for output in outputs {
+                        oracle_runs += 1;
+                        match sops_decrypt(
+                            bin,
+                            &path,
+                            format,
+                            output,
+                            &age_text,
+                            gnupg_home.as_deref(),
+                        ) {
+                            Ok(expected) => match plain.emit(output) {
+                                Ok(out) if out == expected => oracle_equal += 1,
+                                Ok(out) => println!(
+                                    "{name}: plaintext ({output:?}) differs from sops decrypt:\n--- crunch\n{}\n--- sops\n{}",
+                                    String::from_utf8_lossy(&out),
+                                    String::from_utf8_lossy(&expected)
+                                ),
+                                Err(e) => {
+                                    println!("{name}: emit {output:?}: {e} (sops printed it)")
+                                }
+                            },
+                            Err(e) => println!("{name}: sops decrypt ({output:?}) failed: {e}"),
+                        }
                     }
                 }
                 // Twins by the conventions of the repositories checked: `x.enc.yaml` beside
