@@ -104,8 +104,8 @@ fn typed(plain: Vec<u8>, kind: &str) -> Result<Value, String> {
             "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(Value::Bool(false)),
             other => Err(format!("invalid bool {other:?}")),
         },
-        // A timestamp decrypts to its RFC 3339 text, which is what SOPS prints.
-        "time" => Ok(Value::Str(text()?)),
+        // Go's `time.Time.MarshalText`: RFC 3339 with nanoseconds.
+        "time" => Ok(Value::Time(text()?)),
         "comment" => Ok(Value::Comment(Comment {
             text: text()?,
             inline: false,

@@ -598,3 +598,34 @@ fn passphrase_protected_pgp_keys_are_refused_by_name() {
         "{err}"
     );
 }
+
+#[test]
+fn timestamps_are_go_times() {
+    // go-yaml v3 decodes a plain timestamp into a time.Time: SOPS encrypts it with type
+    // `time` (its MarshalText form) and hashes that form for the MAC, also when it stays
+    // plain; printed plain in YAML, quoted in JSON, to the second in dotenv.
+    let f = AgeFixture::new();
+    let body = format!(
+        "at: {}\nseen_unencrypted: 2024-02-03 04:05:06.5\n",
+        f.enc("2024-01-01T00:00:00Z", "time", "at:")
+    );
+    let mac = mac(
+        &f.data_key,
+        &["2024-01-01T00:00:00Z", "2024-02-03T04:05:06.5Z"],
+        false,
+    );
+    let file = format!("{body}{}", f.yaml_metadata(&mac, ""));
+    let plain = decrypt(file.as_bytes(), Format::Yaml, &f.keys()).unwrap();
+    assert_eq!(
+        plain.emit(Format::Yaml).unwrap(),
+        b"at: 2024-01-01T00:00:00Z\nseen_unencrypted: 2024-02-03T04:05:06.5Z\n"
+    );
+    assert_eq!(
+        plain.emit(Format::Json).unwrap(),
+        b"{\n\t\"at\": \"2024-01-01T00:00:00Z\",\n\t\"seen_unencrypted\": \"2024-02-03T04:05:06.5Z\"\n}\n"
+    );
+    assert_eq!(
+        plain.emit(Format::Dotenv).unwrap(),
+        b"at=2024-01-01T00:00:00Z\nseen_unencrypted=2024-02-03T04:05:06Z\n"
+    );
+}

@@ -14,6 +14,8 @@ pub(crate) enum Value {
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// A Go `time.Time` as its `MarshalText` form (RFC 3339 with nanoseconds).
+    Time(String),
     Null,
     Comment(Comment),
     Map(Vec<Item>),
@@ -49,6 +51,7 @@ pub(crate) fn to_bytes(value: &Value) -> Vec<u8> {
         Value::Float(f) => crunch_gostd::strconv::format_float(*f, 'f', -1, 64).into_bytes(),
         Value::Bool(true) => b"True".to_vec(),
         Value::Bool(false) => b"False".to_vec(),
+        Value::Time(t) => t.as_bytes().to_vec(),
         Value::Comment(c) => c.text.as_bytes().to_vec(),
         Value::Null | Value::Map(_) | Value::Seq(_) => Vec::new(),
     }

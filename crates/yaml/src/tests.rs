@@ -498,10 +498,17 @@ mod v3_tree {
             (Node::string("big"), Node::float(1e21)),
             (Node::string("text"), Node::string("two\nlines")),
             (Node::string("plain"), Node::string("a b: c")),
+            (Node::string("at"), Node::time("2024-01-01T00:00:00Z")),
+            (
+                Node::string("long"),
+                Node::string(
+                    "v3 sets no line width, so a long plain scalar like this one stays on one line however far it goes past the eightieth column",
+                ),
+            ),
         ])];
         assert_eq!(
             tree::write(&docs, 4),
-            "\"n\": \"yes\"\nwhen: \"2024-01-01T00:00:00Z\"\nempty: \"\"\nnum: \"0755\"\nfloat: 1\nbig: 1e+21\ntext: |-\n    two\n    lines\nplain: 'a b: c'\n"
+            "\"n\": \"yes\"\nwhen: \"2024-01-01T00:00:00Z\"\nempty: \"\"\nnum: \"0755\"\nfloat: 1\nbig: 1e+21\ntext: |-\n    two\n    lines\nplain: 'a b: c'\nat: 2024-01-01T00:00:00Z\nlong: v3 sets no line width, so a long plain scalar like this one stays on one line however far it goes past the eightieth column\n"
         );
     }
 
@@ -528,7 +535,7 @@ mod v3_tree {
                 Decoded::Str("yes".into()),
                 Decoded::Null,
                 Decoded::Str("1".into()),
-                Decoded::Str("2001-12-14".into()),
+                Decoded::Timestamp("2001-12-14T00:00:00Z".into()),
                 Decoded::Float(2.0),
             ]
         );

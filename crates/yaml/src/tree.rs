@@ -92,7 +92,11 @@ pub enum Decoded {
     Uint(u64),
     /// A float.
     Float(f64),
-    /// Anything else, timestamps included (v3 keeps them strings in `interface{}`).
+    /// A timestamp (plain, or tagged `!!timestamp`), which v3 decodes into a Go
+    /// `time.Time`: here its `MarshalText` form (RFC 3339 with nanoseconds, trailing zeros
+    /// trimmed, `Z` for UTC).
+    Timestamp(String),
+    /// Anything else.
     Str(String),
 }
 
@@ -106,7 +110,7 @@ impl Scalar {
         let resolved = match self.tag.as_deref() {
             Some("!!str" | "!") => return Ok(Decoded::Str(self.text.clone())),
             None if self.style != Style::Plain => return Ok(Decoded::Str(self.text.clone())),
-            None | Some("!!int" | "!!float" | "!!bool" | "!!null") => {
+            None | Some("!!int" | "!!float" | "!!bool" | "!!null" | "!!timestamp") => {
                 resolve(&self.text, Dialect::GoYamlV3)
             }
             Some(other) => return Err(format!("unsupported tag {other} on {:?}", self.text)),
@@ -117,9 +121,8 @@ impl Scalar {
             Resolved::Int(i) => Decoded::Int(i),
             Resolved::Uint(u) => Decoded::Uint(u),
             Resolved::Float(f) => Decoded::Float(f),
-            Resolved::Merge | Resolved::Timestamp(_) | Resolved::Str => {
-                Decoded::Str(self.text.clone())
-            }
+            Resolved::Timestamp(stamp) => Decoded::Timestamp(stamp.rfc3339()),
+            Resolved::Merge | Resolved::Str => Decoded::Str(self.text.clone()),
         };
         let fits = matches!(
             (self.tag.as_deref(), &decoded),
@@ -131,6 +134,7 @@ impl Scalar {
                 )
                 | (Some("!!bool"), Decoded::Bool(_))
                 | (Some("!!null"), Decoded::Null)
+                | (Some("!!timestamp"), Decoded::Timestamp(_))
         );
         if fits {
             // `!!float 1` is a float in Go.
@@ -207,6 +211,12 @@ impl Node {
             other => other.to_owned(),
         };
         Node::plain(text)
+    }
+
+    /// A Go `time.Time`, given as its RFC 3339 text: v3 writes it plain.
+    #[must_use]
+    pub fn time(rfc3339: &str) -> Node {
+        Node::plain(rfc3339.to_owned())
     }
 
     /// A Go `bool`.

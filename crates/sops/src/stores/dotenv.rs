@@ -102,6 +102,8 @@ pub(crate) fn val_to_string(value: &Value) -> String {
             }
         }
         Value::Bool(b) => b.to_string(),
+        // `t.Format(time.RFC3339)`: seconds only.
+        Value::Time(t) => crate::metadata::reformat_rfc3339(t).unwrap_or_else(|| t.clone()),
         Value::Int(i) => i.to_string(),
         Value::Str(s) => s.clone(),
         Value::Null => "<nil>".to_owned(),

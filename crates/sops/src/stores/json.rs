@@ -46,7 +46,8 @@ pub(crate) fn read(input: &[u8]) -> Result<Vec<Item>, Error> {
 /// `json.Marshal` of a scalar.
 fn scalar(value: &Value) -> String {
     let json = match value {
-        Value::Str(s) => Json::String(s.clone()),
+        // `json.Marshal` of a `time.Time` is its RFC 3339 text, quoted.
+        Value::Str(s) | Value::Time(s) => Json::String(s.clone()),
         Value::Int(i) => Json::from(*i),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::Bool(b) => Json::Bool(*b),

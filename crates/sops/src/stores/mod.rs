@@ -15,7 +15,7 @@ use crate::tree::{Item, Key, Value};
 /// `sopsToGoMap` does).
 pub(crate) fn to_json(value: &Value) -> Json {
     match value {
-        Value::Str(s) => Json::String(s.clone()),
+        Value::Str(s) | Value::Time(s) => Json::String(s.clone()),
         Value::Int(i) => Json::from(*i),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::Bool(b) => Json::Bool(*b),

@@ -49,6 +49,7 @@ fn scalar(node: &Node) -> Result<Value, Error> {
             )));
         }
         Decoded::Float(f) => Value::Float(f),
+        Decoded::Timestamp(t) => Value::Time(t),
         Decoded::Str(s) => Value::Str(s),
     })
 }
@@ -202,6 +203,7 @@ fn to_node(value: &Value) -> Node {
         Value::Int(i) => Node::int(*i),
         Value::Float(f) => Node::float(*f),
         Value::Bool(b) => Node::bool(*b),
+        Value::Time(t) => Node::time(t),
         Value::Null => Node::null(),
         Value::Comment(c) => Node::string(&c.text),
     }
