@@ -204,7 +204,16 @@ fn main() {
                                     println!("{name}: emit {output:?}: {e} (sops printed it)")
                                 }
                             },
-                            Err(e) => println!("{name}: sops decrypt ({output:?}) failed: {e}"),
+                            Err(e) => match plain.emit(output) {
+                                // Both refuse (a YAML `.inf` has no JSON form).
+                                Err(ours) => {
+                                    oracle_equal += 1;
+                                    println!(
+                                        "{name}: {output:?} refused by both: sops: {e}; crunch: {ours}"
+                                    );
+                                }
+                                Ok(_) => println!("{name}: sops decrypt ({output:?}) failed: {e}"),
+                            },
                         }
                     }
                 }

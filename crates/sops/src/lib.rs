@@ -145,7 +145,7 @@ fn emit_branches(branches: &[Vec<Item>], format: Format) -> Result<Vec<u8>, Erro
     match format {
         Format::Yaml => Ok(stores::yaml::emit(branches, 4).into_bytes()),
         Format::Json => {
-            Ok(stores::json::emit(branches.first().map_or(&[], Vec::as_slice), "\t").into_bytes())
+            Ok(stores::json::emit(branches.first().map_or(&[], Vec::as_slice), "\t")?.into_bytes())
         }
         Format::Dotenv => {
             Ok(stores::dotenv::emit(branches.first().map_or(&[], Vec::as_slice))?.into_bytes())
@@ -218,7 +218,7 @@ pub fn reformat(input: &[u8], format: Format, indent: Option<usize>) -> Result<V
         Format::Ini => Ok(stores::ini::emit(&stores::ini::read(input)?)?.into_bytes()),
         Format::Json | Format::Binary => {
             let unit = indent.map_or_else(|| "\t".to_owned(), |n| " ".repeat(n));
-            Ok(stores::json::emit(&stores::json::read(input)?, &unit).into_bytes())
+            Ok(stores::json::emit(&stores::json::read(input)?, &unit)?.into_bytes())
         }
     }
 }

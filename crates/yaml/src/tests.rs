@@ -499,6 +499,7 @@ mod v3_tree {
             (Node::string("text"), Node::string("two\nlines")),
             (Node::string("plain"), Node::string("a b: c")),
             (Node::string("at"), Node::time("2024-01-01T00:00:00Z")),
+            (Node::string("merge"), Node::string("<<")),
             (
                 Node::string("long"),
                 Node::string(
@@ -508,7 +509,7 @@ mod v3_tree {
         ])];
         assert_eq!(
             tree::write(&docs, 4),
-            "\"n\": \"yes\"\nwhen: \"2024-01-01T00:00:00Z\"\nempty: \"\"\nnum: \"0755\"\nfloat: 1\nbig: 1e+21\ntext: |-\n    two\n    lines\nplain: 'a b: c'\nat: 2024-01-01T00:00:00Z\nlong: v3 sets no line width, so a long plain scalar like this one stays on one line however far it goes past the eightieth column\n"
+            "\"n\": \"yes\"\nwhen: \"2024-01-01T00:00:00Z\"\nempty: \"\"\nnum: \"0755\"\nfloat: 1\nbig: 1e+21\ntext: |-\n    two\n    lines\nplain: 'a b: c'\nat: 2024-01-01T00:00:00Z\nmerge: !!merge <<\nlong: v3 sets no line width, so a long plain scalar like this one stays on one line however far it goes past the eightieth column\n"
         );
     }
 

@@ -108,7 +108,8 @@ impl Scalar {
     /// and values that do not fit their explicit tag.
     pub fn decode(&self) -> Result<Decoded, String> {
         let resolved = match self.tag.as_deref() {
-            Some("!!str" | "!") => return Ok(Decoded::Str(self.text.clone())),
+            // `!!merge` decodes to the text (`<<`) into `interface{}`.
+            Some("!!str" | "!" | "!!merge") => return Ok(Decoded::Str(self.text.clone())),
             None if self.style != Style::Plain => return Ok(Decoded::Str(self.text.clone())),
             None | Some("!!int" | "!!float" | "!!bool" | "!!null" | "!!timestamp") => {
                 resolve(&self.text, Dialect::GoYamlV3)
@@ -175,9 +176,18 @@ impl Node {
 
     /// A string as go-yaml v3's encoder writes a Go `string` (`stringv`): literal when
     /// it holds a line break, double-quoted when plain would read back as another type
-    /// (YAML 1.1 booleans and base-60 floats included), plain otherwise.
+    /// (YAML 1.1 booleans and base-60 floats included), plain otherwise; `<<` as SOPS
+    /// 3.11 prints it, `!!merge <<`.
     #[must_use]
     pub fn string(s: &str) -> Node {
+        // `<<` comes back from v3's encoder as a plain merge key with its tag written.
+        if s == "<<" {
+            return Node::built(Kind::Scalar(Scalar {
+                text: s.to_owned(),
+                style: Style::Plain,
+                tag: Some("!!merge".to_owned()),
+            }));
+        }
         let plain_is_string = matches!(resolve(s, Dialect::GoYamlV3), Resolved::Str)
             && !is_base60_float(s)
             && !is_old_bool(s);
@@ -286,7 +296,8 @@ pub fn read(text: &str) -> Result<Vec<Node>, Error> {
 }
 
 /// Writes documents as go-yaml v3's `Encoder` with `SetIndent(indent)` writes them (`---`
-/// between documents, comments where v3 puts them).
+/// between documents, comments where v3 puts them, a scalar's tag where dropping it
+/// would change what the text reads as).
 #[must_use]
 pub fn write(docs: &[Node], indent: usize) -> String {
     emit::v3::write(docs, indent)
