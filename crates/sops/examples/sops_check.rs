@@ -181,6 +181,7 @@ fn main() {
                     let outputs = match format {
                         Format::Yaml => vec![Format::Yaml, Format::Json],
                         Format::Json => vec![Format::Json, Format::Yaml],
+                        Format::Binary => vec![Format::Binary, Format::Yaml, Format::Json],
                         other => vec![other],
                     };
                     for output in outputs {

@@ -160,6 +160,10 @@ fn emit_branches(branches: &[Vec<Item>], format: Format) -> Result<Vec<u8>, Erro
                     value: Value::Str(data),
                     ..
                 }) => Ok(data.clone().into_bytes()),
+                Some(Item {
+                    value: Value::Bytes(data),
+                    ..
+                }) => Ok(data.clone()),
                 _ => Err(Error::Emit {
                     format: "binary",
                     reason: "no `data` key".into(),

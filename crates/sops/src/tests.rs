@@ -66,7 +66,7 @@ impl AgeFixture {
         keys
     }
 
-    fn enc(&self, plain: &str, kind: &str, aad: &str) -> String {
+    fn enc(&self, plain: impl AsRef<[u8]>, kind: &str, aad: &str) -> String {
         encrypt(plain, kind, &self.data_key, aad)
     }
 
@@ -301,6 +301,25 @@ fn json_dotenv_and_binary_stores() {
     );
     let plain = decrypt(binary.as_bytes(), Format::Binary, &f.keys()).unwrap();
     assert_eq!(plain.emit(Format::Binary).unwrap(), b"raw bytes\n");
+
+    // A binary file that is not UTF-8 keeps its bytes (and its MAC): raw as binary,
+    // `!!binary` in YAML.
+    let raw: &[u8] = &[0xff, 0x00, 0xfe, b'k'];
+    let mut hash = Sha512::new();
+    hash.update(raw);
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02X}")).collect();
+    let binary = format!(
+        "{{\n\t\"data\": \"{}\",\n\t\"sops\": {{\n\t\t\"age\": [{{\"recipient\": \"{recipient}\", \"enc\": {}}}],\n\t\t\"lastmodified\": \"{LAST_MODIFIED}\",\n\t\t\"mac\": \"{}\",\n\t\t\"version\": \"3.10.2\"\n\t}}\n}}\n",
+        f.enc(raw, "str", "data:"),
+        serde_json::to_string(&wrapped).unwrap(),
+        f.enc(hex, "str", LAST_MODIFIED)
+    );
+    let plain = decrypt(binary.as_bytes(), Format::Binary, &f.keys()).unwrap();
+    assert_eq!(plain.emit(Format::Binary).unwrap(), raw);
+    assert_eq!(
+        plain.emit(Format::Yaml).unwrap(),
+        b"data: !!binary /wD+aw==\n"
+    );
 
     // INI: a section comment (path `db:`), values under `section:key:`, the metadata
     // flattened in `[sops]` with its line breaks escaped.

@@ -11,6 +11,9 @@ use crate::metadata::Metadata;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {
     Str(String),
+    /// A string whose bytes are not UTF-8 (a binary file's content): Go strings hold
+    /// any bytes.
+    Bytes(Vec<u8>),
     Int(i64),
     Float(f64),
     Bool(bool),
@@ -47,6 +50,7 @@ pub(crate) struct Comment {
 pub(crate) fn to_bytes(value: &Value) -> Vec<u8> {
     match value {
         Value::Str(s) => s.as_bytes().to_vec(),
+        Value::Bytes(b) => b.clone(),
         Value::Int(i) => i.to_string().into_bytes(),
         Value::Float(f) => crunch_gostd::strconv::format_float(*f, 'f', -1, 64).into_bytes(),
         Value::Bool(true) => b"True".to_vec(),

@@ -96,6 +96,8 @@ pub enum Decoded {
     /// `time.Time`: here its `MarshalText` form (RFC 3339 with nanoseconds, trailing zeros
     /// trimmed, `Z` for UTC).
     Timestamp(String),
+    /// A `!!binary` scalar's decoded bytes (a Go string holding them).
+    Binary(Vec<u8>),
     /// Anything else.
     Str(String),
 }
@@ -108,6 +110,11 @@ impl Scalar {
     /// and values that do not fit their explicit tag.
     pub fn decode(&self) -> Result<Decoded, String> {
         let resolved = match self.tag.as_deref() {
+            Some("!!binary") => {
+                return crate::decode::decode_base64(&self.text)
+                    .map(Decoded::Binary)
+                    .ok_or_else(|| "!!binary value contains invalid base64 data".to_owned());
+            }
             // `!!merge` decodes to the text (`<<`) into `interface{}`.
             Some("!!str" | "!" | "!!merge") => return Ok(Decoded::Str(self.text.clone())),
             None if self.style != Style::Plain => return Ok(Decoded::Str(self.text.clone())),
@@ -221,6 +228,34 @@ impl Node {
             other => other.to_owned(),
         };
         Node::plain(text)
+    }
+
+    /// A Go string whose bytes are not UTF-8, given as its standard base64: v3 writes it
+    /// tagged `!!binary`, the base64 cut into lines of 70 (each ending with a break, so a
+    /// literal block) once it is 70 characters or longer.
+    #[must_use]
+    pub fn binary(base64: &str) -> Node {
+        const LINE: usize = 70;
+        let text = if base64.len() < LINE {
+            base64.to_owned()
+        } else {
+            let mut wrapped = String::with_capacity(base64.len() + base64.len() / LINE + 1);
+            for chunk in base64.as_bytes().chunks(LINE) {
+                wrapped.push_str(&String::from_utf8_lossy(chunk));
+                wrapped.push('\n');
+            }
+            wrapped
+        };
+        let style = if text.contains('\n') {
+            Style::Literal
+        } else {
+            Style::Plain
+        };
+        Node::built(Kind::Scalar(Scalar {
+            text,
+            style,
+            tag: Some("!!binary".to_owned()),
+        }))
     }
 
     /// A Go `time.Time`, given as its RFC 3339 text: v3 writes it plain.

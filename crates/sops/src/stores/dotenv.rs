@@ -106,6 +106,7 @@ pub(crate) fn val_to_string(value: &Value) -> String {
         Value::Time(t) => crate::metadata::reformat_rfc3339(t).unwrap_or_else(|| t.clone()),
         Value::Int(i) => i.to_string(),
         Value::Str(s) => s.clone(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Null => "<nil>".to_owned(),
         Value::Comment(c) => format!("{{{} {}}}", c.text, c.inline),
         Value::Map(_) | Value::Seq(_) => String::new(),

@@ -54,6 +54,7 @@ fn scalar(value: &Value) -> Result<String, Error> {
     let json = match value {
         // `json.Marshal` of a `time.Time` is its RFC 3339 text, quoted.
         Value::Str(s) | Value::Time(s) => Json::String(s.clone()),
+        Value::Bytes(b) => return Ok(invalid_utf8_string(b)),
         Value::Int(i) => Json::from(*i),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::Bool(b) => Json::Bool(*b),
@@ -63,6 +64,24 @@ fn scalar(value: &Value) -> Result<String, Error> {
         &json,
         crunch_yaml::JsonStyle::Compact,
     ))
+}
+
+/// `json.Marshal` of a Go string holding bytes that are not UTF-8: the valid runs as
+/// usual, each invalid byte as the escape `\ufffd`.
+fn invalid_utf8_string(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        let valid = crunch_yaml::to_go_json(
+            &Json::String(chunk.valid().to_owned()),
+            crunch_yaml::JsonStyle::Compact,
+        );
+        out.push_str(&valid[1..valid.len() - 1]);
+        for _ in chunk.invalid() {
+            out.push_str("\\ufffd");
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// SOPS's `encodeValue`: comments skipped, keys and scalars as `json.Marshal` writes them.
@@ -183,6 +202,14 @@ mod tests {
         assert_eq!(
             emit(&branch, "\t").unwrap(),
             "{\n\t\"b\": 1,\n\t\"a\": [\n\t\t1.5,\n\t\ttrue,\n\t\t\"x\\u003cy\"\n\t],\n\t\"e\": {},\n\t\"l\": []\n}\n"
+        );
+        let bytes = vec![Item {
+            key: Key::Str("b".into()),
+            value: Value::Bytes(vec![b'<', 0xff, b'a', 0xe2, 0x82]),
+        }];
+        assert_eq!(
+            emit(&bytes, "\t").unwrap(),
+            "{\n\t\"b\": \"\\u003c\\ufffda\\ufffd\\ufffd\"\n}\n"
         );
         // A YAML `.inf` cannot be written as JSON, as in Go.
         let inf = vec![Item {

@@ -16,6 +16,7 @@ use crate::tree::{Item, Key, Value};
 pub(crate) fn to_json(value: &Value) -> Json {
     match value {
         Value::Str(s) | Value::Time(s) => Json::String(s.clone()),
+        Value::Bytes(b) => Json::String(String::from_utf8_lossy(b).into_owned()),
         Value::Int(i) => Json::from(*i),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::Bool(b) => Json::Bool(*b),

@@ -1,6 +1,8 @@
 //! SOPS's YAML store (`stores/yaml/store.go`): go-yaml v3 nodes to the tree, comments
 //! included as tree items, and back to nodes written with `SetIndent(4)`.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use crunch_yaml::tree::{self, Decoded, Kind, Node};
 
 use crate::error::Error;
@@ -50,6 +52,10 @@ fn scalar(node: &Node) -> Result<Value, Error> {
         }
         Decoded::Float(f) => Value::Float(f),
         Decoded::Timestamp(t) => Value::Time(t),
+        Decoded::Binary(b) => match String::from_utf8(b) {
+            Ok(text) => Value::Str(text),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        },
         Decoded::Str(s) => Value::Str(s),
     })
 }
@@ -200,6 +206,7 @@ fn to_node(value: &Value) -> Node {
         Value::Map(items) => mapping(items),
         Value::Seq(items) => sequence(items),
         Value::Str(s) => Node::string(s),
+        Value::Bytes(b) => Node::binary(&STANDARD.encode(b)),
         Value::Int(i) => Node::int(*i),
         Value::Float(f) => Node::float(*f),
         Value::Bool(b) => Node::bool(*b),
