@@ -483,6 +483,23 @@ mod v3_tree {
     }
 
     #[test]
+    fn a_hash_inside_a_block_scalar_is_text() {
+        round_trip(
+            "m: |\n    block # not a comment\n    # nor this\nn: x # this is\n",
+            4,
+        );
+        let docs = tree::read("m: |\n  a # b\nn: x\n").unwrap();
+        let Kind::Mapping(entries) = &docs[0].kind else {
+            panic!()
+        };
+        assert!(
+            entries
+                .iter()
+                .all(|(k, v)| k.line_comment.is_empty() && v.line_comment.is_empty())
+        );
+    }
+
+    #[test]
     fn documents_are_separated_by_dashes() {
         round_trip("a: 1\n---\nb: 2\n", 4);
     }

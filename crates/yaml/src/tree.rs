@@ -342,9 +342,17 @@ pub fn write(docs: &[Node], indent: usize) -> String {
 /// already failed billion-laughs inputs while composing).
 const MAX_ALIAS_DEPTH: usize = 64;
 
-/// The internal tree as public nodes, with positions; the start and end of every scalar
-/// go to `spans` (a comment never starts inside one).
-fn convert(node: &Rc<compose::Node>, depth: usize, spans: &mut Vec<(Position, Position)>) -> Node {
+/// Where a scalar sits in the text: a comment never starts inside one.
+struct Span {
+    start: Position,
+    end: Position,
+    /// A block scalar (`|`, `>`) starts at its first content line, below its header.
+    block: bool,
+}
+
+/// The internal tree as public nodes, with positions; every scalar's span goes to
+/// `spans`.
+fn convert(node: &Rc<compose::Node>, depth: usize, spans: &mut Vec<Span>) -> Node {
     let kind = match &node.kind {
         NodeKind::Alias(target) if depth < MAX_ALIAS_DEPTH => {
             let mut expanded = convert(target, depth + 1, &mut Vec::new());
@@ -360,7 +368,13 @@ fn convert(node: &Rc<compose::Node>, depth: usize, spans: &mut Vec<(Position, Po
         NodeKind::Scalar {
             value, style, tag, ..
         } => {
-            spans.push((node.position, node.end));
+            spans.push(Span {
+                start: node.position,
+                end: node.end,
+                // An empty block scalar covers no line.
+                block: matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && !value.is_empty(),
+            });
             Kind::Scalar(Scalar {
                 text: value.clone(),
                 style: match style {
@@ -410,19 +424,21 @@ struct Comment {
 
 /// Finds the comments: a `#` at the start of a line or after a blank, outside every
 /// scalar (the lines a multi-line scalar covers hold none).
-fn scan_comments(text: &str, spans: &[(Position, Position)]) -> Vec<Comment> {
+fn scan_comments(text: &str, spans: &[Span]) -> Vec<Comment> {
     let mut covered = std::collections::HashSet::new();
     let mut ends_on_line: std::collections::HashMap<usize, usize> =
         std::collections::HashMap::new();
-    for (start, end) in spans {
+    for Span { start, end, block } in spans {
+        if *block {
+            covered.insert(start.line);
+        }
         for line in start.line + 1..end.line {
             covered.insert(line);
         }
-        if end.line > start.line {
-            // A block scalar's span ends at the start of the line after it.
-            if end.column > 1 {
-                covered.insert(end.line);
-            }
+        // A block scalar's span ends at the start of the line after it (or within its
+        // last line at the end of the text); a quoted one may end before a comment.
+        if *block && end.line > start.line && end.column > 1 {
+            covered.insert(end.line);
         }
         if end.line == start.line || end.column > 1 {
             let last = ends_on_line.entry(end.line).or_insert(0);
