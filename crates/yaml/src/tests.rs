@@ -500,6 +500,25 @@ mod v3_tree {
     }
 
     #[test]
+    fn the_first_comment_after_a_sequence_is_its_foot() {
+        // As go-yaml v3 reads it (sops 3.11 moves such a comment into the list): the
+        // first comment line after the last item belongs to the sequence however little
+        // it is indented; a later, shallower line goes to the enclosing mapping.
+        let docs = tree::read("a:\n    c:\n        - x\n    # first\n  # second\nd: 1\n").unwrap();
+        let Kind::Mapping(top) = &docs[0].kind else {
+            panic!()
+        };
+        let Kind::Mapping(a) = &top[0].1.kind else {
+            panic!()
+        };
+        let Kind::Sequence(items) = &a[0].1.kind else {
+            panic!()
+        };
+        assert_eq!(items[0].foot_comment, "# first");
+        assert_eq!(top[0].0.foot_comment, "# second");
+    }
+
+    #[test]
     fn documents_are_separated_by_dashes() {
         round_trip("a: 1\n---\nb: 2\n", 4);
     }

@@ -484,22 +484,35 @@ struct Entry {
     line: usize,
     /// The node (key or item) that takes head and foot comments.
     path: Vec<Step>,
-    /// Its collection's column and path, then the enclosing ones up to the root.
-    containers: Vec<(usize, Vec<Step>)>,
+    /// Its collection, then the enclosing ones up to the root.
+    containers: Vec<Container>,
+}
+
+/// A collection comments can be the foot of.
+#[derive(Debug, Clone)]
+struct Container {
+    /// The column of its keys or items.
+    column: usize,
+    path: Vec<Step>,
+    sequence: bool,
 }
 
 fn collect_entries(
     node: &Node,
     document: usize,
     path: &mut Vec<Step>,
-    containers: &mut Vec<(usize, Vec<Step>)>,
+    containers: &mut Vec<Container>,
     entries: &mut Vec<Entry>,
     scalars: &mut Vec<(usize, usize, Vec<Step>)>,
 ) {
     match &node.kind {
         Kind::Scalar(_) => scalars.push((document, node.line, path.clone())),
         Kind::Sequence(items) => {
-            containers.push((node.column, path.clone()));
+            containers.push(Container {
+                column: node.column,
+                path: path.clone(),
+                sequence: true,
+            });
             for (i, item) in items.iter().enumerate() {
                 path.push(Step::Item(i));
                 entries.push(Entry {
@@ -515,7 +528,11 @@ fn collect_entries(
         }
         Kind::Mapping(pairs) => {
             let column = pairs.first().map_or(node.column, |(k, _)| k.column);
-            containers.push((column, path.clone()));
+            containers.push(Container {
+                column,
+                path: path.clone(),
+                sequence: false,
+            });
             for (i, (key, value)) in pairs.iter().enumerate() {
                 path.push(Step::Key(i));
                 entries.push(Entry {
@@ -548,12 +565,12 @@ fn node_at<'a>(node: &'a mut Node, path: &[Step]) -> Option<&'a mut Node> {
     node_at(child, rest)
 }
 
-/// The last key or item of the collection at `path`.
-fn last_entry_path(root: &mut Node, path: &[Step]) -> Option<Vec<Step>> {
+/// The last key or item of the collection at `path` that starts before `line`.
+fn last_entry_path(root: &mut Node, path: &[Step], line: usize) -> Option<Vec<Step>> {
     let node = node_at(root, path)?;
     let step = match &node.kind {
-        Kind::Sequence(items) => Step::Item(items.len().checked_sub(1)?),
-        Kind::Mapping(pairs) => Step::Key(pairs.len().checked_sub(1)?),
+        Kind::Sequence(items) => Step::Item(items.iter().rposition(|item| item.line < line)?),
+        Kind::Mapping(pairs) => Step::Key(pairs.iter().rposition(|(key, _)| key.line < line)?),
         Kind::Scalar(_) => return None,
     };
     let mut last = path.to_vec();
@@ -585,6 +602,9 @@ fn attach(docs: &mut [Node], comments: &[Comment]) {
     // Which document a line belongs to: the last one starting at or before it.
     let starts: Vec<usize> = docs.iter().map(|d| d.line).collect();
     let document_of = |line: usize| starts.iter().rposition(|&s| s <= line).unwrap_or(0);
+    // The comment lines after one key or item so far: that entry's line, the first
+    // line's column, and the container the first line went to.
+    let mut run: Option<(usize, usize, usize)> = None;
     for comment in comments {
         let document = document_of(comment.line);
         let Some(doc) = docs.get_mut(document) else {
@@ -606,18 +626,38 @@ fn attach(docs: &mut [Node], comments: &[Comment]) {
         let previous = entries
             .iter()
             .rfind(|e| e.document == document && e.line < comment.line);
-        let next_column = next.and_then(|e| e.containers.first()).map(|(c, _)| *c);
+        let next_column = next.and_then(|e| e.containers.first()).map(|c| c.column);
         match (previous, next) {
             (Some(previous), _) if next_column.is_none_or(|c| comment.column > c) => {
                 // Deeper than what follows: the foot of the innermost collection the
-                // comment is indented into.
-                let container = previous
+                // comment is indented into; but go-yaml v3 gives the first comment after
+                // a sequence's last item to that sequence however little it is indented
+                // (and the lines after it that are indented as far).
+                let chosen = match run {
+                    Some((line, first_column, index))
+                        if line == previous.line && comment.column >= first_column =>
+                    {
+                        Some(index)
+                    }
+                    Some((line, _, index)) if line == previous.line => previous.containers
+                        [index + 1..]
+                        .iter()
+                        .position(|c| c.column <= comment.column)
+                        .map(|i| i + index + 1),
+                    _ if previous.containers.first().is_some_and(|c| c.sequence) => Some(0),
+                    _ => previous
+                        .containers
+                        .iter()
+                        .position(|c| c.column <= comment.column),
+                }
+                .unwrap_or(previous.containers.len().saturating_sub(1));
+                if run.is_none_or(|(line, _, _)| line != previous.line) {
+                    run = Some((previous.line, comment.column, chosen));
+                }
+                if let Some(node) = previous
                     .containers
-                    .iter()
-                    .find(|(column, _)| *column <= comment.column)
-                    .or(previous.containers.last());
-                if let Some(node) = container
-                    .and_then(|(_, path)| last_entry_path(doc, path))
+                    .get(chosen)
+                    .and_then(|c| last_entry_path(doc, &c.path, comment.line))
                     .and_then(|path| node_at(doc, &path))
                 {
                     append_comment(&mut node.foot_comment, &comment.text);
