@@ -26,7 +26,7 @@ fn wrap_for_age(data_key: &[u8], recipient: &age::x25519::Recipient) -> String {
 fn mac(data_key: &[u8], plaintexts: &[&str], only_encrypted: bool) -> String {
     let mut hash = Sha512::new();
     if only_encrypted {
-        hash.update(super::tree::tests_support::MAC_ONLY_ENCRYPTED_INITIALIZATION);
+        hash.update(super::tree::mac_only_encrypted_initialization());
     }
     for p in plaintexts {
         hash.update(p.as_bytes());
