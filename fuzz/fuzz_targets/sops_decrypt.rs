@@ -34,8 +34,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(mut docs) = tree::read(text) else {
         return;
     };
-    // SOPS writes mappings; an empty root scalar is written as an empty line, as v3
-    // writes it, which reads back as no document.
+    // SOPS writes only mappings; an empty root scalar is written as an empty line,
+    // which reads back as no document.
     if !docs.iter().all(|d| matches!(d.kind, tree::Kind::Mapping(_))) {
         return;
     }
