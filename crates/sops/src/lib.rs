@@ -71,14 +71,16 @@ impl Format {
         if path.ends_with(".dockerconfigjson") {
             return Format::Json;
         }
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let ext = name.rsplit_once('.').map(|(_, e)| e);
-        match ext {
-            Some("yaml" | "yml") => Format::Yaml,
-            Some("json") => Format::Json,
-            Some("env") => Format::Dotenv,
-            Some("ini") => Format::Ini,
-            _ => Format::Binary,
+        if path.ends_with(".yaml") || path.ends_with(".yml") {
+            Format::Yaml
+        } else if path.ends_with(".json") {
+            Format::Json
+        } else if path.ends_with(".env") {
+            Format::Dotenv
+        } else if path.ends_with(".ini") {
+            Format::Ini
+        } else {
+            Format::Binary
         }
     }
 

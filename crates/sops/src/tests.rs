@@ -417,6 +417,9 @@ fn formats_by_path_and_marker() {
     assert_eq!(Format::for_path("a/.env"), Format::Dotenv);
     assert_eq!(Format::for_path("x.ini"), Format::Ini);
     assert_eq!(Format::for_path("config.txt"), Format::Binary);
+    // Suffixes, case-sensitive, as SOPS's FormatForPath tests them.
+    assert_eq!(Format::for_path("x.YAML"), Format::Binary);
+    assert_eq!(Format::for_path("plain.env"), Format::Dotenv);
     assert_eq!(Format::for_path("auth/.dockerconfigjson"), Format::Json);
     assert_eq!(
         Format::detect(b"K=v\nsops_mac=ENC[x]"),
