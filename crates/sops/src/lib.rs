@@ -115,13 +115,23 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// A decrypted file.
-#[derive(Debug, Clone)]
+/// A decrypted file. Its `Debug` form names the key groups only: secrets stay out of
+/// logs.
+#[derive(Clone)]
 pub struct Decrypted {
     branches: Vec<Vec<Item>>,
     data_key: Vec<u8>,
     plaintexts: Vec<String>,
     recipients: Vec<Vec<MasterKey>>,
+}
+
+impl std::fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("recipients", &self.recipients)
+            .field("values", &self.plaintexts.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Decrypted {

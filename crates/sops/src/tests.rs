@@ -126,6 +126,7 @@ fn yaml_decrypts_and_prints_as_sops_does() {
         "# who owns this\nname: web\nreplicas: 3\nratio: 0.5\nenabled: true\nhosts:\n    - a.example\n    # second host\n    - b.example\ndata:\n    password: hunter2\nport_unencrypted: 8080\n"
     );
     assert_eq!(plain.data_key(), &f.data_key);
+    assert!(!format!("{plain:?}").contains("hunter2"));
     assert_eq!(
         plain.plaintext_values(),
         [
