@@ -1,4 +1,4 @@
-//! Prints a SOPS file re-emitted as SOPS writes its store (`tools/sops-check` compares
+//! Prints a SOPS file re-emitted as SOPS writes its store (`tools/sops-realworld` compares
 //! the bytes; this shows them): `sops_reemit FILE [INDENT]`.
 
 use crunch_sops::{Format, reformat};

@@ -88,7 +88,10 @@ pub(crate) fn decrypt(value: &str, key: &[u8], aad: &str) -> Result<Value, Strin
 fn typed(plain: Vec<u8>, kind: &str) -> Result<Value, String> {
     let text = || String::from_utf8(plain.clone()).map_err(|_| "value is not UTF-8".to_owned());
     match kind {
-        "str" | "bytes" => Ok(Value::Str(String::from_utf8_lossy(&plain).into_owned())),
+        "str" | "bytes" => Ok(match String::from_utf8(plain) {
+            Ok(text) => Value::Str(text),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        }),
         "int" => text()?
             .parse::<i64>()
             .map(Value::Int)
@@ -104,8 +107,8 @@ fn typed(plain: Vec<u8>, kind: &str) -> Result<Value, String> {
             "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(Value::Bool(false)),
             other => Err(format!("invalid bool {other:?}")),
         },
-        // A timestamp decrypts to its RFC 3339 text, which is what SOPS prints.
-        "time" => Ok(Value::Str(text()?)),
+        // Go's `time.Time.MarshalText`: RFC 3339 with nanoseconds.
+        "time" => Ok(Value::Time(text()?)),
         "comment" => Ok(Value::Comment(Comment {
             text: text()?,
             inline: false,
@@ -119,13 +122,13 @@ pub(crate) mod tests {
     use super::*;
 
     /// Encrypts as SOPS does (for tests: a fixed iv).
-    pub(crate) fn encrypt(plain: &str, kind: &str, key: &[u8], aad: &str) -> String {
+    pub(crate) fn encrypt(plain: impl AsRef<[u8]>, kind: &str, key: &[u8], aad: &str) -> String {
         let iv = [7u8; 32];
         let sealed = Aes256Gcm32::new(GenericArray::from_slice(key))
             .encrypt(
                 GenericArray::from_slice(&iv),
                 Payload {
-                    msg: plain.as_bytes(),
+                    msg: plain.as_ref(),
                     aad: aad.as_bytes(),
                 },
             )

@@ -20,6 +20,16 @@
 //! Deliberately stricter than Flux's kustomize-controller, which skips the check by
 //! default: the MAC is always verified, so a file whose values were changed, removed or
 //! reordered after encryption is refused ([`Error::MacMismatch`]).
+//!
+//! The stores read and write as SOPS 3.11 does with its default store settings: YAML
+//! through go-yaml v3 (`crunch_yaml::tree`: comments are tree items, plain timestamps are
+//! Go times, `SetIndent(4)`, no line width), JSON with SOPS's encoder and `json.Indent`
+//! with a tab, dotenv and INI (`gopkg.in/ini.v1`) with the metadata flattened, binary as
+//! the `data` of a JSON envelope. `tools/sops-realworld` holds this against real SOPS files
+//! and, given a `sops` binary, against what it prints. Known difference: a comment that
+//! go-yaml v3 attaches in a way crunch's position rules do not foresee may land in
+//! another collection (sops then leaves it encrypted where crunch decrypts it, or the
+//! reverse).
 
 mod cipher;
 mod error;
@@ -61,35 +71,41 @@ impl Format {
         if path.ends_with(".dockerconfigjson") {
             return Format::Json;
         }
-        let name = path.rsplit('/').next().unwrap_or(path);
-        let ext = name.rsplit_once('.').map(|(_, e)| e);
-        match ext {
-            Some("yaml" | "yml") => Format::Yaml,
-            Some("json") => Format::Json,
-            Some("env") => Format::Dotenv,
-            Some("ini") => Format::Ini,
-            _ => Format::Binary,
+        if path.ends_with(".yaml") || path.ends_with(".yml") {
+            Format::Yaml
+        } else if path.ends_with(".json") {
+            Format::Json
+        } else if path.ends_with(".env") {
+            Format::Dotenv
+        } else if path.ends_with(".ini") {
+            Format::Ini
+        } else {
+            Format::Binary
         }
     }
 
     /// The bytes kustomize-controller looks for to tell that data is SOPS-encrypted in
-    /// this format (`sops:`, `"sops":`, `sops_mac=ENC[`, `[sops]`, `"data"`).
+    /// this format (its `sopsFormatToMarkerBytes`): `mac: ENC[` (YAML), `"mac": "ENC[`
+    /// (JSON, and binary, whose envelope is JSON), `sops_mac=ENC[` (dotenv), `[sops]`
+    /// (INI).
     #[must_use]
     pub fn marker(self) -> &'static [u8] {
         match self {
-            Format::Yaml => b"sops:",
-            Format::Json => b"\"sops\":",
+            Format::Yaml => b"mac: ENC[",
+            Format::Json | Format::Binary => b"\"mac\": \"ENC[",
             Format::Dotenv => b"sops_mac=ENC[",
             Format::Ini => b"[sops]",
-            Format::Binary => b"\"data\"",
         }
     }
 
-    /// The format whose marker the data holds, tried in a fixed order (dotenv, INI,
-    /// JSON, YAML; binary is never guessed): `None` for data that is not SOPS output.
+    /// The format whose marker the data holds, or `None` for data that is not SOPS
+    /// output. kustomize-controller tries the markers in Go's map order, which is random;
+    /// crunch tries the most specific first (dotenv, JSON, YAML, INI), so a YAML file
+    /// that mentions `[sops]` is still YAML. Binary shares JSON's marker and is never
+    /// returned: its envelope reads as JSON.
     #[must_use]
     pub fn detect(data: &[u8]) -> Option<Format> {
-        [Format::Dotenv, Format::Ini, Format::Json, Format::Yaml]
+        [Format::Dotenv, Format::Json, Format::Yaml, Format::Ini]
             .into_iter()
             .find(|f| contains(data, f.marker()))
     }
@@ -99,8 +115,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// A decrypted file.
-#[derive(Debug, Clone)]
+/// A decrypted file. Its `Debug` form names the key groups only: secrets stay out of
+/// logs.
+#[derive(Clone)]
 pub struct Decrypted {
     branches: Vec<Vec<Item>>,
     data_key: Vec<u8>,
@@ -108,12 +125,21 @@ pub struct Decrypted {
     recipients: Vec<Vec<MasterKey>>,
 }
 
+impl std::fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("recipients", &self.recipients)
+            .field("values", &self.plaintexts.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Decrypted {
     /// The plaintext exactly as `sops --decrypt --output-type FORMAT` prints it.
     ///
     /// # Errors
-    /// Trees the format cannot hold (nested values in dotenv), and the INI store, which
-    /// crunch does not write yet.
+    /// Trees the format cannot hold (nested values in dotenv and INI, a binary file
+    /// without `data`).
     pub fn emit(&self, format: Format) -> Result<Vec<u8>, Error> {
         emit_branches(&self.branches, format)
     }
@@ -141,7 +167,7 @@ fn emit_branches(branches: &[Vec<Item>], format: Format) -> Result<Vec<u8>, Erro
     match format {
         Format::Yaml => Ok(stores::yaml::emit(branches, 4).into_bytes()),
         Format::Json => {
-            Ok(stores::json::emit(branches.first().map_or(&[], Vec::as_slice), "\t").into_bytes())
+            Ok(stores::json::emit(branches.first().map_or(&[], Vec::as_slice), "\t")?.into_bytes())
         }
         Format::Dotenv => {
             Ok(stores::dotenv::emit(branches.first().map_or(&[], Vec::as_slice))?.into_bytes())
@@ -156,16 +182,19 @@ fn emit_branches(branches: &[Vec<Item>], format: Format) -> Result<Vec<u8>, Erro
                     value: Value::Str(data),
                     ..
                 }) => Ok(data.clone().into_bytes()),
+                Some(Item {
+                    value: Value::Bytes(data),
+                    ..
+                }) => Ok(data.clone()),
                 _ => Err(Error::Emit {
                     format: "binary",
                     reason: "no `data` key".into(),
                 }),
             }
         }
-        Format::Ini => Err(Error::Emit {
-            format: "INI",
-            reason: "the INI store is not implemented in crunch".into(),
-        }),
+        Format::Ini => {
+            Ok(stores::ini::emit(branches.first().map_or(&[], Vec::as_slice))?.into_bytes())
+        }
     }
 }
 
@@ -177,12 +206,12 @@ fn load(
     match format {
         Format::Yaml => {
             let mut branches = stores::yaml::read(input)?;
-            let metadata = stores::take_metadata(&mut branches).map(|v| stores::to_json(&v));
+            let metadata = stores::take_metadata(&mut branches)?.map(|v| stores::to_json(&v));
             Ok((branches, metadata))
         }
         Format::Json | Format::Binary => {
             let mut branches = vec![stores::json::read(input)?];
-            let metadata = stores::take_metadata(&mut branches).map(|v| stores::to_json(&v));
+            let metadata = stores::take_metadata(&mut branches)?.map(|v| stores::to_json(&v));
             Ok((branches, metadata))
         }
         Format::Dotenv => {
@@ -190,15 +219,17 @@ fn load(
             let metadata = stores::dotenv::take_metadata(&mut branch)?;
             Ok((vec![branch], metadata))
         }
-        Format::Ini => Err(Error::Syntax {
-            format: "INI",
-            reason: "the INI store is not implemented in crunch".into(),
-        }),
+        Format::Ini => {
+            let mut branch = stores::ini::read(input)?;
+            let metadata = stores::ini::take_metadata(&mut branch)?;
+            Ok((vec![branch], metadata))
+        }
     }
 }
 
 /// The encrypted file read by its store and written back as SOPS writes that store,
-/// metadata included where it stood: real SOPS output reads back to the same bytes.
+/// metadata included where it stood: real SOPS output reads back to the same bytes
+/// (but for the order of INI's `[sops]` keys, which SOPS writes in Go's map order).
 /// `indent` is the store's `indent` setting of `.sops.yaml` (`None`: SOPS's default, 4
 /// spaces for YAML and a tab for JSON).
 ///
@@ -209,9 +240,11 @@ pub fn reformat(input: &[u8], format: Format, indent: Option<usize>) -> Result<V
         Format::Yaml => {
             Ok(stores::yaml::emit(&stores::yaml::read(input)?, indent.unwrap_or(4)).into_bytes())
         }
-        _ => {
+        Format::Dotenv => Ok(stores::dotenv::emit(&stores::dotenv::read(input)?)?.into_bytes()),
+        Format::Ini => Ok(stores::ini::emit(&stores::ini::read(input)?)?.into_bytes()),
+        Format::Json | Format::Binary => {
             let unit = indent.map_or_else(|| "\t".to_owned(), |n| " ".repeat(n));
-            Ok(stores::json::emit(&stores::json::read(input)?, &unit).into_bytes())
+            Ok(stores::json::emit(&stores::json::read(input)?, &unit)?.into_bytes())
         }
     }
 }

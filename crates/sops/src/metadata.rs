@@ -95,6 +95,8 @@ impl Metadata {
                 .as_u64()
                 .and_then(|n| usize::try_from(n).ok())
                 .ok_or_else(|| malformed("`sops.shamir_threshold` is not a count"))?,
+            // mapstructure's weak typing: a string holds the number, an empty one is 0.
+            Some(Json::String(s)) if s.is_empty() => 0,
             Some(Json::String(s)) => s
                 .parse()
                 .map_err(|_| malformed("`sops.shamir_threshold` is not a count"))?,
@@ -103,8 +105,21 @@ impl Metadata {
         let mac_only_encrypted = match map.get("mac_only_encrypted") {
             None | Some(Json::Null) => false,
             Some(Json::Bool(b)) => *b,
-            Some(Json::String(s)) if s == "true" => true,
-            Some(Json::String(s)) if s == "false" || s.is_empty() => false,
+            // mapstructure's weak typing: Go's `strconv.ParseBool`, an empty string false.
+            Some(Json::String(s))
+                if matches!(s.as_str(), "1" | "t" | "T" | "TRUE" | "true" | "True") =>
+            {
+                true
+            }
+            Some(Json::String(s))
+                if matches!(
+                    s.as_str(),
+                    "" | "0" | "f" | "F" | "FALSE" | "false" | "False"
+                ) =>
+            {
+                false
+            }
+            Some(Json::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
             Some(_) => return Err(malformed("`sops.mac_only_encrypted` is not a boolean")),
         };
         let key_groups = key_groups(map)?;

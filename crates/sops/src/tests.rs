@@ -26,7 +26,7 @@ fn wrap_for_age(data_key: &[u8], recipient: &age::x25519::Recipient) -> String {
 fn mac(data_key: &[u8], plaintexts: &[&str], only_encrypted: bool) -> String {
     let mut hash = Sha512::new();
     if only_encrypted {
-        hash.update(super::tree::tests_support::MAC_ONLY_ENCRYPTED_INITIALIZATION);
+        hash.update(super::tree::mac_only_encrypted_initialization());
     }
     for p in plaintexts {
         hash.update(p.as_bytes());
@@ -66,7 +66,7 @@ impl AgeFixture {
         keys
     }
 
-    fn enc(&self, plain: &str, kind: &str, aad: &str) -> String {
+    fn enc(&self, plain: impl AsRef<[u8]>, kind: &str, aad: &str) -> String {
         encrypt(plain, kind, &self.data_key, aad)
     }
 
@@ -126,6 +126,7 @@ fn yaml_decrypts_and_prints_as_sops_does() {
         "# who owns this\nname: web\nreplicas: 3\nratio: 0.5\nenabled: true\nhosts:\n    - a.example\n    # second host\n    - b.example\ndata:\n    password: hunter2\nport_unencrypted: 8080\n"
     );
     assert_eq!(plain.data_key(), &f.data_key);
+    assert!(!format!("{plain:?}").contains("hunter2"));
     assert_eq!(
         plain.plaintext_values(),
         [
@@ -301,6 +302,40 @@ fn json_dotenv_and_binary_stores() {
     );
     let plain = decrypt(binary.as_bytes(), Format::Binary, &f.keys()).unwrap();
     assert_eq!(plain.emit(Format::Binary).unwrap(), b"raw bytes\n");
+
+    // A binary file that is not UTF-8 keeps its bytes (and its MAC): raw as binary,
+    // `!!binary` in YAML.
+    let raw: &[u8] = &[0xff, 0x00, 0xfe, b'k'];
+    let mut hash = Sha512::new();
+    hash.update(raw);
+    let hex: String = hash.finalize().iter().map(|b| format!("{b:02X}")).collect();
+    let binary = format!(
+        "{{\n\t\"data\": \"{}\",\n\t\"sops\": {{\n\t\t\"age\": [{{\"recipient\": \"{recipient}\", \"enc\": {}}}],\n\t\t\"lastmodified\": \"{LAST_MODIFIED}\",\n\t\t\"mac\": \"{}\",\n\t\t\"version\": \"3.10.2\"\n\t}}\n}}\n",
+        f.enc(raw, "str", "data:"),
+        serde_json::to_string(&wrapped).unwrap(),
+        f.enc(hex, "str", LAST_MODIFIED)
+    );
+    let plain = decrypt(binary.as_bytes(), Format::Binary, &f.keys()).unwrap();
+    assert_eq!(plain.emit(Format::Binary).unwrap(), raw);
+    assert_eq!(
+        plain.emit(Format::Yaml).unwrap(),
+        b"data: !!binary /wD+aw==\n"
+    );
+
+    // INI: a section comment (path `db:`), values under `section:key:`, the metadata
+    // flattened in `[sops]` with its line breaks escaped.
+    let ini = format!(
+        "; {}\n[db]\nuser = {}\npass_unencrypted = open\n\n[sops]\nage__list_0__map_enc = {}\nage__list_0__map_recipient = {recipient}\nlastmodified = {LAST_MODIFIED}\nmac = {}\n",
+        f.enc("credentials", "comment", "db:"),
+        f.enc("admin", "str", "db:user:"),
+        wrapped.replace('\n', "\\n"),
+        mac(&f.data_key, &["admin", "open"], false)
+    );
+    let plain = decrypt(ini.as_bytes(), Format::Ini, &f.keys()).unwrap();
+    assert_eq!(
+        plain.emit(Format::Ini).unwrap(),
+        b"; credentials\n[db]\nuser             = admin\npass_unencrypted = open\n"
+    );
 }
 
 #[test]
@@ -383,12 +418,27 @@ fn formats_by_path_and_marker() {
     assert_eq!(Format::for_path("a/.env"), Format::Dotenv);
     assert_eq!(Format::for_path("x.ini"), Format::Ini);
     assert_eq!(Format::for_path("config.txt"), Format::Binary);
+    // Suffixes, case-sensitive, as SOPS's FormatForPath tests them.
+    assert_eq!(Format::for_path("x.YAML"), Format::Binary);
+    assert_eq!(Format::for_path("plain.env"), Format::Dotenv);
     assert_eq!(Format::for_path("auth/.dockerconfigjson"), Format::Json);
     assert_eq!(
         Format::detect(b"K=v\nsops_mac=ENC[x]"),
         Some(Format::Dotenv)
     );
-    assert_eq!(Format::detect(b"{\"sops\": {}}"), Some(Format::Json));
+    assert_eq!(
+        Format::detect(b"{\"sops\": {\"mac\": \"ENC[x]\"}}"),
+        Some(Format::Json)
+    );
+    assert_eq!(
+        Format::detect(b"a: b\nsops:\n    mac: ENC[x]\n"),
+        Some(Format::Yaml)
+    );
+    assert_eq!(
+        Format::detect(b"note: '[sops]'\nsops:\n    mac: ENC[x]\n"),
+        Some(Format::Yaml)
+    );
+    assert_eq!(Format::Binary.marker(), Format::Json.marker());
     assert_eq!(Format::detect(b"[sops]\nmac = x"), Some(Format::Ini));
     assert_eq!(Format::detect(b"plain: text"), None);
 }
@@ -419,4 +469,186 @@ mod never_panics {
             let _ = decrypt(env.as_bytes(), Format::Dotenv, &Keys::new());
         }
     }
+}
+
+/// A throwaway GnuPG home (the machine's `gpg`, which the crunch machines carry), its
+/// agent stopped and the directory removed when dropped.
+struct GnupgHome {
+    dir: std::path::PathBuf,
+}
+
+impl GnupgHome {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("crunch-sops-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        GnupgHome { dir }
+    }
+
+    fn gpg(&self, args: &[&str], stdin: &[u8]) -> Vec<u8> {
+        use std::process::{Command, Stdio};
+        let mut child = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&self.dir)
+            .args(["--batch", "--quiet", "--pinentry-mode", "loopback"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gpg is part of the crunch machines (tools/test relies on it)");
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// A new key (Ed25519 with a Curve25519 subkey) and its fingerprint.
+    fn generate(&self, passphrase: &str) -> String {
+        self.gpg(
+            &[
+                "--passphrase",
+                passphrase,
+                "--quick-gen-key",
+                "crunch test <test@example.com>",
+                "future-default",
+                "default",
+                "never",
+            ],
+            b"",
+        );
+        let listing =
+            String::from_utf8(self.gpg(&["--with-colons", "--list-secret-keys"], b"")).unwrap();
+        listing
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:::::::::"))
+            .map(|f| f.trim_end_matches(':').to_owned())
+            .unwrap()
+    }
+}
+
+impl Drop for GnupgHome {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(&self.dir)
+            .args(["--kill", "gpg-agent"])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn pgp_data_keys_open_with_a_keyring_and_with_a_gnupg_home() {
+    let home = GnupgHome::new("pgp");
+    let fingerprint = home.generate("");
+    let data_key = [5u8; 32];
+    let armored = String::from_utf8(home.gpg(
+        &[
+            "--trust-model",
+            "always",
+            "--armor",
+            "--encrypt",
+            "-r",
+            &fingerprint,
+        ],
+        &data_key,
+    ))
+    .unwrap();
+    let file = format!(
+        "token: {}\nsops:\n    lastmodified: \"{LAST_MODIFIED}\"\n    mac: {}\n    pgp:\n        - created_at: \"{LAST_MODIFIED}\"\n          enc: |\n{}          fp: {fingerprint}\n    version: 3.10.2\n",
+        encrypt("t0k3n", "str", &data_key, "token:"),
+        mac(&data_key, &["t0k3n"], false),
+        block(&armored, "            ")
+    );
+
+    let mut gnupg = Keys::new();
+    gnupg.add_gnupg_home("GNUPGHOME", &home.dir, "gpg");
+    let plain = decrypt(file.as_bytes(), Format::Yaml, &gnupg).unwrap();
+    assert_eq!(plain.plaintext_values(), ["t0k3n"]);
+
+    let secret = home.gpg(
+        &[
+            "--passphrase",
+            "",
+            "--armor",
+            "--export-secret-keys",
+            &fingerprint,
+        ],
+        b"",
+    );
+    let mut keyring = Keys::new();
+    assert_eq!(keyring.add_pgp_keyring("secret.asc", &secret).unwrap(), 1);
+    let plain = decrypt(file.as_bytes(), Format::Yaml, &keyring).unwrap();
+    assert_eq!(plain.emit(Format::Yaml).unwrap(), b"token: t0k3n\n");
+
+    let err = decrypt(file.as_bytes(), Format::Yaml, &Keys::new()).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(&format!("encrypted for PGP 0x{fingerprint}")),
+        "{err}"
+    );
+}
+
+#[test]
+fn passphrase_protected_pgp_keys_are_refused_by_name() {
+    let home = GnupgHome::new("locked");
+    let fingerprint = home.generate("s3cret");
+    let secret = home.gpg(
+        &[
+            "--passphrase",
+            "s3cret",
+            "--armor",
+            "--export-secret-keys",
+            &fingerprint,
+        ],
+        b"",
+    );
+    let err = Keys::new()
+        .add_pgp_keyring("locked.asc", &secret)
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("protected by a passphrase"),
+        "{err}"
+    );
+}
+
+#[test]
+fn timestamps_are_go_times() {
+    // go-yaml v3 decodes a plain timestamp into a time.Time: SOPS encrypts it with type
+    // `time` (its MarshalText form) and hashes that form for the MAC, also when it stays
+    // plain; printed plain in YAML, quoted in JSON, to the second in dotenv.
+    let f = AgeFixture::new();
+    let body = format!(
+        "at: {}\nseen_unencrypted: 2024-02-03 04:05:06.5\n",
+        f.enc("2024-01-01T00:00:00Z", "time", "at:")
+    );
+    let mac = mac(
+        &f.data_key,
+        &["2024-01-01T00:00:00Z", "2024-02-03T04:05:06.5Z"],
+        false,
+    );
+    let file = format!("{body}{}", f.yaml_metadata(&mac, ""));
+    let plain = decrypt(file.as_bytes(), Format::Yaml, &f.keys()).unwrap();
+    assert_eq!(
+        plain.emit(Format::Yaml).unwrap(),
+        b"at: 2024-01-01T00:00:00Z\nseen_unencrypted: 2024-02-03T04:05:06.5Z\n"
+    );
+    assert_eq!(
+        plain.emit(Format::Json).unwrap(),
+        b"{\n\t\"at\": \"2024-01-01T00:00:00Z\",\n\t\"seen_unencrypted\": \"2024-02-03T04:05:06.5Z\"\n}\n"
+    );
+    assert_eq!(
+        plain.emit(Format::Dotenv).unwrap(),
+        b"at=2024-01-01T00:00:00Z\nseen_unencrypted=2024-02-03T04:05:06Z\n"
+    );
 }

@@ -11,9 +11,14 @@ use crate::metadata::Metadata;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {
     Str(String),
+    /// A string whose bytes are not UTF-8 (a binary file's content): Go strings hold
+    /// any bytes.
+    Bytes(Vec<u8>),
     Int(i64),
     Float(f64),
     Bool(bool),
+    /// A Go `time.Time` as its `MarshalText` form (RFC 3339 with nanoseconds).
+    Time(String),
     Null,
     Comment(Comment),
     Map(Vec<Item>),
@@ -45,21 +50,23 @@ pub(crate) struct Comment {
 pub(crate) fn to_bytes(value: &Value) -> Vec<u8> {
     match value {
         Value::Str(s) => s.as_bytes().to_vec(),
+        Value::Bytes(b) => b.clone(),
         Value::Int(i) => i.to_string().into_bytes(),
         Value::Float(f) => crunch_gostd::strconv::format_float(*f, 'f', -1, 64).into_bytes(),
         Value::Bool(true) => b"True".to_vec(),
         Value::Bool(false) => b"False".to_vec(),
+        Value::Time(t) => t.as_bytes().to_vec(),
         Value::Comment(c) => c.text.as_bytes().to_vec(),
         Value::Null | Value::Map(_) | Value::Seq(_) => Vec::new(),
     }
 }
 
-/// The SHA-512 of SOPS's `mac_only_encrypted` initialization, hashed first when only
-/// encrypted values count, so the two MACs of one tree differ.
-pub(crate) const MAC_ONLY_ENCRYPTED_INITIALIZATION: [u8; 32] = [
-    0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
-    0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
-];
+/// What SOPS hashes first when only encrypted values count (`mac_only_encrypted`), so
+/// the two MACs of one tree differ: its `MACOnlyEncryptedInitialization`, the SHA-256 of
+/// `sops`.
+pub(crate) fn mac_only_encrypted_initialization() -> [u8; 32] {
+    sha2::Sha256::digest(b"sops").into()
+}
 
 /// The decryption walk's state: the key, the metadata's selectors, the running MAC and
 /// the plaintext scalars seen.
@@ -74,7 +81,7 @@ impl<'a> Decryptor<'a> {
     pub(crate) fn new(key: &'a [u8], metadata: &'a Metadata) -> Self {
         let mut hash = Sha512::new();
         if metadata.mac_only_encrypted {
-            hash.update(MAC_ONLY_ENCRYPTED_INITIALIZATION);
+            hash.update(mac_only_encrypted_initialization());
         }
         Decryptor {
             key,
@@ -234,6 +241,14 @@ pub(crate) fn display_path(path: &[String]) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests_support {
-    pub(crate) use super::MAC_ONLY_ENCRYPTED_INITIALIZATION;
+mod tests {
+    #[test]
+    fn mac_only_encrypted_initialization_is_sops_constant() {
+        // The first and last bytes SOPS spells out in sops.go.
+        let init = super::mac_only_encrypted_initialization();
+        assert_eq!(
+            (init[0], init[1], init[30], init[31]),
+            (0x8a, 0x3f, 0x7d, 0x69)
+        );
+    }
 }

@@ -365,7 +365,7 @@ fn to_json(scalar: Scalar) -> Result<Value, Error> {
 }
 
 /// Go's `base64.StdEncoding.DecodeString`: padded standard alphabet, line breaks ignored.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let symbols: Vec<u8> = text
         .bytes()
         .filter(|b| !matches!(b, b'\r' | b'\n'))

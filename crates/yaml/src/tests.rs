@@ -483,6 +483,42 @@ mod v3_tree {
     }
 
     #[test]
+    fn a_hash_inside_a_block_scalar_is_text() {
+        round_trip(
+            "m: |\n    block # not a comment\n    # nor this\nn: x # this is\n",
+            4,
+        );
+        let docs = tree::read("m: |\n  a # b\nn: x\n").unwrap();
+        let Kind::Mapping(entries) = &docs[0].kind else {
+            panic!()
+        };
+        assert!(
+            entries
+                .iter()
+                .all(|(k, v)| k.line_comment.is_empty() && v.line_comment.is_empty())
+        );
+    }
+
+    #[test]
+    fn the_first_comment_after_a_sequence_is_its_foot() {
+        // As go-yaml v3 reads it (sops 3.11 moves such a comment into the list): the
+        // first comment line after the last item belongs to the sequence however little
+        // it is indented; a later, shallower line goes to the enclosing mapping.
+        let docs = tree::read("a:\n    c:\n        - x\n    # first\n  # second\nd: 1\n").unwrap();
+        let Kind::Mapping(top) = &docs[0].kind else {
+            panic!()
+        };
+        let Kind::Mapping(a) = &top[0].1.kind else {
+            panic!()
+        };
+        let Kind::Sequence(items) = &a[0].1.kind else {
+            panic!()
+        };
+        assert_eq!(items[0].foot_comment, "# first");
+        assert_eq!(top[0].0.foot_comment, "# second");
+    }
+
+    #[test]
     fn documents_are_separated_by_dashes() {
         round_trip("a: 1\n---\nb: 2\n", 4);
     }
@@ -498,10 +534,18 @@ mod v3_tree {
             (Node::string("big"), Node::float(1e21)),
             (Node::string("text"), Node::string("two\nlines")),
             (Node::string("plain"), Node::string("a b: c")),
+            (Node::string("at"), Node::time("2024-01-01T00:00:00Z")),
+            (Node::string("merge"), Node::string("<<")),
+            (
+                Node::string("long"),
+                Node::string(
+                    "v3 sets no line width, so a long plain scalar like this one stays on one line however far it goes past the eightieth column",
+                ),
+            ),
         ])];
         assert_eq!(
             tree::write(&docs, 4),
-            "\"n\": \"yes\"\nwhen: \"2024-01-01T00:00:00Z\"\nempty: \"\"\nnum: \"0755\"\nfloat: 1\nbig: 1e+21\ntext: |-\n    two\n    lines\nplain: 'a b: c'\n"
+            "\"n\": \"yes\"\nwhen: \"2024-01-01T00:00:00Z\"\nempty: \"\"\nnum: \"0755\"\nfloat: 1\nbig: 1e+21\ntext: |-\n    two\n    lines\nplain: 'a b: c'\nat: 2024-01-01T00:00:00Z\nmerge: !!merge <<\nlong: v3 sets no line width, so a long plain scalar like this one stays on one line however far it goes past the eightieth column\n"
         );
     }
 
@@ -528,7 +572,7 @@ mod v3_tree {
                 Decoded::Str("yes".into()),
                 Decoded::Null,
                 Decoded::Str("1".into()),
-                Decoded::Str("2001-12-14".into()),
+                Decoded::Timestamp("2001-12-14T00:00:00Z".into()),
                 Decoded::Float(2.0),
             ]
         );

@@ -92,7 +92,13 @@ pub enum Decoded {
     Uint(u64),
     /// A float.
     Float(f64),
-    /// Anything else, timestamps included (v3 keeps them strings in `interface{}`).
+    /// A timestamp (plain, or tagged `!!timestamp`), which v3 decodes into a Go
+    /// `time.Time`: here its `MarshalText` form (RFC 3339 with nanoseconds, trailing zeros
+    /// trimmed, `Z` for UTC).
+    Timestamp(String),
+    /// A `!!binary` scalar's decoded bytes (a Go string holding them).
+    Binary(Vec<u8>),
+    /// Anything else.
     Str(String),
 }
 
@@ -104,9 +110,15 @@ impl Scalar {
     /// and values that do not fit their explicit tag.
     pub fn decode(&self) -> Result<Decoded, String> {
         let resolved = match self.tag.as_deref() {
-            Some("!!str" | "!") => return Ok(Decoded::Str(self.text.clone())),
+            Some("!!binary") => {
+                return crate::decode::decode_base64(&self.text)
+                    .map(Decoded::Binary)
+                    .ok_or_else(|| "!!binary value contains invalid base64 data".to_owned());
+            }
+            // `!!merge` decodes to the text (`<<`) into `interface{}`.
+            Some("!!str" | "!" | "!!merge") => return Ok(Decoded::Str(self.text.clone())),
             None if self.style != Style::Plain => return Ok(Decoded::Str(self.text.clone())),
-            None | Some("!!int" | "!!float" | "!!bool" | "!!null") => {
+            None | Some("!!int" | "!!float" | "!!bool" | "!!null" | "!!timestamp") => {
                 resolve(&self.text, Dialect::GoYamlV3)
             }
             Some(other) => return Err(format!("unsupported tag {other} on {:?}", self.text)),
@@ -117,9 +129,8 @@ impl Scalar {
             Resolved::Int(i) => Decoded::Int(i),
             Resolved::Uint(u) => Decoded::Uint(u),
             Resolved::Float(f) => Decoded::Float(f),
-            Resolved::Merge | Resolved::Timestamp(_) | Resolved::Str => {
-                Decoded::Str(self.text.clone())
-            }
+            Resolved::Timestamp(stamp) => Decoded::Timestamp(stamp.rfc3339()),
+            Resolved::Merge | Resolved::Str => Decoded::Str(self.text.clone()),
         };
         let fits = matches!(
             (self.tag.as_deref(), &decoded),
@@ -131,6 +142,7 @@ impl Scalar {
                 )
                 | (Some("!!bool"), Decoded::Bool(_))
                 | (Some("!!null"), Decoded::Null)
+                | (Some("!!timestamp"), Decoded::Timestamp(_))
         );
         if fits {
             // `!!float 1` is a float in Go.
@@ -171,9 +183,18 @@ impl Node {
 
     /// A string as go-yaml v3's encoder writes a Go `string` (`stringv`): literal when
     /// it holds a line break, double-quoted when plain would read back as another type
-    /// (YAML 1.1 booleans and base-60 floats included), plain otherwise.
+    /// (YAML 1.1 booleans and base-60 floats included), plain otherwise; `<<` as SOPS
+    /// 3.11 prints it, `!!merge <<`.
     #[must_use]
     pub fn string(s: &str) -> Node {
+        // `<<` comes back from v3's encoder as a plain merge key with its tag written.
+        if s == "<<" {
+            return Node::built(Kind::Scalar(Scalar {
+                text: s.to_owned(),
+                style: Style::Plain,
+                tag: Some("!!merge".to_owned()),
+            }));
+        }
         let plain_is_string = matches!(resolve(s, Dialect::GoYamlV3), Resolved::Str)
             && !is_base60_float(s)
             && !is_old_bool(s);
@@ -207,6 +228,40 @@ impl Node {
             other => other.to_owned(),
         };
         Node::plain(text)
+    }
+
+    /// A Go string whose bytes are not UTF-8, given as its standard base64: v3 writes it
+    /// tagged `!!binary`, the base64 cut into lines of 70 (each ending with a break, so a
+    /// literal block) once it is 70 characters or longer.
+    #[must_use]
+    pub fn binary(base64: &str) -> Node {
+        const LINE: usize = 70;
+        let text = if base64.len() < LINE {
+            base64.to_owned()
+        } else {
+            let mut wrapped = String::with_capacity(base64.len() + base64.len() / LINE + 1);
+            for chunk in base64.as_bytes().chunks(LINE) {
+                wrapped.push_str(&String::from_utf8_lossy(chunk));
+                wrapped.push('\n');
+            }
+            wrapped
+        };
+        let style = if text.contains('\n') {
+            Style::Literal
+        } else {
+            Style::Plain
+        };
+        Node::built(Kind::Scalar(Scalar {
+            text,
+            style,
+            tag: Some("!!binary".to_owned()),
+        }))
+    }
+
+    /// A Go `time.Time`, given as its RFC 3339 text: v3 writes it plain.
+    #[must_use]
+    pub fn time(rfc3339: &str) -> Node {
+        Node::plain(rfc3339.to_owned())
     }
 
     /// A Go `bool`.
@@ -276,7 +331,8 @@ pub fn read(text: &str) -> Result<Vec<Node>, Error> {
 }
 
 /// Writes documents as go-yaml v3's `Encoder` with `SetIndent(indent)` writes them (`---`
-/// between documents, comments where v3 puts them).
+/// between documents, comments where v3 puts them, a scalar's tag where dropping it
+/// would change what the text reads as).
 #[must_use]
 pub fn write(docs: &[Node], indent: usize) -> String {
     emit::v3::write(docs, indent)
@@ -286,9 +342,17 @@ pub fn write(docs: &[Node], indent: usize) -> String {
 /// already failed billion-laughs inputs while composing).
 const MAX_ALIAS_DEPTH: usize = 64;
 
-/// The internal tree as public nodes, with positions; the start and end of every scalar
-/// go to `spans` (a comment never starts inside one).
-fn convert(node: &Rc<compose::Node>, depth: usize, spans: &mut Vec<(Position, Position)>) -> Node {
+/// Where a scalar sits in the text: a comment never starts inside one.
+struct Span {
+    start: Position,
+    end: Position,
+    /// A block scalar (`|`, `>`) starts at its first content line, below its header.
+    block: bool,
+}
+
+/// The internal tree as public nodes, with positions; every scalar's span goes to
+/// `spans`.
+fn convert(node: &Rc<compose::Node>, depth: usize, spans: &mut Vec<Span>) -> Node {
     let kind = match &node.kind {
         NodeKind::Alias(target) if depth < MAX_ALIAS_DEPTH => {
             let mut expanded = convert(target, depth + 1, &mut Vec::new());
@@ -304,7 +368,13 @@ fn convert(node: &Rc<compose::Node>, depth: usize, spans: &mut Vec<(Position, Po
         NodeKind::Scalar {
             value, style, tag, ..
         } => {
-            spans.push((node.position, node.end));
+            spans.push(Span {
+                start: node.position,
+                end: node.end,
+                // An empty block scalar covers no line.
+                block: matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && !value.is_empty(),
+            });
             Kind::Scalar(Scalar {
                 text: value.clone(),
                 style: match style {
@@ -354,19 +424,21 @@ struct Comment {
 
 /// Finds the comments: a `#` at the start of a line or after a blank, outside every
 /// scalar (the lines a multi-line scalar covers hold none).
-fn scan_comments(text: &str, spans: &[(Position, Position)]) -> Vec<Comment> {
+fn scan_comments(text: &str, spans: &[Span]) -> Vec<Comment> {
     let mut covered = std::collections::HashSet::new();
     let mut ends_on_line: std::collections::HashMap<usize, usize> =
         std::collections::HashMap::new();
-    for (start, end) in spans {
+    for Span { start, end, block } in spans {
+        if *block {
+            covered.insert(start.line);
+        }
         for line in start.line + 1..end.line {
             covered.insert(line);
         }
-        if end.line > start.line {
-            // A block scalar's span ends at the start of the line after it.
-            if end.column > 1 {
-                covered.insert(end.line);
-            }
+        // A block scalar's span ends at the start of the line after it (or within its
+        // last line at the end of the text); a quoted one may end before a comment.
+        if *block && end.line > start.line && end.column > 1 {
+            covered.insert(end.line);
         }
         if end.line == start.line || end.column > 1 {
             let last = ends_on_line.entry(end.line).or_insert(0);
@@ -412,22 +484,35 @@ struct Entry {
     line: usize,
     /// The node (key or item) that takes head and foot comments.
     path: Vec<Step>,
-    /// Its collection's column and path, then the enclosing ones up to the root.
-    containers: Vec<(usize, Vec<Step>)>,
+    /// Its collection, then the enclosing ones up to the root.
+    containers: Vec<Container>,
+}
+
+/// A collection comments can be the foot of.
+#[derive(Debug, Clone)]
+struct Container {
+    /// The column of its keys or items.
+    column: usize,
+    path: Vec<Step>,
+    sequence: bool,
 }
 
 fn collect_entries(
     node: &Node,
     document: usize,
     path: &mut Vec<Step>,
-    containers: &mut Vec<(usize, Vec<Step>)>,
+    containers: &mut Vec<Container>,
     entries: &mut Vec<Entry>,
     scalars: &mut Vec<(usize, usize, Vec<Step>)>,
 ) {
     match &node.kind {
         Kind::Scalar(_) => scalars.push((document, node.line, path.clone())),
         Kind::Sequence(items) => {
-            containers.push((node.column, path.clone()));
+            containers.push(Container {
+                column: node.column,
+                path: path.clone(),
+                sequence: true,
+            });
             for (i, item) in items.iter().enumerate() {
                 path.push(Step::Item(i));
                 entries.push(Entry {
@@ -443,7 +528,11 @@ fn collect_entries(
         }
         Kind::Mapping(pairs) => {
             let column = pairs.first().map_or(node.column, |(k, _)| k.column);
-            containers.push((column, path.clone()));
+            containers.push(Container {
+                column,
+                path: path.clone(),
+                sequence: false,
+            });
             for (i, (key, value)) in pairs.iter().enumerate() {
                 path.push(Step::Key(i));
                 entries.push(Entry {
@@ -476,12 +565,12 @@ fn node_at<'a>(node: &'a mut Node, path: &[Step]) -> Option<&'a mut Node> {
     node_at(child, rest)
 }
 
-/// The last key or item of the collection at `path`.
-fn last_entry_path(root: &mut Node, path: &[Step]) -> Option<Vec<Step>> {
+/// The last key or item of the collection at `path` that starts before `line`.
+fn last_entry_path(root: &mut Node, path: &[Step], line: usize) -> Option<Vec<Step>> {
     let node = node_at(root, path)?;
     let step = match &node.kind {
-        Kind::Sequence(items) => Step::Item(items.len().checked_sub(1)?),
-        Kind::Mapping(pairs) => Step::Key(pairs.len().checked_sub(1)?),
+        Kind::Sequence(items) => Step::Item(items.iter().rposition(|item| item.line < line)?),
+        Kind::Mapping(pairs) => Step::Key(pairs.iter().rposition(|(key, _)| key.line < line)?),
         Kind::Scalar(_) => return None,
     };
     let mut last = path.to_vec();
@@ -513,6 +602,9 @@ fn attach(docs: &mut [Node], comments: &[Comment]) {
     // Which document a line belongs to: the last one starting at or before it.
     let starts: Vec<usize> = docs.iter().map(|d| d.line).collect();
     let document_of = |line: usize| starts.iter().rposition(|&s| s <= line).unwrap_or(0);
+    // The comment lines after one key or item so far: that entry's line, the first
+    // line's column, and the container the first line went to.
+    let mut run: Option<(usize, usize, usize)> = None;
     for comment in comments {
         let document = document_of(comment.line);
         let Some(doc) = docs.get_mut(document) else {
@@ -534,18 +626,38 @@ fn attach(docs: &mut [Node], comments: &[Comment]) {
         let previous = entries
             .iter()
             .rfind(|e| e.document == document && e.line < comment.line);
-        let next_column = next.and_then(|e| e.containers.first()).map(|(c, _)| *c);
+        let next_column = next.and_then(|e| e.containers.first()).map(|c| c.column);
         match (previous, next) {
             (Some(previous), _) if next_column.is_none_or(|c| comment.column > c) => {
                 // Deeper than what follows: the foot of the innermost collection the
-                // comment is indented into.
-                let container = previous
+                // comment is indented into; but go-yaml v3 gives the first comment after
+                // a sequence's last item to that sequence however little it is indented
+                // (and the lines after it that are indented as far).
+                let chosen = match run {
+                    Some((line, first_column, index))
+                        if line == previous.line && comment.column >= first_column =>
+                    {
+                        Some(index)
+                    }
+                    Some((line, _, index)) if line == previous.line => previous.containers
+                        [index + 1..]
+                        .iter()
+                        .position(|c| c.column <= comment.column)
+                        .map(|i| i + index + 1),
+                    _ if previous.containers.first().is_some_and(|c| c.sequence) => Some(0),
+                    _ => previous
+                        .containers
+                        .iter()
+                        .position(|c| c.column <= comment.column),
+                }
+                .unwrap_or(previous.containers.len().saturating_sub(1));
+                if run.is_none_or(|(line, _, _)| line != previous.line) {
+                    run = Some((previous.line, comment.column, chosen));
+                }
+                if let Some(node) = previous
                     .containers
-                    .iter()
-                    .find(|(column, _)| *column <= comment.column)
-                    .or(previous.containers.last());
-                if let Some(node) = container
-                    .and_then(|(_, path)| last_entry_path(doc, path))
+                    .get(chosen)
+                    .and_then(|c| last_entry_path(doc, &c.path, comment.line))
                     .and_then(|path| node_at(doc, &path))
                 {
                     append_comment(&mut node.foot_comment, &comment.text);

@@ -3,6 +3,7 @@
 
 use serde_json::Value as Json;
 
+use super::flatten;
 use crate::error::Error;
 use crate::tree::{Comment, Item, Key, Value};
 
@@ -37,98 +38,23 @@ pub(crate) fn read(input: &[u8]) -> Result<Vec<Item>, Error> {
 }
 
 /// Takes the `sops_…` entries out of the branch and unflattens them into the metadata
-/// mapping (`__map_` and `__list_` separate the levels).
+/// mapping.
 pub(crate) fn take_metadata(branch: &mut Vec<Item>) -> Result<Option<Json>, Error> {
-    let mut found = false;
-    let mut root = Json::Object(serde_json::Map::new());
+    let mut entries = Vec::new();
     let mut kept = Vec::with_capacity(branch.len());
     for item in branch.drain(..) {
-        let flat = match &item.key {
-            Key::Str(k) => k.strip_prefix("sops_").map(str::to_owned),
-            Key::Comment(_) => None,
-        };
-        let Some(flat) = flat else {
-            kept.push(item);
-            continue;
-        };
-        found = true;
-        let value = match item.value {
-            Value::Str(s) => Json::String(s),
-            _ => Json::Null,
-        };
-        place(&mut root, &tokenize(&flat), value)?;
+        match (&item.key, &item.value) {
+            (Key::Str(k), Value::Str(v)) if k.starts_with("sops_") => {
+                entries.push((k["sops_".len()..].to_owned(), v.clone()));
+            }
+            _ => kept.push(item),
+        }
     }
     *branch = kept;
-    Ok(found.then_some(root))
-}
-
-#[derive(Debug)]
-enum Token {
-    Map(String),
-    List(usize),
-}
-
-fn tokenize(path: &str) -> Vec<Token> {
-    const MAP: &str = "__map_";
-    const LIST: &str = "__list_";
-    let mut tokens = Vec::new();
-    let mut rest = path;
-    let mut kind = None::<bool>;
-    loop {
-        let next_map = rest.find(MAP);
-        let next_list = rest.find(LIST);
-        let (end, next) = match (next_map, next_list) {
-            (Some(m), Some(l)) if l < m => (l, Some(false)),
-            (Some(m), _) => (m, Some(true)),
-            (None, Some(l)) => (l, Some(false)),
-            (None, None) => (rest.len(), None),
-        };
-        let part = &rest[..end];
-        tokens.push(match kind {
-            Some(false) => Token::List(part.parse().unwrap_or(0)),
-            _ => Token::Map(part.to_owned()),
-        });
-        match next {
-            Some(is_map) => {
-                rest = &rest[end + if is_map { MAP.len() } else { LIST.len() }..];
-                kind = Some(is_map);
-            }
-            None => return tokens,
-        }
+    if entries.is_empty() {
+        return Ok(None);
     }
-}
-
-fn place(root: &mut Json, path: &[Token], value: Json) -> Result<(), Error> {
-    let mismatch = || Error::Metadata("flattened metadata keys do not form a tree".into());
-    let Some((first, rest)) = path.split_first() else {
-        *root = value;
-        return Ok(());
-    };
-    let child = match first {
-        Token::Map(key) => {
-            if root.is_null() {
-                *root = Json::Object(serde_json::Map::new());
-            }
-            root.as_object_mut()
-                .ok_or_else(mismatch)?
-                .entry(key.clone())
-                .or_insert(Json::Null)
-        }
-        Token::List(index) => {
-            if root.is_null() {
-                *root = Json::Array(Vec::new());
-            }
-            let list = root.as_array_mut().ok_or_else(mismatch)?;
-            if *index > 4096 {
-                return Err(mismatch());
-            }
-            if list.len() <= *index {
-                list.resize(index + 1, Json::Null);
-            }
-            &mut list[*index]
-        }
-    };
-    place(child, rest, value)
+    flatten::unflatten(&entries).map(Some)
 }
 
 /// The plaintext as SOPS's dotenv store writes it.
@@ -176,8 +102,11 @@ pub(crate) fn val_to_string(value: &Value) -> String {
             }
         }
         Value::Bool(b) => b.to_string(),
+        // `t.Format(time.RFC3339)`: seconds only.
+        Value::Time(t) => crate::metadata::reformat_rfc3339(t).unwrap_or_else(|| t.clone()),
         Value::Int(i) => i.to_string(),
         Value::Str(s) => s.clone(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         Value::Null => "<nil>".to_owned(),
         Value::Comment(c) => format!("{{{} {}}}", c.text, c.inline),
         Value::Map(_) | Value::Seq(_) => String::new(),

@@ -43,20 +43,49 @@ pub(crate) fn read(input: &[u8]) -> Result<Vec<Item>, Error> {
     }
 }
 
-/// `json.Marshal` of a scalar.
-fn scalar(value: &Value) -> String {
+/// `json.Marshal` of a scalar; Go refuses non-finite floats.
+fn scalar(value: &Value) -> Result<String, Error> {
+    if let Value::Float(f) = value {
+        crunch_gostd::json::format_float(*f).map_err(|e| Error::Emit {
+            format: "JSON",
+            reason: e.to_string(),
+        })?;
+    }
     let json = match value {
-        Value::Str(s) => Json::String(s.clone()),
+        // `json.Marshal` of a `time.Time` is its RFC 3339 text, quoted.
+        Value::Str(s) | Value::Time(s) => Json::String(s.clone()),
+        Value::Bytes(b) => return Ok(invalid_utf8_string(b)),
         Value::Int(i) => Json::from(*i),
         Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         Value::Bool(b) => Json::Bool(*b),
         _ => Json::Null,
     };
-    crunch_yaml::to_go_json(&json, crunch_yaml::JsonStyle::Compact)
+    Ok(crunch_yaml::to_go_json(
+        &json,
+        crunch_yaml::JsonStyle::Compact,
+    ))
+}
+
+/// `json.Marshal` of a Go string holding bytes that are not UTF-8: the valid runs as
+/// usual, each invalid byte as the escape `\ufffd`.
+fn invalid_utf8_string(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        let valid = crunch_yaml::to_go_json(
+            &Json::String(chunk.valid().to_owned()),
+            crunch_yaml::JsonStyle::Compact,
+        );
+        out.push_str(&valid[1..valid.len() - 1]);
+        for _ in chunk.invalid() {
+            out.push_str("\\ufffd");
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// SOPS's `encodeValue`: comments skipped, keys and scalars as `json.Marshal` writes them.
-pub(crate) fn encode(value: &Value, out: &mut String) {
+pub(crate) fn encode(value: &Value, out: &mut String) -> Result<(), Error> {
     match value {
         Value::Map(items) => {
             out.push('{');
@@ -67,9 +96,9 @@ pub(crate) fn encode(value: &Value, out: &mut String) {
                     out.push(',');
                 }
                 first = false;
-                out.push_str(&scalar(&Value::Str(key.clone())));
+                out.push_str(&scalar(&Value::Str(key.clone()))?);
                 out.push_str(": ");
-                encode(&item.value, out);
+                encode(&item.value, out)?;
             }
             out.push('}');
         }
@@ -81,12 +110,13 @@ pub(crate) fn encode(value: &Value, out: &mut String) {
                     out.push(',');
                 }
                 first = false;
-                encode(item, out);
+                encode(item, out)?;
             }
             out.push(']');
         }
-        other => out.push_str(&scalar(other)),
+        other => out.push_str(&scalar(other)?),
     }
+    Ok(())
 }
 
 /// Go's `json.Indent(dst, src, "", indent)` for valid compact-ish JSON: a line per
@@ -154,12 +184,12 @@ pub(crate) fn indent(src: &str, unit: &str) -> String {
 
 /// The plaintext as SOPS's JSON store writes it, indented by `unit` (SOPS's default is
 /// a tab).
-pub(crate) fn emit(branch: &[Item], unit: &str) -> String {
+pub(crate) fn emit(branch: &[Item], unit: &str) -> Result<String, Error> {
     let mut compact = String::new();
-    encode(&Value::Map(branch.to_vec()), &mut compact);
+    encode(&Value::Map(branch.to_vec()), &mut compact)?;
     let mut out = indent(&compact, unit);
     out.push('\n');
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -170,8 +200,25 @@ mod tests {
     fn written_as_sops_writes_json() {
         let branch = read(br#"{"b": 1, "a": [1.5, true, "x<y"], "e": {}, "l": []}"#).unwrap();
         assert_eq!(
-            emit(&branch, "\t"),
+            emit(&branch, "\t").unwrap(),
             "{\n\t\"b\": 1,\n\t\"a\": [\n\t\t1.5,\n\t\ttrue,\n\t\t\"x\\u003cy\"\n\t],\n\t\"e\": {},\n\t\"l\": []\n}\n"
+        );
+        let bytes = vec![Item {
+            key: Key::Str("b".into()),
+            value: Value::Bytes(vec![b'<', 0xff, b'a', 0xe2, 0x82]),
+        }];
+        assert_eq!(
+            emit(&bytes, "\t").unwrap(),
+            "{\n\t\"b\": \"\\u003c\\ufffda\\ufffd\\ufffd\"\n}\n"
+        );
+        // A YAML `.inf` cannot be written as JSON, as in Go.
+        let inf = vec![Item {
+            key: Key::Str("x".into()),
+            value: Value::Float(f64::INFINITY),
+        }];
+        assert_eq!(
+            emit(&inf, "\t").unwrap_err().to_string(),
+            "cannot write the plaintext as JSON: json: unsupported value: +Inf"
         );
     }
 }

@@ -1,6 +1,8 @@
 //! SOPS's YAML store (`stores/yaml/store.go`): go-yaml v3 nodes to the tree, comments
 //! included as tree items, and back to nodes written with `SetIndent(4)`.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use crunch_yaml::tree::{self, Decoded, Kind, Node};
 
 use crate::error::Error;
@@ -49,6 +51,11 @@ fn scalar(node: &Node) -> Result<Value, Error> {
             )));
         }
         Decoded::Float(f) => Value::Float(f),
+        Decoded::Timestamp(t) => Value::Time(t),
+        Decoded::Binary(b) => match String::from_utf8(b) {
+            Ok(text) => Value::Str(text),
+            Err(e) => Value::Bytes(e.into_bytes()),
+        },
         Decoded::Str(s) => Value::Str(s),
     })
 }
@@ -127,10 +134,38 @@ fn branch(node: &Node, mut items: Vec<Item>, handled: bool) -> Result<Vec<Item>,
     Ok(items)
 }
 
+/// go-yaml v3 decoding into a Go map refuses a key repeated in one mapping; SOPS first
+/// decodes the (first) document so.
+fn check_unique_keys(node: &Node) -> Result<(), Error> {
+    match &node.kind {
+        Kind::Scalar(_) => Ok(()),
+        Kind::Sequence(items) => items.iter().try_for_each(check_unique_keys),
+        Kind::Mapping(pairs) => {
+            for (i, (key, value)) in pairs.iter().enumerate() {
+                if let Kind::Scalar(k) = &key.kind
+                    && let Some((earlier, _)) = pairs[..i]
+                        .iter()
+                        .find(|(e, _)| matches!(&e.kind, Kind::Scalar(s) if s.text == k.text))
+                {
+                    return Err(syntax(format!(
+                        "line {}: mapping key {:?} already defined at line {}",
+                        key.line, k.text, earlier.line
+                    )));
+                }
+                check_unique_keys(value)?;
+            }
+            Ok(())
+        }
+    }
+}
+
 /// Reads every document into a branch.
 pub(crate) fn read(input: &[u8]) -> Result<Vec<Vec<Item>>, Error> {
     let text = std::str::from_utf8(input).map_err(|_| syntax("the file is not UTF-8"))?;
     let docs = tree::read(text).map_err(|e| syntax(e.to_string()))?;
+    if let Some(first) = docs.first() {
+        check_unique_keys(first)?;
+    }
     docs.iter()
         .map(|doc| branch(doc, Vec::new(), false))
         .collect()
@@ -171,9 +206,11 @@ fn to_node(value: &Value) -> Node {
         Value::Map(items) => mapping(items),
         Value::Seq(items) => sequence(items),
         Value::Str(s) => Node::string(s),
+        Value::Bytes(b) => Node::binary(&STANDARD.encode(b)),
         Value::Int(i) => Node::int(*i),
         Value::Float(f) => Node::float(*f),
         Value::Bool(b) => Node::bool(*b),
+        Value::Time(t) => Node::time(t),
         Value::Null => Node::null(),
         Value::Comment(c) => Node::string(&c.text),
     }

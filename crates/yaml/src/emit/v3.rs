@@ -8,6 +8,8 @@
 
 use super::analyze::Analysis;
 use super::writer::Writer;
+use crate::Dialect;
+use crate::resolve::{Resolved, resolve};
 use crate::tree::{Kind, Node, Style};
 
 /// Prints documents as go-yaml v3's `Encoder` with `SetIndent(indent)`.
@@ -57,11 +59,35 @@ enum Event {
     Scalar {
         value: String,
         style: Style,
+        /// An explicit tag to write (`!!merge`), in short form.
+        tag: Option<String>,
         head: String,
         line: String,
         foot: String,
         tail: String,
     },
+}
+
+/// The tag `encoder.node` keeps: none where dropping it changes nothing (a quoted
+/// `!!str`, or the tag the plain text resolves to anyway), except `!!merge`, which v3
+/// (as SOPS 3.11 runs it) writes out for a `<<` value.
+fn written_tag(scalar: &crate::tree::Scalar) -> Option<String> {
+    let tag = scalar.tag.as_deref()?;
+    let quoted = matches!(
+        scalar.style,
+        Style::SingleQuoted | Style::DoubleQuoted | Style::Literal | Style::Folded
+    );
+    let implicit = match resolve(&scalar.text, Dialect::GoYamlV3) {
+        Resolved::Null => "!!null",
+        Resolved::Bool(_) => "!!bool",
+        Resolved::Int(_) | Resolved::Uint(_) => "!!int",
+        Resolved::Float(_) => "!!float",
+        Resolved::Merge => "!!merge",
+        Resolved::Timestamp(_) => "!!timestamp",
+        Resolved::Str => "!!str",
+    };
+    let redundant = (tag == "!!str" && quoted) || (!quoted && tag == implicit && tag != "!!merge");
+    (!redundant).then(|| tag.to_owned())
 }
 
 /// go-yaml v3's `encoder.node` for the node kinds a tree holds.
@@ -75,6 +101,7 @@ fn push_node(events: &mut Vec<Event>, node: &Node, tail: String) {
             events.push(Event::Scalar {
                 value: scalar.text.clone(),
                 style,
+                tag: written_tag(scalar),
                 head: node.head_comment.clone(),
                 line: node.line_comment.clone(),
                 foot: node.foot_comment.clone(),
@@ -311,8 +338,10 @@ impl Emitter {
     fn node(&mut self, event: &Event, rest: &[Event], context: Context) -> State {
         self.simple_key = context == Context::SimpleKey;
         match event {
-            Event::Scalar { value, style, .. } => {
-                self.scalar(value, *style);
+            Event::Scalar {
+                value, style, tag, ..
+            } => {
+                self.scalar(value, *style, tag.as_deref());
                 self.pop_state()
             }
             Event::SequenceStart { .. } => {
@@ -338,7 +367,7 @@ impl Emitter {
     }
 
     /// `select_scalar_style` and `process_scalar`.
-    fn scalar(&mut self, value: &str, requested: Style) {
+    fn scalar(&mut self, value: &str, requested: Style, tag: Option<&str>) {
         let analysis = Analysis::of(value);
         let mut style = requested;
         if self.simple_key && analysis.multiline {
@@ -356,6 +385,10 @@ impl Emitter {
             && (!analysis.block_allowed || self.simple_key)
         {
             style = Style::DoubleQuoted;
+        }
+        if let Some(tag) = tag {
+            // `process_tag`: the tag, then the scalar after a space.
+            self.w.write_indicator(tag, true, false, false);
         }
         self.w.increase_indent_v3(true, false);
         let allow_breaks = !self.simple_key;
@@ -420,7 +453,10 @@ enum Context {
 /// `check_simple_key`: a one-line scalar of at most 128 bytes, or an empty collection.
 fn is_simple_key(event: &Event, rest: &[Event]) -> bool {
     match event {
-        Event::Scalar { value, .. } => !Analysis::of(value).multiline && value.len() <= 128,
+        Event::Scalar { value, tag, .. } => {
+            !Analysis::of(value).multiline
+                && value.len() + tag.as_ref().map_or(0, String::len) <= 128
+        }
         Event::SequenceStart { .. } => matches!(rest.first(), Some(Event::SequenceEnd { .. })),
         Event::MappingStart { .. } => matches!(rest.first(), Some(Event::MappingEnd { .. })),
         _ => false,

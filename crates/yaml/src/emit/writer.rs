@@ -3,7 +3,8 @@
 
 use super::analyze::{is_break, is_printable};
 
-/// libyaml's `best_indent` as go-yaml v2 sets it, and `best_width` as v2 and v3 set it.
+/// libyaml's `best_indent` and `best_width` as go-yaml v2 sets them (v3's encoder sets
+/// no width: `best_width` stays -1, unlimited, so v3 never folds a line).
 const INDENT: i32 = 2;
 const WIDTH: usize = 80;
 
@@ -22,6 +23,8 @@ pub(crate) struct Writer {
     best_indent: i32,
     /// go-yaml v3's indentation rules (see [`Writer::increase_indent_v3`]) and comments.
     v3: bool,
+    /// libyaml's `best_width`: where long scalars fold.
+    best_width: usize,
     /// go-yaml v3's `foot_indent`: after a foot comment, the next line at this indent is
     /// preceded by a blank line.
     foot_indent: i32,
@@ -37,6 +40,7 @@ impl Default for Writer {
             whitespace: true,
             indention: true,
             best_indent: INDENT,
+            best_width: WIDTH,
             v3: false,
             foot_indent: -1,
         }
@@ -52,6 +56,7 @@ impl Writer {
             .unwrap_or(INDENT);
         Writer {
             best_indent,
+            best_width: usize::MAX,
             v3: true,
             ..Writer::default()
         }
@@ -214,7 +219,7 @@ impl Writer {
     /// A space inside a scalar: a fold (line break and indentation) where `may_fold` and
     /// the line is past the width, else the space itself.
     fn write_space(&mut self, may_fold: bool) {
-        if may_fold && self.column > WIDTH {
+        if may_fold && self.column > self.best_width {
             self.write_indent();
         } else {
             self.put(' ');
@@ -327,7 +332,7 @@ impl Writer {
                 spaces = false;
             } else if c == ' ' {
                 let inner = i != 0 && i + 1 != chars.len();
-                if allow_breaks && !spaces && self.column > WIDTH && inner {
+                if allow_breaks && !spaces && self.column > self.best_width && inner {
                     self.write_indent();
                     if chars.get(i + 1) == Some(&' ') {
                         self.put('\\');
