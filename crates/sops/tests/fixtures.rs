@@ -45,16 +45,28 @@ fn cases() -> Vec<(PathBuf, PathBuf)> {
 
 #[test]
 fn every_case_decrypts_to_its_twin() {
-    let all = keys(&["age.key", "pgp.asc"]);
+    let all = keys(&["age.key", "pgp.asc", "pgp-other.asc"]);
     let cases = cases();
     assert!(cases.len() >= 25, "{} cases", cases.len());
     for (encrypted, twin) in cases {
-        let name = encrypted.file_name().unwrap().to_string_lossy().into_owned();
+        let name = encrypted
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let format = Format::for_path(&name);
         let input = fs::read(&encrypted).unwrap();
-        assert_eq!(Format::detect(&input), Some(format), "{name}: markers");
+        // A binary file's marker is JSON's (its envelope is JSON): Flux detects it as JSON.
+        let detected = if format == Format::Binary {
+            Format::Json
+        } else {
+            format
+        };
+        assert_eq!(Format::detect(&input), Some(detected), "{name}: markers");
         let decrypted = decrypt(&input, format, &all).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let plain = decrypted.emit(format).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let plain = decrypted
+            .emit(format)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let expected = fs::read(&twin).unwrap();
         assert!(
             plain == expected,
@@ -70,10 +82,17 @@ fn every_case_decrypts_to_its_twin() {
 fn the_wrong_keys_open_nothing() {
     let wrong = keys(&["age-other.key", "pgp-other.asc"]);
     for (encrypted, _) in cases() {
-        let name = encrypted.file_name().unwrap().to_string_lossy().into_owned();
+        let name = encrypted
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let input = fs::read(&encrypted).unwrap();
+        // Encrypted for these keys too: a second age recipient, the ECC OpenPGP key.
+        if name.starts_with("two-age") || name.starts_with("pgp-ecc") {
+            continue;
+        }
         let error = match decrypt(&input, Format::for_path(&name), &wrong) {
-            Ok(_) if name.starts_with("two-age") || name.contains("2of3") => continue,
             Ok(_) => panic!("{name}: opened with the wrong keys"),
             Err(e) => e.to_string(),
         };
