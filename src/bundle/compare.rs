@@ -201,7 +201,7 @@ fn reference(entry: &ObjectEntry) -> ObjectRef {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::{Bundle, Component, ComponentKind, Object, Secrets, read, write};
+    use crate::bundle::{Secrets, read, write};
     use crate::seal::Recipients;
     use serde_json::json;
 
@@ -210,26 +210,7 @@ mod tests {
         let secret = json!({"apiVersion": "v1", "kind": "Secret",
             "metadata": {"name": "registry", "namespace": "bigbang"},
             "stringData": {"username": "robot", "password": password}});
-        let bundle = Bundle {
-            environment: "dev".into(),
-            kube_version: "v1.33.0".into(),
-            sources: vec![],
-            components: vec![Component {
-                id: "dev".into(),
-                kind: ComponentKind::Environment,
-                parent: None,
-                depends_on: vec![],
-                timeout: None,
-                release: None,
-                source: None,
-                health_checks: vec![],
-                objects: vec![Object {
-                    value: secret,
-                    apply: true,
-                    source: None,
-                }],
-            }],
-        };
+        let bundle = crate::bundle::environment_bundle(vec![secret]);
         let recipient = "age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c";
         let secrets = Secrets::Sealed {
             recipients: Recipients::parse(&[recipient.to_string()]).unwrap(),

@@ -466,6 +466,34 @@ fn replace_dir(out: &Path, files: &[File]) -> Result<(), Error> {
     Ok(())
 }
 
+/// A bundle of one environment component `dev` holding `objects` (applied), for tests.
+#[cfg(test)]
+pub(crate) fn environment_bundle(objects: Vec<Value>) -> Bundle {
+    Bundle {
+        environment: "dev".into(),
+        kube_version: "v1.33.0".into(),
+        sources: vec![],
+        components: vec![Component {
+            id: "dev".into(),
+            kind: ComponentKind::Environment,
+            parent: None,
+            depends_on: vec![],
+            timeout: None,
+            release: None,
+            source: None,
+            health_checks: vec![],
+            objects: objects
+                .into_iter()
+                .map(|value| Object {
+                    value,
+                    apply: true,
+                    source: None,
+                })
+                .collect(),
+        }],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

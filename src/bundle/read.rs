@@ -278,32 +278,15 @@ fn verify_object(entry: &ObjectEntry, bytes: &[u8]) -> Result<Value, ReadError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::{Bundle, Component, ComponentKind, Object, write};
+    use crate::bundle::write;
     use serde_json::json;
 
     fn sample(dir: &Path) -> std::path::PathBuf {
         let out = dir.join("bundle");
-        let bundle = Bundle {
-            environment: "dev".into(),
-            kube_version: "v1.28.0".into(),
-            sources: vec![],
-            components: vec![Component {
-                id: "dev".into(),
-                kind: ComponentKind::Environment,
-                parent: None,
-                depends_on: vec![],
-                timeout: None,
-                release: None,
-                source: None,
-                health_checks: vec![],
-                objects: vec![Object {
-                    value: json!({"apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": "c", "namespace": "n"}, "data": {"a": "yes"}}),
-                    apply: true,
-                    source: None,
-                }],
-            }],
-        };
+        let bundle = crate::bundle::environment_bundle(vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "n"}, "data": {"a": "yes"}}),
+        ]);
         write(&bundle, &out, &crate::bundle::Secrets::Plaintext).unwrap();
         out
     }
