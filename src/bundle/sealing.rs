@@ -386,7 +386,7 @@ impl VerifiedBundle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::{Component, ComponentKind, Object, SecretValues, read, write};
+    use crate::bundle::{SecretValues, read, write};
     use serde_json::json;
 
     const RECIPIENT: &str = "age1ya2a03jxezdv9vxdcht49kehpchj3x3qw6y4h460vqrme8k5acwqlrny0c";
@@ -403,41 +403,29 @@ mod tests {
         }
     }
 
-    fn secret(name: &str, data: Value, string_data: Value) -> Object {
-        Object {
-            value: json!({"apiVersion": "v1", "kind": "Secret",
-                "metadata": {"name": name, "namespace": "bigbang"},
-                "data": data, "stringData": string_data}),
-            apply: true,
-            source: Some(format!("secrets/{name}.enc.yaml")),
-        }
+    fn secret(name: &str, data: Value, string_data: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": "bigbang"},
+            "data": data, "stringData": string_data})
     }
 
     fn bundle(password: &str) -> Bundle {
-        Bundle {
-            environment: "dev".into(),
-            kube_version: "v1.33.0".into(),
-            sources: vec![],
-            components: vec![Component {
-                id: "dev".into(),
-                kind: ComponentKind::Environment,
-                parent: None,
-                depends_on: vec![],
-                timeout: None,
-                release: None,
-                source: None,
-                health_checks: vec![],
-                objects: vec![
-                    secret(
-                        "registry",
-                        json!({"username": "cm9ib3Q="}),
-                        json!({"password": password}),
-                    ),
-                    secret("tls", json!({"tls.key": "a2V5"}), json!({})),
-                    secret("empty", json!({}), Value::Null),
-                ],
-            }],
+        let mut bundle = crate::bundle::environment_bundle(vec![
+            secret(
+                "registry",
+                json!({"username": "cm9ib3Q="}),
+                json!({"password": password}),
+            ),
+            secret("tls", json!({"tls.key": "a2V5"}), json!({})),
+            secret("empty", json!({}), Value::Null),
+        ]);
+        for object in &mut bundle.components[0].objects {
+            let name = object.value["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default();
+            object.source = Some(format!("secrets/{name}.enc.yaml"));
         }
+        bundle
     }
 
     fn identities(dir: &Path, text: &str) -> Identities {
