@@ -158,14 +158,14 @@ fn pair(before: Side<'_>, after: Side<'_>) -> Vec<Change> {
             .cloned()
             .and_then(|k| unmatched.remove(&k));
         let before = match old {
-            Some((old_entry, _)) if old_entry.sha256 == entry.sha256 => Some(value.clone()),
-            Some((_, old_value)) => Some(old_value.clone()),
+            Some((old_entry, _)) if old_entry.sha256 == entry.sha256 => Some(masked(entry, value)),
+            Some((old_entry, old_value)) => Some(masked(old_entry, old_value)),
             None => None,
         };
         changes.push(Change {
             object,
             before,
-            after: Some(value.clone()),
+            after: Some(masked(entry, value)),
             note: None,
             reviewed: false,
         });
@@ -174,7 +174,7 @@ fn pair(before: Side<'_>, after: Side<'_>) -> Vec<Change> {
         if unmatched.remove(&reference(entry)).is_some() {
             changes.push(Change {
                 object: reference(entry),
-                before: Some(value.clone()),
+                before: Some(masked(entry, value)),
                 after: None,
                 note: None,
                 reviewed: false,
@@ -182,6 +182,18 @@ fn pair(before: Side<'_>, after: Side<'_>) -> Vec<Change> {
         }
     }
     changes
+}
+
+/// `object` with the strings its entry records as holding values decrypted from SOPS
+/// files shown as the entry's reviews of them (plaintext in the bundle, but not printed).
+fn masked(entry: &ObjectEntry, object: &Value) -> Value {
+    let mut object = object.clone();
+    for (pointer, review) in &entry.decrypted {
+        if let Some(Value::String(text)) = object.pointer_mut(pointer) {
+            text.clone_from(review);
+        }
+    }
+    object
 }
 
 fn objects(side: Side<'_>) -> Vec<(&ObjectEntry, &Value)> {

@@ -156,4 +156,10 @@ pub struct ObjectEntry {
     pub sha256: String,
     /// False for objects kept for review only (Flux objects crunch consumed).
     pub apply: bool,
+    /// The strings that hold values decrypted from SOPS files, in an object that is not a
+    /// Secret (only Secrets are sealed, so these are plaintext in the bundle), by JSON
+    /// pointer, each as a review shows it: the decrypted values in it masked. `crunch
+    /// diff` shows these instead.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decrypted: BTreeMap<String, String>,
 }

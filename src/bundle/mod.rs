@@ -27,7 +27,7 @@ mod read;
 mod sealing;
 mod taint;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -289,6 +289,11 @@ fn layout(
                 path: path.clone(),
                 sha256: sha256::hex(&bytes),
                 apply: object.apply,
+                decrypted: if sealing::is_core_secret(&object.value) {
+                    BTreeMap::new()
+                } else {
+                    decrypted.masked_leaves(&object.value, &mask)
+                },
             });
             files.push(File { path, bytes });
         }

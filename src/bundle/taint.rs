@@ -6,7 +6,7 @@
 //! Reviews use it to show which value paths changed while never showing a value that
 //! came from an encrypted source.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::AhoCorasick;
 use base64::Engine;
@@ -66,24 +66,58 @@ impl Taint {
                     .is_some_and(|decoded| self.taints_decoded(&decoded, depth + 1)))
     }
 
-    /// The paths (`/spec/template/…`, JSON pointers) of the string leaves of `value` that
-    /// hold a decrypted value.
-    pub fn paths(&self, value: &Value) -> Vec<String> {
-        let mut found = Vec::new();
+    /// `text` as a review may show it, when it holds a decrypted value: each decrypted
+    /// value in it replaced by `mask(value)`, so that the rest (an image's repository and
+    /// tag around a registry host) still shows; the whole text masked when it is base64 of
+    /// something that holds one. `None` when it holds none.
+    pub fn mask_text(&self, text: &str, mask: &dyn Fn(&[u8]) -> String) -> Option<String> {
+        let matcher = self.matcher.as_ref()?;
+        let mut out = String::new();
+        let mut last = 0;
+        for found in matcher.find_iter(text) {
+            out.push_str(&text[last..found.start()]);
+            out.push_str(&mask(&text.as_bytes()[found.range()]));
+            last = found.end();
+        }
+        if last > 0 {
+            out.push_str(&text[last..]);
+            return Some(out);
+        }
+        self.taints(text).then(|| mask(text.as_bytes()))
+    }
+
+    /// Each string leaf of `value` that holds a decrypted value, by its path (a JSON
+    /// pointer), as [`Taint::mask_text`] shows it.
+    pub fn masked_leaves(
+        &self,
+        value: &Value,
+        mask: &dyn Fn(&[u8]) -> String,
+    ) -> BTreeMap<String, String> {
+        let mut found = BTreeMap::new();
         if !self.is_empty() {
-            self.walk(value, &mut String::new(), &mut found);
+            self.walk(value, &mut String::new(), mask, &mut found);
         }
         found
     }
 
-    fn walk(&self, value: &Value, path: &mut String, found: &mut Vec<String>) {
+    fn walk(
+        &self,
+        value: &Value,
+        path: &mut String,
+        mask: &dyn Fn(&[u8]) -> String,
+        found: &mut BTreeMap<String, String>,
+    ) {
         let len = path.len();
         match value {
-            Value::String(text) if self.taints(text) => found.push(path.clone()),
+            Value::String(text) => {
+                if let Some(masked) = self.mask_text(text, mask) {
+                    found.insert(path.clone(), masked);
+                }
+            }
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     path.push_str(&format!("/{i}"));
-                    self.walk(item, path, found);
+                    self.walk(item, path, mask, found);
                     path.truncate(len);
                 }
             }
@@ -91,7 +125,7 @@ impl Taint {
                 for (key, item) in map {
                     path.push('/');
                     path.push_str(&key.replace('~', "~0").replace('/', "~1"));
-                    self.walk(item, path, found);
+                    self.walk(item, path, mask, found);
                     path.truncate(len);
                 }
             }
@@ -119,8 +153,10 @@ impl Taint {
 
     fn mask_leaves(&self, value: &mut Value, mask: &dyn Fn(&[u8]) -> String) {
         match value {
-            Value::String(text) if self.taints(text) => {
-                *value = Value::String(mask(text.as_bytes()))
+            Value::String(text) => {
+                if let Some(masked) = self.mask_text(text, mask) {
+                    *text = masked;
+                }
             }
             Value::Array(items) => items.iter_mut().for_each(|v| self.mask_leaves(v, mask)),
             Value::Object(map) => map.values_mut().for_each(|v| self.mask_leaves(v, mask)),
@@ -221,20 +257,41 @@ mod tests {
     }
 
     #[test]
-    fn paths_name_the_tainted_leaves() {
-        let taint = Taint::new(["hunter2-dev"]);
+    fn leaves_are_masked_where_they_hold_decrypted_values_by_path() {
+        let taint = Taint::new(["hunter2-dev", "registry1.example.mil"]);
         let object = json!({
             "data": {"a/b": "x hunter2-dev"},
-            "spec": {"env": [{"value": "plain"}, {"value": "hunter2-dev"}]},
+            "spec": {"env": [{"value": "plain"}, {"value": "hunter2-dev"}],
+                "image": "registry1.example.mil/web:1.2"},
         });
-        assert_eq!(taint.paths(&object), ["/data/a~1b", "/spec/env/1/value"]);
+        let masked = taint.masked_leaves(&object, &mask);
+        assert_eq!(
+            masked.into_iter().collect::<Vec<_>>(),
+            [
+                ("/data/a~1b".to_string(), "x <11 bytes>".to_string()),
+                ("/spec/env/1/value".to_string(), "<11 bytes>".to_string()),
+                ("/spec/image".to_string(), "<21 bytes>/web:1.2".to_string()),
+            ]
+        );
+        let auth = STANDARD.encode("robot:hunter2-dev");
+        assert_eq!(
+            taint.mask_text(&auth, &mask),
+            Some("<24 bytes>".to_string())
+        );
+        assert_eq!(taint.mask_text("plain", &mask), None);
     }
 
     #[test]
     fn reviews_show_documents_but_mask_decrypted_leaves_and_bare_values() {
         let taint = Taint::new(["hunter2-dev"]);
-        let review = taint.review(b"user: robot\npassword: hunter2-dev\n", &mask);
-        assert_eq!(review, json!({"user": "robot", "password": "<11 bytes>"}));
+        let review = taint.review(
+            b"user: robot\npassword: hunter2-dev\nurl: https://u:hunter2-dev@h\n",
+            &mask,
+        );
+        assert_eq!(
+            review,
+            json!({"user": "robot", "password": "<11 bytes>", "url": "https://u:<11 bytes>@h"})
+        );
         assert_eq!(taint.review(b"plain-password", &mask), json!("<14 bytes>"));
         assert_eq!(taint.review(b"\xff\xfe", &mask), json!("<2 bytes>"));
     }
