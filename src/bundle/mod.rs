@@ -168,7 +168,7 @@ pub fn write(bundle: &Bundle, out: &Path, secrets: &Secrets) -> Result<Written, 
     write_reviewed(bundle, out, secrets, &Taint::default())
 }
 
-/// As [`write`], the Secrets' reviews masking every part that `decrypted` recognizes as
+/// As [`write()`], the Secrets' reviews masking every part that `decrypted` recognizes as
 /// a value decrypted from a SOPS source.
 pub fn write_reviewed(
     bundle: &Bundle,

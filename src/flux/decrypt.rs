@@ -36,7 +36,7 @@ pub struct Secrets<'a> {
     progress: &'a dyn Progress,
 }
 
-/// The contents of [`Secrets`].
+/// What decryption collected over a build: its data keys, plaintexts and warnings.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Collected {
     /// The data key of every SOPS file decrypted.
