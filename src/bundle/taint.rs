@@ -295,4 +295,30 @@ mod tests {
         assert_eq!(taint.review(b"plain-password", &mask), json!("<14 bytes>"));
         assert_eq!(taint.review(b"\xff\xfe", &mask), json!("<2 bytes>"));
     }
+
+    proptest::proptest! {
+        /// Whatever surrounds decrypted values, a review never shows one of them.
+        #[test]
+        fn masked_text_never_shows_a_decrypted_value(
+            secrets in proptest::collection::vec("[a-zA-Z0-9_./:@-]{4,16}", 1..4),
+            parts in proptest::collection::vec("[ -~]{0,12}", 1..6),
+            picks in proptest::collection::vec(0usize..4, 1..6),
+        ) {
+            let taint = Taint::new(secrets.iter().map(String::as_str));
+            let mut text = String::new();
+            for (part, pick) in parts.iter().zip(&picks) {
+                text.push_str(part);
+                text.push_str(&secrets[pick % secrets.len()]);
+            }
+            let masked = taint
+                .mask_text(&text, &|bytes| format!("<{}>", bytes.len()))
+                .expect("the text holds a decrypted value");
+            for secret in &secrets {
+                proptest::prop_assert!(!masked.contains(secret.as_str()), "{masked:?} shows {secret:?}");
+            }
+            let document = serde_json::json!({"a": {"b": [text.clone()]}});
+            let shown = taint.masked_leaves(&document, &|bytes| format!("<{}>", bytes.len()));
+            proptest::prop_assert_eq!(shown.get("/a/b/0"), Some(&masked));
+        }
+    }
 }
