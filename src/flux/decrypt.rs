@@ -286,6 +286,7 @@ impl<'a> Decryptor<'a> {
             let keys = self.keys()?;
             let decrypted =
                 sops::decrypt(document.as_bytes(), Format::Yaml, &keys).map_err(|e| {
+                    let e = self.explain(e, &keys);
                     Error::new(format!("{} (document {}): {e}", path.display(), index + 1))
                         .within(format!("decrypting for {}", self.what))
                 })?;
