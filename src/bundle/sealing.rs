@@ -131,10 +131,7 @@ pub(super) fn review(
         .into_iter()
         .filter_map(|(key, value)| {
             let text = value.as_str()?;
-            // Go's decoder, which the API server uses, skips line breaks (kustomize wraps).
-            let unwrapped: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(unwrapped)
+            let bytes = crate::gostd::base64::decode_std(text.as_bytes())
                 .unwrap_or_else(|_| text.as_bytes().to_vec());
             Some((key, taint.review(&bytes, mask)))
         })

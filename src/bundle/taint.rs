@@ -9,10 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aho_corasick::AhoCorasick;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
+use crate::gostd::base64;
 use crate::yaml;
 
 /// Decrypted values shorter than this are not looked for: they would match everywhere
@@ -185,18 +184,13 @@ fn collect(text: &str, depth: usize, patterns: &mut BTreeSet<String>) {
     }
 }
 
-/// `text` as base64 of UTF-8 text, line breaks skipped as Go's decoder skips them.
+/// `text` as base64 of UTF-8 text, as Go decodes base64.
 fn decode_base64(text: &str) -> Option<String> {
-    let unwrapped: String = text
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, '\n' | '\r'))
-        .collect();
-    if unwrapped.len() < MIN_LEN {
+    let text = text.trim();
+    if text.len() < MIN_LEN {
         return None;
     }
-    STANDARD
-        .decode(unwrapped)
+    base64::decode_std(text.as_bytes())
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
@@ -220,6 +214,8 @@ fn leaves(value: &Value, depth: usize, patterns: &mut BTreeSet<String>) {
 
 #[cfg(test)]
 mod tests {
+    use ::base64::Engine as _;
+    use ::base64::engine::general_purpose::STANDARD;
     use serde_json::json;
 
     use super::*;

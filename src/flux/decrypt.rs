@@ -392,7 +392,10 @@ impl<'a> Decryptor<'a> {
             return Ok(());
         };
         for (key, value) in data.iter_mut() {
-            let Some(bytes) = value.as_str().and_then(decode_base64) else {
+            let Some(bytes) = value
+                .as_str()
+                .and_then(|text| crate::gostd::base64::decode_std(text.as_bytes()).ok())
+            else {
                 continue;
             };
             let Some(format) = Format::detect(&bytes) else {
@@ -495,13 +498,6 @@ fn is_remote_url(path: &str) -> bool {
     })
 }
 
-/// `text` as Go's `base64.StdEncoding` decodes it, skipping line breaks (kustomize wraps
-/// long values).
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let unwrapped: String = text.chars().filter(|c| !matches!(c, '\n' | '\r')).collect();
-    STANDARD.decode(unwrapped).ok()
-}
-
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -536,7 +532,7 @@ fn holds_encrypted_values(object: &Value) -> bool {
         }
         path_is_data
             && is_secret
-            && decode_base64(text).is_some_and(|bytes| {
+            && crate::gostd::base64::decode_std(text.as_bytes()).is_ok_and(|bytes| {
                 Format::detect(&bytes).is_some()
                     || contains(&bytes, ENCRYPTED_VALUE_PREFIX.as_bytes())
             })

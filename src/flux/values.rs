@@ -2,7 +2,6 @@
 //! order, deep-merged, then `spec.values` on top. Chart defaults are coalesced later, by
 //! `helm::render`.
 
-use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -60,14 +59,8 @@ impl ValuesReference {
             ValuesKind::ConfigMap => object["data"][key].as_str().map(str::to_string),
             ValuesKind::Secret => match object["data"][key].as_str() {
                 Some(encoded) => {
-                    // Go's base64 decoder skips line breaks (kyaml wraps long data).
-                    let encoded: String = encoded
-                        .chars()
-                        .filter(|c| !matches!(c, '\r' | '\n'))
-                        .collect();
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(encoded)
-                        .map_err(|e| {
+                    let bytes =
+                        crate::gostd::base64::decode_std(encoded.as_bytes()).map_err(|e| {
                             format!(
                                 "valuesFrom: {} key {key}: bad base64: {e}",
                                 self.describe(namespace)

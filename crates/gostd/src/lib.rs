@@ -8,6 +8,7 @@
 //!   float format and the character quoting of its syntax errors.
 //! - [`path`]: `path.Clean` and `path.Join`.
 //! - [`time`]: how `time`'s errors quote values.
+//! - [`base64`]: `encoding/base64`'s `StdEncoding.DecodeString`.
 //! - [`hex`] and [`sha256`]: `hex.EncodeToString` and the hex digest crunch keys caches
 //!   and bundles by.
 //!
@@ -21,6 +22,7 @@
 //! ```
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod base64;
 pub mod hex;
 pub mod json;
 pub mod path;

@@ -235,7 +235,8 @@ impl Decoder {
         };
         match tag.suffix.as_str() {
             "str" => Ok(Scalar::Str(value.clone())),
-            "binary" => decode_base64(&value)
+            "binary" => crunch_gostd::base64::decode_std(value.as_bytes())
+                .ok()
                 .map(|bytes| Scalar::Str(String::from_utf8_lossy(&bytes).into_owned()))
                 .ok_or_else(|| Error::at(position, "!!binary value contains invalid base64 data")),
             "int" => match resolved {
@@ -362,40 +363,4 @@ fn to_json(scalar: Scalar) -> Result<Value, Error> {
         },
         Scalar::Str(s) => Value::String(s),
     })
-}
-
-/// Go's `base64.StdEncoding.DecodeString`: padded standard alphabet, line breaks ignored.
-pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let symbols: Vec<u8> = text
-        .bytes()
-        .filter(|b| !matches!(b, b'\r' | b'\n'))
-        .collect();
-    if !symbols.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(symbols.len() / 4 * 3);
-    let last = symbols.len() / 4;
-    for (index, chunk) in symbols.chunks(4).enumerate() {
-        let padding = chunk.iter().rev().take_while(|&&b| b == b'=').count();
-        // Padding may only end the text.
-        if padding > 2 || (padding > 0 && index + 1 != last) {
-            return None;
-        }
-        let mut bits: u32 = 0;
-        for &b in &chunk[..4 - padding] {
-            let six = match b {
-                b'A'..=b'Z' => b - b'A',
-                b'a'..=b'z' => b - b'a' + 26,
-                b'0'..=b'9' => b - b'0' + 52,
-                b'+' => 62,
-                b'/' => 63,
-                _ => return None,
-            };
-            bits = (bits << 6) | u32::from(six);
-        }
-        bits <<= 6 * padding as u32;
-        let bytes = bits.to_be_bytes();
-        out.extend_from_slice(&bytes[1..4 - padding]);
-    }
-    Some(out)
 }

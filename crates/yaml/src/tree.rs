@@ -111,7 +111,8 @@ impl Scalar {
     pub fn decode(&self) -> Result<Decoded, String> {
         let resolved = match self.tag.as_deref() {
             Some("!!binary") => {
-                return crate::decode::decode_base64(&self.text)
+                return crunch_gostd::base64::decode_std(self.text.as_bytes())
+                    .ok()
                     .map(Decoded::Binary)
                     .ok_or_else(|| "!!binary value contains invalid base64 data".to_owned());
             }

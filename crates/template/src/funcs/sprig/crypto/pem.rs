@@ -2,7 +2,6 @@
 //! anywhere in its input, and writes 64-column base64 with `\n` line ends.
 
 use base64::Engine as _;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 /// One decoded PEM block.
 pub(super) struct Block {
@@ -12,23 +11,9 @@ pub(super) struct Block {
     pub(super) der: Vec<u8>,
 }
 
-/// Go's `base64.StdEncoding`: padding required, trailing bits ignored (it is not
-/// `Strict`).
-pub(super) const GO_STD_BASE64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_allow_trailing_bits(true)
-        .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
-);
-
 /// Go's `base64.StdEncoding.DecodeString`, which skips `\r` and `\n`.
 pub(super) fn decode_base64(text: &[u8]) -> Option<Vec<u8>> {
-    let clean: Vec<u8> = text
-        .iter()
-        .copied()
-        .filter(|b| *b != b'\r' && *b != b'\n')
-        .collect();
-    GO_STD_BASE64.decode(clean).ok()
+    crunch_gostd::base64::decode_std(text).ok()
 }
 
 /// The first well-formed PEM block of `data`, as `pem.Decode` finds it: a `-----BEGIN
