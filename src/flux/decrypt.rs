@@ -273,14 +273,14 @@ impl<'a> Decryptor<'a> {
     fn verify_resource_file(&self, path: &Path) -> Result<(), Error> {
         let bytes = std::fs::read(path)
             .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
-        if !contains(&bytes, Format::Yaml.marker()) {
+        if !Format::Yaml.marks(&bytes) {
             return Ok(());
         }
         let text = String::from_utf8_lossy(&bytes);
         for (index, document) in yaml_documents(&text).into_iter().enumerate() {
             let disabled = yaml::parse_document(document, yaml::Dialect::GoYamlV2)
                 .is_ok_and(|object| decryption_disabled(&object));
-            if disabled || !contains(document.as_bytes(), Format::Yaml.marker()) {
+            if disabled || !Format::Yaml.marks(document.as_bytes()) {
                 continue;
             }
             let keys = self.keys()?;
@@ -327,7 +327,7 @@ impl<'a> Decryptor<'a> {
             )));
         }
         let bytes = std::fs::read(path).map_err(|e| in_file(&e))?;
-        if !contains(&bytes, format.marker()) {
+        if !format.marks(&bytes) {
             return Ok(None);
         }
         let keys = self.keys()?;
@@ -498,10 +498,6 @@ fn is_remote_url(path: &str) -> bool {
     })
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
 /// kyaml's `IsNilOrEmpty`: null, or an empty string, map or list.
 fn is_nil_or_empty(value: &Value) -> bool {
     match value {
@@ -534,7 +530,7 @@ fn holds_encrypted_values(object: &Value) -> bool {
             && is_secret
             && crate::gostd::base64::decode_std(text.as_bytes()).is_ok_and(|bytes| {
                 Format::detect(&bytes).is_some()
-                    || contains(&bytes, ENCRYPTED_VALUE_PREFIX.as_bytes())
+                    || String::from_utf8_lossy(&bytes).contains(ENCRYPTED_VALUE_PREFIX)
             })
     })
 }

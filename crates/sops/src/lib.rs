@@ -98,6 +98,13 @@ impl Format {
         }
     }
 
+    /// Whether `data` holds this format's [`Format::marker`].
+    #[must_use]
+    pub fn marks(self, data: &[u8]) -> bool {
+        let marker = self.marker();
+        data.windows(marker.len()).any(|w| w == marker)
+    }
+
     /// The format whose marker the data holds, or `None` for data that is not SOPS
     /// output. kustomize-controller tries the markers in Go's map order, which is random;
     /// crunch tries the most specific first (dotenv, JSON, YAML, INI), so a YAML file
@@ -107,12 +114,8 @@ impl Format {
     pub fn detect(data: &[u8]) -> Option<Format> {
         [Format::Dotenv, Format::Json, Format::Yaml, Format::Ini]
             .into_iter()
-            .find(|f| contains(data, f.marker()))
+            .find(|f| f.marks(data))
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A decrypted file. Its `Debug` form names the key groups only: secrets stay out of
