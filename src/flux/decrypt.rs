@@ -18,6 +18,7 @@ use serde_json::Value;
 
 use crate::config::{Decryption, KeyFiles, SopsKeys};
 use crate::error::Error;
+use crate::object::ObjectKey;
 use crate::progress::{Event, Progress};
 use crate::sops::{self, Format, Keys};
 use crate::yaml;
@@ -557,10 +558,8 @@ fn any_string(object: &Value, check: &mut dyn FnMut(bool, &str) -> bool) -> bool
 
 /// `Secret dev/common-bb`, as messages name an object.
 fn describe(object: &Value) -> String {
-    let kind = object["kind"].as_str().unwrap_or("object");
-    let name = object["metadata"]["name"].as_str().unwrap_or("");
-    match object["metadata"]["namespace"].as_str() {
-        Some(ns) if !ns.is_empty() => format!("{kind} {ns}/{name}"),
-        _ => format!("{kind} {name}"),
-    }
+    ObjectKey::of(object).map_or_else(
+        |_| "an object without kind or name".to_string(),
+        |key| key.to_string(),
+    )
 }
