@@ -692,17 +692,12 @@ spec:
 
 /// A Secret value of a bundle object, base64-decoded.
 fn secret_value(out: &Path, suffix: &str, key: &str) -> Vec<u8> {
-    use base64::Engine as _;
     let text = object(out, suffix);
     let object = crunch::yaml::parse_document(&text, crunch::yaml::Dialect::GoYamlV2).unwrap();
     let encoded = object["data"][key]
         .as_str()
         .unwrap_or_else(|| panic!("no data.{key} in\n{text}"));
-    // kustomize wraps long base64 values, as Go's decoder accepts them.
-    let unwrapped: String = encoded.split_whitespace().collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(unwrapped)
-        .unwrap()
+    crunch::gostd::base64::decode_std(encoded.as_bytes()).unwrap()
 }
 
 #[test]

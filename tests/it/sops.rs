@@ -99,13 +99,16 @@ fn edit(customer: &Path, file: &str, from: &str, to: &str) {
     .unwrap();
 }
 
-/// One character of the first encrypted value's ciphertext changed.
-fn tamper_value(customer: &Path, file: &str) {
+/// The first character after the first `marker` in a file of the customer repo changed.
+fn tamper_after(customer: &Path, file: &str, marker: &str) {
     let path = customer.join(file);
     let text = fs::read_to_string(&path).unwrap();
-    let at = text.find("ENC[AES256_GCM,data:").unwrap() + "ENC[AES256_GCM,data:".len();
-    let old = text.as_bytes()[at];
-    let new = if old == b'A' { 'B' } else { 'A' };
+    let at = text.find(marker).unwrap() + marker.len();
+    let new = if text.as_bytes()[at] == b'A' {
+        'B'
+    } else {
+        'A'
+    };
     fs::write(&path, format!("{}{new}{}", &text[..at], &text[at + 1..])).unwrap();
 }
 
@@ -140,15 +143,14 @@ fn missing_wrong_and_tampered_keys_and_files_fail_and_write_nothing() {
             )
         }),
         ("a tampered value in a Secret patch", "dev", |c| {
-            tamper_value(c, "dev/environment-bb.enc.yaml")
+            tamper_after(c, "dev/environment-bb.enc.yaml", "ENC[AES256_GCM,data:")
         }),
         ("a tampered MAC in a Secret resource", "dev", |c| {
-            let path = c.join("dev/secrets/dev-bb-secret.enc.yaml");
-            let text = fs::read_to_string(&path).unwrap();
-            let at = text.find("mac: ENC[AES256_GCM,data:").unwrap() + 25;
-            let old = text.as_bytes()[at];
-            let new = if old == b'A' { 'B' } else { 'A' };
-            fs::write(&path, format!("{}{new}{}", &text[..at], &text[at + 1..])).unwrap();
+            tamper_after(
+                c,
+                "dev/secrets/dev-bb-secret.enc.yaml",
+                "mac: ENC[AES256_GCM,data:",
+            )
         }),
     ];
     let mut report = String::new();
