@@ -220,11 +220,13 @@ impl<'a> Decryptor<'a> {
     /// secret generators (`files`, `envs`) and `patches` (`path`) read, in the
     /// kustomization at `dir` and every local kustomization it reaches through
     /// `resources` and `components`, keyed by canonical path. Files outside `root`, or
-    /// without SOPS metadata, are left alone.
+    /// without SOPS metadata, are left alone. `top` is the kustomization `dir` is built
+    /// with when it is not the one on disk (Flux's generated one).
     pub fn decrypt_sources(
         &self,
         root: &Path,
         dir: &Path,
+        top: Option<&Value>,
     ) -> Result<BTreeMap<PathBuf, Vec<u8>>, Error> {
         let mut replaced = BTreeMap::new();
         if self.decryption.is_none() {
@@ -235,6 +237,7 @@ impl<'a> Decryptor<'a> {
             .map_err(|e| Error::new(format!("cannot read {}: {e}", root.display())))?;
         let mut visited_dirs = BTreeSet::new();
         let mut pending = vec![dir.to_path_buf()];
+        let mut top = top;
         while let Some(dir) = pending.pop() {
             let Ok(dir) = dir.canonicalize() else {
                 continue;
@@ -242,8 +245,12 @@ impl<'a> Decryptor<'a> {
             if !dir.is_dir() || !dir.starts_with(&root) || !visited_dirs.insert(dir.clone()) {
                 continue;
             }
-            let Some(refs) = kustomization_refs(&dir)? else {
-                continue;
+            let refs = match top.take() {
+                Some(document) => kustomization_refs(document),
+                None => match read_kustomization(&dir)? {
+                    Some(document) => kustomization_refs(&document),
+                    None => continue,
+                },
             };
             for (file, format) in refs.decrypt {
                 let Ok(path) = dir.join(&file).canonicalize() else {
@@ -425,7 +432,7 @@ struct KustomizationRefs {
 }
 
 /// The references of the kustomization file in `dir`, or `None` when it has none.
-fn kustomization_refs(dir: &Path) -> Result<Option<KustomizationRefs>, Error> {
+fn read_kustomization(dir: &Path) -> Result<Option<Value>, Error> {
     let Some(file) = crate::kustomize::KUSTOMIZATION_FILE_NAMES
         .iter()
         .map(|name| dir.join(name))
@@ -435,8 +442,13 @@ fn kustomization_refs(dir: &Path) -> Result<Option<KustomizationRefs>, Error> {
     };
     let text = std::fs::read_to_string(&file)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", file.display())))?;
-    let value = yaml::parse_document(&text, yaml::Dialect::GoYamlV2)
-        .map_err(|e| Error::new(format!("{}: {e}", file.display())))?;
+    yaml::parse_document(&text, yaml::Dialect::GoYamlV2)
+        .map(Some)
+        .map_err(|e| Error::new(format!("{}: {e}", file.display())))
+}
+
+/// What a kustomization document refers to.
+fn kustomization_refs(value: &Value) -> KustomizationRefs {
     let strings = |v: Option<&Value>| -> Vec<String> {
         v.and_then(Value::as_array)
             .map(|items| {
@@ -471,7 +483,7 @@ fn kustomization_refs(dir: &Path) -> Result<Option<KustomizationRefs>, Error> {
     }
     let mut children = strings(value.get("resources"));
     children.extend(strings(value.get("components")));
-    Ok(Some(KustomizationRefs { decrypt, children }))
+    KustomizationRefs { decrypt, children }
 }
 
 /// The documents of a YAML stream, split at `---` lines.

@@ -7,6 +7,7 @@
 
 mod cluster;
 mod decrypt;
+mod generator;
 mod remote;
 mod render_cache;
 mod spec;
@@ -76,7 +77,7 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
         Error::new(e.to_string().replace(&root, "")).with_chain(&root_chain)
     };
     let replaced = decryptor
-        .decrypt_sources(env.root, env.dir)
+        .decrypt_sources(env.root, env.dir, None)
         .map_err(relative)?;
     let options = kustomize::Options {
         replaced_files: Some(&replaced),
@@ -605,23 +606,31 @@ impl Render<'_> {
     }
 
     fn kustomization(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
-        let spec: KustomizationSpec = serde_json::from_value(node.object["spec"].clone())
-            .map_err(|e| Error::new(format!("Kustomization spec: {e}")))?;
-        let overlay = spec::kustomization_overlay(&node.object).map_err(Error::new)?;
+        let spec = KustomizationSpec::read(&node.object).map_err(Error::new)?;
         let (tree, url) = self.fetch(&spec.source_ref, node, cluster)?;
         let path = spec.path.clone().unwrap_or_else(|| "./".to_string());
         let dir = inside(&tree.root, &path)?;
+        if !dir.is_dir() {
+            return Err(Error::new(format!(
+                "kustomization path not found: {path} is not a directory in {url}"
+            )));
+        }
+        let kustomization = generator::kustomization(&dir, &node.object)?;
         let what = format!("Kustomization {}/{}", node.namespace, node.name);
         let decryptor = Decryptor::new(spec.decryption.as_ref(), self.keys, self.secrets, &what);
-        let replaced = decryptor.decrypt_sources(&tree.root, &dir)?;
+        let replaced = decryptor.decrypt_sources(&tree.root, &dir, Some(&kustomization))?;
         let options = kustomize::Options {
             replaced_files: Some(&replaced),
+            kustomization: Some(&kustomization),
             ..kustomize::Options::default()
         };
-        let traced = kustomize::build_with_overlay_traced(&dir, &overlay, self.remote, &options)
-            .map_err(Error::new)?;
+        let traced = kustomize::build_traced(&dir, self.remote, &options).map_err(Error::new)?;
         let (mut objects, sources) = untrace(traced, &what, &path);
         decryptor.decrypt_objects(&mut objects)?;
+        set_owner_labels(&mut objects, &node.name, &node.namespace);
+        if let Some(common) = &spec.common_metadata {
+            set_common_metadata(&mut objects, common);
+        }
         let component = Component {
             id: node.id.clone(),
             kind: ComponentKind::Kustomization,
@@ -674,6 +683,58 @@ fn post_render(
     }
     kustomize::add_labels(objects, &origin_labels(&node.namespace, &node.name))
         .within("origin labels")
+}
+
+/// kustomize-controller's ownership labels (fluxcd/pkg/ssa `SetOwnerLabels`), put on every
+/// object a Kustomization applies.
+fn set_owner_labels(objects: &mut [Value], name: &str, namespace: &str) {
+    let labels = [
+        (format!("{KUSTOMIZE_GROUP}/name"), name),
+        (format!("{KUSTOMIZE_GROUP}/namespace"), namespace),
+    ];
+    for object in objects {
+        let map = metadata_map(object, "labels");
+        for (key, value) in &labels {
+            map.insert(key.clone(), Value::String((*value).to_string()));
+        }
+    }
+}
+
+/// A Kustomization's `commonMetadata` (fluxcd/pkg/ssa `SetCommonMetadata`): its labels and
+/// annotations set on every object's metadata, over the object's own; an object gains no
+/// empty map.
+fn set_common_metadata(objects: &mut [Value], common: &spec::CommonMetadata) {
+    for object in objects {
+        for (field, pairs) in [
+            ("labels", &common.labels),
+            ("annotations", &common.annotations),
+        ] {
+            if pairs.is_empty() {
+                continue;
+            }
+            let map = metadata_map(object, field);
+            for (key, value) in pairs {
+                map.insert(key.clone(), Value::String(value.clone()));
+            }
+        }
+    }
+}
+
+/// `object.metadata[field]` as a map, made one (replacing `null` or a scalar, as Go's
+/// unstructured setters do) when it is not.
+fn metadata_map<'a>(object: &'a mut Value, field: &str) -> &'a mut serde_json::Map<String, Value> {
+    let metadata = as_map(object).entry("metadata").or_insert(Value::Null);
+    as_map(as_map(metadata).entry(field).or_insert(Value::Null))
+}
+
+fn as_map(value: &mut Value) -> &mut serde_json::Map<String, Value> {
+    if !value.is_object() {
+        *value = Value::Object(serde_json::Map::new());
+    }
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("replaced by a map above"),
+    }
 }
 
 /// The bundle's list of sources: every tree the build fetched, once each, sorted.

@@ -2,6 +2,8 @@
 //! Fields that would change the output but are not implemented yet are refused by name,
 //! never ignored.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -222,6 +224,34 @@ pub struct KustomizationSpec {
     /// How the built objects are decrypted.
     #[serde(default)]
     pub decryption: Option<crate::config::Decryption>,
+    /// Labels and annotations put on every object.
+    #[serde(default)]
+    pub common_metadata: Option<CommonMetadata>,
+}
+
+/// A Kustomization's `commonMetadata`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommonMetadata {
+    /// Labels set on every object.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations set on every object.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl KustomizationSpec {
+    /// Reads a Kustomization's spec, refusing what crunch cannot reproduce yet. The fields
+    /// that edit the kustomization (`targetNamespace`, `patches`, `images`, …) are read by
+    /// [`generator`](super::generator) from the object itself.
+    pub fn read(object: &Value) -> Result<Self, String> {
+        let spec = &object["spec"];
+        if spec.get("postBuild").is_some() {
+            return Err("Kustomization spec.postBuild is not supported yet".to_string());
+        }
+        serde_json::from_value(spec.clone()).map_err(|e| format!("Kustomization spec: {e}"))
+    }
 }
 
 /// One entry of a Kustomization's `healthChecks`.
@@ -237,38 +267,4 @@ pub struct HealthCheck {
     /// Its namespace; the Kustomization's when absent.
     #[serde(default)]
     pub namespace: Option<String>,
-}
-
-/// The fields of a Flux Kustomization that become an overlay kustomization on top of its
-/// path, as kustomize-controller generates one.
-pub fn kustomization_overlay(object: &Value) -> Result<Value, String> {
-    let spec = &object["spec"];
-    if spec.get("postBuild").is_some() {
-        return Err("Kustomization spec.postBuild is not supported yet".to_string());
-    }
-    let mut overlay = serde_json::Map::new();
-    let renames = [
-        ("targetNamespace", "namespace"),
-        ("namePrefix", "namePrefix"),
-        ("nameSuffix", "nameSuffix"),
-        ("patches", "patches"),
-        ("images", "images"),
-        ("components", "components"),
-    ];
-    for (from, to) in renames {
-        if let Some(value) = spec.get(from) {
-            overlay.insert(to.to_string(), value.clone());
-        }
-    }
-    if let Some(common) = spec.get("commonMetadata") {
-        if let Some(labels) = common.get("labels") {
-            // Flux labels objects without touching selectors.
-            let pairs = serde_json::json!([{"pairs": labels, "includeSelectors": false}]);
-            overlay.insert("labels".to_string(), pairs);
-        }
-        if let Some(annotations) = common.get("annotations") {
-            overlay.insert("commonAnnotations".to_string(), annotations.clone());
-        }
-    }
-    Ok(Value::Object(overlay))
 }

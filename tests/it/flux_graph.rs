@@ -302,7 +302,7 @@ spec:
 ";
 
 #[test]
-fn a_flux_kustomization_renders_its_path_with_its_overlay() {
+fn a_flux_kustomization_renders_its_path_as_kustomize_controller_does() {
     let setup = Setup::new(apps_repo);
     let out = setup
         .build("dev", WEB)
@@ -314,6 +314,9 @@ fn a_flux_kustomization_renders_its_path_with_its_overlay() {
         "replicas: 3",
         "image: nginx:1.1",
         "team: a",
+        // kustomize-controller's ownership labels.
+        "kustomize.toolkit.fluxcd.io/name: web",
+        "kustomize.toolkit.fluxcd.io/namespace: flux-system",
     ] {
         assert!(deployment.contains(line), "no `{line}` in\n{deployment}");
     }

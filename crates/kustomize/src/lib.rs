@@ -181,6 +181,11 @@ pub struct Options<'a> {
     /// canonical path: Flux decrypts generator sources and patch files in place before it
     /// builds, and its callers hand the decrypted bytes in here instead of writing them.
     pub replaced_files: Option<&'a BTreeMap<PathBuf, Vec<u8>>>,
+    /// The top kustomization, used instead of the directory's kustomization file (which
+    /// need not exist): Flux writes its own kustomization into a Kustomization's path
+    /// before it builds, and its callers hand that document in here instead. Kustomize
+    /// reads it as it reads a file (strictly, `kind` and `apiVersion` checked).
+    pub kustomization: Option<&'a Value>,
 }
 
 impl fmt::Debug for Options<'_> {
@@ -194,6 +199,7 @@ impl fmt::Debug for Options<'_> {
                     .replaced_files
                     .map(|files| files.keys().collect::<Vec<_>>()),
             )
+            .field("kustomization", &self.kustomization)
             .finish()
     }
 }
@@ -235,7 +241,11 @@ pub fn build_traced(
     let top = top_step(dir);
     schema::in_build(|| {
         let ldr = Loader::new(dir, options, remote)?;
-        let k = target::load_kustomization(&ldr)?;
+        let k = match options.kustomization {
+            Some(doc) => Kustomization::parse(doc)
+                .map_err(|e| e.in_file(&ldr.root().join(ldr.kustomization_file())))?,
+            None => target::load_kustomization(&ldr)?,
+        };
         target::use_openapi(&k, &ldr, true)?;
         if k.kind == Kind::Component {
             return Err(Error::new(format!(
@@ -249,46 +259,17 @@ pub fn build_traced(
     .map_err(|e| e.within(top))
 }
 
-/// Flux builds a Kustomization's path with its own overlay (namespace/targetNamespace,
-/// namePrefix, nameSuffix, patches, images, components, commonMetadata) on top: builds
-/// `dir` as kustomize would, as if `overlay` (a kustomization given as a Value) had
-/// `resources: [dir]`. Relative paths in the overlay (components, patch files) are read
-/// from `dir`.
+/// A kustomization document as a Go program reads it into kustomize's
+/// `types.Kustomization` with `sigs.k8s.io/yaml.Unmarshal` and writes it back with
+/// `yaml.Marshal` (as Flux's kustomize-controller does before it edits one): keys renamed
+/// to the fields they decode into, unknown fields and zero values dropped, numbers and
+/// booleans bound for string fields made strings. [`Options::kustomization`] takes the
+/// result, edited or not.
 ///
 /// # Errors
-/// As [`build`]; the overlay's own errors carry the step `overlay`.
-pub fn build_with_overlay(
-    dir: &Path,
-    overlay: &Value,
-    remote: &dyn Remote,
-    options: &Options<'_>,
-) -> Result<Vec<Value>, Error> {
-    build_with_overlay_traced(dir, overlay, remote, options).map(untraced)
-}
-
-/// As [`build_with_overlay`], with each object's origin.
-///
-/// # Errors
-/// As [`build_with_overlay`].
-pub fn build_with_overlay_traced(
-    dir: &Path,
-    overlay: &Value,
-    remote: &dyn Remote,
-    options: &Options<'_>,
-) -> Result<Vec<Traced>, Error> {
-    let top = top_step(dir);
-    let ov = Kustomization::parse(overlay).map_err(|e| e.within("overlay"))?;
-    if !ov.resources.is_empty() {
-        return Err(Error::new("an overlay must not list resources of its own").within("overlay"));
-    }
-    schema::in_build(|| {
-        let ldr = Loader::new(dir, options, remote).map_err(|e| e.within(top.clone()))?;
-        target::use_openapi(&ov, &ldr, true).map_err(|e| e.within("overlay"))?;
-        let base =
-            target::build_dir(&ldr, Kind::Kustomization).map_err(|e| e.within(top.clone()))?;
-        let ra = target::accumulate(&ov, &ldr, base).map_err(|e| e.within("overlay"))?;
-        finish_traced(ra, ov.sort.as_ref(), ov.build_metadata).map_err(|e| e.within("overlay"))
-    })
+/// A value Go cannot decode into its field, in Go's words.
+pub fn decode_kustomization(doc: &Value) -> Result<Value, Error> {
+    gojson::decode(doc, &gotypes::KUSTOMIZATION_T, gojson::Mode::YamlUnmarshal).map_err(Error::new)
 }
 
 /// helm-controller's kustomize post-renderer: kustomize's whole build of a kustomization
