@@ -20,7 +20,8 @@ pub fn kustomization(dir: &Path, object: &Value) -> Result<Value, Error> {
     let mut document = match existing(dir)? {
         Some(mut document) => {
             // Flux's workaround for kustomize's "kustomization.yaml is empty".
-            if document.get("resources").is_none() {
+            let resources = document.get("resources").and_then(Value::as_array);
+            if resources.is_none_or(Vec::is_empty) {
                 document["buildMetadata"] = json!(["originAnnotations"]);
             }
             document
