@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use crate::config::{Config, Mirror};
 use crate::error::Error;
 use crate::progress::{Event, Progress};
-use crate::source::{Lock, Mirrors, Store, StoreConfig, default_cache_dir};
+use crate::source::{Lock, Mirrors, Store, StoreConfig, WorkingTree, default_cache_dir};
 use crate::{bundle, flux};
 
 /// The name of the lock file, beside `crunch.yaml` (or `crunch.jsonnet`).
@@ -59,8 +59,9 @@ impl SourceOptions {
 /// What `crunch build` was asked to do.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
-    /// The environment's kustomization directory.
-    pub env_dir: PathBuf,
+    /// What the cluster gets first: a kustomization directory or a bootstrap manifest
+    /// file (see [`flux::Environment::entry`]).
+    pub entry: PathBuf,
     /// Where the bundle goes.
     pub out: PathBuf,
     /// An explicit config file; otherwise `crunch.yaml` (or `crunch.jsonnet`) is searched
@@ -141,20 +142,19 @@ fn seconds<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S
 /// happens as it happens.
 pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildReport, Error> {
     let started = Instant::now();
-    let env_dir = &options.env_dir;
-    if !env_dir.is_dir() {
-        return Err(Error::new(format!(
-            "{} is not a directory",
-            env_dir.display()
-        )));
+    let entry = &options.entry;
+    if !entry.exists() {
+        return Err(Error::new(format!("{} does not exist", entry.display())));
     }
-    let env_dir = env_dir
+    let entry = entry
         .canonicalize()
-        .map_err(|e| Error::new(format!("{}: {e}", env_dir.display())))?;
-    let env_name = env_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "environment".to_string());
+        .map_err(|e| Error::new(format!("{}: {e}", entry.display())))?;
+    let env_dir = if entry.is_dir() {
+        entry.clone()
+    } else {
+        entry.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let env_name = environment_name(&env_dir);
     let config_path = options.config.clone().or_else(|| Config::find(&env_dir));
     let config = match &config_path {
         Some(path) => Config::load(path, &env_name)?,
@@ -167,17 +167,25 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         .join(LOCK_FILE);
     let lock = Lock::load(&lock_path).map_err(Error::new)?;
     let store = options.sources.open(&config.mirrors, lock)?;
-    let repo_root = config_path
+    let config_dir = config_path
         .as_deref()
         .and_then(Path::parent)
-        .and_then(|dir| dir.canonicalize().ok())
+        .and_then(|dir| dir.canonicalize().ok());
+    let fallback = config_dir
+        .clone()
         .or_else(|| env_dir.parent().map(Path::to_path_buf))
         .unwrap_or_else(|| env_dir.clone());
+    let working_tree =
+        WorkingTree::discover(&env_dir, &fallback, &config.local).map_err(Error::new)?;
+    // Paths are shown relative to the customer repository: where crunch.yaml is, else
+    // the top of the git work tree.
+    let repo_root = config_dir.unwrap_or_else(|| working_tree.root().to_path_buf());
     let environment = flux::Environment {
-        dir: &env_dir,
+        entry: &entry,
         name: &env_name,
         root: &repo_root,
         config: &config,
+        working_tree: &working_tree,
     };
     let loaded = Instant::now();
     let built = flux::build(&environment, &store, progress)?;
@@ -203,6 +211,18 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         total: finished - started,
     };
     Ok(report)
+}
+
+/// The environment's name, as errors and `crunch.yaml`'s `environments` know it: the
+/// directory's name, or for a cluster's `flux-system` the cluster's
+/// (`clusters/prod/flux-system` is `prod`).
+fn environment_name(dir: &Path) -> String {
+    let name = |dir: &Path| dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    match name(dir) {
+        Some(own) if own == "flux-system" => dir.parent().and_then(name).unwrap_or(own),
+        Some(own) => own,
+        None => "environment".to_string(),
+    }
 }
 
 /// How the bundle's Secret values are written: plaintext when asked for, else sealed to

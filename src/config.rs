@@ -203,6 +203,10 @@ pub(crate) struct ConfigFile {
     /// URL prefix rewrites: sources whose URL starts with `from` are fetched from `to`.
     #[serde(default)]
     mirrors: Vec<Mirror>,
+    /// URLs that name the repository being built, besides its git remotes: a
+    /// GitRepository with one of them is read from the working tree, not fetched.
+    #[serde(default)]
+    local: Vec<String>,
     /// What the target cluster answers to `.Capabilities` and `lookup`.
     #[serde(default)]
     cluster: ClusterProfile,
@@ -237,6 +241,8 @@ pub struct Config {
     pub path: Option<PathBuf>,
     /// URL rewrites, environment ones first (they win on equal prefixes).
     pub mirrors: Vec<Mirror>,
+    /// URLs that name the repository being built (`local`), besides its remotes.
+    pub local: Vec<String>,
     /// The target cluster.
     pub cluster: ClusterProfile,
     /// Seed for random template functions.
@@ -273,6 +279,7 @@ impl Config {
         Self {
             path: None,
             mirrors: Vec::new(),
+            local: Vec::new(),
             cluster: ClusterProfile::default(),
             seed: String::new(),
             now: Clock::default(),
@@ -352,6 +359,7 @@ impl Config {
         Ok(Self {
             path: Some(path.to_path_buf()),
             mirrors,
+            local: file.local,
             cluster,
             recipients: Recipients::parse(&overrides.secrets.unwrap_or(file.secrets).recipients)
                 .map_err(|e| at(&format!("secrets.recipients: {e}")))?,

@@ -173,9 +173,11 @@ struct VerifyArgs {
 
 #[derive(Args)]
 struct BuildArgs {
-    /// The environment directory (a kustomization, e.g. `customer/dev`).
-    #[arg(default_value = ".")]
-    env_dir: PathBuf,
+    /// What the cluster gets first: an environment directory (`customer/dev`), a
+    /// cluster's `flux-system` directory (`clusters/prod/flux-system`), any directory of
+    /// manifests, or a bootstrap manifest applied by hand (`dev/bigbang.yaml`).
+    #[arg(default_value = ".", value_name = "ENTRY")]
+    entry: PathBuf,
     /// Where to write the bundle (replaced whole).
     #[arg(short, long)]
     out: PathBuf,
@@ -696,7 +698,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
     let display = terminal::Display::new(args.quiet, args.verbose, std::io::stderr().is_terminal());
     let built = build(
         &BuildOptions {
-            env_dir: args.env_dir,
+            entry: args.entry,
             out: args.out.clone(),
             config: args.config,
             sources: args.sources.options(args.update),

@@ -15,15 +15,19 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Records `object` as rendered by `component`; fails when another component already
-    /// rendered an object with the same key (both would fight over it in a cluster).
-    pub fn insert(&mut self, key: ObjectKey, object: Value, component: &str) -> Result<(), String> {
-        if let Some((_, owner)) = self.objects.get(&key) {
-            return Err(format!("{key} is rendered by both {owner} and {component}"));
-        }
+    /// Records `object` as rendered by `component`, replacing the object with the same
+    /// key that another component rendered before (whether it may is the caller's
+    /// question: see [`Cluster::owner`]).
+    pub fn insert(&mut self, key: ObjectKey, object: Value, component: &str) {
         self.objects
             .insert(key, (as_stored(object), component.to_string()));
-        Ok(())
+    }
+
+    /// The component that rendered the object with `key`, and the object as stored.
+    pub fn owner(&self, key: &ObjectKey) -> Option<(&str, &Value)> {
+        self.objects
+            .get(key)
+            .map(|(object, owner)| (owner.as_str(), object))
     }
 
     /// The object of `group`/`kind` named `namespace/name`, as the API server stores it.
@@ -82,12 +86,10 @@ mod tests {
             "data": {"a": "b2xk", "keep": "eA=="}, "stringData": {"a": "new"}});
         let mut cluster = Cluster::default();
         let key = ObjectKey::of(&secret).unwrap();
-        cluster.insert(key.clone(), secret, "dev").unwrap();
+        cluster.insert(key.clone(), secret, "dev");
         let stored = cluster.get("", "Secret", "n", "s").unwrap();
         assert_eq!(stored["data"], json!({"a": "bmV3", "keep": "eA=="}));
         assert!(stored.get("stringData").is_none());
-        let again = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"}});
-        let e = cluster.insert(key, again, "other").unwrap_err();
-        assert_eq!(e, "Secret n/s is rendered by both dev and other");
+        assert_eq!(cluster.owner(&key).map(|(owner, _)| owner), Some("dev"));
     }
 }

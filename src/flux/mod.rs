@@ -41,16 +41,21 @@ const HELM_GROUP: &str = "helm.toolkit.fluxcd.io";
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
 const SOURCE_GROUP: &str = "source.toolkit.fluxcd.io";
 
-/// The environment to build: a kustomization directory and the settings in force for it.
+/// The environment to build: where it starts and the settings in force for it.
 pub struct Environment<'a> {
-    /// The environment's kustomization directory (e.g. `customer/dev`).
-    pub dir: &'a Path,
+    /// What the cluster gets first: a kustomization directory (`customer/dev`, a
+    /// cluster's `flux-system`, any directory of manifests, built as Flux would build it
+    /// when it has no kustomization file) or a manifest file applied by hand (Big Bang's
+    /// `dev/bigbang.yaml`).
+    pub entry: &'a Path,
     /// Its name, the first step of every error chain (e.g. `dev`).
     pub name: &'a str,
     /// The customer repository's root: paths in messages are shown relative to it.
     pub root: &'a Path,
     /// Settings for this environment.
     pub config: &'a Config,
+    /// The repository being built: GitRepositories that name it read its working tree.
+    pub working_tree: &'a source::WorkingTree,
 }
 
 /// A build's output: the bundle, and what SOPS decryption left for writing it.
@@ -76,22 +81,40 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
         let root = format!("{}/", env.root.display());
         Error::new(e.to_string().replace(&root, "")).with_chain(&root_chain)
     };
-    let replaced = decryptor
-        .decrypt_sources(env.root, env.dir, None)
-        .map_err(relative)?;
-    let options = kustomize::Options {
-        replaced_files: Some(&replaced),
-        ..kustomize::Options::default()
-    };
-    let traced =
-        kustomize::build_traced(env.dir, &remote, &options).map_err(|e| relative(Error::new(e)))?;
-    let env_dir = env
-        .dir
+    let shown = env
+        .entry
         .strip_prefix(env.root)
-        .unwrap_or(env.dir)
+        .unwrap_or(env.entry)
         .display()
         .to_string();
-    let (mut objects, sources) = untrace(traced, &format!("environment {}", env.name), &env_dir);
+    let (mut objects, sources) = if env.entry.is_dir() {
+        // A directory with a kustomization file is built as kustomize builds it (the
+        // bootstrap's `kubectl apply -k`); one without, as Flux would generate one.
+        let has_file = kustomize::KUSTOMIZATION_FILE_NAMES
+            .iter()
+            .any(|name| env.entry.join(name).is_file());
+        let generated = if has_file {
+            None
+        } else {
+            let flux_defaults = serde_json::json!({"spec": {}});
+            Some(generator::kustomization(env.entry, &flux_defaults).map_err(relative)?)
+        };
+        let replaced = decryptor
+            .decrypt_sources(env.root, env.entry, generated.as_ref())
+            .map_err(relative)?;
+        let options = kustomize::Options {
+            replaced_files: Some(&replaced),
+            kustomization: generated.as_ref(),
+            ..kustomize::Options::default()
+        };
+        let traced = kustomize::build_traced(env.entry, &remote, &options)
+            .map_err(|e| relative(Error::new(e)))?;
+        untrace(traced, &what, &shown)
+    } else {
+        let objects = read_manifest(env.entry).map_err(relative)?;
+        let sources = vec![Some(format!("{shown} ({what})")); objects.len()];
+        (objects, sources)
+    };
     decryptor.decrypt_objects(&mut objects).map_err(relative)?;
     let mut graph = Graph::default();
     graph.absorb(
@@ -147,6 +170,30 @@ struct Rendered {
     component: Component,
     objects: Vec<Value>,
     sources: Vec<Option<String>>,
+}
+
+/// The objects of a manifest file applied by hand (`kubectl apply -f`): each YAML
+/// document read as the Kubernetes decoder reads it, empty ones skipped.
+fn read_manifest(path: &Path) -> Result<Vec<Value>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", path.display())))?;
+    let documents = yaml::parse_stream(&text, yaml::Dialect::GoYamlV2)
+        .map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    let mut objects = Vec::new();
+    for (index, document) in documents.into_iter().enumerate() {
+        match document {
+            Value::Null => {}
+            Value::Object(_) => objects.push(document),
+            _ => {
+                return Err(Error::new(format!(
+                    "{}: document {} is not an object",
+                    path.display(),
+                    index + 1
+                )));
+            }
+        }
+    }
+    Ok(objects)
 }
 
 /// Objects and their provenance from a traced kustomize build of `dir` (a path inside
@@ -218,6 +265,12 @@ struct Graph {
 impl Graph {
     /// Adds a rendered component's objects to the cluster and its Flux objects to the
     /// pending nodes.
+    ///
+    /// An object an ancestor component rendered already is taken over, as a Flux
+    /// Kustomization takes over what the bootstrap applied (`flux-system` applies its own
+    /// directory again): it moves to this component. A Flux object taken over stays one
+    /// node, so its spec may not change. Anyone else rendering the same object is an
+    /// error: both would fight over it in a cluster.
     fn absorb(&mut self, rendered: Rendered, chain: &[String]) -> Result<(), Error> {
         let Rendered {
             mut component,
@@ -229,31 +282,23 @@ impl Graph {
         for (object, source) in objects.into_iter().zip(sources) {
             let key = ObjectKey::of(&object).map_err(fail)?;
             let is_flux = key.group.ends_with(".toolkit.fluxcd.io");
-            if let Some(kind) = NodeKind::of(&key) {
-                let namespace = if key.namespace.is_empty() {
-                    "default".to_string()
-                } else {
-                    key.namespace.clone()
-                };
-                let id = format!("{}/{namespace}/{}", key.kind, key.name);
-                if !self.seen.insert(id.clone()) {
-                    return Err(fail(format!("{id} is declared twice")));
+            let taken_over = match self.cluster.owner(&key) {
+                None => false,
+                Some((owner, _)) if self.is_ancestor(owner, &component) => true,
+                Some((owner, _)) => {
+                    return Err(fail(format!(
+                        "{key} is rendered by both {owner} and {}",
+                        component.id
+                    )));
                 }
-                let mut node_chain = chain.to_vec();
-                node_chain.push(format!("{} {namespace}/{}", key.kind, key.name));
-                self.pending.push(Node {
-                    kind,
-                    id,
-                    chain: node_chain,
-                    namespace,
-                    name: key.name.clone(),
-                    object: object.clone(),
-                    parent: component.id.clone(),
-                });
+            };
+            if taken_over {
+                self.take_over(&key, &object, &component.id).map_err(fail)?;
+            } else if let Some(kind) = NodeKind::of(&key) {
+                self.declare(kind, &key, &object, &component.id, chain)
+                    .map_err(fail)?;
             }
-            self.cluster
-                .insert(key, object.clone(), &component.id)
-                .map_err(fail)?;
+            self.cluster.insert(key, object.clone(), &component.id);
             component.objects.push(bundle::Object {
                 value: object,
                 apply: !is_flux,
@@ -267,6 +312,85 @@ impl Graph {
             )));
         }
         Ok(())
+    }
+
+    /// Queues the HelmRelease or Kustomization `object` that `parent` rendered.
+    fn declare(
+        &mut self,
+        kind: NodeKind,
+        key: &ObjectKey,
+        object: &Value,
+        parent: &str,
+        chain: &[String],
+    ) -> Result<(), String> {
+        let namespace = if key.namespace.is_empty() {
+            "default".to_string()
+        } else {
+            key.namespace.clone()
+        };
+        let id = format!("{}/{namespace}/{}", key.kind, key.name);
+        if !self.seen.insert(id.clone()) {
+            return Err(format!("{id} is declared twice"));
+        }
+        let mut node_chain = chain.to_vec();
+        node_chain.push(format!("{} {namespace}/{}", key.kind, key.name));
+        self.pending.push(Node {
+            kind,
+            id,
+            chain: node_chain,
+            namespace,
+            name: key.name.clone(),
+            object: object.clone(),
+            parent: parent.to_string(),
+        });
+        Ok(())
+    }
+
+    /// Moves the object with `key` from the component that rendered it to `component`,
+    /// which renders it again as `object`.
+    fn take_over(
+        &mut self,
+        key: &ObjectKey,
+        object: &Value,
+        component: &str,
+    ) -> Result<(), String> {
+        let Some((owner, stored)) = self.cluster.owner(key) else {
+            return Ok(());
+        };
+        if NodeKind::of(key).is_some() && stored["spec"] != object["spec"] {
+            return Err(format!(
+                "{key} is rendered by {owner} and again, with another spec, by {component}: \
+                 crunch renders each HelmRelease and Kustomization once"
+            ));
+        }
+        let owner = owner.to_string();
+        if let Some(previous) = self.components.iter_mut().find(|c| c.id == owner) {
+            previous
+                .objects
+                .retain(|o| ObjectKey::of(&o.value).ok().as_ref() != Some(key));
+        }
+        Ok(())
+    }
+
+    /// Whether `owner` is `component`'s parent, or its parent's, and so on.
+    fn is_ancestor(&self, owner: &str, component: &Component) -> bool {
+        let mut at = component.parent.clone();
+        let mut steps = 0;
+        while let Some(id) = at {
+            if id == owner {
+                return true;
+            }
+            steps += 1;
+            if steps > self.components.len() {
+                return false;
+            }
+            at = self
+                .components
+                .iter()
+                .find(|c| c.id == id)
+                .and_then(|c| c.parent.clone());
+        }
+        false
     }
 
     /// Renders pending nodes wave by wave until none is left.
@@ -460,9 +584,15 @@ impl Render<'_> {
             })?;
         let step = format!("GitRepository {namespace}/{}", source.name);
         let spec = GitRepositorySpec::read(repository).within(&step)?;
-        let tree = self
-            .remote
-            .git(&spec.url, &spec.git_ref().reference())
+        let reference = spec.git_ref().reference();
+        let working_tree = self.env.working_tree;
+        let checkout = if working_tree.is_named_by(&spec.url) {
+            self.remote
+                .working_tree(working_tree, &spec.url, &reference)
+        } else {
+            self.remote.git(&spec.url, &reference)
+        };
+        let tree = checkout
             .and_then(|checkout| {
                 // Charts and kustomizations see the artifact, not the checkout.
                 self.remote.flux_artifact(&checkout, spec.ignore.as_deref())

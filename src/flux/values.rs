@@ -159,8 +159,7 @@ mod tests {
     fn cluster_of<const N: usize>(objects: [Value; N]) -> Cluster {
         let mut c = Cluster::default();
         for object in objects {
-            c.insert(ObjectKey::of(&object).unwrap(), object, "t")
-                .unwrap();
+            c.insert(ObjectKey::of(&object).unwrap(), object, "t");
         }
         c
     }

@@ -138,6 +138,14 @@ pub enum Error {
         /// Where the pattern is (`<file>:<line>`), the pattern, and what is wrong with it.
         message: String,
     },
+    /// The working tree standing in for a GitRepository cannot be read.
+    #[error("the working tree {}: {message}", root.display())]
+    WorkingTree {
+        /// Its top directory.
+        root: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// `crunch.lock` is malformed.
     #[error("{}{}: {message}", path.display(), line.map(|n| format!(":{n}")).unwrap_or_default())]
     LockSyntax {

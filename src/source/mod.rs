@@ -14,6 +14,9 @@
 //! - `<cache>/artifacts/<sha256 of tree id and ignore rules>/`: a tree as Flux's
 //!   source-controller archives it (`.sourceignore`, `spec.ignore`, default exclusions
 //!   applied), written the same way.
+//!
+//! A GitRepository whose URL names the repository being built is its [`WorkingTree`]
+//! instead, snapshotted into `<cache>/trees/` under its git tree id.
 
 mod artifact;
 mod checkout;
@@ -25,6 +28,7 @@ mod reference;
 mod remote;
 mod store;
 mod url;
+mod worktree;
 
 pub use error::{Error, Location};
 pub use lock::{GitPin, Lock, LockFile, Pin, SCHEMA_URL as LOCK_SCHEMA_URL};
@@ -33,3 +37,4 @@ pub use recorder::Recorder;
 pub use reference::{FLUX_DEFAULT_BRANCH, GitRef, Reference};
 pub use remote::BasicAuth;
 pub use store::{Origin, Store, StoreConfig, Tree, default_cache_dir};
+pub use worktree::{WorkingTree, repository_key};

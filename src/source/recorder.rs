@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use super::{Error, Origin, Reference, Store, Tree};
+use super::{Error, Origin, Reference, Store, Tree, WorkingTree};
 use crate::progress::{Event, Progress, Silent};
 
 /// Fetches through a [`Store`] and records the [`Origin`] of every tree it returns.
@@ -62,6 +62,22 @@ impl<'a> Recorder<'a> {
 
     fn fetch(&self, url: &str, reference: &Reference) -> Result<Tree, Error> {
         let tree = self.store.git(url, reference)?;
+        self.origins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tree.origin.clone());
+        Ok(tree)
+    }
+
+    /// The working tree standing in for the GitRepository of `url` at `reference`,
+    /// recorded.
+    pub fn working_tree(
+        &self,
+        working_tree: &WorkingTree,
+        url: &str,
+        reference: &Reference,
+    ) -> Result<Tree, Error> {
+        let tree = working_tree.tree(self.store.cache_dir(), url, reference)?;
         self.origins
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

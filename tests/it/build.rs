@@ -379,7 +379,7 @@ fn the_cli_rejects_a_missing_environment() {
     assert!(!out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: /nonexistent/env is not a directory\n"
+        "error: /nonexistent/env does not exist\n"
     );
 }
 
