@@ -160,13 +160,6 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         Some(path) => Config::load(path, &env_name)?,
         None => Config::defaults(),
     };
-    let lock_path = config_path
-        .as_deref()
-        .and_then(Path::parent)
-        .unwrap_or(&env_dir)
-        .join(LOCK_FILE);
-    let lock = Lock::load(&lock_path).map_err(Error::new)?;
-    let store = options.sources.open(&config.mirrors, lock)?;
     let config_dir = config_path
         .as_deref()
         .and_then(Path::parent)
@@ -177,9 +170,12 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         .unwrap_or_else(|| env_dir.clone());
     let working_tree =
         WorkingTree::discover(&env_dir, &fallback, &config.local).map_err(Error::new)?;
-    // Paths are shown relative to the customer repository: where crunch.yaml is, else
-    // the top of the git work tree.
+    // The customer repository: where crunch.yaml is, else the top of the git work tree.
+    // Paths are shown relative to it, and the lock lives in it.
     let repo_root = config_dir.unwrap_or_else(|| working_tree.root().to_path_buf());
+    let lock_path = repo_root.join(LOCK_FILE);
+    let lock = Lock::load(&lock_path).map_err(Error::new)?;
+    let store = options.sources.open(&config.mirrors, lock)?;
     let environment = flux::Environment {
         entry: &entry,
         name: &env_name,

@@ -12,6 +12,7 @@ mod support;
 mod apiserver_double;
 mod apply;
 mod bigbang_apply;
+mod bootstrap;
 mod build;
 mod cli;
 mod dataplane;
