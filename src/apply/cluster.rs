@@ -97,6 +97,23 @@ impl fmt::Display for RequestError {
     }
 }
 
+impl RequestError {
+    /// Whether recreating the object may get it applied, as fluxcd/pkg/ssa's
+    /// `IsImmutableError` judges: a conflict, an invalid object, or a webhook's or CEL
+    /// rule's complaint about an immutable field.
+    pub fn is_immutable_change(&self) -> bool {
+        match self {
+            Self::Conflict { .. } => true,
+            Self::Rejected(message) => {
+                message.contains(" is invalid")
+                    || message.contains(" is immutable")
+                    || message.contains("immutable field")
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<kube::Error> for RequestError {
     fn from(error: kube::Error) -> Self {
         match error {

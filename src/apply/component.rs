@@ -58,6 +58,14 @@ pub struct Counts {
     pub changed: usize,
     /// Objects already as the bundle has them.
     pub unchanged: usize,
+    /// Objects a Flux mark keeps from being applied (`ssa: IfNotPresent` and present,
+    /// `ssa: Ignore`, `reconcile: disabled`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub skipped: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The result of applying one component.
@@ -189,7 +197,11 @@ impl Work<'_> {
             self.counts.changed,
             self.counts.unchanged
         ));
-        let mut awaited: Vec<ObjectRef> = kept.iter().map(|o| o.target.clone()).collect();
+        // A Kustomization without `wait` is ready once applied and its health checks are.
+        let mut awaited: Vec<ObjectRef> = match plan.policy {
+            Some(policy) if !policy.wait => Vec::new(),
+            _ => kept.iter().map(|o| o.target.clone()).collect(),
+        };
         awaited.extend(plan.health_checks.iter().cloned());
         self.wait(&awaited).await?;
         if !unchanged_since_last {
@@ -254,6 +266,7 @@ impl Work<'_> {
             state: State::Applying,
             objects,
             adopted,
+            policy: self.plan.policy,
         }
     }
 
@@ -275,6 +288,10 @@ impl Work<'_> {
     ) -> Result<(), Outcome> {
         for object in objects {
             let before = live.get(&object.target);
+            if self.plan.policy.is_some() && skipped_by_flux(&object.value, before) {
+                self.counts.skipped += 1;
+                continue;
+            }
             let applied = self.apply_one(object).await?;
             match before {
                 None => self.counts.created += 1,
@@ -319,9 +336,17 @@ impl Work<'_> {
                     .apply(target, &object.value, run.force_conflicts, false)
             })
             .await
-            .map_err(|e| self.failed(target, "apply", e))
         };
-        let mut applied = send().await?;
+        let mut applied = match send().await {
+            Err(Failure::Request(e)) if e.is_immutable_change() && self.forced(object).await => {
+                // kustomize-controller's `force`: what cannot be changed is made anew.
+                self.progress.note(&format!("recreating {target}: {e}"));
+                self.delete_and_forget(target).await?;
+                send().await
+            }
+            other => other,
+        }
+        .map_err(|e| self.failed(target, "apply", e))?;
         if target.kind == "Namespace" && applied["metadata"]["deletionTimestamp"].is_string() {
             // Still going from an earlier prune: nothing can be created in it until it
             // is gone, so it is created anew then.
@@ -329,7 +354,7 @@ impl Work<'_> {
                 "{target} is being deleted; creating it again once it is gone"
             ));
             self.until_gone(target).await?;
-            applied = send().await?;
+            applied = send().await.map_err(|e| self.failed(target, "apply", e))?;
         }
         if matches!(
             target.kind.as_str(),
@@ -338,6 +363,23 @@ impl Work<'_> {
             run.webhooks.register(target, &object.value);
         }
         Ok(applied)
+    }
+
+    /// Whether kustomize-controller would force `object` (recreate it when an apply is
+    /// refused): its Kustomization's `force`, or the object's `force: enabled` mark, on
+    /// the bundle's object or the live one.
+    async fn forced(&self, object: &PlannedObject) -> bool {
+        if self.plan.policy.is_some_and(|p| p.force) {
+            return true;
+        }
+        if self.plan.policy.is_none() {
+            return false;
+        }
+        if flux_marked(&object.value, "force", "enabled") {
+            return true;
+        }
+        let live = self.run.cluster.get_if_served(&object.target).await;
+        matches!(live, Ok(Some(live)) if flux_marked(&live, "force", "enabled"))
     }
 
     async fn wait(&self, targets: &[ObjectRef]) -> Result<(), Outcome> {
@@ -461,6 +503,26 @@ impl Work<'_> {
             Failure::Request(e) => Outcome::Failed(format!("cannot {what} {target}: {e}")),
         }
     }
+}
+
+/// Whether kustomize-controller leaves an object alone: marked `reconcile: disabled` or
+/// `ssa: Ignore` (on the bundle's object or the live one), or marked `ssa: IfNotPresent`
+/// and present.
+fn skipped_by_flux(object: &Value, live: Option<&Value>) -> bool {
+    let excluded =
+        |o: &Value| flux_marked(o, "reconcile", "disabled") || flux_marked(o, "ssa", "Ignore");
+    excluded(object)
+        || live.is_some_and(excluded)
+        || (live.is_some() && flux_marked(object, "ssa", "IfNotPresent"))
+}
+
+/// Whether `kustomize.toolkit.fluxcd.io/<key>: <value>` is among the object's labels or
+/// annotations (fluxcd/pkg/ssa `AnyInMetadata`).
+pub(super) fn flux_marked(object: &Value, key: &str, value: &str) -> bool {
+    let key = format!("kustomize.toolkit.fluxcd.io/{key}");
+    ["labels", "annotations"]
+        .iter()
+        .any(|field| object["metadata"][field][&key] == value)
 }
 
 /// Whether two states of an object hold the same content: bookkeeping the server keeps

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::cluster::{Cluster, ObjectRef, RequestError};
+use crate::bundle::ApplyPolicy;
 
 /// The namespace holding inventories.
 pub const NAMESPACE: &str = "crunch-system";
@@ -51,6 +52,9 @@ pub struct Inventory {
     pub objects: BTreeSet<ObjectRef>,
     /// Objects that existed before crunch first applied them: never pruned.
     pub adopted: BTreeSet<ObjectRef>,
+    /// How a Kustomization component applied them, for pruning once it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<ApplyPolicy>,
 }
 
 impl Inventory {
@@ -169,6 +173,7 @@ mod tests {
             state: State::Applying,
             objects: BTreeSet::new(),
             adopted: BTreeSet::new(),
+            policy: None,
         };
         let a = record("HelmRelease/bigbang/logging").name();
         let b = record("HelmRelease/bigbang.logging").name();

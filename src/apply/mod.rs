@@ -265,11 +265,6 @@ async fn apply_async(options: &Options, sink: Sink, stop: Stop) -> Result<Report
         .iter()
         .all(|c| c.outcome == Outcome::Ready);
     if options.prune && !options.dry_run && all_ready {
-        let bundle: BTreeMap<String, BTreeSet<ObjectRef>> = plan
-            .components
-            .iter()
-            .map(|c| (c.id.clone(), c.kept().map(|o| o.target.clone()).collect()))
-            .collect();
         // The records as this run left them, plus those of components the bundle lost.
         let mut records: BTreeMap<String, Inventory> = previous
             .into_iter()
@@ -280,7 +275,7 @@ async fn apply_async(options: &Options, sink: Sink, stop: Stop) -> Result<Report
         match prune::prune(
             &run,
             records.into_values().collect(),
-            &bundle,
+            &plan.components,
             options.prune_scope,
             deadline,
             &progress,

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::cluster::ObjectRef;
 use super::normalize::{Origin, Schemas, normalize};
-use crate::bundle::{ComponentEntry, ObjectEntry, VerifiedBundle};
+use crate::bundle::{ApplyPolicy, ComponentEntry, ObjectEntry, VerifiedBundle};
 use crate::error::{Context, Error};
 use crate::object::install_order;
 
@@ -51,6 +51,9 @@ pub struct ComponentPlan {
     pub hooks: Vec<Hook>,
     /// Objects outside the component that must be ready too (Flux `healthChecks`).
     pub health_checks: Vec<ObjectRef>,
+    /// How a Kustomization component's objects are applied (`None`: Helm's way, or the
+    /// bootstrap's).
+    pub policy: Option<ApplyPolicy>,
     /// The Flux controller that would apply the component's objects.
     pub origin: Origin,
 }
@@ -231,6 +234,7 @@ fn component_plan(
         resources: Vec::new(),
         hooks: Vec::new(),
         health_checks: component.health_checks.clone(),
+        policy: component.kustomization,
         origin: component.kind.into(),
     };
     for (entry, value) in bundle.objects(component) {
@@ -416,6 +420,7 @@ mod tests {
             release: None,
             source: None,
             health_checks: vec![],
+            kustomization: None,
             objects: objects
                 .into_iter()
                 .map(|value| Object {

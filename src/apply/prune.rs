@@ -7,10 +7,12 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use super::cluster::{FIELD_MANAGER, ObjectRef};
-use super::component::Run;
+use super::component::{Run, flux_marked};
 use super::inventory::{self, Inventory};
+use super::plan::ComponentPlan;
 use super::progress::Progress;
-use super::retry::{Failure, retry};
+use super::retry::{Backoff, Failure, retry};
+use crate::bundle::{ApplyPolicy, DeletionPolicy};
 use crate::object::install_order;
 
 /// Which cluster-wide kinds pruning may delete.
@@ -40,34 +42,93 @@ pub struct Pruned {
     pub kept: Vec<Kept>,
 }
 
-/// Deletes every object the inventories record that the bundle lacks (`bundle`: each
-/// component's objects), then narrows every record to its component's objects plus what
-/// pruning left in place.
+/// What pruning does with an object the bundle lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Fate {
+    /// Deleted.
+    Delete,
+    /// Deleted, and gone before pruning goes on (`deletionPolicy: WaitForTermination`).
+    DeleteAndWait,
+    /// Left in place and forgotten: its Kustomization says so.
+    Orphan(String),
+}
+
+/// Deletes every object the inventories record that the bundle lacks (`components`: the
+/// plan), as the policy of the component that applied it says, then narrows every record
+/// to its component's objects plus what pruning left in place.
+///
+/// Helm releases and the environment delete what they no longer hold. A Kustomization
+/// deletes what left it when it has `prune`, and a Kustomization that left the bundle
+/// deletes its objects as its last `deletionPolicy` says; an object marked
+/// `kustomize.toolkit.fluxcd.io/prune: disabled` in the cluster stays.
 pub async fn prune(
     run: &Run,
     inventories: Vec<Inventory>,
-    bundle: &BTreeMap<String, BTreeSet<ObjectRef>>,
+    components: &[ComponentPlan],
     scope: Scope,
     deadline: Instant,
     progress: &Progress,
 ) -> Result<Pruned, String> {
-    let in_bundle = |o: &ObjectRef| bundle.values().flatten().any(|b| b.same_object(o));
-    let mut candidates: Vec<ObjectRef> = inventories
+    let bundle: BTreeMap<&str, (BTreeSet<ObjectRef>, Option<ApplyPolicy>)> = components
         .iter()
-        .flat_map(|i| i.objects.iter())
-        .filter(|o| !in_bundle(o))
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
+        .map(|c| {
+            let objects = c.kept().map(|o| o.target.clone()).collect();
+            (c.id.as_str(), (objects, c.policy))
+        })
         .collect();
-    candidates.sort_by(|a, b| install_order(&b.kind, &a.kind));
+    let in_bundle = |o: &ObjectRef| {
+        bundle
+            .values()
+            .any(|(b, _)| b.iter().any(|b| b.same_object(o)))
+    };
+    let mut fates: BTreeMap<ObjectRef, (Fate, Option<ApplyPolicy>)> = BTreeMap::new();
+    for record in &inventories {
+        let policy = match bundle.get(record.component.as_str()) {
+            Some((_, policy)) => policy.map(|p| (p, true)),
+            None => record.policy.map(|p| (p, false)),
+        };
+        let fate = match policy {
+            None => Fate::Delete,
+            Some((p, _)) if p.prune && p.deletion_policy == DeletionPolicy::MirrorPrune => {
+                Fate::Delete
+            }
+            Some((_, true)) => Fate::Orphan(format!("{} has prune: false", record.component)),
+            Some((p, false)) => match p.deletion_policy {
+                DeletionPolicy::Delete => Fate::Delete,
+                DeletionPolicy::WaitForTermination => Fate::DeleteAndWait,
+                DeletionPolicy::Orphan => {
+                    Fate::Orphan(format!("{} has deletionPolicy: Orphan", record.component))
+                }
+                DeletionPolicy::MirrorPrune => Fate::Orphan(format!(
+                    "{} has prune: false and deletionPolicy: MirrorPrune",
+                    record.component
+                )),
+            },
+        };
+        for object in record.objects.iter().filter(|o| !in_bundle(o)) {
+            // Left in place if any component that applied it says so.
+            let entry = fates
+                .entry(object.clone())
+                .or_insert((fate.clone(), record.policy));
+            if matches!(fate, Fate::Orphan(_)) {
+                *entry = (fate.clone(), record.policy);
+            }
+        }
+    }
+    let mut candidates: Vec<(ObjectRef, (Fate, Option<ApplyPolicy>))> = fates.into_iter().collect();
+    candidates.sort_by(|(a, _), (b, _)| install_order(&b.kind, &a.kind));
     let mut pruned = Pruned::default();
     let mut gone = BTreeSet::new();
-    for object in candidates {
+    for (object, (fate, policy)) in candidates {
         let keep = |reason: &str| Kept {
             object: object.clone(),
             reason: reason.to_string(),
         };
+        if let Fate::Orphan(reason) = &fate {
+            pruned.kept.push(keep(reason));
+            gone.insert(object);
+            continue;
+        }
         match object.kind.as_str() {
             "CustomResourceDefinition" if !scope.definitions => {
                 pruned.kept.push(keep(
@@ -96,15 +157,25 @@ pub async fn prune(
             ));
             continue;
         }
+        if policy.is_some() && flux_marked(&live, "prune", "disabled") {
+            pruned
+                .kept
+                .push(keep("marked kustomize.toolkit.fluxcd.io/prune: disabled"));
+            gone.insert(object);
+            continue;
+        }
         retry(deadline, &run.stop, || run.cluster.delete(&object))
             .await
             .map_err(|e| describe(&object, e))?;
+        if fate == Fate::DeleteAndWait {
+            until_gone(run, &object, deadline).await?;
+        }
         progress.note(&format!("pruned {object}"));
         gone.insert(object.clone());
         pruned.deleted.push(object);
     }
     for mut record in inventories {
-        let own = bundle.get(&record.component);
+        let own = bundle.get(record.component.as_str()).map(|(own, _)| own);
         // An object another component now holds is recorded there.
         record.objects.retain(|o| {
             !gone.contains(o)
@@ -136,6 +207,23 @@ fn managed_by_crunch(live: &serde_json::Value) -> bool {
         Some(entries) => entries
             .iter()
             .any(|e| e["manager"] == FIELD_MANAGER && e["operation"] == "Apply"),
+    }
+}
+
+/// Waits until a deleted object is gone from the cluster.
+async fn until_gone(run: &Run, object: &ObjectRef, deadline: Instant) -> Result<(), String> {
+    let mut backoff = Backoff::polling();
+    loop {
+        let live = retry(deadline, &run.stop, || run.cluster.get_if_served(object))
+            .await
+            .map_err(|e| describe(object, e))?;
+        if live.is_none() {
+            return Ok(());
+        }
+        backoff
+            .pause(deadline, &run.stop)
+            .await
+            .map_err(|_| format!("{object} was deleted but is still there"))?;
     }
 }
 

@@ -120,10 +120,42 @@ pub struct ComponentEntry {
     /// Objects that must be ready before the component is (Flux `healthChecks`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub health_checks: Vec<ObjectRef>,
+    /// How kustomize-controller applies a Kustomization component's objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kustomization: Option<ApplyPolicy>,
     /// The component's objects, sorted by identity.
     pub objects: Vec<ObjectEntry>,
     /// The images its objects name.
     pub images: BTreeSet<String>,
+}
+
+/// How kustomize-controller applies a Kustomization's objects: the fields of its spec
+/// that change what an applier does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplyPolicy {
+    /// `wait`: the component is ready once every object is, not only its health checks.
+    pub wait: bool,
+    /// `prune`: objects that leave the component are deleted.
+    pub prune: bool,
+    /// `force`: an object whose immutable fields changed is deleted and created again.
+    pub force: bool,
+    /// `deletionPolicy`: what becomes of the objects when the component leaves the bundle.
+    pub deletion_policy: DeletionPolicy,
+}
+
+/// A Kustomization's `deletionPolicy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum DeletionPolicy {
+    /// As `prune` says (Flux's default).
+    #[default]
+    MirrorPrune,
+    /// Deleted, whatever `prune` says.
+    Delete,
+    /// Deleted, and the deletion waited for.
+    WaitForTermination,
+    /// Left in the cluster.
+    Orphan,
 }
 
 /// A Helm release name and namespace.

@@ -43,8 +43,8 @@ use crate::yaml;
 pub use compare::{SEALING_KEY_CHANGED, SIDES, compare, sealing_key_changed};
 pub use images::images;
 pub use index::{
-    ComponentEntry, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseEntry, SealingEntry, SecretEntry,
-    SecretValues,
+    ApplyPolicy, ComponentEntry, DeletionPolicy, INDEX_SCHEMA_URL, Index, ObjectEntry,
+    ReleaseEntry, SealingEntry, SecretEntry, SecretValues,
 };
 pub use read::{ReadError, VerifiedBundle, read};
 pub use sealing::{SecretCounts, Secrets, first_secret_with_values, holds_sealed_values};
@@ -126,6 +126,8 @@ pub struct Component {
     /// Objects that must be ready before the component is (Flux `healthChecks`), beyond
     /// its own.
     pub health_checks: Vec<ObjectRef>,
+    /// How a Kustomization component's objects are applied.
+    pub kustomization: Option<ApplyPolicy>,
     /// The rendered objects.
     pub objects: Vec<Object>,
 }
@@ -313,6 +315,7 @@ fn layout(
                 }),
             source: component.source.clone(),
             health_checks: component.health_checks.clone(),
+            kustomization: component.kustomization,
             objects,
             images: component_images,
         });
@@ -487,6 +490,7 @@ pub(crate) fn environment_bundle(objects: Vec<Value>) -> Bundle {
             release: None,
             source: None,
             health_checks: vec![],
+            kustomization: None,
             objects: objects
                 .into_iter()
                 .map(|value| Object {
@@ -522,6 +526,7 @@ mod tests {
                 release: Some(("logging-logging".into(), "logging".into())),
                 source: None,
                 health_checks: vec![],
+                kustomization: None,
                 objects: vec![
                     Object {
                         value: deploy,

@@ -128,6 +128,7 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
                 release: None,
                 source: None,
                 health_checks: Vec::new(),
+                kustomization: None,
                 objects: Vec::new(),
             },
             objects,
@@ -661,6 +662,7 @@ impl Render<'_> {
             timeout: spec.timeout.clone(),
             release: Some((release_name, release_namespace)),
             health_checks: Vec::new(),
+            kustomization: None,
             source: Some(Provenance {
                 url,
                 commit: tree.origin.commit.clone(),
@@ -768,6 +770,7 @@ impl Render<'_> {
             depends_on: dependency_ids("Kustomization", &spec.depends_on, &node.namespace),
             timeout: spec.timeout.clone(),
             release: None,
+            kustomization: Some(spec.apply_policy()),
             health_checks: spec
                 .health_checks
                 .iter()

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::values::ValuesReference;
+use crate::bundle::{ApplyPolicy, DeletionPolicy};
 use crate::source::GitRef;
 
 /// `source.toolkit.fluxcd.io` GitRepository spec.
@@ -227,6 +228,18 @@ pub struct KustomizationSpec {
     /// Labels and annotations put on every object.
     #[serde(default)]
     pub common_metadata: Option<CommonMetadata>,
+    /// Whether every object must be ready, not only the health checks.
+    #[serde(default)]
+    pub wait: bool,
+    /// Whether objects that leave the Kustomization are deleted.
+    #[serde(default)]
+    pub prune: bool,
+    /// Whether objects whose immutable fields changed are recreated.
+    #[serde(default)]
+    pub force: bool,
+    /// What becomes of the objects when the Kustomization goes.
+    #[serde(default)]
+    pub deletion_policy: Option<DeletionPolicy>,
 }
 
 /// A Kustomization's `commonMetadata`.
@@ -242,15 +255,55 @@ pub struct CommonMetadata {
 }
 
 impl KustomizationSpec {
-    /// Reads a Kustomization's spec, refusing what crunch cannot reproduce yet. The fields
-    /// that edit the kustomization (`targetNamespace`, `patches`, `images`, …) are read by
-    /// [`generator`](super::generator) from the object itself.
+    /// Reads a Kustomization's spec, refusing what crunch cannot reproduce. The fields
+    /// that edit the kustomization (`targetNamespace`, `namePrefix`, `nameSuffix`,
+    /// `patches`, `images`, `components`, `ignoreMissingComponents`, `buildMetadata`) are
+    /// read by [`generator`](super::generator) from the object itself.
+    ///
+    /// Fields that only pace the controller change nothing in a bundle and are accepted:
+    /// `interval` and `retryInterval` (when it reconciles again; the applier has its own
+    /// retries within `timeout`) and `ignore` (drift detection's ignore rules: the
+    /// applier corrects no drift after it returns).
     pub fn read(object: &Value) -> Result<Self, String> {
         let spec = &object["spec"];
         if spec.get("postBuild").is_some() {
             return Err("Kustomization spec.postBuild is not supported yet".to_string());
         }
+        let refused = [
+            (
+                "kubeConfig",
+                "it applies to another cluster; build that cluster's own bundle instead",
+            ),
+            (
+                "serviceAccountName",
+                "the applier applies with its own credentials and does not impersonate service accounts yet",
+            ),
+            (
+                "healthCheckExprs",
+                "custom CEL health checks are not supported yet",
+            ),
+        ];
+        for (field, why) in refused {
+            if spec.get(field).is_some_and(|v| !v.is_null()) {
+                return Err(format!(
+                    "Kustomization spec.{field} is not supported: {why}"
+                ));
+            }
+        }
+        if spec["suspend"] == true {
+            return Err("Kustomization spec.suspend is true: Flux does not reconcile it, so what it would apply is unknown; build it without suspend".to_string());
+        }
         serde_json::from_value(spec.clone()).map_err(|e| format!("Kustomization spec: {e}"))
+    }
+
+    /// How its objects are applied.
+    pub fn apply_policy(&self) -> ApplyPolicy {
+        ApplyPolicy {
+            wait: self.wait,
+            prune: self.prune,
+            force: self.force,
+            deletion_policy: self.deletion_policy.unwrap_or_default(),
+        }
     }
 }
 

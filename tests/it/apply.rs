@@ -18,7 +18,9 @@ use crunch::apply::{
     self, EXIT_APPLY, EXIT_OK, EXIT_TIMEOUT, EXIT_VERIFICATION, Options, Outcome, Report,
     StartError,
 };
-use crunch::bundle::{self, Bundle, Component, ComponentKind, Object, Secrets};
+use crunch::bundle::{
+    self, ApplyPolicy, Bundle, Component, ComponentKind, DeletionPolicy, Object, Secrets,
+};
 use crunch::object::ObjectRef;
 
 use crate::support::apiserver::{ApiServer, Fault, FaultKind};
@@ -294,6 +296,7 @@ fn component(
         release: None,
         source: None,
         health_checks: vec![],
+        kustomization: None,
         objects: objects
             .into_iter()
             .map(|value| Object {
@@ -1426,4 +1429,240 @@ fn a_workload_without_pods_times_out_with_its_controllers_reason() {
             && message.contains("error looking up service account crunch-test/nobody"),
         "{message}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Flux Kustomization policies
+
+/// A Kustomization component applied as `policy` says; all but the first of a bundle
+/// (which holds the test namespace) depend on `Kustomization/flux-system/pruned`.
+fn kustomization_component(id: &str, policy: ApplyPolicy, objects: Vec<Value>) -> Component {
+    const FIRST: &str = "Kustomization/flux-system/pruned";
+    let needs = if id == FIRST { vec![] } else { vec![FIRST] };
+    let mut component = component(id, ComponentKind::Kustomization, needs, "30s", objects);
+    component.kustomization = Some(policy);
+    component
+}
+
+fn policy(prune: bool, deletion_policy: DeletionPolicy) -> ApplyPolicy {
+    ApplyPolicy {
+        wait: true,
+        prune,
+        force: false,
+        deletion_policy,
+    }
+}
+
+fn marked_config_map(name: &str, data: &str, mark: Option<(&str, &str)>) -> Value {
+    let mut object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "crunch-test"}, "data": {"v": data}});
+    if let Some((key, value)) = mark {
+        object["metadata"]["annotations"] =
+            json!({ format!("kustomize.toolkit.fluxcd.io/{key}"): value });
+    }
+    object
+}
+
+#[test]
+fn kustomization_policies_decide_what_is_pruned() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let cm = |name: &str| marked_config_map(name, "1", None);
+    let first = write_bundle(
+        tmp.path(),
+        "first",
+        vec![
+            kustomization_component(
+                "Kustomization/flux-system/pruned",
+                policy(true, DeletionPolicy::MirrorPrune),
+                vec![
+                    cm("pruned"),
+                    marked_config_map("marked", "1", Some(("prune", "disabled"))),
+                ],
+            ),
+            kustomization_component(
+                "Kustomization/flux-system/kept",
+                policy(false, DeletionPolicy::MirrorPrune),
+                vec![cm("kept")],
+            ),
+            kustomization_component(
+                "Kustomization/flux-system/deleted",
+                policy(false, DeletionPolicy::Delete),
+                vec![cm("deleted")],
+            ),
+            kustomization_component(
+                "Kustomization/flux-system/waited",
+                policy(false, DeletionPolicy::WaitForTermination),
+                vec![cm("waited")],
+            ),
+            kustomization_component(
+                "Kustomization/flux-system/orphaned",
+                policy(true, DeletionPolicy::Orphan),
+                vec![cm("orphaned")],
+            ),
+        ],
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&first));
+    assert_ready(&report, &lines);
+    // The first two lose their objects; the last three leave the bundle.
+    let second = write_bundle(
+        tmp.path(),
+        "second",
+        vec![
+            kustomization_component(
+                "Kustomization/flux-system/pruned",
+                policy(true, DeletionPolicy::MirrorPrune),
+                vec![],
+            ),
+            kustomization_component(
+                "Kustomization/flux-system/kept",
+                policy(false, DeletionPolicy::MirrorPrune),
+                vec![],
+            ),
+        ],
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&second));
+    assert_ready(&report, &lines);
+    let pruned = report.pruned.as_ref().unwrap();
+    let config_map = |name: &str| target("v1", "ConfigMap", "crunch-test", name);
+    let mut deleted = pruned.deleted.clone();
+    deleted.sort();
+    assert_eq!(
+        deleted,
+        [
+            config_map("deleted"),
+            config_map("pruned"),
+            config_map("waited")
+        ],
+        "{}",
+        report.to_text()
+    );
+    for name in ["deleted", "pruned", "waited"] {
+        assert!(cluster.get(&config_map(name)).is_none(), "{name}");
+    }
+    for (name, reason) in [
+        ("kept", "has prune: false"),
+        ("orphaned", "deletionPolicy: Orphan"),
+        ("marked", "prune: disabled"),
+    ] {
+        assert!(cluster.get(&config_map(name)).is_some(), "{name}");
+        assert!(
+            pruned
+                .kept
+                .iter()
+                .any(|k| k.object == config_map(name) && k.reason.contains(reason)),
+            "{name}: {}",
+            report.to_text()
+        );
+    }
+    // What a policy left behind is forgotten: a later run does not consider it again.
+    let (report, lines) = cluster.apply(&cluster.options(&second));
+    assert_ready(&report, &lines);
+    let pruned = report.pruned.as_ref().unwrap();
+    assert!(
+        pruned.deleted.is_empty() && pruned.kept.is_empty(),
+        "{}",
+        report.to_text()
+    );
+}
+
+#[test]
+fn flux_marks_skip_objects_and_if_not_present_creates_once() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = |name: &str, data: &str| {
+        write_bundle(
+            tmp.path(),
+            name,
+            vec![kustomization_component(
+                "Kustomization/flux-system/pruned",
+                policy(true, DeletionPolicy::MirrorPrune),
+                vec![
+                    marked_config_map("once", data, Some(("ssa", "IfNotPresent"))),
+                    marked_config_map("ignored", data, Some(("ssa", "Ignore"))),
+                    marked_config_map("disabled", data, Some(("reconcile", "disabled"))),
+                    marked_config_map("plain", data, None),
+                ],
+            )],
+        )
+    };
+    let (report, lines) = cluster.apply(&cluster.options(&bundle("first", "1")));
+    assert_ready(&report, &lines);
+    let (report, lines) = cluster.apply(&cluster.options(&bundle("second", "2")));
+    assert_ready(&report, &lines);
+    let data = |name: &str| {
+        cluster
+            .get(&target("v1", "ConfigMap", "crunch-test", name))
+            .map(|o| o["data"]["v"].clone())
+    };
+    assert_eq!(
+        data("once"),
+        Some(json!("1")),
+        "created once, never updated"
+    );
+    assert_eq!(data("plain"), Some(json!("2")));
+    assert_eq!(data("ignored"), None);
+    assert_eq!(data("disabled"), None);
+    assert_eq!(
+        report.components[0].counts.skipped,
+        3,
+        "{}",
+        report.to_text()
+    );
+}
+
+#[test]
+fn without_wait_a_kustomization_is_ready_once_applied() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut no_wait = policy(true, DeletionPolicy::MirrorPrune);
+    no_wait.wait = false;
+    let mut stuck = kustomization_component(
+        "Kustomization/flux-system/pruned",
+        no_wait,
+        vec![deployment("stuck", "never-ready.invalid/app:1")],
+    );
+    stuck.timeout = Some("5s".into());
+    let bundle = write_bundle(tmp.path(), "no-wait", vec![stuck]);
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+}
+
+#[test]
+fn force_recreates_what_cannot_be_changed() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let frozen = |data: &str| {
+        let mut object = marked_config_map("frozen", data, None);
+        object["immutable"] = json!(true);
+        object
+    };
+    let bundle = |name: &str, data: &str, force: bool| {
+        let mut policy = policy(true, DeletionPolicy::MirrorPrune);
+        policy.force = force;
+        write_bundle(
+            tmp.path(),
+            name,
+            vec![kustomization_component(
+                "Kustomization/flux-system/pruned",
+                policy,
+                vec![frozen(data)],
+            )],
+        )
+    };
+    let (report, lines) = cluster.apply(&cluster.options(&bundle("first", "1", false)));
+    assert_ready(&report, &lines);
+    let (report, _) = cluster.apply(&cluster.options(&bundle("refused", "2", false)));
+    assert_eq!(report.exit_code(), EXIT_APPLY, "{}", report.to_text());
+    assert!(
+        report.to_text().contains("immutable"),
+        "{}",
+        report.to_text()
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&bundle("forced", "2", true)));
+    assert_ready(&report, &lines);
+    let live = cluster
+        .get(&target("v1", "ConfigMap", "crunch-test", "frozen"))
+        .expect("recreated");
+    assert_eq!(live["data"]["v"], "2");
 }

@@ -546,10 +546,33 @@ fn apply(state: &mut State, call: &Call, t: &Target) -> Result<Outcome, ApiError
             let mut new = ssa::apply(Some(&old), &incoming, &who)?;
             carry_over(t, &old, &mut new);
             check_secret_data(t, &new)?;
+            check_immutable(t, &old, &new)?;
             admit(state, t, "UPDATE", &new)?;
             Ok(finish_update(state, t, &old, new, dry))
         }
     }
+}
+
+/// `ValidateConfigMapUpdate` and `ValidateSecretUpdate`: once `immutable` is true, the
+/// data and the flag itself may not change.
+fn check_immutable(t: &Target, old: &Value, new: &Value) -> Result<(), ApiError> {
+    let r = &t.resource;
+    if !(r.group.is_empty() && matches!(r.plural.as_str(), "configmaps" | "secrets")) {
+        return Ok(());
+    }
+    if old["immutable"] != true {
+        return Ok(());
+    }
+    for field in ["immutable", "data", "binaryData", "stringData"] {
+        if old.get(field) != new.get(field) {
+            let cause = (
+                "FieldValueForbidden",
+                "Forbidden: field is immutable when `immutable` is set",
+            );
+            return Err(ApiError::invalid(&r.group, &r.kind, &t.name, field, cause));
+        }
+    }
+    Ok(())
 }
 
 /// How dependents are handled when their owner goes.
