@@ -8,9 +8,18 @@ use super::error::Error;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Op {
     op: String,
-    path: String,
-    from: Option<String>,
+    path: Pointer,
+    from: Pointer,
     value: Option<Value>,
+}
+
+/// An operation's `path` or `from`, as json-patch v4 decodes it when it applies the
+/// operation: a string, or absent (`null` too), or some other JSON kind.
+#[derive(Debug, Clone, PartialEq)]
+enum Pointer {
+    Given(String),
+    Missing,
+    NotString(&'static str),
 }
 
 /// Reads a list of operations (already parsed from JSON or YAML).
@@ -30,10 +39,18 @@ pub(crate) fn decode(doc: &Value) -> Result<Vec<Op>, Error> {
             ) {
                 return Err(Error::new(format!("Unexpected kind: {op}")));
             }
+            let pointer = |key: &str| match item.get(key) {
+                None | Some(Value::Null) => Pointer::Missing,
+                Some(Value::String(text)) => Pointer::Given(text.clone()),
+                Some(Value::Bool(_)) => Pointer::NotString("bool"),
+                Some(Value::Number(_)) => Pointer::NotString("number"),
+                Some(Value::Array(_)) => Pointer::NotString("array"),
+                Some(Value::Object(_)) => Pointer::NotString("object"),
+            };
             Ok(Op {
                 op,
-                path: s("path").unwrap_or_default(),
-                from: s("from"),
+                path: pointer("path"),
+                from: pointer("from"),
                 value: item.get("value").cloned(),
             })
         })
@@ -43,11 +60,11 @@ pub(crate) fn decode(doc: &Value) -> Result<Vec<Op>, Error> {
 /// Applies the operations in order to `doc`.
 pub(crate) fn apply(doc: &mut Value, ops: &[Op]) -> Result<(), Error> {
     for op in ops {
-        apply_one(doc, op).map_err(|e| {
+        let (path, from) = pointers(op)?;
+        apply_one(doc, op, path, from).map_err(|e| {
             Error::new(format!(
-                "{} operation on path {:?}: {}",
+                "{} operation on path {path:?}: {}",
                 op.op,
-                op.path,
                 e.message()
             ))
         })?;
@@ -55,32 +72,63 @@ pub(crate) fn apply(doc: &mut Value, ops: &[Op]) -> Result<(), Error> {
     Ok(())
 }
 
-fn apply_one(doc: &mut Value, op: &Op) -> Result<(), Error> {
+/// The operation's `path` and, for `move` and `copy`, `from`, or json-patch v4's error
+/// for the first it cannot decode (in its words, which differ from operation to
+/// operation).
+fn pointers(op: &Op) -> Result<(&str, &str), Error> {
+    let fail = |what: &str, reason: String| {
+        Error::new(format!(
+            "{} operation failed to decode {what}: {reason}",
+            op.op
+        ))
+    };
+    let reason = |pointer: &Pointer, missing: &str| match pointer {
+        Pointer::NotString(kind) => {
+            format!("json: cannot unmarshal {kind} into Go value of type string")
+        }
+        _ => format!("{missing}missing value"),
+    };
+    let from = match (&op.from, op.op.as_str()) {
+        (Pointer::Given(from), _) => from.as_str(),
+        (_, "move" | "copy") => {
+            return Err(fail(
+                "from",
+                reason(&op.from, "operation, missing from field: "),
+            ));
+        }
+        _ => "",
+    };
+    let Pointer::Given(path) = &op.path else {
+        // add, remove and copy report only that something is missing.
+        let reason = match op.op.as_str() {
+            "add" | "remove" | "copy" => "missing value".to_string(),
+            _ => reason(&op.path, "operation missing path field: "),
+        };
+        return Err(fail("path", reason));
+    };
+    Ok((path, from))
+}
+
+fn apply_one(doc: &mut Value, op: &Op, path: &str, from: &str) -> Result<(), Error> {
+    // add and replace without a value set null.
+    let value_or_null = || op.value.clone().unwrap_or(Value::Null);
     let value = || op.value.clone().ok_or_else(|| Error::new("missing value"));
     match op.op.as_str() {
-        "add" => add(doc, &op.path, value()?),
-        "remove" => remove(doc, &op.path).map(|_| ()),
-        "replace" => replace(doc, &op.path, value()?),
+        "add" => add(doc, path, value_or_null()),
+        "remove" => remove(doc, path).map(|_| ()),
+        "replace" => replace(doc, path, value_or_null()),
         "move" => {
-            let from = op
-                .from
-                .as_deref()
-                .ok_or_else(|| Error::new("missing from"))?;
             let v = remove(doc, from)?;
-            add(doc, &op.path, v)
+            add(doc, path, v)
         }
         "copy" => {
-            let from = op
-                .from
-                .as_deref()
-                .ok_or_else(|| Error::new("missing from"))?;
             let v = get_mut(doc, from)?.clone();
-            add(doc, &op.path, v)
+            add(doc, path, v)
         }
         "test" => {
             // A missing path tests equal to null, as in kustomize's json-patch library.
             let v = value()?;
-            let found = match get_mut(doc, &op.path) {
+            let found = match get_mut(doc, path) {
                 Ok(found) => found.clone(),
                 Err(_) if v.is_null() => Value::Null,
                 Err(e) => return Err(e),
