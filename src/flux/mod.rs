@@ -587,7 +587,7 @@ impl Render<'_> {
         let spec = GitRepositorySpec::read(repository).within(&step)?;
         let reference = spec.git_ref().reference();
         let working_tree = self.env.working_tree;
-        let checkout = if working_tree.is_named_by(&spec.url) {
+        let checkout = if working_tree.stands_for(&spec.url, &reference) {
             self.remote
                 .working_tree(working_tree, &spec.url, &reference)
         } else {

@@ -34,9 +34,14 @@ pub struct WorkingTree {
     root: PathBuf,
     /// `HEAD`'s commit and tree, when there is one.
     head: Option<(String, String)>,
-    /// Every URL that names it, as [`repository_key`]s: its remotes' and the configured
-    /// ones.
+    /// Every URL that names it through a git remote, as [`repository_key`]s.
     names: Vec<String>,
+    /// The configured URLs (`crunch.yaml`'s `local`), as [`repository_key`]s.
+    configured: Vec<String>,
+    /// The branches the working tree stands for: the one checked out and each remote's
+    /// default branch; empty when neither is known (a detached `HEAD` and no
+    /// `origin/HEAD`), then it stands for any branch.
+    branches: Vec<String>,
     /// The snapshot, taken once, when a source first needs it.
     snapshot: OnceLock<Result<Snapshot, String>>,
 }
@@ -66,12 +71,28 @@ impl WorkingTree {
         fallback_root: &Path,
         local_urls: &[String],
     ) -> Result<WorkingTree, Error> {
-        let mut names: Vec<String> = local_urls.iter().map(|u| repository_key(u)).collect();
+        let configured: Vec<String> = local_urls.iter().map(|u| repository_key(u)).collect();
+        let mut names = Vec::new();
+        let mut branches = Vec::new();
         let repo = gix::discover(start).ok().filter(|r| r.workdir().is_some());
         let (root, head) = match &repo {
             Some(repo) => {
                 let root = repo.workdir().unwrap_or(fallback_root).to_path_buf();
+                if let Ok(Some(head)) = repo.head_name() {
+                    branches.push(head.shorten().to_string());
+                }
                 for name in repo.remote_names() {
+                    let default = format!("refs/remotes/{name}/HEAD");
+                    if let Ok(Some(target)) = repo
+                        .try_find_reference(default.as_str())
+                        .map(|r| r.and_then(|r| r.target().try_name().map(|n| n.to_owned())))
+                    {
+                        let prefix = format!("refs/remotes/{name}/");
+                        if let Some(branch) = target.as_bstr().to_str_lossy().strip_prefix(&prefix)
+                        {
+                            branches.push(branch.to_string());
+                        }
+                    }
                     let Ok(remote) = repo.find_remote(name.as_bstr()) else {
                         continue;
                     };
@@ -95,10 +116,14 @@ impl WorkingTree {
         })?;
         names.sort();
         names.dedup();
+        branches.sort();
+        branches.dedup();
         Ok(WorkingTree {
             root,
             head,
             names,
+            configured,
+            branches,
             snapshot: OnceLock::new(),
         })
     }
@@ -108,10 +133,29 @@ impl WorkingTree {
         &self.root
     }
 
-    /// Whether `url` names this repository: any spelling of one of its remotes (scheme,
-    /// user, port, `.git` and the scp-like `host:path` form aside) or a configured URL.
-    pub fn is_named_by(&self, url: &str) -> bool {
-        self.names.contains(&repository_key(url))
+    /// Whether a GitRepository of `url` at `reference` is this working tree: `url` is a
+    /// configured one, or any spelling of one of its remotes (scheme, user, port, `.git`
+    /// and the scp-like `host:path` form aside) and `reference` a branch the working tree
+    /// stands for (checked out, or the remote's default: a pull request's branch stands
+    /// for the branch it merges into). A tag, a commit or another branch of the same
+    /// repository is fetched.
+    pub fn stands_for(&self, url: &str, reference: &Reference) -> bool {
+        let key = repository_key(url);
+        if self.configured.contains(&key) {
+            return true;
+        }
+        if !self.names.contains(&key) {
+            return false;
+        }
+        let branch = match reference {
+            Reference::Branch(branch) => branch.as_str(),
+            Reference::Name(name) => match name.strip_prefix("refs/heads/") {
+                Some(branch) => branch,
+                None => return false,
+            },
+            _ => return false,
+        };
+        self.branches.is_empty() || self.branches.iter().any(|b| b == branch)
     }
 
     /// The working tree as a [`Tree`] in `cache` (`<cache>/trees/<tree id>/`), for a

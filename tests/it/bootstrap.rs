@@ -506,3 +506,41 @@ fn every_kustomization_matches_kubectl_on_the_kustomization_flux_writes() {
         }
     }
 }
+
+#[test]
+fn another_branch_of_the_repository_is_fetched_not_read_from_the_working_tree() {
+    let fleet = Fleet::new();
+    let apps = fleet.dir().join("clusters/staging/apps.yaml");
+    let text = fs::read_to_string(&apps).expect("read");
+    let other = format!(
+        "{text}---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: experiments, namespace: flux-system}}
+spec:
+  url: {FLEET_URL}
+  ref: {{branch: experiments}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: experiments, namespace: flux-system}}
+spec:
+  sourceRef: {{kind: GitRepository, name: experiments}}
+  path: ./apps/staging
+  prune: true
+"
+    );
+    fs::write(&apps, other).expect("write");
+    let Err(stderr) = fleet.build(
+        &fleet.dir().join("clusters/staging/flux-system"),
+        &["--offline"],
+    ) else {
+        panic!("built a branch that is not checked out from the working tree");
+    };
+    assert!(
+        stderr.contains(&format!(
+            "offline: {FLEET_URL} at branch experiments is not in crunch.lock"
+        )),
+        "{stderr}"
+    );
+}
