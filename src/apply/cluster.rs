@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::api::{
@@ -172,14 +172,17 @@ pub struct Resolved {
 /// A connection to one cluster.
 pub struct Cluster {
     client: Client,
+    /// How the client was made, for clients that impersonate.
+    config: Config,
     /// Kinds resolved so far; misses are not cached, because CRDs arrive while we work.
-    kinds: Mutex<HashMap<(String, String), Resolved>>,
+    /// Shared with the impersonating clients made from this one.
+    kinds: Arc<Mutex<HashMap<(String, String), Resolved>>>,
     /// Where the kubeconfig pointed, for messages.
     pub server: String,
     /// How long one request may take.
     request_timeout: Duration,
-    /// Requests sent so far (discovery included).
-    requests: AtomicU64,
+    /// Requests sent so far (discovery included), by this client and those made from it.
+    requests: Arc<AtomicU64>,
 }
 
 impl Cluster {
@@ -214,13 +217,30 @@ impl Cluster {
         config.read_timeout = Some(request_timeout);
         config.write_timeout = Some(request_timeout);
         let server = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|e| format!("kube client: {e}"))?;
+        let client = Client::try_from(config.clone()).map_err(|e| format!("kube client: {e}"))?;
         Ok(Self {
             client,
-            kinds: Mutex::new(HashMap::new()),
+            config,
+            kinds: Arc::default(),
             server,
             request_timeout,
-            requests: AtomicU64::new(0),
+            requests: Arc::default(),
+        })
+    }
+
+    /// The same cluster, every request made as `user` (`Impersonate-User`), as Flux's
+    /// controllers act for a `serviceAccountName`: what that user may not do fails.
+    pub fn impersonating(&self, user: &str) -> Result<Self, String> {
+        let mut config = self.config.clone();
+        config.auth_info.impersonate = Some(user.to_string());
+        let client = Client::try_from(config.clone()).map_err(|e| format!("kube client: {e}"))?;
+        Ok(Self {
+            client,
+            config,
+            kinds: self.kinds.clone(),
+            server: self.server.clone(),
+            request_timeout: self.request_timeout,
+            requests: self.requests.clone(),
         })
     }
 

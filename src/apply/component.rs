@@ -106,8 +106,26 @@ pub async fn apply(
 ) -> (ComponentReport, Option<Inventory>) {
     let began = Instant::now();
     let plan = start.plan;
+    let impersonated = match &plan.service_account {
+        Some(user) => match run.cluster.impersonating(user) {
+            Ok(cluster) => Some(cluster),
+            Err(e) => {
+                let report = ComponentReport {
+                    id: plan.id.clone(),
+                    outcome: Outcome::Failed(format!("cannot act as {user}: {e}")),
+                    objects: plan.kept().count(),
+                    counts: Counts::default(),
+                    hooks: 0,
+                    seconds: 0.0,
+                };
+                return (report, None);
+            }
+        },
+        None => None,
+    };
     let mut work = Work {
         run,
+        impersonated,
         plan,
         deadline: began + plan.timeout,
         progress,
@@ -139,6 +157,8 @@ pub(super) fn round_seconds(d: Duration) -> f64 {
 
 struct Work<'a> {
     run: &'a Run,
+    /// The cluster as the component's service account, when it has one.
+    impersonated: Option<Cluster>,
     plan: &'a ComponentPlan,
     deadline: Instant,
     progress: &'a Progress,
@@ -153,6 +173,12 @@ struct Work<'a> {
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
 impl Work<'_> {
+    /// The client the component's objects are read, applied, deleted and waited for
+    /// with: as its service account when it has one. The inventory is the applier's own.
+    fn cluster(&self) -> &Cluster {
+        self.impersonated.as_ref().unwrap_or(&self.run.cluster)
+    }
+
     async fn run(
         &mut self,
         start: Start<'_>,
@@ -222,7 +248,7 @@ impl Work<'_> {
         let mut live = BTreeMap::new();
         for object in kept {
             let found = retry(self.deadline, &self.run.stop, || {
-                self.run.cluster.get_if_served(&object.target)
+                self.cluster().get_if_served(&object.target)
             })
             .await
             .map_err(|e| self.failed(&object.target, "read", e))?;
@@ -315,7 +341,7 @@ impl Work<'_> {
         let run = self.run;
         let target = &object.target;
         let resolved = retry(self.deadline, &run.stop, || {
-            run.cluster.resolve(&target.api_version, &target.kind)
+            self.cluster().resolve(&target.api_version, &target.kind)
         })
         .await
         .map_err(|e| self.failed(target, "apply", e))?;
@@ -332,7 +358,7 @@ impl Work<'_> {
             .map_err(|e| self.failed(target, "apply", e))?;
         let send = || async {
             retry(self.deadline, &run.stop, || {
-                run.cluster
+                self.cluster()
                     .apply(target, &object.value, run.force_conflicts, false)
             })
             .await
@@ -378,13 +404,13 @@ impl Work<'_> {
         if flux_marked(&object.value, "force", "enabled") {
             return true;
         }
-        let live = self.run.cluster.get_if_served(&object.target).await;
+        let live = self.cluster().get_if_served(&object.target).await;
         matches!(live, Ok(Some(live)) if flux_marked(&live, "force", "enabled"))
     }
 
     async fn wait(&self, targets: &[ObjectRef]) -> Result<(), Outcome> {
         wait::until_ready(
-            &self.run.cluster,
+            self.cluster(),
             targets,
             self.deadline,
             &self.run.stop,
@@ -448,7 +474,7 @@ impl Work<'_> {
     async fn delete_and_forget(&self, target: &ObjectRef) -> Result<(), Outcome> {
         let run = self.run;
         let existed = retry(self.deadline, &run.stop, || async {
-            match run.cluster.delete(target).await {
+            match self.cluster().delete(target).await {
                 Err(RequestError::NoKind { .. }) => Ok(false),
                 other => other,
             }
@@ -466,7 +492,7 @@ impl Work<'_> {
         let run = self.run;
         let mut backoff = Backoff::polling();
         loop {
-            let live = retry(self.deadline, &run.stop, || run.cluster.get(target))
+            let live = retry(self.deadline, &run.stop, || self.cluster().get(target))
                 .await
                 .map_err(|e| self.failed(target, "delete", e))?;
             if live.is_none() {

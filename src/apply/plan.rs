@@ -54,6 +54,9 @@ pub struct ComponentPlan {
     /// How a Kustomization component's objects are applied (`None`: Helm's way, or the
     /// bootstrap's).
     pub policy: Option<ApplyPolicy>,
+    /// The user the component's objects are applied as (its service account), if not
+    /// the applier's own.
+    pub service_account: Option<String>,
     /// The Flux controller that would apply the component's objects.
     pub origin: Origin,
 }
@@ -235,6 +238,7 @@ fn component_plan(
         hooks: Vec::new(),
         health_checks: component.health_checks.clone(),
         policy: component.kustomization,
+        service_account: component.service_account.as_ref().map(|a| a.username()),
         origin: component.kind.into(),
     };
     for (entry, value) in bundle.objects(component) {
@@ -421,6 +425,7 @@ mod tests {
             source: None,
             health_checks: vec![],
             kustomization: None,
+            service_account: None,
             objects: objects
                 .into_iter()
                 .map(|value| Object {

@@ -123,6 +123,10 @@ pub struct ComponentEntry {
     /// How kustomize-controller applies a Kustomization component's objects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kustomization: Option<ApplyPolicy>,
+    /// The service account the component's objects are applied as (Flux's
+    /// `serviceAccountName`): the applier impersonates it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<ServiceAccount>,
     /// The component's objects, sorted by identity.
     pub objects: Vec<ObjectEntry>,
     /// The images its objects name.
@@ -156,6 +160,23 @@ pub enum DeletionPolicy {
     WaitForTermination,
     /// Left in the cluster.
     Orphan,
+}
+
+/// A service account, by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceAccount {
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl ServiceAccount {
+    /// The user name the API server knows it by, as impersonation names it.
+    pub fn username(&self) -> String {
+        format!("system:serviceaccount:{}:{}", self.namespace, self.name)
+    }
 }
 
 /// A Helm release name and namespace.

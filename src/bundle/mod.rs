@@ -44,7 +44,7 @@ pub use compare::{SEALING_KEY_CHANGED, SIDES, compare, sealing_key_changed};
 pub use images::images;
 pub use index::{
     ApplyPolicy, ComponentEntry, DeletionPolicy, INDEX_SCHEMA_URL, Index, ObjectEntry,
-    ReleaseEntry, SealingEntry, SecretEntry, SecretValues,
+    ReleaseEntry, SealingEntry, SecretEntry, SecretValues, ServiceAccount,
 };
 pub use read::{ReadError, VerifiedBundle, read};
 pub use sealing::{SecretCounts, Secrets, first_secret_with_values, holds_sealed_values};
@@ -128,6 +128,8 @@ pub struct Component {
     pub health_checks: Vec<ObjectRef>,
     /// How a Kustomization component's objects are applied.
     pub kustomization: Option<ApplyPolicy>,
+    /// The service account its objects are applied as (Flux's `serviceAccountName`).
+    pub service_account: Option<ServiceAccount>,
     /// The rendered objects.
     pub objects: Vec<Object>,
 }
@@ -316,6 +318,7 @@ fn layout(
             source: component.source.clone(),
             health_checks: component.health_checks.clone(),
             kustomization: component.kustomization,
+            service_account: component.service_account.clone(),
             objects,
             images: component_images,
         });
@@ -491,6 +494,7 @@ pub(crate) fn environment_bundle(objects: Vec<Value>) -> Bundle {
             source: None,
             health_checks: vec![],
             kustomization: None,
+            service_account: None,
             objects: objects
                 .into_iter()
                 .map(|value| Object {
@@ -527,6 +531,7 @@ mod tests {
                 source: None,
                 health_checks: vec![],
                 kustomization: None,
+                service_account: None,
                 objects: vec![
                     Object {
                         value: deploy,

@@ -129,6 +129,7 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
                 source: None,
                 health_checks: Vec::new(),
                 kustomization: None,
+                service_account: None,
                 objects: Vec::new(),
             },
             objects,
@@ -663,6 +664,7 @@ impl Render<'_> {
             release: Some((release_name, release_namespace)),
             health_checks: Vec::new(),
             kustomization: None,
+            service_account: None,
             source: Some(Provenance {
                 url,
                 commit: tree.origin.commit.clone(),
@@ -771,6 +773,14 @@ impl Render<'_> {
             timeout: spec.timeout.clone(),
             release: None,
             kustomization: Some(spec.apply_policy()),
+            service_account: spec
+                .service_account_name
+                .clone()
+                .filter(|name| !name.is_empty())
+                .map(|name| bundle::ServiceAccount {
+                    namespace: node.namespace.clone(),
+                    name,
+                }),
             health_checks: spec
                 .health_checks
                 .iter()

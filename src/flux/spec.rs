@@ -240,6 +240,10 @@ pub struct KustomizationSpec {
     /// What becomes of the objects when the Kustomization goes.
     #[serde(default)]
     pub deletion_policy: Option<DeletionPolicy>,
+    /// The service account (in the Kustomization's namespace) its objects are applied
+    /// as.
+    #[serde(default)]
+    pub service_account_name: Option<String>,
 }
 
 /// A Kustomization's `commonMetadata`.
@@ -273,10 +277,6 @@ impl KustomizationSpec {
             (
                 "kubeConfig",
                 "it applies to another cluster; build that cluster's own bundle instead",
-            ),
-            (
-                "serviceAccountName",
-                "the applier applies with its own credentials and does not impersonate service accounts yet",
             ),
             (
                 "healthCheckExprs",

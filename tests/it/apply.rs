@@ -297,6 +297,7 @@ fn component(
         source: None,
         health_checks: vec![],
         kustomization: None,
+        service_account: None,
         objects: objects
             .into_iter()
             .map(|value| Object {
@@ -1665,4 +1666,71 @@ fn force_recreates_what_cannot_be_changed() {
         .get(&target("v1", "ConfigMap", "crunch-test", "frozen"))
         .expect("recreated");
     assert_eq!(live["data"]["v"], "2");
+}
+
+#[test]
+fn a_kustomization_with_a_service_account_applies_as_that_account() {
+    let cluster = cluster();
+    let tmp = tempfile::tempdir().unwrap();
+    let namespace =
+        |name: &str| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+    // The platform grants the tenant's account admin in crunch-test only.
+    let platform = kustomization_component(
+        "Kustomization/flux-system/pruned",
+        policy(true, DeletionPolicy::MirrorPrune),
+        vec![
+            namespace("crunch-test-other"),
+            json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                "metadata": {"name": "tenant", "namespace": "crunch-test"}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "tenant-admin", "namespace": "crunch-test"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+                "subjects": [{"kind": "ServiceAccount", "name": "tenant", "namespace": "crunch-test"}]}),
+        ],
+    );
+    let tenant = |objects: Vec<Value>| {
+        let mut tenant = kustomization_component(
+            "Kustomization/crunch-test/tenant",
+            policy(true, DeletionPolicy::MirrorPrune),
+            objects,
+        );
+        tenant.service_account = Some(bundle::ServiceAccount {
+            namespace: "crunch-test".into(),
+            name: "tenant".into(),
+        });
+        tenant
+    };
+    let own = marked_config_map("own", "1", None);
+    let bundle = write_bundle(
+        tmp.path(),
+        "allowed",
+        vec![platform.clone(), tenant(vec![own.clone()])],
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&bundle));
+    assert_ready(&report, &lines);
+    assert!(
+        cluster
+            .get(&target("v1", "ConfigMap", "crunch-test", "own"))
+            .is_some()
+    );
+    let mut elsewhere = marked_config_map("elsewhere", "1", None);
+    elsewhere["metadata"]["namespace"] = json!("crunch-test-other");
+    let bundle = write_bundle(
+        tmp.path(),
+        "denied",
+        vec![platform, tenant(vec![own, elsewhere])],
+    );
+    let (report, _) = cluster.apply(&cluster.options(&bundle));
+    assert_eq!(report.exit_code(), EXIT_APPLY, "{}", report.to_text());
+    let text = report.to_text();
+    assert!(
+        text.contains("User \"system:serviceaccount:crunch-test:tenant\" cannot")
+            && text.contains("crunch-test-other"),
+        "{text}"
+    );
+    assert!(
+        cluster
+            .get(&target("v1", "ConfigMap", "crunch-test-other", "elsewhere"))
+            .is_none()
+    );
 }

@@ -142,6 +142,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
     let accept = header(&req, hyper::header::ACCEPT);
     let content_type = header(&req, hyper::header::CONTENT_TYPE);
     let user_agent = header(&req, hyper::header::USER_AGENT);
+    let impersonate = header(
+        &req,
+        hyper::header::HeaderName::from_static("impersonate-user"),
+    );
     let body = req
         .into_body()
         .collect()
@@ -187,6 +191,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<
         content_type,
         accept,
         user_agent,
+        impersonate,
     };
     let outcome = {
         let mut state = shared.lock();

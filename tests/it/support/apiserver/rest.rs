@@ -32,6 +32,8 @@ pub struct Call {
     pub accept: String,
     /// User-Agent header.
     pub user_agent: String,
+    /// `Impersonate-User` header: whom the client acts as ("" for the caller itself).
+    pub impersonate: String,
 }
 
 impl Call {
@@ -132,8 +134,69 @@ fn resource_call(
     version: &str,
     rest: &[&str],
 ) -> Outcome {
-    let result = target(state, group, version, rest).and_then(|t| dispatch(state, call, &t));
+    let result = target(state, group, version, rest).and_then(|t| {
+        authorize(state, call, &t)?;
+        dispatch(state, call, &t)
+    });
     result.unwrap_or_else(Outcome::Error)
+}
+
+/// The double's RBAC, for impersonated service accounts only (the caller itself may do
+/// anything): a service account may act in a namespace where a RoleBinding names it as a
+/// subject, whatever the role, and nowhere else.
+fn authorize(state: &State, call: &Call, t: &Target) -> Result<(), ApiError> {
+    let Some(account) = call.impersonate.strip_prefix("system:serviceaccount:") else {
+        return Ok(());
+    };
+    let (account_namespace, account_name) = account.split_once(':').unwrap_or((account, ""));
+    let bound = !t.namespace.is_empty()
+        && state
+            .store
+            .list(
+                "rbac.authorization.k8s.io",
+                "rolebindings",
+                Some(&t.namespace),
+            )
+            .iter()
+            .flat_map(|(_, binding)| binding["subjects"].as_array().cloned().unwrap_or_default())
+            .any(|subject| {
+                subject["kind"] == "ServiceAccount"
+                    && subject["name"] == account_name
+                    && subject["namespace"] == account_namespace
+            });
+    if bound {
+        return Ok(());
+    }
+    let r = &t.resource;
+    let verb = match (call.method.as_str(), t.name.is_empty()) {
+        ("GET", false) => "get",
+        ("GET", true) if matches!(call.param("watch"), "true" | "1") => "watch",
+        ("GET", true) => "list",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", _) => "delete",
+        (other, _) => other,
+    };
+    let scope = if t.namespace.is_empty() {
+        "at the cluster scope".to_string()
+    } else {
+        format!("in the namespace \"{}\"", t.namespace)
+    };
+    let subject = if t.name.is_empty() {
+        format!("{} is forbidden", r.plural)
+    } else {
+        format!("{} \"{}\" is forbidden", r.plural, t.name)
+    };
+    Err(ApiError::new(
+        403,
+        "Forbidden",
+        &format!(
+            "{subject}: User \"{}\" cannot {verb} resource \"{}\" in API group \"{}\" {scope}",
+            call.impersonate, r.plural, r.group
+        ),
+        None,
+    ))
 }
 
 /// Resolve `[namespaces/NS/]PLURAL[/NAME[/SUB]]` to a served resource.
