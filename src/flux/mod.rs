@@ -10,6 +10,7 @@ mod decrypt;
 mod remote;
 mod render_cache;
 mod spec;
+mod substitute;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +31,7 @@ use cluster::Cluster;
 pub use decrypt::Collected as DecryptedSecrets;
 use decrypt::{Decryptor, KeyRing, Secrets};
 use spec::{GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, SourceReference};
+use substitute::PostBuild;
 
 /// Waves after which the graph is taken to be unbounded.
 const MAX_WAVES: usize = 64;
@@ -394,6 +396,11 @@ impl Render<'_> {
         {
             missing.extend(values::missing(&spec.values_from, cluster, &node.namespace));
         }
+        if node.kind == NodeKind::Kustomization
+            && let Ok(Some(post_build)) = PostBuild::read(&node.object)
+        {
+            missing.extend(post_build.missing(cluster, &node.namespace));
+        }
         missing
     }
 
@@ -622,6 +629,12 @@ impl Render<'_> {
             .map_err(Error::new)?;
         let (mut objects, sources) = untrace(traced, &what, &path);
         decryptor.decrypt_objects(&mut objects)?;
+        if let Some(post_build) = PostBuild::read(&node.object).map_err(Error::new)? {
+            let strict = self.env.config.strict_substitutions;
+            post_build
+                .apply(&mut objects, cluster, &node.namespace, strict)
+                .map_err(Error::new)?;
+        }
         let component = Component {
             id: node.id.clone(),
             kind: ComponentKind::Kustomization,

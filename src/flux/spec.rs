@@ -243,9 +243,6 @@ pub struct HealthCheck {
 /// path, as kustomize-controller generates one.
 pub fn kustomization_overlay(object: &Value) -> Result<Value, String> {
     let spec = &object["spec"];
-    if spec.get("postBuild").is_some() {
-        return Err("Kustomization spec.postBuild is not supported yet".to_string());
-    }
     let mut overlay = serde_json::Map::new();
     let renames = [
         ("targetNamespace", "namespace"),
