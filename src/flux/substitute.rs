@@ -28,9 +28,11 @@ const DISABLED: &str = "disabled";
 /// Flux's check of variable names (`varsubRegex`), before any substitution.
 const NAME_PATTERN: &str = "^[_[:alpha:]][_[:alpha:][:digit:]]*$";
 
-/// `spec.postBuild`.
+/// `spec.postBuild`. Unknown fields are ignored: the API server prunes them from Flux's
+/// custom resources before the controller sees them (real repositories write a
+/// `namespace` into `substituteFrom` entries, which Flux never reads).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct PostBuild {
     /// Whether to substitute when no variable is defined.
     #[serde(default)]
@@ -52,9 +54,8 @@ enum Strategy {
     Always,
 }
 
-/// One `spec.postBuild.substituteFrom` entry.
+/// One `spec.postBuild.substituteFrom` entry, always in the Kustomization's namespace.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SubstituteReference {
     kind: SourceKind,
     name: String,
@@ -297,7 +298,7 @@ mod tests {
         let p = post_build(json!({
             "substitute": {"EXTRA": "x\ny", "BIG": "12345678901234567891"},
             "substituteFrom": [
-                {"kind": "ConfigMap", "name": "vars"},
+                {"kind": "ConfigMap", "name": "vars", "namespace": "pruned-by-the-api-server"},
                 {"kind": "Secret", "name": "creds"},
                 {"kind": "Secret", "name": "absent", "optional": true}
             ]
