@@ -164,6 +164,16 @@ struct SecretsSettings {
     recipients: Vec<String>,
 }
 
+/// How crunch runs the Flux controllers' steps where a controller flag would decide.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct FluxSettings {
+    /// kustomize-controller's `--feature-gates=StrictPostBuildSubstitutions`: a
+    /// Kustomization's `postBuild` fails on a `${var}` without a default that no variable
+    /// sets. On unless set to false, as in kustomize-controller since v1.9.
+    strict_substitutions: Option<bool>,
+}
+
 /// What one environment changes of the shared settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -184,6 +194,8 @@ struct EnvironmentOverride {
     sops: Option<SopsKeys>,
     /// How Secret values are sealed; replaces the shared setting.
     secrets: Option<SecretsSettings>,
+    /// Flux controller settings; each field given replaces the shared one.
+    flux: Option<FluxSettings>,
 }
 
 /// The file as written.
@@ -229,6 +241,9 @@ pub(crate) struct ConfigFile {
     /// values needs `--plaintext-secrets`.
     #[serde(default)]
     secrets: SecretsSettings,
+    /// Where the Flux controllers' flags would decide.
+    #[serde(default)]
+    flux: FluxSettings,
     /// Per-environment overrides, keyed by the environment directory's name.
     #[serde(default)]
     environments: BTreeMap<String, EnvironmentOverride>,
@@ -257,6 +272,9 @@ pub struct Config {
     /// Whom the bundle's Secret values are sealed to (`secrets.recipients`); none when
     /// unset.
     pub recipients: Recipients,
+    /// Whether a Kustomization's `postBuild` fails on unset variables
+    /// (`flux.strictSubstitutions`, kustomize-controller's `StrictPostBuildSubstitutions`).
+    pub strict_substitutions: bool,
 }
 
 const API_VERSION: &str = "crunch.dev/v1alpha1";
@@ -286,6 +304,7 @@ impl Config {
             decryption: None,
             sops: SopsKeys::default(),
             recipients: Recipients::default(),
+            strict_substitutions: true,
         }
     }
 
@@ -370,6 +389,11 @@ impl Config {
             },
             decryption: overrides.decryption.or(file.decryption),
             sops,
+            strict_substitutions: overrides
+                .flux
+                .and_then(|f| f.strict_substitutions)
+                .or(file.flux.strict_substitutions)
+                .unwrap_or(true),
         })
     }
 }
@@ -544,6 +568,19 @@ local mirror(from, to) = { from: from, to: to };
             load("function(env) {}"),
             "crunch.jsonnet: a function cannot be manifested"
         );
+    }
+
+    #[test]
+    fn strict_substitutions_default_on_and_environments_override_them() {
+        let text = "apiVersion: crunch.dev/v1alpha1\nkind: Config\nflux: {strictSubstitutions: false}\nenvironments:\n  prod: {flux: {strictSubstitutions: true}}\n  dev: {flux: {}}\n";
+        let at = Path::new("crunch.yaml");
+        assert!(
+            Config::parse(text, at, "prod")
+                .unwrap()
+                .strict_substitutions
+        );
+        assert!(!Config::parse(text, at, "dev").unwrap().strict_substitutions);
+        assert!(Config::defaults().strict_substitutions);
     }
 
     #[test]

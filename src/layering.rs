@@ -28,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &[
             "bundle",
             "config",
+            "envsubst",
             "error",
             "flux",
             "gostd",

@@ -22,6 +22,7 @@ pub mod seal;
 pub mod source;
 
 // Engines that are crates of their own (`crates/`), under the names the modules had.
+pub use crunch_envsubst as envsubst;
 pub use crunch_gostd as gostd;
 pub use crunch_helm as helm;
 pub use crunch_kustomize as kustomize;

@@ -42,6 +42,37 @@ impl Cluster {
     }
 }
 
+/// The text under `key` in the `data` of a ConfigMap or Secret, as a controller reading
+/// the object sees it: a Secret's value base64-decoded. `None` when there is no such
+/// (string) value.
+pub fn data_text(object: &Value, key: &str) -> Result<Option<String>, String> {
+    let Some(stored) = object["data"][key].as_str() else {
+        return Ok(None);
+    };
+    if object["kind"] != "Secret" {
+        return Ok(Some(stored.to_string()));
+    }
+    let bytes = crate::gostd::base64::decode_std(stored.as_bytes())
+        .map_err(|e| format!("key {key}: bad base64: {e}"))?;
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| format!("key {key} is not UTF-8"))
+}
+
+/// Every key of a ConfigMap's or Secret's `data` and its text, as [`data_text`] reads it.
+pub fn data_texts(object: &Value) -> Result<Vec<(String, String)>, String> {
+    let Some(data) = object["data"].as_object() else {
+        return Ok(Vec::new());
+    };
+    let mut texts = Vec::with_capacity(data.len());
+    for key in data.keys() {
+        if let Some(text) = data_text(object, key)? {
+            texts.push((key.clone(), text));
+        }
+    }
+    Ok(texts)
+}
+
 /// The object as the API server would store it: a Secret's `stringData` folded over its
 /// `data` (base64-encoded), so that readers see one map.
 fn as_stored(mut object: Value) -> Value {

@@ -11,6 +11,7 @@ mod generator;
 mod remote;
 mod render_cache;
 mod spec;
+mod substitute;
 mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +32,7 @@ use cluster::Cluster;
 pub use decrypt::Collected as DecryptedSecrets;
 use decrypt::{Decryptor, KeyRing, Secrets};
 use spec::{GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, SourceReference};
+use substitute::PostBuild;
 
 /// Waves after which the graph is taken to be unbounded.
 const MAX_WAVES: usize = 64;
@@ -521,6 +523,11 @@ impl Render<'_> {
         {
             missing.extend(values::missing(&spec.values_from, cluster, &node.namespace));
         }
+        if node.kind == NodeKind::Kustomization
+            && let Ok(Some(post_build)) = PostBuild::read(&node.object)
+        {
+            missing.extend(post_build.missing(cluster, &node.namespace));
+        }
         missing
     }
 
@@ -761,6 +768,12 @@ impl Render<'_> {
         let traced = kustomize::build_traced(&dir, self.remote, &options).map_err(Error::new)?;
         let (mut objects, sources) = untrace(traced, &what, &path);
         decryptor.decrypt_objects(&mut objects)?;
+        if let Some(post_build) = PostBuild::read(&node.object).map_err(Error::new)? {
+            let strict = self.env.config.strict_substitutions;
+            post_build
+                .apply(&mut objects, cluster, &node.namespace, strict)
+                .map_err(Error::new)?;
+        }
         set_owner_labels(&mut objects, &node.name, &node.namespace);
         if let Some(common) = &spec.common_metadata {
             set_common_metadata(&mut objects, common);

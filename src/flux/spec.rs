@@ -270,9 +270,6 @@ impl KustomizationSpec {
     /// applier corrects no drift after it returns).
     pub fn read(object: &Value) -> Result<Self, String> {
         let spec = &object["spec"];
-        if spec.get("postBuild").is_some() {
-            return Err("Kustomization spec.postBuild is not supported yet".to_string());
-        }
         let refused = [
             (
                 "kubeConfig",

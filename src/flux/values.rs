@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, data_text};
 use crate::helm::merge_maps;
 use crate::yaml;
 
@@ -55,27 +55,8 @@ impl ValuesReference {
             };
         };
         let key = self.values_key.as_deref().unwrap_or(DEFAULT_KEY);
-        let text = match self.kind {
-            ValuesKind::ConfigMap => object["data"][key].as_str().map(str::to_string),
-            ValuesKind::Secret => match object["data"][key].as_str() {
-                Some(encoded) => {
-                    let bytes =
-                        crate::gostd::base64::decode_std(encoded.as_bytes()).map_err(|e| {
-                            format!(
-                                "valuesFrom: {} key {key}: bad base64: {e}",
-                                self.describe(namespace)
-                            )
-                        })?;
-                    Some(String::from_utf8(bytes).map_err(|_| {
-                        format!(
-                            "valuesFrom: {} key {key} is not UTF-8",
-                            self.describe(namespace)
-                        )
-                    })?)
-                }
-                None => None,
-            },
-        };
+        let text = data_text(object, key)
+            .map_err(|e| format!("valuesFrom: {} {e}", self.describe(namespace)))?;
         match text {
             Some(text) => Ok(Some(text)),
             None if self.optional => Ok(None),

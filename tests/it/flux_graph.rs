@@ -359,18 +359,101 @@ fn a_flux_kustomization_renders_its_path_as_kustomize_controller_does() {
     }
 }
 
+/// `infra` renders the variables (a ConfigMap and a Secret in `flux-system`); `app`
+/// uses them through `postBuild`.
+fn post_build_repo(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "fleet");
+    repo.write(
+        "infra/kustomization.yaml",
+        "resources: [vars.yaml]\n",
+    )
+    .write(
+        "infra/vars.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cluster-vars}\ndata:\n  REPLICAS: \"3\"\n  REGION: eu-west-1\n  DOMAIN: from-configmap.example\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: cluster-secrets}\nstringData:\n  TOKEN: \"s3cr3t\\n\"\n  DOMAIN: from-secret.example\n",
+    )
+    .write("app/kustomization.yaml", "resources: [app.yaml]\n")
+    .write(
+        "app/app.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  replicas: ${REPLICAS}\n  template:\n    metadata:\n      annotations:\n        region: ${REGION:0:2}\n        domain: ${DOMAIN}\n        tier: ${TIER:=frontend}\n        literal: $${REGION}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: web-token, namespace: apps}\nstringData: {token: \"${TOKEN}-${CLUSTER}\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: raw\n  namespace: flux-system\n  annotations: {kustomize.toolkit.fluxcd.io/substitute: disabled}\ndata: {script: \"echo ${HOME}\"}\n",
+    );
+    repo.commit("variables and their user");
+}
+
+const POST_BUILD: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: fleet, namespace: flux-system}
+spec:
+  url: {repos}/fleet
+  ref: {branch: main}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: infra, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: fleet}
+  path: ./infra
+  targetNamespace: flux-system
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: flux-system}
+spec:
+  dependsOn: [{name: infra}]
+  sourceRef: {kind: GitRepository, name: fleet}
+  path: ./app
+  commonMetadata: {labels: {team: web}}
+  postBuild:
+    substitute: {CLUSTER: dev}
+    substituteFrom:
+      - {kind: ConfigMap, name: cluster-vars}
+      - {kind: Secret, name: cluster-secrets}
+      - {kind: Secret, name: not-there, optional: true}
+";
+
 #[test]
-fn a_flux_kustomization_with_post_build_is_refused() {
-    let setup = Setup::new(apps_repo);
-    let objects = format!("{WEB}  postBuild:\n    substitute: {{cluster: dev}}\n");
-    let Err(stderr) = setup.build("dev", &objects) else {
-        panic!("built a Kustomization with postBuild");
+fn post_build_substitutes_variables_from_another_kustomization() {
+    let setup = Setup::new(post_build_repo);
+    let out = setup
+        .build("dev", POST_BUILD)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deployment = object(&out, "deployment.web.yaml");
+    // The number is a number again; later sources win; defaults and escapes as Flux's.
+    assert!(deployment.contains("  replicas: 3\n"), "{deployment}");
+    assert!(deployment.contains("region: eu\n"), "{deployment}");
+    assert!(
+        deployment.contains("domain: from-secret.example\n"),
+        "{deployment}"
+    );
+    assert!(deployment.contains("tier: frontend\n"), "{deployment}");
+    assert!(deployment.contains("literal: ${REGION}\n"), "{deployment}");
+    let secret = object(&out, "secret.web-token.yaml");
+    // The Secret's value lost its newline; the inline variable is used as well.
+    assert!(secret.contains("token: s3cr3t-dev\n"), "{secret}");
+    let raw = object(&out, "configmap.raw.yaml");
+    assert!(raw.contains("script: echo ${HOME}\n"), "{raw}");
+}
+
+#[test]
+fn post_build_fails_on_an_unset_variable_and_on_its_own_sources() {
+    let setup = Setup::new(post_build_repo);
+    let unset = POST_BUILD.replace("substitute: {CLUSTER: dev}", "substitute: {OTHER: dev}");
+    let Err(stderr) = setup.build("dev", &unset) else {
+        panic!("built with an unset variable");
     };
     assert!(
-        stderr.contains("Kustomization spec.postBuild is not supported yet"),
+        stderr.contains("post build failed for 'Secret.v1.[noGrp]/web-token': envsubst error: variable substitution failed: variable not set (strict mode): \"CLUSTER\""),
         "{stderr}"
     );
-    assert!(stderr.contains("Kustomization flux-system/web"), "{stderr}");
+    // A source only the Kustomization itself renders never exists before it.
+    let own = POST_BUILD.replace("name: cluster-vars}", "name: raw}");
+    let Err(stderr) = setup.build("own", &own) else {
+        panic!("built from a source the Kustomization renders itself");
+    };
+    assert!(
+        stderr.contains("never becomes ready: missing ConfigMap flux-system/raw"),
+        "{stderr}"
+    );
 }
 
 #[test]
