@@ -511,12 +511,24 @@ impl Render<'_> {
         };
         let namespace = source.namespace.as_deref().unwrap_or(&node.namespace);
         let mut missing = Vec::new();
-        if source.kind == "GitRepository"
-            && cluster
-                .get(SOURCE_GROUP, "GitRepository", namespace, &source.name)
-                .is_none()
-        {
-            missing.push(format!("GitRepository {namespace}/{}", source.name));
+        if source.kind == "GitRepository" {
+            // The source and, as source-controller waits for them, every GitRepository
+            // its includes name, transitively.
+            let mut pending = vec![source.name.clone()];
+            let mut seen = BTreeSet::new();
+            while let Some(name) = pending.pop() {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                match cluster.get(SOURCE_GROUP, "GitRepository", namespace, &name) {
+                    None => missing.push(format!("GitRepository {namespace}/{name}")),
+                    Some(repository) => {
+                        if let Ok(spec) = GitRepositorySpec::read(repository) {
+                            pending.extend(spec.include.into_iter().map(|i| i.repository.name));
+                        }
+                    }
+                }
+            }
         }
         if node.kind == NodeKind::HelmRelease
             && let Ok(spec) = HelmReleaseSpec::read(&node.object)
@@ -583,29 +595,81 @@ impl Render<'_> {
             )));
         }
         let namespace = source.namespace.as_deref().unwrap_or(&node.namespace);
+        self.git_repository(namespace, &source.name, cluster, &mut Vec::new())
+    }
+
+    /// The artifact of the GitRepository `namespace/name` and its URL: its checkout
+    /// (recursive with `spec.recurseSubmodules`, the working tree when the URL names the
+    /// repository being built), its includes' artifacts moved in, filtered as
+    /// source-controller archives it. `including` holds the GitRepositories whose
+    /// includes led here, so that a cycle is an error rather than endless.
+    fn git_repository(
+        &self,
+        namespace: &str,
+        name: &str,
+        cluster: &Cluster,
+        including: &mut Vec<String>,
+    ) -> Result<(Tree, String), Error> {
+        let step = format!("GitRepository {namespace}/{name}");
+        if including.contains(&step) {
+            return Err(Error::new(format!(
+                "spec.include cycle: {} → {step}",
+                including.join(" → ")
+            )));
+        }
         let repository = cluster
-            .get(SOURCE_GROUP, "GitRepository", namespace, &source.name)
-            .ok_or_else(|| {
-                Error::new(format!(
-                    "GitRepository {namespace}/{} not found",
-                    source.name
-                ))
-            })?;
-        let step = format!("GitRepository {namespace}/{}", source.name);
+            .get(SOURCE_GROUP, "GitRepository", namespace, name)
+            .ok_or_else(|| Error::new(format!("{step} not found")))?;
         let spec = GitRepositorySpec::read(repository).within(&step)?;
         let reference = spec.git_ref().reference();
         let working_tree = self.env.working_tree;
         let checkout = if working_tree.stands_for(&spec.url, &reference) {
+            if spec.recurse_submodules {
+                return Err(Error::new(
+                    "GitRepository spec.recurseSubmodules is not supported yet for the repository being built (its working tree)",
+                )
+                .within(&step));
+            }
             self.remote
                 .working_tree(working_tree, &spec.url, &reference)
+        } else if spec.recurse_submodules && spec.sparse_checkout.is_empty() {
+            // A sparse clone checks out no submodule: go-git updates them only when the
+            // clone itself checks out, which source-controller's sparse clone does not.
+            self.remote.git_recursive(&spec.url, &reference)
         } else {
             self.remote.git(&spec.url, &reference)
-        };
-        let tree = checkout
-            .and_then(|checkout| {
-                // Charts and kustomizations see the artifact, not the checkout.
-                self.remote.flux_artifact(&checkout, spec.ignore.as_deref())
+        }
+        .within(&step)?;
+        including.push(step.clone());
+        let included = spec
+            .include
+            .iter()
+            .map(|include| {
+                let (tree, _) =
+                    self.git_repository(namespace, &include.repository.name, cluster, including)?;
+                Ok((tree, include))
             })
+            .collect::<Result<Vec<_>, Error>>();
+        including.pop();
+        let included = included.map_err(|e| e.within(&step))?;
+        let includes: Vec<source::Include> = included
+            .iter()
+            .map(|(artifact, include)| source::Include {
+                name: &include.repository.name,
+                artifact,
+                from_path: &include.from_path,
+                to_path: &include.to_path,
+            })
+            .collect();
+        let recipe = source::ArtifactRecipe {
+            ignore: spec.ignore.as_deref(),
+            sparse_checkout: &spec.sparse_checkout,
+            includes: &includes,
+        };
+        // Charts and kustomizations see the artifact, not the checkout.
+        let tree = self
+            .remote
+            .flux_artifact(&checkout, &recipe)
             .within(&step)?;
         Ok((tree, spec.url))
     }

@@ -11,9 +11,11 @@ use super::values::ValuesReference;
 use crate::bundle::{ApplyPolicy, DeletionPolicy};
 use crate::source::GitRef;
 
-/// `source.toolkit.fluxcd.io` GitRepository spec.
+/// `source.toolkit.fluxcd.io` GitRepository spec: the fields that make the artifact.
+/// The fields in [`GIT_REPOSITORY_RUNTIME_ONLY`] are accepted and not read; any other
+/// field is refused by name.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GitRepositorySpec {
     /// Repository URL.
     pub url: String,
@@ -24,6 +26,59 @@ pub struct GitRepositorySpec {
     /// [`Store::flux_artifact`](crate::source::Store::flux_artifact).
     #[serde(default)]
     pub ignore: Option<String>,
+    /// Artifacts of other GitRepositories of the namespace moved into this one, in order.
+    #[serde(default)]
+    pub include: Vec<GitRepositoryInclude>,
+    /// Whether submodules are checked out, recursively, at the commits recorded.
+    #[serde(default)]
+    pub recurse_submodules: bool,
+    /// The only directories checked out (go-git's sparse checkout); empty for all.
+    #[serde(default)]
+    pub sparse_checkout: Vec<String>,
+}
+
+/// GitRepository fields that change how, when or whether source-controller fetches,
+/// never what an artifact holds, so a static bundle does not depend on them:
+/// - `interval`, `suspend`: when the source is fetched again (crunch fetches once per
+///   build, pinned by `crunch.lock`);
+/// - `timeout`: how long a fetch may take;
+/// - `secretRef`, `provider`, `serviceAccountName`: how source-controller authenticates
+///   (crunch uses the machine's credentials and `crunch.yaml`'s);
+/// - `proxySecretRef`: the network path to the server;
+/// - `gitImplementation`, `accessFrom` (v1beta2): the git library, which checks out the
+///   same files, and cross-namespace access, which v1 controllers never enforce.
+pub const GIT_REPOSITORY_RUNTIME_ONLY: &[&str] = &[
+    "interval",
+    "suspend",
+    "timeout",
+    "secretRef",
+    "provider",
+    "serviceAccountName",
+    "proxySecretRef",
+    "gitImplementation",
+    "accessFrom",
+];
+
+/// One `spec.include` entry of a GitRepository.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GitRepositoryInclude {
+    /// The included GitRepository, in the including one's namespace.
+    pub repository: LocalReference,
+    /// What of its artifact is included; empty for all of it.
+    #[serde(default)]
+    pub from_path: String,
+    /// Where it lands; empty for the included GitRepository's name.
+    #[serde(default)]
+    pub to_path: String,
+}
+
+/// A reference to an object of the referring object's namespace.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalReference {
+    /// The object's name.
+    pub name: String,
 }
 
 /// `spec.ref` of a GitRepository, in Flux's precedence order.
@@ -38,20 +93,20 @@ pub struct GitReference {
 }
 
 impl GitRepositorySpec {
-    /// Reads a GitRepository's spec, refusing what crunch cannot reproduce yet.
+    /// Reads a GitRepository's spec, refusing what crunch cannot reproduce yet and fields
+    /// it does not know. Null fields are absent, as the API server prunes them.
     pub fn read(object: &Value) -> Result<Self, String> {
-        let spec = &object["spec"];
-        for unsupported in ["include", "recurseSubmodules", "verify", "sparseCheckout"] {
-            if spec
-                .get(unsupported)
-                .is_some_and(|v| !v.is_null() && v != false)
-            {
-                return Err(format!(
-                    "GitRepository spec.{unsupported} is not supported yet"
-                ));
-            }
+        let mut spec = object["spec"].as_object().cloned().unwrap_or_default();
+        spec.retain(|field, value| {
+            !value.is_null() && !GIT_REPOSITORY_RUNTIME_ONLY.contains(&field.as_str())
+        });
+        if spec.contains_key("verify") {
+            return Err(
+                "GitRepository spec.verify is not supported yet: crunch does not verify commit or tag signatures"
+                    .to_string(),
+            );
         }
-        serde_json::from_value(spec.clone()).map_err(|e| format!("GitRepository spec: {e}"))
+        serde_json::from_value(Value::Object(spec)).map_err(|e| format!("GitRepository spec: {e}"))
     }
 
     /// The reference to fetch.

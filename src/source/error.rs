@@ -138,6 +138,27 @@ pub enum Error {
         /// Where the pattern is (`<file>:<line>`), the pattern, and what is wrong with it.
         message: String,
     },
+    /// Source-controller would fail to make the artifact: a sparse checkout directory
+    /// that does not exist, an include that cannot be moved into place.
+    #[error("{url} at commit {commit}: {message}")]
+    Artifact {
+        /// The requested URL.
+        url: String,
+        /// The commit.
+        commit: String,
+        /// Source-controller's explanation.
+        message: String,
+    },
+    /// The submodules of a recursive checkout cannot be read or placed.
+    #[error("{url} at commit {commit}: submodules: {message}")]
+    Submodule {
+        /// The superproject's requested URL.
+        url: String,
+        /// The superproject's commit.
+        commit: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The working tree standing in for a GitRepository cannot be read.
     #[error("the working tree {}: {message}", root.display())]
     WorkingTree {

@@ -11,15 +11,21 @@
 //!   processes sharing the cache;
 //! - `<cache>/trees/<tree id>/`: checked-out trees, written to a temporary directory and
 //!   renamed, so never half-written; shared by every source with the same tree;
-//! - `<cache>/artifacts/<sha256 of tree id and ignore rules>/`: a tree as Flux's
-//!   source-controller archives it (`.sourceignore`, `spec.ignore`, default exclusions
-//!   applied), written the same way.
+//! - `<cache>/recursive/<sha256 of the trees>/`: a checkout with its submodules'
+//!   checkouts in place (`spec.recurseSubmodules`);
+//! - `<cache>/artifacts/<sha256 of the checkout and the recipe>/`: a checkout as Flux's
+//!   source-controller archives it (sparse checkout, included artifacts,
+//!   `.sourceignore`, `spec.ignore`, default exclusions applied), written the same way.
+//!
+//! Every directory handed out is named by a digest of its content, so a directory's name
+//! keys whatever is derived from it.
 //!
 //! A GitRepository whose URL names the repository being built is its [`WorkingTree`]
 //! instead, snapshotted into `<cache>/trees/` under its git tree id.
 
 mod artifact;
 mod checkout;
+mod compose;
 mod error;
 mod lock;
 mod mirror;
@@ -30,11 +36,12 @@ mod store;
 mod url;
 mod worktree;
 
+pub use compose::{ArtifactRecipe, Include};
 pub use error::{Error, Location};
 pub use lock::{GitPin, Lock, LockFile, Pin, SCHEMA_URL as LOCK_SCHEMA_URL};
 pub use mirror::Mirrors;
 pub use recorder::Recorder;
 pub use reference::{FLUX_DEFAULT_BRANCH, GitRef, Reference};
 pub use remote::BasicAuth;
-pub use store::{Origin, Store, StoreConfig, Tree, default_cache_dir};
+pub use store::{Origin, PlacedSubmodule, Store, StoreConfig, Submodule, Tree, default_cache_dir};
 pub use worktree::{WorkingTree, repository_key};

@@ -5,8 +5,13 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use super::{Error, Origin, Reference, Store, Tree, WorkingTree};
+use super::{ArtifactRecipe, Error, Origin, PlacedSubmodule, Reference, Store, Tree, WorkingTree};
 use crate::progress::{Event, Progress, Silent};
+
+/// go-git's `DefaultSubmoduleRecursionDepth`, the recursion budget of a recursive clone:
+/// the superproject's submodules are checked out with this budget, each level below with
+/// one less, and a level checked out with none recurses no further (11 levels in all).
+const SUBMODULE_RECURSION: usize = 10;
 
 /// Fetches through a [`Store`] and records the [`Origin`] of every tree it returns.
 /// Shared by the threads of one build.
@@ -85,10 +90,52 @@ impl<'a> Recorder<'a> {
         Ok(tree)
     }
 
-    /// The artifact Flux's source-controller would serve for a GitRepository with
-    /// `spec.ignore` = `ignore` whose checkout is `tree` (not recorded again: `tree` was).
-    pub fn flux_artifact(&self, tree: &Tree, ignore: Option<&str>) -> Result<Tree, Error> {
-        self.store.flux_artifact(tree, ignore)
+    /// The tree of `url` at `reference` with its submodules checked out at the commits
+    /// it records, recursively, as source-controller's go-git clones with
+    /// `spec.recurseSubmodules`: each submodule fetched through the store (locked,
+    /// mirrored, cached) and recorded like any source.
+    pub fn git_recursive(&self, url: &str, reference: &Reference) -> Result<Tree, Error> {
+        let top = self.git(url, reference)?;
+        let mut placed = Vec::new();
+        self.submodules(&top, "", ".git", SUBMODULE_RECURSION, &mut placed)?;
+        if placed.is_empty() {
+            return Ok(top);
+        }
+        self.store.with_submodules(&top, &placed)
+    }
+
+    /// Fetches the submodules of `tree` (placed at `prefix` in the top superproject, its
+    /// repository kept by go-git at `git_dir`) and, while `budget` lasts, theirs.
+    fn submodules(
+        &self,
+        tree: &Tree,
+        prefix: &str,
+        git_dir: &str,
+        budget: usize,
+        placed: &mut Vec<PlacedSubmodule>,
+    ) -> Result<(), Error> {
+        for module in self.store.submodules(tree)? {
+            let checkout = self.git(&module.url, &Reference::Commit(module.commit.clone()))?;
+            let path = format!("{prefix}{}", module.path);
+            let module_git_dir = format!("{git_dir}/modules/{}", module.name);
+            placed.push(PlacedSubmodule {
+                path: path.clone(),
+                git_dir: module_git_dir.clone(),
+                checkout: checkout.clone(),
+            });
+            if budget > 0 {
+                let nested = format!("{path}/");
+                self.submodules(&checkout, &nested, &module_git_dir, budget - 1, placed)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The artifact Flux's source-controller would serve for a GitRepository whose
+    /// checkout is `tree` and whose spec makes `recipe` (not recorded again: `tree` and
+    /// the included artifacts were).
+    pub fn flux_artifact(&self, tree: &Tree, recipe: &ArtifactRecipe) -> Result<Tree, Error> {
+        self.store.flux_artifact(tree, recipe)
     }
 
     /// The origin of every tree handed out, in the order they were, repeats included.

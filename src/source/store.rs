@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::artifact::{self, Rules};
 use super::checkout::{CheckoutError, checkout};
+use super::compose::{self, ArtifactRecipe, StageError};
 use super::error::{Error, Location, chain};
 use super::lock::{Lock, Pin};
 use super::mirror::Mirrors;
@@ -79,8 +80,8 @@ pub struct Origin {
 /// An immutable checked-out source tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tree {
-    /// The directory holding the files; shared by every source with the same tree id.
-    /// Never write to it.
+    /// The directory holding the files; shared by every source with the same content,
+    /// which its name is a digest of. Never write to it.
     pub root: PathBuf,
     /// Where the tree came from.
     pub origin: Origin,
@@ -178,18 +179,20 @@ impl Store {
         })
     }
 
-    /// `tree` as Flux's source-controller would archive it for a GitRepository whose
-    /// `spec.ignore` is `spec_ignore`: without the VCS files, the `.sourceignore`d and
-    /// `spec.ignore`d ones (or, when neither gives a pattern, the default exclusions),
-    /// and without symlinks. Cached under `<cache>/artifacts/`, keyed by the tree id and
-    /// `spec_ignore` (the `.sourceignore` files are part of the tree).
-    pub fn flux_artifact(&self, tree: &Tree, spec_ignore: Option<&str>) -> Result<Tree, Error> {
-        // The tree id fixes the `.sourceignore` files; `None` and `Some` never collide;
-        // the version changes whenever the rules' implementation does.
-        let key = match spec_ignore {
-            Some(text) => format!("artifact-v1\0{}\0ignore\0{text}", tree.origin.tree_id),
-            None => format!("artifact-v1\0{}\0default", tree.origin.tree_id),
-        };
+    /// `tree` (a checkout) as Flux's source-controller would archive it for a
+    /// GitRepository whose `recipe` is given: staged first when the recipe filters or adds
+    /// to the checkout (sparse checkout, includes; see [`ArtifactRecipe`]), then without
+    /// the VCS files, the `.sourceignore`d and `spec.ignore`d ones (or, when neither gives
+    /// a pattern, the default exclusions), and without symlinks. Cached under
+    /// `<cache>/artifacts/`, keyed by the checkout's content (its directory's name) and the
+    /// recipe (the `.sourceignore` files are part of the content).
+    pub fn flux_artifact(&self, tree: &Tree, recipe: &ArtifactRecipe) -> Result<Tree, Error> {
+        // The version changes whenever the rules' implementation does.
+        let key = format!(
+            "artifact-v2\0{}\0{}",
+            compose::content_name(tree),
+            recipe.key()
+        );
         let parent = self.config.cache_dir.join("artifacts");
         let dest = parent.join(crate::gostd::sha256::hex(&key));
         let artifact = Tree {
@@ -203,27 +206,169 @@ impl Store {
             let path = path.to_path_buf();
             move |source| Error::Io { path, source }
         };
-        let files = artifact::ignore_files(&tree.root).map_err(io(&tree.root))?;
+        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        let staged = recipe.stages().then(|| remote::tempdir_beside(&dest));
+        let result = (|| {
+            let source = match &staged {
+                Some(staging) => {
+                    compose::stage(&tree.root, recipe, staging).map_err(|e| match e {
+                        StageError::Io(path, source) => Error::Io { path, source },
+                        StageError::Refused(message) => Error::Artifact {
+                            url: tree.origin.url.clone(),
+                            commit: tree.origin.commit.clone(),
+                            message,
+                        },
+                    })?;
+                    staging.as_path()
+                }
+                None => tree.root.as_path(),
+            };
+            self.archive(source, &tree.origin, recipe.ignore, &dest)
+        })();
+        if let Some(staging) = &staged {
+            // Best effort: the staging copy is hard links and directories only.
+            let _ = std::fs::remove_dir_all(staging);
+        }
+        result.map(|()| artifact)
+    }
+
+    /// Writes the files of `source` that the ignore rules keep into `dest`, through a
+    /// temporary directory renamed into place.
+    fn archive(
+        &self,
+        source: &Path,
+        origin: &Origin,
+        spec_ignore: Option<&str>,
+        dest: &Path,
+    ) -> Result<(), Error> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        let files = artifact::ignore_files(source).map_err(io(source))?;
         let rules = Rules::new(&files, spec_ignore).map_err(|e| Error::IgnorePattern {
-            url: tree.origin.url.clone(),
-            commit: tree.origin.commit.clone(),
+            url: origin.url.clone(),
+            commit: origin.commit.clone(),
             message: e.to_string(),
         })?;
-        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-        let temp = remote::tempdir_beside(&dest);
-        if let Err(source) = artifact::write(&tree.root, &rules, &temp) {
+        let temp = remote::tempdir_beside(dest);
+        if let Err(source) = artifact::write(source, &rules, &temp) {
             // Best effort: debris must not outlive the failure, whose error matters more.
             let _ = std::fs::remove_dir_all(&temp);
             return Err(Error::Io { path: temp, source });
         }
-        if let Err(source) = std::fs::rename(&temp, &dest) {
+        if let Err(source) = std::fs::rename(&temp, dest) {
             let _ = std::fs::remove_dir_all(&temp);
             // Another thread or process may have won the race with the same content.
             if !dest.is_dir() {
-                return Err(Error::Io { path: dest, source });
+                return Err(Error::Io {
+                    path: dest.to_path_buf(),
+                    source,
+                });
             }
         }
-        Ok(artifact)
+        Ok(())
+    }
+
+    /// The submodules of a fetched `tree` as a recursive clone sees them: each entry of
+    /// its `.gitmodules` (in file order) with the commit its gitlink records. An entry
+    /// without a gitlink at its path fails, as go-git's update does.
+    pub fn submodules(&self, tree: &Tree) -> Result<Vec<Submodule>, Error> {
+        let modules_file = tree.root.join(".gitmodules");
+        let Ok(bytes) = std::fs::read(&modules_file) else {
+            return Ok(Vec::new());
+        };
+        let target = self.target(&tree.origin.url);
+        let failed = |message: String| Error::Submodule {
+            url: tree.origin.url.clone(),
+            commit: tree.origin.commit.clone(),
+            message,
+        };
+        let modules =
+            gix::submodule::File::from_bytes(&bytes, None::<PathBuf>, &Default::default())
+                .map_err(|e| failed(format!(".gitmodules: {e}")))?;
+        let repo = self.open_repo(&target, &tree.origin.reference)?;
+        let tree_id = parse_id(&tree.origin.tree_id, &target, &tree.origin.reference)?;
+        let index = repo
+            .index_from_tree(&tree_id)
+            .map_err(|e| failed(format!("cannot read tree {tree_id}: {}", chain(&e))))?;
+        let mut found = Vec::new();
+        for name in modules.names() {
+            let path = modules
+                .path(name)
+                .map_err(|e| failed(e.to_string()))?
+                .to_string();
+            let url = modules
+                .config()
+                .string_by("submodule", Some(name), "url")
+                .filter(|url| !url.is_empty())
+                .ok_or_else(|| failed(format!("submodule '{name}' has no url")))?
+                .to_string();
+            let gitlink = index
+                .entries()
+                .iter()
+                .find(|e| e.mode == gix::index::entry::Mode::COMMIT && e.path(&index) == path)
+                .ok_or_else(|| {
+                    failed(format!(
+                        "submodule '{name}': no gitlink at {path} in the tree"
+                    ))
+                })?;
+            found.push(Submodule {
+                name: name.to_string(),
+                url: resolve_submodule_url(&tree.origin.url, &url),
+                path,
+                commit: gitlink.id.to_string(),
+            });
+        }
+        Ok(found)
+    }
+
+    /// `tree` with the checkouts of its submodules in place, as a recursive go-git clone
+    /// leaves it; cached under `<cache>/recursive/`, keyed by the checkouts' contents.
+    /// `modules` holds the submodules at every depth, each after the one containing it.
+    /// The origin stays the superproject's.
+    pub fn with_submodules(&self, tree: &Tree, modules: &[PlacedSubmodule]) -> Result<Tree, Error> {
+        let mut key = format!("recursive-v1\0{}", compose::content_name(tree));
+        for module in modules {
+            key.push_str(&format!(
+                "\0{}\0{}\0{}",
+                module.path,
+                module.git_dir,
+                compose::content_name(&module.checkout)
+            ));
+        }
+        let parent = self.config.cache_dir.join("recursive");
+        let dest = parent.join(crate::gostd::sha256::hex(&key));
+        let composed = Tree {
+            root: dest.clone(),
+            origin: tree.origin.clone(),
+        };
+        if dest.is_dir() {
+            return Ok(composed);
+        }
+        let temp = remote::tempdir_beside(&dest);
+        let result = std::fs::create_dir_all(&parent)
+            .and_then(|()| compose::link_all(&tree.root, &temp))
+            .and_then(|()| {
+                modules.iter().try_for_each(|module| {
+                    compose::place_submodule(
+                        &temp,
+                        &module.path,
+                        &module.git_dir,
+                        &module.checkout.root,
+                    )
+                })
+            })
+            .and_then(|()| match std::fs::rename(&temp, &dest) {
+                // Another thread or process may have won the race with the same content.
+                Err(_) if dest.is_dir() => std::fs::remove_dir_all(&temp),
+                other => other,
+            });
+        if let Err(source) = result {
+            let _ = std::fs::remove_dir_all(&temp);
+            return Err(Error::Io { path: dest, source });
+        }
+        Ok(composed)
     }
 
     /// The lock as it should be written after this run: the loaded pins, replaced and
@@ -525,6 +670,72 @@ impl Store {
     }
 }
 
+/// One entry of a superproject's `.gitmodules`, with the commit its gitlink records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submodule {
+    /// Its name (the `[submodule "NAME"]` section).
+    pub name: String,
+    /// Its path in the superproject.
+    pub path: String,
+    /// Its URL, resolved against the superproject's when relative.
+    pub url: String,
+    /// The commit the superproject records (40 lowercase hex digits).
+    pub commit: String,
+}
+
+/// A submodule's checkout and where a recursive clone puts it.
+#[derive(Debug, Clone)]
+pub struct PlacedSubmodule {
+    /// Its path from the top superproject's root.
+    pub path: String,
+    /// Where go-git keeps its repository, from the top superproject's root
+    /// (`.git/modules/NAME`, nested as `.git/modules/NAME/modules/NESTED`).
+    pub git_dir: String,
+    /// Its checkout (without its own submodules).
+    pub checkout: Tree,
+}
+
+/// A submodule URL as a clone of the superproject at `base` resolves it: `./x` and
+/// `../x` are joined to the superproject's URL path (go-git's `path.Join`, which agrees
+/// with git's rule: `..` drops the superproject's last path segment); any other URL is
+/// taken as written.
+pub(crate) fn resolve_submodule_url(base: &str, url: &str) -> String {
+    if !(url.starts_with("./") || url.starts_with("../")) {
+        return url.to_string();
+    }
+    let (prefix, path) = match base.split_once("://") {
+        Some((scheme, rest)) => match rest.find('/') {
+            Some(slash) => (format!("{scheme}://{}", &rest[..slash]), &rest[slash..]),
+            None => (format!("{scheme}://{rest}"), "/"),
+        },
+        // scp-like `host:path`, or a local path.
+        None => match base.split_once(':') {
+            Some((host, path)) if !host.contains('/') => (format!("{host}:"), path),
+            _ => (String::new(), base),
+        },
+    };
+    let mut parts: Vec<&str> = path
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    for part in url.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    let rooted = path.starts_with('/') || prefix.contains("://");
+    let joined = parts.join("/");
+    if rooted {
+        format!("{prefix}/{joined}")
+    } else {
+        format!("{prefix}{joined}")
+    }
+}
+
 /// Rejects references that cannot be acted on, and normalises commit ids to lowercase.
 fn validate(url: &str, reference: &Reference) -> Result<Reference, Error> {
     let invalid = |message: &str| Error::InvalidReference {
@@ -628,5 +839,33 @@ mod tests {
             validate("u", &Reference::Commit("A".repeat(40))).unwrap(),
             Reference::Commit("a".repeat(40))
         );
+    }
+
+    #[test]
+    fn relative_submodule_urls_resolve_against_the_superproject() {
+        let resolve = resolve_submodule_url;
+        let base = "https://example.com/org/super.git";
+        assert_eq!(
+            resolve(base, "../lib.git"),
+            "https://example.com/org/lib.git"
+        );
+        assert_eq!(
+            resolve(base, "./lib"),
+            "https://example.com/org/super.git/lib"
+        );
+        assert_eq!(
+            resolve(base, "../../other/lib"),
+            "https://example.com/other/lib"
+        );
+        assert_eq!(
+            resolve("https://example.com", "../lib"),
+            "https://example.com/lib"
+        );
+        assert_eq!(
+            resolve("git@example.com:org/super", "../lib"),
+            "git@example.com:org/lib"
+        );
+        assert_eq!(resolve("/srv/git/super", "../lib"), "/srv/git/lib");
+        assert_eq!(resolve(base, "ssh://git@other/lib"), "ssh://git@other/lib");
     }
 }

@@ -9,14 +9,14 @@ use std::process::Command;
 use crate::support::gitserver::{GitServers, TestRepo};
 
 /// A temporary customer environment, the repositories it points at, and their server.
-struct Setup {
+pub(crate) struct Setup {
     tmp: tempfile::TempDir,
     servers: GitServers,
 }
 
 impl Setup {
     /// Serves the repositories `make` creates under the repository root.
-    fn new(make: impl FnOnce(&Path)) -> Setup {
+    pub(crate) fn new(make: impl FnOnce(&Path)) -> Setup {
         let tmp = tempfile::tempdir().expect("temp dir");
         let repos = tmp.path().join("repos");
         make(&repos);
@@ -26,7 +26,7 @@ impl Setup {
 
     /// Writes the environment `env` (a kustomization of `objects`, given as YAML with
     /// `{repos}` standing for the repository server's base URL) and builds it.
-    fn build(&self, env: &str, objects: &str) -> Result<PathBuf, String> {
+    pub(crate) fn build(&self, env: &str, objects: &str) -> Result<PathBuf, String> {
         self.build_with(env, objects, &[]).map(|(out, _)| out)
     }
 
@@ -75,7 +75,7 @@ impl Setup {
 }
 
 /// The text of the one bundle file whose path ends with `suffix`.
-fn object(out: &Path, suffix: &str) -> String {
+pub(crate) fn object(out: &Path, suffix: &str) -> String {
     let mut found = Vec::new();
     let mut stack = vec![out.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -17,6 +17,7 @@ mod build;
 mod cli;
 mod dataplane;
 mod flux_graph;
+mod git_sources;
 mod helm_diff;
 mod kustomize_diff;
 mod schemas;

@@ -1,0 +1,310 @@
+//! The GitRepository fields that change an artifact, end to end over a real git daemon:
+//! `spec.include` (other GitRepositories' artifacts moved in), `spec.sparseCheckout`
+//! (go-git's directories) and `spec.recurseSubmodules` (submodules fetched through the
+//! store at the commits the superproject records).
+
+use std::fs;
+use std::path::Path;
+
+use crate::flux_graph::{Setup, object};
+use crate::support::gitserver::TestRepo;
+
+const CONFIG_MAP: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: NAME\ndata:\n  from: FROM\n";
+
+fn config_map(name: &str, from: &str) -> String {
+    CONFIG_MAP.replace("NAME", name).replace("FROM", from)
+}
+
+/// `apps` deploys `./deploy`, which uses `../vendor/base`: a directory only an include
+/// provides. `library` has that base, a file its own `.sourceignore` drops, and docs.
+fn include_repos(repos: &Path) {
+    let mut apps = TestRepo::init(repos, "apps");
+    apps.write(
+        "deploy/kustomization.yaml",
+        "resources: [../vendor/base, app.yaml]\n",
+    )
+    .write("deploy/app.yaml", &config_map("app", "apps"))
+    // The include's parent directory may exist.
+    .write("vendor/README.md", "vendored bases land here\n");
+    apps.commit("apps over a vendored base");
+    let mut library = TestRepo::init(repos, "library");
+    library
+        .write("base/kustomization.yaml", "resources: [lib.yaml]\n")
+        .write("base/lib.yaml", &config_map("lib", "library"))
+        .write("extra/kept.yaml", &config_map("kept", "library"))
+        .write("extra/dropped.yaml", &config_map("dropped", "library"))
+        .write(".sourceignore", "extra/dropped.yaml\n");
+    library.commit("a base");
+}
+
+const INCLUDING: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 1m
+  timeout: 60s
+  url: {repos}/apps
+  ref: {branch: main}
+  include:
+    - repository: {name: library}
+      fromPath: base
+      toPath: vendor/base
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: apps, namespace: flux-system}
+spec:
+  interval: 10m
+  sourceRef: {kind: GitRepository, name: apps}
+  path: ./deploy
+  prune: true
+";
+
+const LIBRARY: &str = "\
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: library, namespace: flux-system}
+spec:
+  interval: 1m
+  url: {repos}/library
+  ref: {branch: main}
+";
+
+#[test]
+fn an_included_artifact_lands_at_its_path() {
+    let setup = Setup::new(include_repos);
+    let out = setup
+        .build("dev", &format!("{INCLUDING}{LIBRARY}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(object(&out, "configmap.lib.yaml").contains("from: library"));
+    assert!(object(&out, "configmap.app.yaml").contains("from: apps"));
+}
+
+#[test]
+fn an_include_waits_for_its_gitrepository_and_fails_when_it_never_comes() {
+    let setup = Setup::new(include_repos);
+    let Err(stderr) = setup.build("dev", INCLUDING) else {
+        panic!("built without the included GitRepository");
+    };
+    assert!(
+        stderr.contains("never becomes ready: missing GitRepository flux-system/library"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_included_artifact_keeps_its_own_exclusions() {
+    let setup = Setup::new(include_repos);
+    // Flux generates a kustomization of every manifest under `./extra`: the library's
+    // `.sourceignore` left `dropped.yaml` out of its artifact, so out of this one too.
+    let objects = format!("{INCLUDING}{LIBRARY}")
+        .replace(
+            "fromPath: base\n      toPath: vendor/base",
+            "fromPath: extra\n      toPath: extra",
+        )
+        .replace("  path: ./deploy\n", "  path: ./extra\n");
+    let out = setup
+        .build("dev", &objects)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(object(&out, "configmap.kept.yaml").contains("from: library"));
+    let index = fs::read_to_string(out.join("index.json")).expect("read the index");
+    assert!(!index.contains("dropped"), "{index}");
+}
+
+#[test]
+fn includes_that_form_a_cycle_are_an_error() {
+    let setup = Setup::new(include_repos);
+    let cyclic = LIBRARY.replace(
+        "  ref: {branch: main}\n",
+        "  ref: {branch: main}\n  include: [{repository: {name: apps}}]\n",
+    );
+    let Err(stderr) = setup.build("dev", &format!("{INCLUDING}{cyclic}")) else {
+        panic!("built a cycle of includes");
+    };
+    assert!(
+        stderr.contains(
+            "spec.include cycle: GitRepository flux-system/apps → GitRepository flux-system/library → GitRepository flux-system/apps"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Two directories and a file whose name starts like one of them.
+fn monorepo(repos: &Path) {
+    let mut repo = TestRepo::init(repos, "mono");
+    repo.write("apps/kustomization.yaml", "resources: [app.yaml]\n")
+        .write("apps/app.yaml", &config_map("app", "apps"))
+        .write("apps.yaml", &config_map("prefix", "go-git"))
+        .write("infra/kustomization.yaml", "resources: [infra.yaml]\n")
+        .write("infra/infra.yaml", &config_map("infra", "infra"));
+    repo.commit("two directories");
+}
+
+const SPARSE: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: mono, namespace: flux-system}
+spec:
+  url: {repos}/mono
+  ref: {branch: main}
+  sparseCheckout: [./apps]
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: mono, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: mono}
+  path: PATH
+";
+
+#[test]
+fn a_sparse_checkout_has_only_its_directories() {
+    let setup = Setup::new(monorepo);
+    // Flux's generated kustomization of the root lists every manifest it finds: the
+    // sparse checkout's directory and, as go-git matches by prefix, `apps.yaml`.
+    let out = setup
+        .build("dev", &SPARSE.replace("PATH", "./"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(object(&out, "configmap.app.yaml").contains("from: apps"));
+    assert!(object(&out, "configmap.prefix.yaml").contains("from: go-git"));
+    let index = fs::read_to_string(out.join("index.json")).expect("read the index");
+    assert!(!index.contains("infra"), "{index}");
+
+    let Err(stderr) = setup.build("dev", &SPARSE.replace("PATH", "./infra")) else {
+        panic!("built a directory the sparse checkout leaves out");
+    };
+    assert!(stderr.contains("./infra is not a directory"), "{stderr}");
+
+    let missing = SPARSE.replace("[./apps]", "[./apps, nowhere]");
+    let Err(stderr) = setup.build("dev", &missing.replace("PATH", "./apps")) else {
+        panic!("a sparse checkout of a missing directory built");
+    };
+    assert!(
+        stderr.contains("sparse checkout dir 'nowhere' does not exist in repository"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn unknown_gitrepository_fields_are_refused_by_name() {
+    let setup = Setup::new(monorepo);
+    let typo = SPARSE
+        .replace("  sparseCheckout: [./apps]\n", "  recurseSubmodule: true\n")
+        .replace("PATH", "./apps");
+    let Err(stderr) = setup.build("dev", &typo) else {
+        panic!("built with an unknown field");
+    };
+    assert!(
+        stderr.contains("unknown field `recurseSubmodule`"),
+        "{stderr}"
+    );
+    let verify = SPARSE
+        .replace(
+            "  sparseCheckout: [./apps]\n",
+            "  verify: {mode: HEAD, secretRef: {name: keys}}\n",
+        )
+        .replace("PATH", "./apps");
+    let Err(stderr) = setup.build("dev", &verify) else {
+        panic!("built without verifying");
+    };
+    assert!(
+        stderr.contains("GitRepository spec.verify is not supported yet"),
+        "{stderr}"
+    );
+}
+
+/// `super` has `lib` as a submodule at `vendor/lib` by a relative URL, and `lib` has
+/// `leaf` as its own submodule at `leaf`. Each repository is committed before its
+/// superproject records it; `lib` moves on after being recorded, so the recorded commit
+/// is not its branch's.
+fn submodule_repos(repos: &Path) {
+    let mut leaf = TestRepo::init(repos, "leaf");
+    leaf.write("leaf.yaml", &config_map("leaf", "leaf"));
+    leaf.commit("a leaf");
+    let mut lib = TestRepo::init(repos, "lib");
+    lib.write(
+        "kustomization.yaml",
+        "resources: [lib.yaml, leaf/leaf.yaml]\n",
+    )
+    .write("lib.yaml", &config_map("lib", "recorded"));
+    add_submodule(&lib, repos, "leaf", "leaf", "../leaf");
+    lib.commit("a library with a leaf");
+    let mut superproject = TestRepo::init(repos, "super");
+    superproject.write("deploy/kustomization.yaml", "resources: [../vendor/lib]\n");
+    add_submodule(&superproject, repos, "lib", "vendor/lib", "../lib");
+    superproject.commit("a superproject");
+    lib.write("lib.yaml", &config_map("lib", "moved on"));
+    lib.commit("after the superproject recorded it");
+}
+
+/// Adds the repository `name` under `repos` as a submodule at `path`, recorded with `url`.
+fn add_submodule(repo: &TestRepo, repos: &Path, name: &str, path: &str, url: &str) {
+    let source = repos.join(name);
+    repo.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "--quiet",
+        "add",
+        "--name",
+        name,
+        &source.to_string_lossy(),
+        path,
+    ]);
+    repo.git(&[
+        "config",
+        "-f",
+        ".gitmodules",
+        &format!("submodule.{name}.url"),
+        url,
+    ]);
+}
+
+const RECURSIVE: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: super, namespace: flux-system}
+spec:
+  url: {repos}/super
+  ref: {branch: main}
+  recurseSubmodules: true
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: super, namespace: flux-system}
+spec:
+  sourceRef: {kind: GitRepository, name: super}
+  path: ./deploy
+";
+
+#[test]
+fn submodules_are_checked_out_recursively_at_the_recorded_commits() {
+    let setup = Setup::new(submodule_repos);
+    let out = setup
+        .build("dev", RECURSIVE)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(object(&out, "configmap.lib.yaml").contains("from: recorded"));
+    assert!(object(&out, "configmap.leaf.yaml").contains("from: leaf"));
+    let index = fs::read_to_string(out.join("index.json")).expect("read the index");
+    let index: serde_json::Value = serde_json::from_str(&index).expect("the index is JSON");
+    let urls: Vec<&str> = index["sources"]
+        .as_array()
+        .map(|sources| sources.iter().filter_map(|s| s["url"].as_str()).collect())
+        .unwrap_or_default();
+    for name in ["super", "lib", "leaf"] {
+        assert!(
+            urls.iter().any(|url| url.ends_with(&format!("/{name}"))),
+            "{name} not among the sources {urls:?}"
+        );
+    }
+
+    // Without recursion the gitlinks are empty directories: nothing to build.
+    let plain = RECURSIVE.replace("  recurseSubmodules: true\n", "");
+    let Err(stderr) = setup.build("plain", &plain) else {
+        panic!("built a submodule that was not checked out");
+    };
+    assert!(stderr.contains("vendor/lib"), "{stderr}");
+}
