@@ -270,9 +270,9 @@ impl Graph {
     /// Adds a rendered component's objects to the cluster and its Flux objects to the
     /// pending nodes.
     ///
-    /// An object an ancestor component rendered already is taken over, as a Flux
-    /// Kustomization takes over what the bootstrap applied (`flux-system` applies its own
-    /// directory again): it moves to this component. A Flux object taken over stays one
+    /// An object an ancestor component rendered already is taken over by a Kustomization,
+    /// as kustomize-controller's server-side apply takes over what the bootstrap applied
+    /// (`flux-system` applies its own directory again): it moves to this component. A Flux object taken over stays one
     /// node, so its spec may not change. Anyone else rendering the same object is an
     /// error: both would fight over it in a cluster.
     fn absorb(&mut self, rendered: Rendered, chain: &[String]) -> Result<(), Error> {
@@ -288,7 +288,14 @@ impl Graph {
             let is_flux = key.group.ends_with(".toolkit.fluxcd.io");
             let taken_over = match self.cluster.owner(&key) {
                 None => false,
-                Some((owner, _)) if self.is_ancestor(owner, &component) => true,
+                // Server-side apply takes over; Helm refuses what its release did not
+                // create ("invalid ownership metadata").
+                Some((owner, _))
+                    if component.kind == ComponentKind::Kustomization
+                        && self.is_ancestor(owner, &component) =>
+                {
+                    true
+                }
                 Some((owner, _)) => {
                     return Err(fail(format!(
                         "{key} is rendered by both {owner} and {}",
@@ -1221,6 +1228,83 @@ mod tests {
         let objects = vec![serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap"})];
         let e = kustomize::add_labels(objects, &origin_labels("flux-system", "app")).unwrap_err();
         assert!(e.to_string().contains("missing metadata.name"), "{e}");
+    }
+
+    fn rendered(
+        id: &str,
+        kind: ComponentKind,
+        parent: Option<&str>,
+        objects: Vec<Value>,
+    ) -> Rendered {
+        Rendered {
+            component: Component {
+                id: id.into(),
+                kind,
+                parent: parent.map(str::to_string),
+                depends_on: Vec::new(),
+                timeout: None,
+                release: None,
+                source: None,
+                health_checks: Vec::new(),
+                kustomization: None,
+                service_account: None,
+                objects: Vec::new(),
+            },
+            objects,
+            sources: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn kustomizations_take_over_what_their_ancestors_applied_and_helm_does_not() {
+        let config_map = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "shared", "namespace": "apps"}});
+        let flux_system = serde_json::json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+            "kind": "Kustomization", "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"path": "./clusters/dev"}});
+        let mut graph = Graph::default();
+        let env = rendered(
+            "dev",
+            ComponentKind::Environment,
+            None,
+            vec![config_map.clone(), flux_system.clone()],
+        );
+        graph.absorb(env, &[]).unwrap();
+        let id = "Kustomization/flux-system/flux-system";
+        let again = rendered(
+            id,
+            ComponentKind::Kustomization,
+            Some("dev"),
+            vec![config_map.clone(), flux_system.clone()],
+        );
+        graph.absorb(again, &[]).unwrap();
+        assert!(
+            graph.components[0].objects.is_empty(),
+            "moved out of the environment"
+        );
+        assert_eq!(graph.components[1].objects.len(), 2);
+        assert_eq!(graph.pending.len(), 1, "flux-system stays one node");
+        let mut changed = flux_system.clone();
+        changed["spec"]["path"] = "./elsewhere".into();
+        let child = rendered(
+            "Kustomization/flux-system/child",
+            ComponentKind::Kustomization,
+            Some(id),
+            vec![changed],
+        );
+        let e = graph.absorb(child, &[]).unwrap_err();
+        assert!(e.to_string().contains("with another spec"), "{e}");
+        let helm = rendered(
+            "HelmRelease/apps/app",
+            ComponentKind::HelmRelease,
+            Some(id),
+            vec![config_map],
+        );
+        let e = graph.absorb(helm, &[]).unwrap_err();
+        assert!(
+            e.to_string().contains("ConfigMap apps/shared is rendered by both Kustomization/flux-system/flux-system and HelmRelease/apps/app"),
+            "{e}"
+        );
     }
 
     #[test]
