@@ -134,6 +134,26 @@ pub struct Component {
     pub objects: Vec<Object>,
 }
 
+impl Component {
+    /// A component with its identity and nothing else yet: no dependencies, timeout,
+    /// release, source, health checks, policy or objects.
+    pub fn new(id: impl Into<String>, kind: ComponentKind, parent: Option<String>) -> Self {
+        Self {
+            id: id.into(),
+            kind,
+            parent,
+            depends_on: Vec::new(),
+            timeout: None,
+            release: None,
+            source: None,
+            health_checks: Vec::new(),
+            kustomization: None,
+            service_account: None,
+            objects: Vec::new(),
+        }
+    }
+}
+
 /// A whole build's output, before it is written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {

@@ -121,19 +121,7 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
     let mut graph = Graph::default();
     graph.absorb(
         Rendered {
-            component: Component {
-                id: env.name.to_string(),
-                kind: ComponentKind::Environment,
-                parent: None,
-                depends_on: Vec::new(),
-                timeout: None,
-                release: None,
-                source: None,
-                health_checks: Vec::new(),
-                kustomization: None,
-                service_account: None,
-                objects: Vec::new(),
-            },
+            component: Component::new(env.name, ComponentKind::Environment, None),
             objects,
             sources,
         },
@@ -1237,19 +1225,7 @@ mod tests {
         objects: Vec<Value>,
     ) -> Rendered {
         Rendered {
-            component: Component {
-                id: id.into(),
-                kind,
-                parent: parent.map(str::to_string),
-                depends_on: Vec::new(),
-                timeout: None,
-                release: None,
-                source: None,
-                health_checks: Vec::new(),
-                kustomization: None,
-                service_account: None,
-                objects: Vec::new(),
-            },
+            component: Component::new(id, kind, parent.map(str::to_string)),
             objects,
             sources: Vec::new(),
         }
