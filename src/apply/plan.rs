@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 
 use super::cluster::ObjectRef;
 use super::normalize::{Origin, Schemas, normalize};
-use crate::bundle::{ComponentEntry, ObjectEntry, VerifiedBundle};
+use crate::bundle::{
+    ComponentEntry, CrdPolicy, ObjectEntry, ReleaseAction, ReleaseEntry, VerifiedBundle,
+};
 use crate::error::{Context, Error};
 use crate::object::install_order;
 
@@ -53,6 +55,8 @@ pub struct ComponentPlan {
     pub health_checks: Vec<ObjectRef>,
     /// The Flux controller that would apply the component's objects.
     pub origin: Origin,
+    /// The Helm release's settings for the applier, for HelmRelease components.
+    pub release: Option<ReleaseEntry>,
 }
 
 impl ComponentPlan {
@@ -72,6 +76,34 @@ impl ComponentPlan {
             .chain(&mut self.namespaces)
             .chain(&mut self.resources)
             .chain(self.hooks.iter_mut().map(|h| &mut h.object))
+    }
+
+    /// What an install (the first apply) or an upgrade (a later one) of the component
+    /// skips; nothing for components that are not Helm releases.
+    pub fn action(&self, upgrade: bool) -> ReleaseAction {
+        self.release
+            .as_ref()
+            .map(|r| if upgrade { r.upgrade } else { r.install })
+            .unwrap_or_default()
+    }
+
+    /// Whether the CustomResourceDefinition `target` is one of the chart's `crds/` that its
+    /// policies leave alone: helm-controller creates one the cluster lacks unless the
+    /// install policy is `Skip`, and updates one it has only under `CreateReplace`. crunch
+    /// decides per CRD (absent: installed, present: upgraded), where helm-controller decides
+    /// per release (first install or upgrade) and then applies the policy to every CRD.
+    pub fn leaves_crd(&self, target: &ObjectRef, present: bool) -> bool {
+        let Some(crds) = self.release.as_ref().and_then(|r| r.crds.as_ref()) else {
+            return false;
+        };
+        if !crds.names.contains(&target.name) {
+            return false;
+        }
+        if present {
+            crds.upgrade != CrdPolicy::CreateReplace
+        } else {
+            crds.install == CrdPolicy::Skip
+        }
     }
 
     /// The hooks that run at `event`, in order.
@@ -232,6 +264,7 @@ fn component_plan(
         hooks: Vec::new(),
         health_checks: component.health_checks.clone(),
         origin: component.kind.into(),
+        release: component.release.clone(),
     };
     for (entry, value) in bundle.objects(component) {
         if !entry.apply {

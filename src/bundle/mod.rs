@@ -43,8 +43,9 @@ use crate::yaml;
 pub use compare::{SEALING_KEY_CHANGED, SIDES, compare, sealing_key_changed};
 pub use images::images;
 pub use index::{
-    ComponentEntry, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseEntry, SealingEntry, SecretEntry,
-    SecretValues,
+    ChartCrds, ComponentEntry, CrdPolicy, DriftDetection, DriftIgnoreRule, DriftMode,
+    INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseAction, ReleaseEntry, SealingEntry, SecretEntry,
+    SecretValues, Selector,
 };
 pub use read::{ReadError, VerifiedBundle, read};
 pub use sealing::{SecretCounts, Secrets, first_secret_with_values, holds_sealed_values};
@@ -119,8 +120,8 @@ pub struct Component {
     pub depends_on: Vec<String>,
     /// How long the applier waits for readiness (Flux `timeout`), as written.
     pub timeout: Option<String>,
-    /// Helm release name and namespace, for HelmRelease components.
-    pub release: Option<(String, String)>,
+    /// The Helm release, for HelmRelease components.
+    pub release: Option<ReleaseEntry>,
     /// Where the rendered source came from.
     pub source: Option<Provenance>,
     /// Objects that must be ready before the component is (Flux `healthChecks`), beyond
@@ -304,13 +305,7 @@ fn layout(
             parent: component.parent.clone(),
             depends_on: component.depends_on.clone(),
             timeout: component.timeout.clone(),
-            release: component
-                .release
-                .as_ref()
-                .map(|(name, namespace)| ReleaseEntry {
-                    name: name.clone(),
-                    namespace: namespace.clone(),
-                }),
+            release: component.release.clone(),
             source: component.source.clone(),
             health_checks: component.health_checks.clone(),
             objects,
@@ -519,7 +514,11 @@ mod tests {
                 parent: Some("dev".into()),
                 depends_on: vec![],
                 timeout: Some("10m".into()),
-                release: Some(("logging-logging".into(), "logging".into())),
+                release: Some(ReleaseEntry {
+                    name: "logging-logging".into(),
+                    namespace: "logging".into(),
+                    ..ReleaseEntry::default()
+                }),
                 source: None,
                 health_checks: vec![],
                 objects: vec![
