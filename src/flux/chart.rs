@@ -124,6 +124,35 @@ fn secure_join(root: &Path, file: &str) -> (PathBuf, String) {
 mod tests {
     use super::*;
 
+    /// source-controller's `mergeFileValues`: in order, later files winning; a missing
+    /// file is an error unless ignored; a file must hold a map.
+    #[test]
+    fn values_files_merge_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::write(root.join("a.yaml"), "x: {a: 1, b: 2}\n").unwrap();
+        std::fs::write(root.join("b.yaml"), "x: {b: 3}\nz: null\n").unwrap();
+        std::fs::write(root.join("list.yaml"), "- 1\n").unwrap();
+        let files = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        let merged =
+            merge_values_files(root, &files(&["a.yaml", "b.yaml", "c.yaml"]), true).unwrap();
+        assert_eq!(
+            Value::Object(merged),
+            serde_json::json!({"x": {"a": 1, "b": 3}, "z": null})
+        );
+        let e = merge_values_files(root, &files(&["a.yaml", "../c.yaml"]), false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no values file found at path '/c.yaml' (reference '../c.yaml')"
+        );
+        let e = merge_values_files(root, &files(&["list.yaml"]), false).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("unmarshaling values from 'list.yaml' failed: "),
+            "{e}"
+        );
+    }
+
     #[test]
     fn joins_stay_under_the_root() {
         let root = Path::new("/src");

@@ -482,3 +482,71 @@ pub fn kustomization_overlay(object: &Value) -> Result<Value, String> {
     }
     Ok(Value::Object(overlay))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::CrdPolicy::{Create, CreateReplace, Skip};
+    use serde_json::json;
+
+    fn release(api_version: &str, spec: Value) -> HelmReleaseSpec {
+        let mut full = json!({"chart": {"spec": {"chart": "./chart",
+            "sourceRef": {"kind": "GitRepository", "name": "x"}}}});
+        if let (Some(full), Value::Object(extra)) = (full.as_object_mut(), spec) {
+            full.extend(extra);
+        }
+        HelmReleaseSpec::read(&json!({"apiVersion": api_version, "spec": full})).unwrap()
+    }
+
+    /// helm-controller's `crdPolicyOrDefault` gives `Create` to both actions.
+    #[test]
+    fn crd_policies_default_to_create_and_skip_only_when_both_skip() {
+        let plain = release("helm.toolkit.fluxcd.io/v2", json!({}));
+        assert_eq!(plain.crd_policies(), (Create, Create));
+        let install_skip = release(
+            "helm.toolkit.fluxcd.io/v2",
+            json!({"install": {"crds": "Skip"}}),
+        );
+        assert_eq!(install_skip.crd_policies(), (Skip, Create));
+        assert!(install_skip.applies_crds());
+        let both = release(
+            "helm.toolkit.fluxcd.io/v2",
+            json!({"install": {"crds": "Skip"}, "upgrade": {"crds": "Skip"}}),
+        );
+        assert!(!both.applies_crds());
+        let replace = release(
+            "helm.toolkit.fluxcd.io/v2",
+            json!({"upgrade": {"crds": "CreateReplace"}}),
+        );
+        assert_eq!(replace.crd_policies(), (Create, CreateReplace));
+    }
+
+    /// v2 has no `valuesFile` (the API server prunes it); v2beta1/v2beta2 put it first.
+    #[test]
+    fn the_deprecated_values_file_counts_only_before_v2() {
+        let chart = json!({"chart": {"spec": {"chart": "./chart", "valuesFile": "a.yaml",
+            "valuesFiles": ["b.yaml"], "sourceRef": {"kind": "GitRepository", "name": "x"}}}});
+        assert_eq!(
+            release("helm.toolkit.fluxcd.io/v2", chart.clone()).values_files(),
+            ["b.yaml"]
+        );
+        assert_eq!(
+            release("helm.toolkit.fluxcd.io/v2beta2", chart).values_files(),
+            ["a.yaml", "b.yaml"]
+        );
+    }
+
+    /// helm-controller asks Helm to create the namespace only for a `targetNamespace`.
+    #[test]
+    fn create_namespace_needs_a_target_namespace() {
+        let entry = |spec: Value| {
+            release("helm.toolkit.fluxcd.io/v2", spec)
+                .release_entry("r".into(), "ns".into(), vec![])
+                .create_namespace
+        };
+        assert!(!entry(json!({"install": {"createNamespace": true}})));
+        assert!(entry(
+            json!({"targetNamespace": "t", "install": {"createNamespace": true}})
+        ));
+    }
+}
