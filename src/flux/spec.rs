@@ -297,8 +297,19 @@ impl HelmReleaseSpec {
                 ));
             }
         }
+        // The API server drops the nulls of fields its schema does not mark nullable:
+        // everywhere but in `values`, whose nulls Helm reads.
+        let mut spec = spec.clone();
+        if let Some(fields) = spec.as_object_mut() {
+            for (name, value) in fields.iter_mut() {
+                if name != "values" {
+                    drop_nulls(value);
+                }
+            }
+            fields.retain(|_, value| !value.is_null());
+        }
         let mut spec: Self =
-            serde_json::from_value(spec.clone()).map_err(|e| format!("HelmRelease spec: {e}"))?;
+            serde_json::from_value(spec).map_err(|e| format!("HelmRelease spec: {e}"))?;
         let Some(chart) = &mut spec.chart else {
             return Err("HelmRelease has no spec.chart".to_string());
         };
@@ -408,6 +419,18 @@ impl HelmReleaseSpec {
                     .is_some_and(|t| !t.is_empty()),
             drift_detection: self.drift_detection.clone(),
         }
+    }
+}
+
+/// Removes every map entry holding `null` under `value`.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
@@ -534,6 +557,18 @@ mod tests {
             release("helm.toolkit.fluxcd.io/v2beta2", chart).values_files(),
             ["a.yaml", "b.yaml"]
         );
+    }
+
+    /// Nulls are absent fields, but in `values`.
+    #[test]
+    fn nulls_are_absent_fields_but_in_values() {
+        let spec = release(
+            "helm.toolkit.fluxcd.io/v2",
+            json!({"dependsOn": null, "install": {"crds": null}, "values": {"a": null}}),
+        );
+        assert!(spec.depends_on.is_empty());
+        assert_eq!(spec.crd_policies(), (Create, Create));
+        assert_eq!(spec.values, Some(json!({"a": null})));
     }
 
     /// helm-controller asks Helm to create the namespace only for a `targetNamespace`.
