@@ -1,8 +1,9 @@
 //! The chart helm-controller installs from a chart directory in a GitRepository: the
 //! artifact source-controller's HelmChart reconciler packages from it
 //! (`internal/helm/chart/builder_local.go`). Packaging changes two things a template can
-//! see: the default values, when `valuesFiles` are given, and the version, which then gets
-//! the HelmChart's generation as build metadata.
+//! see: the default values, when `valuesFiles` are given, and the version, which gets
+//! build metadata: the commit under the `Revision` reconcile strategy, the HelmChart's
+//! generation when `valuesFiles` are given.
 
 use std::path::{Component as PathPart, Path, PathBuf};
 
@@ -16,9 +17,14 @@ use crate::{helm, semver, yaml};
 /// a first install, so its HelmChart is at its first generation.
 const HELM_CHART_GENERATION: u64 = 1;
 
-/// Loads the chart at `chart_dir` inside the source tree at `root` as source-controller
-/// packages it for `spec`.
-pub fn load(root: &Path, chart_dir: &Path, spec: &HelmReleaseSpec) -> Result<helm::Chart, Error> {
+/// Loads the chart at `chart_dir` inside the source tree at `root` (checked out at
+/// `commit`) as source-controller packages it for `spec`.
+pub fn load(
+    root: &Path,
+    chart_dir: &Path,
+    spec: &HelmReleaseSpec,
+    commit: &str,
+) -> Result<helm::Chart, Error> {
     let chart_spec = spec
         .chart
         .as_ref()
@@ -30,19 +36,27 @@ pub fn load(root: &Path, chart_dir: &Path, spec: &HelmReleaseSpec) -> Result<hel
         files.clear();
     }
     let mut chart = helm::load_chart(chart_dir).map_err(Error::new)?;
+    let mut metadata = Vec::new();
+    if chart_spec.reconcile_strategy.as_deref() == Some("Revision") {
+        // The first 12 hex digits of the commit, to leave room in labels.
+        metadata.push(commit.chars().take(12).collect::<String>());
+    }
+    if !files.is_empty() {
+        metadata.push(HELM_CHART_GENERATION.to_string());
+    }
+    if !metadata.is_empty() {
+        let version = semver::Version::parse(&chart.metadata.version)
+            .and_then(|v| v.with_metadata(&metadata.join(".")))
+            .map_err(|e| {
+                Error::new(format!(
+                    "failed to parse version from chart metadata as SemVer: {e}"
+                ))
+            })?;
+        chart.metadata.version = version.to_string();
+    }
     if files.is_empty() {
         return Ok(chart);
     }
-    // source-controller also stamps the version with the first 12 hex digits of the commit
-    // under `reconcileStrategy: Revision`; crunch does not yet (see `HelmReleaseSpec`).
-    let version = semver::Version::parse(&chart.metadata.version)
-        .and_then(|v| v.with_metadata(&HELM_CHART_GENERATION.to_string()))
-        .map_err(|e| {
-            Error::new(format!(
-                "failed to parse version from chart metadata as SemVer: {e}"
-            ))
-        })?;
-    chart.metadata.version = version.to_string();
     let merged = merge_values_files(root, &files, chart_spec.ignore_missing_values_files)?;
     if !chart_dir.join("values.yaml").is_file() {
         return Err(Error::new("failed to locate values file: values.yaml"));

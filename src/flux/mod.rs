@@ -509,6 +509,8 @@ impl Render<'_> {
             &serde_json::to_vec(&node.object).map_err(|e| Error::new(e.to_string()))?,
             node.namespace.as_bytes(),
             tree.origin.tree_id.as_bytes(),
+            // `reconcileStrategy: Revision` stamps the chart version with the commit.
+            tree.origin.commit.as_bytes(),
             // The artifact's directory name is the digest of what it holds.
             tree.root.as_os_str().as_encoded_bytes(),
             chart_spec.chart.as_bytes(),
@@ -521,7 +523,7 @@ impl Render<'_> {
         let rendered: ReleaseObjects = match self.renders.get(&key) {
             Some(rendered) => rendered,
             None => {
-                let chart = chart::load(&tree.root, &chart_dir, &spec)?;
+                let chart = chart::load(&tree.root, &chart_dir, &spec, &tree.origin.commit)?;
                 let rendered = self.render_chart(
                     chart,
                     values,

@@ -113,7 +113,7 @@ pub struct KustomizePostRenderer {
 /// (unknown ones, `valuesFile` of v2) are ignored as it would.
 ///
 /// - Rendering, reproduced: `chart.spec` (`chart`, `sourceRef`, `valuesFiles`,
-///   `ignoreMissingValuesFiles`, and `valuesFile` of v2beta1/v2beta2),
+///   `ignoreMissingValuesFiles`, `reconcileStrategy`, and `valuesFile` of v2beta1/v2beta2),
 ///   `releaseName`, `targetNamespace`, `valuesFrom`, `values`, `postRenderers`,
 ///   `postRenderStrategy`, `commonMetadata`, and of `install` and `upgrade` `crds` (whether the
 ///   chart's `crds/` are in the bundle at all), `disableHooks` (whether hooks are) and
@@ -134,11 +134,6 @@ pub struct KustomizePostRenderer {
 ///   always applies server-side), `chartNameChangeStrategy`, `skipCRDs` (deprecated;
 ///   helm-controller no longer reads it) and `disableOpenAPIValidation` (crunch checks
 ///   nothing against the cluster's OpenAPI; the API server does on apply).
-/// - Rendering, not reproduced yet: `chart.spec.reconcileStrategy: Revision`, under which
-///   source-controller stamps the chart's version with the commit (`1.0.0+0123456789ab`,
-///   which `.Chart.Version` shows). The world fixtures' charts put `.Chart.Version` in
-///   labels unescaped, as real Big Bang charts do not, so stamping needs those fixtures
-///   and their oracles changed with it; until then the value is only checked.
 /// - Refused by name: `chartRef` (OCIRepository and HelmChart sources), `kubeConfig`
 ///   (another cluster than the one a bundle is applied to), `upgrade.preserveValues`
 ///   (the previous release's values, which no build can know) and `healthCheckExprs`
@@ -242,7 +237,7 @@ pub struct ChartSpec {
     #[serde(default)]
     pub ignore_missing_values_files: bool,
     /// `ChartVersion` (default) or `Revision`: the latter stamps the chart's version with
-    /// the source revision (not reproduced yet, see [`HelmReleaseSpec`]).
+    /// the source revision.
     #[serde(default)]
     pub reconcile_strategy: Option<String>,
 }

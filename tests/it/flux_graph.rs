@@ -761,7 +761,7 @@ fn a_flux_kustomization_decrypts_with_the_machines_keys() {
 
 /// A chart with default values, a production values file beside them, a `crds/` that also
 /// holds a ConfigMap, a hook, and a template printing what it sees.
-fn layered_chart(repos: &Path) {
+fn layered_chart(repos: &Path) -> String {
     let mut repo = TestRepo::init(repos, "layered");
     repo.write(
         "chart/Chart.yaml",
@@ -791,7 +791,7 @@ fn layered_chart(repos: &Path) {
         "chart/templates/web.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx:1.0}]}\n",
     );
-    repo.commit("a chart with layered values");
+    repo.commit("a chart with layered values")
 }
 
 const LAYERED_RELEASES: &str = "\
@@ -822,6 +822,7 @@ spec:
   chart:
     spec:
       chart: ./chart
+      reconcileStrategy: Revision
       sourceRef: {kind: GitRepository, name: layered}
       valuesFiles: [chart/values.yaml, chart/values-prod.yaml, chart/missing.yaml]
       ignoreMissingValuesFiles: true
@@ -884,15 +885,14 @@ fn helm_template(chart: &Path, args: &[&str]) -> String {
 
 /// source-controller packages a chart with its `valuesFiles` merged in place of its
 /// values.yaml (which then holds nothing a template can read through `.Files`), and stamps
-/// the version with the HelmChart's generation; a
+/// the version with the commit (`Revision`) and the HelmChart's generation; a
 /// `targetPath` sets a value as `--set` does (`--set-string` when quoted). The same chart
 /// and values through `helm template` give the same data, but for the version.
 #[test]
 fn values_files_and_target_paths_render_as_helm_does_with_the_same_values() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let setup = Setup::new(|repos| {
-        layered_chart(repos);
-    });
+    let mut commit = String::new();
+    let setup = Setup::new(|repos| commit = layered_chart(repos));
     let out = setup
         .build("dev", LAYERED_RELEASES)
         .unwrap_or_else(|stderr| panic!("{stderr}"));
@@ -904,7 +904,7 @@ fn values_files_and_target_paths_render_as_helm_does_with_the_same_values() {
     );
     let mut crunch_data = config_map_data(&layered, "seen");
     let version = crunch_data["version"].take();
-    assert_eq!(version, "0.1.0+1");
+    assert_eq!(version, format!("0.1.0+{}.1", &commit[..12]));
     let helm = helm_template(
         &checkout,
         &[
