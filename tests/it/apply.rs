@@ -1523,6 +1523,13 @@ fn chart_crds_follow_their_policies_and_the_release_namespace_is_created() {
     assert_eq!(revision(&cluster), Some(json!("one")));
 
     let kept = release_bundle(tmp.path(), "kept", "two", (Create, Create));
+    // `crunch diff --cluster` shows what the policy does: nothing to the CRD.
+    let changes = apply::diff(&cluster.options(&kept)).expect("diff");
+    assert!(
+        !crunch::diff::render(&changes, apply::SIDES).contains("gadgets.crunch.dev"),
+        "{}",
+        crunch::diff::render(&changes, apply::SIDES)
+    );
     let (report, lines) = cluster.apply(&cluster.options(&kept));
     assert_ready(&report, &lines);
     assert_eq!(
