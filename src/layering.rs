@@ -35,6 +35,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kustomize",
             "object",
             "progress",
+            "semver",
             "sops",
             "source",
             "yaml",
