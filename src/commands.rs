@@ -39,6 +39,8 @@ pub struct HelmTemplate {
     pub skip_tests: bool,
     /// `--no-hooks`.
     pub no_hooks: bool,
+    /// `--skip-schema-validation`.
+    pub skip_schema_validation: bool,
     /// `--is-upgrade`.
     pub is_upgrade: bool,
     /// Seed for random functions.
@@ -64,6 +66,7 @@ pub fn helm_template(args: &HelmTemplate) -> Result<String, Error> {
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
         no_hooks: args.no_hooks,
+        skip_schema_validation: args.skip_schema_validation,
         seed: args.seed.clone(),
         now: args.now,
     };

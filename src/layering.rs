@@ -36,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "kustomize",
             "object",
             "progress",
+            "semver",
             "sops",
             "source",
             "yaml",

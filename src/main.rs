@@ -300,6 +300,9 @@ struct HelmTemplateArgs {
     /// Leave out hooks.
     #[arg(long)]
     no_hooks: bool,
+    /// Do not check the values against the charts' values.schema.json.
+    #[arg(long)]
+    skip_schema_validation: bool,
     /// Set .Release.IsUpgrade instead of .Release.IsInstall.
     #[arg(long)]
     is_upgrade: bool,
@@ -751,6 +754,7 @@ fn helm_template_command(args: HelmTemplateArgs) -> Result<String, Error> {
         include_crds: args.include_crds,
         skip_tests: args.skip_tests,
         no_hooks: args.no_hooks,
+        skip_schema_validation: args.skip_schema_validation,
         is_upgrade: args.is_upgrade,
         seed: args.seed,
         now: args.now.unwrap_or_default(),

@@ -150,6 +150,11 @@ pub async fn apply(
     (report, inventory)
 }
 
+/// Whether `target` is a Job, which `disableWaitForJobs` leaves out of the wait.
+fn is_job(target: &ObjectRef) -> bool {
+    target.kind == "Job" && target.api_version == "batch/v1"
+}
+
 /// Wall time in seconds, to a tenth, as reports print it.
 pub(super) fn round_seconds(d: Duration) -> f64 {
     (d.as_secs_f64() * 10.0).round() / 10.0
@@ -185,10 +190,14 @@ impl Work<'_> {
         recorded_inventory: &mut Option<Inventory>,
     ) -> Result<(), Outcome> {
         let plan = self.plan;
-        let kept: Vec<&PlannedObject> = plan.kept().collect();
+        let upgrade = start.previous.is_some_and(|p| p.state == State::Applied);
+        let action = plan.action(upgrade);
+        let mut kept: Vec<&PlannedObject> = plan.kept().collect();
+        let live = self.inspect(&kept).await?;
+        // A chart CRD its install policy skips is not in the cluster, and stays out of it.
+        kept.retain(|o| !plan.leaves_crd(&o.target, false) || live.contains_key(&o.target));
         self.progress
             .note(&format!("applying {} objects", kept.len()));
-        let live = self.inspect(&kept).await?;
         let mut record = self.pending_record(start, &kept, &live);
         self.save(&record).await?;
         *recorded_inventory = Some(record.clone());
@@ -196,20 +205,31 @@ impl Work<'_> {
         let unchanged_since_last = start
             .previous
             .is_some_and(|p| p.state == State::Applied && p.content == plan.digest);
-        let (pre, post) = match start.previous {
-            Some(p) if p.state == State::Applied => (HookEvent::PreUpgrade, HookEvent::PostUpgrade),
-            _ => (HookEvent::PreInstall, HookEvent::PostInstall),
+        let (pre, post) = if upgrade {
+            (HookEvent::PreUpgrade, HookEvent::PostUpgrade)
+        } else {
+            (HookEvent::PreInstall, HookEvent::PostInstall)
         };
-        // CRDs first, as Helm installs a chart's crds/ before anything else, hooks included.
-        let definitions: Vec<&PlannedObject> = plan.definitions.iter().collect();
+        // CRDs first, as Helm installs a chart's crds/ before anything else, hooks included;
+        // those of the chart's crds/ as their policies say.
+        let (left, definitions): (Vec<&PlannedObject>, Vec<&PlannedObject>) = plan
+            .definitions
+            .iter()
+            .filter(|o| kept.iter().any(|k| k.target == o.target))
+            .partition(|o| plan.leaves_crd(&o.target, live.contains_key(&o.target)));
+        self.counts.unchanged += left.len();
         self.apply_all(&definitions, &live).await?;
         if !definitions.is_empty() {
             let targets: Vec<ObjectRef> = definitions.iter().map(|o| o.target.clone()).collect();
             self.wait(&targets).await?;
         }
+        if !upgrade && let Some(namespace) = plan.release.as_ref().filter(|r| r.create_namespace) {
+            self.create_namespace(&namespace.namespace).await?;
+        }
         // As helm-controller does not upgrade a release whose chart and values did not
         // change, an unchanged component runs no hooks.
-        if !unchanged_since_last {
+        let run_hooks = !unchanged_since_last && !action.disable_hooks;
+        if run_hooks {
             self.hooks(pre).await?;
         }
         let namespaces: Vec<&PlannedObject> = plan.namespaces.iter().collect();
@@ -223,20 +243,58 @@ impl Work<'_> {
             self.counts.changed,
             self.counts.unchanged
         ));
-        // A Kustomization without `wait` is ready once applied and its health checks are.
-        let mut awaited: Vec<ObjectRef> = match plan.policy {
-            Some(policy) if !policy.wait => Vec::new(),
-            _ => kept.iter().map(|o| o.target.clone()).collect(),
-        };
-        awaited.extend(plan.health_checks.iter().cloned());
-        self.wait(&awaited).await?;
-        if !unchanged_since_last {
+        if !action.disable_wait {
+            // A Kustomization without `wait` is ready once applied and its health checks are.
+            let mut awaited: Vec<ObjectRef> = match plan.policy {
+                Some(policy) if !policy.wait => Vec::new(),
+                _ => kept
+                    .iter()
+                    .filter(|o| !(action.disable_wait_for_jobs && is_job(&o.target)))
+                    .map(|o| o.target.clone())
+                    .collect(),
+            };
+            awaited.extend(plan.health_checks.iter().cloned());
+            self.wait(&awaited).await?;
+        }
+        if run_hooks {
             self.hooks(post).await?;
         }
         record.state = State::Applied;
         self.save(&record).await?;
         *recorded_inventory = Some(record);
         self.progress.note("ready");
+        Ok(())
+    }
+
+    /// Helm's `--create-namespace`: the release namespace, created when the cluster lacks
+    /// it, and never recorded (helm-controller does not delete it either).
+    async fn create_namespace(&mut self, name: &str) -> Result<(), Outcome> {
+        let target = ObjectRef {
+            api_version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: String::new(),
+            name: name.to_string(),
+        };
+        let run = self.run;
+        let found = retry(self.deadline, &run.stop, || run.cluster.get(&target))
+            .await
+            .map_err(|e| self.failed(&target, "read", e))?;
+        if found.is_some() {
+            return Ok(());
+        }
+        self.progress
+            .note(&format!("creating the release namespace {name}"));
+        let namespace = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": name},
+        });
+        retry(self.deadline, &run.stop, || {
+            run.cluster
+                .apply(&target, &namespace, run.force_conflicts, false)
+        })
+        .await
+        .map_err(|e| self.failed(&target, "apply", e))?;
         Ok(())
     }
 

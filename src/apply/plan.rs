@@ -10,7 +10,10 @@ use sha2::{Digest, Sha256};
 
 use super::cluster::ObjectRef;
 use super::normalize::{Origin, Schemas, normalize};
-use crate::bundle::{ApplyPolicy, ComponentEntry, ObjectEntry, VerifiedBundle};
+use crate::bundle::{
+    ApplyPolicy, ComponentEntry, CrdPolicy, ObjectEntry, ReleaseAction, ReleaseEntry,
+    VerifiedBundle,
+};
 use crate::error::{Context, Error};
 use crate::object::install_order;
 
@@ -59,6 +62,8 @@ pub struct ComponentPlan {
     pub service_account: Option<String>,
     /// The Flux controller that would apply the component's objects.
     pub origin: Origin,
+    /// The Helm release's settings for the applier, for HelmRelease components.
+    pub release: Option<ReleaseEntry>,
 }
 
 impl ComponentPlan {
@@ -78,6 +83,34 @@ impl ComponentPlan {
             .chain(&mut self.namespaces)
             .chain(&mut self.resources)
             .chain(self.hooks.iter_mut().map(|h| &mut h.object))
+    }
+
+    /// What an install (the first apply) or an upgrade (a later one) of the component
+    /// skips; nothing for components that are not Helm releases.
+    pub fn action(&self, upgrade: bool) -> ReleaseAction {
+        self.release
+            .as_ref()
+            .map(|r| if upgrade { r.upgrade } else { r.install })
+            .unwrap_or_default()
+    }
+
+    /// Whether the CustomResourceDefinition `target` is one of the chart's `crds/` that its
+    /// policies leave alone: helm-controller creates one the cluster lacks unless the
+    /// install policy is `Skip`, and updates one it has only under `CreateReplace`. crunch
+    /// decides per CRD (absent: installed, present: upgraded), where helm-controller decides
+    /// per release (first install or upgrade) and then applies the policy to every CRD.
+    pub fn leaves_crd(&self, target: &ObjectRef, present: bool) -> bool {
+        let Some(crds) = self.release.as_ref().and_then(|r| r.crds.as_ref()) else {
+            return false;
+        };
+        if !crds.names.contains(&target.name) {
+            return false;
+        }
+        if present {
+            crds.upgrade != CrdPolicy::CreateReplace
+        } else {
+            crds.install == CrdPolicy::Skip
+        }
     }
 
     /// The hooks that run at `event`, in order.
@@ -240,6 +273,7 @@ fn component_plan(
         policy: component.kustomization,
         service_account: component.service_account.as_ref().map(|a| a.username()),
         origin: component.kind.into(),
+        release: component.release.clone(),
     };
     for (entry, value) in bundle.objects(component) {
         if !entry.apply {

@@ -26,10 +26,12 @@ pub async fn preview(
     let mut changes = Vec::new();
     let mut counts = Counts::default();
     for object in plan.kept() {
-        let change = preview_one(run, object, deadline)
+        let change = preview_one(run, plan, object, deadline)
             .await
             .map_err(|e| format!("cannot dry-run {}: {e}", object.target))?;
+        let left = plan.leaves_crd(&object.target, change.before.is_some());
         match (&change.before, change.changes()) {
+            (None, _) if left => {}
             (None, _) => counts.created += 1,
             (Some(_), true) => counts.changed += 1,
             (Some(_), false) => counts.unchanged += 1,
@@ -41,6 +43,7 @@ pub async fn preview(
 
 async fn preview_one(
     run: &Run,
+    plan: &ComponentPlan,
     object: &PlannedObject,
     deadline: Instant,
 ) -> Result<Change, Failure> {
@@ -60,6 +63,21 @@ async fn preview_one(
         });
     }
     let before = retry(deadline, &run.stop, || run.cluster.get_if_served(target)).await?;
+    if plan.leaves_crd(target, before.is_some()) {
+        let note = if before.is_some() {
+            "left as it is: the chart's upgrade CRD policy is not CreateReplace"
+        } else {
+            "not created: the chart's install CRD policy is Skip"
+        };
+        let before = before.map(comparable);
+        return Ok(Change {
+            object: target.clone(),
+            after: before.clone(),
+            before,
+            note: Some(note.to_string()),
+            reviewed: false,
+        });
+    }
     let after = retry(deadline, &run.stop, || async {
         match run
             .cluster

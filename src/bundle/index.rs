@@ -179,14 +179,143 @@ impl ServiceAccount {
     }
 }
 
-/// A Helm release name and namespace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+/// A Helm release: its name and namespace, and the HelmRelease settings that decide what
+/// the applier does with it (the ones that decide what is rendered are in the objects).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReleaseEntry {
     /// Release name.
     pub name: String,
     /// Release namespace.
     pub namespace: String,
+    /// `spec.storageNamespace`: where helm-controller keeps the release's records. crunch's
+    /// applier keeps its own inventory instead, so this is for the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_namespace: Option<String>,
+    /// The chart's `crds/` CustomResourceDefinitions and the policies for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crds: Option<ChartCrds>,
+    /// `spec.install`: what the first apply of the component does.
+    #[serde(default, skip_serializing_if = "ReleaseAction::is_default")]
+    pub install: ReleaseAction,
+    /// `spec.upgrade`: what a later apply that changes the component does.
+    #[serde(default, skip_serializing_if = "ReleaseAction::is_default")]
+    pub upgrade: ReleaseAction,
+    /// `spec.install.createNamespace` with a `targetNamespace`: the applier creates the
+    /// release namespace when it does not exist, and never deletes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_namespace: bool,
+    /// `spec.driftDetection`, for a drift check to follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_detection: Option<DriftDetection>,
+}
+
+/// The CustomResourceDefinitions from a chart's `crds/` directory (helm-controller applies
+/// them apart from the release, by policy), by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChartCrds {
+    /// `spec.install.crds`, for a CRD the cluster does not have yet.
+    pub install: CrdPolicy,
+    /// `spec.upgrade.crds`, for a CRD the cluster has.
+    pub upgrade: CrdPolicy,
+    /// The CRDs' names, sorted.
+    pub names: Vec<String>,
+}
+
+/// helm-controller's CRD policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum CrdPolicy {
+    /// Neither create nor update.
+    Skip,
+    /// Create when absent, leave when present.
+    Create,
+    /// Create when absent, update when present.
+    CreateReplace,
+}
+
+/// The settings of one Helm action (`spec.install` or `spec.upgrade`) the applier follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseAction {
+    /// `disableHooks`: run no hooks.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_hooks: bool,
+    /// `disableWait`: do not wait for the objects to be ready.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_wait: bool,
+    /// `disableWaitForJobs`: wait, but not for Jobs to complete.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disable_wait_for_jobs: bool,
+}
+
+impl ReleaseAction {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// `spec.driftDetection` of a HelmRelease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftDetection {
+    /// `enabled`, `warn` or `disabled` (the default).
+    #[serde(default)]
+    pub mode: DriftMode,
+    /// Differences to disregard.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<DriftIgnoreRule>,
+}
+
+/// How drift is handled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum DriftMode {
+    /// Corrected.
+    Enabled,
+    /// Reported.
+    Warn,
+    /// Not looked for.
+    #[default]
+    Disabled,
+}
+
+/// One `driftDetection.ignore` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftIgnoreRule {
+    /// JSON pointers (RFC 6901) into the objects.
+    pub paths: Vec<String>,
+    /// The objects the rule applies to; every object of the release when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Selector>,
+}
+
+/// A kustomize selector of objects (`target` of patches and ignore rules).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Selector {
+    /// API group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// API version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Name (a regular expression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Namespace (a regular expression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Label selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
+    /// Annotation selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotation_selector: Option<String>,
 }
 
 /// One object of a component: where its file is and what its bytes hash to.

@@ -43,8 +43,9 @@ use crate::yaml;
 pub use compare::{SEALING_KEY_CHANGED, SIDES, compare, sealing_key_changed};
 pub use images::images;
 pub use index::{
-    ApplyPolicy, ComponentEntry, DeletionPolicy, INDEX_SCHEMA_URL, Index, ObjectEntry,
-    ReleaseEntry, SealingEntry, SecretEntry, SecretValues, ServiceAccount,
+    ApplyPolicy, ChartCrds, ComponentEntry, CrdPolicy, DeletionPolicy, DriftDetection,
+    DriftIgnoreRule, DriftMode, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseAction, ReleaseEntry,
+    SealingEntry, SecretEntry, SecretValues, Selector, ServiceAccount,
 };
 pub use read::{ReadError, VerifiedBundle, read};
 pub use sealing::{SecretCounts, Secrets, first_secret_with_values, holds_sealed_values};
@@ -119,8 +120,8 @@ pub struct Component {
     pub depends_on: Vec<String>,
     /// How long the applier waits for readiness (Flux `timeout`), as written.
     pub timeout: Option<String>,
-    /// Helm release name and namespace, for HelmRelease components.
-    pub release: Option<(String, String)>,
+    /// The Helm release, for HelmRelease components.
+    pub release: Option<ReleaseEntry>,
     /// Where the rendered source came from.
     pub source: Option<Provenance>,
     /// Objects that must be ready before the component is (Flux `healthChecks`), beyond
@@ -328,13 +329,7 @@ fn layout(
             parent: component.parent.clone(),
             depends_on: component.depends_on.clone(),
             timeout: component.timeout.clone(),
-            release: component
-                .release
-                .as_ref()
-                .map(|(name, namespace)| ReleaseEntry {
-                    name: name.clone(),
-                    namespace: namespace.clone(),
-                }),
+            release: component.release.clone(),
             source: component.source.clone(),
             health_checks: component.health_checks.clone(),
             kustomization: component.kustomization,
@@ -547,7 +542,11 @@ mod tests {
                 parent: Some("dev".into()),
                 depends_on: vec![],
                 timeout: Some("10m".into()),
-                release: Some(("logging-logging".into(), "logging".into())),
+                release: Some(ReleaseEntry {
+                    name: "logging-logging".into(),
+                    namespace: "logging".into(),
+                    ..ReleaseEntry::default()
+                }),
                 source: None,
                 health_checks: vec![],
                 kustomization: None,

@@ -5,6 +5,7 @@
 //! The graph runs in waves to a fixpoint; nodes of one wave render in parallel, and
 //! results are merged in node order so that thread scheduling never shows in the output.
 
+mod chart;
 mod cluster;
 mod decrypt;
 mod generator;
@@ -31,7 +32,9 @@ use crate::{helm, kustomize, yaml};
 use cluster::Cluster;
 pub use decrypt::Collected as DecryptedSecrets;
 use decrypt::{Decryptor, KeyRing, Secrets};
-use spec::{GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, SourceReference};
+use spec::{
+    GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, PostRenderStrategy, SourceReference,
+};
 use substitute::PostBuild;
 
 /// Waves after which the graph is taken to be unbounded.
@@ -154,6 +157,14 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
         },
         secrets: secrets.take(),
     })
+}
+
+/// A rendered HelmRelease as the render cache keeps it: the CustomResourceDefinitions of
+/// the chart's `crds/` (applied by the CRD policies) and everything else.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ReleaseObjects {
+    crds: Vec<Value>,
+    objects: Vec<Value>,
 }
 
 /// A rendered node (or the environment): its component, its objects, and where each
@@ -697,6 +708,8 @@ impl Render<'_> {
             &serde_json::to_vec(&node.object).map_err(|e| Error::new(e.to_string()))?,
             node.namespace.as_bytes(),
             tree.origin.tree_id.as_bytes(),
+            // `reconcileStrategy: Revision` stamps the chart version with the commit.
+            tree.origin.commit.as_bytes(),
             // The artifact's directory name is the digest of what it holds.
             tree.root.as_os_str().as_encoded_bytes(),
             chart_spec.chart.as_bytes(),
@@ -706,31 +719,41 @@ impl Render<'_> {
             config.seed.as_bytes(),
             format!("{:?}", config.now).as_bytes(),
         ]);
-        let objects = match self.renders.get(&key) {
-            Some(objects) => objects,
+        let rendered: ReleaseObjects = match self.renders.get(&key) {
+            Some(rendered) => rendered,
             None => {
-                let objects = self.render_chart(
-                    &chart_dir,
+                let chart = chart::load(&tree.root, &chart_dir, &spec, &tree.origin.commit)?;
+                let rendered = self.render_chart(
+                    chart,
                     values,
                     &spec,
                     node,
                     &release_name,
                     &release_namespace,
                 )?;
-                self.renders.put(&key, &objects);
-                objects
+                self.renders.put(&key, &rendered);
+                rendered
             }
         };
+        let crds: Vec<String> = rendered
+            .crds
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut objects = rendered.crds;
+        objects.extend(rendered.objects);
         let component = Component {
             id: node.id.clone(),
             kind: ComponentKind::HelmRelease,
             parent: Some(node.parent.clone()),
             depends_on: dependency_ids("HelmRelease", &spec.depends_on, &node.namespace),
             timeout: spec.timeout.clone(),
-            release: Some((release_name, release_namespace)),
+            release: Some(spec.release_entry(release_name, release_namespace, crds)),
             health_checks: Vec::new(),
             kustomization: None,
-            service_account: None,
+            service_account: service_account(spec.service_account_name.as_deref(), &node.namespace),
             source: Some(Provenance {
                 url,
                 commit: tree.origin.commit.clone(),
@@ -745,18 +768,17 @@ impl Render<'_> {
         })
     }
 
-    /// Renders the chart in `chart_dir` as helm-controller would install it, post-renders
-    /// it, and puts namespaced objects in the release namespace.
+    /// Renders `chart` as helm-controller would install it, post-renders it, and puts
+    /// namespaced objects in the release namespace.
     fn render_chart(
         &self,
-        chart_dir: &Path,
-        values: Value,
+        chart: helm::Chart,
+        values: serde_json::Map<String, Value>,
         spec: &HelmReleaseSpec,
         node: &Node,
         release_name: &str,
         release_namespace: &str,
-    ) -> Result<Vec<Value>, Error> {
-        let chart = helm::load_chart(chart_dir).map_err(Error::new)?;
+    ) -> Result<ReleaseObjects, Error> {
         let cluster_profile = &self.env.config.cluster;
         let options = helm::RenderOptions {
             release_name: release_name.to_string(),
@@ -768,25 +790,33 @@ impl Render<'_> {
                 Some(&cluster_profile.kube_version),
                 &cluster_profile.api_versions,
             ),
-            include_crds: spec.installs_crds(),
+            include_crds: spec.applies_crds(),
             skip_tests: true,
-            no_hooks: spec.install.as_ref().is_some_and(|i| i.disable_hooks),
+            no_hooks: !spec.runs_hooks(),
+            skip_schema_validation: !spec.validates_schema(),
             seed: self.env.config.seed.clone(),
             now: self.env.config.now,
         };
-        let rendered = helm::render(chart, values, &options).map_err(Error::new)?;
-        // Helm 4 post-renders manifests and hooks as two separate streams; CRDs from
-        // `crds/` are installed as they are.
-        let mut objects = if spec.installs_crds() {
-            parse_manifests(&rendered.crds, Delivery::Raw)?
+        let rendered = helm::render_values(chart, &values, &options).map_err(Error::new)?;
+        let origin = origin_labels(&node.namespace, &node.name);
+        // helm-controller applies only the CustomResourceDefinitions of `crds/`, straight
+        // from the files (go-yaml v2), with its origin labels.
+        let crds = if spec.applies_crds() {
+            let crds = parse_manifests(&rendered.crds, Delivery::Raw)?
+                .into_iter()
+                .filter(|o| {
+                    o["apiVersion"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .starts_with("apiextensions.k8s.io/")
+                        && o["kind"] == "CustomResourceDefinition"
+                })
+                .collect();
+            kustomize::add_labels(crds, &origin).within("origin labels")?
         } else {
             Vec::new()
         };
-        objects.extend(post_render(
-            parse_manifests(&rendered.manifests, Delivery::PostRendered)?,
-            spec,
-            node,
-        )?);
+        let mut objects = Vec::new();
         // Flux runs no Helm tests (`test.enable` aside, crunch has no cluster to run them in).
         let hooks: Vec<helm::Manifest> = rendered
             .hooks
@@ -794,15 +824,27 @@ impl Render<'_> {
             .filter(|hook| !hook.is_test())
             .map(|hook| hook.manifest)
             .collect();
-        objects.extend(post_render(
-            parse_manifests(&hooks, Delivery::PostRendered)?,
-            spec,
-            node,
-        )?);
+        let manifests = parse_manifests(&rendered.manifests, Delivery::PostRendered)?;
+        let hooks = parse_manifests(&hooks, Delivery::PostRendered)?;
+        match spec.post_render_strategy {
+            PostRenderStrategy::Combined => {
+                let mut all = manifests;
+                all.extend(hooks);
+                objects.extend(post_render(all, spec, node)?);
+            }
+            PostRenderStrategy::Separate => {
+                objects.extend(post_render(manifests, spec, node)?);
+                objects.extend(post_render(hooks, spec, node)?);
+            }
+            PostRenderStrategy::NoHooks => {
+                objects.extend(post_render(manifests, spec, node)?);
+                objects.extend(hooks);
+            }
+        }
         for object in &mut objects {
             default_namespace(object, release_namespace);
         }
-        Ok(objects)
+        Ok(ReleaseObjects { crds, objects })
     }
 
     fn kustomization(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
@@ -845,14 +887,7 @@ impl Render<'_> {
             timeout: spec.timeout.clone(),
             release: None,
             kustomization: Some(spec.apply_policy()),
-            service_account: spec
-                .service_account_name
-                .clone()
-                .filter(|name| !name.is_empty())
-                .map(|name| bundle::ServiceAccount {
-                    namespace: node.namespace.clone(),
-                    name,
-                }),
+            service_account: service_account(spec.service_account_name.as_deref(), &node.namespace),
             health_checks: spec
                 .health_checks
                 .iter()
@@ -881,9 +916,10 @@ impl Render<'_> {
     }
 }
 
-/// helm-controller's post-rendering: the HelmRelease's kustomize post renderers in order
-/// (each a kustomize build of the stream), then its origin labels (kustomize's label
-/// transformer).
+/// helm-controller's post-rendering (`postrender.BuildPostRenderers`): the HelmRelease's
+/// kustomize post renderers in order (each a kustomize build of the stream), then its
+/// `commonMetadata` (kustomize's label and annotation transformers), then its origin labels
+/// (the label transformer), which win over common labels of the same key.
 fn post_render(
     mut objects: Vec<Value>,
     spec: &HelmReleaseSpec,
@@ -896,8 +932,26 @@ fn post_render(
         objects = kustomize::post_render(objects, &kustomize.patches, &kustomize.images)
             .within("postRenderers")?;
     }
+    if let Some(common) = &spec.common_metadata {
+        let pairs = |map: &BTreeMap<String, String>| -> Vec<(String, String)> {
+            map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        };
+        objects =
+            kustomize::add_metadata(objects, &pairs(&common.labels), &pairs(&common.annotations))
+                .within("commonMetadata")?;
+    }
     kustomize::add_labels(objects, &origin_labels(&node.namespace, &node.name))
         .within("origin labels")
+}
+
+/// A Flux object's `serviceAccountName`, which its controller impersonates: a service
+/// account in the object's own namespace.
+fn service_account(name: Option<&str>, namespace: &str) -> Option<bundle::ServiceAccount> {
+    name.filter(|name| !name.is_empty())
+        .map(|name| bundle::ServiceAccount {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        })
 }
 
 /// kustomize-controller's ownership labels (fluxcd/pkg/ssa `SetOwnerLabels`), put on every
@@ -1124,9 +1178,10 @@ fn place_custom_kinds(components: &mut [Component], profile: &ClusterProfile) ->
         .map(|c| (c.id.clone(), c.parent.clone()))
         .collect();
     for component in components.iter_mut() {
-        let Some((_, namespace)) = &component.release else {
+        let Some(release) = &component.release else {
             continue;
         };
+        let namespace = &release.namespace;
         for object in &mut component.objects {
             let Ok(key) = ObjectKey::of(&object.value) else {
                 continue;

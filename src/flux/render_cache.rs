@@ -6,11 +6,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
 /// Changes whenever what an entry holds changes shape.
-const FORMAT: &str = "render-v1";
+const FORMAT: &str = "render-v2";
 
 /// The cache's directory under the source cache.
 pub struct RenderCache {
@@ -48,21 +48,21 @@ impl RenderCache {
         self.dir.join(&key.0[..2]).join(format!("{}.json", key.0))
     }
 
-    /// The objects cached under `key`; `None` when absent or unreadable (an entry cut short
+    /// The render cached under `key`; `None` when absent or unreadable (an entry cut short
     /// by a crash is a miss, never an error).
-    pub fn get(&self, key: &Key) -> Option<Vec<Value>> {
+    pub fn get<T: DeserializeOwned>(&self, key: &Key) -> Option<T> {
         let bytes = fs::read(self.path(key)).ok()?;
         serde_json::from_slice(&bytes).ok()
     }
 
-    /// Stores `objects` under `key`, through a temporary file and a rename. Failing to
+    /// Stores `rendered` under `key`, through a temporary file and a rename. Failing to
     /// cache costs only time, so errors are ignored.
-    pub fn put(&self, key: &Key, objects: &[Value]) {
+    pub fn put<T: Serialize>(&self, key: &Key, rendered: &T) {
         let path = self.path(key);
         let Some(dir) = path.parent() else {
             return;
         };
-        let Ok(bytes) = serde_json::to_vec(objects) else {
+        let Ok(bytes) = serde_json::to_vec(rendered) else {
             return;
         };
         let temp = dir.join(format!(".{}.tmp-{}", key.0, std::process::id()));
@@ -78,7 +78,7 @@ impl RenderCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     #[test]
     fn parts_are_kept_apart() {
@@ -91,11 +91,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let cache = RenderCache::new(tmp.path());
         let key = Key::of(&[b"release"]);
-        assert!(cache.get(&key).is_none());
+        assert!(cache.get::<Vec<Value>>(&key).is_none());
         let objects = vec![json!({"kind": "ConfigMap", "data": {"b": 1.5, "a": null}})];
         cache.put(&key, &objects);
         assert_eq!(cache.get(&key), Some(objects));
         fs::write(cache.path(&key), "[{").unwrap();
-        assert!(cache.get(&key).is_none());
+        assert!(cache.get::<Vec<Value>>(&key).is_none());
     }
 }

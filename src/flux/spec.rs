@@ -147,7 +147,6 @@ pub struct Dependency {
 
 /// One `postRenderers` entry.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct PostRenderer {
     /// Kustomize post-rendering (the only kind Flux has).
     pub kustomize: Option<KustomizePostRenderer>,
@@ -155,7 +154,7 @@ pub struct PostRenderer {
 
 /// `postRenderers[].kustomize`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct KustomizePostRenderer {
     /// Kustomize `patches` (SMP or JSON 6902, with targets).
     #[serde(default)]
@@ -165,7 +164,36 @@ pub struct KustomizePostRenderer {
     pub images: Vec<Value>,
 }
 
-/// `helm.toolkit.fluxcd.io` HelmRelease spec.
+/// `helm.toolkit.fluxcd.io` HelmRelease spec. Every field of helm-controller's v2 API
+/// (`api/v2/helmrelease_types.go`) is accounted for; fields the API server would prune
+/// (unknown ones, `valuesFile` of v2) are ignored as it would.
+///
+/// - Rendering, reproduced: `chart.spec` (`chart`, `sourceRef`, `valuesFiles`,
+///   `ignoreMissingValuesFiles`, `reconcileStrategy`, and `valuesFile` of v2beta1/v2beta2),
+///   `releaseName`, `targetNamespace`, `valuesFrom`, `values`, `postRenderers`,
+///   `postRenderStrategy`, `commonMetadata`, and of `install` and `upgrade` `crds` (whether the
+///   chart's `crds/` are in the bundle at all), `disableHooks` (whether hooks are) and
+///   `disableSchemaValidation`.
+/// - The applier's, carried in the index ([`crate::bundle::ReleaseEntry`]): `dependsOn`,
+///   `timeout`, `storageNamespace`, `serviceAccountName`, `driftDetection`, and of `install`
+///   and `upgrade` `crds`, `disableHooks`, `disableWait`, `disableWaitForJobs`,
+///   `install.createNamespace`.
+/// - Runtime only, without effect on a static bundle: `interval`, `suspend`, `maxHistory`,
+///   `persistentClient` (client reuse), `waitStrategy` (how readiness is polled, not what
+///   is ready), `test` (crunch runs no Helm tests; test hooks never reach a bundle),
+///   `rollback` and `uninstall` (operations crunch never performs), `chart.metadata` (the
+///   HelmChart object's labels), `chart.spec.interval`, `chart.spec.version` and
+///   `chart.spec.verify` (source-controller ignores both for GitRepository charts, the only
+///   ones crunch renders), and of `install`/`upgrade` `timeout` (the applier takes
+///   `spec.timeout`), `strategy`, `remediation`, `disableTakeOwnership` (the applier adopts
+///   objects it finds), `replace`, `force`, `cleanupOnFail`, `serverSideApply` (the applier
+///   always applies server-side), `chartNameChangeStrategy`, `skipCRDs` (deprecated;
+///   helm-controller no longer reads it) and `disableOpenAPIValidation` (crunch checks
+///   nothing against the cluster's OpenAPI; the API server does on apply).
+/// - Refused by name: `chartRef` (OCIRepository and HelmChart sources), `kubeConfig`
+///   (another cluster than the one a bundle is applied to), `upgrade.preserveValues`
+///   (the previous release's values, which no build can know) and `healthCheckExprs`
+///   (CEL health checks, which the applier cannot evaluate).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HelmReleaseSpec {
@@ -177,6 +205,12 @@ pub struct HelmReleaseSpec {
     /// Namespace the release installs into.
     #[serde(default)]
     pub target_namespace: Option<String>,
+    /// Where helm-controller keeps the release's records.
+    #[serde(default)]
+    pub storage_namespace: Option<String>,
+    /// The service account (in the HelmRelease's namespace) helm-controller impersonates.
+    #[serde(default)]
+    pub service_account_name: Option<String>,
     /// Values references, merged in order.
     #[serde(default)]
     pub values_from: Vec<ValuesReference>,
@@ -186,6 +220,12 @@ pub struct HelmReleaseSpec {
     /// Post renderers, applied in order.
     #[serde(default)]
     pub post_renderers: Vec<PostRenderer>,
+    /// Which of Helm's streams are post-rendered.
+    #[serde(default)]
+    pub post_render_strategy: PostRenderStrategy,
+    /// Labels and annotations for every rendered object.
+    #[serde(default)]
+    pub common_metadata: Option<CommonMetadata>,
     /// Releases to be ready first.
     #[serde(default)]
     pub depends_on: Vec<Dependency>,
@@ -194,7 +234,26 @@ pub struct HelmReleaseSpec {
     pub timeout: Option<String>,
     /// Install settings.
     #[serde(default)]
-    pub install: Option<InstallSettings>,
+    pub install: Option<ActionSettings>,
+    /// Upgrade settings.
+    #[serde(default)]
+    pub upgrade: Option<ActionSettings>,
+    /// Drift detection settings, for the applier.
+    #[serde(default)]
+    pub drift_detection: Option<crate::bundle::DriftDetection>,
+}
+
+/// `spec.postRenderStrategy`: which of Helm's streams go through the post-renderers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostRenderStrategy {
+    /// Templates and hooks in one stream (helm-controller's default).
+    #[default]
+    Combined,
+    /// Templates and hooks in two streams.
+    Separate,
+    /// Templates only; hooks are installed as rendered.
+    NoHooks,
 }
 
 /// `spec.chart`.
@@ -212,50 +271,205 @@ pub struct ChartSpec {
     pub chart: String,
     /// The source holding the chart.
     pub source_ref: SourceReference,
-    /// Extra values files inside the chart.
+    /// Values files, relative to the source's root, merged into the chart's default values
+    /// in place of its `values.yaml`.
     #[serde(default)]
     pub values_files: Vec<String>,
+    /// The deprecated single values file of v2beta1/v2beta2, put before `valuesFiles`.
+    #[serde(default)]
+    pub values_file: Option<String>,
+    /// Whether a missing values file is skipped instead of failing.
+    #[serde(default)]
+    pub ignore_missing_values_files: bool,
+    /// `ChartVersion` (default) or `Revision`: the latter stamps the chart's version with
+    /// the source revision.
+    #[serde(default)]
+    pub reconcile_strategy: Option<String>,
 }
 
-/// `spec.install`.
+/// `spec.install` or `spec.upgrade`: the fields crunch reads (see [`HelmReleaseSpec`] for
+/// the others).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct InstallSettings {
-    /// CRD policy: `Skip`, `Create` (default) or `CreateReplace`.
+pub struct ActionSettings {
+    /// CRD policy: `Skip`, `Create` or `CreateReplace`; `Create` when absent.
     #[serde(default)]
-    pub crds: Option<String>,
+    pub crds: Option<crate::bundle::CrdPolicy>,
     /// Whether hooks are skipped.
     #[serde(default)]
     pub disable_hooks: bool,
+    /// Whether readiness is not waited for.
+    #[serde(default)]
+    pub disable_wait: bool,
+    /// Whether Jobs are not waited for.
+    #[serde(default)]
+    pub disable_wait_for_jobs: bool,
+    /// Whether the values are not checked against the chart's `values.schema.json`.
+    #[serde(default)]
+    pub disable_schema_validation: bool,
+    /// Whether the target namespace is created (install only).
+    #[serde(default)]
+    pub create_namespace: bool,
+    /// Whether the previous release's values are reused (upgrade only).
+    #[serde(default)]
+    pub preserve_values: bool,
+}
+
+impl ActionSettings {
+    /// What the applier does in this action.
+    fn action(&self) -> crate::bundle::ReleaseAction {
+        crate::bundle::ReleaseAction {
+            disable_hooks: self.disable_hooks,
+            disable_wait: self.disable_wait,
+            disable_wait_for_jobs: self.disable_wait_for_jobs,
+        }
+    }
 }
 
 impl HelmReleaseSpec {
-    /// Reads a HelmRelease's spec, refusing what crunch cannot reproduce yet.
+    /// Reads a HelmRelease's spec, refusing what crunch cannot reproduce.
     pub fn read(object: &Value) -> Result<Self, String> {
         let spec = &object["spec"];
-        for unsupported in ["chartRef", "kubeConfig"] {
-            if spec.get(unsupported).is_some() {
+        for unsupported in ["chartRef", "kubeConfig", "healthCheckExprs"] {
+            if spec.get(unsupported).is_some_and(|v| !v.is_null()) {
                 return Err(format!(
                     "HelmRelease spec.{unsupported} is not supported yet"
                 ));
             }
         }
-        let spec: Self =
-            serde_json::from_value(spec.clone()).map_err(|e| format!("HelmRelease spec: {e}"))?;
-        match &spec.chart {
-            None => return Err("HelmRelease has no spec.chart".to_string()),
-            Some(chart) if !chart.spec.values_files.is_empty() => {
-                return Err("HelmRelease spec.chart.spec.valuesFiles is not supported yet".into());
+        // The API server drops the nulls of fields its schema does not mark nullable:
+        // everywhere but in `values`, whose nulls Helm reads.
+        let mut spec = spec.clone();
+        if let Some(fields) = spec.as_object_mut() {
+            for (name, value) in fields.iter_mut() {
+                if name != "values" {
+                    drop_nulls(value);
+                }
             }
-            Some(_) => {}
+            fields.retain(|_, value| !value.is_null());
+        }
+        let mut spec: Self =
+            serde_json::from_value(spec).map_err(|e| format!("HelmRelease spec: {e}"))?;
+        let Some(chart) = &mut spec.chart else {
+            return Err("HelmRelease has no spec.chart".to_string());
+        };
+        // v2 has no `valuesFile`: the API server prunes it from a v2 object.
+        let version = object["apiVersion"].as_str().unwrap_or_default();
+        if version == format!("{}/v2", super::HELM_GROUP) {
+            chart.spec.values_file = None;
+        }
+        match chart.spec.reconcile_strategy.as_deref() {
+            None | Some("ChartVersion" | "Revision") => {}
+            Some(other) => {
+                return Err(format!(
+                    "HelmRelease spec.chart.spec.reconcileStrategy {other:?} is not one of ChartVersion, Revision"
+                ));
+            }
+        }
+        if spec.upgrade.as_ref().is_some_and(|u| u.preserve_values) {
+            return Err(
+                "HelmRelease spec.upgrade.preserveValues is not supported: it reuses the values of \
+                 the release in the cluster, which a build cannot know"
+                    .to_string(),
+            );
         }
         Ok(spec)
     }
 
-    /// Whether CRDs from the chart's `crds/` directory are installed.
-    pub fn installs_crds(&self) -> bool {
-        let policy = self.install.as_ref().and_then(|i| i.crds.as_deref());
-        policy != Some("Skip")
+    /// The install settings, defaults when absent.
+    fn install(&self) -> ActionSettings {
+        self.install.clone().unwrap_or_default()
+    }
+
+    /// The upgrade settings, defaults when absent.
+    fn upgrade(&self) -> ActionSettings {
+        self.upgrade.clone().unwrap_or_default()
+    }
+
+    /// The CRD policies of install and upgrade. helm-controller defaults both to `Create`
+    /// (its `DefaultCRDPolicy`; the API documentation's `Skip` for upgrades is not what
+    /// the code does).
+    pub fn crd_policies(&self) -> (crate::bundle::CrdPolicy, crate::bundle::CrdPolicy) {
+        use crate::bundle::CrdPolicy::Create;
+        (
+            self.install().crds.unwrap_or(Create),
+            self.upgrade().crds.unwrap_or(Create),
+        )
+    }
+
+    /// Whether the chart's `crds/` may ever be applied (by an install or an upgrade).
+    pub fn applies_crds(&self) -> bool {
+        let (install, upgrade) = self.crd_policies();
+        install != crate::bundle::CrdPolicy::Skip || upgrade != crate::bundle::CrdPolicy::Skip
+    }
+
+    /// Whether hooks may ever run (by an install or an upgrade).
+    pub fn runs_hooks(&self) -> bool {
+        !self.install().disable_hooks || !self.upgrade().disable_hooks
+    }
+
+    /// Whether the values are checked against `values.schema.json`: helm-controller renders
+    /// an install or an upgrade, and each may skip the check; a bundle serves both, so the
+    /// check is made unless both skip it.
+    pub fn validates_schema(&self) -> bool {
+        !self.install().disable_schema_validation || !self.upgrade().disable_schema_validation
+    }
+
+    /// The values files in source-controller's order: the deprecated `valuesFile` first.
+    pub fn values_files(&self) -> Vec<String> {
+        let Some(chart) = &self.chart else {
+            return Vec::new();
+        };
+        chart
+            .spec
+            .values_file
+            .iter()
+            .chain(&chart.spec.values_files)
+            .cloned()
+            .collect()
+    }
+
+    /// The release as the index records it, for the applier; `crds` are the names of the
+    /// chart's `crds/` CustomResourceDefinitions in the bundle.
+    pub fn release_entry(
+        &self,
+        name: String,
+        namespace: String,
+        crds: Vec<String>,
+    ) -> crate::bundle::ReleaseEntry {
+        let (install, upgrade) = self.crd_policies();
+        crate::bundle::ReleaseEntry {
+            name,
+            namespace,
+            storage_namespace: self.storage_namespace.clone().filter(|s| !s.is_empty()),
+            crds: (!crds.is_empty()).then_some(crate::bundle::ChartCrds {
+                install,
+                upgrade,
+                names: crds,
+            }),
+            install: self.install().action(),
+            upgrade: self.upgrade().action(),
+            // Helm creates the namespace only when helm-controller asks, which it does only
+            // for a `targetNamespace`.
+            create_namespace: self.install().create_namespace
+                && self
+                    .target_namespace
+                    .as_ref()
+                    .is_some_and(|t| !t.is_empty()),
+            drift_detection: self.drift_detection.clone(),
+        }
+    }
+}
+
+/// Removes every map entry holding `null` under `value`.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
@@ -301,9 +515,8 @@ pub struct KustomizationSpec {
     pub service_account_name: Option<String>,
 }
 
-/// A Kustomization's `commonMetadata`.
+/// A HelmRelease's or Kustomization's `commonMetadata`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CommonMetadata {
     /// Labels set on every object.
     #[serde(default)]
@@ -372,4 +585,84 @@ pub struct HealthCheck {
     /// Its namespace; the Kustomization's when absent.
     #[serde(default)]
     pub namespace: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::CrdPolicy::{Create, CreateReplace, Skip};
+    use serde_json::json;
+
+    fn release(api_version: &str, spec: Value) -> HelmReleaseSpec {
+        let mut full = json!({"chart": {"spec": {"chart": "./chart",
+            "sourceRef": {"kind": "GitRepository", "name": "x"}}}});
+        if let (Some(full), Value::Object(extra)) = (full.as_object_mut(), spec) {
+            full.extend(extra);
+        }
+        HelmReleaseSpec::read(&json!({"apiVersion": api_version, "spec": full})).unwrap()
+    }
+
+    /// helm-controller's `crdPolicyOrDefault` gives `Create` to both actions.
+    #[test]
+    fn crd_policies_default_to_create_and_skip_only_when_both_skip() {
+        let plain = release("helm.toolkit.fluxcd.io/v2", json!({}));
+        assert_eq!(plain.crd_policies(), (Create, Create));
+        let install_skip = release(
+            "helm.toolkit.fluxcd.io/v2",
+            json!({"install": {"crds": "Skip"}}),
+        );
+        assert_eq!(install_skip.crd_policies(), (Skip, Create));
+        assert!(install_skip.applies_crds());
+        let both = release(
+            "helm.toolkit.fluxcd.io/v2",
+            json!({"install": {"crds": "Skip"}, "upgrade": {"crds": "Skip"}}),
+        );
+        assert!(!both.applies_crds());
+        let replace = release(
+            "helm.toolkit.fluxcd.io/v2",
+            json!({"upgrade": {"crds": "CreateReplace"}}),
+        );
+        assert_eq!(replace.crd_policies(), (Create, CreateReplace));
+    }
+
+    /// v2 has no `valuesFile` (the API server prunes it); v2beta1/v2beta2 put it first.
+    #[test]
+    fn the_deprecated_values_file_counts_only_before_v2() {
+        let chart = json!({"chart": {"spec": {"chart": "./chart", "valuesFile": "a.yaml",
+            "valuesFiles": ["b.yaml"], "sourceRef": {"kind": "GitRepository", "name": "x"}}}});
+        assert_eq!(
+            release("helm.toolkit.fluxcd.io/v2", chart.clone()).values_files(),
+            ["b.yaml"]
+        );
+        assert_eq!(
+            release("helm.toolkit.fluxcd.io/v2beta2", chart).values_files(),
+            ["a.yaml", "b.yaml"]
+        );
+    }
+
+    /// Nulls are absent fields, but in `values`.
+    #[test]
+    fn nulls_are_absent_fields_but_in_values() {
+        let spec = release(
+            "helm.toolkit.fluxcd.io/v2",
+            json!({"dependsOn": null, "install": {"crds": null}, "values": {"a": null}}),
+        );
+        assert!(spec.depends_on.is_empty());
+        assert_eq!(spec.crd_policies(), (Create, Create));
+        assert_eq!(spec.values, Some(json!({"a": null})));
+    }
+
+    /// helm-controller asks Helm to create the namespace only for a `targetNamespace`.
+    #[test]
+    fn create_namespace_needs_a_target_namespace() {
+        let entry = |spec: Value| {
+            release("helm.toolkit.fluxcd.io/v2", spec)
+                .release_entry("r".into(), "ns".into(), vec![])
+                .create_namespace
+        };
+        assert!(!entry(json!({"install": {"createNamespace": true}})));
+        assert!(entry(
+            json!({"targetNamespace": "t", "install": {"createNamespace": true}})
+        ));
+    }
 }

@@ -264,7 +264,7 @@ pub(crate) fn link_all(from: &Path, to: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{Origin, Reference};
+    use super::super::{Origin, Reference};
 
     fn tree(root: &Path) -> Tree {
         Tree {

@@ -1432,6 +1432,122 @@ fn a_workload_without_pods_times_out_with_its_controllers_reason() {
     );
 }
 
+/// A chart's `crds/` CustomResourceDefinition, labelled with its revision.
+fn gadget_crd(revision: &str) -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.crunch.dev", "labels": {"revision": revision}},
+        "spec": {"group": "crunch.dev", "scope": "Namespaced",
+            "names": {"kind": "Gadget", "plural": "gadgets", "singular": "gadget", "listKind": "GadgetList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})
+}
+
+/// A HelmRelease bundle of the gadget CRD at `revision` under CRD policies `install` and
+/// `upgrade`, a ConfigMap in a release namespace only `createNamespace` makes, and a
+/// pre-install hook that `install.disableHooks` skips.
+fn release_bundle(
+    dir: &Path,
+    name: &str,
+    revision: &str,
+    (install, upgrade): (bundle::CrdPolicy, bundle::CrdPolicy),
+) -> PathBuf {
+    let settings = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "crunch-test-extra"}});
+    let hook = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "hook", "namespace": "crunch-test",
+            "annotations": {"helm.sh/hook": "pre-install,pre-upgrade"}}});
+    let mut only = component(
+        "HelmRelease/crunch-test/gadgets",
+        ComponentKind::HelmRelease,
+        vec![],
+        "60s",
+        vec![gadget_crd(revision), settings, hook],
+    );
+    only.release = Some(bundle::ReleaseEntry {
+        name: "gadgets".into(),
+        namespace: "crunch-test-extra".into(),
+        crds: Some(bundle::ChartCrds {
+            install,
+            upgrade,
+            names: vec!["gadgets.crunch.dev".into()],
+        }),
+        install: bundle::ReleaseAction {
+            disable_hooks: true,
+            ..bundle::ReleaseAction::default()
+        },
+        create_namespace: true,
+        ..bundle::ReleaseEntry::default()
+    });
+    write_bundle(dir, name, vec![only])
+}
+
+/// helm-controller's CRD policies, per CRD: one the cluster lacks is created unless the
+/// install policy is `Skip`; one it has is updated only under `CreateReplace`. The release
+/// namespace is created (`install.createNamespace`), and `install.disableHooks` runs no
+/// hooks while an upgrade runs them.
+#[test]
+fn chart_crds_follow_their_policies_and_the_release_namespace_is_created() {
+    use bundle::CrdPolicy::{Create, CreateReplace, Skip};
+    let cluster = cluster();
+    let crd = target(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "",
+        "gadgets.crunch.dev",
+    );
+    cluster.delete(&crd);
+    for _ in 0..120 {
+        if cluster.get(&crd).is_none() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let revision = |cluster: &TestCluster| {
+        cluster
+            .get(&crd)
+            .map(|live| live["metadata"]["labels"]["revision"].clone())
+    };
+
+    let skipped = release_bundle(tmp.path(), "skipped", "one", (Skip, CreateReplace));
+    let (report, lines) = cluster.apply(&cluster.options(&skipped));
+    assert_ready(&report, &lines);
+    assert_eq!(
+        revision(&cluster),
+        None,
+        "install policy Skip created the CRD"
+    );
+    assert_eq!(report.components[0].hooks, 0, "{}", lines.join("\n"));
+    let settings = target("v1", "ConfigMap", "crunch-test-extra", "settings");
+    assert!(cluster.get(&settings).is_some());
+
+    let created = release_bundle(tmp.path(), "created", "one", (Create, Create));
+    let (report, lines) = cluster.apply(&cluster.options(&created));
+    assert_ready(&report, &lines);
+    assert_eq!(revision(&cluster), Some(json!("one")));
+
+    let kept = release_bundle(tmp.path(), "kept", "two", (Create, Create));
+    // `crunch diff --cluster` shows what the policy does: nothing to the CRD.
+    let changes = apply::diff(&cluster.options(&kept)).expect("diff");
+    assert!(
+        !crunch::diff::render(&changes, apply::SIDES).contains("gadgets.crunch.dev"),
+        "{}",
+        crunch::diff::render(&changes, apply::SIDES)
+    );
+    let (report, lines) = cluster.apply(&cluster.options(&kept));
+    assert_ready(&report, &lines);
+    assert_eq!(
+        revision(&cluster),
+        Some(json!("one")),
+        "Create updated the CRD"
+    );
+
+    let replaced = release_bundle(tmp.path(), "replaced", "two", (Skip, CreateReplace));
+    let (report, lines) = cluster.apply(&cluster.options(&replaced));
+    assert_ready(&report, &lines);
+    assert_eq!(revision(&cluster), Some(json!("two")));
+}
+
 // ---------------------------------------------------------------------------------------
 // Flux Kustomization policies
 

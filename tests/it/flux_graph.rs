@@ -844,3 +844,311 @@ fn a_flux_kustomization_decrypts_with_the_machines_keys() {
         "{stderr}"
     );
 }
+
+/// A chart with default values, a production values file beside them, a `crds/` that also
+/// holds a ConfigMap, a hook, and a template printing what it sees.
+fn layered_chart(repos: &Path) -> String {
+    let mut repo = TestRepo::init(repos, "layered");
+    repo.write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: layered\nversion: 0.1.0\n",
+    )
+    .write(
+        "chart/values.yaml",
+        "greeting: hello\nonlyDefault: kept\nport: 80\nnested: {a: 1, b: 2}\nimage: {tag: latest}\n",
+    )
+    .write(
+        "chart/values-prod.yaml",
+        "greeting: prod\nnested: {b: 20, c: 30.5}\nbig: 12345678901234567890\n",
+    )
+    .write(
+        "chart/crds/widgets.yaml",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.layered.dev}\nspec:\n  group: layered.dev\n  names: {kind: Widget, plural: widgets}\n  scope: Namespaced\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: not-a-crd}\n",
+    )
+    .write(
+        "chart/templates/seen.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: seen\ndata:\n  greeting: {{ .Values.greeting | quote }}\n  onlyDefault: {{ .Values.onlyDefault | default \"gone\" | quote }}\n  port: {{ printf \"%v %s\" .Values.port (kindOf .Values.port) | quote }}\n  tag: {{ with .Values.image }}{{ printf \"%v %s\" .tag (kindOf .tag) | quote }}{{ else }}none{{ end }}\n  nested: {{ toJson .Values.nested | quote }}\n  big: {{ .Values.big | toJson | quote }}\n  valuesFile: {{ .Files.Get \"values.yaml\" | quote }}\n  version: {{ .Chart.Version | quote }}\n",
+    )
+    .write(
+        "chart/templates/hook.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hook\n  annotations: {helm.sh/hook: pre-install}\n",
+    )
+    .write(
+        "chart/templates/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: nginx:1.0}]}\n",
+    );
+    repo.commit("a chart with layered values")
+}
+
+const LAYERED_RELEASES: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: layered, namespace: flux-system}
+spec:
+  url: {repos}/layered
+  ref: {branch: main}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: flux-system}
+data:
+  port: \"8080\"
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: image, namespace: flux-system}
+stringData:
+  tag: \"'1.0'\"
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: layered, namespace: flux-system}
+spec:
+  targetNamespace: a
+  chart:
+    spec:
+      chart: ./chart
+      reconcileStrategy: Revision
+      sourceRef: {kind: GitRepository, name: layered}
+      valuesFiles: [chart/values.yaml, chart/values-prod.yaml, chart/missing.yaml]
+      ignoreMissingValuesFiles: true
+  valuesFrom:
+    - {kind: ConfigMap, name: settings, valuesKey: port, targetPath: port}
+    - {kind: Secret, name: image, valuesKey: tag, targetPath: image.tag}
+  commonMetadata:
+    labels: {team: blue, helm.toolkit.fluxcd.io/name: overridden}
+    annotations: {owner: platform}
+  postRenderers:
+    - kustomize:
+        images: [{name: nginx, newTag: '2.0'}]
+  install: {crds: CreateReplace, createNamespace: true, disableWait: true}
+  upgrade: {disableHooks: true}
+  driftDetection: {mode: warn, ignore: [{paths: [/spec/replicas], target: {kind: Deployment}}]}
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: replaced, namespace: flux-system}
+spec:
+  targetNamespace: b
+  chart:
+    spec:
+      chart: ./chart
+      sourceRef: {kind: GitRepository, name: layered}
+      valuesFiles: [./chart/values-prod.yaml]
+  postRenderStrategy: nohooks
+  install: {crds: Skip}
+  upgrade: {crds: Skip}
+";
+
+/// `data` of the ConfigMap `name` in a stream of documents.
+fn config_map_data(stream: &str, name: &str) -> serde_json::Value {
+    let docs = crunch::yaml::parse_stream(stream, crunch::yaml::Dialect::GoYamlV3).unwrap();
+    let found = docs
+        .into_iter()
+        .find(|d| d["kind"] == "ConfigMap" && d["metadata"]["name"] == name);
+    found.unwrap_or_else(|| panic!("no ConfigMap {name} in\n{stream}"))["data"].clone()
+}
+
+/// `helm template` of `chart` with `args`, its output.
+fn helm_template(chart: &Path, args: &[&str]) -> String {
+    let scratch = tempfile::tempdir().expect("scratch");
+    let out = crate::support::oracle::helm()
+        .env("HELM_CONFIG_HOME", scratch.path().join("config"))
+        .env("HELM_CACHE_HOME", scratch.path().join("cache"))
+        .env("HELM_DATA_HOME", scratch.path().join("data"))
+        .args(["template", "r"])
+        .arg(chart)
+        .args(args)
+        .output()
+        .expect("run helm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// source-controller packages a chart with its `valuesFiles` merged in place of its
+/// values.yaml (which then holds nothing a template can read through `.Files`), and stamps
+/// the version with the commit (`Revision`) and the HelmChart's generation; a
+/// `targetPath` sets a value as `--set` does (`--set-string` when quoted). The same chart
+/// and values through `helm template` give the same data, but for the version.
+#[test]
+fn values_files_and_target_paths_render_as_helm_does_with_the_same_values() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut commit = String::new();
+    let setup = Setup::new(|repos| commit = layered_chart(repos));
+    let out = setup
+        .build("dev", LAYERED_RELEASES)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let checkout = setup.tmp.path().join("repos/layered/chart");
+
+    let layered = object(
+        &out,
+        "helmrelease.flux-system.layered/a/configmap.seen.yaml",
+    );
+    let mut crunch_data = config_map_data(&layered, "seen");
+    let version = crunch_data["version"].take();
+    assert_eq!(version, format!("0.1.0+{}.1", &commit[..12]));
+    let helm = helm_template(
+        &checkout,
+        &[
+            "-f",
+            &checkout.join("values-prod.yaml").display().to_string(),
+            "--set",
+            "port=8080",
+            "--set-string",
+            "image.tag=1.0",
+        ],
+    );
+    let mut helm_data = config_map_data(&helm, "seen");
+    helm_data["version"].take();
+    assert_eq!(crunch_data, helm_data);
+    assert_eq!(crunch_data["port"], "8080 int64");
+    assert_eq!(crunch_data["tag"], "1.0 string");
+    assert_eq!(crunch_data["valuesFile"], "");
+
+    // Only the production file: the chart's own defaults are gone.
+    let replaced = object(
+        &out,
+        "helmrelease.flux-system.replaced/b/configmap.seen.yaml",
+    );
+    let mut crunch_data = config_map_data(&replaced, "seen");
+    assert_eq!(crunch_data["version"].take(), "0.1.0+1");
+    let chart = tmp.path().join("chart");
+    fs::create_dir_all(chart.join("templates")).expect("chart copy");
+    for file in ["Chart.yaml", "templates/seen.yaml"] {
+        fs::copy(checkout.join(file), chart.join(file)).expect("copy");
+    }
+    fs::copy(checkout.join("values-prod.yaml"), chart.join("values.yaml")).expect("copy");
+    let mut helm_data = config_map_data(&helm_template(&chart, &[]), "seen");
+    helm_data["version"].take();
+    assert_eq!(crunch_data, helm_data);
+    assert_eq!(crunch_data["onlyDefault"], "gone");
+}
+
+/// commonMetadata before the origin labels (which win a clash), image post-rendering, the
+/// `nohooks` post-render strategy, `crds/` reduced to its CRDs, and the release settings
+/// the index carries for the applier.
+#[test]
+fn helm_release_settings_reach_the_objects_and_the_index() {
+    let setup = Setup::new(|repos| {
+        layered_chart(repos);
+    });
+    let out = setup
+        .build("dev", LAYERED_RELEASES)
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    let parse = |text: String| {
+        crunch::yaml::parse_document(&text, crunch::yaml::Dialect::GoYamlV2).unwrap()
+    };
+    let web = parse(object(
+        &out,
+        "helmrelease.flux-system.layered/a/deployment.web.yaml",
+    ));
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:2.0"
+    );
+    let labels = &web["metadata"]["labels"];
+    assert_eq!(labels["team"], "blue");
+    assert_eq!(labels["helm.toolkit.fluxcd.io/name"], "layered");
+    assert_eq!(web["metadata"]["annotations"]["owner"], "platform");
+    // Pod templates are not metadata/labels.
+    assert_eq!(
+        web["spec"]["template"]["metadata"]["labels"],
+        serde_json::json!({"app": "web"})
+    );
+    // Post-rendered hooks carry the origin labels; with `nohooks` they are as rendered.
+    let hook = parse(object(
+        &out,
+        "helmrelease.flux-system.layered/a/configmap.hook.yaml",
+    ));
+    assert_eq!(
+        hook["metadata"]["labels"]["helm.toolkit.fluxcd.io/name"],
+        "layered"
+    );
+    let bare = parse(object(
+        &out,
+        "helmrelease.flux-system.replaced/b/configmap.hook.yaml",
+    ));
+    assert!(bare["metadata"].get("labels").is_none(), "{bare}");
+    // crds/ gives its CRD, labelled, not its ConfigMap.
+    let crd = parse(object(
+        &out,
+        "customresourcedefinition.widgets.layered.dev.yaml",
+    ));
+    assert_eq!(
+        crd["metadata"]["labels"]["helm.toolkit.fluxcd.io/namespace"],
+        "flux-system"
+    );
+    let index: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("index.json")).unwrap()).unwrap();
+    let components = index["components"].as_array().unwrap();
+    let release = |id: &str| {
+        components
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"))["release"]
+            .clone()
+    };
+    let layered = release("HelmRelease/flux-system/layered");
+    assert_eq!(
+        layered,
+        serde_json::json!({
+            "name": "a-layered", "namespace": "a",
+            "crds": {"install": "CreateReplace", "upgrade": "Create", "names": ["widgets.layered.dev"]},
+            "install": {"disableWait": true}, "upgrade": {"disableHooks": true},
+            "createNamespace": true,
+            "driftDetection": {"mode": "warn", "ignore": [{"paths": ["/spec/replicas"], "target": {"kind": "Deployment"}}]}
+        })
+    );
+    assert_eq!(
+        release("HelmRelease/flux-system/replaced"),
+        serde_json::json!({"name": "b-replaced", "namespace": "b"})
+    );
+    let names = components
+        .iter()
+        .flat_map(|c| c["objects"].as_array().unwrap())
+        .filter(|o| o["name"] == "not-a-crd")
+        .count();
+    assert_eq!(names, 0);
+}
+
+/// Fields crunch cannot reproduce are refused by name.
+#[test]
+fn helm_release_fields_crunch_cannot_reproduce_are_named() {
+    let setup = Setup::new(|repos| {
+        layered_chart(repos);
+    });
+    for (field, yaml) in [
+        (
+            "spec.chartRef",
+            "  chartRef: {kind: OCIRepository, name: x}\n",
+        ),
+        (
+            "spec.kubeConfig",
+            "  kubeConfig: {secretRef: {name: remote}}\n",
+        ),
+        (
+            "spec.upgrade.preserveValues",
+            "  upgrade: {preserveValues: true}\n",
+        ),
+        (
+            "spec.healthCheckExprs",
+            "  healthCheckExprs: [{apiVersion: v1, kind: X, current: 'true'}]\n",
+        ),
+    ] {
+        let objects = format!(
+            "{}  valuesFrom: []\n{yaml}",
+            LAYERED_RELEASES.split("---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: replaced").next().unwrap()
+                .replace("  valuesFrom:\n    - {kind: ConfigMap, name: settings, valuesKey: port, targetPath: port}\n    - {kind: Secret, name: image, valuesKey: tag, targetPath: image.tag}\n", "")
+                .replace("  upgrade: {disableHooks: true}\n", "")
+        );
+        let stderr = setup.build("dev", &objects).expect_err(field);
+        assert!(
+            stderr.contains(&format!("HelmRelease {field}")),
+            "{field}: {stderr}"
+        );
+    }
+}

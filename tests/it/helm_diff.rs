@@ -471,6 +471,7 @@ fn render_with_crunch(case: &Case, chart_dir: &Path) -> Result<String, helm::Err
             "--include-crds" => opts.include_crds = true,
             "--skip-tests" => opts.skip_tests = true,
             "--no-hooks" => opts.no_hooks = true,
+            "--skip-schema-validation" => opts.skip_schema_validation = true,
             "--is-upgrade" => opts.is_upgrade = true,
             // `helm template` prints the same with it: it only affects installs.
             "--skip-crds" => {}

@@ -33,7 +33,7 @@ pub use manifest::Manifest;
 pub use release::ReleaseName;
 pub use show::show_only;
 pub use strvals::{FileReader, SetFlag, apply_set};
-pub use values::{load_values, merge_maps};
+pub use values::{float_numbers, load_values, merge_maps};
 
 use std::sync::{Mutex, PoisonError};
 
@@ -58,6 +58,8 @@ pub struct RenderOptions {
     pub skip_tests: bool,
     /// `--no-hooks`: leave out all hooks.
     pub no_hooks: bool,
+    /// `--skip-schema-validation`: do not check the values against `values.schema.json`.
+    pub skip_schema_validation: bool,
     /// Seed of the random functions (`randAlphaNum`, `uuidv4`, …), combined with the
     /// release name so a render is reproducible.
     pub seed: String,
@@ -78,6 +80,7 @@ impl Default for RenderOptions {
             include_crds: false,
             skip_tests: false,
             no_hooks: false,
+            skip_schema_validation: false,
             seed: String::new(),
             now: crunch_gostd::time::Clock::default(),
         }
@@ -161,7 +164,9 @@ pub fn render_values(
     deps::check_dependencies(&chart)?;
     deps::process(&mut chart, user)?;
     let coalesced = values::coalesce_chart(&chart, user, values::Mode::Coalesce)?;
-    schema::validate(&chart, &coalesced)?;
+    if !opts.skip_schema_validation {
+        schema::validate(&chart, &coalesced)?;
+    }
     if !chart.metadata.kube_version.is_empty()
         && !crunch_semver::satisfies(&chart.metadata.kube_version, &kube.normalized)
     {

@@ -80,7 +80,8 @@ fn split_documents(text: &str) -> Result<Vec<String>, Error> {
 }
 
 /// Turns every number into a `float64`, as Helm's YAML → JSON → `interface{}` path does.
-pub(crate) fn float_numbers(v: Value) -> Value {
+#[must_use]
+pub fn float_numbers(v: Value) -> Value {
     match v {
         Value::Number(n) => n
             .as_f64()

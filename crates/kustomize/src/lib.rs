@@ -75,6 +75,7 @@ use serde_json::{Map, Value};
 pub use error::Error;
 
 use builtins::Transformer;
+use builtins::annotations_transformer::AnnotationsTransformer;
 use builtins::label_transformer::LabelTransformer;
 use builtins::sort_order_transformer::SortOrder;
 use kustomization::{Kind, Kustomization};
@@ -294,21 +295,39 @@ pub fn post_render(
     })
 }
 
-/// helm-controller's other post-renderers (its origin labels, `commonMetadata.labels`):
-/// kustomize's resource map of the rendered objects (`List`s expanded, kind and name
-/// required, ids unique) and its label transformer on `metadata/labels`, which creates the
-/// map where it is missing or `null`. Nothing else of a build happens.
+/// helm-controller's origin labels post-renderer: kustomize's resource map of the rendered
+/// objects (`List`s expanded, kind and name required, ids unique) and its label transformer
+/// on `metadata/labels`, which creates the map where it is missing or `null`. Nothing else
+/// of a build happens.
 ///
 /// # Errors
 /// An object without kind or name, two objects with one id, or labels that are not a map.
 pub fn add_labels(objects: Vec<Value>, labels: &[(String, String)]) -> Result<Vec<Value>, Error> {
+    add_metadata(objects, labels, &[])
+}
+
+/// helm-controller's `commonMetadata` post-renderer: as [`add_labels`], then kustomize's
+/// annotations transformer on `metadata/annotations` alone. Empty lists change nothing.
+///
+/// # Errors
+/// As [`add_labels`], and annotations that are not a map.
+pub fn add_metadata(
+    objects: Vec<Value>,
+    labels: &[(String, String)],
+    annotations: &[(String, String)],
+) -> Result<Vec<Value>, Error> {
     schema::in_build(|| {
         let mut rs = target::resources_from_objects(objects)?;
-        let t = LabelTransformer {
+        LabelTransformer {
             labels: labels.to_vec(),
             field_specs: vec![fieldspec::FieldSpec::any("metadata/labels", true)],
-        };
-        t.transform(&mut rs)?;
+        }
+        .transform(&mut rs)?;
+        AnnotationsTransformer {
+            annotations: annotations.to_vec(),
+            field_specs: vec![fieldspec::FieldSpec::any("metadata/annotations", true)],
+        }
+        .transform(&mut rs)?;
         Ok(rs.into_iter().map(|r| r.obj).collect())
     })
 }
