@@ -19,6 +19,7 @@ mod dataplane;
 mod flux_graph;
 mod helm_diff;
 mod kustomize_diff;
+mod postbuild_diff;
 mod schemas;
 mod sops;
 mod source_git;
