@@ -1,6 +1,7 @@
 //! Fuzz target for crunch's kustomize reader and strategic merge patches: arbitrary input,
-//! read as a YAML stream, must never panic. The first document is used twice: as a Flux
-//! overlay kustomization over a small fixed base (the kustomization reader, generators,
+//! read as a YAML stream, must never panic. The first document is used twice: read as
+//! Flux reads a kustomization (leniently, into kustomize's type) and built as the top
+//! kustomization of a small fixed directory (the kustomization reader, generators,
 //! transformers, patches, replacements, vars), and, when it is a list, as post-render
 //! `patches` applied to the other documents (SMP, JSON 6902, target selection).
 #![no_main]
@@ -67,7 +68,7 @@ spec:
   - port: 80
 ";
 
-/// The fixed base the overlay builds on, written once per process.
+/// The fixed directory the kustomization builds, written once per process.
 fn base_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -91,11 +92,15 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let first = docs.remove(0);
-    if first.is_object() {
+    if first.is_object()
+        && let Ok(decoded) = kustomize::decode_kustomization(&first)
+    {
         // Errors are fine; panics are not. Output must print.
-        if let Ok(objects) =
-            kustomize::build_with_overlay(base_dir(), &first, &Offline, &Options::default())
-        {
+        let options = Options {
+            kustomization: Some(&decoded),
+            ..Options::default()
+        };
+        if let Ok(objects) = kustomize::build(base_dir(), &Offline, &options) {
             let _ = kustomize::to_output(&objects);
         }
     }

@@ -25,7 +25,13 @@ fn strip(node: &mut tree::Node) {
 
 fuzz_target!(|data: &[u8]| {
     let keys = Keys::new();
-    for format in [Format::Yaml, Format::Json, Format::Dotenv, Format::Binary, Format::Ini] {
+    for format in [
+        Format::Yaml,
+        Format::Json,
+        Format::Dotenv,
+        Format::Binary,
+        Format::Ini,
+    ] {
         assert!(decrypt(data, format, &keys).is_err());
     }
     let Ok(text) = std::str::from_utf8(data) else {
@@ -36,12 +42,15 @@ fuzz_target!(|data: &[u8]| {
     };
     // SOPS writes only mappings; an empty root scalar is written as an empty line,
     // which reads back as no document.
-    if !docs.iter().all(|d| matches!(d.kind, tree::Kind::Mapping(_))) {
+    if !docs
+        .iter()
+        .all(|d| matches!(d.kind, tree::Kind::Mapping(_)))
+    {
         return;
     }
     let written = tree::write(&docs, 4);
-    let mut back = tree::read(&written)
-        .unwrap_or_else(|e| panic!("cannot read back {written:?}: {e}"));
+    let mut back =
+        tree::read(&written).unwrap_or_else(|e| panic!("cannot read back {written:?}: {e}"));
     docs.iter_mut().for_each(strip);
     back.iter_mut().for_each(strip);
     assert_eq!(docs.len(), back.len(), "{written:?}");

@@ -15,8 +15,7 @@ use std::rc::Rc;
 use libfuzzer_sys::fuzz_target;
 
 use crunch_template::{
-    Budget, FuncMap, List, Map, MapType, MissingKey, Options, STACK_PER_NESTING, Templates,
-    Value,
+    Budget, FuncMap, List, Map, MapType, MissingKey, Options, STACK_PER_NESTING, Templates, Value,
 };
 
 /// The differential corpus's values, as Helm hands them over (`float64` numbers).
@@ -71,7 +70,10 @@ fn go_typed() -> Value {
         ])),
     );
     m.insert("inner", Value::Map(inner));
-    m.insert("typed", Value::Map(Map::new().with_type(Rc::new(MapType::strings()))));
+    m.insert(
+        "typed",
+        Value::Map(Map::new().with_type(Rc::new(MapType::strings()))),
+    );
     Value::Map(m)
 }
 

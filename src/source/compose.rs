@@ -263,8 +263,8 @@ pub(crate) fn link_all(from: &Path, to: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::{Origin, Reference};
+    use super::*;
 
     fn tree(root: &Path) -> Tree {
         Tree {
