@@ -401,9 +401,42 @@ fn flux_kustomization(dir: &Path, spec: &serde_json::Value) -> serde_json::Value
     document
 }
 
+/// The variables a Kustomization's `postBuild` substitutes: its `substituteFrom`
+/// ConfigMaps (as the bundle holds them, in the flux-system namespace) in order, then its
+/// `substitute` map.
+fn post_build_variables(
+    post_build: &serde_json::Value,
+    objects: &[serde_json::Value],
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut vars = serde_json::Map::new();
+    for source in post_build["substituteFrom"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let config_map = objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "ConfigMap"
+                    && o["metadata"]["name"] == source["name"]
+                    && o["metadata"]["namespace"] == "flux-system"
+            })
+            .expect("a substituteFrom ConfigMap in the bundle");
+        vars.extend(config_map["data"].as_object().cloned().unwrap_or_default());
+    }
+    vars.extend(
+        post_build["substitute"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    vars
+}
+
 /// Every Kustomization crunch built for a cluster of the fleet matches kubectl kustomize
-/// building the kustomization Flux would write, with kustomize-controller's labels and
-/// the spec's `commonMetadata` set on each object, object for object.
+/// building the kustomization Flux would write, substituted by `tools/flux-envsubst` when
+/// it has a `postBuild`, with kustomize-controller's labels and the spec's
+/// `commonMetadata` set on each object, object for object.
 #[test]
 fn every_kustomization_matches_kubectl_on_the_kustomization_flux_writes() {
     let fleet = Fleet::new();
@@ -419,13 +452,16 @@ fn every_kustomization_matches_kubectl_on_the_kustomization_flux_writes() {
             let text = fs::read_to_string(out.join(path)).expect("read an object");
             crunch::yaml::parse_document(&text, crunch::yaml::Dialect::GoYamlV2).expect("parse")
         };
-        let flux_objects: Vec<serde_json::Value> = index["components"]
+        let all_objects: Vec<serde_json::Value> = index["components"]
             .as_array()
             .expect("components")
             .iter()
             .flat_map(|c| c["objects"].as_array().cloned().unwrap_or_default())
-            .filter(|o| o["kind"] == "Kustomization")
             .map(|o| read(o["path"].as_str().expect("path")))
+            .collect();
+        let flux_objects: Vec<&serde_json::Value> = all_objects
+            .iter()
+            .filter(|o| o["kind"] == "Kustomization")
             .collect();
         assert_eq!(flux_objects.len(), 4, "{cluster}");
         for kustomization in flux_objects {
@@ -450,11 +486,19 @@ fn every_kustomization_matches_kubectl_on_the_kustomization_flux_writes() {
                 "{}",
                 String::from_utf8_lossy(&output.stderr)
             );
-            let built = crunch::yaml::parse_stream(
-                &String::from_utf8_lossy(&output.stdout),
-                crunch::yaml::Dialect::GoYamlV2,
-            )
-            .expect("kubectl's output parses");
+            let built = String::from_utf8_lossy(&output.stdout).into_owned();
+            let built = match spec.get("postBuild") {
+                // kustomize-controller's postBuild, strict as crunch is by default.
+                Some(post_build) => {
+                    let vars = post_build_variables(post_build, &all_objects);
+                    let file = copy.path().join("vars.json");
+                    fs::write(&file, serde_json::to_string(&vars).expect("JSON")).expect("write");
+                    crate::postbuild_diff::flux_substitute(&built, &file, &["--strict"])
+                        .unwrap_or_else(|e| panic!("{cluster}: {name}: {e}"))
+                }
+                None => crunch::yaml::parse_stream(&built, crunch::yaml::Dialect::GoYamlV2)
+                    .expect("kubectl's output parses"),
+            };
             let mut expected = BTreeMap::new();
             for mut object in built.into_iter().filter(|o| !o.is_null()) {
                 let metadata = &mut object["metadata"];

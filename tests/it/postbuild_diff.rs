@@ -155,6 +155,18 @@ fn oracle_objects(case: &Case) -> Result<Vec<Value>, String> {
         b"",
     )
     .unwrap_or_else(|e| panic!("{}: kubectl kustomize: {e}", case.name));
+    flux_substitute(&built, &case.dir.join("vars.json"), &case.flags())
+}
+
+/// `kubectl kustomize`'s output `built` as kustomize-controller's postBuild leaves it: each
+/// document substituted by `tools/flux-envsubst` with the variables of `vars_file` and
+/// `flags` (the ones Flux leaves alone kept as they are), read back as Flux reads it; or
+/// Flux's message.
+pub(crate) fn flux_substitute(
+    built: &str,
+    vars_file: &Path,
+    flags: &[&str],
+) -> Result<Vec<Value>, String> {
     let mut documents = Vec::new();
     for document in built.split("\n---\n") {
         let document = format!("{}\n", document.trim_end_matches('\n'));
@@ -163,10 +175,7 @@ fn oracle_objects(case: &Case) -> Result<Vec<Value>, String> {
             continue;
         }
         let mut envsubst = tool();
-        envsubst
-            .arg("--vars")
-            .arg(case.dir.join("vars.json"))
-            .args(case.flags());
+        envsubst.arg("--vars").arg(vars_file).args(flags);
         documents.push(run(envsubst, document.as_bytes())?);
     }
     read_back(&documents)
