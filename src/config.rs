@@ -41,7 +41,8 @@ pub struct Mirror {
     pub to: String,
 }
 
-/// What the target cluster answers to `.Capabilities` and `lookup`.
+/// What the target cluster answers to `.Capabilities` (`lookup` finds nothing, as in
+/// `helm template`), and the scope of kinds installed outside the bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterProfile {
@@ -219,7 +220,8 @@ pub(crate) struct ConfigFile {
     /// GitRepository with one of them is read from the working tree, not fetched.
     #[serde(default)]
     local: Vec<String>,
-    /// What the target cluster answers to `.Capabilities` and `lookup`.
+    /// What the target cluster answers to `.Capabilities` (`lookup` finds nothing, as in
+    /// `helm template`), and the scope of kinds installed outside the bundle.
     #[serde(default)]
     cluster: ClusterProfile,
     /// The seed for random template functions (same seed, same output).

@@ -866,7 +866,11 @@ impl Render<'_> {
             kustomization: Some(&kustomization),
             ..kustomize::Options::default()
         };
-        let traced = kustomize::build_traced(&dir, self.remote, &options).map_err(Error::new)?;
+        // Files of the artifact are named by their place in the source.
+        let artifact = format!("{}/", tree.root.display());
+        let in_source = format!("{url}//");
+        let traced = kustomize::build_traced(&dir, self.remote, &options)
+            .map_err(|e| Error::new(e.to_string().replace(&artifact, &in_source)))?;
         let (mut objects, sources) = untrace(traced, &what, &path);
         decryptor.decrypt_objects(&mut objects)?;
         if let Some(post_build) = PostBuild::read(&node.object).map_err(Error::new)? {
@@ -1043,13 +1047,21 @@ fn dependency_ids(kind: &str, dependencies: &[spec::Dependency], namespace: &str
 }
 
 /// `path` inside `root`, refusing absolute paths and `..` that would leave the source.
+/// `.` components are dropped, so that paths in messages read cleanly.
 fn inside(root: &Path, path: &str) -> Result<PathBuf, Error> {
     let mut depth = 0usize;
+    let mut joined = root.to_path_buf();
     for part in Path::new(path).components() {
         match part {
-            PathPart::Normal(_) => depth += 1,
+            PathPart::Normal(name) => {
+                depth += 1;
+                joined.push(name);
+            }
             PathPart::CurDir => {}
-            PathPart::ParentDir if depth > 0 => depth -= 1,
+            PathPart::ParentDir if depth > 0 => {
+                depth -= 1;
+                joined.push("..");
+            }
             _ => {
                 return Err(Error::new(format!(
                     "path {path} leaves the source it points into"
@@ -1057,7 +1069,7 @@ fn inside(root: &Path, path: &str) -> Result<PathBuf, Error> {
             }
         }
     }
-    Ok(root.join(path))
+    Ok(joined)
 }
 
 /// Helm-controller's release name: `spec.releaseName`, else `<targetNamespace>-<name>`,
@@ -1240,7 +1252,7 @@ mod tests {
     #[test]
     fn paths_may_not_leave_the_source() {
         let root = Path::new("/src");
-        assert_eq!(inside(root, "./chart").unwrap(), Path::new("/src/./chart"));
+        assert_eq!(inside(root, "./chart").unwrap(), Path::new("/src/chart"));
         assert!(inside(root, "a/../../etc").is_err());
         assert!(inside(root, "/etc").is_err());
     }
