@@ -122,6 +122,16 @@ pub struct SopsKeys {
     pub secrets: BTreeMap<String, KeyFiles>,
 }
 
+/// Where the OpenPGP public keys that GitRepository `spec.verify` checks commits with are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VerifyKeys {
+    /// Stand-ins for the Secrets that `spec.verify.secretRef` names, keyed by the Secret's
+    /// name: files of armored or binary public keys.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Vec<PathBuf>>,
+}
+
 /// A Flux Kustomization's `spec.decryption`; in `crunch.yaml`, the one the environment's
 /// bootstrap Kustomization has.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -239,6 +249,9 @@ pub(crate) struct ConfigFile {
     /// Where this machine keeps the SOPS keys: never in the repository.
     #[serde(default)]
     sops: SopsKeys,
+    /// The OpenPGP public keys GitRepository `spec.verify` checks signatures with.
+    #[serde(default)]
+    verify: VerifyKeys,
     /// How the bundle's Secret values are sealed: without recipients, a build with Secret
     /// values needs `--plaintext-secrets`.
     #[serde(default)]
@@ -271,6 +284,8 @@ pub struct Config {
     pub decryption: Option<Decryption>,
     /// Where the SOPS keys are (paths resolved).
     pub sops: SopsKeys,
+    /// Where the public keys signatures are verified with are (paths resolved).
+    pub verify: VerifyKeys,
     /// Whom the bundle's Secret values are sealed to (`secrets.recipients`); none when
     /// unset.
     pub recipients: Recipients,
@@ -305,6 +320,7 @@ impl Config {
             now: Clock::default(),
             decryption: None,
             sops: SopsKeys::default(),
+            verify: VerifyKeys::default(),
             recipients: Recipients::default(),
             strict_substitutions: true,
         }
@@ -391,6 +407,17 @@ impl Config {
             },
             decryption: overrides.decryption.or(file.decryption),
             sops,
+            verify: VerifyKeys {
+                secrets: file
+                    .verify
+                    .secrets
+                    .into_iter()
+                    .map(|(name, files)| {
+                        let files = files.iter().map(|f| resolve_path(f, base)).collect();
+                        (name, files)
+                    })
+                    .collect(),
+            },
             strict_substitutions: overrides
                 .flux
                 .and_then(|f| f.strict_substitutions)

@@ -629,7 +629,8 @@ impl Render<'_> {
         let spec = GitRepositorySpec::read(repository).within(&step)?;
         let reference = spec.git_ref().reference();
         let working_tree = self.env.working_tree;
-        let checkout = if working_tree.stands_for(&spec.url, &reference) {
+        let from_working_tree = working_tree.stands_for(&spec.url, &reference);
+        let checkout = if from_working_tree {
             if spec.recurse_submodules {
                 return Err(Error::new(
                     "GitRepository spec.recurseSubmodules is not supported yet for the repository being built (its working tree)",
@@ -646,6 +647,10 @@ impl Render<'_> {
             self.remote.git(&spec.url, &reference)
         }
         .within(&step)?;
+        if let Some(verify) = &spec.verify {
+            self.verify(verify, &spec.url, &checkout, from_working_tree)
+                .map_err(|e| Error::new(e).within(&step))?;
+        }
         including.push(step.clone());
         let included = spec
             .include
@@ -678,6 +683,34 @@ impl Render<'_> {
             .flux_artifact(&checkout, &recipe)
             .within(&step)?;
         Ok((tree, spec.url))
+    }
+
+    /// source-controller's `spec.verify` (mode `HEAD`): the checked-out commit carries an
+    /// OpenPGP signature by one of the keys `crunch.yaml` maps the named Secret to.
+    fn verify(
+        &self,
+        verify: &spec::GitVerification,
+        url: &str,
+        checkout: &Tree,
+        from_working_tree: bool,
+    ) -> Result<(), String> {
+        let secret = &verify.secret_ref.name;
+        let files = self.env.config.verify.secrets.get(secret).ok_or_else(|| {
+            format!(
+                "spec.verify names Secret {secret}: map it to public key files in crunch.yaml under verify.secrets.{secret}"
+            )
+        })?;
+        let keys = source::Keyring::load(files)?;
+        let commit = &checkout.origin.commit;
+        let object = if from_working_tree {
+            self.env.working_tree.head_commit_object(checkout)
+        } else {
+            self.remote.commit_object(url, commit)
+        }
+        .map_err(|e| e.to_string())?;
+        keys.verify_commit(&object)
+            .map(|_| ())
+            .map_err(|e| format!("commit {commit} cannot be verified: {e}"))
     }
 
     fn helm_release(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {

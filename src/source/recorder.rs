@@ -138,6 +138,12 @@ impl<'a> Recorder<'a> {
         self.store.flux_artifact(tree, recipe)
     }
 
+    /// The raw commit object `commit` of `url`, which a fetch through this recorder
+    /// brought (see [`Store::commit_object`]).
+    pub fn commit_object(&self, url: &str, commit: &str) -> Result<Vec<u8>, Error> {
+        self.store.commit_object(url, commit)
+    }
+
     /// The origin of every tree handed out, in the order they were, repeats included.
     pub fn into_origins(self) -> Vec<Origin> {
         self.origins

@@ -371,6 +371,21 @@ impl Store {
         Ok(composed)
     }
 
+    /// The raw commit object `commit` of `url`, as the cached repository holds it (for
+    /// signature checks): the object a [`Store::git`] of `url` fetched.
+    pub fn commit_object(&self, url: &str, commit: &str) -> Result<Vec<u8>, Error> {
+        let target = self.target(url);
+        let repo_lock = self.repo_lock(&target.git_dir);
+        let _guard = repo_lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let fail = |message: String| Error::Git {
+            location: target.location(),
+            action: format!("read commit {commit} of"),
+            message,
+        };
+        let repo = gix::open(&target.git_dir).map_err(|e| fail(chain(&e)))?;
+        read_commit(&repo, commit).map_err(fail)
+    }
+
     /// The lock as it should be written after this run: the loaded pins, replaced and
     /// extended by every pin resolved or used in this run. Deterministic whatever the
     /// order in which parallel fetches finished.
@@ -817,6 +832,16 @@ fn commit_tree(repo: &gix::Repository, id: gix::ObjectId) -> Option<gix::ObjectI
     peel_to_commit(repo, id)
         .filter(|(commit, _)| *commit == id)
         .map(|(_, tree)| tree)
+}
+
+/// The raw bytes of the commit object `commit` in `repo`.
+pub(crate) fn read_commit(repo: &gix::Repository, commit: &str) -> Result<Vec<u8>, String> {
+    let id = gix::ObjectId::from_hex(commit.as_bytes()).map_err(|e| e.to_string())?;
+    let object = repo.find_object(id).map_err(|e| chain(&e))?;
+    if object.kind != gix::object::Kind::Commit {
+        return Err(format!("{commit} is a {}, not a commit", object.kind));
+    }
+    Ok(object.data.clone())
 }
 
 #[cfg(test)]

@@ -195,6 +195,27 @@ impl WorkingTree {
     }
 }
 
+impl WorkingTree {
+    /// The raw commit object of `HEAD`, for a signature check of a clean working tree;
+    /// refused for one with changes, which are no commit and carry no signature.
+    pub fn head_commit_object(&self, tree: &Tree) -> Result<Vec<u8>, Error> {
+        let fail = |message: String| Error::WorkingTree {
+            root: self.root.clone(),
+            message,
+        };
+        match &self.head {
+            Some((commit, _)) if *commit == tree.origin.commit => {
+                let repo = gix::open(&self.root).map_err(|e| fail(e.to_string()))?;
+                super::store::read_commit(&repo, commit).map_err(fail)
+            }
+            _ => Err(fail(
+                "it has changes that are not committed, so there is no signed commit to verify"
+                    .into(),
+            )),
+        }
+    }
+}
+
 /// What identifies a repository in a URL: the host (lower case, without user and port)
 /// and the path (without leading and trailing `/` and a trailing `.git`). `ssh://git@host/a/b`,
 /// `git@host:a/b.git` and `https://host/a/b` are one repository; a local path is itself.

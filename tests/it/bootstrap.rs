@@ -588,3 +588,44 @@ spec:
         "{stderr}"
     );
 }
+
+#[test]
+fn the_working_tree_is_verified_only_when_clean() {
+    let mut fleet = Fleet::new();
+    let sync = fleet
+        .dir()
+        .join("clusters/staging/flux-system/gotk-sync.yaml");
+    let text = fs::read_to_string(&sync).expect("read");
+    let verified = text.replace(
+        "  url: ssh://git@github.com/example/fleet\n",
+        "  url: ssh://git@github.com/example/fleet\n  verify: {mode: HEAD, secretRef: {name: fleet-keys}}\n",
+    );
+    fs::write(&sync, verified).expect("write");
+    let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sops/keys/pgp.pub.asc");
+    fs::write(
+        fleet.dir().join("crunch.yaml"),
+        format!(
+            "apiVersion: crunch.dev/v1alpha1\nkind: Config\nverify:\n  secrets:\n    fleet-keys: [{}]\n",
+            keys.display()
+        ),
+    )
+    .expect("write crunch.yaml");
+    let entry = fleet.dir().join("clusters/staging/flux-system");
+    let Err(stderr) = fleet.build(&entry, &["--offline"]) else {
+        panic!("verified uncommitted changes");
+    };
+    assert!(
+        stderr.contains(
+            "it has changes that are not committed, so there is no signed commit to verify"
+        ),
+        "{stderr}"
+    );
+    fleet.repo.commit("verify the fleet");
+    let Err(stderr) = fleet.build(&entry, &["--offline"]) else {
+        panic!("verified an unsigned commit");
+    };
+    assert!(
+        stderr.contains("cannot be verified: it is not signed"),
+        "{stderr}"
+    );
+}

@@ -24,6 +24,11 @@ impl Setup {
         Setup { tmp, servers }
     }
 
+    /// The customer repository's directory: a test may put a `crunch.yaml` there.
+    pub(crate) fn customer(&self) -> PathBuf {
+        self.tmp.path().join("customer")
+    }
+
     /// Writes the environment `env` (a kustomization of `objects`, given as YAML with
     /// `{repos}` standing for the repository server's base URL) and builds it.
     pub(crate) fn build(&self, env: &str, objects: &str) -> Result<PathBuf, String> {

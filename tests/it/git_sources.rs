@@ -201,17 +201,136 @@ fn unknown_gitrepository_fields_are_refused_by_name() {
         stderr.contains("unknown field `recurseSubmodule`"),
         "{stderr}"
     );
-    let verify = SPARSE
+    let tags = SPARSE
         .replace(
             "  sparseCheckout: [./apps]\n",
-            "  verify: {mode: HEAD, secretRef: {name: keys}}\n",
+            "  verify: {mode: Tag, secretRef: {name: keys}}\n",
         )
         .replace("PATH", "./apps");
-    let Err(stderr) = setup.build("dev", &verify) else {
-        panic!("built without verifying");
+    let Err(stderr) = setup.build("dev", &tags) else {
+        panic!("built without verifying the tag");
     };
     assert!(
-        stderr.contains("GitRepository spec.verify is not supported yet"),
+        stderr.contains("GitRepository spec.verify.mode Tag is not supported yet"),
+        "{stderr}"
+    );
+}
+
+/// The test keys (public, see fixtures/sops/keys/README.md).
+fn test_key(file: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/sops/keys")
+        .join(file)
+}
+
+/// `signed` has its commit signed by the test key `pgp` (through gpg, as `git commit -S`
+/// signs), `unsigned` has none.
+fn signed_repos(repos: &Path) {
+    let gnupg = repos.join("../gnupg");
+    fs::create_dir_all(&gnupg).expect("mkdir");
+    let gpg = |args: &[&str]| {
+        let status = std::process::Command::new("gpg")
+            .arg("--batch")
+            .arg("--homedir")
+            .arg(&gnupg)
+            .args(args)
+            .output()
+            .expect("run gpg");
+        assert!(
+            status.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    };
+    gpg(&["--import", test_key("pgp.asc").to_str().expect("UTF-8")]);
+    let fingerprint = fs::read_to_string(test_key("pgp.fpr")).expect("fingerprint");
+    for name in ["signed", "unsigned"] {
+        let mut repo = TestRepo::init(repos, name);
+        repo.write("app/kustomization.yaml", "resources: [app.yaml]\n")
+            .write("app/app.yaml", &config_map("app", name));
+        repo.commit("an app");
+        if name == "signed" {
+            let status = std::process::Command::new("git")
+                .current_dir(repos.join(name))
+                .env("GNUPGHOME", &gnupg)
+                .env("GIT_COMMITTER_DATE", "1600000000 +0000")
+                .args([
+                    "-c",
+                    "user.name=crunch",
+                    "-c",
+                    "user.email=crunch@example.com",
+                ])
+                .args(["-c", &format!("user.signingkey={}", fingerprint.trim())])
+                .args(["commit", "--quiet", "--amend", "--no-edit", "-S"])
+                .output()
+                .expect("run git");
+            assert!(
+                status.status.success(),
+                "{}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+        }
+    }
+}
+
+fn verified(name: &str) -> String {
+    format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: {name}, namespace: flux-system}}
+spec:
+  url: {{repos}}/{name}
+  ref: {{branch: main}}
+  verify: {{mode: HEAD, secretRef: {{name: team-keys}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: {name}, namespace: flux-system}}
+spec:
+  sourceRef: {{kind: GitRepository, name: {name}}}
+  path: ./app
+"
+    )
+}
+
+#[test]
+fn commits_are_verified_with_the_keys_the_secret_stands_for() {
+    let setup = Setup::new(signed_repos);
+    let Err(stderr) = setup.build("dev", &verified("signed")) else {
+        panic!("verified without keys");
+    };
+    assert!(
+        stderr.contains("spec.verify names Secret team-keys: map it to public key files in crunch.yaml under verify.secrets.team-keys"),
+        "{stderr}"
+    );
+    let config = |key: &str| {
+        let text = format!(
+            "apiVersion: crunch.dev/v1alpha1\nkind: Config\nverify:\n  secrets:\n    team-keys: [{}]\n",
+            test_key(key).display()
+        );
+        fs::write(setup.customer().join("crunch.yaml"), text).expect("write crunch.yaml");
+    };
+    config("pgp.pub.asc");
+    let out = setup
+        .build("dev", &verified("signed"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(object(&out, "configmap.app.yaml").contains("from: signed"));
+    let Err(stderr) = setup.build("dev", &verified("unsigned")) else {
+        panic!("built an unsigned commit");
+    };
+    assert!(
+        stderr.contains("GitRepository flux-system/unsigned")
+            && stderr.contains("cannot be verified: it is not signed"),
+        "{stderr}"
+    );
+    config("pgp-other.pub.asc");
+    let Err(stderr) = setup.build("dev", &verified("signed")) else {
+        panic!("verified with the wrong key");
+    };
+    assert!(
+        stderr.contains(
+            "no key verifies its signature; tried: B376826CDB75CBA2A740A61AD8F179EAB4E34602"
+        ),
         "{stderr}"
     );
 }
