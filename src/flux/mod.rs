@@ -414,16 +414,29 @@ impl Graph {
                 total: 1 + self.seen.len(),
             });
             self.pending.sort_by(|a, b| a.id.cmp(&b.id));
+            let pending: BTreeSet<String> = self.pending.iter().map(|n| n.id.clone()).collect();
             let (ready, waiting): (Vec<Node>, Vec<Node>) = std::mem::take(&mut self.pending)
                 .into_iter()
-                .partition(|node| render.missing_inputs(node, &self.cluster).is_empty());
+                .partition(|node| {
+                    render.missing_inputs(node, &self.cluster).is_empty()
+                        && render
+                            .awaited_dependencies(node, &self.cluster, &pending)
+                            .is_empty()
+                });
             if ready.is_empty() {
                 let node = &waiting[0];
-                let missing = render.missing_inputs(node, &self.cluster).join(", ");
-                return Err(
-                    Error::new(format!("never becomes ready: missing {missing}"))
-                        .with_chain(&node.chain),
+                let mut missing = render.missing_inputs(node, &self.cluster);
+                missing.extend(
+                    render
+                        .awaited_dependencies(node, &self.cluster, &pending)
+                        .into_iter()
+                        .map(|id| format!("{id} (dependsOn, before an optional input)")),
                 );
+                return Err(Error::new(format!(
+                    "never becomes ready: missing {}",
+                    missing.join(", ")
+                ))
+                .with_chain(&node.chain));
             }
             self.pending = waiting;
             let cluster = &self.cluster;
@@ -547,6 +560,42 @@ impl Render<'_> {
             missing.extend(post_build.missing(cluster, &node.namespace));
         }
         missing
+    }
+
+    /// The `dependsOn` nodes `node` still waits for: none, unless an optional input of
+    /// it (a `valuesFrom` or `substituteFrom` object) is absent. Flux starts it only once
+    /// its dependencies are ready, so what they apply is there by then; crunch renders it
+    /// after the pending ones (`pending`) rendered, so that such an input they render is
+    /// seen. A dependency nothing declares is `check_dependencies`' to report.
+    fn awaited_dependencies(
+        &self,
+        node: &Node,
+        cluster: &Cluster,
+        pending: &BTreeSet<String>,
+    ) -> Vec<String> {
+        let absent = match node.kind {
+            NodeKind::HelmRelease => HelmReleaseSpec::read(&node.object)
+                .map(|spec| values::absent_optional(&spec.values_from, cluster, &node.namespace))
+                .unwrap_or_default(),
+            NodeKind::Kustomization => PostBuild::read(&node.object)
+                .ok()
+                .flatten()
+                .map(|post_build| post_build.absent_optional(cluster, &node.namespace))
+                .unwrap_or_default(),
+        };
+        if absent.is_empty() {
+            return Vec::new();
+        }
+        let kind = match node.kind {
+            NodeKind::HelmRelease => "HelmRelease",
+            NodeKind::Kustomization => "Kustomization",
+        };
+        let dependencies: Vec<spec::Dependency> =
+            serde_json::from_value(node.object["spec"]["dependsOn"].clone()).unwrap_or_default();
+        dependency_ids(kind, &dependencies, &node.namespace)
+            .into_iter()
+            .filter(|id| id != &node.id && pending.contains(id))
+            .collect()
     }
 
     /// Renders one node into its component and objects.

@@ -106,6 +106,15 @@ impl PostBuild {
             .collect()
     }
 
+    /// The optional `substituteFrom` sources `cluster` does not hold (yet), described.
+    pub fn absent_optional(&self, cluster: &Cluster, namespace: &str) -> Vec<String> {
+        self.substitute_from
+            .iter()
+            .filter(|r| r.optional && cluster.get("", r.kind.name(), namespace, &r.name).is_none())
+            .map(|r| format!("{} {namespace}/{}", r.kind.name(), r.name))
+            .collect()
+    }
+
     /// Flux's `LoadVariables` and the inline map over it.
     fn variables(
         &self,

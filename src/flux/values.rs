@@ -81,6 +81,19 @@ pub fn missing(references: &[ValuesReference], cluster: &Cluster, namespace: &st
         .collect()
 }
 
+/// The optional references whose objects `cluster` does not hold (yet), described.
+pub fn absent_optional(
+    references: &[ValuesReference],
+    cluster: &Cluster,
+    namespace: &str,
+) -> Vec<String> {
+    references
+        .iter()
+        .filter(|r| r.optional && matches!(r.text(cluster, namespace), Ok(None)))
+        .map(|r| r.describe(namespace))
+        .collect()
+}
+
 /// The merged values of a HelmRelease in `namespace`, as helm-controller's
 /// `ChartValuesFromReferences` (fluxcd/pkg `chartutil`) computes them: numbers from YAML and
 /// JSON are `float64`, those a `targetPath` sets typed by Helm's `--set` rules (`int64`).

@@ -416,6 +416,31 @@ spec:
       - {kind: Secret, name: not-there, optional: true}
 ";
 
+/// Optional sources a dependency renders are there when the dependent renders, as Flux's
+/// `dependsOn` has them applied first.
+#[test]
+fn optional_sources_a_dependency_renders_are_waited_for() {
+    let setup = Setup::new(post_build_repo);
+    let optional = POST_BUILD
+        .replace(
+            "{kind: ConfigMap, name: cluster-vars}",
+            "{kind: ConfigMap, name: cluster-vars, optional: true}",
+        )
+        .replace(
+            "{kind: Secret, name: cluster-secrets}",
+            "{kind: Secret, name: cluster-secrets, optional: true}",
+        );
+    let out = setup
+        .build("dev", &optional)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deployment = object(&out, "deployment.web.yaml");
+    assert!(deployment.contains("  replicas: 3\n"), "{deployment}");
+    assert!(
+        deployment.contains("domain: from-secret.example\n"),
+        "{deployment}"
+    );
+}
+
 #[test]
 fn post_build_substitutes_variables_from_another_kustomization() {
     let setup = Setup::new(post_build_repo);
