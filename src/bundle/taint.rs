@@ -300,6 +300,8 @@ mod tests {
             parts in proptest::collection::vec("[ -~]{0,12}", 1..6),
             picks in proptest::collection::vec(0usize..4, 1..6),
         ) {
+            // Numbers, booleans and nulls are never taints (see `is_not_a_string`).
+            proptest::prop_assume!(!secrets.iter().any(|s| is_not_a_string(s)));
             let taint = Taint::new(secrets.iter().map(String::as_str));
             let mut text = String::new();
             for (part, pick) in parts.iter().zip(&picks) {
