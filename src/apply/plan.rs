@@ -450,16 +450,8 @@ mod tests {
         objects: Vec<Value>,
     ) -> Component {
         Component {
-            id: id.into(),
-            kind: ComponentKind::HelmRelease,
-            parent: parent.map(str::to_string),
             depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
             timeout: Some("90s".into()),
-            release: None,
-            source: None,
-            health_checks: vec![],
-            kustomization: None,
-            service_account: None,
             objects: objects
                 .into_iter()
                 .map(|value| Object {
@@ -468,6 +460,7 @@ mod tests {
                     source: None,
                 })
                 .collect(),
+            ..Component::new(id, ComponentKind::HelmRelease, parent.map(str::to_string))
         }
     }
 

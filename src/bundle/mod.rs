@@ -500,16 +500,6 @@ pub(crate) fn environment_bundle(objects: Vec<Value>) -> Bundle {
         kube_version: "v1.33.0".into(),
         sources: vec![],
         components: vec![Component {
-            id: "dev".into(),
-            kind: ComponentKind::Environment,
-            parent: None,
-            depends_on: vec![],
-            timeout: None,
-            release: None,
-            source: None,
-            health_checks: vec![],
-            kustomization: None,
-            service_account: None,
             objects: objects
                 .into_iter()
                 .map(|value| Object {
@@ -518,6 +508,7 @@ pub(crate) fn environment_bundle(objects: Vec<Value>) -> Bundle {
                     source: None,
                 })
                 .collect(),
+            ..Component::new("dev", ComponentKind::Environment, None)
         }],
     }
 }

@@ -141,6 +141,7 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
         progress,
         keys: &keys,
         secrets: &secrets,
+        verified: Default::default(),
     };
     graph.run(&render)?;
     place_custom_kinds(&mut graph.components, &env.config.cluster)
@@ -242,6 +243,14 @@ impl NodeKind {
             (HELM_GROUP, "HelmRelease") => Some(Self::HelmRelease),
             (KUSTOMIZE_GROUP, "Kustomization") => Some(Self::Kustomization),
             _ => None,
+        }
+    }
+
+    /// The kind's name, as node ids and `dependsOn` ids begin.
+    fn name(self) -> &'static str {
+        match self {
+            Self::HelmRelease => "HelmRelease",
+            Self::Kustomization => "Kustomization",
         }
     }
 }
@@ -519,6 +528,9 @@ struct Render<'a> {
     keys: &'a KeyRing,
     /// What decryption found.
     secrets: &'a Secrets<'a>,
+    /// Commits whose signature a Secret's keys verified: (URL, commit, Secret). Every
+    /// node a GitRepository feeds fetches it, and prefetching does too; one check each.
+    verified: std::sync::Mutex<BTreeSet<(String, String, String)>>,
 }
 
 impl Render<'_> {
@@ -586,13 +598,9 @@ impl Render<'_> {
         if absent.is_empty() {
             return Vec::new();
         }
-        let kind = match node.kind {
-            NodeKind::HelmRelease => "HelmRelease",
-            NodeKind::Kustomization => "Kustomization",
-        };
         let dependencies: Vec<spec::Dependency> =
             serde_json::from_value(node.object["spec"]["dependsOn"].clone()).unwrap_or_default();
-        dependency_ids(kind, &dependencies, &node.namespace)
+        dependency_ids(node.kind.name(), &dependencies, &node.namespace)
             .into_iter()
             .filter(|id| id != &node.id && pending.contains(id))
             .collect()
@@ -749,8 +757,17 @@ impl Render<'_> {
                 "spec.verify names Secret {secret}: map it to public key files in crunch.yaml under verify.secrets.{secret}"
             )
         })?;
-        let keys = source::Keyring::load(files)?;
         let commit = &checkout.origin.commit;
+        let done = (url.to_string(), commit.clone(), secret.clone());
+        let verified = || {
+            self.verified
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if verified().contains(&done) {
+            return Ok(());
+        }
+        let keys = source::Keyring::load(files)?;
         let object = if from_working_tree {
             self.env.working_tree.head_commit_object(checkout)
         } else {
@@ -758,8 +775,9 @@ impl Render<'_> {
         }
         .map_err(|e| e.to_string())?;
         keys.verify_commit(&object)
-            .map(|_| ())
-            .map_err(|e| format!("commit {commit} cannot be verified: {e}"))
+            .map_err(|e| format!("commit {commit} cannot be verified: {e}"))?;
+        verified().insert(done);
+        Ok(())
     }
 
     fn helm_release(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
@@ -830,7 +848,7 @@ impl Render<'_> {
             id: node.id.clone(),
             kind: ComponentKind::HelmRelease,
             parent: Some(node.parent.clone()),
-            depends_on: dependency_ids("HelmRelease", &spec.depends_on, &node.namespace),
+            depends_on: dependency_ids(node.kind.name(), &spec.depends_on, &node.namespace),
             timeout: spec.timeout.clone(),
             release: Some(spec.release_entry(release_name, release_namespace, crds)),
             health_checks: Vec::new(),
@@ -969,7 +987,7 @@ impl Render<'_> {
             id: node.id.clone(),
             kind: ComponentKind::Kustomization,
             parent: Some(node.parent.clone()),
-            depends_on: dependency_ids("Kustomization", &spec.depends_on, &node.namespace),
+            depends_on: dependency_ids(node.kind.name(), &spec.depends_on, &node.namespace),
             timeout: spec.timeout.clone(),
             release: None,
             kustomization: Some(spec.apply_policy()),

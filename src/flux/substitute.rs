@@ -99,18 +99,22 @@ impl PostBuild {
 
     /// The sources that must exist and do not yet in `cluster`, described.
     pub fn missing(&self, cluster: &Cluster, namespace: &str) -> Vec<String> {
-        self.substitute_from
-            .iter()
-            .filter(|r| !r.optional && cluster.get("", r.kind.name(), namespace, &r.name).is_none())
-            .map(|r| format!("{} {namespace}/{}", r.kind.name(), r.name))
-            .collect()
+        self.absent(cluster, namespace, false)
     }
 
     /// The optional `substituteFrom` sources `cluster` does not hold (yet), described.
     pub fn absent_optional(&self, cluster: &Cluster, namespace: &str) -> Vec<String> {
+        self.absent(cluster, namespace, true)
+    }
+
+    /// The sources, optional or not as `optional` says, that `cluster` does not hold.
+    fn absent(&self, cluster: &Cluster, namespace: &str, optional: bool) -> Vec<String> {
         self.substitute_from
             .iter()
-            .filter(|r| r.optional && cluster.get("", r.kind.name(), namespace, &r.name).is_none())
+            .filter(|r| {
+                r.optional == optional
+                    && cluster.get("", r.kind.name(), namespace, &r.name).is_none()
+            })
             .map(|r| format!("{} {namespace}/{}", r.kind.name(), r.name))
             .collect()
     }

@@ -288,16 +288,8 @@ fn component(
     objects: Vec<Value>,
 ) -> Component {
     Component {
-        id: id.into(),
-        kind,
-        parent: None,
         depends_on: needs.into_iter().map(String::from).collect(),
         timeout: Some(timeout.into()),
-        release: None,
-        source: None,
-        health_checks: vec![],
-        kustomization: None,
-        service_account: None,
         objects: objects
             .into_iter()
             .map(|value| Object {
@@ -306,6 +298,7 @@ fn component(
                 source: None,
             })
             .collect(),
+        ..Component::new(id, kind, None)
     }
 }
 
