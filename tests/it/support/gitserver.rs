@@ -42,7 +42,8 @@ impl GitServers {
         let daemon =
             Listener::start(move |stream, children| serve_daemon(stream, &daemon_root, children));
 
-        let (tls, ca_pem) = tls_config();
+        let test_ca = super::tls::TestCa::new();
+        let (tls, ca_pem) = (test_ca.server_config(), test_ca.ca_pem.clone());
         let ca_pem_path = scratch.path().join("ca.pem");
         std::fs::write(&ca_pem_path, ca_pem).expect("write the CA file");
         let username = "crunch-user".to_string();
@@ -319,47 +320,6 @@ fn split_cgi(cgi: &[u8]) -> (&[u8], &[u8]) {
         }
     }
     (cgi, &[])
-}
-
-/// A TLS server configuration with a fresh CA and a server certificate for 127.0.0.1,
-/// and the CA certificate as PEM.
-fn tls_config() -> (Arc<rustls::ServerConfig>, String) {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa,
-        KeyPair, KeyUsagePurpose, SanType,
-    };
-    let mut ca_params = CertificateParams::new(Vec::new()).expect("CA parameters");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    // Strict verifiers (GnuTLS behind the git CLI) insist on explicit key usages.
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "crunch test CA");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
-        .expect("CA certificate");
-    let mut server_params =
-        CertificateParams::new(vec!["localhost".to_string()]).expect("server parameters");
-    server_params
-        .subject_alt_names
-        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    server_params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_key = KeyPair::generate().expect("server key");
-    let server_cert = server_params
-        .signed_by(&server_key, &ca)
-        .expect("server certificate");
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("TLS versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![server_cert.der().clone()], key)
-        .expect("server TLS configuration");
-    (Arc::new(config), ca.pem())
 }
 
 /// A repository with a work tree whose commits are deterministic: fixed author,

@@ -9,4 +9,5 @@ pub mod gitserver;
 pub mod interrupt;
 pub mod oracle;
 pub mod real_cluster;
+pub mod tls;
 pub mod world;
