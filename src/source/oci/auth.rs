@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
+use super::super::BasicAuth;
 use super::gojson;
-use crate::source::BasicAuth;
 
 /// What crunch presents to a registry.
 ///

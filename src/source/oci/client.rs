@@ -22,10 +22,10 @@ use oci_client::manifest::{
 use oci_client::{Client, Reference};
 use sha2::{Digest as _, Sha256};
 
+use super::super::error::chain;
 use super::error::OciError;
 use super::reference::{ManifestRef, OciReference, check_digest};
 use super::{Manifest, RegistryAuth};
-use crate::source::error::chain;
 
 /// The manifest media types crunch accepts, as Helm's and Flux's clients ask for them.
 const MANIFEST_TYPES: &[&str] = &[
@@ -209,7 +209,7 @@ impl RegistryClient {
             action: action.clone(),
             message: format!("{}: {e}", path.display()),
         };
-        let temp = crate::source::remote::tempdir_beside(dest);
+        let temp = super::super::remote::tempdir_beside(dest);
         let mut file = std::fs::File::create(&temp).map_err(|e| local(e, &temp))?;
         let written = self
             .stream_blob(reference, digest, auth, &action, |chunk| {
@@ -468,7 +468,12 @@ fn classify(error: OciDistributionError, request: &Request<'_>, action: &str) ->
             let message = envelope
                 .errors
                 .iter()
-                .map(|e| format!("{:?}: {}", e.code, e.message))
+                .map(|e| {
+                    // The code as the registry wrote it (MANIFEST_UNKNOWN).
+                    let code = serde_json::to_value(&e.code).ok();
+                    let code = code.as_ref().and_then(|c| c.as_str()).unwrap_or("UNKNOWN");
+                    format!("{code}: {}", e.message)
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             let has =

@@ -12,7 +12,7 @@
 //! - [`latest_chart_tag`], [`chart_version_tag`] and [`latest_artifact_tag`]: which tag a
 //!   chart version or a semver range picks.
 //!
-//! Caching, locking and mirrors are the [`Store`](crate::source::Store)'s.
+//! Caching, locking and mirrors are the [`Store`](super::Store)'s.
 
 mod auth;
 mod client;
