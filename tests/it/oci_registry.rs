@@ -158,6 +158,45 @@ fn registry_errors_say_what_failed() {
 }
 
 #[test]
+fn bearer_token_registries_take_the_basic_credentials() {
+    // As Harbor, ghcr and registry1 do: a Bearer challenge naming a token service.
+    let registry = Registry::start_with_tokens();
+    let dir = tempfile::tempdir().unwrap();
+    let tgz = package_chart(dir.path(), "demo", "1.0.0");
+    let digest = registry.push_chart(&tgz, "charts");
+    let issued_to_helm = registry.tokens_issued();
+    assert!(issued_to_helm > 0, "helm push got no token");
+
+    let client = registry.client();
+    let demo = registry.reference("charts/demo");
+    assert_eq!(client.tags(&demo, &registry.auth()).unwrap(), ["1.0.0"]);
+    let manifest = client.manifest(&demo, "1.0.0", &registry.auth()).unwrap();
+    assert_eq!(manifest.digest, digest);
+    let layer = helm_chart_layer(&manifest.bytes).unwrap();
+    let dest = dir.path().join("pulled.tgz");
+    client
+        .blob(&demo, &layer.digest, &dest, &registry.auth())
+        .unwrap();
+    assert_eq!(std::fs::read(&dest).unwrap(), std::fs::read(&tgz).unwrap());
+    assert!(
+        registry.tokens_issued() > issued_to_helm,
+        "crunch got no token"
+    );
+
+    let wrong = RegistryAuth::Basic(BasicAuth {
+        username: registry.username.clone(),
+        password: "wrong".into(),
+    });
+    let error = client.tags(&demo, &wrong).unwrap_err();
+    assert!(matches!(error, OciError::Unauthorized { .. }), "{error:?}");
+    let error = client.tags(&demo, &RegistryAuth::Anonymous).unwrap_err();
+    assert!(
+        matches!(error, OciError::Unauthorized { user: None, .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
 fn a_stopped_registry_is_unreachable() {
     let mut registry = Registry::start();
     let client = registry.client();

@@ -4,16 +4,25 @@
 //! (bcrypt) authentication, and filesystem storage in a temporary directory. It stops
 //! when the [`Registry`] is dropped.
 //!
+//! [`Registry::start_with_tokens`] authenticates as Harbor, ghcr and registry1 do
+//! instead: the registry answers with a bearer challenge naming a token service (a
+//! small one here, [`TokenService`]), which takes the username and password and issues
+//! JWTs the registry checks against the service's certificate.
+//!
 //! Content gets in as real clients put it there: charts through the `helm push` of the
 //! oracle, and anything else (Flux artifacts, cosign signatures) through the
 //! distribution API's blob upload and manifest put ([`Registry::push_blob`],
 //! [`Registry::push_manifest`]), with a plain HTTP client independent of crunch's.
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use base64::Engine as _;
 
 use crunch::source::BasicAuth;
 use crunch::source::oci::{OciReference, RegistryAuth, RegistryClient};
@@ -26,6 +35,7 @@ const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
 pub struct Registry {
     dir: tempfile::TempDir,
     process: Option<Child>,
+    tokens: Option<TokenService>,
     port: u16,
     ca_pem: String,
     /// The username the registry accepts.
@@ -35,8 +45,18 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Starts a registry and waits until it accepts connections.
+    /// Starts a registry with htpasswd authentication and waits until it accepts
+    /// connections.
     pub fn start() -> Registry {
+        Registry::start_authenticating(false)
+    }
+
+    /// Starts a registry that takes bearer tokens from a [`TokenService`].
+    pub fn start_with_tokens() -> Registry {
+        Registry::start_authenticating(true)
+    }
+
+    fn start_authenticating(with_tokens: bool) -> Registry {
         assert!(
             Path::new(REGISTRY_BINARY).exists(),
             "{REGISTRY_BINARY} is missing: install Debian's docker-registry package (tools/test does)"
@@ -56,6 +76,16 @@ impl Registry {
         // Cost 4, bcrypt's least: the registry checks it on every request.
         let hash = bcrypt::hash_with_salt(&password, 4, *b"crunch-test-salt").expect("bcrypt");
         let htpasswd = write("htpasswd", &format!("{username}:{hash}\n"));
+        let tokens = with_tokens.then(|| TokenService::start(&username, &password));
+        let auth = match &tokens {
+            None => serde_json::json!({"htpasswd": {"realm": "crunch-test", "path": htpasswd}}),
+            Some(tokens) => serde_json::json!({"token": {
+                "realm": format!("http://127.0.0.1:{}/token", tokens.port),
+                "service": TOKEN_SERVICE,
+                "issuer": TOKEN_ISSUER,
+                "rootcertbundle": write("token-signer.pem", &tokens.certificate_pem),
+            }}),
+        };
         // A port taken between probing and binding makes the registry exit: try again.
         for _ in 0..5 {
             let port = free_port();
@@ -72,7 +102,7 @@ impl Registry {
                     "secret": "crunch-test-secret",
                     "tls": {"certificate": cert, "key": key},
                 },
-                "auth": {"htpasswd": {"realm": "crunch-test", "path": htpasswd}},
+                "auth": auth,
             });
             let config_path = write("config.json", &config.to_string());
             let log = std::fs::File::create(dir.path().join("registry.log")).expect("log file");
@@ -88,6 +118,7 @@ impl Registry {
                 return Registry {
                     dir,
                     process: Some(process),
+                    tokens,
                     port,
                     ca_pem: ca.ca_pem,
                     username,
@@ -167,7 +198,7 @@ impl Registry {
                 "https://{}/v2/{repository}/blobs/uploads/",
                 self.host()
             ))
-            .basic_auth(&self.username, Some(&self.password))
+            .header("authorization", self.authorization(repository))
             .send()
             .expect("start a blob upload");
         assert_eq!(
@@ -189,7 +220,7 @@ impl Registry {
         let separator = if location.contains('?') { '&' } else { '?' };
         let finished = http
             .put(format!("{location}{separator}digest={digest}"))
-            .basic_auth(&self.username, Some(&self.password))
+            .header("authorization", self.authorization(repository))
             .header("content-type", "application/octet-stream")
             .body(bytes.to_vec())
             .send()
@@ -213,7 +244,7 @@ impl Registry {
                 "https://{}/v2/{repository}/manifests/{reference}",
                 self.host()
             ))
-            .basic_auth(&self.username, Some(&self.password))
+            .header("authorization", self.authorization(repository))
             .header("content-type", media_type)
             .body(manifest.to_vec())
             .send()
@@ -234,6 +265,29 @@ impl Registry {
             .join(&hex[..2])
             .join(hex)
             .join("data")
+    }
+
+    /// How many tokens the token service issued (none without one).
+    pub fn tokens_issued(&self) -> usize {
+        self.tokens
+            .as_ref()
+            .map_or(0, |tokens| tokens.issued.load(Ordering::SeqCst))
+    }
+
+    /// The `Authorization` header for pushing to `repository`: basic credentials, or a
+    /// token the token service signs for them.
+    fn authorization(&self, repository: &str) -> String {
+        match &self.tokens {
+            None => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", self.username, self.password))
+            ),
+            Some(tokens) => format!(
+                "Bearer {}",
+                tokens.sign(&[format!("repository:{repository}:pull,push")])
+            ),
+        }
     }
 
     /// A blocking HTTP client trusting the registry's CA.
@@ -293,6 +347,216 @@ fn run_helm(args: impl FnOnce(&mut Command)) -> String {
     );
     assert!(out.status.success(), "{helm:?} failed:\n{text}");
     text
+}
+
+/// The `service` (the tokens' audience) the registry names in its challenges.
+const TOKEN_SERVICE: &str = "crunch-test-registry";
+/// The issuer of the tokens the registry accepts.
+const TOKEN_ISSUER: &str = "crunch-test-token-service";
+
+/// A token service as distribution's token authentication specifies it: `GET
+/// /token?service=…&scope=repository:NAME:ACTIONS` with basic credentials answers
+/// `{"token": JWT}` granting what the scopes ask, signed (ES256) by a key whose
+/// certificate is in the JWT's `x5c` header and in the registry's `rootcertbundle`;
+/// other credentials get a 401. Plain HTTP on 127.0.0.1; stops when dropped.
+pub struct TokenService {
+    port: u16,
+    certificate_pem: String,
+    certificate_der: Vec<u8>,
+    key: p256::ecdsa::SigningKey,
+    issued: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TokenService {
+    fn start(username: &str, password: &str) -> TokenService {
+        use p256::pkcs8::DecodePrivateKey as _;
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+        let certificate = rcgen::CertificateParams::new(Vec::new())
+            .expect("certificate parameters")
+            .self_signed(&pair)
+            .expect("token signing certificate");
+        let key = p256::ecdsa::SigningKey::from_pkcs8_der(&pair.serialize_der()).expect("P-256");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the token service");
+        let port = listener.local_addr().expect("token service address").port();
+        let mut service = TokenService {
+            port,
+            certificate_pem: certificate.pem(),
+            certificate_der: certificate.der().to_vec(),
+            key,
+            issued: Arc::new(AtomicUsize::new(0)),
+            stop: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        let signer = service.signer();
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+        );
+        let (stop, issued) = (service.stop.clone(), service.issued.clone());
+        service.thread = Some(std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                // A broken connection ends only its own request.
+                if let Ok(stream) = stream {
+                    let _ = answer_token_request(stream, &expected, &signer, &issued);
+                }
+            }
+        }));
+        service
+    }
+
+    /// A token granting `scopes`.
+    fn sign(&self, scopes: &[String]) -> String {
+        self.signer().sign(scopes)
+    }
+
+    fn signer(&self) -> TokenSigner {
+        TokenSigner {
+            key: self.key.clone(),
+            certificate_der: self.certificate_der.clone(),
+        }
+    }
+}
+
+impl Drop for TokenService {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// What signs tokens: the key and its certificate.
+struct TokenSigner {
+    key: p256::ecdsa::SigningKey,
+    certificate_der: Vec<u8>,
+}
+
+impl TokenSigner {
+    /// A JWT for the user `crunch` granting `scopes` (`repository:NAME:ACTIONS`), valid
+    /// for five minutes.
+    fn sign(&self, scopes: &[String]) -> String {
+        use p256::ecdsa::signature::Signer as _;
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs();
+        let access: Vec<serde_json::Value> = scopes
+            .iter()
+            .filter_map(|scope| {
+                let (kind, rest) = scope.split_once(':')?;
+                let (name, actions) = rest.rsplit_once(':')?;
+                Some(serde_json::json!({"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
+            })
+            .collect();
+        let header = serde_json::json!({
+            "typ": "JWT",
+            "alg": "ES256",
+            "x5c": [base64::engine::general_purpose::STANDARD.encode(&self.certificate_der)],
+        });
+        let claims = serde_json::json!({
+            "iss": TOKEN_ISSUER,
+            "sub": "crunch",
+            "aud": TOKEN_SERVICE,
+            "exp": now + 300,
+            "nbf": now - 60,
+            "iat": now,
+            "jti": format!("{now}-{}", access.len()),
+            "access": access,
+        });
+        let signed = format!(
+            "{}.{}",
+            url.encode(header.to_string()),
+            url.encode(claims.to_string())
+        );
+        let signature: p256::ecdsa::Signature = self.key.sign(signed.as_bytes());
+        format!("{signed}.{}", url.encode(signature.to_bytes()))
+    }
+}
+
+/// Answers one token request: a token for the request's scopes when it carries the
+/// expected credentials, else a 401.
+fn answer_token_request(
+    stream: TcpStream,
+    expected: &str,
+    signer: &TokenSigner,
+    issued: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut authorized = false;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("authorization")
+        {
+            authorized = value.trim() == expected;
+        }
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or_default();
+    let scopes: Vec<String> = target
+        .split_once('?')
+        .map(|(_, query)| query)
+        .unwrap_or_default()
+        .split('&')
+        .filter_map(|pair| pair.strip_prefix("scope="))
+        .flat_map(|scope| {
+            percent_decode(scope)
+                .split(' ')
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut stream = stream;
+    if !authorized {
+        return stream.write_all(
+            b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        );
+    }
+    issued.fetch_add(1, Ordering::SeqCst);
+    let body = serde_json::json!({"token": signer.sign(&scopes), "expires_in": 300}).to_string();
+    write!(
+        stream,
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// `%XX` escapes and `+` (a space in a query) decoded.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(byte) => {
+                        out.push(byte);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `sha256:` and the hex sha256 of `bytes`.
