@@ -109,6 +109,8 @@ impl Registry {
             let mut process = Command::new(REGISTRY_BINARY)
                 .arg("serve")
                 .arg(&config_path)
+                // REGISTRY_* variables would override the configuration.
+                .env_clear()
                 .stdin(Stdio::null())
                 .stdout(log.try_clone().expect("log file"))
                 .stderr(log)
