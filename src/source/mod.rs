@@ -22,13 +22,19 @@
 //!
 //! A GitRepository whose URL names the repository being built is its [`WorkingTree`]
 //! instead, snapshotted into `<cache>/trees/` under its git tree id.
+//!
+//! OCI registries (HelmRepository `type: oci`, OCIRepository) are reached through
+//! [`oci`] (a blocking registry client, Helm's and Flux's layouts and tag choice), and
+//! their artifacts' cosign signatures checked with public keys through [`cosign`].
 
 mod artifact;
 mod checkout;
 mod compose;
+pub mod cosign;
 mod error;
 mod lock;
 mod mirror;
+pub mod oci;
 mod recorder;
 mod reference;
 mod remote;

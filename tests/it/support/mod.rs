@@ -3,11 +3,13 @@
 pub mod apiserver;
 pub mod block;
 pub mod bundles;
+pub mod cosign;
 pub mod dataplane;
 pub mod diff;
 pub mod gitserver;
 pub mod interrupt;
 pub mod oracle;
 pub mod real_cluster;
+pub mod registry;
 pub mod tls;
 pub mod world;

@@ -1,0 +1,617 @@
+//! A blocking client of the OCI distribution API on `oci-client`: tags, manifests and
+//! blobs, each checked against its sha256 digest.
+//!
+//! crunch builds on rayon threads, so each call runs the async client to completion on a
+//! small tokio runtime shared by all clients, on the calling thread (`block_on`); blob
+//! bytes are written to disk on that thread too. A call made from inside an async
+//! runtime is refused with an error, as blocking there would stall it.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::manifest::{
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE,
+    OCI_IMAGE_MEDIA_TYPE,
+};
+use oci_client::{Client, Reference};
+use sha2::{Digest as _, Sha256};
+
+use super::super::error::chain;
+use super::error::OciError;
+use super::reference::{ManifestRef, OciReference, check_digest};
+use super::{Manifest, RegistryAuth};
+
+/// The manifest media types crunch accepts, as Helm's and Flux's clients ask for them.
+const MANIFEST_TYPES: &[&str] = &[
+    OCI_IMAGE_MEDIA_TYPE,
+    OCI_IMAGE_INDEX_MEDIA_TYPE,
+    IMAGE_MANIFEST_MEDIA_TYPE,
+    IMAGE_MANIFEST_LIST_MEDIA_TYPE,
+];
+
+/// The largest manifest read, as oras (under Helm) limits them: 4 MiB.
+const MAX_MANIFEST_BYTES: usize = 4 << 20;
+
+/// How many pages of tags are read before the listing is taken to be endless.
+const MAX_TAG_PAGES: usize = 1000;
+
+/// The user agent registries see.
+const USER_AGENT: &str = concat!("crunch/", env!("CARGO_PKG_VERSION"));
+
+/// A registry client: trusted CAs and the transport (https, or plain http), and one
+/// `oci-client` client per registry and credentials (each keeps its bearer tokens).
+pub struct RegistryClient {
+    ca_pem: Option<Arc<Vec<u8>>>,
+    plain_http: bool,
+    clients: Mutex<HashMap<ClientKey, Client>>,
+}
+
+/// A registry and the credentials presented to it.
+type ClientKey = (String, Option<(String, String)>);
+
+/// One request, for its error messages.
+struct Request<'a> {
+    reference: &'a OciReference,
+    auth: &'a RegistryAuth,
+    /// What is asked for, e.g. `manifest 1.0.0 of oci://host/app`.
+    what: String,
+}
+
+impl RegistryClient {
+    /// A client trusting the system's CAs and, if given, the certificates in `ca_pem`
+    /// (a HelmRepository's or OCIRepository's `certSecretRef` `ca.crt`); `plain_http`
+    /// talks http instead of https (Flux's `insecure: true`).
+    pub fn new(ca_pem: Option<Arc<Vec<u8>>>, plain_http: bool) -> RegistryClient {
+        RegistryClient {
+            ca_pem,
+            plain_http,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Every tag of the repository, following the registry's pages (`last=`) until one
+    /// brings no new tag.
+    pub fn tags(
+        &self,
+        reference: &OciReference,
+        auth: &RegistryAuth,
+    ) -> Result<Vec<String>, OciError> {
+        let request = Request {
+            reference,
+            auth,
+            what: format!("repository {reference}"),
+        };
+        let action = format!("list the tags of {reference}");
+        let client = self.client(&request, &action)?;
+        let image = Reference::with_tag(
+            reference.registry.clone(),
+            reference.repository.clone(),
+            "latest".into(),
+        );
+        let auth = oci_auth(auth);
+        let mut tags = Vec::new();
+        let mut seen = HashSet::new();
+        let mut last: Option<String> = None;
+        for _ in 0..MAX_TAG_PAGES {
+            let page = block_on(
+                &action,
+                client.list_tags(&image, &auth, None, last.as_deref()),
+            )?
+            .map_err(|e| classify(e, &request, &action))?;
+            let new: Vec<String> = page
+                .tags
+                .into_iter()
+                .filter(|tag| seen.insert(tag.clone()))
+                .collect();
+            let Some(last_new) = new.last() else {
+                return Ok(tags);
+            };
+            last = Some(last_new.clone());
+            tags.extend(new);
+        }
+        Err(OciError::Other {
+            action,
+            message: format!("the registry sent more than {MAX_TAG_PAGES} pages of tags"),
+        })
+    }
+
+    /// The manifest `manifest_ref` (a tag, or a `sha256:` digest) names, as the registry
+    /// stores it: an OCI image manifest or index, or a Docker manifest or list. Its digest
+    /// is the sha256 of its bytes; when asked for by digest, that is the digest asked for
+    /// ([`OciError::Digest`] otherwise), and when asked for by tag, the registry's
+    /// `Docker-Content-Digest` must match it.
+    pub fn manifest(
+        &self,
+        reference: &OciReference,
+        manifest_ref: &str,
+        auth: &RegistryAuth,
+    ) -> Result<Manifest, OciError> {
+        let request = Request {
+            reference,
+            auth,
+            what: format!("manifest {manifest_ref} of {reference}"),
+        };
+        let action = format!("get the {}", request.what);
+        let parsed = ManifestRef::parse(manifest_ref).map_err(|message| OciError::Other {
+            action: action.clone(),
+            message,
+        })?;
+        let client = self.client(&request, &action)?;
+        let (registry, repository) = (reference.registry.clone(), reference.repository.clone());
+        let image = match &parsed {
+            ManifestRef::Tag(tag) => Reference::with_tag(registry, repository, tag.clone()),
+            ManifestRef::Digest(digest) => {
+                Reference::with_digest(registry, repository, digest.clone())
+            }
+        };
+        let (bytes, _) = block_on(
+            &action,
+            client.pull_manifest_raw(&image, &oci_auth(auth), MANIFEST_TYPES),
+        )?
+        .map_err(|e| classify(e, &request, &action))?;
+        let bad = |message: String| OciError::Other {
+            action: action.clone(),
+            message,
+        };
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(bad(format!(
+                "the manifest is {} bytes, more than the {MAX_MANIFEST_BYTES} a manifest may have",
+                bytes.len()
+            )));
+        }
+        let digest = format!("sha256:{}", crate::gostd::sha256::hex(&bytes));
+        if let ManifestRef::Digest(expected) = &parsed
+            && *expected != digest
+        {
+            return Err(OciError::Digest {
+                what: request.what,
+                expected: expected.clone(),
+                actual: digest,
+            });
+        }
+        let json: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| bad(format!("the manifest is not JSON: {e}")))?;
+        let Some(object) = json.as_object() else {
+            return Err(bad("the manifest is not a JSON object".into()));
+        };
+        let media_type = object
+            .get("mediaType")
+            .and_then(|t| t.as_str())
+            .map(str::to_string);
+        Ok(Manifest {
+            bytes: bytes.to_vec(),
+            digest,
+            media_type,
+        })
+    }
+
+    /// Downloads the blob `digest` to `dest`: streamed to a temporary file beside it,
+    /// checked against the digest, then renamed, so `dest` is never half-written or
+    /// unverified. An existing `dest` is replaced.
+    pub fn blob(
+        &self,
+        reference: &OciReference,
+        digest: &str,
+        dest: &Path,
+        auth: &RegistryAuth,
+    ) -> Result<(), OciError> {
+        let action = format!(
+            "download blob {digest} of {reference} to {}",
+            dest.display()
+        );
+        let local = |e: std::io::Error, path: &Path| OciError::Other {
+            action: action.clone(),
+            message: format!("{}: {e}", path.display()),
+        };
+        let temp = super::super::remote::tempdir_beside(dest);
+        let mut file = std::fs::File::create(&temp).map_err(|e| local(e, &temp))?;
+        let written = self
+            .stream_blob(reference, digest, auth, &action, |chunk| {
+                file.write_all(chunk)
+                    .map_err(|e| format!("{}: {e}", temp.display()))
+            })
+            .and_then(|()| file.sync_all().map_err(|e| local(e, &temp)))
+            .and_then(|()| std::fs::rename(&temp, dest).map_err(|e| local(e, dest)));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        written
+    }
+
+    /// The blob `digest` in memory, refused when larger than `max_bytes` (signature
+    /// payloads, configs).
+    pub fn blob_bytes(
+        &self,
+        reference: &OciReference,
+        digest: &str,
+        max_bytes: usize,
+        auth: &RegistryAuth,
+    ) -> Result<Vec<u8>, OciError> {
+        let action = format!("get blob {digest} of {reference}");
+        let mut bytes = Vec::new();
+        self.stream_blob(reference, digest, auth, &action, |chunk| {
+            if bytes.len() + chunk.len() > max_bytes {
+                return Err(format!("the blob is larger than {max_bytes} bytes"));
+            }
+            bytes.extend_from_slice(chunk);
+            Ok(())
+        })?;
+        Ok(bytes)
+    }
+
+    /// Whether the registry lists a Sigstore bundle (cosign v3's signature format) among
+    /// the referrers of `digest`: through the referrers API, else the `sha256-<hex>` tag
+    /// of the referrers tag schema. Errors count as none, as cosign's bundle discovery
+    /// under Flux treats them.
+    pub(crate) fn has_sigstore_bundle(
+        &self,
+        reference: &OciReference,
+        digest: &str,
+        auth: &RegistryAuth,
+    ) -> bool {
+        let request = Request {
+            reference,
+            auth,
+            what: format!("referrers of {digest} in {reference}"),
+        };
+        let action = format!("list the {}", request.what);
+        let Ok(client) = self.client(&request, &action) else {
+            return false;
+        };
+        let image = Reference::with_digest(
+            reference.registry.clone(),
+            reference.repository.clone(),
+            digest.to_string(),
+        );
+        let auth = oci_auth(auth);
+        let listing = async {
+            // Stores the credentials for the registry as the other calls do.
+            client
+                .store_auth_if_needed(image.resolve_registry(), &auth)
+                .await;
+            client.pull_referrers(&image, None).await
+        };
+        matches!(block_on(&action, listing), Ok(Ok(index)) if index.manifests.iter().any(|entry| {
+            entry
+                .artifact_type
+                .as_deref()
+                .is_some_and(|t| t.starts_with("application/vnd.dev.sigstore.bundle"))
+        }))
+    }
+
+    /// Streams the blob `digest` into `sink`, checking its sha256 at the end.
+    fn stream_blob(
+        &self,
+        reference: &OciReference,
+        digest: &str,
+        auth: &RegistryAuth,
+        action: &str,
+        mut sink: impl FnMut(&[u8]) -> Result<(), String>,
+    ) -> Result<(), OciError> {
+        let request = Request {
+            reference,
+            auth,
+            what: format!("blob {digest} of {reference}"),
+        };
+        let other = |message: String| OciError::Other {
+            action: action.to_string(),
+            message,
+        };
+        check_digest(digest).map_err(other)?;
+        let client = self.client(&request, action)?;
+        let image = Reference::with_digest(
+            reference.registry.clone(),
+            reference.repository.clone(),
+            digest.to_string(),
+        );
+        let auth = oci_auth(auth);
+        let transfer = async {
+            client
+                .store_auth_if_needed(image.resolve_registry(), &auth)
+                .await;
+            let mut stream = client
+                .pull_blob_stream(&image, digest)
+                .await
+                .map_err(|e| classify(e, &request, action))?;
+            let mut hasher = Sha256::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| classify_io(e, &request, action))?;
+                hasher.update(&chunk);
+                sink(&chunk).map_err(other)?;
+            }
+            Ok(format!(
+                "sha256:{}",
+                crate::gostd::hex::encode(hasher.finalize())
+            ))
+        };
+        let actual = block_on(action, transfer)??;
+        if actual != digest {
+            return Err(OciError::Digest {
+                what: request.what,
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    /// The `oci-client` client for the request's registry and credentials. Each keeps
+    /// the credentials it first saw, so credentials get a client of their own.
+    fn client(&self, request: &Request<'_>, action: &str) -> Result<Client, OciError> {
+        request
+            .reference
+            .validate()
+            .map_err(|message| OciError::Other {
+                action: action.to_string(),
+                message,
+            })?;
+        let key: ClientKey = (
+            request.reference.registry.clone(),
+            match request.auth {
+                RegistryAuth::Anonymous => None,
+                RegistryAuth::Basic(basic) => {
+                    Some((basic.username.clone(), basic.password.clone()))
+                }
+            },
+        );
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let config = ClientConfig {
+            protocol: if self.plain_http {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            extra_root_certificates: self
+                .ca_pem
+                .iter()
+                .map(|pem| Certificate {
+                    encoding: CertificateEncoding::Pem,
+                    data: pem.to_vec(),
+                })
+                .collect(),
+            // crunch picks manifests itself; an index is never resolved to a platform.
+            platform_resolver: None,
+            connect_timeout: Some(Duration::from_secs(30)),
+            read_timeout: Some(Duration::from_secs(60)),
+            user_agent: USER_AGENT,
+            ..ClientConfig::default()
+        };
+        let client = Client::try_from(config).map_err(|e| OciError::Other {
+            action: action.to_string(),
+            message: format!("the HTTP client cannot be set up: {}", chain(&e)),
+        })?;
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+/// `oci-client`'s form of the credentials.
+fn oci_auth(auth: &RegistryAuth) -> oci_client::secrets::RegistryAuth {
+    match auth {
+        RegistryAuth::Anonymous => oci_client::secrets::RegistryAuth::Anonymous,
+        RegistryAuth::Basic(basic) => {
+            oci_client::secrets::RegistryAuth::Basic(basic.username.clone(), basic.password.clone())
+        }
+    }
+}
+
+/// Runs `future` to completion on the shared runtime, on this thread.
+fn block_on<F: std::future::Future>(action: &str, future: F) -> Result<F::Output, OciError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    let other = |message: String| OciError::Other {
+        action: action.to_string(),
+        message,
+    };
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return Err(other(
+            "the blocking registry client was called from inside an async runtime".into(),
+        ));
+    }
+    let runtime = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("crunch-oci")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the registry client's runtime: {e}"))
+    });
+    let runtime = runtime.as_ref().map_err(|e| other(e.clone()))?;
+    Ok(runtime.block_on(future))
+}
+
+/// The [`OciError`] an `oci-client` error is.
+fn classify(error: OciDistributionError, request: &Request<'_>, action: &str) -> OciError {
+    let registry = request.reference.registry.clone();
+    let unauthorized = |message: String| OciError::Unauthorized {
+        registry: registry.clone(),
+        repository: request.reference.repository.clone(),
+        user: request.auth.username().map(str::to_string),
+        message,
+    };
+    let not_found = |message: String| OciError::NotFound {
+        what: request.what.clone(),
+        message,
+    };
+    let other = |message: String| OciError::Other {
+        action: action.to_string(),
+        message,
+    };
+    match error {
+        OciDistributionError::RequestError(e) if e.is_connect() || e.is_timeout() => {
+            OciError::Unreachable {
+                registry,
+                message: chain(&e),
+            }
+        }
+        OciDistributionError::UnauthorizedError { .. } => unauthorized("401 Unauthorized".into()),
+        OciDistributionError::AuthenticationFailure(reason) => {
+            unauthorized(format!("its token service refused: {}", reason.trim()))
+        }
+        OciDistributionError::ServerError { code, message, .. } => {
+            let message = format!("HTTP {code}: {}", message.trim());
+            match code {
+                401 | 403 => unauthorized(message),
+                404 => not_found(message),
+                _ => other(message),
+            }
+        }
+        OciDistributionError::RegistryError { envelope, .. } => {
+            let message = envelope
+                .errors
+                .iter()
+                .map(|e| {
+                    // The code as the registry wrote it (MANIFEST_UNKNOWN).
+                    let code = serde_json::to_value(&e.code).ok();
+                    let code = code.as_ref().and_then(|c| c.as_str()).unwrap_or("UNKNOWN");
+                    format!("{code}: {}", e.message)
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let has =
+                |codes: &[OciErrorCode]| envelope.errors.iter().any(|e| codes.contains(&e.code));
+            if has(&[OciErrorCode::Unauthorized, OciErrorCode::Denied]) {
+                unauthorized(message)
+            } else if has(&[
+                OciErrorCode::ManifestUnknown,
+                OciErrorCode::BlobUnknown,
+                OciErrorCode::NameUnknown,
+                OciErrorCode::NotFound,
+            ]) {
+                not_found(message)
+            } else {
+                other(message)
+            }
+        }
+        OciDistributionError::DigestError(oci_client::errors::DigestError::VerificationError {
+            expected,
+            actual,
+        }) => OciError::Digest {
+            what: request.what.clone(),
+            expected,
+            actual,
+        },
+        OciDistributionError::IoError(e) => classify_io(e, request, action),
+        error => other(chain(&error)),
+    }
+}
+
+/// The [`OciError`] an I/O error while reading a response is: the digest check at the
+/// end of a blob's stream, or the transfer breaking off.
+fn classify_io(error: std::io::Error, request: &Request<'_>, action: &str) -> OciError {
+    let digest_error = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<oci_client::errors::DigestError>());
+    if let Some(oci_client::errors::DigestError::VerificationError { expected, actual }) =
+        digest_error
+    {
+        return OciError::Digest {
+            what: request.what.clone(),
+            expected: expected.clone(),
+            actual: actual.clone(),
+        };
+    }
+    OciError::Other {
+        action: action.to_string(),
+        message: chain(&error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_is_shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<RegistryClient>();
+    }
+
+    #[test]
+    fn calls_from_inside_a_runtime_are_refused() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let client = RegistryClient::new(None, false);
+        let reference = OciReference::parse("oci://127.0.0.1:9/app").unwrap();
+        let error = runtime
+            .block_on(async { client.tags(&reference, &RegistryAuth::Anonymous) })
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("inside an async runtime"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_closed_port_is_unreachable() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = RegistryClient::new(None, true);
+        let reference = OciReference::parse(&format!("oci://127.0.0.1:{port}/app")).unwrap();
+        let error = client
+            .manifest(&reference, "1.0.0", &RegistryAuth::Anonymous)
+            .unwrap_err();
+        assert!(matches!(error, OciError::Unreachable { .. }), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("cannot reach the OCI registry 127.0.0.1:{port}")),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn bad_references_are_refused_before_any_request() {
+        let client = RegistryClient::new(None, true);
+        let reference = OciReference::parse("oci://127.0.0.1:9/app").unwrap();
+        let error = client
+            .manifest(&reference, "1.0+x", &RegistryAuth::Anonymous)
+            .unwrap_err();
+        assert!(error.to_string().contains("invalid tag `1.0+x`"), "{error}");
+        let error = client
+            .blob_bytes(&reference, "sha256:abc", 10, &RegistryAuth::Anonymous)
+            .unwrap_err();
+        assert!(error.to_string().contains("invalid digest"), "{error}");
+        let built = OciReference {
+            registry: "127.0.0.1:9".into(),
+            repository: "../x".into(),
+        };
+        let error = client.tags(&built, &RegistryAuth::Anonymous).unwrap_err();
+        assert!(
+            error.to_string().contains("invalid OCI reference"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bad_ca_certificate_is_an_error() {
+        let client = RegistryClient::new(
+            Some(Arc::new(
+                b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n".to_vec(),
+            )),
+            false,
+        );
+        let reference = OciReference::parse("oci://127.0.0.1:9/app").unwrap();
+        let error = client
+            .tags(&reference, &RegistryAuth::Anonymous)
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("the HTTP client cannot be set up"),
+            "{error}"
+        );
+    }
+}
