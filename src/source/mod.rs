@@ -22,11 +22,15 @@
 //!
 //! A GitRepository whose URL names the repository being built is its [`WorkingTree`]
 //! instead, snapshotted into `<cache>/trees/` under its git tree id.
+//!
+//! [`helm_repo`] reads Helm HTTP chart repositories (index, version resolution, chart
+//! URLs, downloads) as source-controller does.
 
 mod artifact;
 mod checkout;
 mod compose;
 mod error;
+pub mod helm_repo;
 mod lock;
 mod mirror;
 mod recorder;
