@@ -86,8 +86,8 @@ const INDEX_FIELDS: &[&str] = &[
     "annotations",
 ];
 
-/// `ChartVersion`'s own fields, then those it promotes from `Metadata`.
-const ENTRY_FIELDS: &[&str] = &[
+/// `ChartVersion`'s own fields.
+const OWN_ENTRY_FIELDS: &[&str] = &[
     "urls",
     "created",
     "removed",
@@ -96,6 +96,10 @@ const ENTRY_FIELDS: &[&str] = &[
     "engine",
     "tillerVersion",
     "url",
+];
+
+/// The fields `ChartVersion` promotes from the `Metadata` it embeds.
+const METADATA_FIELDS: &[&str] = &[
     "name",
     "home",
     "sources",
@@ -140,7 +144,7 @@ pub(super) fn index(tree: &Value, from_yaml: bool) -> Result<RawIndex, DecodeErr
     let Some(fields) = object(tree, &top, "repo.IndexFile")? else {
         return Ok(index);
     };
-    decoder.fields(fields, INDEX_FIELDS, |name, value| {
+    decoder.fields(fields, &[INDEX_FIELDS], |name, value| {
         let place = top.field("IndexFile", name);
         match name {
             "serverInfo" => object(value, &place, "map[string]interface {}").map(drop),
@@ -227,18 +231,18 @@ impl Decoder {
     fn fields(
         &self,
         object: &Map<String, Value>,
-        known: &[&'static str],
+        known: &[&[&'static str]],
         mut decode: impl FnMut(&'static str, &Value) -> Result<(), DecodeError>,
     ) -> Result<(), DecodeError> {
         let mut keys: Vec<&String> = object.keys().collect();
         if self.from_yaml {
             keys.sort_unstable();
         }
+        let names = || known.iter().flat_map(|group| group.iter());
         for key in keys {
-            let field = known
-                .iter()
+            let field = names()
                 .find(|name| **name == key.as_str())
-                .or_else(|| known.iter().find(|name| name.eq_ignore_ascii_case(key)));
+                .or_else(|| names().find(|name| name.eq_ignore_ascii_case(key)));
             match field {
                 Some(name) => decode(name, &object[key.as_str()])?,
                 None if self.from_yaml => {
@@ -370,48 +374,59 @@ impl Decoder {
 
     fn entry(&self, fields: &Map<String, Value>, entries: &Place) -> Result<RawEntry, DecodeError> {
         let mut entry = RawEntry::default();
-        self.fields(fields, ENTRY_FIELDS, |name, value| {
-            let place = entries.field("ChartVersion", name);
-            // `ChartVersion`'s own fields are coerced, `Metadata`'s are not.
-            let own = Coerce::Yes;
-            let promoted = Coerce::No;
-            let e = &mut entry;
-            match name {
-                "urls" => e.urls = self.strings(value, &place, own)?,
-                "created" => time(value, &mut e.created)?,
-                "removed" => self.boolean(value, &place, &mut e.removed)?,
-                "digest" => self.string(value, &place, own, &mut e.digest)?,
-                "checksum" | "engine" | "tillerVersion" | "url" => {
-                    self.string(value, &place, own, &mut String::new())?;
+        let metadata = entries.field("ChartVersion", "Metadata");
+        self.fields(
+            fields,
+            &[OWN_ENTRY_FIELDS, METADATA_FIELDS],
+            |name, value| {
+                // Go's error path names the embedded `Metadata` on the way to its fields.
+                let place = if OWN_ENTRY_FIELDS.contains(&name) {
+                    entries.field("ChartVersion", name)
+                } else {
+                    metadata.field("ChartVersion", name)
+                };
+                // `ChartVersion`'s own fields are coerced, `Metadata`'s are not.
+                let own = Coerce::Yes;
+                let promoted = Coerce::No;
+                let e = &mut entry;
+                match name {
+                    "urls" => e.urls = self.strings(value, &place, own)?,
+                    "created" => time(value, &mut e.created)?,
+                    "removed" => self.boolean(value, &place, &mut e.removed)?,
+                    "digest" => self.string(value, &place, own, &mut e.digest)?,
+                    "checksum" | "engine" | "tillerVersion" | "url" => {
+                        self.string(value, &place, own, &mut String::new())?;
+                    }
+                    "name" => self.string(value, &place, promoted, &mut e.name)?,
+                    "home" => self.string(value, &place, promoted, &mut e.home)?,
+                    "sources" => e.sources = self.strings(value, &place, promoted)?,
+                    "version" => self.string(value, &place, promoted, &mut e.version)?,
+                    "description" => self.string(value, &place, promoted, &mut e.description)?,
+                    "keywords" => e.keywords = self.strings(value, &place, promoted)?,
+                    "maintainers" => {
+                        e.maintainers = self.pointer_list(value, &place, "v2.Maintainer", |m| {
+                            self.maintainer(m, &place)
+                        })?;
+                    }
+                    "icon" => self.string(value, &place, promoted, &mut e.icon)?,
+                    "apiVersion" => self.string(value, &place, promoted, &mut e.api_version)?,
+                    "condition" => self.string(value, &place, promoted, &mut e.condition)?,
+                    "tags" => self.string(value, &place, promoted, &mut e.tags)?,
+                    "appVersion" => self.string(value, &place, promoted, &mut e.app_version)?,
+                    "deprecated" => self.boolean(value, &place, &mut e.deprecated)?,
+                    "annotations" => self.string_map(value, &place, promoted)?,
+                    "kubeVersion" => self.string(value, &place, promoted, &mut e.kube_version)?,
+                    "dependencies" => {
+                        e.dependencies =
+                            self.pointer_list(value, &place, "v2.Dependency", |d| {
+                                self.dependency(d, &place)
+                            })?;
+                    }
+                    _ => self.string(value, &place, promoted, &mut e.chart_type)?,
                 }
-                "name" => self.string(value, &place, promoted, &mut e.name)?,
-                "home" => self.string(value, &place, promoted, &mut e.home)?,
-                "sources" => e.sources = self.strings(value, &place, promoted)?,
-                "version" => self.string(value, &place, promoted, &mut e.version)?,
-                "description" => self.string(value, &place, promoted, &mut e.description)?,
-                "keywords" => e.keywords = self.strings(value, &place, promoted)?,
-                "maintainers" => {
-                    e.maintainers = self.pointer_list(value, &place, "v2.Maintainer", |m| {
-                        self.maintainer(m, &place)
-                    })?;
-                }
-                "icon" => self.string(value, &place, promoted, &mut e.icon)?,
-                "apiVersion" => self.string(value, &place, promoted, &mut e.api_version)?,
-                "condition" => self.string(value, &place, promoted, &mut e.condition)?,
-                "tags" => self.string(value, &place, promoted, &mut e.tags)?,
-                "appVersion" => self.string(value, &place, promoted, &mut e.app_version)?,
-                "deprecated" => self.boolean(value, &place, &mut e.deprecated)?,
-                "annotations" => self.string_map(value, &place, promoted)?,
-                "kubeVersion" => self.string(value, &place, promoted, &mut e.kube_version)?,
-                "dependencies" => {
-                    e.dependencies = self.pointer_list(value, &place, "v2.Dependency", |d| {
-                        self.dependency(d, &place)
-                    })?;
-                }
-                _ => self.string(value, &place, promoted, &mut e.chart_type)?,
-            }
-            Ok(())
-        })?;
+                Ok(())
+            },
+        )?;
         Ok(entry)
     }
 
@@ -421,7 +436,7 @@ impl Decoder {
         list: &Place,
     ) -> Result<RawMaintainer, DecodeError> {
         let mut maintainer = RawMaintainer::default();
-        self.fields(fields, MAINTAINER_FIELDS, |name, value| {
+        self.fields(fields, &[MAINTAINER_FIELDS], |name, value| {
             let place = list.field("Maintainer", name);
             let slot = match name {
                 "name" => &mut maintainer.name,
@@ -439,7 +454,7 @@ impl Decoder {
         list: &Place,
     ) -> Result<RawDependency, DecodeError> {
         let mut dependency = RawDependency::default();
-        self.fields(fields, DEPENDENCY_FIELDS, |name, value| {
+        self.fields(fields, &[DEPENDENCY_FIELDS], |name, value| {
             let place = list.field("Dependency", name);
             let d = &mut dependency;
             match name {

@@ -357,12 +357,14 @@ generated: "2024-01-01T00:00:00Z"
             parse("apiVersion: v1\nentries:\n  a:\n  - {name: a, version: 1.0}\n").unwrap_err();
         assert_eq!(
             err,
-            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go struct field ChartVersion.entries.version of type string"
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go struct field ChartVersion.entries.Metadata.version of type string"
         );
         let err =
             parse("apiVersion: v1\nentries:\n  a:\n  - {maintainers: [{name: 7}]}\n").unwrap_err();
         assert!(
-            err.ends_with("Go struct field Maintainer.entries.maintainers.name of type string"),
+            err.ends_with(
+                "Go struct field Maintainer.entries.Metadata.maintainers.name of type string"
+            ),
             "{err}"
         );
         // Field names fold case, as Go's encoding/json matches them.

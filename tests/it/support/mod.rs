@@ -3,6 +3,7 @@
 pub mod apiserver;
 pub mod block;
 pub mod bundles;
+pub mod chartrepo;
 pub mod dataplane;
 pub mod diff;
 pub mod gitserver;
