@@ -284,6 +284,36 @@ mod tests {
         assert_eq!(index_url("https://h"), Ok("https://h/index.yaml".into()));
     }
 
+    proptest::proptest! {
+        /// Any text as repository and chart URL: an error or a URL, never a panic; an
+        /// absolute reference comes back as written.
+        #[test]
+        fn chart_urls_never_panic(
+            base in "[a-zA-Z0-9:/?#%@.\\[\\] ~+-]{0,40}",
+            reference in "[a-zA-Z0-9:/?#%@.\\[\\] ~+-]{0,40}",
+        ) {
+            let resolved = chart_url(&base, &entry(&reference));
+            if GoUrl::parse(&reference).is_ok_and(|r| r.is_absolute()) {
+                proptest::prop_assert_eq!(resolved, Ok(reference.clone()));
+            }
+            let _ = credentials_for(&base, &reference, false);
+            let _ = (normalize_url(&base), index_url(&base));
+        }
+
+        /// Index-shaped text and timestamps: an index or an error, never a panic.
+        #[test]
+        fn indexes_never_panic(
+            body in "[a-z0-9:.+\\-\\[\\]{}, \n'\"~]{0,120}",
+            time in "[0-9T:.,Zz+\\- ]{0,30}",
+        ) {
+            let text = format!("apiVersion: v1\nentries:\n  a:\n  - {body}");
+            if let Ok(index) = IndexFile::parse(text.as_bytes()) {
+                let _ = index.resolve("a", "");
+            }
+            let _ = Created::parse_rfc3339(&time);
+        }
+    }
+
     #[test]
     fn credentials_stay_with_the_repository_host() {
         let repo = "https://charts.example.com/stable/";

@@ -289,6 +289,20 @@ mod tests {
     }
 
     #[test]
+    fn leading_zeros_never_match_a_constraint() {
+        // Real indexes carry such versions (`4.13.000`). Helm's CLI reads them leniently
+        // as 4.13.0; Flux's strict reading skips them unless asked for verbatim.
+        let index = index(&["4.7.600", "4.13.000", "4.13.1"]);
+        assert_eq!(pick(&index, "~4.13"), Ok("4.13.1".into()));
+        assert_eq!(
+            pick(&index, "4.13.0"),
+            Err("no 'web' chart with version matching '4.13.0' found".into())
+        );
+        assert_eq!(pick(&index, "4.13.000"), Ok("4.13.000".into()));
+        assert_eq!(pick(&index, "<4.13.1"), Ok("4.7.600".into()));
+    }
+
+    #[test]
     fn equal_versions_go_by_created() {
         // source-controller's own rule: same precedence, the later `created` wins,
         // whatever the order in the file (Helm's CLI takes the first listed instead).
