@@ -26,12 +26,16 @@
 //! OCI registries (HelmRepository `type: oci`, OCIRepository) are reached through
 //! [`oci`] (a blocking registry client, Helm's and Flux's layouts and tag choice), and
 //! their artifacts' cosign signatures checked with public keys through [`cosign`].
+//!
+//! [`helm_repo`] reads Helm HTTP chart repositories (index, version resolution, chart
+//! URLs, downloads) as source-controller does.
 
 mod artifact;
 mod checkout;
 mod compose;
 pub mod cosign;
 mod error;
+pub mod helm_repo;
 mod lock;
 mod mirror;
 pub mod oci;

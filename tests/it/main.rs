@@ -19,6 +19,7 @@ mod dataplane;
 mod flux_graph;
 mod git_sources;
 mod helm_diff;
+mod helm_repo;
 mod kustomize_diff;
 mod oci_registry;
 mod postbuild_diff;

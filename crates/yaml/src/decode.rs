@@ -17,10 +17,12 @@ use super::merge::{is_non_specific, want_map};
 use super::resolve::{Resolved, Timestamp, resolve};
 use crunch_gostd::strconv::format_float;
 
-/// Decodes one document's root node.
-pub(crate) fn decode(root: Rc<Node>, dialect: Dialect) -> Result<Value, Error> {
+/// Decodes one document's root node; `strict` fails on a key a mapping sets twice (go-yaml
+/// v2's `UnmarshalStrict`, which only [`Dialect::GoYamlV2`] reads with).
+pub(crate) fn decode(root: Rc<Node>, dialect: Dialect, strict: bool) -> Result<Value, Error> {
     let mut decoder = Decoder {
         dialect,
+        strict,
         decoded: 0,
         aliased: 0,
         alias_depth: 0,
@@ -41,6 +43,8 @@ enum Scalar {
 
 pub(crate) struct Decoder {
     pub(crate) dialect: Dialect,
+    /// go-yaml v2's strict mode: a key set twice in one mapping is an error.
+    pub(crate) strict: bool,
     /// Nodes decoded so far, and how many of them were reached through an alias: go-yaml
     /// fails a document whose expansion is mostly aliases (billion laughs) this way.
     decoded: u64,

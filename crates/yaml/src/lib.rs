@@ -108,7 +108,7 @@ pub enum JsonStyle {
 /// non-finite floats and keys that cannot become strings.
 pub fn parse_stream(text: &str, dialect: Dialect) -> Result<Vec<Value>, Error> {
     compose::compose(text, compose::Documents::All, |doc| {
-        decode::decode(doc, dialect)
+        decode::decode(doc, dialect, false)
     })
 }
 
@@ -119,7 +119,27 @@ pub fn parse_stream(text: &str, dialect: Dialect) -> Result<Vec<Value>, Error> {
 /// As [`parse_stream`], for the first document.
 pub fn parse_document(text: &str, dialect: Dialect) -> Result<Value, Error> {
     let docs = compose::compose(text, compose::Documents::First, |doc| {
-        decode::decode(doc, dialect)
+        decode::decode(doc, dialect, false)
+    })?;
+    Ok(docs.into_iter().next().unwrap_or(Value::Null))
+}
+
+/// Parses one document as `sigs.k8s.io/yaml.UnmarshalStrict` reads its YAML: go-yaml v2's
+/// `UnmarshalStrict`, which is [`parse_document`] with [`Dialect::GoYamlV2`] except that a
+/// key set twice in one mapping, written twice or once written and once merged (`<<`), is
+/// an error: `yaml: unmarshal errors:\n  line N: key "a" already set in map`, at the line
+/// of the second value. (Helm reads repository indexes this way.)
+///
+/// Keys are compared as the strings they become, so `1` and `"1"` count as the same key
+/// (go-yaml compares them typed, then `sigs.k8s.io/yaml` merges them into one JSON key),
+/// and the message quotes every key as a string (go-yaml prints `key true` for a boolean
+/// key); only the first duplicate is reported, where go-yaml lists them all.
+///
+/// # Errors
+/// As [`parse_document`], and the duplicate keys described above.
+pub fn parse_document_strict(text: &str) -> Result<Value, Error> {
+    let docs = compose::compose(text, compose::Documents::First, |doc| {
+        decode::decode(doc, Dialect::GoYamlV2, true)
     })?;
     Ok(docs.into_iter().next().unwrap_or(Value::Null))
 }

@@ -83,14 +83,15 @@ impl Decoder {
 
     /// go-yaml v2 decodes each merged mapping over what is already there (so a merge
     /// overrides earlier explicit keys) and walks a merge sequence backwards so that earlier
-    /// entries win; duplicate keys: the last one wins.
+    /// entries win; duplicate keys: the last one wins, or in strict mode an error.
     fn mapping_v2(&mut self, entries: Entries) -> Result<Map<String, Value>, Error> {
         let mut map = Map::with_capacity(entries.len());
         for (key, value) in entries {
             if !is_merge(&key, Dialect::GoYamlV2) {
                 let name = self.entry_key(key, &value)?;
+                let position = value.position;
                 let value = self.value(value)?;
-                map.insert(name, value);
+                self.set_v2(&mut map, name, value, position)?;
                 continue;
             }
             let items = match &value.kind {
@@ -102,13 +103,36 @@ impl Decoder {
             };
             for item in items.into_iter().rev() {
                 let position = item.position;
-                match self.value(item)? {
-                    Value::Object(source) => map.extend(source),
-                    _ => return Err(want_map(position)),
+                let Value::Object(source) = self.value(item)? else {
+                    return Err(want_map(position));
+                };
+                for (name, value) in source {
+                    self.set_v2(&mut map, name, value, position)?;
                 }
             }
         }
         Ok(map)
+    }
+
+    /// go-yaml v2's `setMapIndex`: in strict mode a key already in the map is an error at
+    /// the value being set.
+    fn set_v2(
+        &self,
+        map: &mut Map<String, Value>,
+        name: String,
+        value: Value,
+        position: Position,
+    ) -> Result<(), Error> {
+        if self.strict && map.contains_key(&name) {
+            let quoted = crunch_gostd::strconv::quote(&name);
+            return Err(Error::new(
+                Shape::Unmarshal,
+                Some(position),
+                format!("key {quoted} already set in map"),
+            ));
+        }
+        map.insert(name, value);
+        Ok(())
     }
 
     /// kyaml's `DeAnchor` followed by go-yaml v3's decoding: explicit keys beat merged ones,

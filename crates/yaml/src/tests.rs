@@ -127,6 +127,34 @@ fn duplicate_keys_last_wins_in_v2_and_fail_in_v3() {
 }
 
 #[test]
+fn strict_v2_fails_on_a_key_set_twice() {
+    let strict = |text: &str| crate::parse_document_strict(text).map_err(|e| e.to_string());
+    assert_eq!(strict("a: 1\nb: [x]\n"), Ok(json!({"a": 1, "b": ["x"]})));
+    assert_eq!(
+        strict("a: 1\nb: 2\na:\n  - 3\n"),
+        Err("yaml: unmarshal errors:\n  line 4: key \"a\" already set in map".to_string())
+    );
+    // A merged key is set too: explicit before or after the merge, or merged twice.
+    for text in [
+        "base: &b {a: 1}\nm:\n  a: 2\n  <<: *b\n",
+        "base: &b {a: 1}\nm:\n  <<: *b\n  a: 2\n",
+        "base: &b {a: 1}\nm:\n  <<: [*b, *b]\n",
+    ] {
+        let err = strict(text).unwrap_err();
+        assert!(
+            err.contains("key \"a\" already set in map"),
+            "{text}: {err}"
+        );
+    }
+    // Nested mappings are checked, distinct keys are not confused.
+    assert!(strict("p:\n  q: 1\n  q: 2\n").is_err());
+    assert_eq!(
+        strict("p: {q: 1}\nq: {p: 2}\n"),
+        Ok(json!({"p": {"q": 1}, "q": {"p": 2}}))
+    );
+}
+
+#[test]
 fn streams_and_first_document() {
     assert_eq!(
         parse_stream("a: 1\n---\n---\nb: 2\n", Dialect::GoYamlV2).ok(),

@@ -85,11 +85,14 @@ impl GitServers {
     }
 }
 
-type Children = Arc<Mutex<Vec<Child>>>;
+/// Processes connections started (`git daemon`), killed when their listener stops.
+pub type Children = Arc<Mutex<Vec<Child>>>;
 
-/// A TCP accept loop on 127.0.0.1 that hands each connection to its own thread.
-struct Listener {
-    port: u16,
+/// A TCP accept loop on 127.0.0.1 that hands each connection to its own thread (the chart
+/// repository server runs on it too); it stops when dropped.
+pub struct Listener {
+    /// The ephemeral port it listens on.
+    pub port: u16,
     stop: Arc<AtomicBool>,
     accepted: Arc<AtomicUsize>,
     children: Children,
@@ -97,7 +100,8 @@ struct Listener {
 }
 
 impl Listener {
-    fn start(handle: impl Fn(TcpStream, &Children) + Send + Sync + 'static) -> Listener {
+    /// Listens on a free port; `handle` serves each accepted connection on a new thread.
+    pub fn start(handle: impl Fn(TcpStream, &Children) + Send + Sync + 'static) -> Listener {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local address").port();
         let stop = Arc::new(AtomicBool::new(false));

@@ -3,6 +3,7 @@
 pub mod apiserver;
 pub mod block;
 pub mod bundles;
+pub mod chartrepo;
 pub mod cosign;
 pub mod dataplane;
 pub mod diff;
