@@ -88,7 +88,7 @@ pub struct BuildReport {
     pub objects: usize,
     /// Every container image any object names, sorted.
     pub images: BTreeSet<String>,
-    /// Every git source the build used, sorted.
+    /// Every source the build used (git trees, charts, OCI artifacts), sorted.
     pub sources: Vec<SourceSummary>,
     /// What the build noticed but did not refuse (encrypted values left encrypted).
     pub warnings: Vec<String>,
@@ -105,7 +105,7 @@ pub struct ComponentSummary {
     pub objects: usize,
 }
 
-/// One git source a build used.
+/// One source a build used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SourceSummary {
     /// The URL as the deployment names it.
@@ -113,7 +113,7 @@ pub struct SourceSummary {
     /// The reference as requested (`tag 1.0.0`).
     #[serde(rename = "ref")]
     pub reference: String,
-    /// The commit it resolved to.
+    /// What it resolved to: a commit, or `<version>@<digest>`.
     pub revision: String,
 }
 
@@ -275,9 +275,9 @@ fn summarize(written: bundle::Written, out: PathBuf, lock: PathBuf) -> BuildRepo
             .sources
             .into_iter()
             .map(|s| SourceSummary {
+                revision: s.revision(),
                 url: s.url,
                 reference: s.reference,
-                revision: s.commit,
             })
             .collect(),
         warnings: Vec::new(),

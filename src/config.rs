@@ -132,6 +132,64 @@ pub struct VerifyKeys {
     pub secrets: BTreeMap<String, Vec<PathBuf>>,
 }
 
+/// Stand-ins for the Secrets that sources name for authentication (`secretRef`) and TLS
+/// (`certSecretRef`): what source-controller would read from the cluster, kept on this
+/// machine instead. A Secret the deployment itself renders (SOPS-decrypted, or a
+/// dockerconfigjson the umbrella chart makes) needs no stand-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Credentials {
+    /// Keyed by the Secret's name (`registry1-creds`).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, SecretStandIn>,
+}
+
+/// Where the values of one Secret are on this machine. Paths resolve against the config
+/// file's directory, `~/` against the home directory; passwords are never written here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretStandIn {
+    /// The username (basic auth), as written.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The environment variable holding the username.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    /// The environment variable holding the password or token.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// The file holding the password or token (one line; a final line break is dropped).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// A docker `config.json` whose entry for the registry authenticates (a
+    /// `kubernetes.io/dockerconfigjson` Secret's `.dockerconfigjson`).
+    #[serde(default)]
+    pub docker_config: Option<PathBuf>,
+    /// PEM CA certificates trusted for the server (`ca.crt`).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// A PEM client certificate (`tls.crt`), with `keyFile`.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    /// The client certificate's PEM private key (`tls.key`).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+}
+
+impl SecretStandIn {
+    fn resolve(self, base: &Path) -> Self {
+        let resolve = |path: Option<PathBuf>| path.map(|p| resolve_path(&p, base));
+        Self {
+            password_file: resolve(self.password_file),
+            docker_config: resolve(self.docker_config),
+            ca_file: resolve(self.ca_file),
+            cert_file: resolve(self.cert_file),
+            key_file: resolve(self.key_file),
+            ..self
+        }
+    }
+}
+
 /// A Flux Kustomization's `spec.decryption`; in `crunch.yaml`, the one the environment's
 /// bootstrap Kustomization has.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
@@ -252,6 +310,9 @@ pub(crate) struct ConfigFile {
     /// The OpenPGP public keys GitRepository `spec.verify` checks signatures with.
     #[serde(default)]
     verify: VerifyKeys,
+    /// Where the Secrets sources authenticate with are on this machine.
+    #[serde(default)]
+    credentials: Credentials,
     /// How the bundle's Secret values are sealed: without recipients, a build with Secret
     /// values needs `--plaintext-secrets`.
     #[serde(default)]
@@ -286,6 +347,8 @@ pub struct Config {
     pub sops: SopsKeys,
     /// Where the public keys signatures are verified with are (paths resolved).
     pub verify: VerifyKeys,
+    /// Where the Secrets sources authenticate with are (paths resolved).
+    pub credentials: Credentials,
     /// Whom the bundle's Secret values are sealed to (`secrets.recipients`); none when
     /// unset.
     pub recipients: Recipients,
@@ -321,6 +384,7 @@ impl Config {
             decryption: None,
             sops: SopsKeys::default(),
             verify: VerifyKeys::default(),
+            credentials: Credentials::default(),
             recipients: Recipients::default(),
             strict_substitutions: true,
         }
@@ -416,6 +480,14 @@ impl Config {
                         let files = files.iter().map(|f| resolve_path(f, base)).collect();
                         (name, files)
                     })
+                    .collect(),
+            },
+            credentials: Credentials {
+                secrets: file
+                    .credentials
+                    .secrets
+                    .into_iter()
+                    .map(|(name, stand_in)| (name, stand_in.resolve(base)))
                     .collect(),
             },
             strict_substitutions: overrides

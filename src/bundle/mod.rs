@@ -63,24 +63,49 @@ pub const BUNDLE_KIND: &str = "Bundle";
 pub struct Provenance {
     /// The URL as the deployment names it (before mirroring).
     pub url: String,
-    /// The commit the tree was taken from.
+    /// The revision: the commit the tree was taken from, or a chart's or OCI artifact's
+    /// `<version>@sha256:<digest>`.
     pub commit: String,
     /// The path inside the source (a chart or kustomization directory).
     pub path: String,
 }
 
-/// One git source the build used.
+/// One source the build used: a git tree (`commit` and `tree`), a chart of a Helm
+/// repository (`chart`, `version` and `digest`) or an OCI artifact (`digest`, and the tag
+/// as `version`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SourceRecord {
     /// The URL as the deployment names it.
     pub url: String,
-    /// The reference as requested (`tag 1.0.0`, `branch main`, …).
+    /// The reference as requested (`tag 1.0.0`, `branch main`, `version 1.x`, …).
     pub reference: String,
-    /// The commit it resolved to.
+    /// The commit it resolved to (git).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub commit: String,
-    /// The git tree id of that commit.
+    /// The git tree id of that commit (git).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub tree: String,
+    /// The chart's name (Helm repositories).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub chart: String,
+    /// The chart version, or the OCI tag, it resolved to.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub version: String,
+    /// The chart archive's digest (HTTP) or the manifest's (OCI).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub digest: String,
+}
+
+impl SourceRecord {
+    /// What it resolved to, as Flux shows revisions: the commit, or `<version>@<digest>`.
+    pub fn revision(&self) -> String {
+        match (self.commit.is_empty(), self.version.is_empty()) {
+            (false, _) => self.commit.clone(),
+            (true, true) => self.digest.clone(),
+            (true, false) => format!("{}@{}", self.version, self.digest),
+        }
+    }
 }
 
 /// One rendered object.

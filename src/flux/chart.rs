@@ -9,7 +9,6 @@ use std::path::{Component as PathPart, Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::spec::HelmReleaseSpec;
 use crate::error::Error;
 use crate::{helm, semver, yaml};
 
@@ -17,59 +16,155 @@ use crate::{helm, semver, yaml};
 /// a first install, so its HelmChart is at its first generation.
 const HELM_CHART_GENERATION: u64 = 1;
 
+/// The fields of a HelmRelease's `chart.spec`, or of a HelmChart, that change the package
+/// source-controller makes.
+#[derive(Debug, Clone, Default)]
+pub struct Packaging {
+    /// Values files merged in place of the chart's `values.yaml`, in order.
+    pub values_files: Vec<String>,
+    /// Whether a missing values file is skipped.
+    pub ignore_missing_values_files: bool,
+    /// `Revision` stamps a GitRepository chart's version with the commit.
+    pub reconcile_strategy: Option<String>,
+}
+
+impl Packaging {
+    /// The values files that change anything: source-controller's `GetValuesFiles`, for
+    /// which the chart's own `values.yaml` alone is none.
+    fn values_files(&self) -> &[String] {
+        match self.values_files.as_slice() {
+            [only] if crate::gostd::path::clean(only) == "values.yaml" => &[],
+            files => files,
+        }
+    }
+}
+
 /// Loads the chart at `chart_dir` inside the source tree at `root` (checked out at
-/// `commit`) as source-controller packages it for `spec`.
+/// `commit`) as source-controller packages it (`builder_local.go`).
 pub fn load(
     root: &Path,
     chart_dir: &Path,
-    spec: &HelmReleaseSpec,
+    packaging: &Packaging,
     commit: &str,
 ) -> Result<helm::Chart, Error> {
-    let chart_spec = spec
-        .chart
-        .as_ref()
-        .map(|c| &c.spec)
-        .ok_or_else(|| Error::new("HelmRelease has no spec.chart"))?;
-    let mut files = spec.values_files();
-    // source-controller's `GetValuesFiles`: the chart's own values file alone changes nothing.
-    if files.len() == 1 && crate::gostd::path::clean(&files[0]) == "values.yaml" {
-        files.clear();
-    }
+    let files = packaging.values_files();
     let mut chart = helm::load_chart(chart_dir).map_err(Error::new)?;
     let mut metadata = Vec::new();
-    if chart_spec.reconcile_strategy.as_deref() == Some("Revision") {
+    if packaging.reconcile_strategy.as_deref() == Some("Revision") {
         // The first 12 hex digits of the commit, to leave room in labels.
         metadata.push(commit.chars().take(12).collect::<String>());
     }
     if !files.is_empty() {
         metadata.push(HELM_CHART_GENERATION.to_string());
     }
-    if !metadata.is_empty() {
-        let version = semver::Version::parse(&chart.metadata.version)
-            .and_then(|v| v.with_metadata(&metadata.join(".")))
-            .map_err(|e| {
-                Error::new(format!(
-                    "failed to parse version from chart metadata as SemVer: {e}"
-                ))
-            })?;
-        chart.metadata.version = version.to_string();
-    }
+    stamp_version(&mut chart, &metadata.join("."))?;
     if files.is_empty() {
         return Ok(chart);
     }
-    let merged = merge_values_files(root, &files, chart_spec.ignore_missing_values_files)?;
+    let merged = merge_values_files(root, files, packaging.ignore_missing_values_files)?;
     if !chart_dir.join("values.yaml").is_file() {
         return Err(Error::new("failed to locate values file: values.yaml"));
     }
-    // The merged values replace the chart's values.yaml in the package, written as
-    // `sigs.k8s.io/yaml` writes them (nothing when empty) and read back by Helm.
+    replace_values(&mut chart, merged)?;
+    Ok(chart)
+}
+
+/// Loads a chart archive of a Helm repository as source-controller packages it
+/// (`builder_remote.go`): with values files, which are files of the chart itself, merged
+/// into its default values and the version stamped with the HelmChart's generation.
+pub fn load_package(archive: &Path, packaging: &Packaging) -> Result<helm::Chart, Error> {
+    let mut chart = helm::load_chart(archive).map_err(Error::new)?;
+    let files = packaging.values_files();
+    if files.is_empty() {
+        return Ok(chart);
+    }
+    stamp_version(&mut chart, &HELM_CHART_GENERATION.to_string())?;
+    let mut merged = Map::new();
+    for file in files {
+        let cleaned = crate::gostd::path::clean(file);
+        if cleaned == "values.yaml" {
+            helm::merge_maps(&mut merged, chart.values.clone());
+            continue;
+        }
+        let Some(found) = chart.files.iter().find(|f| f.name == cleaned) else {
+            if packaging.ignore_missing_values_files {
+                continue;
+            }
+            return Err(Error::new(format!(
+                "failed to merge chart values: no values file found at path '{file}'"
+            )));
+        };
+        let text = String::from_utf8_lossy(&found.data);
+        helm::merge_maps(&mut merged, values_map(&text, file)?);
+    }
+    replace_values(&mut chart, merged)?;
+    Ok(chart)
+}
+
+/// Loads the chart of an OCIRepository artifact (`chartRef`) as helm-controller does: its
+/// version gets the first 12 digits of the manifest digest as build metadata, so that a
+/// moved tag is seen; a tag that reads as a version must be the chart's.
+pub fn load_oci(archive: &Path, tag: &str, digest: &str) -> Result<helm::Chart, Error> {
+    let mut chart = helm::load_chart(archive).map_err(Error::new)?;
+    let version = semver::Version::parse(&chart.metadata.version)
+        .map_err(|_| Error::new(format!("invalid chart version {}", chart.metadata.version)))?;
+    if !tag.is_empty()
+        && let Ok(tagged) = semver::Version::parse(&tag.replace('_', "+"))
+        && tagged != version
+    {
+        return Err(Error::new(format!(
+            "artifact revision {tag} does not match chart version {}",
+            chart.metadata.version
+        )));
+    }
+    let hex = digest.split_once(':').map_or("", |(_, hex)| hex);
+    if hex.len() < 12 {
+        return Err(Error::new(format!("invalid artifact revision {digest}")));
+    }
+    stamp_version(&mut chart, &hex[..12])?;
+    Ok(chart)
+}
+
+/// Sets `metadata` (when not empty) as the build metadata of the chart's version.
+fn stamp_version(chart: &mut helm::Chart, metadata: &str) -> Result<(), Error> {
+    if metadata.is_empty() {
+        return Ok(());
+    }
+    let version = semver::Version::parse(&chart.metadata.version)
+        .and_then(|v| v.with_metadata(metadata))
+        .map_err(|e| {
+            Error::new(format!(
+                "failed to parse version from chart metadata as SemVer: {e}"
+            ))
+        })?;
+    chart.metadata.version = version.to_string();
+    Ok(())
+}
+
+/// Replaces the chart's default values with `merged`, written as `sigs.k8s.io/yaml`
+/// writes the packaged `values.yaml` (nothing when empty) and read back by Helm.
+fn replace_values(chart: &mut helm::Chart, merged: Map<String, Value>) -> Result<(), Error> {
     let text = if merged.is_empty() {
         String::new()
     } else {
         yaml::marshal(&Value::Object(merged)).map_err(|e| Error::new(e.to_string()))?
     };
     chart.values = helm::load_values(&text).map_err(Error::new)?;
-    Ok(chart)
+    Ok(())
+}
+
+/// A values file's map, as source-controller reads it (`sigs.k8s.io/yaml` into a map).
+fn values_map(text: &str, file: &str) -> Result<Map<String, Value>, Error> {
+    let failed = |e: String| Error::new(format!("unmarshaling values from '{file}' failed: {e}"));
+    match yaml::parse_document(text, yaml::Dialect::GoYamlV2) {
+        Ok(Value::Object(values)) => Ok(values),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(other) => Err(failed(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            yaml::json_kind(&other)
+        ))),
+        Err(e) => Err(failed(e.to_string())),
+    }
 }
 
 /// source-controller's `mergeFileValues`: each file, relative to the source's root, read
@@ -97,19 +192,7 @@ fn merge_values_files(
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error::new(format!("could not read values from file '{file}': {e}")))?;
-        let failed =
-            |e: String| Error::new(format!("unmarshaling values from '{file}' failed: {e}"));
-        match yaml::parse_document(&text, yaml::Dialect::GoYamlV2) {
-            Ok(Value::Object(values)) => helm::merge_maps(&mut merged, values),
-            Ok(Value::Null) => {}
-            Ok(other) => {
-                return Err(failed(format!(
-                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                    yaml::json_kind(&other)
-                )));
-            }
-            Err(e) => return Err(failed(e.to_string())),
-        }
+        helm::merge_maps(&mut merged, values_map(&text, file)?);
     }
     Ok(merged)
 }

@@ -11,6 +11,7 @@ mod decrypt;
 mod generator;
 mod remote;
 mod render_cache;
+mod sources;
 mod spec;
 mod substitute;
 mod values;
@@ -33,7 +34,8 @@ use cluster::Cluster;
 pub use decrypt::Collected as DecryptedSecrets;
 use decrypt::{Decryptor, KeyRing, Secrets};
 use spec::{
-    GitRepositorySpec, HelmReleaseSpec, KustomizationSpec, PostRenderStrategy, SourceReference,
+    GitRepositorySpec, HelmChartSpec, HelmReleaseSpec, HelmRepositorySpec, KustomizationSpec,
+    OciRepositorySpec, PostRenderStrategy, SourceReference,
 };
 use substitute::PostBuild;
 
@@ -536,31 +538,7 @@ struct Render<'a> {
 impl Render<'_> {
     /// What the node still waits for; empty when it can render.
     fn missing_inputs(&self, node: &Node, cluster: &Cluster) -> Vec<String> {
-        let source = match source_ref(node) {
-            Ok(source) => source,
-            Err(_) => return Vec::new(),
-        };
-        let namespace = source.namespace.as_deref().unwrap_or(&node.namespace);
-        let mut missing = Vec::new();
-        if source.kind == "GitRepository" {
-            // The source and, as source-controller waits for them, every GitRepository
-            // its includes name, transitively.
-            let mut pending = vec![source.name.clone()];
-            let mut seen = BTreeSet::new();
-            while let Some(name) = pending.pop() {
-                if !seen.insert(name.clone()) {
-                    continue;
-                }
-                match cluster.get(SOURCE_GROUP, "GitRepository", namespace, &name) {
-                    None => missing.push(format!("GitRepository {namespace}/{name}")),
-                    Some(repository) => {
-                        if let Ok(spec) = GitRepositorySpec::read(repository) {
-                            pending.extend(spec.include.into_iter().map(|i| i.repository.name));
-                        }
-                    }
-                }
-            }
-        }
+        let mut missing = awaited_sources(node, cluster);
         if node.kind == NodeKind::HelmRelease
             && let Ok(spec) = HelmReleaseSpec::read(&node.object)
         {
@@ -636,32 +614,235 @@ impl Render<'_> {
             return;
         };
         pool.install(|| {
-            nodes.par_iter().for_each(|node| {
-                if let Ok(source) = source_ref(node) {
-                    let _ = self.fetch(&source, node, cluster);
+            nodes.par_iter().for_each(|node| match node.kind {
+                NodeKind::HelmRelease => {
+                    if let Ok(spec) = HelmReleaseSpec::read(&node.object) {
+                        let _ = self.chart_source(&spec, node, cluster);
+                    }
+                }
+                NodeKind::Kustomization => {
+                    if let Ok(spec) = KustomizationSpec::read(&node.object) {
+                        let _ = self.source_files(&spec.source_ref, &node.namespace, cluster);
+                    }
                 }
             });
         });
     }
 
-    /// Fetches the GitRepository `source` names, relative to `node`'s namespace.
-    fn fetch(
+    /// The files of the source `source` names (in `namespace` unless it names one), as
+    /// its controller serves them to kustomize-controller.
+    fn source_files(
         &self,
         source: &SourceReference,
-        node: &Node,
+        namespace: &str,
         cluster: &Cluster,
-    ) -> Result<(Tree, String), Error> {
-        if source.kind != "GitRepository" {
-            return Err(Error::new(format!(
-                "sourceRef kind {} is not supported yet (only GitRepository)",
-                source.kind
-            )));
+    ) -> Result<SourceFiles, Error> {
+        let namespace = source.namespace.as_deref().unwrap_or(namespace);
+        match source.kind.as_str() {
+            "GitRepository" => {
+                let (tree, url) =
+                    self.git_repository(namespace, &source.name, cluster, &mut Vec::new())?;
+                Ok(SourceFiles::of(tree, url))
+            }
+            "OCIRepository" => {
+                let (spec, artifact) = self.oci_repository(namespace, &source.name, cluster)?;
+                let step = format!("OCIRepository {namespace}/{}", source.name);
+                // A copied layer reaches kustomize-controller as is, unfiltered.
+                let root = self
+                    .remote
+                    .oci_files(&artifact, !spec.copies_layer(), spec.ignore.as_deref())
+                    .within(&step)?;
+                Ok(SourceFiles {
+                    root,
+                    url: spec.url,
+                    revision: artifact.origin.revision(),
+                })
+            }
+            other => Err(Error::new(format!(
+                "sourceRef kind {other} is not supported: crunch reads GitRepository and OCIRepository sources"
+            ))),
         }
-        let namespace = source.namespace.as_deref().unwrap_or(&node.namespace);
-        self.git_repository(namespace, &source.name, cluster, &mut Vec::new())
     }
 
-    /// The artifact of the GitRepository `namespace/name` and its URL: its checkout
+    /// The chart a HelmRelease renders: from its `chart.spec` (a chart directory of a
+    /// GitRepository, a chart of a HelmRepository) or its `chartRef` (an OCIRepository's
+    /// artifact, a HelmChart).
+    fn chart_source(
+        &self,
+        spec: &HelmReleaseSpec,
+        node: &Node,
+        cluster: &Cluster,
+    ) -> Result<ChartSource, Error> {
+        if let Some(reference) = &spec.chart_ref {
+            let namespace = reference.namespace.as_deref().unwrap_or(&node.namespace);
+            let name = &reference.name;
+            if reference.kind == "OCIRepository" {
+                let (_, artifact) = self.oci_repository(namespace, name, cluster)?;
+                return Ok(ChartSource::Artifact(artifact));
+            }
+            let step = format!("HelmChart {namespace}/{name}");
+            let object = cluster
+                .get(SOURCE_GROUP, "HelmChart", namespace, name)
+                .ok_or_else(|| Error::new(format!("{step} not found")))?;
+            let chart = HelmChartSpec::read(object).within(&step)?;
+            let verify = chart.verify.as_ref();
+            return self
+                .chart_of(
+                    &chart.source_ref,
+                    namespace,
+                    &chart.chart,
+                    chart.version.as_deref(),
+                    verify,
+                    chart.packaging(),
+                    cluster,
+                )
+                .map_err(|e| e.within(&step));
+        }
+        let chart = spec
+            .chart
+            .as_ref()
+            .map(|c| &c.spec)
+            .ok_or_else(|| Error::new("HelmRelease has no spec.chart"))?;
+        self.chart_of(
+            &chart.source_ref,
+            &node.namespace,
+            &chart.chart,
+            chart.version.as_deref(),
+            chart.verify.as_ref(),
+            chart.packaging(),
+            cluster,
+        )
+    }
+
+    /// The chart `chart` (a path or a name) of the source `source` names, as
+    /// source-controller's HelmChart reconciler makes it.
+    #[allow(clippy::too_many_arguments)]
+    fn chart_of(
+        &self,
+        source: &SourceReference,
+        namespace: &str,
+        chart: &str,
+        version: Option<&str>,
+        verify: Option<&spec::OciVerification>,
+        packaging: chart::Packaging,
+        cluster: &Cluster,
+    ) -> Result<ChartSource, Error> {
+        let namespace = source.namespace.as_deref().unwrap_or(namespace);
+        let name = &source.name;
+        match source.kind.as_str() {
+            "GitRepository" => {
+                let (tree, url) = self.git_repository(namespace, name, cluster, &mut Vec::new())?;
+                Ok(ChartSource::Directory {
+                    files: SourceFiles::of(tree, url),
+                    path: chart.to_string(),
+                    packaging,
+                })
+            }
+            "HelmRepository" => {
+                let step = format!("HelmRepository {namespace}/{name}");
+                let object = cluster
+                    .get(SOURCE_GROUP, "HelmRepository", namespace, name)
+                    .ok_or_else(|| Error::new(format!("{step} not found")))?;
+                let repository = HelmRepositorySpec::read(object).within(&step)?;
+                let config = self.env.config;
+                let access = sources::access(
+                    config,
+                    cluster,
+                    namespace,
+                    repository.secret_ref.as_ref(),
+                    repository.cert_secret_ref.as_ref(),
+                    repository.insecure,
+                    repository.pass_credentials,
+                )
+                .within(&step)?;
+                let keys = verify
+                    .map(|verify| {
+                        let secret = verify.key_secret("HelmRelease chart")?;
+                        sources::cosign_keys(config, cluster, namespace, secret)
+                    })
+                    .transpose()
+                    .within(&step)?;
+                let archive = self
+                    .remote
+                    .helm_chart(&source::ChartRequest {
+                        repository: &repository.url,
+                        chart,
+                        version: version.unwrap_or_default(),
+                        access: &access,
+                        verify: keys.as_ref(),
+                    })
+                    .within(&step)?;
+                Ok(ChartSource::Package { archive, packaging })
+            }
+            other => Err(Error::new(format!(
+                "chart sourceRef kind {other} is not supported: crunch reads charts of GitRepository and HelmRepository sources"
+            ))),
+        }
+    }
+
+    /// The spec of the OCIRepository `namespace/name` and its artifact's selected layer,
+    /// its signature verified when the spec asks.
+    fn oci_repository(
+        &self,
+        namespace: &str,
+        name: &str,
+        cluster: &Cluster,
+    ) -> Result<(OciRepositorySpec, source::OciArtifact), Error> {
+        let step = format!("OCIRepository {namespace}/{name}");
+        let object = cluster
+            .get(SOURCE_GROUP, "OCIRepository", namespace, name)
+            .ok_or_else(|| Error::new(format!("{step} not found")))?;
+        let spec = OciRepositorySpec::read(object).within(&step)?;
+        let config = self.env.config;
+        let access = sources::access(
+            config,
+            cluster,
+            namespace,
+            spec.secret_ref.as_ref(),
+            spec.cert_secret_ref.as_ref(),
+            spec.insecure,
+            false,
+        )
+        .within(&step)?;
+        let keys = spec
+            .verify
+            .as_ref()
+            .map(|verify| {
+                let secret = verify.key_secret("OCIRepository")?;
+                sources::cosign_keys(config, cluster, namespace, secret)
+            })
+            .transpose()
+            .within(&step)?;
+        let wanted = spec.reference.clone().unwrap_or_default();
+        let pick = |field: &Option<String>| field.clone().filter(|v| !v.is_empty());
+        let reference = if let Some(digest) = pick(&wanted.digest) {
+            source::OciRef::Digest(digest)
+        } else if let Some(range) = pick(&wanted.semver) {
+            source::OciRef::Semver {
+                range,
+                filter: pick(&wanted.semver_filter),
+            }
+        } else {
+            source::OciRef::Tag(pick(&wanted.tag).unwrap_or_else(|| "latest".to_string()))
+        };
+        let media_type = spec
+            .layer_selector
+            .as_ref()
+            .and_then(|l| l.media_type.as_deref());
+        let artifact = self
+            .remote
+            .oci_artifact(&source::OciArtifactRequest {
+                url: &spec.url,
+                reference: &reference,
+                media_type,
+                access: &access,
+                verify: keys.as_ref(),
+            })
+            .within(&step)?;
+        Ok((spec, artifact))
+    }
+
+    /// The artifact of the GitRepository `namespace/name`: its checkout
     /// (recursive with `spec.recurseSubmodules`, the working tree when the URL names the
     /// repository being built), its includes' artifacts moved in, filtered as
     /// source-controller archives it. `including` holds the GitRepositories whose
@@ -782,13 +963,7 @@ impl Render<'_> {
 
     fn helm_release(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
         let spec = HelmReleaseSpec::read(&node.object).map_err(Error::new)?;
-        let chart_spec = spec
-            .chart
-            .as_ref()
-            .map(|c| &c.spec)
-            .ok_or_else(|| Error::new("HelmRelease has no spec.chart"))?;
-        let (tree, url) = self.fetch(&chart_spec.source_ref, node, cluster)?;
-        let chart_dir = inside(&tree.root, &chart_spec.chart)?;
+        let chart_source = self.chart_source(&spec, node, cluster)?;
         let values = values::compose(
             &spec.values_from,
             spec.values.as_ref(),
@@ -803,16 +978,17 @@ impl Render<'_> {
         let release_name = release_name(&spec, &node.name);
         let cluster_profile = &self.env.config.cluster;
         let config = self.env.config;
+        let provenance = chart_source.provenance();
         let key = render_cache::Key::of(&[
             b"HelmRelease",
             &serde_json::to_vec(&node.object).map_err(|e| Error::new(e.to_string()))?,
             node.namespace.as_bytes(),
-            tree.origin.tree_id.as_bytes(),
-            // `reconcileStrategy: Revision` stamps the chart version with the commit.
-            tree.origin.commit.as_bytes(),
-            // The artifact's directory name is the digest of what it holds.
-            tree.root.as_os_str().as_encoded_bytes(),
-            chart_spec.chart.as_bytes(),
+            // The chart's files: a directory named by the digest of its content, or an
+            // archive named by its own digest; the revision (commit, `version@digest`)
+            // stamps versions.
+            chart_source.location().as_os_str().as_encoded_bytes(),
+            provenance.commit.as_bytes(),
+            provenance.path.as_bytes(),
             &serde_json::to_vec(&values).map_err(|e| Error::new(e.to_string()))?,
             cluster_profile.kube_version.as_bytes(),
             cluster_profile.api_versions.join("\n").as_bytes(),
@@ -822,7 +998,7 @@ impl Render<'_> {
         let rendered: ReleaseObjects = match self.renders.get(&key) {
             Some(rendered) => rendered,
             None => {
-                let chart = chart::load(&tree.root, &chart_dir, &spec, &tree.origin.commit)?;
+                let chart = chart_source.load()?;
                 let rendered = self.render_chart(
                     chart,
                     values,
@@ -854,11 +1030,7 @@ impl Render<'_> {
             health_checks: Vec::new(),
             kustomization: None,
             service_account: service_account(spec.service_account_name.as_deref(), &node.namespace),
-            source: Some(Provenance {
-                url,
-                commit: tree.origin.commit.clone(),
-                path: chart_spec.chart.clone(),
-            }),
+            source: Some(provenance),
             objects: Vec::new(),
         };
         Ok(Rendered {
@@ -949,9 +1121,10 @@ impl Render<'_> {
 
     fn kustomization(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
         let spec = KustomizationSpec::read(&node.object).map_err(Error::new)?;
-        let (tree, url) = self.fetch(&spec.source_ref, node, cluster)?;
+        let files = self.source_files(&spec.source_ref, &node.namespace, cluster)?;
+        let url = files.url.clone();
         let path = spec.path.clone().unwrap_or_else(|| "./".to_string());
-        let dir = inside(&tree.root, &path)?;
+        let dir = inside(&files.root, &path)?;
         if !dir.is_dir() {
             return Err(Error::new(format!(
                 "kustomization path not found: {path} is not a directory in {url}"
@@ -960,14 +1133,14 @@ impl Render<'_> {
         let kustomization = generator::kustomization(&dir, &node.object)?;
         let what = format!("Kustomization {}/{}", node.namespace, node.name);
         let decryptor = Decryptor::new(spec.decryption.as_ref(), self.keys, self.secrets, &what);
-        let replaced = decryptor.decrypt_sources(&tree.root, &dir, Some(&kustomization))?;
+        let replaced = decryptor.decrypt_sources(&files.root, &dir, Some(&kustomization))?;
         let options = kustomize::Options {
             replaced_files: Some(&replaced),
             kustomization: Some(&kustomization),
             ..kustomize::Options::default()
         };
         // Files of the artifact are named by their place in the source.
-        let artifact = format!("{}/", tree.root.display());
+        let artifact = format!("{}/", files.root.display());
         let in_source = format!("{url}//");
         let traced = kustomize::build_traced(&dir, self.remote, &options)
             .map_err(|e| Error::new(e.to_string().replace(&artifact, &in_source)))?;
@@ -1007,7 +1180,7 @@ impl Render<'_> {
                 .collect(),
             source: Some(Provenance {
                 url,
-                commit: tree.origin.commit.clone(),
+                commit: files.revision,
                 path,
             }),
             objects: Vec::new(),
@@ -1017,6 +1190,99 @@ impl Render<'_> {
             objects,
             sources,
         })
+    }
+}
+
+/// A source's files as its controller serves them, and what they are.
+struct SourceFiles {
+    /// The directory holding them, named by a digest of its content.
+    root: PathBuf,
+    /// The source's URL as the deployment names it.
+    url: String,
+    /// The git commit, or an OCI artifact's `<tag>@<digest>`.
+    revision: String,
+}
+
+impl SourceFiles {
+    /// The files of a GitRepository's artifact.
+    fn of(tree: Tree, url: String) -> SourceFiles {
+        SourceFiles {
+            root: tree.root,
+            url,
+            revision: tree.origin.commit,
+        }
+    }
+}
+
+/// A HelmRelease's chart, fetched.
+enum ChartSource {
+    /// A chart directory inside a GitRepository's artifact.
+    Directory {
+        files: SourceFiles,
+        path: String,
+        packaging: chart::Packaging,
+    },
+    /// A chart archive of a Helm repository.
+    Package {
+        archive: source::ChartArchive,
+        packaging: chart::Packaging,
+    },
+    /// The chart of an OCIRepository's artifact.
+    Artifact(source::OciArtifact),
+}
+
+impl ChartSource {
+    /// Where the chart's files are: a directory or an archive, either named by a digest of
+    /// what it holds.
+    fn location(&self) -> &Path {
+        match self {
+            ChartSource::Directory { files, .. } => &files.root,
+            ChartSource::Package { archive, .. } => &archive.path,
+            ChartSource::Artifact(artifact) => &artifact.blob,
+        }
+    }
+
+    /// What the bundle records as the component's source.
+    fn provenance(&self) -> Provenance {
+        match self {
+            ChartSource::Directory { files, path, .. } => Provenance {
+                url: files.url.clone(),
+                commit: files.revision.clone(),
+                path: path.clone(),
+            },
+            ChartSource::Package { archive, .. } => Provenance {
+                url: archive.origin.url.clone(),
+                commit: format!("{}@{}", archive.origin.version, archive.origin.digest),
+                path: archive.origin.chart.clone(),
+            },
+            ChartSource::Artifact(artifact) => Provenance {
+                url: artifact.origin.url.clone(),
+                commit: artifact.origin.revision(),
+                path: String::new(),
+            },
+        }
+    }
+
+    /// The chart as source-controller packages it and helm-controller loads it.
+    fn load(&self) -> Result<helm::Chart, Error> {
+        match self {
+            ChartSource::Directory {
+                files,
+                path,
+                packaging,
+            } => {
+                let dir = inside(&files.root, path)?;
+                chart::load(&files.root, &dir, packaging, &files.revision)
+            }
+            ChartSource::Package { archive, packaging } => {
+                chart::load_package(&archive.path, packaging)
+            }
+            ChartSource::Artifact(artifact) => chart::load_oci(
+                &artifact.blob,
+                &artifact.origin.tag,
+                &artifact.origin.digest,
+            ),
+        }
     }
 }
 
@@ -1110,27 +1376,94 @@ fn as_map(value: &mut Value) -> &mut serde_json::Map<String, Value> {
     }
 }
 
-/// The bundle's list of sources: every tree the build fetched, once each, sorted.
-fn source_records(origins: Vec<Origin>) -> Vec<SourceRecord> {
-    let records: BTreeSet<SourceRecord> = origins
-        .into_iter()
-        .map(|origin| SourceRecord {
-            url: origin.url,
-            reference: origin.reference.to_string(),
-            commit: origin.commit,
-            tree: origin.tree_id,
-        })
-        .collect();
+/// The bundle's list of sources: everything the build fetched, once each, sorted.
+fn source_records(fetched: source::Fetched) -> Vec<SourceRecord> {
+    let git = fetched.git.into_iter().map(|origin: Origin| SourceRecord {
+        url: origin.url,
+        reference: origin.reference.to_string(),
+        commit: origin.commit,
+        tree: origin.tree_id,
+        chart: String::new(),
+        version: String::new(),
+        digest: String::new(),
+    });
+    let charts = fetched.charts.into_iter().map(|origin| SourceRecord {
+        url: origin.url,
+        reference: if origin.requested.is_empty() {
+            "latest".to_string()
+        } else {
+            format!("version {}", origin.requested)
+        },
+        commit: String::new(),
+        tree: String::new(),
+        chart: origin.chart,
+        version: origin.version,
+        digest: origin.digest,
+    });
+    let artifacts = fetched.artifacts.into_iter().map(|origin| SourceRecord {
+        url: origin.url,
+        reference: origin.reference,
+        commit: String::new(),
+        tree: String::new(),
+        chart: String::new(),
+        version: origin.tag,
+        digest: origin.digest,
+    });
+    let records: BTreeSet<SourceRecord> = git.chain(charts).chain(artifacts).collect();
     records.into_iter().collect()
 }
 
-fn source_ref(node: &Node) -> Result<SourceReference, String> {
+/// The sources `node` reads that are not in the cluster yet: its source and, as
+/// source-controller waits for them, the GitRepositories a GitRepository includes and the
+/// source of a HelmChart, transitively.
+fn awaited_sources(node: &Node, cluster: &Cluster) -> Vec<String> {
+    const SOURCE_KINDS: [&str; 4] = [
+        "GitRepository",
+        "HelmRepository",
+        "OCIRepository",
+        "HelmChart",
+    ];
+    // A spec that does not read fails when rendered, with its reason.
+    if node.kind == NodeKind::HelmRelease && HelmReleaseSpec::read(&node.object).is_err() {
+        return Vec::new();
+    }
     let spec = &node.object["spec"];
-    let reference = match node.kind {
-        NodeKind::HelmRelease => &spec["chart"]["spec"]["sourceRef"],
+    let first = match node.kind {
         NodeKind::Kustomization => &spec["sourceRef"],
+        NodeKind::HelmRelease if !spec["chartRef"].is_null() => &spec["chartRef"],
+        NodeKind::HelmRelease => &spec["chart"]["spec"]["sourceRef"],
     };
-    serde_json::from_value(reference.clone()).map_err(|e| e.to_string())
+    let mut pending = Vec::new();
+    let push = |reference: &Value, namespace: &str, pending: &mut Vec<(String, String, String)>| {
+        if let Ok(source) = serde_json::from_value::<SourceReference>(reference.clone())
+            && SOURCE_KINDS.contains(&source.kind.as_str())
+        {
+            let namespace = source.namespace.unwrap_or_else(|| namespace.to_string());
+            pending.push((source.kind, namespace, source.name));
+        }
+    };
+    push(first, &node.namespace, &mut pending);
+    let mut seen = BTreeSet::new();
+    let mut missing = Vec::new();
+    while let Some((kind, namespace, name)) = pending.pop() {
+        if !seen.insert((kind.clone(), namespace.clone(), name.clone())) {
+            continue;
+        }
+        match cluster.get(SOURCE_GROUP, &kind, &namespace, &name) {
+            None => missing.push(format!("{kind} {namespace}/{name}")),
+            Some(object) if kind == "GitRepository" => {
+                for include in object["spec"]["include"].as_array().into_iter().flatten() {
+                    let reference = serde_json::json!({"kind": "GitRepository", "name": include["repository"]["name"]});
+                    push(&reference, &namespace, &mut pending);
+                }
+            }
+            Some(object) if kind == "HelmChart" => {
+                push(&object["spec"]["sourceRef"], &namespace, &mut pending);
+            }
+            Some(_) => {}
+        }
+    }
+    missing
 }
 
 fn dependency_ids(kind: &str, dependencies: &[spec::Dependency], namespace: &str) -> Vec<String> {

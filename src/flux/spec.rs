@@ -143,6 +143,289 @@ impl GitRepositorySpec {
     }
 }
 
+/// `source.toolkit.fluxcd.io` HelmRepository spec: where charts are and how to reach
+/// them. The fields in [`HELM_REPOSITORY_RUNTIME_ONLY`] are accepted and not read; any
+/// other field is refused by name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HelmRepositorySpec {
+    /// The repository URL: `https://…` (an `index.yaml` beside it) or `oci://…`.
+    pub url: String,
+    /// `default` (HTTP, the default) or `oci`.
+    #[serde(default, rename = "type")]
+    pub repository_type: Option<String>,
+    /// The Secret with `username`/`password` (or, for OCI, `.dockerconfigjson`).
+    #[serde(default)]
+    pub secret_ref: Option<LocalReference>,
+    /// The Secret with `ca.crt`, `tls.crt` and `tls.key`.
+    #[serde(default)]
+    pub cert_secret_ref: Option<LocalReference>,
+    /// Whether credentials go to chart URLs on other hosts than the repository's.
+    #[serde(default)]
+    pub pass_credentials: bool,
+    /// Plain HTTP to an OCI registry.
+    #[serde(default)]
+    pub insecure: bool,
+    /// The cloud provider authenticating to the registry; only `generic` (none).
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+/// HelmRepository fields that change when or whether source-controller fetches, never
+/// what a chart holds: `interval`, `suspend`, `timeout` and `accessFrom` (cross-namespace
+/// access, which v1 controllers never enforce).
+pub const HELM_REPOSITORY_RUNTIME_ONLY: &[&str] = &["interval", "suspend", "timeout", "accessFrom"];
+
+impl HelmRepositorySpec {
+    /// Reads a HelmRepository's spec, refusing what crunch cannot reproduce.
+    pub fn read(object: &Value) -> Result<Self, String> {
+        let spec: Self = read_spec(object, "HelmRepository", HELM_REPOSITORY_RUNTIME_ONLY)?;
+        match spec.repository_type.as_deref() {
+            None | Some("" | "default" | "oci") => {}
+            Some(other) => {
+                return Err(format!(
+                    "HelmRepository spec.type {other:?} is not one of default, oci"
+                ));
+            }
+        }
+        check_provider("HelmRepository", spec.provider.as_deref())?;
+        if spec.is_oci() != spec.url.starts_with("oci://") {
+            return Err(format!(
+                "HelmRepository spec.url {} does not fit spec.type {}: an OCI repository's URL starts with oci://, and only its",
+                spec.url,
+                spec.repository_type.as_deref().unwrap_or("default")
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// Whether the repository is an OCI registry.
+    pub fn is_oci(&self) -> bool {
+        self.repository_type.as_deref() == Some("oci")
+    }
+}
+
+/// `source.toolkit.fluxcd.io` OCIRepository spec: one artifact of a registry. The fields
+/// in [`OCI_REPOSITORY_RUNTIME_ONLY`] are accepted and not read; any other field is
+/// refused by name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OciRepositorySpec {
+    /// The artifact's URL, `oci://host/path`.
+    pub url: String,
+    /// Which manifest: a tag (`latest` when nothing is given), a semver range over the
+    /// tags, or a digest.
+    #[serde(default, rename = "ref")]
+    pub reference: Option<OciReferenceSpec>,
+    /// Which layer, and whether it is extracted or copied as is.
+    #[serde(default)]
+    pub layer_selector: Option<LayerSelector>,
+    /// Whose signature the manifest must carry.
+    #[serde(default)]
+    pub verify: Option<OciVerification>,
+    /// The Secret with `.dockerconfigjson` (or `username`/`password`).
+    #[serde(default)]
+    pub secret_ref: Option<LocalReference>,
+    /// The Secret with `ca.crt`, `tls.crt` and `tls.key`.
+    #[serde(default)]
+    pub cert_secret_ref: Option<LocalReference>,
+    /// Plain HTTP to the registry.
+    #[serde(default)]
+    pub insecure: bool,
+    /// The cloud provider authenticating to the registry; only `generic` (none).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Extra exclusions (gitignore syntax) for an extracted layer.
+    #[serde(default)]
+    pub ignore: Option<String>,
+}
+
+/// OCIRepository fields that change when or how source-controller fetches, never what
+/// the artifact holds: `interval`, `suspend`, `timeout`, `proxySecretRef`, and
+/// `serviceAccountName` (image pull secrets, which crunch takes from `crunch.yaml`).
+pub const OCI_REPOSITORY_RUNTIME_ONLY: &[&str] = &[
+    "interval",
+    "suspend",
+    "timeout",
+    "proxySecretRef",
+    "serviceAccountName",
+];
+
+/// An OCIRepository's `spec.ref`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OciReferenceSpec {
+    /// A tag.
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// A semver range over the tags; wins over `tag`.
+    #[serde(default)]
+    pub semver: Option<String>,
+    /// A regular expression tags must match to be considered for `semver`.
+    #[serde(default)]
+    pub semver_filter: Option<String>,
+    /// A manifest digest; wins over both.
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+/// An OCIRepository's `spec.layerSelector`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LayerSelector {
+    /// The media type of the layer; the first layer when absent.
+    #[serde(default)]
+    pub media_type: Option<String>,
+    /// `extract` (the default: a tarball unpacked) or `copy` (the blob as is).
+    #[serde(default)]
+    pub operation: Option<String>,
+}
+
+/// `spec.verify` of an OCIRepository or of a chart from an OCI HelmRepository.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OciVerification {
+    /// `cosign` or `notation`.
+    pub provider: String,
+    /// The Secret holding the public keys (`*.pub`); keyless without it.
+    #[serde(default)]
+    pub secret_ref: Option<LocalReference>,
+    /// Keyless verification's identities.
+    #[serde(default, rename = "matchOIDCIdentity")]
+    pub match_oidc_identity: Vec<Value>,
+}
+
+impl OciVerification {
+    /// The Secret of public keys, refusing what cannot be verified offline.
+    pub fn key_secret(&self, what: &str) -> Result<&str, String> {
+        if self.provider != "cosign" {
+            return Err(format!(
+                "{what} spec.verify.provider {} is not supported: crunch verifies cosign signatures with public keys",
+                self.provider
+            ));
+        }
+        match &self.secret_ref {
+            Some(secret) => Ok(&secret.name),
+            None => Err(format!(
+                "{what} spec.verify without a secretRef is keyless cosign verification{}, which needs Fulcio and Rekor online: it is not supported; give the public keys in a Secret",
+                if self.match_oidc_identity.is_empty() {
+                    ""
+                } else {
+                    " (matchOIDCIdentity)"
+                }
+            )),
+        }
+    }
+}
+
+impl OciRepositorySpec {
+    /// Reads an OCIRepository's spec, refusing what crunch cannot reproduce.
+    pub fn read(object: &Value) -> Result<Self, String> {
+        let spec: Self = read_spec(object, "OCIRepository", OCI_REPOSITORY_RUNTIME_ONLY)?;
+        check_provider("OCIRepository", spec.provider.as_deref())?;
+        if !spec.url.starts_with("oci://") {
+            return Err(format!(
+                "OCIRepository spec.url {} does not start with oci://",
+                spec.url
+            ));
+        }
+        if let Some(operation) = spec
+            .layer_selector
+            .as_ref()
+            .and_then(|l| l.operation.as_deref())
+            && !matches!(operation, "extract" | "copy")
+        {
+            return Err(format!(
+                "OCIRepository spec.layerSelector.operation {operation:?} is not one of extract, copy"
+            ));
+        }
+        if let Some(verify) = &spec.verify {
+            verify.key_secret("OCIRepository")?;
+        }
+        Ok(spec)
+    }
+
+    /// Whether the selected layer is copied as is rather than extracted.
+    pub fn copies_layer(&self) -> bool {
+        self.layer_selector
+            .as_ref()
+            .and_then(|l| l.operation.as_deref())
+            == Some("copy")
+    }
+}
+
+/// A source spec with its runtime-only and null fields dropped, read as `T`.
+fn read_spec<T: serde::de::DeserializeOwned>(
+    object: &Value,
+    kind: &str,
+    runtime_only: &[&str],
+) -> Result<T, String> {
+    let mut spec = object["spec"].as_object().cloned().unwrap_or_default();
+    spec.retain(|field, value| !value.is_null() && !runtime_only.contains(&field.as_str()));
+    serde_json::from_value(Value::Object(spec)).map_err(|e| format!("{kind} spec: {e}"))
+}
+
+/// Refuses a cloud provider's authentication, which needs the provider's metadata service.
+fn check_provider(kind: &str, provider: Option<&str>) -> Result<(), String> {
+    match provider {
+        None | Some("" | "generic") => Ok(()),
+        Some(other) => Err(format!(
+            "{kind} spec.provider {other} is not supported: crunch authenticates with credentials from crunch.yaml or the Secret the source names, not a cloud provider's identity"
+        )),
+    }
+}
+
+/// `source.toolkit.fluxcd.io` HelmChart spec, for a HelmRelease whose `chartRef` names
+/// one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HelmChartSpec {
+    /// The chart's name in a HelmRepository, or its path in a GitRepository.
+    pub chart: String,
+    /// The version or range (HelmRepository only); the latest when absent.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The source holding the chart.
+    pub source_ref: SourceReference,
+    /// Values files merged in place of the chart's `values.yaml`.
+    #[serde(default)]
+    pub values_files: Vec<String>,
+    /// The deprecated single values file, put before `valuesFiles`.
+    #[serde(default)]
+    pub values_file: Option<String>,
+    /// Whether a missing values file is skipped instead of failing.
+    #[serde(default)]
+    pub ignore_missing_values_files: bool,
+    /// `ChartVersion` (default) or `Revision`.
+    #[serde(default)]
+    pub reconcile_strategy: Option<String>,
+    /// Whose signature an OCI chart must carry.
+    #[serde(default)]
+    pub verify: Option<OciVerification>,
+}
+
+/// HelmChart fields without effect on the chart: `interval`, `suspend`, `accessFrom`.
+pub const HELM_CHART_RUNTIME_ONLY: &[&str] = &["interval", "suspend", "accessFrom"];
+
+impl HelmChartSpec {
+    /// Reads a HelmChart's spec.
+    pub fn read(object: &Value) -> Result<Self, String> {
+        let spec: Self = read_spec(object, "HelmChart", HELM_CHART_RUNTIME_ONLY)?;
+        check_reconcile_strategy(spec.reconcile_strategy.as_deref())?;
+        Ok(spec)
+    }
+
+    /// How source-controller packages the chart.
+    pub fn packaging(&self) -> super::chart::Packaging {
+        packaging(
+            self.values_file.as_ref(),
+            &self.values_files,
+            self.ignore_missing_values_files,
+            self.reconcile_strategy.as_ref(),
+        )
+    }
+}
+
 /// A `{kind, name, namespace}` reference to a source.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -218,8 +501,11 @@ pub struct KustomizePostRenderer {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HelmReleaseSpec {
-    /// The chart template.
+    /// The chart template (or else `chart_ref`).
     pub chart: Option<ChartTemplate>,
+    /// The chart source-controller made (or else `chart`).
+    #[serde(default)]
+    pub chart_ref: Option<ChartReference>,
     /// Explicit release name.
     #[serde(default)]
     pub release_name: Option<String>,
@@ -306,6 +592,68 @@ pub struct ChartSpec {
     /// the source revision.
     #[serde(default)]
     pub reconcile_strategy: Option<String>,
+    /// The version or semver range of a HelmRepository chart; the latest when absent.
+    /// source-controller ignores it for GitRepository charts.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Whose signature a chart from an OCI HelmRepository must carry.
+    #[serde(default)]
+    pub verify: Option<OciVerification>,
+}
+
+impl ChartSpec {
+    /// How source-controller packages the chart.
+    pub fn packaging(&self) -> super::chart::Packaging {
+        packaging(
+            self.values_file.as_ref(),
+            &self.values_files,
+            self.ignore_missing_values_files,
+            self.reconcile_strategy.as_ref(),
+        )
+    }
+}
+
+/// How source-controller packages a chart: the values files in its order (the deprecated
+/// `valuesFile` first).
+fn packaging(
+    values_file: Option<&String>,
+    values_files: &[String],
+    ignore_missing_values_files: bool,
+    reconcile_strategy: Option<&String>,
+) -> super::chart::Packaging {
+    super::chart::Packaging {
+        values_files: values_file
+            .into_iter()
+            .chain(values_files)
+            .cloned()
+            .collect(),
+        ignore_missing_values_files,
+        reconcile_strategy: reconcile_strategy.cloned(),
+    }
+}
+
+/// `spec.chartRef`: a chart source-controller already made, an OCIRepository's artifact
+/// or a HelmChart.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartReference {
+    /// `OCIRepository` or `HelmChart`.
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace; the HelmRelease's when absent.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+/// Refuses a `reconcileStrategy` source-controller does not know.
+pub fn check_reconcile_strategy(strategy: Option<&str>) -> Result<(), String> {
+    match strategy {
+        None | Some("ChartVersion" | "Revision") => Ok(()),
+        Some(other) => Err(format!(
+            "spec.chart.spec.reconcileStrategy {other:?} is not one of ChartVersion, Revision"
+        )),
+    }
 }
 
 /// `spec.install` or `spec.upgrade`: the fields crunch reads (see [`HelmReleaseSpec`] for
@@ -351,7 +699,7 @@ impl HelmReleaseSpec {
     /// Reads a HelmRelease's spec, refusing what crunch cannot reproduce.
     pub fn read(object: &Value) -> Result<Self, String> {
         let spec = &object["spec"];
-        for unsupported in ["chartRef", "kubeConfig", "healthCheckExprs"] {
+        for unsupported in ["kubeConfig", "healthCheckExprs"] {
             if spec.get(unsupported).is_some_and(|v| !v.is_null()) {
                 return Err(format!(
                     "HelmRelease spec.{unsupported} is not supported yet"
@@ -371,20 +719,30 @@ impl HelmReleaseSpec {
         }
         let mut spec: Self =
             serde_json::from_value(spec).map_err(|e| format!("HelmRelease spec: {e}"))?;
-        let Some(chart) = &mut spec.chart else {
-            return Err("HelmRelease has no spec.chart".to_string());
-        };
-        // v2 has no `valuesFile`: the API server prunes it from a v2 object.
-        let version = object["apiVersion"].as_str().unwrap_or_default();
-        if version == format!("{}/v2", super::HELM_GROUP) {
-            chart.spec.values_file = None;
-        }
-        match chart.spec.reconcile_strategy.as_deref() {
-            None | Some("ChartVersion" | "Revision") => {}
-            Some(other) => {
-                return Err(format!(
-                    "HelmRelease spec.chart.spec.reconcileStrategy {other:?} is not one of ChartVersion, Revision"
-                ));
+        match (&mut spec.chart, &spec.chart_ref) {
+            (Some(_), Some(_)) => {
+                return Err(
+                    "HelmRelease spec.chart and spec.chartRef are both given: give one".to_string(),
+                );
+            }
+            (None, None) => {
+                return Err("HelmRelease has neither spec.chart nor spec.chartRef".to_string());
+            }
+            (None, Some(reference)) => {
+                if !matches!(reference.kind.as_str(), "OCIRepository" | "HelmChart") {
+                    return Err(format!(
+                        "HelmRelease spec.chartRef.kind {} is not supported: crunch takes charts from OCIRepository and HelmChart objects",
+                        reference.kind
+                    ));
+                }
+            }
+            (Some(chart), None) => {
+                // v2 has no `valuesFile`: the API server prunes it from a v2 object.
+                let version = object["apiVersion"].as_str().unwrap_or_default();
+                if version == format!("{}/v2", super::HELM_GROUP) {
+                    chart.spec.values_file = None;
+                }
+                check_reconcile_strategy(chart.spec.reconcile_strategy.as_deref())?;
             }
         }
         if spec.upgrade.as_ref().is_some_and(|u| u.preserve_values) {
@@ -434,20 +792,6 @@ impl HelmReleaseSpec {
     /// check is made unless both skip it.
     pub fn validates_schema(&self) -> bool {
         !self.install().disable_schema_validation || !self.upgrade().disable_schema_validation
-    }
-
-    /// The values files in source-controller's order: the deprecated `valuesFile` first.
-    pub fn values_files(&self) -> Vec<String> {
-        let Some(chart) = &self.chart else {
-            return Vec::new();
-        };
-        chart
-            .spec
-            .values_file
-            .iter()
-            .chain(&chart.spec.values_files)
-            .cloned()
-            .collect()
     }
 
     /// The release as the index records it, for the applier; `crds` are the names of the
@@ -623,6 +967,10 @@ mod tests {
         HelmReleaseSpec::read(&json!({"apiVersion": api_version, "spec": full})).unwrap()
     }
 
+    fn values_files(spec: HelmReleaseSpec) -> Vec<String> {
+        spec.chart.expect("a chart").spec.packaging().values_files
+    }
+
     /// helm-controller's `crdPolicyOrDefault` gives `Create` to both actions.
     #[test]
     fn crd_policies_default_to_create_and_skip_only_when_both_skip() {
@@ -652,11 +1000,11 @@ mod tests {
         let chart = json!({"chart": {"spec": {"chart": "./chart", "valuesFile": "a.yaml",
             "valuesFiles": ["b.yaml"], "sourceRef": {"kind": "GitRepository", "name": "x"}}}});
         assert_eq!(
-            release("helm.toolkit.fluxcd.io/v2", chart.clone()).values_files(),
+            values_files(release("helm.toolkit.fluxcd.io/v2", chart.clone())),
             ["b.yaml"]
         );
         assert_eq!(
-            release("helm.toolkit.fluxcd.io/v2beta2", chart).values_files(),
+            values_files(release("helm.toolkit.fluxcd.io/v2beta2", chart)),
             ["a.yaml", "b.yaml"]
         );
     }

@@ -167,6 +167,52 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A chart repository or registry refused or failed a request, or served something
+    /// that is not what it should be.
+    #[error("{location}: {message}")]
+    Registry {
+        /// The repository or registry.
+        location: Box<Location>,
+        /// What went wrong.
+        message: String,
+    },
+    /// A chart cannot be had from its repository.
+    #[error("chart {chart} of {location}: {message}")]
+    Chart {
+        /// The repository.
+        location: Box<Location>,
+        /// The chart's name.
+        chart: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A signature does not verify.
+    #[error("{location}: signature verification failed: {message}")]
+    Verification {
+        /// The artifact.
+        location: Box<Location>,
+        /// Why.
+        message: String,
+    },
+    /// `--offline` and the lock has no entry for a chart or OCI artifact.
+    #[error("offline: {what} is not in crunch.lock; run without --offline to resolve it")]
+    OfflineUnpinned {
+        /// The chart or artifact, as requested.
+        what: String,
+    },
+    /// `--offline`, pinned, but a blob it needs is not in the cache.
+    #[error(
+        "offline: {what} is locked to {digest}, which is not in the cache {}; run without --offline to fetch it",
+        cache.display()
+    )]
+    OfflineMissing {
+        /// The chart or artifact, as requested.
+        what: String,
+        /// The digest missing.
+        digest: String,
+        /// The cache directory searched.
+        cache: PathBuf,
+    },
     /// `crunch.lock` is malformed.
     #[error("{}{}: {message}", path.display(), line.map(|n| format!(":{n}")).unwrap_or_default())]
     LockSyntax {

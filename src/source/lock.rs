@@ -1,4 +1,6 @@
-//! `crunch.lock`: which commit (and tree) every requested git source resolved to.
+//! `crunch.lock`: which commit (and tree) every requested git source resolved to, which
+//! version and digest every chart of a Helm repository resolved to, and which manifest
+//! every OCIRepository reference resolved to.
 //!
 //! The file is YAML, read through crunch's YAML layer (go-yaml v2, as `crunch.yaml` is)
 //! into [`LockFile`], whose JSON Schema is `schemas/crunch.lock.schema.json`. crunch
@@ -13,7 +15,22 @@
 //!     ref: "tag=2.3.0"
 //!     commit: "<40 hex digits>"
 //!     tree: "<40 hex digits>"
+//! charts:
+//!   - url: "oci://registry1.dso.mil/bigbang"
+//!     chart: "bigbang"
+//!     version: "3.x"
+//!     resolved: "3.2.0"
+//!     digest: "sha256:<64 hex digits>"
+//! oci:
+//!   - url: "oci://ghcr.io/stefanprodan/manifests/podinfo"
+//!     ref: "semver=>=6.0.0"
+//!     tag: "6.5.0"
+//!     digest: "sha256:<64 hex digits>"
 //! ```
+//!
+//! A chart's digest is its archive's for an HTTP repository (the index's `digest`) and
+//! its manifest's for an OCI one (what cosign signs); `charts` and `oci` are written only
+//! when they have entries.
 //!
 //! Entries are sorted by URL, then by reference key; every string is JSON-quoted (a
 //! valid YAML double-quoted scalar) so that any character survives. go-yaml's emitter
@@ -40,10 +57,42 @@ pub struct Pin {
     pub tree: String,
 }
 
-/// All pins, keyed by (requested URL, [`Reference::lock_key`]) and kept sorted.
+/// What a chart of a Helm repository resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartPin {
+    /// The chart version chosen.
+    pub version: String,
+    /// `sha256:<hex>`: the archive's digest (HTTP) or the manifest's (OCI).
+    pub digest: String,
+}
+
+/// Which chart a [`ChartPin`] pins: a chart of a repository at a requested version.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ChartKey {
+    /// The repository URL as the deployment names it (before mirroring).
+    pub url: String,
+    /// The chart's name.
+    pub chart: String,
+    /// The version or range as requested (`""` for the latest).
+    pub version: String,
+}
+
+/// What an OCIRepository reference resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciPin {
+    /// The tag chosen (empty for a reference by digest).
+    pub tag: String,
+    /// `sha256:<hex>`: the manifest's digest.
+    pub digest: String,
+}
+
+/// All pins, kept sorted: git ones keyed by (requested URL, [`Reference::lock_key`]),
+/// charts by [`ChartKey`], OCI artifacts by (URL, reference key).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lock {
     git: BTreeMap<(String, String), Pin>,
+    charts: BTreeMap<ChartKey, ChartPin>,
+    oci: BTreeMap<(String, String), OciPin>,
 }
 
 /// `crunch.lock` as written.
@@ -57,9 +106,50 @@ pub struct LockFile {
     /// The format's version: 1.
     #[schemars(range(min = 1, max = 1))]
     pub version: u32,
-    /// Every pinned source, sorted by URL, then by reference.
+    /// Every pinned git source, sorted by URL, then by reference.
     #[serde(default)]
     pub git: Vec<GitPin>,
+    /// Every pinned chart of a Helm repository, sorted by URL, chart, then version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<ChartEntry>,
+    /// Every pinned OCIRepository reference, sorted by URL, then by reference.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oci: Vec<OciEntry>,
+}
+
+/// One pinned chart of a Helm repository (HTTP or OCI).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartEntry {
+    /// The repository URL as the deployment names it (before mirroring).
+    pub url: String,
+    /// The chart's name.
+    pub chart: String,
+    /// The version or semver range as requested; empty for the latest.
+    pub version: String,
+    /// The version it resolved to.
+    pub resolved: String,
+    /// The archive's digest (HTTP repositories) or the manifest's (OCI).
+    #[schemars(regex(pattern = "^sha256:[0-9a-f]{64}$"))]
+    pub digest: String,
+}
+
+/// One pinned OCIRepository reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OciEntry {
+    /// The artifact's URL as the deployment names it (before mirroring).
+    pub url: String,
+    /// The reference as requested: `tag=`, `semver=` (a range) or `digest=`, then its
+    /// value; `latest` for none.
+    #[serde(rename = "ref")]
+    #[schemars(regex(pattern = "^(tag=|semver=|digest=|latest$)"))]
+    pub reference: String,
+    /// The tag it resolved to; empty for a reference by digest.
+    pub tag: String,
+    /// The manifest's digest.
+    #[schemars(regex(pattern = "^sha256:[0-9a-f]{64}$"))]
+    pub digest: String,
 }
 
 /// One pinned git source.
@@ -83,8 +173,7 @@ pub struct GitPin {
 
 /// Where the lock's schema is published; the file's first line names it.
 pub const SCHEMA_URL: &str = "https://crunch.dev/schemas/crunch.lock.schema.json";
-const HEADER: &str =
-    "# crunch.lock: pinned git sources. Written by crunch; review changes like code.";
+const HEADER: &str = "# crunch.lock: pinned sources. Written by crunch; review changes like code.";
 const VERSION: u32 = 1;
 
 impl Lock {
@@ -131,11 +220,39 @@ impl Lock {
             .insert((url.to_string(), reference.lock_key()), pin);
     }
 
+    /// The pin recorded for a chart, if any.
+    pub fn chart(&self, key: &ChartKey) -> Option<&ChartPin> {
+        self.charts.get(key)
+    }
+
+    /// Records (or replaces) the pin for a chart.
+    pub fn record_chart(&mut self, key: ChartKey, pin: ChartPin) {
+        self.charts.insert(key, pin);
+    }
+
+    /// The pin recorded for the OCI artifact `url` at `reference` (an [`OciEntry`]
+    /// reference key), if any.
+    pub fn oci(&self, url: &str, reference: &str) -> Option<&OciPin> {
+        self.oci.get(&(url.to_string(), reference.to_string()))
+    }
+
+    /// Records (or replaces) the pin for the OCI artifact `url` at `reference`.
+    pub fn record_oci(&mut self, url: &str, reference: &str, pin: OciPin) {
+        self.oci
+            .insert((url.to_string(), reference.to_string()), pin);
+    }
+
     /// Adds every entry of `other`, whose pins replace this lock's on conflict. The
     /// result does not depend on the order in which entries were recorded.
     pub fn merge(&mut self, other: &Lock) {
         for (key, pin) in &other.git {
             self.git.insert(key.clone(), pin.clone());
+        }
+        for (key, pin) in &other.charts {
+            self.charts.insert(key.clone(), pin.clone());
+        }
+        for (key, pin) in &other.oci {
+            self.oci.insert(key.clone(), pin.clone());
         }
     }
 
@@ -160,6 +277,27 @@ impl Lock {
                     tree: pin.tree.clone(),
                 })
                 .collect(),
+            charts: self
+                .charts
+                .iter()
+                .map(|(key, pin)| ChartEntry {
+                    url: key.url.clone(),
+                    chart: key.chart.clone(),
+                    version: key.version.clone(),
+                    resolved: pin.version.clone(),
+                    digest: pin.digest.clone(),
+                })
+                .collect(),
+            oci: self
+                .oci
+                .iter()
+                .map(|((url, reference), pin)| OciEntry {
+                    url: url.clone(),
+                    reference: reference.clone(),
+                    tag: pin.tag.clone(),
+                    digest: pin.digest.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -172,9 +310,9 @@ impl Lock {
         );
         if file.git.is_empty() {
             out.push_str("git: []\n");
-            return out;
+        } else {
+            out.push_str("git:\n");
         }
-        out.push_str("git:\n");
         for pin in &file.git {
             out.push_str(&format!(
                 "  - url: {}\n    ref: {}\n    commit: {}\n    tree: {}\n",
@@ -182,6 +320,31 @@ impl Lock {
                 quote(&pin.reference),
                 quote(&pin.commit),
                 quote(&pin.tree)
+            ));
+        }
+        if !file.charts.is_empty() {
+            out.push_str("charts:\n");
+        }
+        for pin in &file.charts {
+            out.push_str(&format!(
+                "  - url: {}\n    chart: {}\n    version: {}\n    resolved: {}\n    digest: {}\n",
+                quote(&pin.url),
+                quote(&pin.chart),
+                quote(&pin.version),
+                quote(&pin.resolved),
+                quote(&pin.digest)
+            ));
+        }
+        if !file.oci.is_empty() {
+            out.push_str("oci:\n");
+        }
+        for pin in &file.oci {
+            out.push_str(&format!(
+                "  - url: {}\n    ref: {}\n    tag: {}\n    digest: {}\n",
+                quote(&pin.url),
+                quote(&pin.reference),
+                quote(&pin.tag),
+                quote(&pin.digest)
             ));
         }
         out
@@ -208,6 +371,10 @@ impl Lock {
             version: u32,
             #[serde(default)]
             git: Vec<serde_json::Value>,
+            #[serde(default)]
+            charts: Vec<serde_json::Value>,
+            #[serde(default)]
+            oci: Vec<serde_json::Value>,
         }
         let file: Entries =
             serde_json::from_value(value).map_err(|e| syntax(None, e.to_string()))?;
@@ -224,7 +391,7 @@ impl Lock {
         for (index, entry) in file.git.into_iter().enumerate() {
             let at = |field: Option<&str>, message: String| {
                 syntax(
-                    entry_line(text, index, field),
+                    entry_line(text, "git", index, field),
                     format!("git entry {}: {message}", index + 1),
                 )
             };
@@ -252,8 +419,64 @@ impl Lock {
                 },
             );
         }
+        for (index, entry) in file.charts.into_iter().enumerate() {
+            let at = |field: Option<&str>, message: String| {
+                syntax(
+                    entry_line(text, "charts", index, field),
+                    format!("chart entry {}: {message}", index + 1),
+                )
+            };
+            let pin: ChartEntry =
+                serde_json::from_value(entry).map_err(|e| at(None, e.to_string()))?;
+            if !is_digest(&pin.digest) {
+                return Err(at(Some("digest"), not_a_digest(&pin.digest)));
+            }
+            lock.record_chart(
+                ChartKey {
+                    url: pin.url,
+                    chart: pin.chart,
+                    version: pin.version,
+                },
+                ChartPin {
+                    version: pin.resolved,
+                    digest: pin.digest,
+                },
+            );
+        }
+        for (index, entry) in file.oci.into_iter().enumerate() {
+            let at = |field: Option<&str>, message: String| {
+                syntax(
+                    entry_line(text, "oci", index, field),
+                    format!("oci entry {}: {message}", index + 1),
+                )
+            };
+            let pin: OciEntry =
+                serde_json::from_value(entry).map_err(|e| at(None, e.to_string()))?;
+            if !is_digest(&pin.digest) {
+                return Err(at(Some("digest"), not_a_digest(&pin.digest)));
+            }
+            lock.record_oci(
+                &pin.url,
+                &pin.reference,
+                OciPin {
+                    tag: pin.tag,
+                    digest: pin.digest,
+                },
+            );
+        }
         Ok(lock)
     }
+}
+
+/// Whether `text` is `sha256:` and 64 lowercase hex digits.
+pub(crate) fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+fn not_a_digest(digest: &str) -> String {
+    format!("digest `{digest}` is not `sha256:` and 64 lowercase hex digits")
 }
 
 /// The 1-based line of the top-level key `key`, as crunch writes it (at the start of a
@@ -267,10 +490,10 @@ fn top_level_line(text: &str, key: &str) -> Option<usize> {
         .map(|index| index + 1)
 }
 
-/// The 1-based line of entry `index` of `git:` (its `field`, or its first line), when
-/// the list is written in block style as crunch writes it; `None` otherwise.
-fn entry_line(text: &str, index: usize, field: Option<&str>) -> Option<usize> {
-    let start = top_level_line(text, "git")?;
+/// The 1-based line of entry `index` of the list under `list` (its `field`, or its first
+/// line), when the list is written in block style as crunch writes it; `None` otherwise.
+fn entry_line(text: &str, list: &str, index: usize, field: Option<&str>) -> Option<usize> {
+    let start = top_level_line(text, list)?;
     let mut entry_start = None;
     let mut entries = 0;
     for (n, line) in text.lines().enumerate().skip(start) {
@@ -347,6 +570,48 @@ mod tests {
     }
 
     #[test]
+    fn charts_and_oci_artifacts_round_trip() {
+        let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let mut lock = Lock::default();
+        let key = ChartKey {
+            url: "oci://registry.example/charts".into(),
+            chart: "app".into(),
+            version: "1.x".into(),
+        };
+        let pin = ChartPin {
+            version: "1.2.0".into(),
+            digest: digest('a'),
+        };
+        lock.record_chart(key.clone(), pin.clone());
+        lock.record_oci(
+            "oci://registry.example/manifests/app",
+            "semver=>=1.0.0",
+            OciPin {
+                tag: "1.2.0".into(),
+                digest: digest('b'),
+            },
+        );
+        let text = lock.render();
+        assert!(text.contains("charts:\n  - url: \"oci://registry.example/charts\"\n    chart: \"app\"\n    version: \"1.x\"\n    resolved: \"1.2.0\"\n"), "{text}");
+        let back = Lock::parse(&text, Path::new("crunch.lock")).unwrap();
+        assert_eq!(back, lock);
+        assert_eq!(back.chart(&key), Some(&pin));
+        assert_eq!(
+            back.oci("oci://registry.example/manifests/app", "semver=>=1.0.0")
+                .map(|p| p.tag.as_str()),
+            Some("1.2.0")
+        );
+        let bad = text.replace(&digest('b'), "sha256:B");
+        let error = Lock::parse(&bad, Path::new("crunch.lock"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("crunch.lock:15: oci entry 1: digest `sha256:B`"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn merge_is_order_independent() {
         let mut one = Lock::default();
         one.record("u1", &Reference::Branch("main".into()), pin('1', '2'));
@@ -369,7 +634,7 @@ mod tests {
         );
         let expected = format!(
             "# yaml-language-server: $schema=https://crunch.dev/schemas/crunch.lock.schema.json
-# crunch.lock: pinned git sources. Written by crunch; review changes like code.
+# crunch.lock: pinned sources. Written by crunch; review changes like code.
 version: 1
 git:
   - url: \"https://repo1.example.mil/big-bang/bigbang.git\"
@@ -437,7 +702,7 @@ git:
         );
         assert_eq!(
             error("version: 1\nbranches: []\n"),
-            "crunch.lock: unknown field `branches`, expected `version` or `git`"
+            "crunch.lock: unknown field `branches`, expected one of `version`, `git`, `charts`, `oci`"
         );
         assert_eq!(
             error("# only a comment\n"),

@@ -1,6 +1,8 @@
-//! Where trees come from: git repositories fetched with gix (blocking client, run from
-//! rayon threads), checked out into a content-addressed cache, pinned by `crunch.lock`,
-//! optionally through URL mirrors, and available `--offline` from lock and cache alone.
+//! Where trees and charts come from: git repositories fetched with gix (blocking client,
+//! run from rayon threads), checked out into a content-addressed cache; charts of Helm
+//! repositories (HTTP and OCI) and OCIRepository artifacts ([`charts`]); all pinned by
+//! `crunch.lock`, optionally through URL mirrors, and available `--offline` from lock and
+//! cache alone.
 //!
 //! The source layer renders nothing: it returns immutable [`Tree`]s and the [`Origin`]
 //! that provenance and the lock record.
@@ -13,6 +15,8 @@
 //!   renamed, so never half-written; shared by every source with the same tree;
 //! - `<cache>/recursive/<sha256 of the trees>/`: a checkout with its submodules'
 //!   checkouts in place (`spec.recurseSubmodules`);
+//! - `<cache>/blobs/sha256/<hex>`: chart archives, OCI manifests and layers, cosign
+//!   payloads, each named by its digest and checked against it when read;
 //! - `<cache>/artifacts/<sha256 of the checkout and the recipe>/`: a checkout as Flux's
 //!   source-controller archives it (sparse checkout, included artifacts,
 //!   `.sourceignore`, `spec.ignore`, default exclusions applied), written the same way.
@@ -31,6 +35,8 @@
 //! URLs, downloads) as source-controller does.
 
 mod artifact;
+mod blobs;
+mod charts;
 mod checkout;
 mod compose;
 pub mod cosign;
@@ -47,11 +53,18 @@ mod store;
 mod url;
 mod worktree;
 
+pub use charts::{
+    Access, Auth, ChartArchive, ChartOrigin, ChartRequest, Credential, OciArtifact,
+    OciArtifactRequest, OciOrigin, OciRef,
+};
 pub use compose::{ArtifactRecipe, Include};
 pub use error::{Error, Location};
-pub use lock::{GitPin, Lock, LockFile, Pin, SCHEMA_URL as LOCK_SCHEMA_URL};
+pub use lock::{
+    ChartEntry, ChartKey, ChartPin, GitPin, Lock, LockFile, OciEntry, OciPin, Pin,
+    SCHEMA_URL as LOCK_SCHEMA_URL,
+};
 pub use mirror::Mirrors;
-pub use recorder::Recorder;
+pub use recorder::{Fetched, Recorder};
 pub use reference::{FLUX_DEFAULT_BRANCH, GitRef, Reference};
 pub use remote::BasicAuth;
 pub use signature::Keyring;

@@ -5,7 +5,10 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use super::{ArtifactRecipe, Error, Origin, PlacedSubmodule, Reference, Store, Tree, WorkingTree};
+use super::{
+    ArtifactRecipe, ChartArchive, ChartOrigin, ChartRequest, Error, OciArtifact,
+    OciArtifactRequest, OciOrigin, Origin, PlacedSubmodule, Reference, Store, Tree, WorkingTree,
+};
 use crate::progress::{Event, Progress, Silent};
 
 /// go-git's `DefaultSubmoduleRecursionDepth`, the recursion budget of a recursive clone:
@@ -18,6 +21,8 @@ const SUBMODULE_RECURSION: usize = 10;
 pub struct Recorder<'a> {
     store: &'a Store,
     origins: Mutex<Vec<Origin>>,
+    charts: Mutex<Vec<ChartOrigin>>,
+    artifacts: Mutex<Vec<OciOrigin>>,
     /// Every (url, reference) asked for so far: each is reported to `progress` once,
     /// however many nodes share it.
     requested: Mutex<BTreeSet<(String, String)>>,
@@ -35,6 +40,8 @@ impl<'a> Recorder<'a> {
         Self {
             store,
             origins: Mutex::default(),
+            charts: Mutex::default(),
+            artifacts: Mutex::default(),
             requested: Mutex::default(),
             progress,
         }
@@ -42,27 +49,75 @@ impl<'a> Recorder<'a> {
 
     /// The tree of `url` at `reference`, recorded.
     pub fn git(&self, url: &str, reference: &Reference) -> Result<Tree, Error> {
-        let shown = reference.to_string();
+        self.reported(url, &reference.to_string(), || self.fetch(url, reference))
+    }
+
+    /// Runs `fetch` of `url` at `shown`, telling `progress` when it starts and finishes the
+    /// first time it is asked for.
+    fn reported<T>(&self, url: &str, shown: &str, fetch: impl FnOnce() -> T) -> T {
         let first = self
             .requested
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert((url.to_string(), shown.clone()));
+            .insert((url.to_string(), shown.to_string()));
         if !first {
-            return self.fetch(url, reference);
+            return fetch();
         }
         let started = Instant::now();
         self.progress.event(&Event::FetchStarted {
             url,
-            reference: &shown,
+            reference: shown,
         });
-        let tree = self.fetch(url, reference);
+        let fetched = fetch();
         self.progress.event(&Event::FetchFinished {
             url,
-            reference: &shown,
+            reference: shown,
             elapsed: started.elapsed(),
         });
-        tree
+        fetched
+    }
+
+    /// The chart `request` names (see [`Store::helm_chart`]), recorded.
+    pub fn helm_chart(&self, request: &ChartRequest) -> Result<ChartArchive, Error> {
+        let url = format!("{} chart {}", request.repository, request.chart);
+        let shown = if request.version.is_empty() {
+            "latest".to_string()
+        } else {
+            format!("version {}", request.version)
+        };
+        let archive = self.reported(&url, &shown, || self.store.helm_chart(request))?;
+        self.charts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(archive.origin.clone());
+        Ok(archive)
+    }
+
+    /// The OCI artifact `request` names (see [`Store::oci_artifact`]), recorded.
+    pub fn oci_artifact(&self, request: &OciArtifactRequest) -> Result<OciArtifact, Error> {
+        let shown = request.reference.lock_key();
+        let artifact = self.reported(request.url, &shown, || self.store.oci_artifact(request))?;
+        self.artifacts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(artifact.origin.clone());
+        Ok(artifact)
+    }
+
+    /// The files of an OCI artifact (see [`Store::oci_files`]; not recorded again: the
+    /// artifact was).
+    pub fn oci_files(
+        &self,
+        artifact: &OciArtifact,
+        filter: bool,
+        ignore: Option<&str>,
+    ) -> Result<std::path::PathBuf, Error> {
+        self.store.oci_files(artifact, filter, ignore)
+    }
+
+    /// The cache directory of the store recorded through.
+    pub fn cache_dir(&self) -> &std::path::Path {
+        self.store.cache_dir()
     }
 
     fn fetch(&self, url: &str, reference: &Reference) -> Result<Tree, Error> {
@@ -144,10 +199,28 @@ impl<'a> Recorder<'a> {
         self.store.commit_object(url, commit)
     }
 
-    /// The origin of every tree handed out, in the order they were, repeats included.
-    pub fn into_origins(self) -> Vec<Origin> {
-        self.origins
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The origin of everything handed out, in the order it was, repeats included.
+    pub fn into_origins(self) -> Fetched {
+        Fetched {
+            git: taken(self.origins),
+            charts: taken(self.charts),
+            artifacts: taken(self.artifacts),
+        }
     }
+}
+
+/// Everything a [`Recorder`] handed out.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    /// Git trees.
+    pub git: Vec<Origin>,
+    /// Charts of Helm repositories.
+    pub charts: Vec<ChartOrigin>,
+    /// OCIRepository artifacts.
+    pub artifacts: Vec<OciOrigin>,
+}
+
+/// What a mutex held, poisoned or not.
+fn taken<T>(mutex: Mutex<Vec<T>>) -> Vec<T> {
+    mutex.into_inner().unwrap_or_else(PoisonError::into_inner)
 }

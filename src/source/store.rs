@@ -90,10 +90,10 @@ pub struct Tree {
 /// Fetches git sources into a cache and hands out their trees. `Sync`: call it from
 /// many threads at once; fetches of one repository are serialised.
 pub struct Store {
-    config: StoreConfig,
-    ca_pem: Option<Arc<Vec<u8>>>,
+    pub(super) config: StoreConfig,
+    pub(super) ca_pem: Option<Arc<Vec<u8>>>,
     /// Pins resolved (or used) during this run; they win over `config.lock`.
-    resolved: Mutex<Lock>,
+    pub(super) resolved: Mutex<Lock>,
     /// One mutex per cached repository, so that two threads never write one at once.
     repo_locks: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
 }
@@ -223,7 +223,12 @@ impl Store {
                 }
                 None => tree.root.as_path(),
             };
-            self.archive(source, &tree.origin, recipe.ignore, &dest)
+            self.archive(
+                source,
+                (&tree.origin.url, &tree.origin.commit),
+                recipe.ignore,
+                &dest,
+            )
         })();
         if let Some(staging) = &staged {
             // Best effort: the staging copy is hard links and directories only.
@@ -234,10 +239,11 @@ impl Store {
 
     /// Writes the files of `source` that the ignore rules keep into `dest`, through a
     /// temporary directory renamed into place.
-    fn archive(
+    /// `(url, revision)` name the source in errors.
+    pub(super) fn archive(
         &self,
         source: &Path,
-        origin: &Origin,
+        (url, revision): (&str, &str),
         spec_ignore: Option<&str>,
         dest: &Path,
     ) -> Result<(), Error> {
@@ -247,8 +253,8 @@ impl Store {
         };
         let files = artifact::ignore_files(source).map_err(io(source))?;
         let rules = Rules::new(&files, spec_ignore).map_err(|e| Error::IgnorePattern {
-            url: origin.url.clone(),
-            commit: origin.commit.clone(),
+            url: url.to_string(),
+            commit: revision.to_string(),
             message: e.to_string(),
         })?;
         let temp = remote::tempdir_beside(dest);

@@ -1153,7 +1153,7 @@ fn helm_release_fields_crunch_cannot_reproduce_are_named() {
     });
     for (field, yaml) in [
         (
-            "spec.chartRef",
+            "spec.chart and spec.chartRef",
             "  chartRef: {kind: OCIRepository, name: x}\n",
         ),
         (

@@ -20,6 +20,7 @@ mod flux_graph;
 mod git_sources;
 mod helm_diff;
 mod helm_repo;
+mod helm_sources;
 mod kustomize_diff;
 mod oci_registry;
 mod postbuild_diff;

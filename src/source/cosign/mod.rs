@@ -138,6 +138,48 @@ impl fmt::Display for CosignError {
 
 impl std::error::Error for CosignError {}
 
+/// Where the signatures of an artifact are read from: its registry, or a copy of what
+/// the registry served (crunch's cache, for `--offline`).
+pub trait Signatures {
+    /// Whether the manifest `digest` has a Sigstore bundle among its referrers.
+    fn has_bundle(&self, digest: &str) -> bool;
+    /// The manifest tagged `tag` (`sha256-<hex>.sig`); `None` when there is none.
+    fn manifest(&self, tag: &str) -> Result<Option<oci::Manifest>, CosignError>;
+    /// The blob with `digest` (a payload), at most `limit` bytes.
+    fn blob(&self, digest: &str, limit: usize) -> Result<Vec<u8>, String>;
+}
+
+/// An artifact's repository in its registry, as a [`Signatures`] source.
+pub struct RegistrySignatures<'a> {
+    /// The client to ask.
+    pub client: &'a RegistryClient,
+    /// The artifact's repository.
+    pub repository: &'a OciReference,
+    /// The credentials to present.
+    pub auth: &'a RegistryAuth,
+}
+
+impl Signatures for RegistrySignatures<'_> {
+    fn has_bundle(&self, digest: &str) -> bool {
+        self.client
+            .has_sigstore_bundle(self.repository, digest, self.auth)
+    }
+
+    fn manifest(&self, tag: &str) -> Result<Option<oci::Manifest>, CosignError> {
+        match self.client.manifest(self.repository, tag, self.auth) {
+            Ok(manifest) => Ok(Some(manifest)),
+            Err(OciError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(CosignError::Registry(error)),
+        }
+    }
+
+    fn blob(&self, digest: &str, limit: usize) -> Result<Vec<u8>, String> {
+        self.client
+            .blob_bytes(self.repository, digest, limit, self.auth)
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Verifies that a cosign signature of the manifest `manifest_digest` in `repository`
 /// verifies with one of `keys` and signs that manifest: the first such signature is
 /// the answer, with the key that verified it.
@@ -148,19 +190,33 @@ pub fn verify(
     keys: &PublicKeys,
     auth: &RegistryAuth,
 ) -> Result<Verified, CosignError> {
+    let source = RegistrySignatures {
+        client,
+        repository,
+        auth,
+    };
+    verify_from(&source, &repository.to_string(), manifest_digest, keys)
+}
+
+/// [`verify`], reading the signatures of the artifact `repository` (`oci://…`, for
+/// messages) from `source`.
+pub fn verify_from(
+    source: &dyn Signatures,
+    repository: &str,
+    manifest_digest: &str,
+    keys: &PublicKeys,
+) -> Result<Verified, CosignError> {
     if keys.is_empty() {
         return Err(CosignError::Keyless);
     }
     oci::check_digest(manifest_digest).map_err(CosignError::InvalidDigest)?;
     let image = format!("{repository}@{manifest_digest}");
-    if client.has_sigstore_bundle(repository, manifest_digest, auth) {
+    if source.has_bundle(manifest_digest) {
         return Err(CosignError::BundleFormat { image });
     }
     let tag = signature_tag(manifest_digest);
-    let manifest = match client.manifest(repository, &tag, auth) {
-        Ok(manifest) => manifest,
-        Err(OciError::NotFound { .. }) => return Err(CosignError::NoSignature { image, tag }),
-        Err(error) => return Err(CosignError::Registry(error)),
+    let Some(manifest) = source.manifest(&tag)? else {
+        return Err(CosignError::NoSignature { image, tag });
     };
     let invalid = |message: String| CosignError::InvalidSignatureManifest {
         image: image.clone(),
@@ -184,7 +240,7 @@ pub fn verify(
                 continue;
             }
         };
-        let payload = match client.blob_bytes(repository, &layer.digest, MAX_PAYLOAD_BYTES, auth) {
+        let payload = match source.blob(&layer.digest, MAX_PAYLOAD_BYTES) {
             Ok(payload) => payload,
             Err(error) => {
                 reasons.push(reason(format!("its payload cannot be read: {error}")));

@@ -65,6 +65,13 @@ impl Signer {
         Signer { key }
     }
 
+    /// The key in a PKCS#8 PEM file (a committed test key).
+    pub fn from_pem_file(path: &std::path::Path) -> Signer {
+        let pem = std::fs::read_to_string(path).expect("read the signing key");
+        let key = p256::ecdsa::SigningKey::from_pkcs8_pem(&pem).expect("a P-256 PKCS#8 key");
+        Signer { key }
+    }
+
     /// The public key as `cosign.pub` holds it (PEM `PUBLIC KEY`).
     pub fn public_key_pem(&self) -> String {
         self.key
