@@ -430,7 +430,8 @@ impl HelmChartSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceReference {
-    /// Source kind; only `GitRepository` is supported yet.
+    /// Source kind: `GitRepository`, `OCIRepository` (Kustomizations), `HelmRepository`
+    /// (charts); others are refused by name.
     pub kind: String,
     /// Source name.
     pub name: String,
@@ -472,8 +473,10 @@ pub struct KustomizePostRenderer {
 /// (`api/v2/helmrelease_types.go`) is accounted for; fields the API server would prune
 /// (unknown ones, `valuesFile` of v2) are ignored as it would.
 ///
-/// - Rendering, reproduced: `chart.spec` (`chart`, `sourceRef`, `valuesFiles`,
-///   `ignoreMissingValuesFiles`, `reconcileStrategy`, and `valuesFile` of v2beta1/v2beta2),
+/// - Rendering, reproduced: `chart.spec` (`chart`, `sourceRef` (GitRepository or
+///   HelmRepository), `version` (HelmRepository charts), `verify` (cosign, OCI charts),
+///   `valuesFiles`, `ignoreMissingValuesFiles`, `reconcileStrategy`, and `valuesFile` of
+///   v2beta1/v2beta2), `chartRef` (an OCIRepository or a HelmChart),
 ///   `releaseName`, `targetNamespace`, `valuesFrom`, `values`, `postRenderers`,
 ///   `postRenderStrategy`, `commonMetadata`, and of `install` and `upgrade` `crds` (whether the
 ///   chart's `crds/` are in the bundle at all), `disableHooks` (whether hooks are) and
@@ -486,15 +489,14 @@ pub struct KustomizePostRenderer {
 ///   `persistentClient` (client reuse), `waitStrategy` (how readiness is polled, not what
 ///   is ready), `test` (crunch runs no Helm tests; test hooks never reach a bundle),
 ///   `rollback` and `uninstall` (operations crunch never performs), `chart.metadata` (the
-///   HelmChart object's labels), `chart.spec.interval`, `chart.spec.version` and
-///   `chart.spec.verify` (source-controller ignores both for GitRepository charts, the only
-///   ones crunch renders), and of `install`/`upgrade` `timeout` (the applier takes
+///   HelmChart object's labels), `chart.spec.interval`, and of `install`/`upgrade`
+///   `timeout` (the applier takes
 ///   `spec.timeout`), `strategy`, `remediation`, `disableTakeOwnership` (the applier adopts
 ///   objects it finds), `replace`, `force`, `cleanupOnFail`, `serverSideApply` (the applier
 ///   always applies server-side), `chartNameChangeStrategy`, `skipCRDs` (deprecated;
 ///   helm-controller no longer reads it) and `disableOpenAPIValidation` (crunch checks
 ///   nothing against the cluster's OpenAPI; the API server does on apply).
-/// - Refused by name: `chartRef` (OCIRepository and HelmChart sources), `kubeConfig`
+/// - Refused by name: `chartRef` of other kinds (ExternalArtifact), `kubeConfig`
 ///   (another cluster than the one a bundle is applied to), `upgrade.preserveValues`
 ///   (the previous release's values, which no build can know) and `healthCheckExprs`
 ///   (CEL health checks, which the applier cannot evaluate).

@@ -1,8 +1,8 @@
 //! Where trees and charts come from: git repositories fetched with gix (blocking client,
 //! run from rayon threads), checked out into a content-addressed cache; charts of Helm
-//! repositories (HTTP and OCI) and OCIRepository artifacts ([`charts`]); all pinned by
-//! `crunch.lock`, optionally through URL mirrors, and available `--offline` from lock and
-//! cache alone.
+//! repositories, HTTP and OCI ([`Store::helm_chart`]), and OCIRepository artifacts
+//! ([`Store::oci_artifact`]); all pinned by `crunch.lock`, optionally through URL mirrors,
+//! and available `--offline` from lock and cache alone.
 //!
 //! The source layer renders nothing: it returns immutable [`Tree`]s and the [`Origin`]
 //! that provenance and the lock record.

@@ -28,5 +28,6 @@ mod schemas;
 mod sops;
 mod source_git;
 mod template_diff;
+mod world_helmrepo;
 mod world_oracles;
 mod yaml_diff;
