@@ -306,6 +306,51 @@ fn http_repository_failures_name_their_cause() {
     );
 }
 
+const HELM_CHART: &str = "\
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: HelmChart
+metadata: {name: webapp-small, namespace: apps}
+spec:
+  interval: 10m
+  chart: webapp
+  version: 1.2.0
+  sourceRef: {kind: HelmRepository, name: stable}
+  valuesFiles: [values.yaml, values-small.yaml]
+---
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: small, namespace: apps}
+spec:
+  interval: 10m
+  chartRef: {kind: HelmChart, name: webapp-small}
+";
+
+#[test]
+fn a_helm_chart_object_packages_its_values_files() {
+    let (_scratch, dir, packager) = webapp_archives(&["1.2.0", "1.2.3"]);
+    let repo = ChartRepo::start_https(&dir);
+    packager.index(&dir, Some(&repo.url()));
+    let customer = Customer::new();
+    let (_, password) = repo.credentials.clone().expect("credentials");
+    let password = customer.secret_file("password", &password);
+    let ca = customer.secret_file("ca.pem", repo.ca_pem.as_deref().expect("a CA"));
+    let objects = format!("{}{HELM_CHART}", HTTP_RELEASE.replace("VERSION", "1.2.x"));
+    customer.write(&http_config(&repo.url(), &password, &ca), "dev", &objects);
+    customer.build("dev", "out", None, &[]).expect("build");
+    // The chart's own values-small.yaml over values.yaml; the version stamped with the
+    // HelmChart's generation, as source-controller packages it.
+    let deployment = object(&customer.out("out"), "deployment.small-webapp.yaml");
+    assert!(
+        deployment.contains("helm.sh/chart: webapp-1.2.0_1\n"),
+        "{deployment}"
+    );
+    assert!(deployment.contains("replicas: 2\n"), "{deployment}");
+    assert!(deployment.contains("containerPort: 9090\n"), "{deployment}");
+    let web = object(&customer.out("out"), "deployment.web-webapp.yaml");
+    assert!(web.contains("helm.sh/chart: webapp-1.2.3\n"), "{web}");
+}
+
 /// A chart of `registry`'s `charts/` path at `version`, pushed by `helm push`, and its
 /// manifest digest.
 fn push_webapp(registry: &Registry, version: &str) -> String {
