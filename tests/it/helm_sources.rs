@@ -167,23 +167,66 @@ fn http_config(url: &str, password: &Path, ca: &Path) -> String {
     )
 }
 
+/// `webapp` at some versions, packaged and indexed by `helm`, served over HTTPS with
+/// basic auth, and a customer repository whose `crunch.yaml` reaches it through a mirror
+/// with the server's password and CA.
+struct Served {
+    scratch: tempfile::TempDir,
+    dir: PathBuf,
+    packager: Packager,
+    repo: ChartRepo,
+    customer: Customer,
+    password: PathBuf,
+    ca: PathBuf,
+}
+
+impl Served {
+    fn webapp(versions: &[&str]) -> Served {
+        let (scratch, dir, packager) = webapp_archives(versions);
+        let repo = ChartRepo::start_https(&dir);
+        packager.index(&dir, Some(&repo.url()));
+        let customer = Customer::new();
+        let (_, password) = repo.credentials.clone().expect("the server's credentials");
+        let password = customer.secret_file("password", &format!("{password}\n"));
+        let ca = customer.secret_file("ca.pem", repo.ca_pem.as_deref().expect("a CA"));
+        Served {
+            scratch,
+            dir,
+            packager,
+            repo,
+            customer,
+            password,
+            ca,
+        }
+    }
+
+    /// Writes the environment `dev` of `objects` with the mirror and credentials, the
+    /// password read from `password` (the right one when `None`).
+    fn write(&self, objects: &str, password: Option<&Path>) {
+        let config = http_config(
+            &self.repo.url(),
+            password.unwrap_or(&self.password),
+            &self.ca,
+        );
+        self.customer.write(&config, "dev", objects);
+    }
+
+    /// Serves the directory again on a new port with a new CA, indexed again.
+    fn restart(&mut self) {
+        self.repo = ChartRepo::start_https(&self.dir);
+        self.packager.index(&self.dir, Some(&self.repo.url()));
+        self.ca = self
+            .customer
+            .secret_file("ca.pem", self.repo.ca_pem.as_deref().expect("a CA"));
+    }
+}
+
 #[test]
 fn http_repository_charts_are_resolved_pinned_and_built_offline() {
-    let (_scratch, dir, packager) = webapp_archives(&["1.2.0", "1.2.3", "2.0.0-rc.1"]);
-    let repo = ChartRepo::start_https(&dir);
-    packager.index(&dir, Some(&repo.url()));
-    let customer = Customer::new();
-    let (_, password) = repo
-        .credentials
-        .clone()
-        .expect("the HTTPS server has credentials");
-    let password = customer.secret_file("password", &format!("{password}\n"));
-    let ca = customer.secret_file("ca.pem", repo.ca_pem.as_deref().expect("a CA"));
-    customer.write(
-        &http_config(&repo.url(), &password, &ca),
-        "dev",
-        &HTTP_RELEASE.replace("VERSION", "1.2.x"),
-    );
+    let mut served = Served::webapp(&["1.2.0", "1.2.3", "2.0.0-rc.1"]);
+    let release = HTTP_RELEASE.replace("VERSION", "1.2.x");
+    served.write(&release, None);
+    let customer = &served.customer;
     let online = customer
         .build("dev", "online", None, &[])
         .expect("online build");
@@ -193,9 +236,9 @@ fn http_repository_charts_are_resolved_pinned_and_built_offline() {
         "{deployment}"
     );
     assert!(deployment.contains("replicas: 3\n"), "{deployment}");
-    let lock = customer.lock();
-    let archive = fs::read(dir.join("webapp-1.2.3.tgz")).expect("the served archive");
+    let archive = fs::read(served.dir.join("webapp-1.2.3.tgz")).expect("the served archive");
     let digest = crate::support::registry::sha256_digest(&archive);
+    let lock = customer.lock();
     assert!(
         lock.contains(&format!(
             "charts:\n  - url: \"https://charts.example.mil/stable\"\n    chart: \"webapp\"\n    version: \"1.2.x\"\n    resolved: \"1.2.3\"\n    digest: \"{digest}\"\n"
@@ -203,56 +246,41 @@ fn http_repository_charts_are_resolved_pinned_and_built_offline() {
         "{lock}"
     );
     // A newer release in range is not taken while the lock pins 1.2.3.
-    packager.package(
-        &_scratch.path().join("work/webapp"),
-        &dir,
+    served.packager.package(
+        &served.scratch.path().join("work/webapp"),
+        &served.dir,
         Some("1.2.9"),
         false,
     );
-    packager.index(&dir, Some(&repo.url()));
+    served.packager.index(&served.dir, Some(&served.repo.url()));
     let pinned = customer
         .build("dev", "pinned", None, &[])
         .expect("pinned build");
     assert_eq!(pinned, online);
-    let requests = repo.requests();
-    drop(repo);
+    assert!(served.repo.requests() > 0);
+    // Offline, with the server gone: the same bundle from the lock and the cache.
+    served.repo = ChartRepo::start(&served.scratch.path().join("nothing"));
     let offline = customer
         .build("dev", "offline", None, &["--offline"])
         .expect("offline build");
     assert_eq!(offline, online);
-    assert!(requests > 0);
     // `--update` takes the newest release in range.
-    let repo = ChartRepo::start_https(&dir);
-    packager.index(&dir, Some(&repo.url()));
-    let ca = customer.secret_file("ca.pem", repo.ca_pem.as_deref().expect("a CA"));
-    customer.write(
-        &http_config(&repo.url(), &password, &ca),
-        "dev",
-        &HTTP_RELEASE.replace("VERSION", "1.2.x"),
-    );
-    customer
+    served.restart();
+    served.write(&release, None);
+    served
+        .customer
         .build("dev", "updated", None, &["--update"])
         .expect("updated build");
-    assert!(customer.lock().contains("resolved: \"1.2.9\""));
+    assert!(served.customer.lock().contains("resolved: \"1.2.9\""));
 }
 
 #[test]
 fn http_repository_failures_name_their_cause() {
-    let (_scratch, dir, packager) = webapp_archives(&["1.2.3"]);
-    let repo = ChartRepo::start_https(&dir);
-    packager.index(&dir, Some(&repo.url()));
-    let customer = Customer::new();
-    let (_, password) = repo.credentials.clone().expect("credentials");
-    let right = customer.secret_file("password", &password);
-    let wrong = customer.secret_file("wrong", "not-the-password");
-    let ca = customer.secret_file("ca.pem", repo.ca_pem.as_deref().expect("a CA"));
+    let served = Served::webapp(&["1.2.3"]);
+    let customer = &served.customer;
     let release = HTTP_RELEASE.replace("VERSION", "1.2.x");
 
-    customer.write(
-        &http_config(&repo.url(), &right, &ca),
-        "dev",
-        &HTTP_RELEASE.replace("VERSION", "3.x"),
-    );
+    served.write(&HTTP_RELEASE.replace("VERSION", "3.x"), None);
     let error = customer.build("dev", "missing", None, &[]).unwrap_err();
     assert!(
         error.contains("no 'webapp' chart with version matching '3.x' found"),
@@ -263,7 +291,8 @@ fn http_repository_failures_name_their_cause() {
         "{error}"
     );
 
-    customer.write(&http_config(&repo.url(), &wrong, &ca), "dev", &release);
+    let wrong = customer.secret_file("wrong", "not-the-password");
+    served.write(&release, Some(&wrong));
     let error = customer
         .build("dev", "unauthorized", None, &[])
         .unwrap_err();
@@ -281,12 +310,12 @@ fn http_repository_failures_name_their_cause() {
     // The archive no longer matches the index's digest.
     let mut archive = fs::OpenOptions::new()
         .append(true)
-        .open(dir.join("webapp-1.2.3.tgz"))
+        .open(served.dir.join("webapp-1.2.3.tgz"))
         .expect("open the archive");
     archive
         .write_all(b"tampered")
         .expect("tamper with the archive");
-    customer.write(&http_config(&repo.url(), &right, &ca), "dev", &release);
+    served.write(&release, None);
     let error = customer.build("dev", "tampered", None, &[]).unwrap_err();
     assert!(
         error.contains("webapp-1.2.3.tgz has sha256")
@@ -294,7 +323,6 @@ fn http_repository_failures_name_their_cause() {
         "{error}"
     );
 
-    drop(repo);
     let error = customer
         .build("dev", "offline", None, &["--offline"])
         .unwrap_err();
@@ -328,15 +356,10 @@ spec:
 
 #[test]
 fn a_helm_chart_object_packages_its_values_files() {
-    let (_scratch, dir, packager) = webapp_archives(&["1.2.0", "1.2.3"]);
-    let repo = ChartRepo::start_https(&dir);
-    packager.index(&dir, Some(&repo.url()));
-    let customer = Customer::new();
-    let (_, password) = repo.credentials.clone().expect("credentials");
-    let password = customer.secret_file("password", &password);
-    let ca = customer.secret_file("ca.pem", repo.ca_pem.as_deref().expect("a CA"));
+    let served = Served::webapp(&["1.2.0", "1.2.3"]);
     let objects = format!("{}{HELM_CHART}", HTTP_RELEASE.replace("VERSION", "1.2.x"));
-    customer.write(&http_config(&repo.url(), &password, &ca), "dev", &objects);
+    served.write(&objects, None);
+    let customer = &served.customer;
     customer.build("dev", "out", None, &[]).expect("build");
     // The chart's own values-small.yaml over values.yaml; the version stamped with the
     // HelmChart's generation, as source-controller packages it.
