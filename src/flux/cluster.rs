@@ -30,14 +30,23 @@ impl Cluster {
             .map(|(object, owner)| (owner.as_str(), object))
     }
 
-    /// The object of `group`/`kind` named `namespace/name`, as the API server stores it.
+    /// The (namespaced) object of `group`/`kind` named `namespace/name`, as the API
+    /// server stores it. A namespaced object rendered without a namespace is in
+    /// `default`, where `kubectl apply` and the applier put it.
     pub fn get(&self, group: &str, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
-        let key = ObjectKey {
+        let mut key = ObjectKey {
             group: group.to_string(),
             kind: kind.to_string(),
             namespace: namespace.to_string(),
             name: name.to_string(),
         };
+        if let Some((object, _)) = self.objects.get(&key) {
+            return Some(object);
+        }
+        if namespace != "default" {
+            return None;
+        }
+        key.namespace.clear();
         self.objects.get(&key).map(|(object, _)| object)
     }
 }
@@ -109,6 +118,17 @@ fn as_stored(mut object: Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn objects_without_a_namespace_are_in_default() {
+        let source = json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+            "metadata": {"name": "app"}, "spec": {}});
+        let mut cluster = Cluster::default();
+        cluster.insert(ObjectKey::of(&source).unwrap(), source, "dev");
+        let group = "source.toolkit.fluxcd.io";
+        assert!(cluster.get(group, "OCIRepository", "default", "app").is_some());
+        assert!(cluster.get(group, "OCIRepository", "apps", "app").is_none());
+    }
 
     #[test]
     fn string_data_folds_over_data() {
