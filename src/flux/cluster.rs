@@ -126,7 +126,11 @@ mod tests {
         let mut cluster = Cluster::default();
         cluster.insert(ObjectKey::of(&source).unwrap(), source, "dev");
         let group = "source.toolkit.fluxcd.io";
-        assert!(cluster.get(group, "OCIRepository", "default", "app").is_some());
+        assert!(
+            cluster
+                .get(group, "OCIRepository", "default", "app")
+                .is_some()
+        );
         assert!(cluster.get(group, "OCIRepository", "apps", "app").is_none());
     }
 

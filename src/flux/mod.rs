@@ -34,7 +34,7 @@ use cluster::Cluster;
 pub use decrypt::Collected as DecryptedSecrets;
 use decrypt::{Decryptor, KeyRing, Secrets};
 use spec::{
-    GitRepositorySpec, HelmChartSpec, HelmReleaseSpec, HelmRepositorySpec, KustomizationSpec,
+    ChartSpec, GitRepositorySpec, HelmReleaseSpec, HelmRepositorySpec, KustomizationSpec,
     OciRepositorySpec, PostRenderStrategy, SourceReference,
 };
 use substitute::PostBuild;
@@ -684,18 +684,9 @@ impl Render<'_> {
             let object = cluster
                 .get(SOURCE_GROUP, "HelmChart", namespace, name)
                 .ok_or_else(|| Error::new(format!("{step} not found")))?;
-            let chart = HelmChartSpec::read(object).within(&step)?;
-            let verify = chart.verify.as_ref();
+            let chart = ChartSpec::read_helm_chart(object).within(&step)?;
             return self
-                .chart_of(
-                    &chart.source_ref,
-                    namespace,
-                    &chart.chart,
-                    chart.version.as_deref(),
-                    verify,
-                    chart.packaging(),
-                    cluster,
-                )
+                .chart_of(&chart, namespace, cluster)
                 .map_err(|e| e.within(&step));
         }
         let chart = spec
@@ -703,30 +694,19 @@ impl Render<'_> {
             .as_ref()
             .map(|c| &c.spec)
             .ok_or_else(|| Error::new("HelmRelease has no spec.chart"))?;
-        self.chart_of(
-            &chart.source_ref,
-            &node.namespace,
-            &chart.chart,
-            chart.version.as_deref(),
-            chart.verify.as_ref(),
-            chart.packaging(),
-            cluster,
-        )
+        self.chart_of(chart, &node.namespace, cluster)
     }
 
-    /// The chart `chart` (a path or a name) of the source `source` names, as
-    /// source-controller's HelmChart reconciler makes it.
-    #[allow(clippy::too_many_arguments)]
+    /// The chart a HelmChart (or a HelmRelease's `chart.spec`, its template) of
+    /// `namespace` names, as source-controller's HelmChart reconciler makes it.
     fn chart_of(
         &self,
-        source: &SourceReference,
+        spec: &ChartSpec,
         namespace: &str,
-        chart: &str,
-        version: Option<&str>,
-        verify: Option<&spec::OciVerification>,
-        packaging: chart::Packaging,
         cluster: &Cluster,
     ) -> Result<ChartSource, Error> {
+        let source = &spec.source_ref;
+        let packaging = spec.packaging();
         let namespace = source.namespace.as_deref().unwrap_or(namespace);
         let name = &source.name;
         match source.kind.as_str() {
@@ -734,7 +714,7 @@ impl Render<'_> {
                 let (tree, url) = self.git_repository(namespace, name, cluster, &mut Vec::new())?;
                 Ok(ChartSource::Directory {
                     files: SourceFiles::of(tree, url),
-                    path: chart.to_string(),
+                    path: spec.chart.clone(),
                     packaging,
                 })
             }
@@ -755,7 +735,9 @@ impl Render<'_> {
                     repository.pass_credentials,
                 )
                 .within(&step)?;
-                let keys = verify
+                let keys = spec
+                    .verify
+                    .as_ref()
                     .map(|verify| {
                         let secret = verify.key_secret("HelmRelease chart")?;
                         sources::cosign_keys(config, cluster, namespace, secret)
@@ -766,8 +748,8 @@ impl Render<'_> {
                     .remote
                     .helm_chart(&source::ChartRequest {
                         repository: &repository.url,
-                        chart,
-                        version: version.unwrap_or_default(),
+                        chart: &spec.chart,
+                        version: spec.version.as_deref().unwrap_or_default(),
                         access: &access,
                         verify: keys.as_ref(),
                     })

@@ -375,57 +375,6 @@ fn check_provider(kind: &str, provider: Option<&str>) -> Result<(), String> {
     }
 }
 
-/// `source.toolkit.fluxcd.io` HelmChart spec, for a HelmRelease whose `chartRef` names
-/// one.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HelmChartSpec {
-    /// The chart's name in a HelmRepository, or its path in a GitRepository.
-    pub chart: String,
-    /// The version or range (HelmRepository only); the latest when absent.
-    #[serde(default)]
-    pub version: Option<String>,
-    /// The source holding the chart.
-    pub source_ref: SourceReference,
-    /// Values files merged in place of the chart's `values.yaml`.
-    #[serde(default)]
-    pub values_files: Vec<String>,
-    /// The deprecated single values file, put before `valuesFiles`.
-    #[serde(default)]
-    pub values_file: Option<String>,
-    /// Whether a missing values file is skipped instead of failing.
-    #[serde(default)]
-    pub ignore_missing_values_files: bool,
-    /// `ChartVersion` (default) or `Revision`.
-    #[serde(default)]
-    pub reconcile_strategy: Option<String>,
-    /// Whose signature an OCI chart must carry.
-    #[serde(default)]
-    pub verify: Option<OciVerification>,
-}
-
-/// HelmChart fields without effect on the chart: `interval`, `suspend`, `accessFrom`.
-pub const HELM_CHART_RUNTIME_ONLY: &[&str] = &["interval", "suspend", "accessFrom"];
-
-impl HelmChartSpec {
-    /// Reads a HelmChart's spec.
-    pub fn read(object: &Value) -> Result<Self, String> {
-        let spec: Self = read_spec(object, "HelmChart", HELM_CHART_RUNTIME_ONLY)?;
-        check_reconcile_strategy(spec.reconcile_strategy.as_deref())?;
-        Ok(spec)
-    }
-
-    /// How source-controller packages the chart.
-    pub fn packaging(&self) -> super::chart::Packaging {
-        packaging(
-            self.values_file.as_ref(),
-            &self.values_files,
-            self.ignore_missing_values_files,
-            self.reconcile_strategy.as_ref(),
-        )
-    }
-}
-
 /// A `{kind, name, namespace}` reference to a source.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -604,6 +553,15 @@ pub struct ChartSpec {
 }
 
 impl ChartSpec {
+    /// Reads a `source.toolkit.fluxcd.io` HelmChart's spec (for a HelmRelease whose
+    /// `chartRef` names it): the fields of a HelmRelease's `chart.spec`, which is its
+    /// template; the others (`interval`, `suspend`, `accessFrom`) do not change the chart.
+    pub fn read_helm_chart(object: &Value) -> Result<Self, String> {
+        let spec: Self = read_spec(object, "HelmChart", &[])?;
+        check_reconcile_strategy(spec.reconcile_strategy.as_deref())?;
+        Ok(spec)
+    }
+
     /// How source-controller packages the chart.
     pub fn packaging(&self) -> super::chart::Packaging {
         packaging(
