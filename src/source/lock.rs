@@ -710,6 +710,31 @@ git:
         );
     }
 
+    proptest::proptest! {
+        /// Any text reads as a lock or an error, never a panic; any pins written read back
+        /// as themselves.
+        #[test]
+        fn any_text_reads_and_any_pins_round_trip(
+            text in ".{0,200}",
+            url in "\\PC{0,30}",
+            chart in "[a-z][a-z0-9-]{0,20}",
+            version in "\\PC{0,12}",
+            hex in "[0-9a-f]{64}",
+        ) {
+            let _ = Lock::parse(&text, Path::new("crunch.lock"));
+            let _ = Lock::parse(&format!("version: 1\ncharts:\n  - {text}\n"), Path::new("l"));
+            let mut lock = Lock::default();
+            let digest = format!("sha256:{hex}");
+            lock.record_chart(
+                ChartKey { url: url.clone(), chart, version: version.clone() },
+                ChartPin { version: version.clone(), digest: digest.clone() },
+            );
+            lock.record_oci(&url, &format!("tag={version}"), OciPin { tag: version, digest });
+            let back = Lock::parse(&lock.render(), Path::new("crunch.lock")).unwrap();
+            proptest::prop_assert_eq!(back, lock);
+        }
+    }
+
     #[test]
     fn syntax_errors_name_the_line() {
         let text = "version: 1\ngit:\n  - url: \"u\"\n    ref: \"tag=x\"\n    commit: \"zz\"\n    tree: \"aa\"\n";
