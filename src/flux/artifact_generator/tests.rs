@@ -60,7 +60,7 @@ impl Fixture {
         let sources = self.tmp.path().join("sources");
         let roots = move |alias: &str| {
             let root = sources.join(alias);
-            root.is_dir().then_some(root)
+            (!alias.is_empty() && root.is_dir()).then_some(root)
         };
         build(&artifact, &roots, &self.out())?;
         Ok(Tree::read(&self.out()))
@@ -811,6 +811,21 @@ fn symlinks_and_escapes_are_refused() {
         .unwrap_err();
     assert!(message.contains("path escapes from parent"), "{message}");
     assert!(!f.tmp.path().join("b.yaml").exists());
+    // The directory that fails is the first one source-watcher's recursion cannot make.
+    let message = f
+        .build(vec![op("@source/dir/", "@artifact//b/")])
+        .unwrap_err();
+    assert!(
+        message.ends_with("mkdirat /: path escapes from parent"),
+        "{message}"
+    );
+    let message = f
+        .build(vec![op("@source/dir/", "@artifact/..")])
+        .unwrap_err();
+    assert!(
+        message.ends_with("mkdirat ..: path escapes from parent"),
+        "{message}"
+    );
 }
 
 #[test]

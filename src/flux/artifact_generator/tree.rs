@@ -244,24 +244,29 @@ impl<'a> Staging<'a> {
     }
 
     /// source-watcher's `createDirRecursive`: the directory is made, or was there (even as
-    /// a file: the write that follows fails then), or its parent is made first.
+    /// a file: the write that follows fails then), or else its parent is made first and
+    /// the directory tried again; the error is the first that has no parent left to try.
     pub(super) fn create_dir_recursive(&self, rel: &str) -> Result<(), String> {
         if rel.is_empty() || rel == "." {
             return Ok(());
         }
-        let path = self.path("mkdirat", rel)?;
-        match fs::create_dir(&path) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
-            Err(e) => {
-                let parent = go_dir(rel);
-                if parent == rel {
-                    return Err(go_error("mkdirat", rel, &e));
-                }
+        if let Err(e) = self.mkdir(rel) {
+            let parent = go_dir(rel);
+            if parent == rel {
+                return Err(e);
             }
+            self.create_dir_recursive(&parent)?;
+            return self.mkdir(rel);
         }
-        self.create_dir_recursive(&go_dir(rel))?;
-        fs::create_dir(&path).map_err(|e| go_error("mkdirat", rel, &e))
+        Ok(())
+    }
+
+    /// `os.Root.Mkdir`, a directory already there (of any kind) counting as made.
+    fn mkdir(&self, rel: &str) -> Result<(), String> {
+        match fs::create_dir(self.path("mkdirat", rel)?) {
+            Err(e) if e.kind() != io::ErrorKind::AlreadyExists => Err(go_error("mkdirat", rel, &e)),
+            _ => Ok(()),
+        }
     }
 }
 
