@@ -5,6 +5,7 @@
 //! The graph runs in waves to a fixpoint; nodes of one wave render in parallel, and
 //! results are merged in node order so that thread scheduling never shows in the output.
 
+pub mod artifact_generator;
 mod chart;
 mod cluster;
 mod decrypt;
