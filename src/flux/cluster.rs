@@ -30,6 +30,24 @@ impl Cluster {
             .map(|(object, owner)| (owner.as_str(), object))
     }
 
+    /// Every object of `group`/`kind` in `namespace` (`default` taking in those rendered
+    /// without one), with its name, in name order.
+    pub fn list(&self, group: &str, kind: &str, namespace: &str) -> Vec<(&str, &Value)> {
+        let mut found: Vec<(&str, &Value)> = self
+            .objects
+            .iter()
+            .filter(|(key, _)| {
+                key.group == group
+                    && key.kind == kind
+                    && (key.namespace == namespace
+                        || (namespace == "default" && key.namespace.is_empty()))
+            })
+            .map(|(key, (object, _))| (key.name.as_str(), object))
+            .collect();
+        found.sort_by_key(|(name, _)| *name);
+        found
+    }
+
     /// The (namespaced) object of `group`/`kind` named `namespace/name`, as the API
     /// server stores it. A namespaced object rendered without a namespace is in
     /// `default`, where `kubectl apply` and the applier put it.

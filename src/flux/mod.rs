@@ -5,7 +5,7 @@
 //! The graph runs in waves to a fixpoint; nodes of one wave render in parallel, and
 //! results are merged in node order so that thread scheduling never shows in the output.
 
-pub mod artifact_generator;
+mod artifact_generator;
 mod chart;
 mod cluster;
 mod decrypt;
@@ -31,6 +31,7 @@ use crate::object::{ObjectKey, ObjectRef, Scope, qualified_kind};
 use crate::progress::{Event, Progress};
 use crate::source::{self, Origin, Store, Tree};
 use crate::{helm, kustomize, yaml};
+use artifact_generator::ArtifactGeneratorSpec;
 use cluster::Cluster;
 pub use decrypt::Collected as DecryptedSecrets;
 use decrypt::{Decryptor, KeyRing, Secrets};
@@ -48,6 +49,14 @@ const MAX_COMPONENTS: usize = 10_000;
 const HELM_GROUP: &str = "helm.toolkit.fluxcd.io";
 const KUSTOMIZE_GROUP: &str = "kustomize.toolkit.fluxcd.io";
 const SOURCE_GROUP: &str = "source.toolkit.fluxcd.io";
+/// Flux's extension sources (source-watcher's ArtifactGenerator).
+const SOURCE_EXTENSIONS_GROUP: &str = "source.extensions.fluxcd.io";
+
+/// Whether objects of `group` are Flux's own, which crunch stands in for: kept in the
+/// bundle for review, not applied.
+fn is_flux_group(group: &str) -> bool {
+    group.ends_with(".toolkit.fluxcd.io") || group == SOURCE_EXTENSIONS_GROUP
+}
 
 /// The environment to build: where it starts and the settings in force for it.
 pub struct Environment<'a> {
@@ -296,7 +305,7 @@ impl Graph {
         let fail = |e: String| Error::new(e).with_chain(chain);
         for (object, source) in objects.into_iter().zip(sources) {
             let key = ObjectKey::of(&object).map_err(fail)?;
-            let is_flux = key.group.ends_with(".toolkit.fluxcd.io");
+            let is_flux = is_flux_group(&key.group);
             let taken_over = match self.cluster.owner(&key) {
                 None => false,
                 // Server-side apply takes over; Helm refuses what its release did not
@@ -659,10 +668,142 @@ impl Render<'_> {
                     revision: artifact.origin.revision(),
                 })
             }
+            "ExternalArtifact" => {
+                self.external_artifact(namespace, &source.name, cluster, &mut Vec::new())
+            }
             other => Err(Error::new(format!(
-                "sourceRef kind {other} is not supported: crunch reads GitRepository and OCIRepository sources"
+                "sourceRef kind {other} is not supported: crunch reads GitRepository, OCIRepository and ExternalArtifact sources"
             ))),
         }
+    }
+
+    /// The files of the ExternalArtifact `namespace/name`, as the ArtifactGenerator of
+    /// `namespace` that generates it makes them (source-watcher) from its sources' files;
+    /// cached under `<cache>/artifacts/`, keyed by the plan and the sources' contents.
+    /// `generating` holds the ExternalArtifacts whose generators led here, so that a cycle
+    /// is an error rather than endless.
+    fn external_artifact(
+        &self,
+        namespace: &str,
+        name: &str,
+        cluster: &Cluster,
+        generating: &mut Vec<String>,
+    ) -> Result<SourceFiles, Error> {
+        let step = format!("ExternalArtifact {namespace}/{name}");
+        if generating.contains(&step) {
+            return Err(Error::new(format!(
+                "ArtifactGenerator cycle: {} → {step}",
+                generating.join(" → ")
+            )));
+        }
+        for (generator, object) in
+            cluster.list(SOURCE_EXTENSIONS_GROUP, "ArtifactGenerator", namespace)
+        {
+            let within = format!("ArtifactGenerator {namespace}/{generator}");
+            let spec = ArtifactGeneratorSpec::read(object).within(&within)?;
+            // Only the artifacts' names are needed to find the generator (a pathPattern's
+            // need its source's files).
+            let needs_files = spec.path_pattern.is_some();
+            if !needs_files && !spec.artifacts.iter().any(|a| a.name == name) {
+                continue;
+            }
+            generating.push(step.clone());
+            let sources = self.generator_sources(&spec, namespace, cluster, generating);
+            generating.pop();
+            let sources = sources.map_err(|e| e.within(&within))?;
+            let roots = |alias: &str| sources.get(alias).map(|files| files.root.clone());
+            let planned = spec
+                .artifacts(&roots)
+                .map_err(|e| Error::new(e).within(&within))?;
+            let Some(artifact) = planned.into_iter().find(|a| a.name == name) else {
+                continue;
+            };
+            let key = format!(
+                "external-artifact-v1\0{artifact:?}\0{}",
+                sources
+                    .iter()
+                    .map(|(alias, files)| format!("{alias}={}", files.root.display()))
+                    .collect::<Vec<_>>()
+                    .join("\0")
+            );
+            let digest = crate::gostd::sha256::hex(&key);
+            let dest = self.remote.cache_dir().join("artifacts").join(&digest);
+            if !dest.is_dir() {
+                let temp = dest.with_extension(format!("tmp-{}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&temp);
+                let built = artifact_generator::build(&artifact, &roots, &temp).and_then(|()| {
+                    std::fs::rename(&temp, &dest).or_else(|e| {
+                        // Another process may have won the race with the same content.
+                        if dest.is_dir() {
+                            Ok(())
+                        } else {
+                            Err(format!("{}: {e}", dest.display()))
+                        }
+                    })
+                });
+                let _ = std::fs::remove_dir_all(&temp);
+                built.map_err(|e| Error::new(e).within(&within))?;
+            }
+            // source-watcher's revision: the named source's, else `latest@<digest>` of the
+            // content (here the digest of what it is made of).
+            let revision = artifact
+                .revision
+                .as_ref()
+                .and_then(|alias| sources.get(alias))
+                .map_or_else(
+                    || format!("latest@sha256:{digest}"),
+                    |files| files.revision.clone(),
+                );
+            return Ok(SourceFiles {
+                root: dest,
+                url: format!("{within} artifact {name}"),
+                revision,
+            });
+        }
+        Err(Error::new(format!(
+            "{step} not found: no ArtifactGenerator of namespace {namespace} generates it"
+        )))
+    }
+
+    /// The files of every source of an ArtifactGenerator of `namespace`, by alias.
+    fn generator_sources(
+        &self,
+        spec: &ArtifactGeneratorSpec,
+        namespace: &str,
+        cluster: &Cluster,
+        generating: &mut Vec<String>,
+    ) -> Result<BTreeMap<String, SourceFiles>, Error> {
+        let mut sources = BTreeMap::new();
+        for source in &spec.sources {
+            let namespace = source.namespace.as_deref().unwrap_or(namespace);
+            let files = match source.kind {
+                artifact_generator::SourceKind::GitRepository => {
+                    let (tree, url) =
+                        self.git_repository(namespace, &source.name, cluster, &mut Vec::new())?;
+                    SourceFiles::of(tree, url)
+                }
+                artifact_generator::SourceKind::OciRepository => {
+                    let reference = SourceReference {
+                        kind: "OCIRepository".to_string(),
+                        name: source.name.clone(),
+                        namespace: Some(namespace.to_string()),
+                    };
+                    self.source_files(&reference, namespace, cluster)?
+                }
+                artifact_generator::SourceKind::ExternalArtifact => {
+                    self.external_artifact(namespace, &source.name, cluster, generating)?
+                }
+                kind @ (artifact_generator::SourceKind::Bucket
+                | artifact_generator::SourceKind::HelmChart) => {
+                    return Err(Error::new(format!(
+                        "source {} of kind {kind:?} is not supported yet: crunch reads GitRepository, OCIRepository and ExternalArtifact sources of an ArtifactGenerator",
+                        source.alias
+                    )));
+                }
+            };
+            sources.insert(source.alias.clone(), files);
+        }
+        Ok(sources)
     }
 
     /// The chart a HelmRelease renders: from its `chart.spec` (a chart directory of a
@@ -1432,6 +1573,25 @@ fn awaited_sources(node: &Node, cluster: &Cluster) -> Vec<String> {
         if !seen.insert((kind.clone(), namespace.clone(), name.clone())) {
             continue;
         }
+        if kind == "ExternalArtifact" {
+            // Made by an ArtifactGenerator of its namespace, from that generator's sources.
+            let generators = cluster.list(SOURCE_EXTENSIONS_GROUP, "ArtifactGenerator", &namespace);
+            if generators.is_empty() {
+                missing.push(format!(
+                    "an ArtifactGenerator for ExternalArtifact {namespace}/{name}"
+                ));
+            }
+            for (_, generator) in generators {
+                for source in generator["spec"]["sources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    push(source, &namespace, &mut pending);
+                }
+            }
+            continue;
+        }
         match cluster.get(SOURCE_GROUP, &kind, &namespace, &name) {
             None => missing.push(format!("{kind} {namespace}/{name}")),
             Some(object) if kind == "GitRepository" => {
@@ -1543,7 +1703,7 @@ fn origin_labels(namespace: &str, name: &str) -> [(String, String); 2] {
 /// The scope of a kind whose objects Flux and Kubernetes define, or `None` for a custom
 /// kind that only its CustomResourceDefinition describes.
 fn known_scope(group: &str, kind: &str) -> Option<Scope> {
-    if group.ends_with(".toolkit.fluxcd.io") {
+    if is_flux_group(group) {
         // Every Flux kind is namespaced; the bundle need not carry Flux's CRDs.
         return Some(Scope::Namespaced);
     }

@@ -427,3 +427,69 @@ fn submodules_are_checked_out_recursively_at_the_recorded_commits() {
     };
     assert!(stderr.contains("vendor/lib"), "{stderr}");
 }
+
+/// Flux's own example layout (fluxcd/flux2-kustomize-helm-example): an ArtifactGenerator
+/// composes artifacts of a monorepo's directories, Kustomizations read them as
+/// ExternalArtifacts.
+const GENERATED: &str = "\
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {name: monorepo, namespace: flux-system}
+spec:
+  interval: 1m
+  url: {repos}/apps
+  ref: {branch: main}
+---
+apiVersion: source.extensions.fluxcd.io/v1beta1
+kind: ArtifactGenerator
+metadata: {name: composed, namespace: flux-system}
+spec:
+  sources:
+    - {alias: mono, kind: GitRepository, name: monorepo}
+    - {alias: lib, kind: GitRepository, name: library}
+  artifacts:
+    - name: app
+      originRevision: '@mono'
+      copy:
+        - {from: '@mono/deploy/**', to: '@artifact/deploy/'}
+        - {from: '@lib/base/**', to: '@artifact/vendor/base/'}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {name: app, namespace: flux-system}
+spec:
+  interval: 10m
+  sourceRef: {kind: ExternalArtifact, name: app}
+  path: ./deploy
+  prune: true
+";
+
+#[test]
+fn an_artifact_generator_composes_what_a_kustomization_builds() {
+    let setup = Setup::new(include_repos);
+    // deploy's files under deploy/ and the library's base under vendor/base/: the
+    // kustomization in deploy/ finds its `../vendor/base` in the generated artifact.
+    let out = setup
+        .build("dev", &format!("{GENERATED}{LIBRARY}"))
+        .unwrap_or_else(|stderr| panic!("{stderr}"));
+    assert!(object(&out, "configmap.lib.yaml").contains("from: library"));
+    assert!(object(&out, "configmap.app.yaml").contains("from: apps"));
+    let index = fs::read_to_string(out.join("index.json")).expect("read the index");
+    assert!(index.contains("\"kind\": \"ArtifactGenerator\""), "{index}");
+}
+
+#[test]
+fn an_external_artifact_nothing_generates_never_becomes_ready() {
+    let setup = Setup::new(include_repos);
+    let objects = GENERATED.replace(
+        "sourceRef: {kind: ExternalArtifact, name: app}",
+        "sourceRef: {kind: ExternalArtifact, name: other}",
+    );
+    let Err(stderr) = setup.build("dev", &format!("{objects}{LIBRARY}")) else {
+        panic!("built from an artifact nothing generates");
+    };
+    assert!(
+        stderr.contains("ExternalArtifact flux-system/other not found: no ArtifactGenerator of namespace flux-system generates it"),
+        "{stderr}"
+    );
+}
