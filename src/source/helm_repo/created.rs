@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::gostd::time::civil::{ZERO_UNIX, civil_from_days, days_from_civil, days_in_month};
+
 /// An instant read from an index, ordered as Go's `Time.Before` orders instants (the
 /// offset it was written with plays no part). The default is Go's zero `time.Time`
 /// (`0001-01-01T00:00:00Z`), which an entry without `created` gets.
@@ -12,13 +14,10 @@ pub struct Created {
     nanos: u32,
 }
 
-/// Seconds from 0001-01-01 to 1970-01-01, both UTC.
-const ZERO_TIME_UNIX_SECONDS: i64 = -62_135_596_800;
-
 impl Default for Created {
     fn default() -> Created {
         Created {
-            unix_seconds: ZERO_TIME_UNIX_SECONDS,
+            unix_seconds: ZERO_UNIX,
             nanos: 0,
         }
     }
@@ -200,49 +199,6 @@ fn two_digits(rest: &mut &str, fixed: bool) -> Option<i64> {
             Some(i64::from(first - b'0'))
         }
     }
-}
-
-fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

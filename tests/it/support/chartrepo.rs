@@ -202,14 +202,18 @@ impl Packager {
         }
     }
 
-    /// `helm` with this packager's homes.
+    /// `helm` with this packager's homes and registry logins, and nothing else of the
+    /// environment but `PATH`: never the user's configuration.
     pub fn helm(&self) -> Command {
         let home = self.home.path();
         let mut helm = super::oracle::helm();
-        helm.env("HOME", home)
+        helm.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
             .env("HELM_CONFIG_HOME", home.join("config"))
             .env("HELM_CACHE_HOME", home.join("cache"))
-            .env("HELM_DATA_HOME", home.join("data"));
+            .env("HELM_DATA_HOME", home.join("data"))
+            .env("HELM_REGISTRY_CONFIG", home.join("registry.json"));
         helm
     }
 

@@ -329,19 +329,10 @@ pub fn package_chart(dir: &Path, name: &str, version: &str) -> PathBuf {
 /// Runs the oracle helm with `args`, its home, configuration and registry logins in a
 /// temporary directory of their own (never the user's); its output.
 fn run_helm(args: impl FnOnce(&mut Command)) -> String {
-    let home = tempfile::tempdir().expect("helm home");
-    let mut helm = super::oracle::helm();
+    let packager = super::chartrepo::Packager::new();
+    let mut helm = packager.helm();
     args(&mut helm);
-    let out = helm
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .env("HELM_CACHE_HOME", home.path().join("cache"))
-        .env("HELM_CONFIG_HOME", home.path().join("config"))
-        .env("HELM_DATA_HOME", home.path().join("data"))
-        .env("HELM_REGISTRY_CONFIG", home.path().join("registry.json"))
-        .output()
-        .expect("run helm");
+    let out = helm.output().expect("run helm");
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

@@ -1,7 +1,8 @@
 //! Go's `time` package, the part whose text crunch must match outside the template
-//! engine's own `time`: how its errors quote values, and the [`Clock`] that stands for
-//! `time.Now` and `time.Local`.
+//! engine's own `time`: how its errors quote values, the [`Clock`] that stands for
+//! `time.Now` and `time.Local`, and the calendar arithmetic ([`civil`]) both use.
 
+pub mod civil;
 mod clock;
 
 pub use clock::Clock;

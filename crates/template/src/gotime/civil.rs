@@ -1,7 +1,7 @@
 //! Proleptic Gregorian calendar arithmetic on Unix seconds.
 
-/// Unix seconds of Go's zero time, 0001-01-01T00:00:00Z.
-pub(super) const ZERO_UNIX: i64 = -62_135_596_800;
+use crunch_gostd::time::civil::civil_from_days;
+pub(super) use crunch_gostd::time::civil::{ZERO_UNIX, days_from_civil, days_in_month, is_leap};
 
 const DAY: i64 = 86_400;
 
@@ -21,49 +21,9 @@ pub(super) struct Civil {
     pub weekday: i64,
 }
 
-/// Days since 1970-01-01 of a date (Hinnant's `days_from_civil`).
-pub(super) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// True for leap years.
-pub(super) fn is_leap(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-/// Days in `month` of `year`.
-pub(super) fn days_in(month: i64, year: i64) -> i64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
 /// Days before the first of `month` in a non-leap year.
 pub(super) fn days_before(month: i64) -> i64 {
-    (1..month).map(|m| days_in(m, 1)).sum()
+    (1..month).map(|m| days_in_month(1, m)).sum()
 }
 
 impl Civil {

@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use super::civil::{days_before, days_in, is_leap, to_unix};
+use super::civil::{days_before, days_in_month, is_leap, to_unix};
 use super::layout::{Chunk, LONG_DAYS, LONG_MONTHS, OffsetStyle, Std, next_chunk};
 use super::{Time, Zone};
 use crunch_gostd::time::quote;
@@ -447,7 +447,7 @@ pub(crate) fn parse_in_local(layout: &str, value: &str, local: i32) -> Result<Ti
             f.day = 1;
         }
     }
-    if f.day < 1 || f.day > days_in(f.month, f.year) {
+    if f.day < 1 || f.day > days_in_month(f.year, f.month) {
         return Err(err(": day out of range"));
     }
     let date = (f.year, f.month, f.day);
