@@ -18,9 +18,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["error", "gostd", "jsonnet", "object", "seal", "yaml"],
     ),
     ("source", &["gostd", "progress", "semver", "yaml"]),
+    ("images", &["gostd", "images", "progress", "source"]),
     (
         "bundle",
-        &["bundle", "diff", "error", "gostd", "object", "seal", "yaml"],
+        &[
+            "bundle", "diff", "error", "gostd", "images", "object", "seal", "yaml",
+        ],
     ),
     ("kustomize_helm.rs", &["gostd", "helm", "kustomize"]),
     (
@@ -45,7 +48,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "compile.rs",
         &[
-            "bundle", "config", "error", "flux", "progress", "seal", "source",
+            "bundle", "config", "error", "flux", "images", "progress", "seal", "source",
         ],
     ),
     (

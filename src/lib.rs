@@ -12,6 +12,7 @@ pub mod config;
 pub mod diff;
 pub mod error;
 pub mod flux;
+pub mod images;
 pub mod jsonnet;
 pub mod kustomize_helm;
 #[cfg(test)]
