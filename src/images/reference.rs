@@ -159,12 +159,7 @@ mod tests {
                 .to_string(),
             "reg.enclave/mirror/library/nginx:1"
         );
-        for bad in [
-            "https://reg.enclave",
-            "Reg.Enclave",
-            "mirror",
-            "reg.enclave//x",
-        ] {
+        for bad in ["https://reg.enclave", "mirror", "reg.enclave//x"] {
             assert!(
                 ImageRef::parse("nginx").unwrap().relocated(bad).is_err(),
                 "{bad:?}"
