@@ -26,7 +26,16 @@
 //!     ref: "semver=>=6.0.0"
 //!     tag: "6.5.0"
 //!     digest: "sha256:<64 hex digits>"
+//! images:
+//!   - image: "registry1.dso.mil/ironbank/opensource/nginx/nginx:1.27"
+//!     platform: "linux/amd64"
+//!     digest: "sha256:<64 hex digits>"
 //! ```
+//!
+//! An image is named as Docker normalizes it (`docker.io/library/nginx:1.27`), by tag; its
+//! digest is the tag's manifest (or multi-platform index), or with `platform` the
+//! manifest of that platform the index names (`crunch images resolve --platform`), so
+//! that an image pinned by digest and pulled for one platform is the same manifest.
 //!
 //! A chart's digest is its archive's for an HTTP repository (the index's `digest`) and
 //! its manifest's for an OCI one (what cosign signs); `charts` and `oci` are written only
@@ -93,6 +102,17 @@ pub struct Lock {
     git: BTreeMap<(String, String), Pin>,
     charts: BTreeMap<ChartKey, ChartPin>,
     oci: BTreeMap<(String, String), OciPin>,
+    images: BTreeMap<String, ImagePin>,
+}
+
+/// The manifest an image tag resolved to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImagePin {
+    /// The platform whose manifest was taken from a multi-platform index
+    /// (`os/arch[/variant]`); `None` for the tag's own manifest or index.
+    pub platform: Option<String>,
+    /// The manifest's digest.
+    pub digest: String,
 }
 
 /// `crunch.lock` as written.
@@ -115,6 +135,25 @@ pub struct LockFile {
     /// Every pinned OCIRepository reference, sorted by URL, then by reference.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oci: Vec<OciEntry>,
+    /// Every pinned container image, sorted by image.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageEntry>,
+}
+
+/// One pinned container image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageEntry {
+    /// The image by tag, normalized as Docker normalizes it
+    /// (`docker.io/library/nginx:1.27`).
+    pub image: String,
+    /// The platform (`os/arch[/variant]`) whose manifest was taken from the tag's
+    /// multi-platform index; absent for the tag's own manifest or index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+    /// The manifest's (or index's) digest.
+    #[schemars(regex(pattern = "^sha256:[0-9a-f]{64}$"))]
+    pub digest: String,
 }
 
 /// One pinned chart of a Helm repository (HTTP or OCI).
@@ -242,6 +281,16 @@ impl Lock {
             .insert((url.to_string(), reference.to_string()), pin);
     }
 
+    /// The pin recorded for an image (by its normalized spelling), if any.
+    pub fn image(&self, image: &str) -> Option<&ImagePin> {
+        self.images.get(image)
+    }
+
+    /// Records (or replaces) the pin for an image (by its normalized spelling).
+    pub fn record_image(&mut self, image: &str, pin: ImagePin) {
+        self.images.insert(image.to_string(), pin);
+    }
+
     /// Adds every entry of `other`, whose pins replace this lock's on conflict. The
     /// result does not depend on the order in which entries were recorded.
     pub fn merge(&mut self, other: &Lock) {
@@ -253,6 +302,9 @@ impl Lock {
         }
         for (key, pin) in &other.oci {
             self.oci.insert(key.clone(), pin.clone());
+        }
+        for (key, pin) in &other.images {
+            self.images.insert(key.clone(), pin.clone());
         }
     }
 
@@ -295,6 +347,15 @@ impl Lock {
                     url: url.clone(),
                     reference: reference.clone(),
                     tag: pin.tag.clone(),
+                    digest: pin.digest.clone(),
+                })
+                .collect(),
+            images: self
+                .images
+                .iter()
+                .map(|(image, pin)| ImageEntry {
+                    image: image.clone(),
+                    platform: pin.platform.clone(),
                     digest: pin.digest.clone(),
                 })
                 .collect(),
@@ -347,6 +408,16 @@ impl Lock {
                 quote(&pin.digest)
             ));
         }
+        if !file.images.is_empty() {
+            out.push_str("images:\n");
+        }
+        for pin in &file.images {
+            out.push_str(&format!("  - image: {}\n", quote(&pin.image)));
+            if let Some(platform) = &pin.platform {
+                out.push_str(&format!("    platform: {}\n", quote(platform)));
+            }
+            out.push_str(&format!("    digest: {}\n", quote(&pin.digest)));
+        }
         out
     }
 
@@ -375,6 +446,8 @@ impl Lock {
             charts: Vec<serde_json::Value>,
             #[serde(default)]
             oci: Vec<serde_json::Value>,
+            #[serde(default)]
+            images: Vec<serde_json::Value>,
         }
         let file: Entries =
             serde_json::from_value(value).map_err(|e| syntax(None, e.to_string()))?;
@@ -460,6 +533,26 @@ impl Lock {
                 &pin.reference,
                 OciPin {
                     tag: pin.tag,
+                    digest: pin.digest,
+                },
+            );
+        }
+        for (index, entry) in file.images.into_iter().enumerate() {
+            let at = |field: Option<&str>, message: String| {
+                syntax(
+                    entry_line(text, "images", index, field),
+                    format!("image entry {}: {message}", index + 1),
+                )
+            };
+            let pin: ImageEntry =
+                serde_json::from_value(entry).map_err(|e| at(None, e.to_string()))?;
+            if !is_digest(&pin.digest) {
+                return Err(at(Some("digest"), not_a_digest(&pin.digest)));
+            }
+            lock.record_image(
+                &pin.image,
+                ImagePin {
+                    platform: pin.platform,
                     digest: pin.digest,
                 },
             );
@@ -612,6 +705,38 @@ mod tests {
     }
 
     #[test]
+    fn images_round_trip_with_and_without_platform() {
+        let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));
+        let mut lock = Lock::default();
+        let index = ImagePin {
+            platform: None,
+            digest: digest('a'),
+        };
+        let amd64 = ImagePin {
+            platform: Some("linux/amd64".into()),
+            digest: digest('b'),
+        };
+        lock.record_image("docker.io/library/nginx:1.27", index.clone());
+        lock.record_image("registry.example/x/y:2", amd64.clone());
+        let text = lock.render();
+        assert!(
+            text.ends_with(&format!(
+                "images:\n  - image: \"docker.io/library/nginx:1.27\"\n    digest: \"{}\"\n  - image: \"registry.example/x/y:2\"\n    platform: \"linux/amd64\"\n    digest: \"{}\"\n",
+                digest('a'),
+                digest('b')
+            )),
+            "{text}"
+        );
+        let back = Lock::parse(&text, Path::new("crunch.lock")).unwrap();
+        assert_eq!(back, lock);
+        assert_eq!(back.image("registry.example/x/y:2"), Some(&amd64));
+        let error = Lock::parse(&text.replace(&digest('b'), "sha256:x"), Path::new("l"))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("l:10: image entry 2: digest"), "{error}");
+    }
+
+    #[test]
     fn merge_is_order_independent() {
         let mut one = Lock::default();
         one.record("u1", &Reference::Branch("main".into()), pin('1', '2'));
@@ -702,7 +827,7 @@ git:
         );
         assert_eq!(
             error("version: 1\nbranches: []\n"),
-            "crunch.lock: unknown field `branches`, expected one of `version`, `git`, `charts`, `oci`"
+            "crunch.lock: unknown field `branches`, expected one of `version`, `git`, `charts`, `oci`, `images`"
         );
         assert_eq!(
             error("# only a comment\n"),
@@ -729,7 +854,8 @@ git:
                 ChartKey { url: url.clone(), chart, version: version.clone() },
                 ChartPin { version: version.clone(), digest: digest.clone() },
             );
-            lock.record_oci(&url, &format!("tag={version}"), OciPin { tag: version, digest });
+            lock.record_oci(&url, &format!("tag={version}"), OciPin { tag: version.clone(), digest: digest.clone() });
+            lock.record_image(&url, ImagePin { platform: Some(version).filter(|v| !v.is_empty()), digest });
             let back = Lock::parse(&lock.render(), Path::new("crunch.lock")).unwrap();
             proptest::prop_assert_eq!(back, lock);
         }

@@ -60,8 +60,8 @@ pub use charts::{
 pub use compose::{ArtifactRecipe, Include};
 pub use error::{Error, Location};
 pub use lock::{
-    ChartEntry, ChartKey, ChartPin, GitPin, Lock, LockFile, OciEntry, OciPin, Pin,
-    SCHEMA_URL as LOCK_SCHEMA_URL,
+    ChartEntry, ChartKey, ChartPin, GitPin, ImageEntry, ImagePin, Lock, LockFile, OciEntry, OciPin,
+    Pin, SCHEMA_URL as LOCK_SCHEMA_URL,
 };
 pub use mirror::Mirrors;
 pub use recorder::{Fetched, Recorder};
