@@ -62,8 +62,8 @@ pub struct BuildOptions {
     /// What the cluster gets first: a kustomization directory or a bootstrap manifest
     /// file (see [`flux::Environment::entry`]).
     pub entry: PathBuf,
-    /// Where the bundle goes.
-    pub out: PathBuf,
+    /// Where the bundle goes: a directory, an archive, or both.
+    pub out: bundle::Destination,
     /// An explicit config file; otherwise `crunch.yaml` (or `crunch.jsonnet`) is searched
     /// upwards.
     pub config: Option<PathBuf>,
@@ -78,8 +78,12 @@ pub struct BuildOptions {
 pub struct BuildReport {
     /// The bundle digest, `sha256:<hex>`.
     pub digest: String,
-    /// The bundle directory written.
-    pub bundle: PathBuf,
+    /// The bundle directory written, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<PathBuf>,
+    /// The bundle archive written, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<PathBuf>,
     /// The lock file written (or verified, offline).
     pub lock: PathBuf,
     /// Every component, sorted by name.
@@ -254,7 +258,7 @@ fn secrets_policy(
 
 /// The report of a written bundle, timings left at zero: its index already holds the
 /// components (sorted by id), images and sources (sorted, each once).
-fn summarize(written: bundle::Written, out: PathBuf, lock: PathBuf) -> BuildReport {
+fn summarize(written: bundle::Written, out: bundle::Destination, lock: PathBuf) -> BuildReport {
     let index = written.index;
     let components: Vec<ComponentSummary> = index
         .components
@@ -266,7 +270,8 @@ fn summarize(written: bundle::Written, out: PathBuf, lock: PathBuf) -> BuildRepo
         .collect();
     BuildReport {
         digest: written.digest,
-        bundle: out,
+        bundle: out.directory,
+        archive: out.archive,
         lock,
         objects: components.iter().map(|c| c.objects).sum(),
         components,

@@ -20,6 +20,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("source", &["gostd", "progress", "semver", "yaml"]),
     ("images", &["gostd", "images", "progress", "source"]),
     (
+        "publish",
+        &["bundle", "error", "gostd", "progress", "publish", "source"],
+    ),
+    (
         "bundle",
         &[
             "bundle", "diff", "error", "gostd", "images", "object", "seal", "yaml",

@@ -18,6 +18,7 @@ pub mod kustomize_helm;
 #[cfg(test)]
 mod layering;
 pub mod progress;
+pub mod publish;
 pub mod schemas;
 pub mod seal;
 pub mod source;

@@ -46,9 +46,12 @@ enum Command {
     Apply(ApplyArgs),
     /// Show what applying a bundle would change in a cluster (server-side dry run).
     Diff(DiffArgs),
-    /// Check a bundle against its digests, print its digest and whether it holds Secret
-    /// values in plaintext.
+    /// Check a bundle against its digests (and with --key its signature), print its digest
+    /// and whether it holds Secret values in plaintext.
     Verify(VerifyArgs),
+    /// Sign a bundle's digest with a cosign key: writes digest.sig into the bundle
+    /// directory or archive (`cosign verify-blob --signature digest.sig digest` checks it).
+    Sign(SignArgs),
     /// Print a shell completion script (e.g. `crunch completions bash > /etc/bash_completion.d/crunch`).
     Completions {
         /// The shell.
@@ -79,8 +82,10 @@ struct ClusterArgs {
 
 #[derive(Args)]
 struct ApplyArgs {
-    /// The bundle: a directory written by `crunch build`, or a .tar/.tar.gz of one.
+    /// The bundle: a directory written by `crunch build`, or an archive of one.
     bundle: PathBuf,
+    #[command(flatten)]
+    keys: KeyArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
     /// Time each component may take (e.g. 10m), instead of its HelmRelease/Kustomization timeout.
@@ -158,10 +163,31 @@ struct DiffArgs {
     identity: IdentityArgs,
 }
 
+/// The public keys a bundle's signature must verify with.
+#[derive(Args)]
+struct KeyArgs {
+    /// Require a signature (digest.sig) that this PEM public key verifies (cosign.pub;
+    /// repeatable: any one of them). Without it, signatures are not checked.
+    #[arg(long = "key", value_name = "PUB")]
+    keys: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// The bundle directory or archive.
+    bundle: PathBuf,
+    /// The private key: cosign's (encrypted; the password from COSIGN_PASSWORD) or a PKCS #8
+    /// PEM ECDSA P-256 key.
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+}
+
 #[derive(Args)]
 struct VerifyArgs {
     /// The bundle directory or archive.
     bundle: PathBuf,
+    #[command(flatten)]
+    keys: KeyArgs,
     /// With an identity, also check that sealing-key.age holds the bundle's key and that
     /// every sealed value opens.
     #[command(flatten)]
@@ -178,9 +204,13 @@ struct BuildArgs {
     /// manifests, or a bootstrap manifest applied by hand (`dev/bigbang.yaml`).
     #[arg(default_value = ".", value_name = "ENTRY")]
     entry: PathBuf,
-    /// Where to write the bundle (replaced whole).
-    #[arg(short, long)]
-    out: PathBuf,
+    /// Where to write the bundle directory (updated in place, or created).
+    #[arg(short, long, required_unless_present = "archive")]
+    out: Option<PathBuf>,
+    /// Also (or only) write the bundle as one deterministic archive, compressed as its
+    /// name says: .tar.zst, .tar.gz (.tgz) or .tar.
+    #[arg(long, value_name = "FILE")]
+    archive: Option<PathBuf>,
     /// Config file: YAML, or Jsonnet when its name ends in .jsonnet. By default
     /// `crunch.yaml`, else `crunch.jsonnet`, in the environment directory or the nearest
     /// parent that holds one.
@@ -398,6 +428,7 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
         Command::Apply(args) => apply_command(args),
         Command::Diff(args) => diff_command(args),
         Command::Verify(args) => verify_command(args),
+        Command::Sign(args) => sign_command(args).map(Output::from).map_err(failed),
         Command::Build(args) => build_command(args).map(Output::from).map_err(failed),
         Command::Helm(HelmCommand::Template(args)) => helm_template_command(args)
             .map(Output::from)
@@ -444,7 +475,10 @@ fn verify_command(args: VerifyArgs) -> Result<Output, (Error, u8)> {
             apply::EXIT_VERIFICATION,
         )
     };
-    let mut bundle = bundle::read(&args.bundle).map_err(|e| refused(e.to_string()))?;
+    let OpenedBundle {
+        mut bundle,
+        signed_by,
+    } = open_bundle(&args.bundle, &args.keys)?;
     let counts = bundle.secret_counts();
     let sealing = bundle.index.sealing.clone();
     if sealing.is_some() && bundle.key_file().is_none() {
@@ -486,6 +520,10 @@ fn verify_command(args: VerifyArgs) -> Result<Output, (Error, u8)> {
                     "keyFile": crunch::seal::KEY_FILE,
                     "opened": opened,
                 })),
+                "signature": {
+                    "present": bundle.signature.is_some(),
+                    "verifiedWith": signed_by,
+                },
             });
             serde_json::to_string_pretty(&report)
                 .map(|json| json + "\n")
@@ -522,6 +560,14 @@ fn verify_command(args: VerifyArgs) -> Result<Output, (Error, u8)> {
                     "opened with the identity: the key id matches, all {opened} sealed values open\n"
                 ));
             }
+            text.push_str(&match (&signed_by, bundle.signature.is_some()) {
+                (Some(key), _) => format!("signature: verified with {key}\n"),
+                (None, true) => format!(
+                    "signature: {} present, not checked (pass --key)\n",
+                    bundle::SIGNATURE_FILE
+                ),
+                (None, false) => "signature: none\n".to_string(),
+            });
             text
         }
     };
@@ -563,8 +609,10 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
             ));
         }
     };
+    let verified = open_bundle(&args.bundle, &args.keys)?;
     let options = apply::Options {
         bundle: args.bundle,
+        verified: Some(verified.bundle),
         kubeconfig: args.cluster.kubeconfig,
         context: args.cluster.context,
         timeout: args.timeout,
@@ -591,6 +639,56 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
         text,
         code: report.exit_code(),
     })
+}
+
+/// A bundle read and verified, and the key its signature verified with (when keys were
+/// given).
+struct OpenedBundle {
+    bundle: bundle::VerifiedBundle,
+    signed_by: Option<String>,
+}
+
+/// Reads and verifies the bundle at `location`; with keys, its signature must verify
+/// with one of them. Nothing else is done with a bundle that fails here.
+fn open_bundle(location: &std::path::Path, keys: &KeyArgs) -> Result<OpenedBundle, (Error, u8)> {
+    let refused = |e: String| {
+        (
+            Error::new(format!("{}: {e}", location.display())),
+            apply::EXIT_VERIFICATION,
+        )
+    };
+    let bundle = bundle::read(location).map_err(|e| refused(e.to_string()))?;
+    if keys.keys.is_empty() {
+        return Ok(OpenedBundle {
+            bundle,
+            signed_by: None,
+        });
+    }
+    let public = crunch::source::cosign::PublicKeys::from_files(&keys.keys).map_err(refused)?;
+    let signed_by = crunch::publish::sign::verify(&bundle, &public).map_err(refused)?;
+    Ok(OpenedBundle {
+        bundle,
+        signed_by: Some(signed_by),
+    })
+}
+
+fn sign_command(args: SignArgs) -> Result<String, Error> {
+    let pem = std::fs::read(&args.key)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", args.key.display())))?;
+    let password = std::env::var("COSIGN_PASSWORD").ok();
+    let key = crunch::publish::sign::SigningKey::from_pem(
+        &args.key.display().to_string(),
+        &pem,
+        password.as_deref(),
+    )
+    .map_err(Error::new)?;
+    let signed = crunch::publish::sign_bundle(&args.bundle, &key)?;
+    Ok(format!(
+        "signed {} ({}): {}\n",
+        args.bundle.display(),
+        signed.digest,
+        bundle::SIGNATURE_FILE
+    ))
 }
 
 fn start_error(e: apply::StartError) -> (Error, u8) {
@@ -702,7 +800,10 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
     let built = build(
         &BuildOptions {
             entry: args.entry,
-            out: args.out.clone(),
+            out: bundle::Destination {
+                directory: args.out.clone(),
+                archive: args.archive.clone(),
+            },
             config: args.config,
             sources: args.sources.options(args.update),
             plaintext_secrets: args.plaintext_secrets,
@@ -717,7 +818,12 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             .map_err(|e| Error::new(format!("cannot encode the build report: {e}"))),
         OutputFormat::Text => Ok(format!(
             "wrote {}: {} components, {} objects\ndigest {}\nlock {}\n",
-            args.out.display(),
+            [&args.out, &args.archive]
+                .into_iter()
+                .flatten()
+                .map(|path| path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" and "),
             report.components.len(),
             report.objects,
             report.digest,

@@ -16,6 +16,7 @@ use std::path::{Component, Path};
 use crate::gostd::sha256;
 use serde_json::Value;
 
+use super::archive::Compression;
 use super::{BUNDLE_KIND, ComponentEntry, INDEX_API_VERSION, Index, ObjectEntry};
 use crate::object::ObjectKey;
 use crate::yaml::{self, Dialect};
@@ -55,6 +56,9 @@ pub struct VerifiedBundle {
     pub(super) objects: Vec<Vec<Value>>,
     /// `sealing-key.age`, outside the digest: checked only by opening it.
     pub(super) key_file: Option<Vec<u8>>,
+    /// `digest.sig`, outside the digest: a signature of the `digest` file, checked only
+    /// when a key is given.
+    pub signature: Option<Vec<u8>>,
 }
 
 impl VerifiedBundle {
@@ -74,8 +78,8 @@ impl VerifiedBundle {
     }
 }
 
-/// Reads and verifies the bundle at `path`: a bundle directory, or a `.tar` / `.tar.gz`
-/// archive holding one (at its root or in a single top-level directory).
+/// Reads and verifies the bundle at `path`: a bundle directory, or a `.tar`, `.tar.gz`
+/// or `.tar.zst` archive holding one (at its root or in a single top-level directory).
 pub fn read(path: &Path) -> Result<VerifiedBundle, ReadError> {
     let files = if path.is_dir() {
         read_dir(path)?
@@ -83,6 +87,11 @@ pub fn read(path: &Path) -> Result<VerifiedBundle, ReadError> {
         read_archive(path)?
     };
     verify(files)
+}
+
+/// Reads and verifies a bundle archive held in memory (a pulled OCI layer).
+pub fn read_archive_bytes(bytes: &[u8]) -> Result<VerifiedBundle, ReadError> {
+    verify(archive_files(bytes)?)
 }
 
 /// Every file of a bundle directory, by its `/`-separated relative path.
@@ -126,15 +135,26 @@ fn relative_name(root: &Path, path: &Path) -> String {
     parts.join("/")
 }
 
-/// Every regular file of a tar archive (gzip-compressed or not).
+/// Every regular file of a bundle archive on disk.
 fn read_archive(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
-    let unreadable =
-        |e: &dyn fmt::Display| ReadError::Unreadable(format!("{}: {e}", path.display()));
-    let bytes = fs::read(path).map_err(|e| unreadable(&e))?;
-    let reader: Box<dyn Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(bytes.as_slice()))
-    } else {
-        Box::new(bytes.as_slice())
+    let bytes =
+        fs::read(path).map_err(|e| ReadError::Unreadable(format!("{}: {e}", path.display())))?;
+    archive_files(&bytes).map_err(|e| match e {
+        ReadError::Unreadable(m) => ReadError::Unreadable(format!("{}: {m}", path.display())),
+        other => other,
+    })
+}
+
+/// Every regular file of a tar archive, plain or compressed with gzip or zstd (told
+/// apart by their magic numbers), named relative to the bundle's root.
+pub(super) fn archive_files(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
+    let unreadable = |e: &dyn fmt::Display| ReadError::Unreadable(e.to_string());
+    let reader: Box<dyn Read + '_> = match Compression::of_bytes(bytes) {
+        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(bytes)),
+        Compression::Zstd => {
+            Box::new(zstd::Decoder::with_buffer(bytes).map_err(|e| unreadable(&e))?)
+        }
+        Compression::None => Box::new(bytes),
     };
     let mut archive = tar::Archive::new(reader.take(MAX_ARCHIVE_BYTES));
     let mut files = BTreeMap::new();
@@ -222,6 +242,7 @@ fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadEr
         )));
     }
     let key_file = files.remove(crate::seal::KEY_FILE);
+    let signature = files.remove(super::SIGNATURE_FILE);
     let mut objects = Vec::with_capacity(index.components.len());
     for component in &index.components {
         let mut values = Vec::with_capacity(component.objects.len());
@@ -244,6 +265,7 @@ fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadEr
         index,
         objects,
         key_file,
+        signature,
     })
 }
 
