@@ -10,7 +10,7 @@ use serde::{Serialize, Serializer};
 use crate::config::{Config, Mirror};
 use crate::error::Error;
 use crate::progress::{Event, Progress};
-use crate::source::{Lock, Mirrors, Store, StoreConfig, WorkingTree, default_cache_dir};
+use crate::source::{Lock, Mirrors, Store, StoreConfig, WorkingTree, default_cache_dir, vendor};
 use crate::{bundle, flux};
 
 /// The name of the lock file, beside `crunch.yaml` (or `crunch.jsonnet`).
@@ -27,6 +27,9 @@ pub struct SourceOptions {
     pub update: bool,
     /// The cache directory; the XDG cache dir when absent.
     pub cache_dir: Option<PathBuf>,
+    /// A `crunch vendor` archive: its sources are added to the cache and its lock's pins
+    /// win over the repository's.
+    pub vendor: Option<PathBuf>,
 }
 
 impl SourceOptions {
@@ -51,6 +54,10 @@ impl SourceOptions {
         config.offline = self.offline;
         config.update = self.update;
         config.lock = lock;
+        if let Some(archive) = &self.vendor {
+            let vendored = vendor::import(archive, &config.cache_dir).map_err(Error::new)?;
+            config.lock.merge(&vendored);
+        }
         config.ca_file = std::env::var_os("GIT_SSL_CAINFO").map(PathBuf::from);
         Store::new(config).map_err(Error::new)
     }
@@ -71,6 +78,8 @@ pub struct BuildOptions {
     pub sources: SourceOptions,
     /// Write Secret values in plaintext instead of sealing them (`--plaintext-secrets`).
     pub plaintext_secrets: bool,
+    /// Also write a `crunch vendor` archive of every source the build used here.
+    pub vendor_out: Option<PathBuf>,
 }
 
 /// What a build produced; `crunch build --output json` prints it.
@@ -86,6 +95,9 @@ pub struct BuildReport {
     pub archive: Option<PathBuf>,
     /// The lock file written (or verified, offline).
     pub lock: PathBuf,
+    /// What the vendor archive holds, when one was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendored: Option<vendor::Vendored>,
     /// Every component, sorted by name.
     pub components: Vec<ComponentSummary>,
     /// Objects in all components.
@@ -194,15 +206,18 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     progress.event(&Event::WritingBundle);
     let decrypted = bundle::Taint::new(built.secrets.plaintexts.iter().map(String::as_str));
     let written = bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted)?;
-    store
-        .lock_snapshot()
-        .write(&lock_path)
-        .map_err(Error::new)?;
+    let lock = store.lock_snapshot();
+    lock.write(&lock_path).map_err(Error::new)?;
+    let vendored = match &options.vendor_out {
+        Some(path) => Some(vendor::write(&store, &lock, path).map_err(Error::new)?),
+        None => None,
+    };
     let finished = Instant::now();
     progress.event(&Event::BundleWritten {
         elapsed: finished - rendered,
     });
     let mut report = summarize(written, options.out.clone(), lock_path);
+    report.vendored = vendored;
     report.warnings = built.secrets.warnings;
     report.timings = Timings {
         load: loaded - started,
@@ -273,6 +288,7 @@ fn summarize(written: bundle::Written, out: bundle::Destination, lock: PathBuf) 
         bundle: out.directory,
         archive: out.archive,
         lock,
+        vendored: None,
         objects: components.iter().map(|c| c.objects).sum(),
         components,
         images: index.images,

@@ -5,6 +5,7 @@
 //! for trees, rendering with [`kustomize`] and [`helm`]) → [`bundle`].
 
 pub mod apply;
+pub mod archive;
 pub mod bundle;
 pub mod commands;
 pub mod compile;

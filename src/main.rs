@@ -49,6 +49,10 @@ enum Command {
     /// Check a bundle against its digests (and with --key its signature), print its digest
     /// and whether it holds Secret values in plaintext.
     Verify(VerifyArgs),
+    /// Build an environment and write every source it used (git trees, charts, OCI
+    /// artifacts, signatures, the lock) into one deterministic archive, for
+    /// `crunch build --vendor FILE --offline` where there is no network.
+    Vendor(VendorArgs),
     /// Sign a bundle's digest with a cosign key: writes digest.sig into the bundle
     /// directory or archive (`cosign verify-blob --signature digest.sig digest` checks it).
     Sign(SignArgs),
@@ -173,6 +177,27 @@ struct KeyArgs {
 }
 
 #[derive(Args)]
+struct VendorArgs {
+    /// What the cluster gets first, as for `crunch build`.
+    #[arg(default_value = ".", value_name = "ENTRY")]
+    entry: PathBuf,
+    /// The archive to write: .tar.zst, .tar.gz (.tgz) or .tar.
+    #[arg(short, long, value_name = "FILE")]
+    out: PathBuf,
+    /// Config file, as for `crunch build`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Resolve every reference again instead of using the lock's pins.
+    #[arg(long)]
+    update: bool,
+    /// As for `crunch build`: the build is the one the bundle would come from.
+    #[arg(long)]
+    plaintext_secrets: bool,
+}
+
+#[derive(Args)]
 struct SignArgs {
     /// The bundle directory or archive.
     bundle: PathBuf,
@@ -253,6 +278,10 @@ struct SourceArgs {
     /// Cache directory (default: $XDG_CACHE_HOME/crunch).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Add the sources of this `crunch vendor` archive to the cache and use its pins
+    /// (with --offline: rebuild where there is no network).
+    #[arg(long, value_name = "FILE")]
+    vendor: Option<PathBuf>,
 }
 
 impl SourceArgs {
@@ -262,6 +291,7 @@ impl SourceArgs {
             offline: self.offline,
             update,
             cache_dir: self.cache_dir,
+            vendor: self.vendor,
         }
     }
 }
@@ -428,6 +458,7 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
         Command::Apply(args) => apply_command(args),
         Command::Diff(args) => diff_command(args),
         Command::Verify(args) => verify_command(args),
+        Command::Vendor(args) => vendor_command(args).map(Output::from).map_err(failed),
         Command::Sign(args) => sign_command(args).map(Output::from).map_err(failed),
         Command::Build(args) => build_command(args).map(Output::from).map_err(failed),
         Command::Helm(HelmCommand::Template(args)) => helm_template_command(args)
@@ -672,6 +703,34 @@ fn open_bundle(location: &std::path::Path, keys: &KeyArgs) -> Result<OpenedBundl
     })
 }
 
+fn vendor_command(args: VendorArgs) -> Result<String, Error> {
+    // The bundle itself is not wanted: it goes to a directory removed afterwards.
+    let scratch = std::env::temp_dir().join(format!("crunch-vendor-{}", std::process::id()));
+    let built = build(
+        &BuildOptions {
+            entry: args.entry,
+            out: bundle::Destination::directory(scratch.join("bundle")),
+            config: args.config,
+            sources: args.sources.options(args.update),
+            plaintext_secrets: args.plaintext_secrets,
+            vendor_out: Some(args.out.clone()),
+        },
+        &crunch::progress::Silent,
+    );
+    // Best effort: a leftover scratch directory is only disk.
+    let _ = std::fs::remove_dir_all(&scratch);
+    let report = built?;
+    let vendored = report.vendored.unwrap_or_default();
+    Ok(format!(
+        "wrote {}: {} git trees, {} blobs, {} files\nfor the bundle {}\n",
+        args.out.display(),
+        vendored.trees,
+        vendored.blobs,
+        vendored.files,
+        report.digest
+    ))
+}
+
 fn sign_command(args: SignArgs) -> Result<String, Error> {
     let pem = std::fs::read(&args.key)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", args.key.display())))?;
@@ -807,6 +866,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             config: args.config,
             sources: args.sources.options(args.update),
             plaintext_secrets: args.plaintext_secrets,
+            vendor_out: None,
         },
         display.observer(),
     );

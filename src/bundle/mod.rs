@@ -45,7 +45,7 @@ use crate::error::{Context, Error};
 use crate::object::{ObjectKey, ObjectRef};
 use crate::yaml;
 
-pub use archive::Compression;
+pub use crate::archive::Compression;
 pub use compare::{SEALING_KEY_CHANGED, SIDES, compare, sealing_key_changed};
 pub use images::images;
 pub use index::{
@@ -271,7 +271,8 @@ pub fn write_reviewed(
         .archive
         .as_deref()
         .map(Compression::for_path)
-        .transpose()?;
+        .transpose()
+        .map_err(Error::new)?;
     let sealer = sealing::Sealer::new(bundle, secrets)?;
     let (mut files, written) = layout(bundle, sealer.as_ref(), decrypted)?;
     let earlier_dir = destination

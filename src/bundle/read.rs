@@ -16,7 +16,6 @@ use std::path::{Component, Path};
 use crate::gostd::sha256;
 use serde_json::Value;
 
-use super::archive::Compression;
 use super::{BUNDLE_KIND, ComponentEntry, INDEX_API_VERSION, Index, ObjectEntry};
 use crate::object::ObjectKey;
 use crate::yaml::{self, Dialect};
@@ -149,13 +148,7 @@ fn read_archive(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
 /// apart by their magic numbers), named relative to the bundle's root.
 pub(super) fn archive_files(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
     let unreadable = |e: &dyn fmt::Display| ReadError::Unreadable(e.to_string());
-    let reader: Box<dyn Read + '_> = match Compression::of_bytes(bytes) {
-        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(bytes)),
-        Compression::Zstd => {
-            Box::new(zstd::Decoder::with_buffer(bytes).map_err(|e| unreadable(&e))?)
-        }
-        Compression::None => Box::new(bytes),
-    };
+    let reader = crate::archive::decompress(bytes).map_err(|e| unreadable(&e))?;
     let mut archive = tar::Archive::new(reader.take(MAX_ARCHIVE_BYTES));
     let mut files = BTreeMap::new();
     let entries = archive.entries().map_err(|e| unreadable(&e))?;
