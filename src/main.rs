@@ -56,6 +56,10 @@ enum Command {
     /// Sign a bundle's digest with a cosign key: writes digest.sig into the bundle
     /// directory or archive (`cosign verify-blob --signature digest.sig digest` checks it).
     Sign(SignArgs),
+    /// Move a bundle's container images into an enclave: pull them into an OCI image
+    /// layout, push the layout into the enclave's registry.
+    #[command(subcommand)]
+    Images(ImagesCommand),
     /// Print a shell completion script (e.g. `crunch completions bash > /etc/bash_completion.d/crunch`).
     Completions {
         /// The shell.
@@ -297,6 +301,90 @@ impl SourceArgs {
 }
 
 #[derive(Subcommand)]
+enum ImagesCommand {
+    /// Pull every image a bundle's objects use into an OCI image layout (DIR), by digest
+    /// when pinned; blobs already in DIR are kept, so a stopped pull resumes.
+    Pull(ImagesPullArgs),
+    /// Push every image of an OCI image layout into REGISTRY, each below its repository
+    /// path with the same tag and digest.
+    Push(ImagesPushArgs),
+}
+
+#[derive(Args)]
+struct ImagesPullArgs {
+    /// The bundle: a directory written by `crunch build`, or a .tar/.tar.gz of one.
+    bundle: PathBuf,
+    /// The OCI image layout to pull into (created if missing).
+    #[arg(long = "to", value_name = "DIR")]
+    to: PathBuf,
+    /// Take only this platform's manifest (os/arch[/variant]) of multi-platform images;
+    /// without it, every platform's.
+    #[arg(long, value_parser = crunch::images::Platform::parse)]
+    platform: Option<crunch::images::Platform>,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
+    #[command(flatten)]
+    display: TransferDisplayArgs,
+}
+
+#[derive(Args)]
+struct ImagesPushArgs {
+    /// The OCI image layout (written by `crunch images pull`).
+    dir: PathBuf,
+    /// The registry (host[:port][/path]) that gets the images.
+    #[arg(long = "to", value_name = "REGISTRY")]
+    to: String,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
+    #[command(flatten)]
+    display: TransferDisplayArgs,
+}
+
+/// How registries are reached.
+#[derive(Args)]
+struct RegistryAccessArgs {
+    /// A Docker config.json with the registries' credentials (default: $REGISTRY_AUTH_FILE,
+    /// $DOCKER_CONFIG/config.json, ~/.docker/config.json).
+    #[arg(long, value_name = "FILE")]
+    registry_config: Option<PathBuf>,
+    /// CA certificates (PEM) to trust besides the system's (default: $GIT_SSL_CAINFO).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// Talk plain HTTP to the registries instead of HTTPS.
+    #[arg(long)]
+    plain_http: bool,
+}
+
+impl RegistryAccessArgs {
+    fn open(self) -> Result<crunch::images::RegistryAccess, Error> {
+        let options = crunch::images::AccessOptions {
+            registry_config: self.registry_config,
+            ca_file: self.ca_file,
+            plain_http: self.plain_http,
+        }
+        .with_environment(|name| std::env::var_os(name));
+        crunch::images::RegistryAccess::new(&options).map_err(Error::new)
+    }
+}
+
+/// How a transfer shows its progress.
+#[derive(Args)]
+struct TransferDisplayArgs {
+    /// Show no progress.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print a line for each image moved (also when standard error is not a terminal).
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+impl TransferDisplayArgs {
+    fn display(&self) -> terminal::Display {
+        terminal::Display::for_transfers(self.quiet, self.verbose, std::io::stderr().is_terminal())
+    }
+}
+
+#[derive(Subcommand)]
 enum HelmCommand {
     /// Print what `helm template NAME CHART` prints.
     Template(HelmTemplateArgs),
@@ -465,6 +553,10 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             .map(Output::from)
             .map_err(failed),
         Command::Kustomize(args) => kustomize_command(args).map(Output::from).map_err(failed),
+        Command::Images(ImagesCommand::Pull(args)) => images_pull_command(args),
+        Command::Images(ImagesCommand::Push(args)) => {
+            images_push_command(args).map(Output::from).map_err(failed)
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "crunch", &mut script);
@@ -890,6 +982,64 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             report.lock.display()
         )),
     }
+}
+
+/// `crunch images pull`: the bundle (verified) read for its images, which are pulled.
+fn images_pull_command(args: ImagesPullArgs) -> Result<Output, (Error, u8)> {
+    let bundle = bundle::read(&args.bundle).map_err(|e| {
+        (
+            Error::new(format!("{}: {e}", args.bundle.display())),
+            apply::EXIT_VERIFICATION,
+        )
+    })?;
+    let failed = |e: Error| (e, 1);
+    let requests = bundle::image_pulls(&bundle.index).map_err(|e| failed(Error::new(e)))?;
+    let access = args.access.open().map_err(failed)?;
+    let display = args.display.display();
+    let pulled = crunch::images::pull(
+        &requests,
+        &args.to,
+        args.platform.as_ref(),
+        &access,
+        display.observer(),
+    );
+    display.done();
+    let report = pulled.map_err(|e| failed(Error::new(e)))?;
+    let mut text = String::new();
+    for image in &report.images {
+        text.push_str(&format!(
+            "{} {} ({} blobs fetched, {} in place)\n",
+            image.image, image.digest, image.fetched_blobs, image.present_blobs
+        ));
+    }
+    text.push_str(&format!(
+        "pulled {} images into {}\n",
+        report.images.len(),
+        args.to.display()
+    ));
+    Ok(text.into())
+}
+
+/// `crunch images push`: every image of the layout into the registry.
+fn images_push_command(args: ImagesPushArgs) -> Result<String, Error> {
+    let access = args.access.open()?;
+    let display = args.display.display();
+    let pushed = crunch::images::push(&args.dir, &args.to, &access, display.observer());
+    display.done();
+    let report = pushed.map_err(Error::new)?;
+    let mut text = String::new();
+    for image in &report.images {
+        text.push_str(&format!(
+            "{} {} ({} blobs pushed, {} already there)\n",
+            image.target, image.digest, image.pushed_blobs, image.existing_blobs
+        ));
+    }
+    text.push_str(&format!(
+        "pushed {} images to {}\n",
+        report.images.len(),
+        args.to
+    ));
+    Ok(text)
 }
 
 fn helm_template_command(args: HelmTemplateArgs) -> Result<String, Error> {

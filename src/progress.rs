@@ -59,6 +59,34 @@ pub enum Event<'a> {
         /// How long writing took.
         elapsed: Duration,
     },
+    /// An image's transfer (from a registry into a layout, or back) starts: `total`
+    /// bytes of manifests and blobs to move or to find already in place.
+    TransferStarted {
+        /// The image, as its full reference.
+        image: &'a str,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// More of an image's bytes are moved or found in place.
+    TransferAdvanced {
+        /// The image.
+        image: &'a str,
+        /// Bytes so far.
+        done: u64,
+        /// Bytes in all.
+        total: u64,
+    },
+    /// An image's transfer is over (done, or failed).
+    TransferFinished {
+        /// The image.
+        image: &'a str,
+        /// Bytes that crossed the network (those found in place not counted).
+        moved: u64,
+        /// Bytes in all.
+        total: u64,
+        /// How long it took.
+        elapsed: Duration,
+    },
 }
 
 /// An observer that ignores everything.

@@ -1,6 +1,6 @@
-//! How `crunch build` shows its progress on standard error: a live display on a terminal
-//! (indicatif), one plain line per step with `--verbose`, warnings always but with
-//! `--quiet`. The library
+//! How `crunch build` and `crunch images pull`/`push` show their progress on standard
+//! error: a live display on a terminal (indicatif), one plain line per step with
+//! `--verbose`, warnings always but with `--quiet`. The library
 //! only sends [`Event`]s; everything about terminals lives here, in the binary.
 
 use std::sync::Mutex;
@@ -17,6 +17,8 @@ pub enum Display {
     Lines(Lines),
     /// A terminal: live counts, and with `--verbose` the lines above them.
     Live(Live),
+    /// A terminal, moving images: bytes per image and overall.
+    Transfers(Transfers),
 }
 
 impl Display {
@@ -29,12 +31,21 @@ impl Display {
         }
     }
 
+    /// The display for image transfers (`crunch images pull`/`push`).
+    pub fn for_transfers(quiet: bool, verbose: bool, terminal: bool) -> Self {
+        match (quiet, verbose, terminal) {
+            (false, verbose, true) => Self::Transfers(Transfers::new(verbose)),
+            _ => Self::new(quiet, verbose, false),
+        }
+    }
+
     /// What the build reports to.
     pub fn observer(&self) -> &dyn Progress {
         match self {
             Self::Silent(silent) => silent,
             Self::Lines(lines) => lines,
             Self::Live(live) => live,
+            Self::Transfers(transfers) => transfers,
         }
     }
 
@@ -46,6 +57,9 @@ impl Display {
             // a failed build's error.
             live.sources.finish_and_clear();
             live.components.finish_and_clear();
+        }
+        if let Self::Transfers(transfers) = self {
+            transfers.overall.finish_and_clear();
         }
     }
 }
@@ -64,9 +78,22 @@ fn line(event: &Event<'_>) -> Option<String> {
         Event::BundleWritten { elapsed } => {
             Some(format!("wrote the bundle ({})", seconds(*elapsed)))
         }
+        Event::TransferFinished {
+            image,
+            moved,
+            total,
+            elapsed,
+        } => Some(format!(
+            "{image}: {} moved, {} in place ({})",
+            indicatif::HumanBytes(*moved),
+            indicatif::HumanBytes(total.saturating_sub(*moved)),
+            seconds(*elapsed)
+        )),
         Event::FetchStarted { .. }
         | Event::ComponentsFound { .. }
         | Event::WritingBundle
+        | Event::TransferStarted { .. }
+        | Event::TransferAdvanced { .. }
         | Event::Warning { .. } => None,
     }
 }
@@ -173,6 +200,84 @@ impl Progress for Live {
                 self.components
                     .finish_with_message(format!("wrote the bundle ({})", seconds(*elapsed)));
             }
+            Event::TransferStarted { .. }
+            | Event::TransferAdvanced { .. }
+            | Event::TransferFinished { .. } => {}
+        }
+    }
+}
+
+/// The live display of image transfers: a bar of bytes for each image under way, and
+/// one for all of them.
+pub struct Transfers {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    verbose: bool,
+    /// The bar of each image under way, and the bytes it had reported.
+    images: Mutex<std::collections::HashMap<String, (ProgressBar, u64)>>,
+}
+
+impl Transfers {
+    fn new(verbose: bool) -> Self {
+        let multi = MultiProgress::new();
+        let overall = multi.add(ProgressBar::new(0).with_style(bytes_style("all images")));
+        overall.enable_steady_tick(Duration::from_millis(100));
+        Self {
+            multi,
+            overall,
+            verbose,
+            images: Mutex::default(),
+        }
+    }
+}
+
+/// A bar of bytes, labelled.
+fn bytes_style(label: &str) -> ProgressStyle {
+    let template = format!(
+        "{{spinner:.cyan}} {{bytes:>10}}/{{total_bytes:<10}} {{bar:30.cyan/dim}} {label} {{wide_msg:.dim}}"
+    );
+    ProgressStyle::with_template(&template)
+        .expect("the template is valid")
+        .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✔"])
+}
+
+impl Progress for Transfers {
+    fn event(&self, event: &Event<'_>) {
+        if self.verbose
+            && let Some(line) = line(event)
+        {
+            // Best effort: a display that cannot draw must not fail the transfer.
+            let _ = self.multi.println(line);
+        }
+        let mut images = self
+            .images
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match event {
+            Event::TransferStarted { image, total } => {
+                let bar = self.multi.insert_before(
+                    &self.overall,
+                    ProgressBar::new(*total).with_style(bytes_style(image)),
+                );
+                self.overall.inc_length(*total);
+                images.insert(image.to_string(), (bar, 0));
+            }
+            Event::TransferAdvanced { image, done, .. } => {
+                if let Some((bar, reported)) = images.get_mut(*image) {
+                    self.overall.inc(done.saturating_sub(*reported));
+                    *reported = *done;
+                    bar.set_position(*done);
+                }
+            }
+            Event::TransferFinished { image, .. } => {
+                if let Some((bar, _)) = images.remove(*image) {
+                    bar.finish_and_clear();
+                }
+            }
+            Event::Warning { message } => {
+                let _ = self.multi.println(format!("warning: {message}"));
+            }
+            _ => {}
         }
     }
 }

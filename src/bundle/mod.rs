@@ -28,6 +28,7 @@ mod archive;
 mod compare;
 mod images;
 mod index;
+mod pulls;
 mod read;
 mod sealing;
 mod taint;
@@ -53,7 +54,9 @@ pub use index::{
     DriftIgnoreRule, DriftMode, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseAction, ReleaseEntry,
     SealingEntry, SecretEntry, SecretValues, Selector, ServiceAccount,
 };
+pub use pulls::image_pulls;
 pub use read::{ReadError, VerifiedBundle, read, read_archive_bytes};
+
 pub use sealing::{SecretCounts, Secrets, first_secret_with_values, holds_sealed_values};
 pub use taint::Taint;
 

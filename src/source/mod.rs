@@ -68,6 +68,7 @@ pub use mirror::Mirrors;
 pub use recorder::{Fetched, Recorder};
 pub use reference::{FLUX_DEFAULT_BRANCH, GitRef, Reference};
 pub use remote::BasicAuth;
+pub(crate) use remote::tempdir_beside;
 pub use signature::Keyring;
 pub use store::{Origin, PlacedSubmodule, Store, StoreConfig, Submodule, Tree, default_cache_dir};
 pub use worktree::{WorkingTree, repository_key};

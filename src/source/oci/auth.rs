@@ -45,6 +45,14 @@ impl RegistryAuth {
 /// - `credHelpers` for the host, or a `credsStore`, are refused by name: they name
 ///   programs that docker runs to get the credentials, and crunch runs none.
 pub fn docker_config_auth(json: &[u8], registry: &str) -> Result<RegistryAuth, String> {
+    docker_config_entry(json, registry)?
+        .ok_or_else(|| format!("no auth config for '{registry}' in the docker config"))
+}
+
+/// The credentials a Docker `config.json` holds for `registry`, read as
+/// [`docker_config_auth`] reads them, or `None` when it has no entry for the host (as
+/// `docker pull` reads its own config: no entry is anonymous access).
+pub fn docker_config_entry(json: &[u8], registry: &str) -> Result<Option<RegistryAuth>, String> {
     let config = parse_config(json)?;
     let key = if registry == "docker.io" || registry == "index.docker.io" {
         "https://index.docker.io/v1/"
@@ -77,16 +85,14 @@ pub fn docker_config_auth(json: &[u8], registry: &str) -> Result<RegistryAuth, S
     // source-controller checks the entry it got is for the host itself; Docker Hub's
     // `https://index.docker.io/v1/` is not `docker.io`.
     let Some(entry) = entry.filter(|entry| convert_to_hostname(&entry.key) == registry) else {
-        return Err(format!(
-            "no auth config for '{registry}' in the docker config"
-        ));
+        return Ok(None);
     };
     match (entry.username.is_empty(), entry.password.is_empty()) {
-        (true, true) => Ok(RegistryAuth::Anonymous),
-        (false, false) => Ok(RegistryAuth::Basic(BasicAuth {
+        (true, true) => Ok(Some(RegistryAuth::Anonymous)),
+        (false, false) => Ok(Some(RegistryAuth::Basic(BasicAuth {
             username: entry.username.clone(),
             password: entry.password.clone(),
-        })),
+        }))),
         _ => Err(format!(
             "the docker config's entry `{}` has a username or a password but not both",
             entry.key

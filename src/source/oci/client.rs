@@ -201,6 +201,18 @@ impl RegistryClient {
         dest: &Path,
         auth: &RegistryAuth,
     ) -> Result<(), OciError> {
+        self.blob_with_progress(reference, digest, dest, auth, &mut |_| {})
+    }
+
+    /// [`blob`](Self::blob), telling `progress` the size of each piece as it arrives.
+    pub fn blob_with_progress(
+        &self,
+        reference: &OciReference,
+        digest: &str,
+        dest: &Path,
+        auth: &RegistryAuth,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), OciError> {
         let action = format!(
             "download blob {digest} of {reference} to {}",
             dest.display()
@@ -214,7 +226,9 @@ impl RegistryClient {
         let written = self
             .stream_blob(reference, digest, auth, &action, |chunk| {
                 file.write_all(chunk)
-                    .map_err(|e| format!("{}: {e}", temp.display()))
+                    .map_err(|e| format!("{}: {e}", temp.display()))?;
+                progress(chunk.len() as u64);
+                Ok(())
             })
             .and_then(|()| file.sync_all().map_err(|e| local(e, &temp)))
             .and_then(|()| std::fs::rename(&temp, dest).map_err(|e| local(e, dest)));
@@ -243,6 +257,197 @@ impl RegistryClient {
             Ok(())
         })?;
         Ok(bytes)
+    }
+
+    /// Whether the repository has the blob `digest` (a `HEAD` request).
+    pub fn blob_exists(
+        &self,
+        reference: &OciReference,
+        digest: &str,
+        auth: &RegistryAuth,
+    ) -> Result<bool, OciError> {
+        let request = Request {
+            reference,
+            auth,
+            what: format!("blob {digest} of {reference}"),
+        };
+        let action = format!("check for the {}", request.what);
+        check_digest(digest).map_err(|message| OciError::Other {
+            action: action.clone(),
+            message,
+        })?;
+        let client = self.client(&request, &action)?;
+        let image = Reference::with_digest(
+            reference.registry.clone(),
+            reference.repository.clone(),
+            digest.to_string(),
+        );
+        let auth = oci_auth(auth);
+        let check = async {
+            client
+                .store_auth_if_needed(image.resolve_registry(), &auth)
+                .await;
+            client.blob_exists(&image, digest).await
+        };
+        block_on(&action, check)?.map_err(|e| classify(e, &request, &action))
+    }
+
+    /// Uploads the file `path` as the blob `digest` of the repository. Its bytes are
+    /// checked against the digest as they are read (the registry checks them again):
+    /// a small blob is read whole and sent in one piece, a large one streamed in
+    /// chunks (`PATCH`), and either upload is committed with the digest. `progress` is
+    /// told the bytes sent so far, as they go.
+    pub fn push_blob(
+        &self,
+        reference: &OciReference,
+        digest: &str,
+        path: &Path,
+        auth: &RegistryAuth,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), OciError> {
+        let request = Request {
+            reference,
+            auth,
+            what: format!("blob {digest} of {reference}"),
+        };
+        let action = format!("push the {} from {}", request.what, path.display());
+        let other = |message: String| OciError::Other {
+            action: action.clone(),
+            message,
+        };
+        check_digest(digest).map_err(other)?;
+        let size = std::fs::metadata(path)
+            .map_err(|e| other(format!("{}: {e}", path.display())))?
+            .len();
+        let client = self.client(&request, &action)?;
+        let image = Reference::with_digest(
+            reference.registry.clone(),
+            reference.repository.clone(),
+            digest.to_string(),
+        );
+        let auth = oci_auth(auth);
+        if size <= MONOLITHIC_PUSH_BYTES as u64 {
+            let bytes =
+                std::fs::read(path).map_err(|e| other(format!("{}: {e}", path.display())))?;
+            let actual = format!("sha256:{}", crate::gostd::sha256::hex(&bytes));
+            if actual != digest {
+                return Err(local_digest_error(path, digest, actual));
+            }
+            let upload = async {
+                client
+                    .store_auth_if_needed(image.resolve_registry(), &auth)
+                    .await;
+                client.push_blob(&image, bytes, digest).await
+            };
+            block_on(&action, upload)?.map_err(|e| classify(e, &request, &action))?;
+            progress(size);
+            return Ok(());
+        }
+        let file =
+            std::fs::File::open(path).map_err(|e| other(format!("{}: {e}", path.display())))?;
+        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mismatch = Arc::new(Mutex::new(None));
+        let stream = file_stream(file, digest.to_string(), sent.clone(), mismatch.clone());
+        let mut reported = 0;
+        let mut report = |progress: &mut dyn FnMut(u64)| {
+            let now = sent.load(std::sync::atomic::Ordering::Relaxed);
+            if now > reported {
+                progress(now - reported);
+                reported = now;
+            }
+        };
+        let upload = async {
+            client
+                .store_auth_if_needed(image.resolve_registry(), &auth)
+                .await;
+            let push = std::pin::pin!(client.push_blob_stream(&image, stream, digest, Some(size)));
+            // The stream must be 'static, so it cannot call `progress` itself: its count
+            // is reported from here while the upload runs.
+            let mut push = push;
+            loop {
+                let tick = std::pin::pin!(tokio::time::sleep(Duration::from_millis(200)));
+                match futures_util::future::select(push, tick).await {
+                    futures_util::future::Either::Left((result, _)) => break result,
+                    futures_util::future::Either::Right(((), pending)) => {
+                        report(progress);
+                        push = pending;
+                    }
+                }
+            }
+        };
+        let result = block_on(&action, upload)?;
+        if let Some(actual) = mismatch.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(local_digest_error(path, digest, actual));
+        }
+        result.map_err(|e| classify(e, &request, &action))?;
+        report(progress);
+        Ok(())
+    }
+
+    /// Puts `bytes` (a manifest of `media_type`) as `manifest_ref` (a tag, or its
+    /// digest) of the repository; the digest the registry stored it under, which is
+    /// checked to be the sha256 of `bytes`.
+    pub fn push_manifest(
+        &self,
+        reference: &OciReference,
+        manifest_ref: &str,
+        media_type: &str,
+        bytes: &[u8],
+        auth: &RegistryAuth,
+    ) -> Result<String, OciError> {
+        let request = Request {
+            reference,
+            auth,
+            what: format!("manifest {manifest_ref} of {reference}"),
+        };
+        let action = format!("push the {}", request.what);
+        let other = |message: String| OciError::Other {
+            action: action.clone(),
+            message,
+        };
+        let parsed = ManifestRef::parse(manifest_ref).map_err(other)?;
+        let digest = format!("sha256:{}", crate::gostd::sha256::hex(bytes));
+        if let ManifestRef::Digest(expected) = &parsed
+            && *expected != digest
+        {
+            return Err(OciError::Digest {
+                what: request.what,
+                expected: expected.clone(),
+                actual: digest,
+            });
+        }
+        let content_type = reqwest::header::HeaderValue::from_str(media_type)
+            .map_err(|_| other(format!("invalid media type {media_type:?}")))?;
+        let client = self.client(&request, &action)?;
+        let (registry, repository) = (reference.registry.clone(), reference.repository.clone());
+        let image = match &parsed {
+            ManifestRef::Tag(tag) => Reference::with_tag(registry, repository, tag.clone()),
+            ManifestRef::Digest(digest) => {
+                Reference::with_digest(registry, repository, digest.clone())
+            }
+        };
+        let auth = oci_auth(auth);
+        let body = bytes.to_vec();
+        let put = async {
+            client
+                .store_auth_if_needed(image.resolve_registry(), &auth)
+                .await;
+            client.push_manifest_raw(&image, body, content_type).await
+        };
+        let location = block_on(&action, put)?.map_err(|e| classify(e, &request, &action))?;
+        // The registry names what it stored in the Location it answers with
+        // (`/v2/<name>/manifests/sha256:…`); one that names another digest changed it.
+        if let Some((_, stored)) = location.rsplit_once("/manifests/")
+            && stored.starts_with("sha256:")
+            && stored != digest
+        {
+            return Err(OciError::Digest {
+                what: request.what,
+                expected: digest,
+                actual: stored.to_string(),
+            });
+        }
+        Ok(digest)
     }
 
     /// Whether the registry lists a Sigstore bundle (cosign v3's signature format) among
@@ -394,6 +599,58 @@ impl RegistryClient {
     }
 }
 
+/// The largest blob pushed in one piece; larger ones are streamed in chunks.
+const MONOLITHIC_PUSH_BYTES: usize = 4 << 20;
+
+/// How much of a file is read at a time when streaming it to a registry.
+const PUSH_READ_BYTES: usize = 1 << 20;
+
+/// A local file whose bytes are not those of the digest it is pushed as.
+fn local_digest_error(path: &Path, expected: &str, actual: String) -> OciError {
+    OciError::Digest {
+        what: format!("the file {}", path.display()),
+        expected: expected.to_string(),
+        actual,
+    }
+}
+
+/// The bytes of `file` as a stream for a chunked upload, counted into `sent` and
+/// hashed as they are read; when the file's sha256 is not `digest`, the stream ends
+/// with an error (so the upload is never committed) and `mismatch` holds the digest.
+fn file_stream(
+    file: std::fs::File,
+    digest: String,
+    sent: Arc<std::sync::atomic::AtomicU64>,
+    mismatch: Arc<Mutex<Option<String>>>,
+) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static {
+    use std::io::Read as _;
+    let state = Some((file, Sha256::new()));
+    futures_util::stream::unfold(state, move |state| {
+        let (digest, sent, mismatch) = (digest.clone(), sent.clone(), mismatch.clone());
+        async move {
+            let (mut file, mut hasher) = state?;
+            let mut buffer = vec![0; PUSH_READ_BYTES];
+            let read = match file.read(&mut buffer) {
+                Ok(read) => read,
+                Err(e) => return Some((Err(OciDistributionError::IoError(e)), None)),
+            };
+            if read == 0 {
+                let actual = format!("sha256:{}", crate::gostd::hex::encode(hasher.finalize()));
+                if actual == digest {
+                    return None;
+                }
+                *mismatch.lock().unwrap_or_else(|e| e.into_inner()) = Some(actual);
+                let error = std::io::Error::other("the file does not match its digest");
+                return Some((Err(OciDistributionError::IoError(error)), None));
+            }
+            buffer.truncate(read);
+            hasher.update(&buffer);
+            sent.fetch_add(read as u64, std::sync::atomic::Ordering::Relaxed);
+            Some((Ok(bytes::Bytes::from(buffer)), Some((file, hasher))))
+        }
+    })
+}
+
 /// `oci-client`'s form of the credentials.
 fn oci_auth(auth: &RegistryAuth) -> oci_client::secrets::RegistryAuth {
     match auth {
@@ -451,6 +708,13 @@ fn classify(error: OciDistributionError, request: &Request<'_>, action: &str) ->
                 registry,
                 message: chain(&e),
             }
+        }
+        // A bare status (a `HEAD` request's answer has no body to explain it).
+        OciDistributionError::RequestError(e)
+            if e.status()
+                .is_some_and(|s| s.as_u16() == 401 || s.as_u16() == 403) =>
+        {
+            unauthorized(format!("HTTP {}", e.status().map_or(0, |s| s.as_u16())))
         }
         OciDistributionError::UnauthorizedError { .. } => unauthorized("401 Unauthorized".into()),
         OciDistributionError::AuthenticationFailure(reason) => {

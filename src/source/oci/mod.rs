@@ -22,7 +22,7 @@ mod layout;
 mod reference;
 mod tags;
 
-pub use auth::{RegistryAuth, docker_config_auth};
+pub use auth::{RegistryAuth, docker_config_auth, docker_config_entry};
 pub use client::RegistryClient;
 pub use error::OciError;
 pub use layout::{

@@ -8,6 +8,7 @@ pub mod cosign;
 pub mod dataplane;
 pub mod diff;
 pub mod gitserver;
+pub mod images;
 pub mod interrupt;
 pub mod oracle;
 pub mod real_cluster;

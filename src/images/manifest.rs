@@ -1,0 +1,141 @@
+//! What a container image's manifest refers to: an index (OCI image index, Docker
+//! manifest list) lists manifests, each maybe for one platform; an image manifest (OCI,
+//! Docker schema 2) a config and layers. The bytes are kept as they are: they are what
+//! the digests name.
+
+use serde_json::Value;
+
+use super::Platform;
+use crate::source::oci::Descriptor;
+
+/// An OCI image manifest.
+pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// An OCI image index.
+pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// A Docker image manifest, schema 2.
+pub(crate) const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// A Docker manifest list.
+pub(crate) const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// A manifest read for the blobs it refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Manifest {
+    /// Its media type: declared in it, else as its descriptor says, else what its shape
+    /// is (an OCI manifest may leave `mediaType` out).
+    pub(crate) media_type: String,
+    /// What it refers to.
+    pub(crate) content: Content,
+}
+
+/// What a manifest refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Content {
+    /// An index: manifests, with the platform each is for when it says.
+    Index(Vec<(Descriptor, Option<Platform>)>),
+    /// An image: its config and layers.
+    Image {
+        /// The config blob.
+        config: Descriptor,
+        /// The layer blobs, in order.
+        layers: Vec<Descriptor>,
+    },
+}
+
+impl Manifest {
+    /// Reads a manifest; `described_as` is the media type its descriptor gives, if any.
+    pub(crate) fn parse(bytes: &[u8], described_as: Option<&str>) -> Result<Manifest, String> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("the manifest is not JSON: {e}"))?;
+        let object = value
+            .as_object()
+            .ok_or("the manifest is not a JSON object")?;
+        match object.get("schemaVersion").and_then(Value::as_u64) {
+            Some(2) => {}
+            Some(1) => {
+                return Err(
+                    "the manifest is Docker's schema 1, which registries and runtimes \
+                            have dropped; push the image again with a current client"
+                        .into(),
+                );
+            }
+            _ => return Err("the manifest's schemaVersion is not 2".into()),
+        }
+        let declared = match object.get("mediaType") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(media_type)) => Some(media_type.as_str()),
+            Some(_) => return Err("the manifest's mediaType is not a string".into()),
+        };
+        let shape = if object.contains_key("manifests") {
+            OCI_INDEX
+        } else {
+            OCI_MANIFEST
+        };
+        let media_type = declared.or(described_as).unwrap_or(shape).to_string();
+        let content = match media_type.as_str() {
+            OCI_INDEX | DOCKER_LIST => {
+                let entries = match object.get("manifests") {
+                    Some(Value::Array(entries)) => entries,
+                    _ => return Err("the index has no manifests array".into()),
+                };
+                let children = entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, entry)| {
+                        descriptor(entry)
+                            .map(|d| (d, Platform::of_entry(entry)))
+                            .map_err(|e| format!("its manifest {i}: {e}"))
+                    })
+                    .collect::<Result<_, String>>()?;
+                Content::Index(children)
+            }
+            OCI_MANIFEST | DOCKER_MANIFEST => {
+                let config = match object.get("config") {
+                    Some(config) => descriptor(config).map_err(|e| format!("its config: {e}"))?,
+                    None => return Err("the manifest has no config".into()),
+                };
+                let layers = match object.get("layers") {
+                    None | Some(Value::Null) => Vec::new(),
+                    Some(Value::Array(layers)) => layers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| descriptor(l).map_err(|e| format!("its layer {i}: {e}")))
+                        .collect::<Result<_, _>>()?,
+                    Some(_) => return Err("the manifest's layers are not an array".into()),
+                };
+                Content::Image { config, layers }
+            }
+            other => {
+                return Err(format!(
+                    "the manifest's media type {other} is none of an image's (OCI image manifest \
+                     or index, Docker manifest or manifest list)"
+                ));
+            }
+        };
+        Ok(Manifest {
+            media_type,
+            content,
+        })
+    }
+}
+
+/// A descriptor object: `mediaType`, a sha256 `digest` and `size`.
+fn descriptor(value: &Value) -> Result<Descriptor, String> {
+    let text = |name: &str| {
+        value
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| format!("no {name} string"))
+    };
+    let digest = text("digest")?;
+    crate::source::oci::check_digest(&digest)?;
+    let size = value
+        .get("size")
+        .and_then(Value::as_u64)
+        .ok_or("no size (a non-negative integer)")?;
+    Ok(Descriptor {
+        digest,
+        size,
+        media_type: text("mediaType")?,
+    })
+}
