@@ -25,7 +25,9 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("images", &["gostd", "images", "progress", "source"]),
     (
         "publish",
-        &["bundle", "error", "gostd", "progress", "publish", "source"],
+        &[
+            "bundle", "error", "gostd", "images", "progress", "publish", "source",
+        ],
     ),
     (
         "bundle",

@@ -53,6 +53,9 @@ enum Command {
     /// artifacts, signatures, the lock) into one deterministic archive, for
     /// `crunch build --vendor FILE --offline` where there is no network.
     Vendor(VendorArgs),
+    /// Store a bundle in a registry as an OCI artifact (the index as its config, the
+    /// .tar.zst archive as its one layer), for `crunch apply oci://…`.
+    Push(PushArgs),
     /// Sign a bundle's digest with a cosign key: writes digest.sig into the bundle
     /// directory or archive (`cosign verify-blob --signature digest.sig digest` checks it).
     Sign(SignArgs),
@@ -90,10 +93,13 @@ struct ClusterArgs {
 
 #[derive(Args)]
 struct ApplyArgs {
-    /// The bundle: a directory written by `crunch build`, or an archive of one.
+    /// The bundle: a directory written by `crunch build`, an archive of one, or an
+    /// artifact `crunch push` stored (oci://REGISTRY/REPO:TAG or @sha256:…).
     bundle: PathBuf,
     #[command(flatten)]
     keys: KeyArgs,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
     /// Time each component may take (e.g. 10m), instead of its HelmRelease/Kustomization timeout.
@@ -160,9 +166,12 @@ struct DiffArgs {
     /// Compare the bundle with the live cluster.
     #[arg(long)]
     cluster: bool,
-    /// The bundle (with --cluster), or the old and the new bundle.
+    /// The bundle (with --cluster), or the old and the new bundle: directories, archives
+    /// or oci:// artifacts.
     #[arg(required = true, num_args = 1..=2)]
     bundles: Vec<PathBuf>,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
     #[command(flatten)]
     cluster_args: ClusterArgs,
     /// With --cluster: compare Secrets with the live ones (without it, sealed Secrets are
@@ -202,6 +211,17 @@ struct VendorArgs {
 }
 
 #[derive(Args)]
+struct PushArgs {
+    /// The bundle directory or archive.
+    bundle: PathBuf,
+    /// Where: oci://REGISTRY/REPOSITORY:TAG.
+    #[arg(value_name = "oci://REGISTRY/REPO:TAG")]
+    target: String,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
+}
+
+#[derive(Args)]
 struct SignArgs {
     /// The bundle directory or archive.
     bundle: PathBuf,
@@ -213,10 +233,12 @@ struct SignArgs {
 
 #[derive(Args)]
 struct VerifyArgs {
-    /// The bundle directory or archive.
+    /// The bundle directory, archive, or oci:// artifact.
     bundle: PathBuf,
     #[command(flatten)]
     keys: KeyArgs,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
     /// With an identity, also check that sealing-key.age holds the bundle's key and that
     /// every sealed value opens.
     #[command(flatten)]
@@ -356,10 +378,10 @@ struct RegistryAccessArgs {
 }
 
 impl RegistryAccessArgs {
-    fn open(self) -> Result<crunch::images::RegistryAccess, Error> {
+    fn open(&self) -> Result<crunch::images::RegistryAccess, Error> {
         let options = crunch::images::AccessOptions {
-            registry_config: self.registry_config,
-            ca_file: self.ca_file,
+            registry_config: self.registry_config.clone(),
+            ca_file: self.ca_file.clone(),
             plain_http: self.plain_http,
         }
         .with_environment(|name| std::env::var_os(name));
@@ -547,6 +569,7 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
         Command::Diff(args) => diff_command(args),
         Command::Verify(args) => verify_command(args),
         Command::Vendor(args) => vendor_command(args).map(Output::from).map_err(failed),
+        Command::Push(args) => push_command(args).map(Output::from).map_err(failed),
         Command::Sign(args) => sign_command(args).map(Output::from).map_err(failed),
         Command::Build(args) => build_command(args).map(Output::from).map_err(failed),
         Command::Helm(HelmCommand::Template(args)) => helm_template_command(args)
@@ -601,7 +624,7 @@ fn verify_command(args: VerifyArgs) -> Result<Output, (Error, u8)> {
     let OpenedBundle {
         mut bundle,
         signed_by,
-    } = open_bundle(&args.bundle, &args.keys)?;
+    } = open_bundle(&args.bundle, &args.keys, &args.access)?;
     let counts = bundle.secret_counts();
     let sealing = bundle.index.sealing.clone();
     if sealing.is_some() && bundle.key_file().is_none() {
@@ -732,7 +755,7 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
             ));
         }
     };
-    let verified = open_bundle(&args.bundle, &args.keys)?;
+    let verified = open_bundle(&args.bundle, &args.keys, &args.access)?;
     let options = apply::Options {
         bundle: args.bundle,
         verified: Some(verified.bundle),
@@ -764,6 +787,28 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
     })
 }
 
+/// Reads and verifies the bundle at `location`: a directory, an archive, or an
+/// `oci://` artifact.
+fn read_bundle(
+    location: &std::path::Path,
+    access: &RegistryAccessArgs,
+) -> Result<bundle::VerifiedBundle, (Error, u8)> {
+    use crunch::publish::oci::BundleRef;
+    let text = location.to_string_lossy();
+    if BundleRef::is_oci(&text) {
+        let source = BundleRef::parse(&text).map_err(|e| (Error::new(e), 2))?;
+        let access = access.open().map_err(|e| (e, 2))?;
+        return crunch::publish::oci::pull(&source, &access)
+            .map_err(|e| (e, apply::EXIT_VERIFICATION));
+    }
+    bundle::read(location).map_err(|e| {
+        (
+            Error::new(format!("{}: {e}", location.display())),
+            apply::EXIT_VERIFICATION,
+        )
+    })
+}
+
 /// A bundle read and verified, and the key its signature verified with (when keys were
 /// given).
 struct OpenedBundle {
@@ -773,14 +818,18 @@ struct OpenedBundle {
 
 /// Reads and verifies the bundle at `location`; with keys, its signature must verify
 /// with one of them. Nothing else is done with a bundle that fails here.
-fn open_bundle(location: &std::path::Path, keys: &KeyArgs) -> Result<OpenedBundle, (Error, u8)> {
+fn open_bundle(
+    location: &std::path::Path,
+    keys: &KeyArgs,
+    access: &RegistryAccessArgs,
+) -> Result<OpenedBundle, (Error, u8)> {
     let refused = |e: String| {
         (
             Error::new(format!("{}: {e}", location.display())),
             apply::EXIT_VERIFICATION,
         )
     };
-    let bundle = bundle::read(location).map_err(|e| refused(e.to_string()))?;
+    let bundle = read_bundle(location, access)?;
     if keys.keys.is_empty() {
         return Ok(OpenedBundle {
             bundle,
@@ -823,6 +872,19 @@ fn vendor_command(args: VendorArgs) -> Result<String, Error> {
     ))
 }
 
+fn push_command(args: PushArgs) -> Result<String, Error> {
+    use crunch::publish::oci::{BundleRef, push};
+    let target = BundleRef::parse(&args.target).map_err(Error::new)?;
+    let pushed = push(&args.bundle, &target, &args.access.open()?)?;
+    Ok(format!(
+        "pushed {} ({}) to {target}\nmanifest {} ({} bytes)\n",
+        args.bundle.display(),
+        pushed.bundle_digest,
+        pushed.manifest_digest,
+        pushed.size
+    ))
+}
+
 fn sign_command(args: SignArgs) -> Result<String, Error> {
     let pem = std::fs::read(&args.key)
         .map_err(|e| Error::new(format!("cannot read {}: {e}", args.key.display())))?;
@@ -855,7 +917,7 @@ fn start_error(e: apply::StartError) -> (Error, u8) {
 fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
     let bundle = match (&args.bundles[..], args.cluster) {
         ([bundle], true) => bundle,
-        ([old, new], false) => return diff_bundles(old, new),
+        ([old, new], false) => return diff_bundles(old, new, &args.access),
         ([_], false) => {
             return Err((
                 Error::new(
@@ -873,6 +935,7 @@ fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
     };
     let options = apply::Options {
         bundle: bundle.clone(),
+        verified: Some(read_bundle(bundle, &args.access)?),
         kubeconfig: args.cluster_args.kubeconfig,
         context: args.cluster_args.context,
         identities: args.identity.files,
@@ -890,16 +953,12 @@ fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
 
 /// `crunch diff OLD NEW`: both bundles verified, then a unified diff per object that
 /// differs; exit 1 when something does, as `diff` does.
-fn diff_bundles(old: &std::path::Path, new: &std::path::Path) -> Result<Output, (Error, u8)> {
-    let read = |path: &std::path::Path| {
-        bundle::read(path).map_err(|e| {
-            (
-                Error::new(format!("{}: {e}", path.display())),
-                apply::EXIT_VERIFICATION,
-            )
-        })
-    };
-    let (old, new) = (read(old)?, read(new)?);
+fn diff_bundles(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    access: &RegistryAccessArgs,
+) -> Result<Output, (Error, u8)> {
+    let (old, new) = (read_bundle(old, access)?, read_bundle(new, access)?);
     let mut text = crunch::diff::render(&bundle::compare(&old, &new), bundle::SIDES);
     if bundle::sealing_key_changed(&old, &new) {
         text.insert_str(0, &format!("# {}\n", bundle::SEALING_KEY_CHANGED));

@@ -311,6 +311,23 @@ pub fn write_reviewed(
     Ok(written)
 }
 
+/// The bundle at `path` (a directory or an archive) as one archive compressed with
+/// `compression`, with its `index.json` bytes. Read as they are, unverified: read the
+/// bundle with [`read()`] first.
+pub fn archive_bytes(path: &Path, compression: Compression) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let files =
+        read::raw_files(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    let index = files
+        .get("index.json")
+        .cloned()
+        .ok_or_else(|| Error::new(format!("{}: no index.json", path.display())))?;
+    let files: Vec<File> = files
+        .into_iter()
+        .map(|(path, bytes)| File { path, bytes })
+        .collect();
+    Ok((archive::encode(&files, compression)?, index))
+}
+
 /// Adds (or replaces) the signature file of the bundle at `path`, a directory or an
 /// archive, which is rewritten whole with the same compression. The bundle is verified
 /// first: only a bundle that is what its digest says gets a signature.

@@ -80,12 +80,16 @@ impl VerifiedBundle {
 /// Reads and verifies the bundle at `path`: a bundle directory, or a `.tar`, `.tar.gz`
 /// or `.tar.zst` archive holding one (at its root or in a single top-level directory).
 pub fn read(path: &Path) -> Result<VerifiedBundle, ReadError> {
-    let files = if path.is_dir() {
-        read_dir(path)?
+    verify(raw_files(path)?)
+}
+
+/// Every file of the bundle directory or archive at `path`, unverified.
+pub(super) fn raw_files(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
+    if path.is_dir() {
+        read_dir(path)
     } else {
-        read_archive(path)?
-    };
-    verify(files)
+        read_archive(path)
+    }
 }
 
 /// Reads and verifies a bundle archive held in memory (a pulled OCI layer).

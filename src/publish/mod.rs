@@ -1,5 +1,7 @@
-//! Getting a bundle to where it is applied: signatures over its digest ([`sign`]).
+//! Getting a bundle to where it is applied: signatures over its digest ([`sign`]), and
+//! the bundle as an OCI artifact ([`oci`]).
 
+pub mod oci;
 pub mod sign;
 
 use std::path::Path;

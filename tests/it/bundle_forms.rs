@@ -167,3 +167,125 @@ fn signatures_cover_the_digest_in_every_form_and_apply_checks_them_first() {
     ]);
     assert_eq!(unsigned_apply.status.code(), Some(3));
 }
+
+/// `crunch push` stores the bundle as an OCI artifact; `verify`, `diff` and `apply`
+/// read it back from `oci://`, signature and all, and refuse an altered one.
+#[test]
+fn bundles_travel_as_signed_oci_artifacts() {
+    use crate::support::images::docker_config;
+    use crate::support::registry::Registry;
+    let world = World::new();
+    let servers = world.serve();
+    let zst = world.tmp.path().join("dev.tar.zst");
+    let run = world.build_with(
+        "dev",
+        &servers.git_mirror(),
+        &[],
+        &["--archive", text(&zst)],
+    );
+    assert!(run.ok(), "{}", run.stderr);
+    let signed = crunch(&[
+        "sign",
+        text(&run.out),
+        "--key",
+        text(&keys().join("cosign.key")),
+    ]);
+    assert!(signed.status.success(), "{}", stderr(&signed));
+    let registry = Registry::start();
+    let config = docker_config(&registry);
+    let access = |args: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend([
+            "--registry-config".into(),
+            text(&config).into(),
+            "--ca-file".into(),
+            text(&registry.ca_file()).into(),
+        ]);
+        all
+    };
+    let run_with = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        crunch(&refs)
+    };
+    let target = format!("oci://{}/bundles/dev:1.0", registry.host());
+    let pushed = run_with(access(&["push", text(&run.out), &target]));
+    assert!(pushed.status.success(), "{}", stderr(&pushed));
+    let said = String::from_utf8_lossy(&pushed.stdout).into_owned();
+    assert!(said.contains(run.digest().trim()), "{said}");
+    // The same bundle pushed again (from its archive form, signed alike): the same
+    // manifest.
+    let signed_archive = crunch(&[
+        "sign",
+        text(&zst),
+        "--key",
+        text(&keys().join("cosign.key")),
+    ]);
+    assert!(signed_archive.status.success());
+    let again = run_with(access(&["push", text(&zst), &target]));
+    assert!(again.status.success(), "{}", stderr(&again));
+    let manifest = |out: &str| {
+        out.lines()
+            .find_map(|l| l.strip_prefix("manifest "))
+            .map(|l| l.split(' ').next().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(
+        manifest(&said),
+        manifest(&String::from_utf8_lossy(&again.stdout))
+    );
+
+    let public = keys().join("cosign.pub");
+    let verified = run_with(access(&["verify", &target, "--key", text(&public)]));
+    assert!(verified.status.success(), "{}", stderr(&verified));
+    let out = String::from_utf8_lossy(&verified.stdout);
+    assert!(out.contains("signature: verified with"), "{out}");
+    assert!(out.contains(run.digest().trim()), "{out}");
+    let same = run_with(access(&["diff", &target, text(&run.out)]));
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    let wrong_key = run_with(access(&[
+        "verify",
+        &target,
+        "--key",
+        text(&keys().join("cosign-other.pub")),
+    ]));
+    assert_eq!(wrong_key.status.code(), Some(3));
+
+    // No credentials: the registry says so, named.
+    let anonymous = crunch(&["verify", &target, "--ca-file", text(&registry.ca_file())]);
+    assert!(!anonymous.status.success());
+    assert!(stderr(&anonymous).contains("401"), "{}", stderr(&anonymous));
+    // A missing tag.
+    let missing = run_with(access(&[
+        "verify",
+        &format!("oci://{}/bundles/dev:2.0", registry.host()),
+    ]));
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("2.0"), "{}", stderr(&missing));
+
+    // The layer altered in the registry's storage: refused, nothing applied.
+    let layer =
+        String::from_utf8_lossy(&run_with(access(&["verify", &target, "--output", "json"])).stdout)
+            .into_owned();
+    assert!(layer.contains("\"digest\""), "{layer}");
+    let archive_digest = {
+        let bytes = fs::read(&zst).unwrap();
+        format!("sha256:{}", crunch::gostd::sha256::hex(&bytes))
+    };
+    let stored = registry.stored_blob(&archive_digest);
+    let mut bytes = fs::read(&stored).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs::write(&stored, bytes).unwrap();
+    let tampered = run_with(access(&[
+        "apply",
+        &target,
+        "--kubeconfig",
+        text(&world.tmp.path().join("no-kubeconfig")),
+    ]));
+    assert_eq!(tampered.status.code(), Some(3), "{}", stderr(&tampered));
+    assert!(
+        stderr(&tampered).contains(&archive_digest),
+        "{}",
+        stderr(&tampered)
+    );
+}
