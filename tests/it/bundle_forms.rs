@@ -263,10 +263,7 @@ fn bundles_travel_as_signed_oci_artifacts() {
     assert!(stderr(&missing).contains("2.0"), "{}", stderr(&missing));
 
     // The layer altered in the registry's storage: refused, nothing applied.
-    let layer =
-        String::from_utf8_lossy(&run_with(access(&["verify", &target, "--output", "json"])).stdout)
-            .into_owned();
-    assert!(layer.contains("\"digest\""), "{layer}");
+    // The pushed layer is the archive form byte for byte.
     let archive_digest = {
         let bytes = fs::read(&zst).unwrap();
         format!("sha256:{}", crunch::gostd::sha256::hex(&bytes))
