@@ -11,7 +11,7 @@ use crate::config::{Config, Mirror};
 use crate::error::Error;
 use crate::progress::{Event, Progress};
 use crate::source::{Lock, Mirrors, Store, StoreConfig, WorkingTree, default_cache_dir, vendor};
-use crate::{bundle, flux};
+use crate::{bundle, flux, images};
 
 /// The name of the lock file, beside `crunch.yaml` (or `crunch.jsonnet`).
 pub const LOCK_FILE: &str = "crunch.lock";
@@ -304,4 +304,91 @@ fn summarize(written: bundle::Written, out: bundle::Destination, lock: PathBuf) 
         warnings: Vec::new(),
         timings: Timings::default(),
     }
+}
+
+/// What `crunch images resolve` pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImagePins {
+    /// The lock file written.
+    pub lock: PathBuf,
+    /// Every image the build names by tag, with the digest it is pinned to and whether
+    /// this run looked it up (`false`: the lock's pin was kept).
+    pub images: Vec<PinnedImage>,
+    /// References that name no image a registry could serve, with why.
+    pub skipped: Vec<String>,
+}
+
+/// One image pinned in the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PinnedImage {
+    /// The image, normalized, by tag.
+    pub image: String,
+    /// The manifest (or index) digest.
+    pub digest: String,
+    /// Whether the registry was asked this run.
+    pub resolved: bool,
+}
+
+/// Pins the digest of every image that `images` (a build's) names by tag in the lock
+/// at `lock_path`: a pin already there is kept unless `update`; otherwise the tag is
+/// looked up (`platform`: the manifest of that platform in a multi-platform index), or,
+/// `offline`, refused.
+pub fn pin_images(
+    images: &BTreeSet<String>,
+    lock_path: &Path,
+    platform: Option<&images::Platform>,
+    access: &images::RegistryAccess,
+    offline: bool,
+    update: bool,
+) -> Result<ImagePins, Error> {
+    let mut lock = Lock::load(lock_path).map_err(Error::new)?;
+    let mut pins = ImagePins {
+        lock: lock_path.to_path_buf(),
+        images: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let wanted_platform = platform.map(ToString::to_string);
+    for written in images {
+        let image = match images::ImageRef::parse(written) {
+            Ok(image) if image.digest().is_none() => image,
+            Ok(_) => continue,
+            Err(e) => {
+                pins.skipped.push(e);
+                continue;
+            }
+        };
+        let key = image.to_string();
+        let kept = lock
+            .image(&key)
+            .filter(|pin| !update && pin.platform == wanted_platform)
+            .cloned();
+        let (digest, resolved) = match kept {
+            Some(pin) => (pin.digest, false),
+            None if offline => {
+                return Err(Error::new(format!(
+                    "offline: {key} is not pinned in {} for {}; run crunch images resolve without --offline",
+                    lock_path.display(),
+                    wanted_platform.as_deref().unwrap_or("all platforms")
+                )));
+            }
+            None => {
+                let digest = images::resolve(&image, platform, access).map_err(Error::new)?;
+                lock.record_image(
+                    &key,
+                    crate::source::ImagePin {
+                        platform: wanted_platform.clone(),
+                        digest: digest.clone(),
+                    },
+                );
+                (digest, true)
+            }
+        };
+        pins.images.push(PinnedImage {
+            image: key,
+            digest,
+            resolved,
+        });
+    }
+    lock.write(lock_path).map_err(Error::new)?;
+    Ok(pins)
 }

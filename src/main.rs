@@ -330,6 +330,34 @@ enum ImagesCommand {
     /// Push every image of an OCI image layout into REGISTRY, each below its repository
     /// path with the same tag and digest.
     Push(ImagesPushArgs),
+    /// Build an environment and pin the digest of every image its objects name by tag in
+    /// crunch.lock (pins already there are kept; --update looks them up again), so that
+    /// `crunch build --relocate` references images by digest.
+    Resolve(ImagesResolveArgs),
+}
+
+#[derive(Args)]
+struct ImagesResolveArgs {
+    /// What the cluster gets first, as for `crunch build`.
+    #[arg(default_value = ".", value_name = "ENTRY")]
+    entry: PathBuf,
+    /// Config file, as for `crunch build`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Look every image up again, and resolve the sources' references again.
+    #[arg(long)]
+    update: bool,
+    /// As for `crunch build`.
+    #[arg(long)]
+    plaintext_secrets: bool,
+    /// Pin the manifest of this platform (os/arch[/variant]) of multi-platform images,
+    /// the one `crunch images pull --platform` takes; without it, the tag's own digest.
+    #[arg(long, value_parser = crunch::images::Platform::parse)]
+    platform: Option<crunch::images::Platform>,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
 }
 
 #[derive(Args)]
@@ -577,6 +605,9 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
             .map_err(failed),
         Command::Kustomize(args) => kustomize_command(args).map(Output::from).map_err(failed),
         Command::Images(ImagesCommand::Pull(args)) => images_pull_command(args),
+        Command::Images(ImagesCommand::Resolve(args)) => images_resolve_command(args)
+            .map(Output::from)
+            .map_err(failed),
         Command::Images(ImagesCommand::Push(args)) => {
             images_push_command(args).map(Output::from).map_err(failed)
         }
@@ -844,23 +875,66 @@ fn open_bundle(
     })
 }
 
-fn vendor_command(args: VendorArgs) -> Result<String, Error> {
-    // The bundle itself is not wanted: it goes to a directory removed afterwards.
-    let scratch = std::env::temp_dir().join(format!("crunch-vendor-{}", std::process::id()));
+/// A build whose bundle is not wanted (it goes to a directory removed afterwards), for
+/// what else the build reports or writes.
+fn scratch_build(options: BuildOptions) -> Result<crunch::compile::BuildReport, Error> {
+    let scratch = std::env::temp_dir().join(format!("crunch-scratch-{}", std::process::id()));
     let built = build(
         &BuildOptions {
-            entry: args.entry,
             out: bundle::Destination::directory(scratch.join("bundle")),
-            config: args.config,
-            sources: args.sources.options(args.update),
-            plaintext_secrets: args.plaintext_secrets,
-            vendor_out: Some(args.out.clone()),
+            ..options
         },
         &crunch::progress::Silent,
     );
     // Best effort: a leftover scratch directory is only disk.
     let _ = std::fs::remove_dir_all(&scratch);
-    let report = built?;
+    built
+}
+
+fn images_resolve_command(args: ImagesResolveArgs) -> Result<String, Error> {
+    let offline = args.sources.offline;
+    let access = args.access.open()?;
+    let report = scratch_build(BuildOptions {
+        entry: args.entry,
+        out: bundle::Destination::default(),
+        config: args.config,
+        sources: args.sources.options(args.update),
+        plaintext_secrets: args.plaintext_secrets,
+        vendor_out: None,
+    })?;
+    let pins = crunch::compile::pin_images(
+        &report.images,
+        &report.lock,
+        args.platform.as_ref(),
+        &access,
+        offline,
+        args.update,
+    )?;
+    let mut text = String::new();
+    for pin in &pins.images {
+        let how = if pin.resolved { "resolved" } else { "kept" };
+        text.push_str(&format!("{how} {} {}\n", pin.image, pin.digest));
+    }
+    for skipped in &pins.skipped {
+        text.push_str(&format!("skipped: {skipped}\n"));
+    }
+    text.push_str(&format!(
+        "{} images pinned in {}\n",
+        pins.images.len(),
+        pins.lock.display()
+    ));
+    Ok(text)
+}
+
+fn vendor_command(args: VendorArgs) -> Result<String, Error> {
+    let report = scratch_build(BuildOptions {
+        entry: args.entry,
+        out: bundle::Destination::default(),
+        config: args.config,
+        sources: args.sources.options(args.update),
+        plaintext_secrets: args.plaintext_secrets,
+        vendor_out: Some(args.out.clone()),
+    })?;
     let vendored = report.vendored.unwrap_or_default();
     Ok(format!(
         "wrote {}: {} git trees, {} blobs, {} files\nfor the bundle {}\n",
