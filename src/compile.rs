@@ -1,7 +1,6 @@
 //! The compile pipeline behind `crunch build`: settings → sources → Flux graph → bundle →
 //! lock.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -71,6 +70,8 @@ pub struct BuildOptions {
     pub sources: SourceOptions,
     /// Write Secret values in plaintext instead of sealing them (`--plaintext-secrets`).
     pub plaintext_secrets: bool,
+    /// Relocate every image into this registry (`--relocate`).
+    pub relocate: Option<String>,
 }
 
 /// What a build produced; `crunch build --output json` prints it.
@@ -86,8 +87,8 @@ pub struct BuildReport {
     pub components: Vec<ComponentSummary>,
     /// Objects in all components.
     pub objects: usize,
-    /// Every container image any object names, sorted.
-    pub images: BTreeSet<String>,
+    /// Every image the bundle needs, with its users, as the index lists them.
+    pub images: Vec<bundle::ImageEntry>,
     /// Every source the build used (git trees, charts, OCI artifacts), sorted.
     pub sources: Vec<SourceSummary>,
     /// What the build noticed but did not refuse (encrypted values left encrypted).
@@ -184,12 +185,19 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         working_tree: &working_tree,
     };
     let loaded = Instant::now();
-    let built = flux::build(&environment, &store, progress)?;
+    let mut built = flux::build(&environment, &store, progress)?;
     let rendered = Instant::now();
     let secrets = secrets_policy(&built, &config, options.plaintext_secrets)?;
     progress.event(&Event::WritingBundle);
     let decrypted = bundle::Taint::new(built.secrets.plaintexts.iter().map(String::as_str));
-    let written = bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted)?;
+    let images = image_settings(&mut built.bundle, &config, &store, options)?;
+    let written =
+        bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted, &images)?;
+    for warning in &written.warnings {
+        progress.event(&Event::Warning { message: warning });
+    }
+    let mut warnings = built.secrets.warnings;
+    warnings.extend(written.warnings.iter().cloned());
     store
         .lock_snapshot()
         .write(&lock_path)
@@ -199,7 +207,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         elapsed: finished - rendered,
     });
     let mut report = summarize(written, options.out.clone(), lock_path);
-    report.warnings = built.secrets.warnings;
+    report.warnings = warnings;
     report.timings = Timings {
         load: loaded - started,
         render: rendered - loaded,
@@ -207,6 +215,28 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         total: finished - started,
     };
     Ok(report)
+}
+
+/// The index's image settings: `images.extra`, `crunch.lock`'s image pins, and, with
+/// `--relocate`, the bundle's images relocated.
+fn image_settings(
+    bundle: &mut bundle::Bundle,
+    config: &Config,
+    store: &Store,
+    options: &BuildOptions,
+) -> Result<bundle::ImageSettings, Error> {
+    let pins = store
+        .lock_snapshot()
+        .to_file()
+        .images
+        .into_iter()
+        .map(|pin| (pin.image, pin.digest))
+        .collect();
+    let mut images = bundle::ImageSettings::new(config.extra_images.clone(), pins);
+    if let Some(registry) = &options.relocate {
+        images.relocate(bundle, registry)?;
+    }
+    Ok(images)
 }
 
 /// The environment's name, as errors and `crunch.yaml`'s `environments` know it: the

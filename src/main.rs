@@ -49,6 +49,9 @@ enum Command {
     /// Check a bundle against its digests, print its digest and whether it holds Secret
     /// values in plaintext.
     Verify(VerifyArgs),
+    /// The container images a bundle needs.
+    #[command(subcommand)]
+    Images(ImagesCommand),
     /// Print a shell completion script (e.g. `crunch completions bash > /etc/bash_completion.d/crunch`).
     Completions {
         /// The shell.
@@ -158,6 +161,25 @@ struct DiffArgs {
     identity: IdentityArgs,
 }
 
+#[derive(Subcommand)]
+enum ImagesCommand {
+    /// List every image of a verified bundle with how many objects and lists use it
+    /// (`-v`: each use).
+    List(ImagesListArgs),
+}
+
+#[derive(Args)]
+struct ImagesListArgs {
+    /// The bundle directory or archive.
+    bundle: PathBuf,
+    /// Name every user of each image (object and field, or the list naming it).
+    #[arg(short, long)]
+    verbose: bool,
+    /// Report format: a table, or the index's image entries as JSON.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
 #[derive(Args)]
 struct VerifyArgs {
     /// The bundle directory or archive.
@@ -195,6 +217,11 @@ struct BuildArgs {
     /// crunch.yaml's secrets.recipients.
     #[arg(long)]
     plaintext_secrets: bool,
+    /// Rewrite every image reference of the applied objects into this registry (host,
+    /// port and optional path: `registry.enclave:5000`), keeping each repository path and
+    /// tag, pinned by digest where crunch.lock pins the image.
+    #[arg(long, value_name = "REGISTRY")]
+    relocate: Option<String>,
     /// Render with this many threads (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -398,6 +425,7 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
         Command::Apply(args) => apply_command(args),
         Command::Diff(args) => diff_command(args),
         Command::Verify(args) => verify_command(args),
+        Command::Images(ImagesCommand::List(args)) => images_list_command(args),
         Command::Build(args) => build_command(args).map(Output::from).map_err(failed),
         Command::Helm(HelmCommand::Template(args)) => helm_template_command(args)
             .map(Output::from)
@@ -691,6 +719,24 @@ fn colour_diff(text: &str) -> String {
         .collect()
 }
 
+/// `crunch images list`: the verified bundle's image entries, as a table or JSON.
+fn images_list_command(args: ImagesListArgs) -> Result<Output, (Error, u8)> {
+    let bundle = bundle::read(&args.bundle).map_err(|e| {
+        (
+            Error::new(format!("{}: {e}", args.bundle.display())),
+            apply::EXIT_VERIFICATION,
+        )
+    })?;
+    let images = &bundle.index.images;
+    let text = match args.output {
+        OutputFormat::Text => bundle::image_table(images, args.verbose),
+        OutputFormat::Json => serde_json::to_string_pretty(images)
+            .map(|json| json + "\n")
+            .map_err(|e| (Error::new(format!("cannot encode the images: {e}")), 1))?,
+    };
+    Ok(Output::from(text))
+}
+
 fn build_command(args: BuildArgs) -> Result<String, Error> {
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()
@@ -706,6 +752,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             config: args.config,
             sources: args.sources.options(args.update),
             plaintext_secrets: args.plaintext_secrets,
+            relocate: args.relocate,
         },
         display.observer(),
     );
