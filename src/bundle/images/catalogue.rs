@@ -25,6 +25,27 @@ const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralCo
 /// "sidecar.istio.io/proxyImage" .Values.global.proxy.image`).
 const ISTIO_PROXY_IMAGE_ANNOTATION: &str = "sidecar.istio.io/proxyImage";
 
+/// Command-line flags by which operators take the images they start, as containers pass
+/// them (`--flag=reference`): prometheus-operator's config reloader (a full reference) and
+/// its Thanos default base image (a reference, the operator adding a tag only when it has
+/// none).
+const IMAGE_FLAGS: [&str; 2] = [
+    "--prometheus-config-reloader=",
+    "--thanos-default-base-image=",
+];
+
+/// Whether a container's environment variable names an image an operator starts: a name
+/// ending in `_IMAGE` (minio-operator's `OPERATOR_SIDECAR_IMAGE`) or OLM's
+/// `RELATED_IMAGE_*` convention.
+fn is_image_variable(name: &str) -> bool {
+    name.ends_with("_IMAGE") || name.starts_with("RELATED_IMAGE_")
+}
+
+/// The image Istio's gateway deployments name for their `istio-proxy` container: a
+/// placeholder the injector replaces with its proxy image (found on the injector's
+/// ConfigMap), not an image.
+const ISTIO_AUTO_IMAGE: &str = "auto";
+
 /// How a custom resource's field names an image.
 #[derive(Debug, Clone, Copy)]
 enum Spelling {
@@ -134,6 +155,8 @@ enum Step {
 enum Place {
     /// The string at this path.
     Field(Vec<Step>),
+    /// The string at this path, after this prefix (a command-line flag).
+    Flag(Vec<Step>, &'static str),
     /// A [`Spelling::Parts`] map at this path, the registry override at the second.
     Parts(Vec<Step>, Vec<Step>),
     /// A proxy image of Istio's sidecar injector.
@@ -207,6 +230,9 @@ pub fn rewrite<E>(
         let written = match &found.place {
             Place::Field(steps) => {
                 set(object, steps, Value::String(replacement.clone())).then_some(())
+            }
+            Place::Flag(steps, flag) => {
+                set(object, steps, Value::String(format!("{flag}{replacement}"))).then_some(())
             }
             Place::Parts(steps, registry) => set_parts(object, steps, registry, &replacement),
             Place::Istio(proxy) => istio::set(object, *proxy, &replacement),
@@ -284,16 +310,9 @@ fn pod_specs(value: &Value, path: &mut Vec<Step>, found: &mut Vec<Found>) {
                 path.push(Step::Key(key.clone()));
                 if CONTAINER_LISTS.contains(&key.as_str()) {
                     for (index, container) in child.as_array().into_iter().flatten().enumerate() {
-                        if let Some(image) = container.get("image").and_then(Value::as_str) {
-                            path.push(Step::Index(index));
-                            path.push(Step::Key("image".to_string()));
-                            found.push(Found {
-                                field: display(path),
-                                reference: image.to_string(),
-                                place: Place::Field(path.clone()),
-                            });
-                            path.truncate(path.len() - 2);
-                        }
+                        path.push(Step::Index(index));
+                        container_images(container, path, found);
+                        path.pop();
                     }
                 }
                 if key == "annotations"
@@ -321,6 +340,63 @@ fn pod_specs(value: &Value, path: &mut Vec<Step>, found: &mut Vec<Found>) {
             }
         }
         _ => {}
+    }
+}
+
+/// The images of one container at `path`: its `image` (but Istio's `auto`), its
+/// environment variables that name images, its flags that do.
+fn container_images(container: &Value, path: &mut Vec<Step>, found: &mut Vec<Found>) {
+    let mut add =
+        |path: &mut Vec<Step>, steps: &[Step], reference: &str, flag: Option<&'static str>| {
+            path.extend_from_slice(steps);
+            found.push(Found {
+                field: display(path),
+                reference: reference.to_string(),
+                place: match flag {
+                    Some(flag) => Place::Flag(path.clone(), flag),
+                    None => Place::Field(path.clone()),
+                },
+            });
+            path.truncate(path.len() - steps.len());
+        };
+    let istio_proxy = container["name"] == "istio-proxy";
+    if let Some(image) = container.get("image").and_then(Value::as_str)
+        && !(istio_proxy && image == ISTIO_AUTO_IMAGE)
+    {
+        add(path, &[Step::Key("image".into())], image, None);
+    }
+    for (index, variable) in container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let name = variable["name"].as_str().unwrap_or_default();
+        if let Some(value) = variable["value"]
+            .as_str()
+            .filter(|_| is_image_variable(name))
+        {
+            let steps = [
+                Step::Key("env".into()),
+                Step::Index(index),
+                Step::Key("value".into()),
+            ];
+            add(path, &steps, value, None);
+        }
+    }
+    for (index, arg) in container["args"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(arg) = arg.as_str() else { continue };
+        for flag in IMAGE_FLAGS {
+            if let Some(reference) = arg.strip_prefix(flag) {
+                let steps = [Step::Key("args".into()), Step::Index(index)];
+                add(path, &steps, reference, Some(flag));
+            }
+        }
     }
 }
 
@@ -647,6 +723,44 @@ mod tests {
             ])
         );
         round_trip(cronjob, "enclave.example");
+    }
+
+    #[test]
+    fn operators_take_images_in_variables_and_flags() {
+        let operator = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "operator", "image": "reg.example/operator:1",
+                 "env": [{"name": "OPERATOR_SIDECAR_IMAGE", "value": "reg.example/sidecar:1"},
+                         {"name": "RELATED_IMAGE_DB", "value": "reg.example/db:2"},
+                         {"name": "LOG_LEVEL", "value": "reg.example/not-an-image:1"},
+                         {"name": "OTHER_IMAGE", "valueFrom": {"configMapKeyRef": {}}}],
+                 "args": ["--prometheus-config-reloader=reg.example/reloader:3",
+                          "--thanos-default-base-image=reg.example/thanos:4",
+                          "--log-level=info", 5]},
+                // Istio's gateways: the injector replaces this placeholder.
+                {"name": "istio-proxy", "image": "auto"}]}}}
+        });
+        let c = "spec.template.spec.containers[0]";
+        assert_eq!(
+            references(&operator),
+            pairs(&[
+                (&format!("{c}.image"), "reg.example/operator:1"),
+                (&format!("{c}.env[0].value"), "reg.example/sidecar:1"),
+                (&format!("{c}.env[1].value"), "reg.example/db:2"),
+                (&format!("{c}.args[0]"), "reg.example/reloader:3"),
+                (&format!("{c}.args[1]"), "reg.example/thanos:4"),
+            ])
+        );
+        let relocated = round_trip(operator, "enclave.example");
+        assert_eq!(
+            relocated["spec"]["template"]["spec"]["containers"][0]["args"][0],
+            "--prometheus-config-reloader=enclave.example/reg.example/reloader:3"
+        );
+        assert_eq!(
+            relocated["spec"]["template"]["spec"]["containers"][1]["image"],
+            "auto"
+        );
     }
 
     #[test]

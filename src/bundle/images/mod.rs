@@ -391,3 +391,272 @@ fn describe_use(user: &ImageUse) -> String {
     parts.extend(user.note.iter().cloned());
     parts.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundle::{Component, ComponentKind, Taint, layout};
+    use serde_json::json;
+
+    const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn deployment(name: &str, images: &[&str]) -> Value {
+        let containers: Vec<Value> = images
+            .iter()
+            .enumerate()
+            .map(|(i, image)| json!({"name": format!("c{i}"), "image": image}))
+            .collect();
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "apps"},
+            "spec": {"template": {"spec": {"containers": containers}}}})
+    }
+
+    fn bundle(objects: Vec<(Value, bool)>, chart_images: Vec<ChartImageList>) -> Bundle {
+        let mut bundle = crate::bundle::environment_bundle(Vec::new());
+        bundle.components.push(Component {
+            objects: objects
+                .into_iter()
+                .map(|(value, apply)| Object {
+                    value,
+                    apply,
+                    source: None,
+                })
+                .collect(),
+            chart_images,
+            ..Component::new("HelmRelease/apps/web", ComponentKind::HelmRelease, None)
+        });
+        bundle
+    }
+
+    fn annotated(list: &str) -> ChartImageList {
+        ChartImageList {
+            chart: "web".into(),
+            version: "1.0.0".into(),
+            annotation: "artifacthub.io/images".into(),
+            list: list.into(),
+        }
+    }
+
+    fn index(bundle: &Bundle, settings: &ImageSettings) -> (Value, Vec<String>) {
+        let (_, written) = layout(bundle, None, &Taint::default(), settings).unwrap();
+        (
+            serde_json::to_value(&written.index).unwrap(),
+            written.warnings,
+        )
+    }
+
+    #[test]
+    fn the_index_lists_each_image_with_its_users() {
+        let hr = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"values": {"containers": [{"image": "review/only:1"}]}}});
+        let bundle = bundle(
+            vec![
+                (deployment("web", &["nginx:1.27", "Bad Ref"]), true),
+                (deployment("api", &["docker.io/library/nginx:1.27"]), true),
+                (hr, false),
+            ],
+            vec![
+                annotated(
+                    "- name: web\n  image: nginx:1.27\n- name: side\n  image: quay.io/x/side:2\n",
+                ),
+                annotated("{not: a list}"),
+            ],
+        );
+        let pins = BTreeMap::from([(
+            "docker.io/library/nginx:1.27".to_string(),
+            DIGEST.to_string(),
+        )]);
+        let settings = ImageSettings::new(vec!["registry.example/extra:3".into()], pins);
+        let (index, warnings) = index(&bundle, &settings);
+        let web = |field: &str, name: &str| {
+            json!({"component": "HelmRelease/apps/web", "kind": "Deployment",
+                "namespace": "apps", "name": name, "field": field})
+        };
+        let note = "chart annotation artifacthub.io/images of chart web 1.0.0";
+        assert_eq!(
+            index["images"],
+            json!([
+                {"image": "Bad Ref", "usedBy": [web("spec.template.spec.containers[1].image", "web")]},
+                {"image": "docker.io/library/nginx:1.27", "digest": DIGEST, "usedBy": [
+                    {"component": "HelmRelease/apps/web", "note": note},
+                    web("spec.template.spec.containers[0].image", "api"),
+                    web("spec.template.spec.containers[0].image", "web"),
+                ]},
+                {"image": "quay.io/x/side:2", "usedBy": [{"component": "HelmRelease/apps/web", "note": note}]},
+                {"image": "registry.example/extra:3", "usedBy": [{"note": EXTRA_NOTE}]},
+            ])
+        );
+        assert_eq!(
+            index["components"][0]["images"],
+            json!(["Bad Ref", "docker.io/library/nginx:1.27"])
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings[0].contains("\"Bad Ref\"")
+                && warnings[0]
+                    .contains("Deployment apps/web, field spec.template.spec.containers[1].image"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("is not a list of images"),
+            "{warnings:?}"
+        );
+        assert!(index.get("relocation").is_none());
+    }
+
+    #[test]
+    fn relocation_rewrites_applied_objects_and_records_sources() {
+        let hr = json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {"values": {"containers": [{"image": "review/only:1"}]}}});
+        let mut bundle = bundle(
+            vec![
+                (
+                    deployment("web", &["nginx:1.27", &format!("quay.io/x/y:1@{DIGEST}")]),
+                    true,
+                ),
+                (hr.clone(), false),
+            ],
+            vec![annotated("- name: side\n  image: quay.io/x/side:2\n")],
+        );
+        let pins = BTreeMap::from([(
+            "docker.io/library/nginx:1.27".to_string(),
+            DIGEST.to_string(),
+        )]);
+        let mut settings = ImageSettings::new(vec!["registry.example/extra:3".into()], pins);
+        settings
+            .relocate(&mut bundle, "enclave.example:5000")
+            .unwrap();
+        let objects = &bundle.components[1].objects;
+        let containers = &objects[0].value["spec"]["template"]["spec"]["containers"];
+        assert_eq!(
+            containers[0]["image"],
+            format!("enclave.example:5000/library/nginx:1.27@{DIGEST}")
+        );
+        assert_eq!(
+            containers[1]["image"],
+            format!("enclave.example:5000/x/y:1@{DIGEST}")
+        );
+        assert_eq!(objects[1].value, hr, "review-only objects are left alone");
+        let (index, warnings) = index(&bundle, &settings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            index["relocation"],
+            json!({"registry": "enclave.example:5000"})
+        );
+        let entries: Vec<(String, String)> = index["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["image"].as_str().unwrap().into(),
+                    e["source"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                (
+                    "enclave.example:5000/extra:3".into(),
+                    "registry.example/extra:3".into()
+                ),
+                (
+                    format!("enclave.example:5000/library/nginx:1.27@{DIGEST}"),
+                    format!("docker.io/library/nginx:1.27@{DIGEST}")
+                ),
+                (
+                    "enclave.example:5000/x/side:2".into(),
+                    "quay.io/x/side:2".into()
+                ),
+                (
+                    format!("enclave.example:5000/x/y:1@{DIGEST}"),
+                    format!("quay.io/x/y:1@{DIGEST}")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn relocation_refuses_collisions_and_bad_references() {
+        let mut colliding = bundle(
+            vec![(
+                deployment("web", &["quay.io/a/b:1", "docker.io/a/b:1"]),
+                true,
+            )],
+            vec![],
+        );
+        let error = ImageSettings::default()
+            .relocate(&mut colliding, "enclave.example")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(
+                "images docker.io/a/b:1 and quay.io/a/b:1 would both be relocated to enclave.example/a/b:1"
+            ) && error.contains("Deployment apps/web, field spec.template.spec.containers[1].image"),
+            "{error}"
+        );
+        // The same image spelled twice is one image.
+        let mut same = bundle(
+            vec![(
+                deployment("web", &["nginx:1", "docker.io/library/nginx:1"]),
+                true,
+            )],
+            vec![],
+        );
+        ImageSettings::default()
+            .relocate(&mut same, "enclave.example")
+            .unwrap();
+        let mut bad = bundle(vec![(deployment("web", &["Bad Ref"]), true)], vec![]);
+        let error = ImageSettings::default()
+            .relocate(&mut bad, "enclave.example")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("Deployment apps/web, field spec.template.spec.containers[0].image: image reference \"Bad Ref\" is not valid"),
+            "{error}"
+        );
+        let mut listed = bundle(vec![], vec![annotated("- image: Bad\n")]);
+        let error = ImageSettings::default()
+            .relocate(&mut listed, "enclave.example")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("chart annotation artifacthub.io/images of chart web 1.0.0"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_table_counts_users() {
+        let entries = vec![ImageEntry {
+            image: "docker.io/library/nginx:1".into(),
+            source: None,
+            digest: None,
+            used_by: vec![
+                ImageUse {
+                    component: Some("dev".into()),
+                    kind: Some("Deployment".into()),
+                    namespace: Some("apps".into()),
+                    name: Some("web".into()),
+                    field: Some("spec.template.spec.containers[0].image".into()),
+                    note: None,
+                },
+                ImageUse {
+                    note: Some(EXTRA_NOTE.into()),
+                    ..ImageUse::default()
+                },
+            ],
+        }];
+        assert_eq!(
+            image_table(&entries, false),
+            "IMAGE                      DIGEST  USERS\ndocker.io/library/nginx:1  -       2\n"
+        );
+        assert_eq!(
+            image_table(&entries, true),
+            "IMAGE                      DIGEST  USERS\ndocker.io/library/nginx:1  -       2\n  dev: Deployment apps/web spec.template.spec.containers[0].image\n  crunch.yaml images.extra\n"
+        );
+    }
+}
