@@ -1,7 +1,6 @@
 //! The compile pipeline behind `crunch build`: settings → sources → Flux graph → bundle →
 //! lock.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -80,6 +79,8 @@ pub struct BuildOptions {
     pub plaintext_secrets: bool,
     /// Also write a `crunch vendor` archive of every source the build used here.
     pub vendor_out: Option<PathBuf>,
+    /// Relocate every image into this registry (`--relocate`).
+    pub relocate: Option<String>,
 }
 
 /// What a build produced; `crunch build --output json` prints it.
@@ -102,8 +103,8 @@ pub struct BuildReport {
     pub components: Vec<ComponentSummary>,
     /// Objects in all components.
     pub objects: usize,
-    /// Every container image any object names, sorted.
-    pub images: BTreeSet<String>,
+    /// Every image the bundle needs, with its users, as the index lists them.
+    pub images: Vec<bundle::ImageEntry>,
     /// Every source the build used (git trees, charts, OCI artifacts), sorted.
     pub sources: Vec<SourceSummary>,
     /// What the build noticed but did not refuse (encrypted values left encrypted).
@@ -200,12 +201,19 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         working_tree: &working_tree,
     };
     let loaded = Instant::now();
-    let built = flux::build(&environment, &store, progress)?;
+    let mut built = flux::build(&environment, &store, progress)?;
     let rendered = Instant::now();
     let secrets = secrets_policy(&built, &config, options.plaintext_secrets)?;
     progress.event(&Event::WritingBundle);
     let decrypted = bundle::Taint::new(built.secrets.plaintexts.iter().map(String::as_str));
-    let written = bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted)?;
+    let images = image_settings(&mut built.bundle, &config, &store, options)?;
+    let written =
+        bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted, &images)?;
+    for warning in &written.warnings {
+        progress.event(&Event::Warning { message: warning });
+    }
+    let mut warnings = built.secrets.warnings;
+    warnings.extend(written.warnings.iter().cloned());
     let lock = store.lock_snapshot();
     lock.write(&lock_path).map_err(Error::new)?;
     let vendored = match &options.vendor_out {
@@ -218,7 +226,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     });
     let mut report = summarize(written, options.out.clone(), lock_path);
     report.vendored = vendored;
-    report.warnings = built.secrets.warnings;
+    report.warnings = warnings;
     report.timings = Timings {
         load: loaded - started,
         render: rendered - loaded,
@@ -226,6 +234,28 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
         total: finished - started,
     };
     Ok(report)
+}
+
+/// The index's image settings: `images.extra`, `crunch.lock`'s image pins, and, with
+/// `--relocate`, the bundle's images relocated.
+fn image_settings(
+    bundle: &mut bundle::Bundle,
+    config: &Config,
+    store: &Store,
+    options: &BuildOptions,
+) -> Result<bundle::ImageSettings, Error> {
+    let pins = store
+        .lock_snapshot()
+        .to_file()
+        .images
+        .into_iter()
+        .map(|pin| (pin.image, pin.digest))
+        .collect();
+    let mut images = bundle::ImageSettings::new(config.extra_images.clone(), pins);
+    if let Some(registry) = &options.relocate {
+        images.relocate(bundle, registry)?;
+    }
+    Ok(images)
 }
 
 /// The environment's name, as errors and `crunch.yaml`'s `environments` know it: the
@@ -334,7 +364,7 @@ pub struct PinnedImage {
 /// looked up (`platform`: the manifest of that platform in a multi-platform index), or,
 /// `offline`, refused.
 pub fn pin_images(
-    images: &BTreeSet<String>,
+    images: &[bundle::ImageEntry],
     lock_path: &Path,
     platform: Option<&images::Platform>,
     access: &images::RegistryAccess,
@@ -348,8 +378,8 @@ pub fn pin_images(
         skipped: Vec::new(),
     };
     let wanted_platform = platform.map(ToString::to_string);
-    for written in images {
-        let image = match images::ImageRef::parse(written) {
+    for entry in images {
+        let image = match images::ImageRef::parse(&entry.image) {
             Ok(image) if image.digest().is_none() => image,
             Ok(_) => continue,
             Err(e) => {

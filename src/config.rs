@@ -243,6 +243,17 @@ struct FluxSettings {
     strict_substitutions: Option<bool>,
 }
 
+/// The images the bundle needs beyond those its objects name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ImagesSettings {
+    /// Image references added to the bundle's image list (pulled, pushed and relocated
+    /// with the others): images a workload starts at run time that no rendered object
+    /// names.
+    #[serde(default)]
+    extra: Vec<String>,
+}
+
 /// What one environment changes of the shared settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -320,6 +331,9 @@ pub(crate) struct ConfigFile {
     /// Where the Flux controllers' flags would decide.
     #[serde(default)]
     flux: FluxSettings,
+    /// The images the bundle needs beyond those its objects name.
+    #[serde(default)]
+    images: ImagesSettings,
     /// Per-environment overrides, keyed by the environment directory's name.
     #[serde(default)]
     environments: BTreeMap<String, EnvironmentOverride>,
@@ -355,6 +369,8 @@ pub struct Config {
     /// Whether a Kustomization's `postBuild` fails on unset variables
     /// (`flux.strictSubstitutions`, kustomize-controller's `StrictPostBuildSubstitutions`).
     pub strict_substitutions: bool,
+    /// Images added to the bundle's image list (`images.extra`), as written.
+    pub extra_images: Vec<String>,
 }
 
 const API_VERSION: &str = "crunch.dev/v1alpha1";
@@ -387,6 +403,7 @@ impl Config {
             credentials: Credentials::default(),
             recipients: Recipients::default(),
             strict_substitutions: true,
+            extra_images: Vec::new(),
         }
     }
 
@@ -495,6 +512,7 @@ impl Config {
                 .and_then(|f| f.strict_substitutions)
                 .or(file.flux.strict_substitutions)
                 .unwrap_or(true),
+            extra_images: file.images.extra,
         })
     }
 }
@@ -669,6 +687,20 @@ local mirror(from, to) = { from: from, to: to };
             load("function(env) {}"),
             "crunch.jsonnet: a function cannot be manifested"
         );
+    }
+
+    #[test]
+    fn extra_images_are_read_and_their_fields_checked() {
+        let text = "apiVersion: crunch.dev/v1alpha1\nkind: Config\nimages:\n  extra: [nginx:1.27, quay.io/x/y:2]\n";
+        let at = Path::new("crunch.yaml");
+        assert_eq!(
+            Config::parse(text, at, "dev").unwrap().extra_images,
+            ["nginx:1.27", "quay.io/x/y:2"]
+        );
+        assert!(Config::defaults().extra_images.is_empty());
+        let unknown = "apiVersion: crunch.dev/v1alpha1\nkind: Config\nimages: {more: []}\n";
+        let e = Config::parse(unknown, at, "dev").unwrap_err();
+        assert!(e.to_string().contains("unknown field `more`"), "{e}");
     }
 
     #[test]

@@ -59,8 +59,8 @@ enum Command {
     /// Sign a bundle's digest with a cosign key: writes digest.sig into the bundle
     /// directory or archive (`cosign verify-blob --signature digest.sig digest` checks it).
     Sign(SignArgs),
-    /// Move a bundle's container images into an enclave: pull them into an OCI image
-    /// layout, push the layout into the enclave's registry.
+    /// The container images a bundle needs: list them, pin their digests, pull them into
+    /// an OCI image layout, push the layout into an enclave's registry.
     #[command(subcommand)]
     Images(ImagesCommand),
     /// Print a shell completion script (e.g. `crunch completions bash > /etc/bash_completion.d/crunch`).
@@ -182,6 +182,18 @@ struct DiffArgs {
 
 /// The public keys a bundle's signature must verify with.
 #[derive(Args)]
+struct ImagesListArgs {
+    /// The bundle directory or archive.
+    bundle: PathBuf,
+    /// Name every user of each image (object and field, or the list naming it).
+    #[arg(short, long)]
+    verbose: bool,
+    /// Report format: a table, or the index's image entries as JSON.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    output: OutputFormat,
+}
+
+#[derive(Args)]
 struct KeyArgs {
     /// Require a signature (digest.sig) that this PEM public key verifies (cosign.pub;
     /// repeatable: any one of them). Without it, signatures are not checked.
@@ -276,6 +288,11 @@ struct BuildArgs {
     /// crunch.yaml's secrets.recipients.
     #[arg(long)]
     plaintext_secrets: bool,
+    /// Rewrite every image reference of the applied objects into this registry (host,
+    /// port and optional path: `registry.enclave:5000`), keeping each repository path and
+    /// tag, pinned by digest where crunch.lock pins the image.
+    #[arg(long, value_name = "REGISTRY")]
+    relocate: Option<String>,
     /// Render with this many threads (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -324,6 +341,9 @@ impl SourceArgs {
 
 #[derive(Subcommand)]
 enum ImagesCommand {
+    /// List every image of a verified bundle with how many objects and lists use it
+    /// (`-v`: each use).
+    List(ImagesListArgs),
     /// Pull every image a bundle's objects use into an OCI image layout (DIR), by digest
     /// when pinned; blobs already in DIR are kept, so a stopped pull resumes.
     Pull(ImagesPullArgs),
@@ -599,6 +619,7 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
         Command::Vendor(args) => vendor_command(args).map(Output::from).map_err(failed),
         Command::Push(args) => push_command(args).map(Output::from).map_err(failed),
         Command::Sign(args) => sign_command(args).map(Output::from).map_err(failed),
+        Command::Images(ImagesCommand::List(args)) => images_list_command(args),
         Command::Build(args) => build_command(args).map(Output::from).map_err(failed),
         Command::Helm(HelmCommand::Template(args)) => helm_template_command(args)
             .map(Output::from)
@@ -901,6 +922,7 @@ fn images_resolve_command(args: ImagesResolveArgs) -> Result<String, Error> {
         sources: args.sources.options(args.update),
         plaintext_secrets: args.plaintext_secrets,
         vendor_out: None,
+        relocate: None,
     })?;
     let pins = crunch::compile::pin_images(
         &report.images,
@@ -934,6 +956,7 @@ fn vendor_command(args: VendorArgs) -> Result<String, Error> {
         sources: args.sources.options(args.update),
         plaintext_secrets: args.plaintext_secrets,
         vendor_out: Some(args.out.clone()),
+        relocate: None,
     })?;
     let vendored = report.vendored.unwrap_or_default();
     Ok(format!(
@@ -1073,6 +1096,24 @@ fn colour_diff(text: &str) -> String {
         .collect()
 }
 
+/// `crunch images list`: the verified bundle's image entries, as a table or JSON.
+fn images_list_command(args: ImagesListArgs) -> Result<Output, (Error, u8)> {
+    let bundle = bundle::read(&args.bundle).map_err(|e| {
+        (
+            Error::new(format!("{}: {e}", args.bundle.display())),
+            apply::EXIT_VERIFICATION,
+        )
+    })?;
+    let images = &bundle.index.images;
+    let text = match args.output {
+        OutputFormat::Text => bundle::image_table(images, args.verbose),
+        OutputFormat::Json => serde_json::to_string_pretty(images)
+            .map(|json| json + "\n")
+            .map_err(|e| (Error::new(format!("cannot encode the images: {e}")), 1))?,
+    };
+    Ok(Output::from(text))
+}
+
 fn build_command(args: BuildArgs) -> Result<String, Error> {
     if let Some(jobs) = args.jobs {
         rayon::ThreadPoolBuilder::new()
@@ -1092,6 +1133,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             sources: args.sources.options(args.update),
             plaintext_secrets: args.plaintext_secrets,
             vendor_out: None,
+            relocate: args.relocate,
         },
         display.observer(),
     );

@@ -39,8 +39,13 @@ pub struct Index {
     pub sources: Vec<SourceRecord>,
     /// Every component, sorted by id.
     pub components: Vec<ComponentEntry>,
-    /// Every image any object names, sorted.
-    pub images: BTreeSet<String>,
+    /// Every image the bundle needs, sorted by image: those its applied objects run, those
+    /// its charts' annotations list and those `crunch.yaml` adds, each with its users.
+    pub images: Vec<ImageEntry>,
+    /// Where the images were relocated (`crunch build --relocate`); absent when they were
+    /// not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relocation: Option<RelocationEntry>,
     /// Every core Secret in the bundle, applied or not, in component and object order.
     #[serde(default)]
     pub secrets: Vec<SecretEntry>,
@@ -48,6 +53,63 @@ pub struct Index {
     /// (`--plaintext-secrets`, bundles written before sealing) or there are none.
     #[serde(default)]
     pub sealing: Option<SealingEntry>,
+}
+
+/// One image of the bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageEntry {
+    /// The reference as the bundle's objects name it, normalized as Docker normalizes it
+    /// (`docker.io/library/nginx:1.27`); as written when it does not parse (the build
+    /// warned).
+    pub image: String,
+    /// The reference it was relocated from, normalized and pinned by digest where it is
+    /// pinned: where `crunch images pull` takes it from. Only when relocated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The manifest digest the image is pinned to, by its reference or by `crunch.lock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^sha256:[0-9a-f]{64}$"))]
+    pub digest: Option<String>,
+    /// What uses it, sorted.
+    pub used_by: Vec<ImageUse>,
+}
+
+/// A user of an image: a field of an applied object (`component`, `kind`, `namespace`,
+/// `name`, `field`), or a list that names it (`note`: a chart's annotation, with its
+/// `component`, or `crunch.yaml images.extra`).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImageUse {
+    /// The component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
+    /// The object's kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The object's namespace (none for cluster-scoped objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The object's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The field naming the image: `spec.template.spec.containers[0].image`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// What lists it, when no object field does: `chart annotation artifacthub.io/images
+    /// of chart <name> <version>`, `crunch.yaml images.extra`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where a bundle's images were relocated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RelocationEntry {
+    /// The registry (host, port, path prefix) every image was moved below.
+    pub registry: String,
 }
 
 /// Whom a bundle's Secret values are sealed to, and under which key.
@@ -129,7 +191,7 @@ pub struct ComponentEntry {
     pub service_account: Option<ServiceAccount>,
     /// The component's objects, sorted by identity.
     pub objects: Vec<ObjectEntry>,
-    /// The images its objects name.
+    /// The images its applied objects run, as the index's `images` name them.
     pub images: BTreeSet<String>,
 }
 

@@ -48,11 +48,15 @@ use crate::yaml;
 
 pub use crate::archive::Compression;
 pub use compare::{SEALING_KEY_CHANGED, SIDES, compare, sealing_key_changed};
-pub use images::images;
+pub use images::{
+    ChartImageList, EXTRA_NOTE, Found, IMAGE_LIST_ANNOTATIONS, ImageSettings, RewriteError, find,
+    image_table, rewrite,
+};
 pub use index::{
     ApplyPolicy, ChartCrds, ComponentEntry, CrdPolicy, DeletionPolicy, DriftDetection,
-    DriftIgnoreRule, DriftMode, INDEX_SCHEMA_URL, Index, ObjectEntry, ReleaseAction, ReleaseEntry,
-    SealingEntry, SecretEntry, SecretValues, Selector, ServiceAccount,
+    DriftIgnoreRule, DriftMode, INDEX_SCHEMA_URL, ImageEntry, ImageUse, Index, ObjectEntry,
+    ReleaseAction, ReleaseEntry, RelocationEntry, SealingEntry, SecretEntry, SecretValues,
+    Selector, ServiceAccount,
 };
 pub use pulls::image_pulls;
 pub use read::{ReadError, VerifiedBundle, read, read_archive_bytes};
@@ -190,6 +194,8 @@ pub struct Component {
     pub service_account: Option<ServiceAccount>,
     /// The rendered objects.
     pub objects: Vec<Object>,
+    /// The image lists of the rendered charts' annotations (HelmRelease components).
+    pub chart_images: Vec<ChartImageList>,
 }
 
 impl Component {
@@ -208,6 +214,7 @@ impl Component {
             kustomization: None,
             service_account: None,
             objects: Vec::new(),
+            chart_images: Vec::new(),
         }
     }
 }
@@ -238,6 +245,9 @@ pub struct Written {
     pub digest: String,
     /// The index written to `index.json`.
     pub index: Index,
+    /// What the bundle holds that a reader should know of (image references that do not
+    /// parse, chart image lists that do not read).
+    pub warnings: Vec<String>,
 }
 
 /// Writes `bundle` to `out`, its Secret values as `secrets` says.
@@ -252,11 +262,12 @@ pub fn write(bundle: &Bundle, out: &Path, secrets: &Secrets) -> Result<Written, 
         &Destination::directory(out),
         secrets,
         &Taint::default(),
+        &ImageSettings::default(),
     )
 }
 
 /// As [`write()`], the Secrets' reviews masking every part that `decrypted` recognizes as
-/// a value decrypted from a SOPS source.
+/// a value decrypted from a SOPS source, the index's images listed as `images` says.
 ///
 /// An archive is written whole through a temporary sibling; an earlier archive at its
 /// path lends its `sealing-key.age` as an earlier directory does, so that rebuilding
@@ -266,6 +277,7 @@ pub fn write_reviewed(
     destination: &Destination,
     secrets: &Secrets,
     decrypted: &Taint,
+    images: &ImageSettings,
 ) -> Result<Written, Error> {
     if destination.directory.is_none() && destination.archive.is_none() {
         return Err(Error::new("no bundle directory or archive to write to"));
@@ -277,7 +289,7 @@ pub fn write_reviewed(
         .transpose()
         .map_err(Error::new)?;
     let sealer = sealing::Sealer::new(bundle, secrets)?;
-    let (mut files, written) = layout(bundle, sealer.as_ref(), decrypted)?;
+    let (mut files, written) = layout(bundle, sealer.as_ref(), decrypted, images)?;
     let earlier_dir = destination
         .directory
         .as_deref()
@@ -358,6 +370,7 @@ fn layout(
     bundle: &Bundle,
     sealer: Option<&sealing::Sealer>,
     decrypted: &Taint,
+    image_settings: &ImageSettings,
 ) -> Result<(Vec<File>, Written), Error> {
     let mask = |plaintext: &[u8]| match sealer {
         Some(sealer) => sealer.mask(plaintext),
@@ -367,7 +380,7 @@ fn layout(
     components.sort_by(|a, b| a.id.cmp(&b.id));
     let mut files = Vec::new();
     let mut entries = Vec::new();
-    let mut all_images = BTreeSet::new();
+    let mut images = images::Collector::new(image_settings);
     let mut secrets = Vec::new();
     for component in components {
         let dir = component_dir(&component.id);
@@ -431,9 +444,7 @@ fn layout(
                 &object.value
             };
             let bytes = yaml::to_kyaml(value).into_bytes();
-            let mut found = Vec::new();
-            images(&object.value, &mut found);
-            component_images.extend(found);
+            component_images.extend(images.object(&component.id, &key, object));
             objects.push(ObjectEntry {
                 api_version: object.value["apiVersion"]
                     .as_str()
@@ -453,7 +464,7 @@ fn layout(
             });
             files.push(File { path, bytes });
         }
-        all_images.extend(component_images.iter().cloned());
+        images.chart_lists(&component.id, &component.chart_images);
         entries.push(ComponentEntry {
             id: component.id.clone(),
             kind: component.kind,
@@ -469,6 +480,7 @@ fn layout(
             images: component_images,
         });
     }
+    let (images, relocation, warnings) = images.finish();
     let mut sources = bundle.sources.clone();
     sources.sort();
     sources.dedup();
@@ -480,7 +492,8 @@ fn layout(
         kube_version: bundle.kube_version.clone(),
         sources,
         components: entries,
-        images: all_images,
+        images,
+        relocation,
         secrets,
         sealing: sealer.map(sealing::Sealer::entry),
     };
@@ -496,7 +509,14 @@ fn layout(
         path: "digest".to_string(),
         bytes: format!("{digest}\n").into_bytes(),
     });
-    Ok((files, Written { digest, index }))
+    Ok((
+        files,
+        Written {
+            digest,
+            index,
+            warnings,
+        },
+    ))
 }
 
 /// The directory name of a component: its id with `/` replaced, so that every component
@@ -685,13 +705,20 @@ mod tests {
                         source: None,
                     },
                 ],
+                chart_images: vec![],
             }],
         }
     }
 
     #[test]
     fn layout_is_sorted_and_indexed() {
-        let (files, written) = layout(&sample(), None, &Taint::default()).unwrap();
+        let (files, written) = layout(
+            &sample(),
+            None,
+            &Taint::default(),
+            &ImageSettings::default(),
+        )
+        .unwrap();
         let digest = written.digest;
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert_eq!(
@@ -706,7 +733,17 @@ mod tests {
         assert!(digest.starts_with("sha256:") && digest.len() == 71);
         let index: Value = serde_json::from_slice(&files[2].bytes).unwrap();
         assert_eq!(index, serde_json::to_value(&written.index).unwrap());
-        assert_eq!(index["images"], json!(["reg/web:1"]));
+        assert_eq!(
+            index["images"],
+            json!([{"image": "docker.io/reg/web:1", "usedBy": [{
+                "component": "HelmRelease/bigbang/logging", "kind": "Deployment",
+                "namespace": "logging", "name": "web",
+                "field": "spec.template.spec.containers[0].image"}]}])
+        );
+        assert_eq!(
+            index["components"][0]["images"],
+            json!(["docker.io/reg/web:1"])
+        );
         assert_eq!(index["components"][0]["objects"][1]["name"], "web");
     }
 

@@ -173,11 +173,13 @@ pub fn build(env: &Environment, store: &Store, progress: &dyn Progress) -> Resul
 }
 
 /// A rendered HelmRelease as the render cache keeps it: the CustomResourceDefinitions of
-/// the chart's `crds/` (applied by the CRD policies) and everything else.
+/// the chart's `crds/` (applied by the CRD policies), everything else, and the image lists
+/// of the rendered charts' annotations.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct ReleaseObjects {
     crds: Vec<Value>,
     objects: Vec<Value>,
+    chart_images: Vec<bundle::ChartImageList>,
 }
 
 /// A rendered node (or the environment): its component, its objects, and where each
@@ -1156,6 +1158,7 @@ impl Render<'_> {
             service_account: service_account(spec.service_account_name.as_deref(), &node.namespace),
             source: Some(provenance),
             objects: Vec::new(),
+            chart_images: rendered.chart_images,
         };
         Ok(Rendered {
             component,
@@ -1194,6 +1197,22 @@ impl Render<'_> {
             now: self.env.config.now,
         };
         let rendered = helm::render_values(chart, &values, &options).map_err(Error::new)?;
+        let chart_images = rendered
+            .charts
+            .iter()
+            .flat_map(|chart| {
+                bundle::IMAGE_LIST_ANNOTATIONS
+                    .iter()
+                    .filter_map(|annotation| {
+                        Some(bundle::ChartImageList {
+                            chart: chart.name.clone(),
+                            version: chart.version.clone(),
+                            annotation: annotation.to_string(),
+                            list: chart.annotations.get(*annotation)?.clone(),
+                        })
+                    })
+            })
+            .collect();
         let origin = origin_labels(&node.namespace, &node.name);
         // helm-controller applies only the CustomResourceDefinitions of `crds/`, straight
         // from the files (go-yaml v2), with its origin labels.
@@ -1240,7 +1259,11 @@ impl Render<'_> {
         for object in &mut objects {
             default_namespace(object, release_namespace);
         }
-        Ok(ReleaseObjects { crds, objects })
+        Ok(ReleaseObjects {
+            crds,
+            objects,
+            chart_images,
+        })
     }
 
     fn kustomization(&self, node: &Node, cluster: &Cluster) -> Result<Rendered, Error> {
@@ -1308,6 +1331,7 @@ impl Render<'_> {
                 path,
             }),
             objects: Vec::new(),
+            chart_images: Vec::new(),
         };
         Ok(Rendered {
             component,

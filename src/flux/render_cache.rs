@@ -10,7 +10,7 @@ use serde::{Serialize, de::DeserializeOwned};
 use sha2::{Digest, Sha256};
 
 /// Changes whenever what an entry holds changes shape.
-const FORMAT: &str = "render-v2";
+const FORMAT: &str = "render-v3";
 
 /// The cache's directory under the source cache.
 pub struct RenderCache {

@@ -1928,7 +1928,7 @@ fn an_air_gapped_enclave_gets_its_images_and_a_signed_bundle_through_its_registr
     assert!(listed.len() >= 5, "{listed:?}");
     let mut published = Vec::new();
     for image in &listed {
-        let image = image.to_string();
+        let image = image.image.clone();
         let path = image
             .strip_prefix("registry1.example.mil/")
             .expect("the world's images are registry1's");
@@ -1937,23 +1937,54 @@ fn an_air_gapped_enclave_gets_its_images_and_a_signed_bundle_through_its_registr
 
     // Pin, relocate, pull, push, sign, push the bundle.
     let resolved = run(&[
-        "images", "resolve", customer, "--mirror", &git, "--mirror", &images_mirror,
-        "--cache-dir", cache,
+        "images",
+        "resolve",
+        customer,
+        "--mirror",
+        &git,
+        "--mirror",
+        &images_mirror,
+        "--cache-dir",
+        cache,
     ]);
     for (image, digest) in &published {
-        assert!(resolved.contains(&format!("{image} {digest}")), "{resolved}");
+        assert!(
+            resolved.contains(&format!("{image} {digest}")),
+            "{resolved}"
+        );
     }
     let out = tmp.join("relocated");
     let out = out.to_str().unwrap();
     run(&[
-        "build", customer, "-o", out, "--mirror", &git, "--cache-dir", cache, "--relocate",
+        "build",
+        customer,
+        "-o",
+        out,
+        "--mirror",
+        &git,
+        "--cache-dir",
+        cache,
+        "--relocate",
         &enclave.host(),
     ]);
     let layout = tmp.join("layout");
     let layout = layout.to_str().unwrap();
-    run(&["images", "pull", out, "--to", layout, "--mirror", &images_mirror]);
+    run(&[
+        "images",
+        "pull",
+        out,
+        "--to",
+        layout,
+        "--mirror",
+        &images_mirror,
+    ]);
     run(&["images", "push", layout, "--to", &enclave.host()]);
-    run(&["sign", out, "--key", keys.join("cosign.key").to_str().unwrap()]);
+    run(&[
+        "sign",
+        out,
+        "--key",
+        keys.join("cosign.key").to_str().unwrap(),
+    ]);
     let artifact = format!("oci://{}/bundles/dev:1.0", enclave.host());
     run(&["push", out, &artifact]);
 
@@ -2003,7 +2034,10 @@ fn an_air_gapped_enclave_gets_its_images_and_a_signed_bundle_through_its_registr
         let path = image.strip_prefix("registry1.example.mil/").unwrap();
         if used.contains(image) {
             let relocated = format!("{}/{path}@{digest}", enclave.host());
-            assert!(live_images.contains(&relocated), "{relocated} not in {live_images:?}");
+            assert!(
+                live_images.contains(&relocated),
+                "{relocated} not in {live_images:?}"
+            );
         }
         let inspected = crate::support::images::skopeo_digest(&enclave, path);
         assert_eq!(&inspected, digest, "{image} in the enclave");

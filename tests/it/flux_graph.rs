@@ -32,15 +32,17 @@ impl Setup {
     /// Writes the environment `env` (a kustomization of `objects`, given as YAML with
     /// `{repos}` standing for the repository server's base URL) and builds it.
     pub(crate) fn build(&self, env: &str, objects: &str) -> Result<PathBuf, String> {
-        self.build_with(env, objects, &[]).map(|(out, _)| out)
+        self.build_with(env, objects, &[], &[]).map(|(out, _)| out)
     }
 
-    /// As [`Setup::build`], with environment variables; also gives standard error.
-    fn build_with(
+    /// As [`Setup::build`], with environment variables and more arguments; also gives
+    /// standard error.
+    pub(crate) fn build_with(
         &self,
         env: &str,
         objects: &str,
         vars: &[(&str, &Path)],
+        args: &[&str],
     ) -> Result<(PathBuf, String), String> {
         let dir = self.tmp.path().join("customer").join(env);
         fs::create_dir_all(&dir).expect("create the environment");
@@ -63,6 +65,7 @@ impl Setup {
             // These environments have no crunch.yaml, so no recipients: the tests read
             // rendered values, sealing has its own tests (build, apply).
             .arg("--plaintext-secrets")
+            .args(args)
             // Only the keys a test names: none from the machine running the tests.
             .env_remove("SOPS_AGE_KEY")
             .env_remove("SOPS_AGE_KEY_FILE")
@@ -822,7 +825,7 @@ fn a_flux_kustomization_decrypts_with_the_machines_keys() {
     let keys = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sops/keys/age.key");
     let objects = encrypted_kustomization("  decryption: {provider: sops}\n");
     let (out, _) = setup
-        .build_with("dev", &objects, &[("SOPS_AGE_KEY_FILE", &keys)])
+        .build_with("dev", &objects, &[("SOPS_AGE_KEY_FILE", &keys)], &[])
         .unwrap_or_else(|stderr| panic!("{stderr}"));
     // The resource: decrypted after kustomize renamed and moved it (its MAC was checked
     // at the source file, before that).
@@ -856,7 +859,7 @@ fn a_flux_kustomization_decrypts_with_the_machines_keys() {
 
     // Without decryption everything stays as Flux leaves it, and crunch says so.
     let (out, stderr) = setup
-        .build_with("plain", &encrypted_kustomization(""), &[])
+        .build_with("plain", &encrypted_kustomization(""), &[], &[])
         .unwrap_or_else(|stderr| panic!("{stderr}"));
     assert!(object(&out, "secret.app-app-credentials.yaml").contains("ENC[AES256_GCM,"));
     assert!(
@@ -866,7 +869,7 @@ fn a_flux_kustomization_decrypts_with_the_machines_keys() {
 
     // Without a key: the error names the file and the keys it was encrypted for.
     let stderr = setup
-        .build_with("nokey", &objects, &[])
+        .build_with("nokey", &objects, &[], &[])
         .expect_err("built without a key");
     assert!(stderr.contains("Kustomization flux-system/app"), "{stderr}");
     assert!(

@@ -22,6 +22,7 @@ mod git_sources;
 mod helm_diff;
 mod helm_repo;
 mod helm_sources;
+mod images;
 mod images_transport;
 mod kustomize_diff;
 mod oci_registry;

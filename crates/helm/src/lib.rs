@@ -35,6 +35,7 @@ pub use show::show_only;
 pub use strvals::{FileReader, SetFlag, apply_set};
 pub use values::{float_numbers, load_values, merge_maps};
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
 
 use serde_json::Value;
@@ -98,6 +99,22 @@ pub struct Rendered {
     pub hooks: Vec<Hook>,
     /// The top chart's rendered `templates/NOTES.txt`, if it has one.
     pub notes: Option<String>,
+    /// The chart and every subchart that rendered (conditions and tags applied), the
+    /// chart first: what their `Chart.yaml` says of them beyond templates (the images
+    /// their annotations list, for air-gapped sites).
+    pub charts: Vec<RenderedChart>,
+}
+
+/// A chart that took part in a render: its name (the alias a parent gave it), version
+/// and `Chart.yaml` annotations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedChart {
+    /// `name`, or the alias its parent knows it by.
+    pub name: String,
+    /// `version`.
+    pub version: String,
+    /// `annotations`.
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// A hook document and the events it runs on.
@@ -202,7 +219,22 @@ pub fn render_values(
             .map(|(manifest, events)| Hook { manifest, events })
             .collect(),
         notes,
+        charts: rendered_charts(&chart),
     })
+}
+
+/// `chart` and its subcharts, depth first, as [`RenderedChart`]s (disabled subcharts are
+/// gone by now).
+fn rendered_charts(chart: &Chart) -> Vec<RenderedChart> {
+    let mut out = vec![RenderedChart {
+        name: chart.metadata.name.clone(),
+        version: chart.metadata.version.clone(),
+        annotations: chart.metadata.annotations.clone().unwrap_or_default(),
+    }];
+    for sub in &chart.dependencies {
+        out.extend(rendered_charts(sub));
+    }
+    out
 }
 
 /// `crds/*.{yaml,yml,json}` of the chart, then of its subcharts (Helm's `CRDObjects`).
