@@ -60,6 +60,76 @@ fn index_entries(dir: &Path) -> Vec<Value> {
     index["manifests"].as_array().expect("manifests").clone()
 }
 
+/// A layer of `size` bytes gzip cannot shrink (xorshift noise).
+fn noise_layer(size: usize) -> crate::support::images::Blob {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: String = (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'!' + (state % 94) as u8)
+        })
+        .collect();
+    layer(&[("app/noise", &noise)])
+}
+
+/// A progress observer that records image transfers.
+#[derive(Default)]
+struct Transfers {
+    events: std::sync::Mutex<Vec<(String, &'static str, u64, u64)>>,
+}
+
+impl crunch::progress::Progress for Transfers {
+    fn event(&self, event: &crunch::progress::Event<'_>) {
+        use crunch::progress::Event;
+        let recorded = match event {
+            Event::TransferStarted { image, total } => (image.to_string(), "started", 0, *total),
+            Event::TransferAdvanced { image, done, total } => {
+                (image.to_string(), "advanced", *done, *total)
+            }
+            Event::TransferFinished {
+                image,
+                moved,
+                total,
+                ..
+            } => (image.to_string(), "finished", *moved, *total),
+            _ => return,
+        };
+        self.events.lock().unwrap().push(recorded);
+    }
+}
+
+impl Transfers {
+    /// `images` transfers, each started, advanced up to its total, and finished.
+    fn check(&self, images: usize) {
+        let events = self.events.lock().unwrap();
+        let started: Vec<&String> = events
+            .iter()
+            .filter(|e| e.1 == "started")
+            .map(|e| &e.0)
+            .collect();
+        assert_eq!(started.len(), images, "{events:?}");
+        for image in started {
+            let of =
+                |kind: &'static str| events.iter().filter(move |e| e.0 == *image && e.1 == kind);
+            let total = of("started").next().unwrap().3;
+            let last = of("advanced").next_back().expect("advanced");
+            assert_eq!((last.2, last.3), (total, total), "{image}: {events:?}");
+            assert_eq!(of("finished").count(), 1, "{image}");
+        }
+    }
+
+    fn advances(&self) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.1 == "advanced")
+            .count()
+    }
+}
+
 /// Two images sharing a base layer, a two-platform index, and a Docker schema 2 image.
 struct Fixture {
     one: Image,
@@ -399,8 +469,10 @@ fn push_to_the_enclave_keeps_every_digest() {
         .expect("the Docker image's entry");
     assert_eq!(legacy["mediaType"], crate::support::images::DOCKER_MANIFEST);
 
-    let report = push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap();
+    let transfers = Transfers::default();
+    let report = push(&dir, &enclave.host(), &access(&enclave), &transfers).unwrap();
     assert_eq!(report.images.len(), 4);
+    transfers.check(4);
     for (path, image) in paths.iter().zip(&pulled.images) {
         assert_eq!(skopeo_digest(&enclave, path), image.digest, "{path}");
         let pushed = report
@@ -430,6 +502,29 @@ fn push_to_the_enclave_keeps_every_digest() {
         std::fs::read(copy.join("manifest.json")).unwrap(),
         fixture.docker.manifest.bytes
     );
+    // A layer larger than one piece is streamed in chunks, its progress told as it goes.
+    let big = Image::oci(("linux", "amd64"), vec![noise_layer(8 << 20)]);
+    publish(&source, "apps/big:1.0", Published::Image(&big));
+    let big_dir = out.path().join("big");
+    let transfers = Transfers::default();
+    pull(
+        &[request(&source, "apps/big:1.0", None)],
+        &big_dir,
+        None,
+        &access(&source),
+        &transfers,
+    )
+    .unwrap();
+    transfers.check(1);
+    let transfers = Transfers::default();
+    push(&big_dir, &enclave.host(), &access(&enclave), &transfers).unwrap();
+    transfers.check(1);
+    // The config, the manifest, and the layer in 1 MiB pieces.
+    assert!(
+        transfers.advances() > 6,
+        "the big layer's progress came in pieces"
+    );
+    assert_eq!(skopeo_digest(&enclave, "apps/big:1.0"), big.manifest.digest);
     // Again: every blob is there already.
     let again = push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap();
     assert!(

@@ -345,42 +345,32 @@ impl RegistryClient {
         }
         let file =
             std::fs::File::open(path).map_err(|e| other(format!("{}: {e}", path.display())))?;
-        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // The stream must be 'static, so it cannot call `progress` itself: it sends the
+        // size of each piece it reads here, where the upload is awaited.
+        let (sent, mut pieces) = tokio::sync::mpsc::unbounded_channel();
         let mismatch = Arc::new(Mutex::new(None));
-        let stream = file_stream(file, digest.to_string(), sent.clone(), mismatch.clone());
-        let mut reported = 0;
-        let mut report = |progress: &mut dyn FnMut(u64)| {
-            let now = sent.load(std::sync::atomic::Ordering::Relaxed);
-            if now > reported {
-                progress(now - reported);
-                reported = now;
-            }
-        };
+        let stream = file_stream(file, digest.to_string(), sent, mismatch.clone());
         let upload = async {
             client
                 .store_auth_if_needed(image.resolve_registry(), &auth)
                 .await;
-            let push = std::pin::pin!(client.push_blob_stream(&image, stream, digest, Some(size)));
-            // The stream must be 'static, so it cannot call `progress` itself: its count
-            // is reported from here while the upload runs.
-            let mut push = push;
+            let mut push =
+                std::pin::pin!(client.push_blob_stream(&image, stream, digest, Some(size)));
             loop {
-                let tick = std::pin::pin!(tokio::time::sleep(Duration::from_millis(200)));
-                match futures_util::future::select(push, tick).await {
-                    futures_util::future::Either::Left((result, _)) => break result,
-                    futures_util::future::Either::Right(((), pending)) => {
-                        report(progress);
-                        push = pending;
-                    }
+                tokio::select! {
+                    result = &mut push => break result,
+                    Some(piece) = pieces.recv() => progress(piece),
                 }
             }
         };
         let result = block_on(&action, upload)?;
+        while let Ok(piece) = pieces.try_recv() {
+            progress(piece);
+        }
         if let Some(actual) = mismatch.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(local_digest_error(path, digest, actual));
         }
         result.map_err(|e| classify(e, &request, &action))?;
-        report(progress);
         Ok(())
     }
 
@@ -614,13 +604,13 @@ fn local_digest_error(path: &Path, expected: &str, actual: String) -> OciError {
     }
 }
 
-/// The bytes of `file` as a stream for a chunked upload, counted into `sent` and
-/// hashed as they are read; when the file's sha256 is not `digest`, the stream ends
+/// The bytes of `file` as a stream for a chunked upload, hashed as they are read, each
+/// piece's size sent to `sent`; when the file's sha256 is not `digest`, the stream ends
 /// with an error (so the upload is never committed) and `mismatch` holds the digest.
 fn file_stream(
     file: std::fs::File,
     digest: String,
-    sent: Arc<std::sync::atomic::AtomicU64>,
+    sent: tokio::sync::mpsc::UnboundedSender<u64>,
     mismatch: Arc<Mutex<Option<String>>>,
 ) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static {
     use std::io::Read as _;
@@ -645,7 +635,8 @@ fn file_stream(
             }
             buffer.truncate(read);
             hasher.update(&buffer);
-            sent.fetch_add(read as u64, std::sync::atomic::Ordering::Relaxed);
+            // The receiver is gone only once the upload is over.
+            let _ = sent.send(read as u64);
             Some((Ok(bytes::Bytes::from(buffer)), Some((file, hasher))))
         }
     })
