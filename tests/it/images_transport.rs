@@ -136,6 +136,7 @@ struct Fixture {
     two: Image,
     index: Index,
     docker: Image,
+    docker_list: Index,
 }
 
 impl Fixture {
@@ -153,12 +154,20 @@ impl Fixture {
             Image::oci(("linux", "amd64"), vec![layer(&[("app/arch", "amd64\n")])]),
             Image::oci(("linux", "arm64"), vec![layer(&[("app/arch", "arm64\n")])]),
         ]);
-        let docker = Image::docker(vec![layer(&[("app/legacy", "docker\n")])]);
+        let docker = Image::docker(
+            ("linux", "amd64"),
+            vec![layer(&[("app/legacy", "docker\n")])],
+        );
+        let docker_list = Index::docker(vec![
+            Image::docker(("linux", "amd64"), vec![layer(&[("app/list", "amd64\n")])]),
+            Image::docker(("linux", "arm64"), vec![layer(&[("app/list", "arm64\n")])]),
+        ]);
         Fixture {
             one,
             two,
             index,
             docker,
+            docker_list,
         }
     }
 
@@ -168,6 +177,11 @@ impl Fixture {
         publish(registry, "apps/two:2.0", Published::Image(&self.two));
         publish(registry, "multi/app:1.0", Published::Index(&self.index));
         publish(registry, "legacy/app:1.0", Published::Image(&self.docker));
+        publish(
+            registry,
+            "legacy/list:1.0",
+            Published::Index(&self.docker_list),
+        );
     }
 }
 
@@ -177,7 +191,12 @@ fn resolve_gives_the_digest_skopeo_reports() {
     let fixture = Fixture::new();
     fixture.publish(&registry);
     let access = access(&registry);
-    for path in ["apps/one:1.0", "multi/app:1.0", "legacy/app:1.0"] {
+    for path in [
+        "apps/one:1.0",
+        "multi/app:1.0",
+        "legacy/app:1.0",
+        "legacy/list:1.0",
+    ] {
         assert_eq!(
             resolve(&image(&registry, path), None, &access).unwrap(),
             skopeo_digest(&registry, path),
@@ -197,6 +216,10 @@ fn resolve_gives_the_digest_skopeo_reports() {
     assert_eq!(
         resolve(&image(&registry, "apps/one:1.0"), Some(&arm64), &access).unwrap(),
         fixture.one.manifest.digest
+    );
+    assert_eq!(
+        resolve(&image(&registry, "legacy/list:1.0"), Some(&arm64), &access).unwrap(),
+        fixture.docker_list.images[1].manifest.digest
     );
     let s390x = Platform::parse("linux/s390x").unwrap();
     let error = resolve(&image(&registry, "multi/app:1.0"), Some(&s390x), &access).unwrap_err();
@@ -457,6 +480,7 @@ fn push_to_the_enclave_keeps_every_digest() {
         "apps/two:2.0",
         "multi/app:1.0",
         "legacy/app:1.0",
+        "legacy/list:1.0",
     ];
     let requests: Vec<PullRequest> = paths
         .iter()
@@ -468,11 +492,16 @@ fn push_to_the_enclave_keeps_every_digest() {
         .find(|e| e["digest"] == fixture.docker.manifest.digest.as_str())
         .expect("the Docker image's entry");
     assert_eq!(legacy["mediaType"], crate::support::images::DOCKER_MANIFEST);
+    let list = index_entries(&dir)
+        .into_iter()
+        .find(|e| e["digest"] == fixture.docker_list.manifest.digest.as_str())
+        .expect("the Docker list's entry");
+    assert_eq!(list["mediaType"], crate::support::images::DOCKER_LIST);
 
     let transfers = Transfers::default();
     let report = push(&dir, &enclave.host(), &access(&enclave), &transfers).unwrap();
-    assert_eq!(report.images.len(), 4);
-    transfers.check(4);
+    assert_eq!(report.images.len(), 5);
+    transfers.check(5);
     for (path, image) in paths.iter().zip(&pulled.images) {
         assert_eq!(skopeo_digest(&enclave, path), image.digest, "{path}");
         let pushed = report
