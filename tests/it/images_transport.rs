@@ -628,6 +628,19 @@ fn push_failures_are_clear_and_push_nothing_of_the_image() {
         skopeo_digest(&enclave, "apps/two:2.0"),
         fixture.two.manifest.digest
     );
+
+    // An entry named as other tools name them (a bare tag) is not taken for Docker Hub's.
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    for entry in index["manifests"].as_array_mut().unwrap() {
+        entry["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": "2.0"});
+    }
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    let error = push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap_err();
+    assert!(
+        error.contains(r#"cannot push 2.0: its name "2.0" is not a full image reference"#),
+        "{error}"
+    );
 }
 
 /// `crunch images pull` reads a bundle's images and `crunch images push` moves the

@@ -712,7 +712,7 @@ fn classify(error: OciDistributionError, request: &Request<'_>, action: &str) ->
             unauthorized(format!("its token service refused: {}", reason.trim()))
         }
         OciDistributionError::ServerError { code, message, .. } => {
-            let message = format!("HTTP {code}: {}", message.trim());
+            let message = format!("HTTP {code}: {}", registry_errors(&message));
             match code {
                 401 | 403 => unauthorized(message),
                 404 => not_found(message),
@@ -759,6 +759,35 @@ fn classify(error: OciDistributionError, request: &Request<'_>, action: &str) ->
     }
 }
 
+/// The distribution API's error body (`{"errors": [{"code", "message", "detail"}]}`)
+/// as one line, `MANIFEST_BLOB_UNKNOWN: blob unknown to registry (sha256:…)`; any other
+/// body as it is.
+fn registry_errors(body: &str) -> String {
+    let parsed: Option<Vec<serde_json::Value>> = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("errors")?.as_array().cloned());
+    let Some(errors) = parsed.filter(|errors| !errors.is_empty()) else {
+        return body.trim().to_string();
+    };
+    errors
+        .iter()
+        .map(|error| {
+            let text = |name: &str| error.get(name).and_then(|v| v.as_str()).unwrap_or("");
+            let mut line = format!("{}: {}", text("code"), text("message"));
+            match error.get("detail") {
+                Some(serde_json::Value::String(detail)) if !detail.is_empty() => {
+                    line.push_str(&format!(" ({detail})"));
+                }
+                None | Some(serde_json::Value::Null | serde_json::Value::String(_)) => {}
+                Some(detail) if detail.as_object().is_some_and(|o| o.is_empty()) => {}
+                Some(detail) => line.push_str(&format!(" ({detail})")),
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The [`OciError`] an I/O error while reading a response is: the digest check at the
 /// end of a blob's stream, or the transfer breaking off.
 fn classify_io(error: std::io::Error, request: &Request<'_>, action: &str) -> OciError {
@@ -783,6 +812,17 @@ fn classify_io(error: std::io::Error, request: &Request<'_>, action: &str) -> Oc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_error_bodies_read_as_one_line() {
+        let body = r#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:c1"},{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":{}}]}"#;
+        assert_eq!(
+            registry_errors(body),
+            "MANIFEST_BLOB_UNKNOWN: blob unknown to registry (sha256:c1); MANIFEST_INVALID: manifest invalid"
+        );
+        assert_eq!(registry_errors(" not json \n"), "not json");
+        assert_eq!(registry_errors(r#"{"errors":[]}"#), r#"{"errors":[]}"#);
+    }
 
     #[test]
     fn the_client_is_shared_across_threads() {
