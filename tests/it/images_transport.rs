@@ -629,6 +629,18 @@ fn push_failures_are_clear_and_push_nothing_of_the_image() {
         fixture.two.manifest.digest
     );
 
+    // A layer altered in the layout fails its image the same way.
+    let altered = &fixture.two.layers[1].digest;
+    std::fs::write(blob_path(&dir, altered), b"not the layer").unwrap();
+    let error = push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap_err();
+    assert!(
+        error.contains(&format!(
+            "cannot push {}/apps/two:2.0: the layout's blob {altered} (",
+            source.host()
+        )) && error.contains(") is corrupt: its sha256 is sha256:"),
+        "{error}"
+    );
+
     // An entry named as other tools name them (a bare tag) is not taken for Docker Hub's.
     let mut index: Value =
         serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
@@ -784,4 +796,31 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("pin it per platform"), "{stderr}");
+}
+
+/// Registries that answer with a bearer challenge (Harbor, ghcr, registry1): the
+/// credentials are traded for pull and push tokens.
+#[test]
+fn token_registries_pull_and_push() {
+    let source = Registry::start_with_tokens();
+    let enclave = Registry::start_with_tokens();
+    let fixture = Fixture::new();
+    publish(&source, "multi/app:1.0", Published::Index(&fixture.index));
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("layout");
+    pull(
+        &[request(&source, "multi/app:1.0", None)],
+        &dir,
+        None,
+        &access(&source),
+        &Silent,
+    )
+    .unwrap();
+    assert!(source.tokens_issued() > 0);
+    push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap();
+    assert!(enclave.tokens_issued() > 0);
+    assert_eq!(
+        skopeo_digest(&enclave, "multi/app:1.0"),
+        fixture.index.manifest.digest
+    );
 }
