@@ -256,11 +256,12 @@ fn pull_stores_shared_blobs_once_resumes_and_skopeo_reads_the_layout() {
     let report = pull(&requests, &dir, None, &access, &Silent).unwrap();
     assert_eq!(report.images[0].digest, fixture.one.manifest.digest);
     assert_eq!(report.images[1].digest, fixture.two.manifest.digest);
-    // Base layer shared: 2 manifests, 2 configs, 3 layers.
+    // Base layer shared: 2 manifests, 2 configs, 3 layers, each downloaded once (by
+    // whichever image got to the base layer first: they are pulled side by side).
     assert_eq!(blob_files(&dir).len(), 7, "{:?}", blob_files(&dir));
-    assert_eq!(report.images[0].fetched_blobs, 4);
-    assert_eq!(report.images[1].fetched_blobs, 3);
-    assert_eq!(report.images[1].present_blobs, 1);
+    let fetched: usize = report.images.iter().map(|i| i.fetched_blobs).sum();
+    let present: usize = report.images.iter().map(|i| i.present_blobs).sum();
+    assert_eq!((fetched, present), (7, 1), "{report:?}");
     let entries = index_entries(&dir);
     assert_eq!(entries.len(), 2);
     for (entry, (path, image)) in entries.iter().zip([
