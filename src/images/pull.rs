@@ -219,6 +219,7 @@ impl Puller<'_> {
             .insert(digest.to_string());
     }
 
+    /// Pulls one image and records its entry.
     fn pull(
         &self,
         request: &PullRequest,
@@ -266,7 +267,7 @@ impl Puller<'_> {
             narrowed = Some(platform.clone());
         }
         self.collect(&source, &manifest, &mut plan, 0)?;
-        let transfer = self.fetch_blobs(&source, &plan)?;
+        let counts = self.fetch_blobs(&source, &plan)?;
         let mut entry = json!({
             "mediaType": manifest.media_type,
             "digest": digest,
@@ -296,9 +297,9 @@ impl Puller<'_> {
         Ok(PulledImage {
             image: name,
             digest,
-            fetched_blobs: transfer.fetched_blobs,
-            fetched_bytes: transfer.fetched_bytes,
-            present_blobs: transfer.present_blobs,
+            fetched_blobs: counts.fetched_blobs,
+            fetched_bytes: counts.fetched_bytes,
+            present_blobs: counts.present_blobs,
         })
     }
 
