@@ -10,8 +10,8 @@ use serde::{Serialize, Serializer};
 use crate::config::{Config, Mirror};
 use crate::error::Error;
 use crate::progress::{Event, Progress};
-use crate::source::{Lock, Mirrors, Store, StoreConfig, WorkingTree, default_cache_dir};
-use crate::{bundle, flux};
+use crate::source::{Lock, Mirrors, Store, StoreConfig, WorkingTree, default_cache_dir, vendor};
+use crate::{bundle, flux, images};
 
 /// The name of the lock file, beside `crunch.yaml` (or `crunch.jsonnet`).
 pub const LOCK_FILE: &str = "crunch.lock";
@@ -27,6 +27,9 @@ pub struct SourceOptions {
     pub update: bool,
     /// The cache directory; the XDG cache dir when absent.
     pub cache_dir: Option<PathBuf>,
+    /// A `crunch vendor` archive: its sources are added to the cache and its lock's pins
+    /// win over the repository's.
+    pub vendor: Option<PathBuf>,
 }
 
 impl SourceOptions {
@@ -51,6 +54,10 @@ impl SourceOptions {
         config.offline = self.offline;
         config.update = self.update;
         config.lock = lock;
+        if let Some(archive) = &self.vendor {
+            let vendored = vendor::import(archive, &config.cache_dir).map_err(Error::new)?;
+            config.lock.merge(&vendored);
+        }
         config.ca_file = std::env::var_os("GIT_SSL_CAINFO").map(PathBuf::from);
         Store::new(config).map_err(Error::new)
     }
@@ -62,8 +69,8 @@ pub struct BuildOptions {
     /// What the cluster gets first: a kustomization directory or a bootstrap manifest
     /// file (see [`flux::Environment::entry`]).
     pub entry: PathBuf,
-    /// Where the bundle goes.
-    pub out: PathBuf,
+    /// Where the bundle goes: a directory, an archive, or both.
+    pub out: bundle::Destination,
     /// An explicit config file; otherwise `crunch.yaml` (or `crunch.jsonnet`) is searched
     /// upwards.
     pub config: Option<PathBuf>,
@@ -71,6 +78,8 @@ pub struct BuildOptions {
     pub sources: SourceOptions,
     /// Write Secret values in plaintext instead of sealing them (`--plaintext-secrets`).
     pub plaintext_secrets: bool,
+    /// Also write a `crunch vendor` archive of every source the build used here.
+    pub vendor_out: Option<PathBuf>,
 }
 
 /// What a build produced; `crunch build --output json` prints it.
@@ -78,10 +87,17 @@ pub struct BuildOptions {
 pub struct BuildReport {
     /// The bundle digest, `sha256:<hex>`.
     pub digest: String,
-    /// The bundle directory written.
-    pub bundle: PathBuf,
+    /// The bundle directory written, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<PathBuf>,
+    /// The bundle archive written, if one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<PathBuf>,
     /// The lock file written (or verified, offline).
     pub lock: PathBuf,
+    /// What the vendor archive holds, when one was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendored: Option<vendor::Vendored>,
     /// Every component, sorted by name.
     pub components: Vec<ComponentSummary>,
     /// Objects in all components.
@@ -190,15 +206,18 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     progress.event(&Event::WritingBundle);
     let decrypted = bundle::Taint::new(built.secrets.plaintexts.iter().map(String::as_str));
     let written = bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted)?;
-    store
-        .lock_snapshot()
-        .write(&lock_path)
-        .map_err(Error::new)?;
+    let lock = store.lock_snapshot();
+    lock.write(&lock_path).map_err(Error::new)?;
+    let vendored = match &options.vendor_out {
+        Some(path) => Some(vendor::write(&store, &lock, path).map_err(Error::new)?),
+        None => None,
+    };
     let finished = Instant::now();
     progress.event(&Event::BundleWritten {
         elapsed: finished - rendered,
     });
     let mut report = summarize(written, options.out.clone(), lock_path);
+    report.vendored = vendored;
     report.warnings = built.secrets.warnings;
     report.timings = Timings {
         load: loaded - started,
@@ -254,7 +273,7 @@ fn secrets_policy(
 
 /// The report of a written bundle, timings left at zero: its index already holds the
 /// components (sorted by id), images and sources (sorted, each once).
-fn summarize(written: bundle::Written, out: PathBuf, lock: PathBuf) -> BuildReport {
+fn summarize(written: bundle::Written, out: bundle::Destination, lock: PathBuf) -> BuildReport {
     let index = written.index;
     let components: Vec<ComponentSummary> = index
         .components
@@ -266,8 +285,10 @@ fn summarize(written: bundle::Written, out: PathBuf, lock: PathBuf) -> BuildRepo
         .collect();
     BuildReport {
         digest: written.digest,
-        bundle: out,
+        bundle: out.directory,
+        archive: out.archive,
         lock,
+        vendored: None,
         objects: components.iter().map(|c| c.objects).sum(),
         components,
         images: index.images,
@@ -283,4 +304,91 @@ fn summarize(written: bundle::Written, out: PathBuf, lock: PathBuf) -> BuildRepo
         warnings: Vec::new(),
         timings: Timings::default(),
     }
+}
+
+/// What `crunch images resolve` pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImagePins {
+    /// The lock file written.
+    pub lock: PathBuf,
+    /// Every image the build names by tag, with the digest it is pinned to and whether
+    /// this run looked it up (`false`: the lock's pin was kept).
+    pub images: Vec<PinnedImage>,
+    /// References that name no image a registry could serve, with why.
+    pub skipped: Vec<String>,
+}
+
+/// One image pinned in the lock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PinnedImage {
+    /// The image, normalized, by tag.
+    pub image: String,
+    /// The manifest (or index) digest.
+    pub digest: String,
+    /// Whether the registry was asked this run.
+    pub resolved: bool,
+}
+
+/// Pins the digest of every image that `images` (a build's) names by tag in the lock
+/// at `lock_path`: a pin already there is kept unless `update`; otherwise the tag is
+/// looked up (`platform`: the manifest of that platform in a multi-platform index), or,
+/// `offline`, refused.
+pub fn pin_images(
+    images: &BTreeSet<String>,
+    lock_path: &Path,
+    platform: Option<&images::Platform>,
+    access: &images::RegistryAccess,
+    offline: bool,
+    update: bool,
+) -> Result<ImagePins, Error> {
+    let mut lock = Lock::load(lock_path).map_err(Error::new)?;
+    let mut pins = ImagePins {
+        lock: lock_path.to_path_buf(),
+        images: Vec::new(),
+        skipped: Vec::new(),
+    };
+    let wanted_platform = platform.map(ToString::to_string);
+    for written in images {
+        let image = match images::ImageRef::parse(written) {
+            Ok(image) if image.digest().is_none() => image,
+            Ok(_) => continue,
+            Err(e) => {
+                pins.skipped.push(e);
+                continue;
+            }
+        };
+        let key = image.to_string();
+        let kept = lock
+            .image(&key)
+            .filter(|pin| !update && pin.platform == wanted_platform)
+            .cloned();
+        let (digest, resolved) = match kept {
+            Some(pin) => (pin.digest, false),
+            None if offline => {
+                return Err(Error::new(format!(
+                    "offline: {key} is not pinned in {} for {}; run crunch images resolve without --offline",
+                    lock_path.display(),
+                    wanted_platform.as_deref().unwrap_or("all platforms")
+                )));
+            }
+            None => {
+                let digest = images::resolve(&image, platform, access).map_err(Error::new)?;
+                lock.record_image(
+                    &key,
+                    crate::source::ImagePin {
+                        platform: wanted_platform.clone(),
+                        digest: digest.clone(),
+                    },
+                );
+                (digest, true)
+            }
+        };
+        pins.images.push(PinnedImage {
+            image: key,
+            digest,
+            resolved,
+        });
+    }
+    lock.write(lock_path).map_err(Error::new)?;
+    Ok(pins)
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 /// Engine crates re-exported at the root (`yaml`, `helm`, …) count as modules here.
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error.rs", &[]),
+    ("archive.rs", &[]),
     ("progress.rs", &[]),
     ("seal.rs", &["gostd"]),
     ("diff.rs", &["object", "seal", "yaml"]),
@@ -17,12 +18,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "config.rs",
         &["error", "gostd", "jsonnet", "object", "seal", "yaml"],
     ),
-    ("source", &["gostd", "progress", "semver", "yaml"]),
+    (
+        "source",
+        &["archive", "gostd", "progress", "semver", "yaml"],
+    ),
     ("images", &["gostd", "images", "progress", "source"]),
+    (
+        "publish",
+        &[
+            "bundle", "error", "gostd", "images", "progress", "publish", "source",
+        ],
+    ),
     (
         "bundle",
         &[
-            "bundle", "diff", "error", "gostd", "images", "object", "seal", "yaml",
+            "archive", "bundle", "diff", "error", "gostd", "images", "object", "seal", "yaml",
         ],
     ),
     ("kustomize_helm.rs", &["gostd", "helm", "kustomize"]),

@@ -5,6 +5,7 @@
 //! for trees, rendering with [`kustomize`] and [`helm`]) → [`bundle`].
 
 pub mod apply;
+pub mod archive;
 pub mod bundle;
 pub mod commands;
 pub mod compile;
@@ -18,6 +19,7 @@ pub mod kustomize_helm;
 #[cfg(test)]
 mod layering;
 pub mod progress;
+pub mod publish;
 pub mod schemas;
 pub mod seal;
 pub mod source;

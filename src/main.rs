@@ -46,9 +46,19 @@ enum Command {
     Apply(ApplyArgs),
     /// Show what applying a bundle would change in a cluster (server-side dry run).
     Diff(DiffArgs),
-    /// Check a bundle against its digests, print its digest and whether it holds Secret
-    /// values in plaintext.
+    /// Check a bundle against its digests (and with --key its signature), print its digest
+    /// and whether it holds Secret values in plaintext.
     Verify(VerifyArgs),
+    /// Build an environment and write every source it used (git trees, charts, OCI
+    /// artifacts, signatures, the lock) into one deterministic archive, for
+    /// `crunch build --vendor FILE --offline` where there is no network.
+    Vendor(VendorArgs),
+    /// Store a bundle in a registry as an OCI artifact (the index as its config, the
+    /// .tar.zst archive as its one layer), for `crunch apply oci://…`.
+    Push(PushArgs),
+    /// Sign a bundle's digest with a cosign key: writes digest.sig into the bundle
+    /// directory or archive (`cosign verify-blob --signature digest.sig digest` checks it).
+    Sign(SignArgs),
     /// Move a bundle's container images into an enclave: pull them into an OCI image
     /// layout, push the layout into the enclave's registry.
     #[command(subcommand)]
@@ -83,8 +93,13 @@ struct ClusterArgs {
 
 #[derive(Args)]
 struct ApplyArgs {
-    /// The bundle: a directory written by `crunch build`, or a .tar/.tar.gz of one.
+    /// The bundle: a directory written by `crunch build`, an archive of one, or an
+    /// artifact `crunch push` stored (oci://REGISTRY/REPO:TAG or @sha256:…).
     bundle: PathBuf,
+    #[command(flatten)]
+    keys: KeyArgs,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
     #[command(flatten)]
     cluster: ClusterArgs,
     /// Time each component may take (e.g. 10m), instead of its HelmRelease/Kustomization timeout.
@@ -151,9 +166,12 @@ struct DiffArgs {
     /// Compare the bundle with the live cluster.
     #[arg(long)]
     cluster: bool,
-    /// The bundle (with --cluster), or the old and the new bundle.
+    /// The bundle (with --cluster), or the old and the new bundle: directories, archives
+    /// or oci:// artifacts.
     #[arg(required = true, num_args = 1..=2)]
     bundles: Vec<PathBuf>,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
     #[command(flatten)]
     cluster_args: ClusterArgs,
     /// With --cluster: compare Secrets with the live ones (without it, sealed Secrets are
@@ -162,10 +180,65 @@ struct DiffArgs {
     identity: IdentityArgs,
 }
 
+/// The public keys a bundle's signature must verify with.
 #[derive(Args)]
-struct VerifyArgs {
+struct KeyArgs {
+    /// Require a signature (digest.sig) that this PEM public key verifies (cosign.pub;
+    /// repeatable: any one of them). Without it, signatures are not checked.
+    #[arg(long = "key", value_name = "PUB")]
+    keys: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct VendorArgs {
+    /// What the cluster gets first, as for `crunch build`.
+    #[arg(default_value = ".", value_name = "ENTRY")]
+    entry: PathBuf,
+    /// The archive to write: .tar.zst, .tar.gz (.tgz) or .tar.
+    #[arg(short, long, value_name = "FILE")]
+    out: PathBuf,
+    /// Config file, as for `crunch build`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Resolve every reference again instead of using the lock's pins.
+    #[arg(long)]
+    update: bool,
+    /// As for `crunch build`: the build is the one the bundle would come from.
+    #[arg(long)]
+    plaintext_secrets: bool,
+}
+
+#[derive(Args)]
+struct PushArgs {
     /// The bundle directory or archive.
     bundle: PathBuf,
+    /// Where: oci://REGISTRY/REPOSITORY:TAG.
+    #[arg(value_name = "oci://REGISTRY/REPO:TAG")]
+    target: String,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
+}
+
+#[derive(Args)]
+struct SignArgs {
+    /// The bundle directory or archive.
+    bundle: PathBuf,
+    /// The private key: cosign's (encrypted; the password from COSIGN_PASSWORD) or a PKCS #8
+    /// PEM ECDSA P-256 key.
+    #[arg(long, value_name = "KEY")]
+    key: PathBuf,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The bundle directory, archive, or oci:// artifact.
+    bundle: PathBuf,
+    #[command(flatten)]
+    keys: KeyArgs,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
     /// With an identity, also check that sealing-key.age holds the bundle's key and that
     /// every sealed value opens.
     #[command(flatten)]
@@ -182,9 +255,13 @@ struct BuildArgs {
     /// manifests, or a bootstrap manifest applied by hand (`dev/bigbang.yaml`).
     #[arg(default_value = ".", value_name = "ENTRY")]
     entry: PathBuf,
-    /// Where to write the bundle (replaced whole).
-    #[arg(short, long)]
-    out: PathBuf,
+    /// Where to write the bundle directory (updated in place, or created).
+    #[arg(short, long, required_unless_present = "archive")]
+    out: Option<PathBuf>,
+    /// Also (or only) write the bundle as one deterministic archive, compressed as its
+    /// name says: .tar.zst, .tar.gz (.tgz) or .tar.
+    #[arg(long, value_name = "FILE")]
+    archive: Option<PathBuf>,
     /// Config file: YAML, or Jsonnet when its name ends in .jsonnet. By default
     /// `crunch.yaml`, else `crunch.jsonnet`, in the environment directory or the nearest
     /// parent that holds one.
@@ -227,6 +304,10 @@ struct SourceArgs {
     /// Cache directory (default: $XDG_CACHE_HOME/crunch).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
+    /// Add the sources of this `crunch vendor` archive to the cache and use its pins
+    /// (with --offline: rebuild where there is no network).
+    #[arg(long, value_name = "FILE")]
+    vendor: Option<PathBuf>,
 }
 
 impl SourceArgs {
@@ -236,6 +317,7 @@ impl SourceArgs {
             offline: self.offline,
             update,
             cache_dir: self.cache_dir,
+            vendor: self.vendor,
         }
     }
 }
@@ -248,6 +330,34 @@ enum ImagesCommand {
     /// Push every image of an OCI image layout into REGISTRY, each below its repository
     /// path with the same tag and digest.
     Push(ImagesPushArgs),
+    /// Build an environment and pin the digest of every image its objects name by tag in
+    /// crunch.lock (pins already there are kept; --update looks them up again), so that
+    /// `crunch build --relocate` references images by digest.
+    Resolve(ImagesResolveArgs),
+}
+
+#[derive(Args)]
+struct ImagesResolveArgs {
+    /// What the cluster gets first, as for `crunch build`.
+    #[arg(default_value = ".", value_name = "ENTRY")]
+    entry: PathBuf,
+    /// Config file, as for `crunch build`.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Look every image up again, and resolve the sources' references again.
+    #[arg(long)]
+    update: bool,
+    /// As for `crunch build`.
+    #[arg(long)]
+    plaintext_secrets: bool,
+    /// Pin the manifest of this platform (os/arch[/variant]) of multi-platform images,
+    /// the one `crunch images pull --platform` takes; without it, the tag's own digest.
+    #[arg(long, value_parser = crunch::images::Platform::parse)]
+    platform: Option<crunch::images::Platform>,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
 }
 
 #[derive(Args)]
@@ -296,10 +406,10 @@ struct RegistryAccessArgs {
 }
 
 impl RegistryAccessArgs {
-    fn open(self) -> Result<crunch::images::RegistryAccess, Error> {
+    fn open(&self) -> Result<crunch::images::RegistryAccess, Error> {
         let options = crunch::images::AccessOptions {
-            registry_config: self.registry_config,
-            ca_file: self.ca_file,
+            registry_config: self.registry_config.clone(),
+            ca_file: self.ca_file.clone(),
             plain_http: self.plain_http,
         }
         .with_environment(|name| std::env::var_os(name));
@@ -486,12 +596,18 @@ fn run(command: Command) -> Result<Output, (Error, u8)> {
         Command::Apply(args) => apply_command(args),
         Command::Diff(args) => diff_command(args),
         Command::Verify(args) => verify_command(args),
+        Command::Vendor(args) => vendor_command(args).map(Output::from).map_err(failed),
+        Command::Push(args) => push_command(args).map(Output::from).map_err(failed),
+        Command::Sign(args) => sign_command(args).map(Output::from).map_err(failed),
         Command::Build(args) => build_command(args).map(Output::from).map_err(failed),
         Command::Helm(HelmCommand::Template(args)) => helm_template_command(args)
             .map(Output::from)
             .map_err(failed),
         Command::Kustomize(args) => kustomize_command(args).map(Output::from).map_err(failed),
         Command::Images(ImagesCommand::Pull(args)) => images_pull_command(args),
+        Command::Images(ImagesCommand::Resolve(args)) => images_resolve_command(args)
+            .map(Output::from)
+            .map_err(failed),
         Command::Images(ImagesCommand::Push(args)) => {
             images_push_command(args).map(Output::from).map_err(failed)
         }
@@ -536,7 +652,10 @@ fn verify_command(args: VerifyArgs) -> Result<Output, (Error, u8)> {
             apply::EXIT_VERIFICATION,
         )
     };
-    let mut bundle = bundle::read(&args.bundle).map_err(|e| refused(e.to_string()))?;
+    let OpenedBundle {
+        mut bundle,
+        signed_by,
+    } = open_bundle(&args.bundle, &args.keys, &args.access)?;
     let counts = bundle.secret_counts();
     let sealing = bundle.index.sealing.clone();
     if sealing.is_some() && bundle.key_file().is_none() {
@@ -578,6 +697,10 @@ fn verify_command(args: VerifyArgs) -> Result<Output, (Error, u8)> {
                     "keyFile": crunch::seal::KEY_FILE,
                     "opened": opened,
                 })),
+                "signature": {
+                    "present": bundle.signature.is_some(),
+                    "verifiedWith": signed_by,
+                },
             });
             serde_json::to_string_pretty(&report)
                 .map(|json| json + "\n")
@@ -614,6 +737,14 @@ fn verify_command(args: VerifyArgs) -> Result<Output, (Error, u8)> {
                     "opened with the identity: the key id matches, all {opened} sealed values open\n"
                 ));
             }
+            text.push_str(&match (&signed_by, bundle.signature.is_some()) {
+                (Some(key), _) => format!("signature: verified with {key}\n"),
+                (None, true) => format!(
+                    "signature: {} present, not checked (pass --key)\n",
+                    bundle::SIGNATURE_FILE
+                ),
+                (None, false) => "signature: none\n".to_string(),
+            });
             text
         }
     };
@@ -655,8 +786,10 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
             ));
         }
     };
+    let verified = open_bundle(&args.bundle, &args.keys, &args.access)?;
     let options = apply::Options {
         bundle: args.bundle,
+        verified: Some(verified.bundle),
         kubeconfig: args.cluster.kubeconfig,
         context: args.cluster.context,
         timeout: args.timeout,
@@ -685,6 +818,166 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
     })
 }
 
+/// Reads and verifies the bundle at `location`: a directory, an archive, or an
+/// `oci://` artifact.
+fn read_bundle(
+    location: &std::path::Path,
+    access: &RegistryAccessArgs,
+) -> Result<bundle::VerifiedBundle, (Error, u8)> {
+    use crunch::publish::oci::BundleRef;
+    let text = location.to_string_lossy();
+    if BundleRef::is_oci(&text) {
+        let source = BundleRef::parse(&text).map_err(|e| (Error::new(e), 2))?;
+        let access = access.open().map_err(|e| (e, 2))?;
+        return crunch::publish::oci::pull(&source, &access)
+            .map_err(|e| (e, apply::EXIT_VERIFICATION));
+    }
+    bundle::read(location).map_err(|e| {
+        (
+            Error::new(format!("{}: {e}", location.display())),
+            apply::EXIT_VERIFICATION,
+        )
+    })
+}
+
+/// A bundle read and verified, and the key its signature verified with (when keys were
+/// given).
+struct OpenedBundle {
+    bundle: bundle::VerifiedBundle,
+    signed_by: Option<String>,
+}
+
+/// Reads and verifies the bundle at `location`; with keys, its signature must verify
+/// with one of them. Nothing else is done with a bundle that fails here.
+fn open_bundle(
+    location: &std::path::Path,
+    keys: &KeyArgs,
+    access: &RegistryAccessArgs,
+) -> Result<OpenedBundle, (Error, u8)> {
+    let refused = |e: String| {
+        (
+            Error::new(format!("{}: {e}", location.display())),
+            apply::EXIT_VERIFICATION,
+        )
+    };
+    let bundle = read_bundle(location, access)?;
+    if keys.keys.is_empty() {
+        return Ok(OpenedBundle {
+            bundle,
+            signed_by: None,
+        });
+    }
+    let public = crunch::source::cosign::PublicKeys::from_files(&keys.keys).map_err(refused)?;
+    let signed_by = crunch::publish::sign::verify(&bundle, &public).map_err(refused)?;
+    Ok(OpenedBundle {
+        bundle,
+        signed_by: Some(signed_by),
+    })
+}
+
+/// A build whose bundle is not wanted (it goes to a directory removed afterwards), for
+/// what else the build reports or writes.
+fn scratch_build(options: BuildOptions) -> Result<crunch::compile::BuildReport, Error> {
+    let scratch = std::env::temp_dir().join(format!("crunch-scratch-{}", std::process::id()));
+    let built = build(
+        &BuildOptions {
+            out: bundle::Destination::directory(scratch.join("bundle")),
+            ..options
+        },
+        &crunch::progress::Silent,
+    );
+    // Best effort: a leftover scratch directory is only disk.
+    let _ = std::fs::remove_dir_all(&scratch);
+    built
+}
+
+fn images_resolve_command(args: ImagesResolveArgs) -> Result<String, Error> {
+    let offline = args.sources.offline;
+    let access = args.access.open()?;
+    let report = scratch_build(BuildOptions {
+        entry: args.entry,
+        out: bundle::Destination::default(),
+        config: args.config,
+        sources: args.sources.options(args.update),
+        plaintext_secrets: args.plaintext_secrets,
+        vendor_out: None,
+    })?;
+    let pins = crunch::compile::pin_images(
+        &report.images,
+        &report.lock,
+        args.platform.as_ref(),
+        &access,
+        offline,
+        args.update,
+    )?;
+    let mut text = String::new();
+    for pin in &pins.images {
+        let how = if pin.resolved { "resolved" } else { "kept" };
+        text.push_str(&format!("{how} {} {}\n", pin.image, pin.digest));
+    }
+    for skipped in &pins.skipped {
+        text.push_str(&format!("skipped: {skipped}\n"));
+    }
+    text.push_str(&format!(
+        "{} images pinned in {}\n",
+        pins.images.len(),
+        pins.lock.display()
+    ));
+    Ok(text)
+}
+
+fn vendor_command(args: VendorArgs) -> Result<String, Error> {
+    let report = scratch_build(BuildOptions {
+        entry: args.entry,
+        out: bundle::Destination::default(),
+        config: args.config,
+        sources: args.sources.options(args.update),
+        plaintext_secrets: args.plaintext_secrets,
+        vendor_out: Some(args.out.clone()),
+    })?;
+    let vendored = report.vendored.unwrap_or_default();
+    Ok(format!(
+        "wrote {}: {} git trees, {} blobs, {} files\nfor the bundle {}\n",
+        args.out.display(),
+        vendored.trees,
+        vendored.blobs,
+        vendored.files,
+        report.digest
+    ))
+}
+
+fn push_command(args: PushArgs) -> Result<String, Error> {
+    use crunch::publish::oci::{BundleRef, push};
+    let target = BundleRef::parse(&args.target).map_err(Error::new)?;
+    let pushed = push(&args.bundle, &target, &args.access.open()?)?;
+    Ok(format!(
+        "pushed {} ({}) to {target}\nmanifest {} ({} bytes)\n",
+        args.bundle.display(),
+        pushed.bundle_digest,
+        pushed.manifest_digest,
+        pushed.size
+    ))
+}
+
+fn sign_command(args: SignArgs) -> Result<String, Error> {
+    let pem = std::fs::read(&args.key)
+        .map_err(|e| Error::new(format!("cannot read {}: {e}", args.key.display())))?;
+    let password = std::env::var("COSIGN_PASSWORD").ok();
+    let key = crunch::publish::sign::SigningKey::from_pem(
+        &args.key.display().to_string(),
+        &pem,
+        password.as_deref(),
+    )
+    .map_err(Error::new)?;
+    let signed = crunch::publish::sign_bundle(&args.bundle, &key)?;
+    Ok(format!(
+        "signed {} ({}): {}\n",
+        args.bundle.display(),
+        signed.digest,
+        bundle::SIGNATURE_FILE
+    ))
+}
+
 fn start_error(e: apply::StartError) -> (Error, u8) {
     let code = match e {
         apply::StartError::Verification(_) | apply::StartError::Sealed(_) => {
@@ -698,7 +991,7 @@ fn start_error(e: apply::StartError) -> (Error, u8) {
 fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
     let bundle = match (&args.bundles[..], args.cluster) {
         ([bundle], true) => bundle,
-        ([old, new], false) => return diff_bundles(old, new),
+        ([old, new], false) => return diff_bundles(old, new, &args.access),
         ([_], false) => {
             return Err((
                 Error::new(
@@ -716,6 +1009,7 @@ fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
     };
     let options = apply::Options {
         bundle: bundle.clone(),
+        verified: Some(read_bundle(bundle, &args.access)?),
         kubeconfig: args.cluster_args.kubeconfig,
         context: args.cluster_args.context,
         identities: args.identity.files,
@@ -733,16 +1027,12 @@ fn diff_command(args: DiffArgs) -> Result<Output, (Error, u8)> {
 
 /// `crunch diff OLD NEW`: both bundles verified, then a unified diff per object that
 /// differs; exit 1 when something does, as `diff` does.
-fn diff_bundles(old: &std::path::Path, new: &std::path::Path) -> Result<Output, (Error, u8)> {
-    let read = |path: &std::path::Path| {
-        bundle::read(path).map_err(|e| {
-            (
-                Error::new(format!("{}: {e}", path.display())),
-                apply::EXIT_VERIFICATION,
-            )
-        })
-    };
-    let (old, new) = (read(old)?, read(new)?);
+fn diff_bundles(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    access: &RegistryAccessArgs,
+) -> Result<Output, (Error, u8)> {
+    let (old, new) = (read_bundle(old, access)?, read_bundle(new, access)?);
     let mut text = crunch::diff::render(&bundle::compare(&old, &new), bundle::SIDES);
     if bundle::sealing_key_changed(&old, &new) {
         text.insert_str(0, &format!("# {}\n", bundle::SEALING_KEY_CHANGED));
@@ -794,10 +1084,14 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
     let built = build(
         &BuildOptions {
             entry: args.entry,
-            out: args.out.clone(),
+            out: bundle::Destination {
+                directory: args.out.clone(),
+                archive: args.archive.clone(),
+            },
             config: args.config,
             sources: args.sources.options(args.update),
             plaintext_secrets: args.plaintext_secrets,
+            vendor_out: None,
         },
         display.observer(),
     );
@@ -809,7 +1103,12 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             .map_err(|e| Error::new(format!("cannot encode the build report: {e}"))),
         OutputFormat::Text => Ok(format!(
             "wrote {}: {} components, {} objects\ndigest {}\nlock {}\n",
-            args.out.display(),
+            [&args.out, &args.archive]
+                .into_iter()
+                .flatten()
+                .map(|path| path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" and "),
             report.components.len(),
             report.objects,
             report.digest,

@@ -59,8 +59,11 @@ use retry::{Stop, retry};
 /// What `crunch apply` was asked to do.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// The bundle directory or archive.
+    /// The bundle directory or archive (or, with `verified`, the name it is known by).
     pub bundle: PathBuf,
+    /// The bundle, already read and verified by the caller (pulled from a registry, its
+    /// signature checked): applied as it is, so that what was checked is what is sent.
+    pub verified: Option<VerifiedBundle>,
     /// The kubeconfig file (default: `KUBECONFIG`, `~/.kube/config`, in-cluster).
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context (default: the current one).
@@ -193,8 +196,11 @@ fn open_secrets(
 /// Verifies the bundle, opens its Secrets and connects: nothing is sent before the
 /// bundle is proven whole.
 async fn prepare(options: &Options, stop: Stop, unseal: Unseal) -> Result<(Plan, Run), StartError> {
-    let mut bundle = crate::bundle::read(&options.bundle)
-        .map_err(|e| StartError::Verification(format!("{}: {e}", options.bundle.display())))?;
+    let mut bundle = match &options.verified {
+        Some(bundle) => bundle.clone(),
+        None => crate::bundle::read(&options.bundle)
+            .map_err(|e| StartError::Verification(format!("{}: {e}", options.bundle.display())))?,
+    };
     if let Some(expected) = &options.expect_digest
         && *expected != bundle.digest
     {

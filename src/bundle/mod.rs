@@ -9,7 +9,11 @@
 //!                                  Secrets, sealing (recipients, key id)
 //!   objects/<component>/<namespace|_cluster>/<kind>.<name>.yaml
 //!   sealing-key.age                the sealing key, age-encrypted (outside the digest)
+//!   digest.sig                     a signature of `digest` (`crunch sign`; outside it)
 //! ```
+//!
+//! The same files make the archive form (`archive`): one deterministic `.tar.gz` or
+//! `.tar.zst`, read as the directory is.
 //!
 //! Every core Secret's values are sealed ([`Secrets::Sealed`], see `sealing`) unless
 //! the caller asks for plaintext.
@@ -20,6 +24,7 @@
 //! that changed, with its `digest` removed first and written last: either way a failed
 //! write never leaves a bundle that looks complete.
 
+mod archive;
 mod compare;
 mod images;
 mod index;
@@ -41,6 +46,7 @@ use crate::error::{Context, Error};
 use crate::object::{ObjectKey, ObjectRef};
 use crate::yaml;
 
+pub use crate::archive::Compression;
 pub use compare::{SEALING_KEY_CHANGED, SIDES, compare, sealing_key_changed};
 pub use images::images;
 pub use index::{
@@ -49,7 +55,8 @@ pub use index::{
     SealingEntry, SecretEntry, SecretValues, Selector, ServiceAccount,
 };
 pub use pulls::image_pulls;
-pub use read::{ReadError, VerifiedBundle, read};
+pub use read::{ReadError, VerifiedBundle, read, read_archive_bytes};
+
 pub use sealing::{SecretCounts, Secrets, first_secret_with_values, holds_sealed_values};
 pub use taint::Taint;
 
@@ -58,6 +65,29 @@ pub const INDEX_API_VERSION: &str = "crunch.dev/v1alpha1";
 
 /// `kind` of the index.
 pub const BUNDLE_KIND: &str = "Bundle";
+
+/// The signature file, outside the digest: a cosign blob signature (base64) of the
+/// bundle's `digest` file, so `cosign verify-blob --signature digest.sig digest` checks it.
+pub const SIGNATURE_FILE: &str = "digest.sig";
+
+/// Where a bundle is written: a directory, an archive, or both (the same files).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Destination {
+    /// The bundle directory (updated in place when it holds an earlier bundle).
+    pub directory: Option<PathBuf>,
+    /// The archive, compressed as its name says ([`Compression::for_path`]).
+    pub archive: Option<PathBuf>,
+}
+
+impl Destination {
+    /// A bundle directory only.
+    pub fn directory(path: impl Into<PathBuf>) -> Destination {
+        Destination {
+            directory: Some(path.into()),
+            archive: None,
+        }
+    }
+}
 
 /// Where a component's source came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -217,22 +247,51 @@ pub struct Written {
 /// one that holds the same key (by the key id its index recorded) is kept, so that
 /// rebuilding a committed bundle does not change it.
 pub fn write(bundle: &Bundle, out: &Path, secrets: &Secrets) -> Result<Written, Error> {
-    write_reviewed(bundle, out, secrets, &Taint::default())
+    write_reviewed(
+        bundle,
+        &Destination::directory(out),
+        secrets,
+        &Taint::default(),
+    )
 }
 
 /// As [`write()`], the Secrets' reviews masking every part that `decrypted` recognizes as
 /// a value decrypted from a SOPS source.
+///
+/// An archive is written whole through a temporary sibling; an earlier archive at its
+/// path lends its `sealing-key.age` as an earlier directory does, so that rebuilding
+/// gives the same archive.
 pub fn write_reviewed(
     bundle: &Bundle,
-    out: &Path,
+    destination: &Destination,
     secrets: &Secrets,
     decrypted: &Taint,
 ) -> Result<Written, Error> {
+    if destination.directory.is_none() && destination.archive.is_none() {
+        return Err(Error::new("no bundle directory or archive to write to"));
+    }
+    let compression = destination
+        .archive
+        .as_deref()
+        .map(Compression::for_path)
+        .transpose()
+        .map_err(Error::new)?;
     let sealer = sealing::Sealer::new(bundle, secrets)?;
     let (mut files, written) = layout(bundle, sealer.as_ref(), decrypted)?;
-    let earlier = out.join("index.json").is_file();
+    let earlier_dir = destination
+        .directory
+        .as_deref()
+        .filter(|out| out.join("index.json").is_file());
     if let Some(sealer) = &sealer {
-        let bytes = match earlier.then(|| sealer.earlier_key_file(out)).flatten() {
+        let earlier_key = || {
+            earlier_dir
+                .and_then(|out| sealer.earlier_key_file(out))
+                .or_else(|| {
+                    let archive = fs::read(destination.archive.as_deref()?).ok()?;
+                    sealer.earlier_archived_key_file(&archive)
+                })
+        };
+        let bytes = match earlier_key() {
             Some(bytes) => bytes,
             None => sealer.new_key_file().map_err(Error::new)?,
         };
@@ -241,12 +300,57 @@ pub fn write_reviewed(
             bytes,
         });
     }
-    if earlier {
-        update_in_place(out, &files)?;
-    } else {
-        replace_dir(out, &files)?;
+    match (&destination.directory, earlier_dir) {
+        (Some(_), Some(out)) => update_in_place(out, &files)?,
+        (Some(out), None) => replace_dir(out, &files)?,
+        (None, _) => {}
+    }
+    if let (Some(path), Some(compression)) = (&destination.archive, compression) {
+        archive::write(path, &archive::encode(&files, compression)?)?;
     }
     Ok(written)
+}
+
+/// The bundle at `path` (a directory or an archive) as one archive compressed with
+/// `compression`, with its `index.json` bytes. Read as they are, unverified: read the
+/// bundle with [`read()`] first.
+pub fn archive_bytes(path: &Path, compression: Compression) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let files =
+        read::raw_files(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    let index = files
+        .get("index.json")
+        .cloned()
+        .ok_or_else(|| Error::new(format!("{}: no index.json", path.display())))?;
+    let files: Vec<File> = files
+        .into_iter()
+        .map(|(path, bytes)| File { path, bytes })
+        .collect();
+    Ok((archive::encode(&files, compression)?, index))
+}
+
+/// Adds (or replaces) the signature file of the bundle at `path`, a directory or an
+/// archive, which is rewritten whole with the same compression. The bundle is verified
+/// first: only a bundle that is what its digest says gets a signature.
+pub fn attach_signature(path: &Path, signature: &[u8]) -> Result<VerifiedBundle, Error> {
+    let bundle = read(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+    if path.is_dir() {
+        write_file(&path.join(SIGNATURE_FILE), signature)?;
+        return Ok(bundle);
+    }
+    let bytes = fs::read(path).map_err(|e| io_error("read", path, e))?;
+    let compression = Compression::of_bytes(&bytes);
+    let mut files: Vec<File> = read::archive_files(&bytes)
+        .map_err(|e| Error::new(format!("{}: {e}", path.display())))?
+        .into_iter()
+        .filter(|(name, _)| name != SIGNATURE_FILE)
+        .map(|(path, bytes)| File { path, bytes })
+        .collect();
+    files.push(File {
+        path: SIGNATURE_FILE.to_string(),
+        bytes: signature.to_vec(),
+    });
+    archive::write(path, &archive::encode(&files, compression)?)?;
+    Ok(bundle)
 }
 
 /// The bundle's files, digest and index, computed in memory (all but the key file).

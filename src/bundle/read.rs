@@ -55,6 +55,9 @@ pub struct VerifiedBundle {
     pub(super) objects: Vec<Vec<Value>>,
     /// `sealing-key.age`, outside the digest: checked only by opening it.
     pub(super) key_file: Option<Vec<u8>>,
+    /// `digest.sig`, outside the digest: a signature of the `digest` file, checked only
+    /// when a key is given.
+    pub signature: Option<Vec<u8>>,
 }
 
 impl VerifiedBundle {
@@ -74,15 +77,24 @@ impl VerifiedBundle {
     }
 }
 
-/// Reads and verifies the bundle at `path`: a bundle directory, or a `.tar` / `.tar.gz`
-/// archive holding one (at its root or in a single top-level directory).
+/// Reads and verifies the bundle at `path`: a bundle directory, or a `.tar`, `.tar.gz`
+/// or `.tar.zst` archive holding one (at its root or in a single top-level directory).
 pub fn read(path: &Path) -> Result<VerifiedBundle, ReadError> {
-    let files = if path.is_dir() {
-        read_dir(path)?
+    verify(raw_files(path)?)
+}
+
+/// Every file of the bundle directory or archive at `path`, unverified.
+pub(super) fn raw_files(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
+    if path.is_dir() {
+        read_dir(path)
     } else {
-        read_archive(path)?
-    };
-    verify(files)
+        read_archive(path)
+    }
+}
+
+/// Reads and verifies a bundle archive held in memory (a pulled OCI layer).
+pub fn read_archive_bytes(bytes: &[u8]) -> Result<VerifiedBundle, ReadError> {
+    verify(archive_files(bytes)?)
 }
 
 /// Every file of a bundle directory, by its `/`-separated relative path.
@@ -126,16 +138,21 @@ fn relative_name(root: &Path, path: &Path) -> String {
     parts.join("/")
 }
 
-/// Every regular file of a tar archive (gzip-compressed or not).
+/// Every regular file of a bundle archive on disk.
 fn read_archive(path: &Path) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
-    let unreadable =
-        |e: &dyn fmt::Display| ReadError::Unreadable(format!("{}: {e}", path.display()));
-    let bytes = fs::read(path).map_err(|e| unreadable(&e))?;
-    let reader: Box<dyn Read> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::GzDecoder::new(bytes.as_slice()))
-    } else {
-        Box::new(bytes.as_slice())
-    };
+    let bytes =
+        fs::read(path).map_err(|e| ReadError::Unreadable(format!("{}: {e}", path.display())))?;
+    archive_files(&bytes).map_err(|e| match e {
+        ReadError::Unreadable(m) => ReadError::Unreadable(format!("{}: {m}", path.display())),
+        other => other,
+    })
+}
+
+/// Every regular file of a tar archive, plain or compressed with gzip or zstd (told
+/// apart by their magic numbers), named relative to the bundle's root.
+pub(super) fn archive_files(bytes: &[u8]) -> Result<BTreeMap<String, Vec<u8>>, ReadError> {
+    let unreadable = |e: &dyn fmt::Display| ReadError::Unreadable(e.to_string());
+    let reader = crate::archive::decompress(bytes).map_err(|e| unreadable(&e))?;
     let mut archive = tar::Archive::new(reader.take(MAX_ARCHIVE_BYTES));
     let mut files = BTreeMap::new();
     let entries = archive.entries().map_err(|e| unreadable(&e))?;
@@ -222,6 +239,7 @@ fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadEr
         )));
     }
     let key_file = files.remove(crate::seal::KEY_FILE);
+    let signature = files.remove(super::SIGNATURE_FILE);
     let mut objects = Vec::with_capacity(index.components.len());
     for component in &index.components {
         let mut values = Vec::with_capacity(component.objects.len());
@@ -244,6 +262,7 @@ fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadEr
         index,
         objects,
         key_file,
+        signature,
     })
 }
 

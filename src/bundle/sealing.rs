@@ -259,11 +259,27 @@ impl Sealer {
     /// The `sealing-key.age` of the earlier bundle in `out`, when its index says it holds
     /// this key for these recipients.
     pub(super) fn earlier_key_file(&self, out: &Path) -> Option<Vec<u8>> {
-        let index: Index =
-            serde_json::from_slice(&std::fs::read(out.join("index.json")).ok()?).ok()?;
-        (index.sealing? == self.entry())
+        let index = std::fs::read(out.join("index.json")).ok()?;
+        self.same_key(&index)
             .then(|| std::fs::read(out.join(KEY_FILE)).ok())
             .flatten()
+    }
+
+    /// As [`earlier_key_file`](Self::earlier_key_file), from an earlier bundle archive's
+    /// bytes.
+    pub(super) fn earlier_archived_key_file(&self, archive: &[u8]) -> Option<Vec<u8>> {
+        let mut files = super::read::archive_files(archive).ok()?;
+        self.same_key(files.get("index.json")?)
+            .then(|| files.remove(KEY_FILE))
+            .flatten()
+    }
+
+    /// Whether the index `index` (its bytes) records this sealer's key.
+    fn same_key(&self, index: &[u8]) -> bool {
+        serde_json::from_slice::<Index>(index)
+            .ok()
+            .and_then(|index| index.sealing)
+            .is_some_and(|entry| entry == self.entry())
     }
 }
 

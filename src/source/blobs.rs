@@ -2,7 +2,9 @@
 //! payloads, each stored once under `<cache>/blobs/sha256/<hex>` and checked against its
 //! name whenever it is read, so a damaged cache entry is never used.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
@@ -10,9 +12,14 @@ use super::error::Error;
 use super::lock::is_digest;
 use super::remote::tempdir_beside;
 
+/// The cache entries a build used, by their `/`-separated paths below the cache
+/// directory (`blobs/sha256/<hex>`, `trees/<id>`): what `crunch vendor` carries.
+pub(crate) type Used = Arc<Mutex<BTreeSet<String>>>;
+
 /// The blob cache under one cache directory.
 pub(crate) struct Blobs {
     dir: PathBuf,
+    used: Option<Used>,
 }
 
 impl Blobs {
@@ -20,6 +27,23 @@ impl Blobs {
     pub(crate) fn new(cache_dir: &Path) -> Blobs {
         Blobs {
             dir: cache_dir.join("blobs").join("sha256"),
+            used: None,
+        }
+    }
+
+    /// As [`new`](Self::new), noting in `used` every blob read or stored.
+    pub(crate) fn noting(cache_dir: &Path, used: Used) -> Blobs {
+        Blobs {
+            used: Some(used),
+            ..Blobs::new(cache_dir)
+        }
+    }
+
+    fn note(&self, digest: &str) {
+        if let (Some(used), Some(hex)) = (&self.used, digest.strip_prefix("sha256:")) {
+            used.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(format!("blobs/sha256/{hex}"));
         }
     }
 
@@ -34,6 +58,7 @@ impl Blobs {
         let path = self.path(digest)?;
         let bytes = std::fs::read(&path).ok()?;
         if sha256_digest(&bytes) == digest {
+            self.note(digest);
             Some(bytes)
         } else {
             let _ = std::fs::remove_file(&path);
@@ -54,6 +79,7 @@ impl Blobs {
         let path = self
             .path(&digest)
             .expect("a computed digest is well-formed");
+        self.note(&digest);
         if path.is_file() {
             return Ok(digest);
         }
@@ -83,6 +109,7 @@ impl Blobs {
         };
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         std::fs::rename(file, &path).map_err(io)?;
+        self.note(digest);
         Ok(path)
     }
 

@@ -408,7 +408,7 @@ impl Store {
         request: &ChartRequest,
         known: Option<ChartPin>,
     ) -> Result<(PathBuf, ChartPin), Error> {
-        let blobs = Blobs::new(&self.config.cache_dir);
+        let blobs = self.blobs();
         let location = self.location(request.repository);
         let what = || {
             format!(
@@ -645,13 +645,13 @@ impl RegistryTarget<'_> {
         let manifest = client
             .manifest(&self.reference, reference, auth)
             .map_err(|e| self.failed(e.to_string()))?;
-        Blobs::new(&self.store.config.cache_dir).put(&manifest.bytes)?;
+        self.store.blobs().put(&manifest.bytes)?;
         Ok(manifest)
     }
 
     /// The manifest with `digest`: from the cache, else fetched (not offline).
     fn cached_manifest(&self, digest: &str, what: &dyn Fn() -> String) -> Result<Vec<u8>, Error> {
-        let blobs = Blobs::new(&self.store.config.cache_dir);
+        let blobs = self.store.blobs();
         if let Some(bytes) = blobs.read(digest) {
             return Ok(bytes);
         }
@@ -668,7 +668,7 @@ impl RegistryTarget<'_> {
 
     /// The blob with `digest`: from the cache, else pulled into it (not offline).
     fn cached_blob(&self, digest: &str, what: &dyn Fn() -> String) -> Result<PathBuf, Error> {
-        let blobs = Blobs::new(&self.store.config.cache_dir);
+        let blobs = self.store.blobs();
         if let Some(path) = blobs.existing(digest) {
             return Ok(path);
         }
@@ -711,14 +711,15 @@ impl RegistryTarget<'_> {
         keys: &PublicKeys,
         what: &dyn Fn() -> String,
     ) -> Result<(), Error> {
-        let cache = &self.store.config.cache_dir;
-        let record = cache
-            .join("signatures")
-            .join(crate::gostd::sha256::hex(format!(
-                "{}\0{digest}",
-                self.location.fetched_url
-            )));
-        let blobs = Blobs::new(cache);
+        // Keyed by the URL as the deployment names it, not as fetched, so that a build
+        // through other mirrors (an enclave's, or none with vendored sources) finds it.
+        let record_name = format!(
+            "signatures/{}",
+            crate::gostd::sha256::hex(format!("{}\0{digest}", self.location.url))
+        );
+        let record = self.store.config.cache_dir.join(&record_name);
+        self.store.note_used(record_name);
+        let blobs = self.store.blobs();
         let failed = |e: cosign::CosignError| Error::Verification {
             location: Box::new(self.location.clone()),
             message: e.to_string(),

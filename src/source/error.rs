@@ -223,6 +223,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A vendored source archive cannot be written or used.
+    #[error("{}: {message}", archive.display())]
+    Vendor {
+        /// The archive.
+        archive: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// A file system operation failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -421,7 +421,7 @@ impl Lock {
         out
     }
 
-    fn parse(text: &str, path: &Path) -> Result<Lock, Error> {
+    pub(crate) fn parse(text: &str, path: &Path) -> Result<Lock, Error> {
         let syntax = |line: Option<usize>, message: String| Error::LockSyntax {
             path: path.to_path_buf(),
             line,

@@ -51,6 +51,7 @@ mod remote;
 mod signature;
 mod store;
 mod url;
+pub mod vendor;
 mod worktree;
 
 pub use charts::{

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::artifact::{self, Rules};
+use super::blobs::{Blobs, Used};
 use super::checkout::{CheckoutError, checkout};
 use super::compose::{self, ArtifactRecipe, StageError};
 use super::error::{Error, Location, chain};
@@ -96,6 +97,8 @@ pub struct Store {
     pub(super) resolved: Mutex<Lock>,
     /// One mutex per cached repository, so that two threads never write one at once.
     repo_locks: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    /// The cache entries this run used (trees, blobs, signature records).
+    used: Used,
 }
 
 /// The requested and fetched URLs of one call, and how to reach the latter.
@@ -129,7 +132,33 @@ impl Store {
             ca_pem,
             resolved: Mutex::new(Lock::default()),
             repo_locks: Mutex::new(HashMap::new()),
+            used: Used::default(),
         })
+    }
+
+    /// Every cache entry this run used, by its `/`-separated path below the cache
+    /// directory (`trees/<id>`, `blobs/sha256/<hex>`, `signatures/<hex>`), sorted: with
+    /// the lock, all an offline build of the same inputs needs ([`super::vendor`]).
+    pub fn used(&self) -> Vec<String> {
+        self.used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Notes that this run used the cache entry `path` (below the cache directory).
+    pub(super) fn note_used(&self, path: String) {
+        self.used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(path);
+    }
+
+    /// The blob cache, noting what this run reads and stores.
+    pub(super) fn blobs(&self) -> Blobs {
+        Blobs::noting(&self.config.cache_dir, self.used.clone())
     }
 
     /// The cache directory: trees, artifacts and repositories live under it, and other
@@ -167,6 +196,7 @@ impl Store {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .record(url, &reference, pin.clone());
+        self.note_used(format!("trees/{}", pin.tree));
         Ok(Tree {
             root: self.tree_dir(&pin.tree),
             origin: Origin {

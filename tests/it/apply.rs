@@ -1843,3 +1843,169 @@ fn a_kustomization_with_a_service_account_applies_as_that_account() {
             .is_none()
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Air gap
+
+/// Every `image` string anywhere in `value` (an independent walk, not crunch's catalogue).
+fn image_strings(value: &Value, found: &mut BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("image", Value::String(image)) => {
+                        found.insert(image.clone());
+                    }
+                    _ => image_strings(child, found),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| image_strings(item, found)),
+        _ => {}
+    }
+}
+
+/// The whole air-gap flow, as an operator runs it: the world's images live in a "source"
+/// registry (registry1's stand-in); `crunch images resolve` pins them, `crunch build
+/// --relocate` points every object at the enclave registry by digest, `crunch images
+/// pull` and `push` carry the images over, and the signed bundle goes through the
+/// enclave registry too; `crunch apply oci://… --key` then runs pods that name only the
+/// enclave registry.
+#[test]
+fn an_air_gapped_enclave_gets_its_images_and_a_signed_bundle_through_its_registry() {
+    use crate::support::images::publish_test_image;
+    use crate::support::registry::Registry;
+    let cluster = cluster();
+    let world = World::new();
+    let source = Registry::start();
+    let enclave = Registry::start();
+    let tmp = world.tmp.path();
+    let keys = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/sops/keys");
+
+    // Credentials and CAs of both registries, as an operator's docker config and CA bundle.
+    let auth = |r: &Registry| {
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{}:{}", r.username, r.password),
+        )
+    };
+    let config = tmp.join("docker-config.json");
+    fs::write(
+        &config,
+        json!({"auths": {
+            source.host(): {"auth": auth(&source)},
+            enclave.host(): {"auth": auth(&enclave)},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let cas = tmp.join("cas.pem");
+    let pem = |r: &Registry| fs::read_to_string(r.ca_file()).unwrap();
+    fs::write(&cas, pem(&source) + &pem(&enclave)).unwrap();
+    let git = format!("{REMOTE}={}/", world.repos.display());
+    let images_mirror = format!("oci://registry1.example.mil/=oci://{}/", source.host());
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_crunch"))
+            .args(args)
+            .args(["--registry-config", config.to_str().unwrap()])
+            .args(["--ca-file", cas.to_str().unwrap()])
+            .env_remove("COSIGN_PASSWORD")
+            .output()
+            .expect("crunch runs");
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{args:?}:\n{stdout}\n{stderr}");
+        stdout
+    };
+    let customer = world.customer.join("dev");
+    let customer = customer.to_str().unwrap();
+    let cache = world.cache.to_str().unwrap();
+
+    // The images the world's dev bundle names, published as tiny test images.
+    let plain = world.build("dev", &git, &[]);
+    assert!(plain.ok(), "{}", plain.stderr);
+    let listed = bundle::read(&plain.out).unwrap().index.images;
+    assert!(listed.len() >= 5, "{listed:?}");
+    let mut published = Vec::new();
+    for image in &listed {
+        let image = image.to_string();
+        let path = image
+            .strip_prefix("registry1.example.mil/")
+            .expect("the world's images are registry1's");
+        published.push((image.clone(), publish_test_image(&source, path)));
+    }
+
+    // Pin, relocate, pull, push, sign, push the bundle.
+    let resolved = run(&[
+        "images", "resolve", customer, "--mirror", &git, "--mirror", &images_mirror,
+        "--cache-dir", cache,
+    ]);
+    for (image, digest) in &published {
+        assert!(resolved.contains(&format!("{image} {digest}")), "{resolved}");
+    }
+    let out = tmp.join("relocated");
+    let out = out.to_str().unwrap();
+    run(&[
+        "build", customer, "-o", out, "--mirror", &git, "--cache-dir", cache, "--relocate",
+        &enclave.host(),
+    ]);
+    let layout = tmp.join("layout");
+    let layout = layout.to_str().unwrap();
+    run(&["images", "pull", out, "--to", layout, "--mirror", &images_mirror]);
+    run(&["images", "push", layout, "--to", &enclave.host()]);
+    run(&["sign", out, "--key", keys.join("cosign.key").to_str().unwrap()]);
+    let artifact = format!("oci://{}/bundles/dev:1.0", enclave.host());
+    run(&["push", out, &artifact]);
+
+    // In the enclave: the artifact applied with its key, pods name only the enclave.
+    let applied = run(&[
+        "apply",
+        &artifact,
+        "--key",
+        keys.join("cosign.pub").to_str().unwrap(),
+        "--identity",
+        enclave_identity().to_str().unwrap(),
+        "--kubeconfig",
+        cluster.kubeconfig.to_str().unwrap(),
+        "--timeout",
+        "120s",
+    ]);
+    assert!(!applied.is_empty());
+    let mut live_images = BTreeSet::new();
+    for target in bundles::kept_objects(Path::new(out)) {
+        let live = cluster
+            .get(&target)
+            .unwrap_or_else(|| panic!("{target} missing"));
+        image_strings(&live, &mut live_images);
+    }
+    let pods = cluster.list("v1", "Pod", "", "");
+    assert!(!pods.is_empty(), "no pods ran");
+    for pod in &pods {
+        image_strings(pod, &mut live_images);
+    }
+    assert!(!live_images.is_empty());
+    for image in &live_images {
+        assert!(
+            image.starts_with(&format!("{}/", enclave.host())) && image.contains("@sha256:"),
+            "{image} is not the enclave's, by digest"
+        );
+    }
+    // Each image the objects used is there relocated, by digest, and in the enclave
+    // registry under that digest.
+    let mut used = BTreeSet::new();
+    let plain_bundle = bundle::read(&plain.out).unwrap();
+    for component in &plain_bundle.index.components {
+        for (_, value) in plain_bundle.objects(component) {
+            image_strings(value, &mut used);
+        }
+    }
+    for (image, digest) in &published {
+        let path = image.strip_prefix("registry1.example.mil/").unwrap();
+        if used.contains(image) {
+            let relocated = format!("{}/{path}@{digest}", enclave.host());
+            assert!(live_images.contains(&relocated), "{relocated} not in {live_images:?}");
+        }
+        let inspected = crate::support::images::skopeo_digest(&enclave, path);
+        assert_eq!(&inspected, digest, "{image} in the enclave");
+    }
+}

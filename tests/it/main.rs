@@ -14,6 +14,7 @@ mod apply;
 mod bigbang_apply;
 mod bootstrap;
 mod build;
+mod bundle_forms;
 mod cli;
 mod dataplane;
 mod flux_graph;

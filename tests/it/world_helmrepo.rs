@@ -110,6 +110,35 @@ fn the_helmrepo_environment_builds_from_a_registry_as_its_git_twin_does() {
         assert!(lock.contains(&pinned), "{lock}");
     }
 
+    // Everything the build used, vendored while the servers are up.
+    let vendored = world.tmp.path().join("sources.tar.zst");
+    let oci_mirror = format!("oci://registry1.example.mil/=oci://{}/", registry.host());
+    let ca = registry.ca_file().to_string_lossy().into_owned();
+    let vendor = std::process::Command::new(env!("CARGO_BIN_EXE_crunch"))
+        .arg("vendor")
+        .arg(world.customer.join("helmrepo"))
+        .arg("-o")
+        .arg(&vendored)
+        .args([
+            "--mirror",
+            &oci_mirror,
+            "--mirror",
+            &git,
+            "--plaintext-secrets",
+        ])
+        .arg("--cache-dir")
+        .arg(&world.cache)
+        .env("GIT_SSL_CAINFO", &ca)
+        .output()
+        .expect("run crunch vendor");
+    let said = String::from_utf8_lossy(&vendor.stdout);
+    assert!(
+        vendor.status.success(),
+        "{}",
+        String::from_utf8_lossy(&vendor.stderr)
+    );
+    assert!(said.contains(&online.digest().trim().to_string()), "{said}");
+
     // Offline, with the registry gone: the same bundle, signatures verified from the cache.
     registry.stop();
     drop(servers);
@@ -122,6 +151,53 @@ fn the_helmrepo_environment_builds_from_a_registry_as_its_git_twin_does() {
     );
     assert!(offline.ok(), "{}", offline.stderr);
     assert_eq!(offline.digest(), online.digest());
+
+    // In an "enclave": an empty cache, no servers, no mirrors but the vendored sources.
+    let enclave_cache = world.tmp.path().join("enclave-cache");
+    let rebuilt = world.run(
+        "helmrepo",
+        &git,
+        &[],
+        &[
+            "--plaintext-secrets",
+            "--offline",
+            "--vendor",
+            vendored.to_str().expect("UTF-8 path"),
+        ],
+        &enclave_cache,
+    );
+    assert!(rebuilt.ok(), "{}", rebuilt.stderr);
+    assert_eq!(rebuilt.digest(), online.digest());
+    let without = world.run(
+        "helmrepo",
+        &git,
+        &[],
+        &["--plaintext-secrets", "--offline"],
+        &world.tmp.path().join("empty-cache"),
+    );
+    assert!(!without.ok(), "an empty cache built offline");
+
+    // A vendored blob altered: refused before anything is built.
+    let altered = world.tmp.path().join("altered.tar");
+    alter_a_blob(&vendored, &altered);
+    let refused = world.run(
+        "helmrepo",
+        &git,
+        &[],
+        &[
+            "--plaintext-secrets",
+            "--offline",
+            "--vendor",
+            altered.to_str().expect("UTF-8 path"),
+        ],
+        &world.tmp.path().join("altered-cache"),
+    );
+    assert!(!refused.ok());
+    assert!(
+        refused.stderr.contains("not the blob it is named for"),
+        "{}",
+        refused.stderr
+    );
 
     // The objects are the git twin's but for the sources: the environments' own objects
     // and the umbrella's source objects (GitRepositories for its HelmRepository and that
@@ -180,4 +256,29 @@ fn the_helmrepo_environment_builds_from_a_registry_as_its_git_twin_does() {
             "objects/helmrelease.bigbang.bigbang/bigbang/secret.registry1-secret.yaml",
         ]
     );
+}
+
+/// Rewrites the vendor archive `from` as a plain tar at `to` with one byte of its first
+/// blob changed.
+fn alter_a_blob(from: &std::path::Path, to: &std::path::Path) {
+    let bytes = fs::read(from).expect("read the vendor archive");
+    let mut archive = tar::Archive::new(crunch::archive::decompress(&bytes).expect("decompress"));
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut altered = false;
+    for entry in archive.entries().expect("entries") {
+        let mut entry = entry.expect("entry");
+        let mut header = entry.header().clone();
+        let path = entry.path().expect("path").into_owned();
+        let mut content = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut content).expect("read entry");
+        if !altered && path.starts_with("cache/blobs") {
+            content[0] ^= 1;
+            altered = true;
+        }
+        builder
+            .append_data(&mut header, &path, content.as_slice())
+            .expect("append");
+    }
+    assert!(altered, "the archive holds no blob");
+    fs::write(to, builder.into_inner().expect("finish")).expect("write");
 }

@@ -76,8 +76,9 @@ impl PublicKeys {
             .collect()
     }
 
-    /// The name of the first key that verifies `signature` over `payload`.
-    pub(super) fn verifying_key(&self, payload: &[u8], signature: &[u8]) -> Option<&str> {
+    /// The name of the first key that verifies `signature` over `payload` (a cosign blob
+    /// signature: over the SHA-256 of `payload`, for ECDSA and RSA keys).
+    pub fn verify_blob(&self, payload: &[u8], signature: &[u8]) -> Option<&str> {
         self.keys
             .iter()
             .find(|(_, key)| key.verifies(payload, signature))
@@ -258,18 +259,18 @@ mod tests {
         let signature: p256::ecdsa::Signature =
             signing.sign_prehash(&Sha256::digest(PAYLOAD)).unwrap();
         assert_eq!(
-            keys.verifying_key(PAYLOAD, signature.to_der().as_bytes()),
+            keys.verify_blob(PAYLOAD, signature.to_der().as_bytes()),
             Some("cosign.pub")
         );
         assert_eq!(
-            keys.verifying_key(PAYLOAD, &signature.to_bytes()),
+            keys.verify_blob(PAYLOAD, &signature.to_bytes()),
             Some("cosign.pub")
         );
         assert_eq!(
-            keys.verifying_key(b"other", signature.to_der().as_bytes()),
+            keys.verify_blob(b"other", signature.to_der().as_bytes()),
             None
         );
-        assert_eq!(keys.verifying_key(PAYLOAD, b"garbage"), None);
+        assert_eq!(keys.verify_blob(PAYLOAD, b"garbage"), None);
         assert_eq!(keys.describe(), ["cosign.pub (ECDSA P-256)"]);
     }
 
@@ -285,7 +286,7 @@ mod tests {
         let over_sha256: p384::ecdsa::Signature =
             signing.sign_prehash(&Sha256::digest(PAYLOAD)).unwrap();
         assert_eq!(
-            keys.verifying_key(PAYLOAD, over_sha256.to_der().as_bytes()),
+            keys.verify_blob(PAYLOAD, over_sha256.to_der().as_bytes()),
             Some("p384.pub")
         );
         // What `cosign sign --key` makes of a P-384 key (SHA-384): not verified by Flux.
@@ -293,7 +294,7 @@ mod tests {
             .sign_prehash(&sha2::Sha384::digest(PAYLOAD))
             .unwrap();
         assert_eq!(
-            keys.verifying_key(PAYLOAD, over_sha384.to_der().as_bytes()),
+            keys.verify_blob(PAYLOAD, over_sha384.to_der().as_bytes()),
             None
         );
     }
@@ -309,8 +310,8 @@ mod tests {
         let signature = signing.sign(PAYLOAD).to_vec();
         for (name, pem) in [("spki.pub", spki), ("pkcs1.pub", pkcs1)] {
             let keys = PublicKeys::from_pem(name, pem.as_bytes()).unwrap();
-            assert_eq!(keys.verifying_key(PAYLOAD, &signature), Some(name));
-            assert_eq!(keys.verifying_key(b"other", &signature), None);
+            assert_eq!(keys.verify_blob(PAYLOAD, &signature), Some(name));
+            assert_eq!(keys.verify_blob(b"other", &signature), None);
         }
     }
 
@@ -324,8 +325,8 @@ mod tests {
             .unwrap();
         let keys = PublicKeys::from_pem("ed.pub", pem.as_bytes()).unwrap();
         let signature = signing.sign(PAYLOAD).to_bytes();
-        assert_eq!(keys.verifying_key(PAYLOAD, &signature), Some("ed.pub"));
-        assert_eq!(keys.verifying_key(b"other", &signature), None);
+        assert_eq!(keys.verify_blob(PAYLOAD, &signature), Some("ed.pub"));
+        assert_eq!(keys.verify_blob(b"other", &signature), None);
     }
 
     #[test]
@@ -345,7 +346,7 @@ mod tests {
         }
         let signature: p256::ecdsa::Signature = two.sign(PAYLOAD);
         assert_eq!(
-            keys.verifying_key(PAYLOAD, signature.to_der().as_bytes()),
+            keys.verify_blob(PAYLOAD, signature.to_der().as_bytes()),
             Some("two.pub")
         );
     }

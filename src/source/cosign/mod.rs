@@ -247,7 +247,7 @@ pub fn verify_from(
                 continue;
             }
         };
-        let Some(key) = keys.verifying_key(&payload, &signature) else {
+        let Some(key) = keys.verify_blob(&payload, &signature) else {
             reasons.push(reason("it verifies with none of the keys".into()));
             continue;
         };
