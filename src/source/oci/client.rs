@@ -296,7 +296,7 @@ impl RegistryClient {
     /// checked against the digest as they are read (the registry checks them again):
     /// a small blob is read whole and sent in one piece, a large one streamed in
     /// chunks (`PATCH`), and either upload is committed with the digest. `progress` is
-    /// told the bytes sent so far, as they go.
+    /// told the size of each piece sent, as they go.
     pub fn push_blob(
         &self,
         reference: &OciReference,
