@@ -9,7 +9,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use super::access::{RegistryAccess, repository};
+use super::access::RegistryAccess;
 use super::layout::{BlobState, CONTAINERD_NAME_ANNOTATION, Layout, REF_NAME_ANNOTATION, ref_name};
 use super::manifest::{Content, Manifest};
 use super::{ImageRef, Platform};
@@ -33,8 +33,8 @@ pub fn resolve(
     access: &RegistryAccess,
 ) -> Result<String, String> {
     let failed = |e: String| format!("cannot resolve {image}: {e}");
-    let repo = repository(image);
-    let auth = access.auth(image.registry()).map_err(failed)?;
+    let repo = access.locate(image).map_err(failed)?;
+    let auth = access.auth(&repo.registry).map_err(failed)?;
     let reference = image.digest().or(image.tag()).unwrap_or("latest");
     let served = access
         .client()
@@ -91,6 +91,8 @@ pub struct PullReport {
 /// `io.containerd.image.name`); an entry of the same name is replaced.
 ///
 /// Images are pulled a few at a time; a blob that several need is downloaded once.
+/// Each comes from its registry, or the mirror `access` gives for it
+/// ([`RegistryAccess::with_mirrors`]), and is named by its own reference either way.
 ///
 /// A pinned image is pulled by its digest, never by its tag; an unpinned one by its
 /// tag, its entry recording the digest it got. With `platform`, an index is narrowed to
@@ -234,10 +236,11 @@ impl Puller<'_> {
             }
             (given, named) => given.or(named),
         };
+        let repo = self.access.locate(image)?;
         let source = Source {
             image,
-            repo: repository(image),
-            auth: self.access.auth(image.registry())?,
+            auth: self.access.auth(&repo.registry)?,
+            repo,
         };
         let mut plan = Plan::default();
         let (mut bytes, mut digest) = match pinned {

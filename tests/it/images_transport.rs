@@ -665,6 +665,8 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
     let fixture = Fixture::new();
     publish(&source, "apps/one:1.0", Published::Image(&fixture.one));
     publish(&source, "multi/app:1.0", Published::Index(&fixture.index));
+    // Named after a registry the test cannot reach, served by `source` as its mirror.
+    publish(&source, "ironbank/two:2.0", Published::Image(&fixture.two));
     let tmp = tempfile::tempdir().unwrap();
     let env = tmp.path().join("env");
     std::fs::create_dir_all(&env).unwrap();
@@ -681,9 +683,10 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
     std::fs::write(
         env.join("apps.yaml"),
         format!(
-            "{}---\n{}",
+            "{}---\n{}---\n{}",
             deployment("one", &format!("{}/apps/one:1.0", source.host())),
-            deployment("multi", &pinned)
+            deployment("multi", &pinned),
+            deployment("two", "registry1.example.mil/ironbank/two:2.0"),
         ),
     )
     .unwrap();
@@ -730,6 +733,8 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
             bundle.to_str().unwrap(),
             "--to",
             layout.to_str().unwrap(),
+            "--mirror",
+            &format!("oci://registry1.example.mil/=oci://{}/", source.host()),
             "-v",
         ],
         &docker_config(&source),
@@ -742,7 +747,14 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
         stdout.contains(&format!("{pinned} {}", fixture.index.manifest.digest)),
         "{stdout}"
     );
-    assert!(stdout.contains("pulled 2 images into"), "{stdout}");
+    assert!(stdout.contains("pulled 3 images into"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "registry1.example.mil/ironbank/two:2.0 {}",
+            fixture.two.manifest.digest
+        )),
+        "{stdout}"
+    );
     assert!(
         stderr.contains(&format!("{}/apps/one:1.0: ", source.host())),
         "{stderr}"
@@ -778,6 +790,11 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
     assert_eq!(
         skopeo_digest(&enclave, "apps/one:1.0"),
         fixture.one.manifest.digest
+    );
+    // The mirrored image lands below its own repository path.
+    assert_eq!(
+        skopeo_digest(&enclave, "ironbank/two:2.0"),
+        fixture.two.manifest.digest
     );
 
     // A pinned index with --platform is refused, saying what to do.
