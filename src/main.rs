@@ -391,10 +391,19 @@ struct ImagesPullArgs {
     /// without it, every platform's.
     #[arg(long, value_parser = crunch::images::Platform::parse)]
     platform: Option<crunch::images::Platform>,
+    /// Pull images whose `oci://REGISTRY/REPOSITORY` starts with FROM from TO instead
+    /// (repeatable); they keep their names in the layout.
+    #[arg(long, value_name = "FROM=TO", value_parser = parse_mirror)]
+    mirror: Vec<Mirror>,
     #[command(flatten)]
     access: RegistryAccessArgs,
     #[command(flatten)]
     display: TransferDisplayArgs,
+}
+
+/// The image mirrors `--mirror` rules make.
+fn image_mirrors(rules: &[Mirror]) -> crunch::source::Mirrors {
+    crunch::source::Mirrors::new(rules.iter().map(|m| (m.from.clone(), m.to.clone())))
 }
 
 #[derive(Args)]
@@ -914,7 +923,11 @@ fn scratch_build(options: BuildOptions) -> Result<crunch::compile::BuildReport, 
 
 fn images_resolve_command(args: ImagesResolveArgs) -> Result<String, Error> {
     let offline = args.sources.offline;
-    let access = args.access.open()?;
+    // The --mirror rules also say where images are looked up.
+    let access = args
+        .access
+        .open()?
+        .with_mirrors(image_mirrors(&args.sources.mirror));
     let report = scratch_build(BuildOptions {
         entry: args.entry,
         out: bundle::Destination::default(),
@@ -1169,7 +1182,11 @@ fn images_pull_command(args: ImagesPullArgs) -> Result<Output, (Error, u8)> {
     })?;
     let failed = |e: Error| (e, 1);
     let requests = bundle::image_pulls(&bundle.index).map_err(|e| failed(Error::new(e)))?;
-    let access = args.access.open().map_err(failed)?;
+    let access = args
+        .access
+        .open()
+        .map_err(failed)?
+        .with_mirrors(image_mirrors(&args.mirror));
     let display = args.display.display();
     let pulled = crunch::images::pull(
         &requests,

@@ -220,7 +220,11 @@ pub struct Transfers {
 impl Transfers {
     fn new(verbose: bool) -> Self {
         let multi = MultiProgress::new();
-        let overall = multi.add(ProgressBar::new(0).with_style(bytes_style("all images")));
+        let overall = multi.add(
+            ProgressBar::new(0)
+                .with_style(bytes_style())
+                .with_prefix("all images"),
+        );
         overall.enable_steady_tick(Duration::from_millis(100));
         Self {
             multi,
@@ -231,14 +235,13 @@ impl Transfers {
     }
 }
 
-/// A bar of bytes, labelled.
-fn bytes_style(label: &str) -> ProgressStyle {
-    let template = format!(
-        "{{spinner:.cyan}} {{bytes:>10}}/{{total_bytes:<10}} {{bar:30.cyan/dim}} {label} {{wide_msg:.dim}}"
-    );
-    ProgressStyle::with_template(&template)
-        .expect("the template is valid")
-        .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✔"])
+/// A bar of bytes, labelled by its prefix.
+fn bytes_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner:.cyan} {bytes:>10}/{total_bytes:<10} {bar:30.cyan/dim} {prefix} {wide_msg:.dim}",
+    )
+    .expect("the template is valid")
+    .tick_strings(&["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏", "✔"])
 }
 
 impl Progress for Transfers {
@@ -257,7 +260,9 @@ impl Progress for Transfers {
             Event::TransferStarted { image, total } => {
                 let bar = self.multi.insert_before(
                     &self.overall,
-                    ProgressBar::new(*total).with_style(bytes_style(image)),
+                    ProgressBar::new(*total)
+                        .with_style(bytes_style())
+                        .with_prefix(image.to_string()),
                 );
                 self.overall.inc_length(*total);
                 images.insert(image.to_string(), (bar, 0));
@@ -279,5 +284,55 @@ impl Progress for Transfers {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The transfer display takes a whole transfer's events (drawn nowhere: indicatif
+    /// hides bars when standard error is not a terminal, as under `cargo test`).
+    #[test]
+    fn transfers_are_drawn_per_image_and_overall() {
+        let display = Display::for_transfers(false, true, true);
+        let observer = display.observer();
+        observer.event(&Event::TransferStarted {
+            image: "r.io/a:1",
+            total: 10,
+        });
+        observer.event(&Event::TransferAdvanced {
+            image: "r.io/a:1",
+            done: 4,
+            total: 10,
+        });
+        observer.event(&Event::TransferAdvanced {
+            image: "r.io/a:1",
+            done: 10,
+            total: 10,
+        });
+        let Display::Transfers(transfers) = &display else {
+            panic!("a live transfer display on a terminal")
+        };
+        assert_eq!(transfers.overall.position(), 10);
+        assert_eq!(transfers.overall.length(), Some(10));
+        observer.event(&Event::TransferFinished {
+            image: "r.io/a:1",
+            moved: 6,
+            total: 10,
+            elapsed: Duration::from_millis(1500),
+        });
+        assert!(transfers.images.lock().unwrap().is_empty());
+        display.done();
+        assert_eq!(
+            line(&Event::TransferFinished {
+                image: "r.io/a:1",
+                moved: 2048,
+                total: 3072,
+                elapsed: Duration::from_millis(1500),
+            })
+            .unwrap(),
+            "r.io/a:1: 2.00 KiB moved, 1.00 KiB in place (1.50 s)"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::ImageRef;
+use crate::source::Mirrors;
 use crate::source::oci::{OciReference, RegistryAuth, RegistryClient, docker_config_entry};
 
 /// Where credentials and CAs come from, as the command line gives them.
@@ -46,11 +47,13 @@ impl AccessOptions {
     }
 }
 
-/// A registry client and the credentials to present, per registry.
+/// A registry client, the credentials to present per registry, and the mirrors images
+/// are fetched from.
 pub struct RegistryAccess {
     client: RegistryClient,
     /// The docker config's path and bytes.
     config: Option<(PathBuf, Vec<u8>)>,
+    mirrors: Mirrors,
 }
 
 impl RegistryAccess {
@@ -73,7 +76,28 @@ impl RegistryAccess {
         Ok(RegistryAccess {
             client: RegistryClient::new(ca_pem, options.plain_http),
             config,
+            mirrors: Mirrors::default(),
         })
+    }
+
+    /// This access, fetching images from mirrors: a rule (`oci://registry1.dso.mil/` →
+    /// `oci://mirror.example:5000/`) rewrites the prefix of `oci://REGISTRY/REPOSITORY`,
+    /// as `--mirror` rewrites source URLs. Images keep their names: only where their
+    /// manifests and blobs come from changes (pulls and resolves, not pushes).
+    pub fn with_mirrors(self, mirrors: Mirrors) -> RegistryAccess {
+        RegistryAccess { mirrors, ..self }
+    }
+
+    /// The repository `image` is fetched from: its own, or a mirror's.
+    pub(crate) fn locate(&self, image: &ImageRef) -> Result<OciReference, String> {
+        let own = repository(image);
+        let url = own.to_string();
+        let mirrored = self.mirrors.rewrite(&url);
+        if mirrored == url {
+            return Ok(own);
+        }
+        OciReference::parse(&mirrored)
+            .map_err(|e| format!("the mirror of {url} is not a repository: {e}"))
     }
 
     /// The client.
@@ -150,6 +174,37 @@ mod tests {
         let kept = explicit.clone().with_environment(env(vec![("HOME", home)]));
         assert_eq!(kept.registry_config, explicit.registry_config);
         assert_eq!(kept.ca_file, explicit.ca_file);
+    }
+
+    #[test]
+    fn mirrors_change_where_images_come_from() {
+        let access = RegistryAccess::new(&AccessOptions::default())
+            .unwrap()
+            .with_mirrors(Mirrors::new([(
+                "oci://registry1.dso.mil/".to_string(),
+                "oci://127.0.0.1:5000/mirror/".to_string(),
+            )]));
+        let image = ImageRef::parse("registry1.dso.mil/ironbank/x/y:1").unwrap();
+        assert_eq!(
+            access.locate(&image).unwrap().to_string(),
+            "oci://127.0.0.1:5000/mirror/ironbank/x/y"
+        );
+        let other = ImageRef::parse("quay.io/a/b:1").unwrap();
+        assert_eq!(
+            access.locate(&other).unwrap().to_string(),
+            "oci://quay.io/a/b"
+        );
+        let broken = RegistryAccess::new(&AccessOptions::default())
+            .unwrap()
+            .with_mirrors(Mirrors::new([(
+                "oci://quay.io/".to_string(),
+                "https://x/".to_string(),
+            )]));
+        let error = broken.locate(&other).unwrap_err();
+        assert!(
+            error.starts_with("the mirror of oci://quay.io/a/b is not a repository"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -139,3 +139,85 @@ fn descriptor(value: &Value) -> Result<Descriptor, String> {
         media_type: text("mediaType")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(n: u8) -> String {
+        format!("sha256:{}", format!("{n:02x}").repeat(32))
+    }
+
+    #[test]
+    fn indexes_and_images_say_what_they_refer_to() {
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [
+                {"mediaType": DOCKER_MANIFEST, "digest": digest(1), "size": 10,
+                 "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                {"mediaType": OCI_MANIFEST, "digest": digest(2), "size": 11},
+            ],
+        });
+        // No mediaType: the descriptor's, else the shape's.
+        let parsed = Manifest::parse(index.to_string().as_bytes(), Some(DOCKER_LIST)).unwrap();
+        assert_eq!(parsed.media_type, DOCKER_LIST);
+        let parsed = Manifest::parse(index.to_string().as_bytes(), None).unwrap();
+        assert_eq!(parsed.media_type, OCI_INDEX);
+        let Content::Index(children) = parsed.content else {
+            panic!("an index")
+        };
+        assert_eq!(children[0].0.digest, digest(1));
+        assert_eq!(
+            children[0].1,
+            Some(Platform::parse("linux/arm64/v8").unwrap())
+        );
+        assert_eq!(children[1].1, None);
+        let image = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": DOCKER_MANIFEST,
+            "config": {"mediaType": "c", "digest": digest(3), "size": 1},
+            "layers": [{"mediaType": "l", "digest": digest(4), "size": 2}],
+        });
+        let parsed = Manifest::parse(image.to_string().as_bytes(), Some(OCI_MANIFEST)).unwrap();
+        assert_eq!(parsed.media_type, DOCKER_MANIFEST, "what it declares wins");
+        assert_eq!(
+            parsed.content,
+            Content::Image {
+                config: Descriptor {
+                    digest: digest(3),
+                    size: 1,
+                    media_type: "c".into()
+                },
+                layers: vec![Descriptor {
+                    digest: digest(4),
+                    size: 2,
+                    media_type: "l".into()
+                }],
+            }
+        );
+    }
+
+    #[test]
+    fn what_is_no_image_is_refused() {
+        let cases = [
+            (
+                r#"{"schemaVersion": 1, "fsLayers": []}"#,
+                "Docker's schema 1",
+            ),
+            (r#"{"schemaVersion": 2}"#, "no config"),
+            (r#"[]"#, "not a JSON object"),
+            (
+                r#"{"schemaVersion": 2, "mediaType": "application/vnd.cncf.helm.config.v1+json"}"#,
+                "none of an image's",
+            ),
+            (
+                r#"{"schemaVersion": 2, "manifests": [{"digest": "sha256:00", "size": 1, "mediaType": "x"}]}"#,
+                "its manifest 0: invalid digest",
+            ),
+        ];
+        for (text, expected) in cases {
+            let error = Manifest::parse(text.as_bytes(), None).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+}

@@ -1,13 +1,15 @@
 //! Images from their registries: a tag resolved to the digest of its manifest
 //! ([`resolve`]), and images pulled into an OCI image layout ([`pull`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use super::access::{RegistryAccess, repository};
+use super::access::RegistryAccess;
 use super::layout::{BlobState, CONTAINERD_NAME_ANNOTATION, Layout, REF_NAME_ANNOTATION, ref_name};
 use super::manifest::{Content, Manifest};
 use super::{ImageRef, Platform};
@@ -16,6 +18,10 @@ use crate::source::oci::{Descriptor, OciReference, RegistryAuth};
 
 /// How deep indexes may nest (an index of indexes of manifests is two).
 const MAX_INDEX_DEPTH: usize = 4;
+
+/// How many images are pulled at once: transfers wait on the network more than on the
+/// processor, so this does not follow the number of cores.
+const PARALLEL_IMAGES: usize = 4;
 
 /// The digest the image's tag names (or its digest, when the reference has one): of the
 /// manifest or index exactly as the registry serves it, as `crane digest` and `skopeo
@@ -27,8 +33,8 @@ pub fn resolve(
     access: &RegistryAccess,
 ) -> Result<String, String> {
     let failed = |e: String| format!("cannot resolve {image}: {e}");
-    let repo = repository(image);
-    let auth = access.auth(image.registry()).map_err(failed)?;
+    let repo = access.locate(image).map_err(failed)?;
+    let auth = access.auth(&repo.registry).map_err(failed)?;
     let reference = image.digest().or(image.tag()).unwrap_or("latest");
     let served = access
         .client()
@@ -84,6 +90,10 @@ pub struct PullReport {
 /// (`org.opencontainers.image.ref.name`, which `skopeo … oci:DIR:REF` looks up, and
 /// `io.containerd.image.name`); an entry of the same name is replaced.
 ///
+/// Images are pulled a few at a time; a blob that several need is downloaded once.
+/// Each comes from its registry, or the mirror `access` gives for it
+/// ([`RegistryAccess::with_mirrors`]), and is named by its own reference either way.
+///
 /// A pinned image is pulled by its digest, never by its tag; an unpinned one by its
 /// tag, its entry recording the digest it got. With `platform`, an index is narrowed to
 /// that platform's manifest, which is what the entry names; an image pinned to an index
@@ -96,20 +106,37 @@ pub fn pull(
     progress: &dyn Progress,
 ) -> Result<PullReport, String> {
     let layout = Layout::create(dir)?;
-    let mut puller = Puller {
+    let puller = Puller {
         layout,
         access,
         progress,
-        verified: HashSet::new(),
+        verified: Mutex::default(),
+        index: Mutex::default(),
+        claims: Mutex::default(),
     };
-    let mut images = Vec::new();
-    for request in requests {
-        let pulled = puller
-            .pull(request, platform)
-            .map_err(|e| format!("cannot pull {}: {e}", request.image))?;
-        images.push(pulled);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(PARALLEL_IMAGES)
+        .thread_name(|i| format!("crunch-pull-{i}"))
+        .build()
+        .map_err(|e| format!("cannot start the pull's threads: {e}"))?;
+    let pulled: Vec<Result<PulledImage, String>> = pool.install(|| {
+        requests
+            .par_iter()
+            .map(|request| {
+                puller
+                    .pull(request, platform)
+                    .map_err(|e| format!("cannot pull {}: {e}", request.image))
+            })
+            .collect()
+    });
+    let (images, failures): (Vec<_>, Vec<_>) = pulled.into_iter().partition(Result::is_ok);
+    if !failures.is_empty() {
+        let failures: Vec<String> = failures.into_iter().filter_map(Result::err).collect();
+        return Err(failures.join("\n"));
     }
-    Ok(PullReport { images })
+    Ok(PullReport {
+        images: images.into_iter().filter_map(Result::ok).collect(),
+    })
 }
 
 /// The platform's manifest among an index's, or an error naming those on offer.
@@ -144,7 +171,11 @@ struct Puller<'a> {
     access: &'a RegistryAccess,
     progress: &'a dyn Progress,
     /// Blobs checked (or written) during this pull.
-    verified: HashSet<String>,
+    verified: Mutex<HashSet<String>>,
+    /// Held while `index.json` is rewritten.
+    index: Mutex<()>,
+    /// A lock per blob, held while it is checked or downloaded.
+    claims: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// Where one image's manifests come from and what they refer to.
@@ -164,8 +195,35 @@ struct Plan {
 }
 
 impl Puller<'_> {
+    /// Whether the blob `digest` was checked or written during this pull.
+    fn marked(&self, digest: &str) -> bool {
+        self.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(digest)
+    }
+
+    /// The lock of the blob `digest`.
+    fn claim(&self, digest: &str) -> Arc<Mutex<()>> {
+        self.claims
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(digest.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Records that the blob `digest` is in the layout with its bytes.
+    fn mark(&self, digest: &str) {
+        self.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(digest.to_string());
+    }
+
+    /// Pulls one image and records its entry.
     fn pull(
-        &mut self,
+        &self,
         request: &PullRequest,
         platform: Option<&Platform>,
     ) -> Result<PulledImage, String> {
@@ -178,10 +236,11 @@ impl Puller<'_> {
             }
             (given, named) => given.or(named),
         };
+        let repo = self.access.locate(image)?;
         let source = Source {
             image,
-            repo: repository(image),
-            auth: self.access.auth(image.registry())?,
+            auth: self.access.auth(&repo.registry)?,
+            repo,
         };
         let mut plan = Plan::default();
         let (mut bytes, mut digest) = match pinned {
@@ -211,7 +270,7 @@ impl Puller<'_> {
             narrowed = Some(platform.clone());
         }
         self.collect(&source, &manifest, &mut plan, 0)?;
-        let transfer = self.fetch_blobs(&source, &plan)?;
+        let counts = self.fetch_blobs(&source, &plan)?;
         let mut entry = json!({
             "mediaType": manifest.media_type,
             "digest": digest,
@@ -229,25 +288,26 @@ impl Puller<'_> {
             entry["platform"] = described;
         }
         let name = image.to_string();
-        let mut entries = self.layout.entries()?;
-        entries.retain(|e| ref_name(e) != Some(name.as_str()));
-        entries.push(entry);
-        self.layout.write_entries(entries)?;
+        {
+            // Images finish on several threads; index.json is read and written by one
+            // at a time.
+            let _index = self.index.lock().unwrap_or_else(|e| e.into_inner());
+            let mut entries = self.layout.entries()?;
+            entries.retain(|e| ref_name(e) != Some(name.as_str()));
+            entries.push(entry);
+            self.layout.write_entries(entries)?;
+        }
         Ok(PulledImage {
             image: name,
             digest,
-            fetched_blobs: transfer.fetched_blobs,
-            fetched_bytes: transfer.fetched_bytes,
-            present_blobs: transfer.present_blobs,
+            fetched_blobs: counts.fetched_blobs,
+            fetched_bytes: counts.fetched_bytes,
+            present_blobs: counts.present_blobs,
         })
     }
 
     /// The manifest the image's tag names, fetched and stored; its bytes and digest.
-    fn tagged(
-        &mut self,
-        source: &Source<'_>,
-        plan: &mut Plan,
-    ) -> Result<(Vec<u8>, String), String> {
+    fn tagged(&self, source: &Source<'_>, plan: &mut Plan) -> Result<(Vec<u8>, String), String> {
         let tag = source.image.tag().unwrap_or("latest");
         let served = self
             .access
@@ -255,7 +315,7 @@ impl Puller<'_> {
             .manifest(&source.repo, tag, &source.auth)
             .map_err(|e| e.to_string())?;
         self.layout.write_blob(&served.digest, &served.bytes)?;
-        self.verified.insert(served.digest.clone());
+        self.mark(&served.digest);
         plan.manifests.push((served.bytes.len() as u64, true));
         Ok((served.bytes, served.digest))
     }
@@ -263,15 +323,14 @@ impl Puller<'_> {
     /// The manifest `digest`: from the layout when it is there with the right bytes,
     /// else fetched by digest and stored.
     fn manifest(
-        &mut self,
+        &self,
         source: &Source<'_>,
         digest: &str,
         plan: &mut Plan,
     ) -> Result<Vec<u8>, String> {
-        if self.verified.contains(digest) || self.layout.blob_state(digest)? == BlobState::Verified
-        {
+        if self.marked(digest) || self.layout.blob_state(digest)? == BlobState::Verified {
             let bytes = self.layout.read_blob(digest)?;
-            self.verified.insert(digest.to_string());
+            self.mark(digest);
             plan.manifests.push((bytes.len() as u64, false));
             return Ok(bytes);
         }
@@ -281,7 +340,7 @@ impl Puller<'_> {
             .manifest(&source.repo, digest, &source.auth)
             .map_err(|e| e.to_string())?;
         self.layout.write_blob(digest, &served.bytes)?;
-        self.verified.insert(digest.to_string());
+        self.mark(digest);
         plan.manifests.push((served.bytes.len() as u64, true));
         Ok(served.bytes)
     }
@@ -289,7 +348,7 @@ impl Puller<'_> {
     /// Adds what `manifest` refers to to the plan: an index's manifests (fetched now)
     /// and theirs, an image's config and layers.
     fn collect(
-        &mut self,
+        &self,
         source: &Source<'_>,
         manifest: &Manifest,
         plan: &mut Plan,
@@ -319,7 +378,7 @@ impl Puller<'_> {
     }
 
     /// Downloads the plan's blobs that the layout lacks (or has with other bytes).
-    fn fetch_blobs(&mut self, source: &Source<'_>, plan: &Plan) -> Result<Counts, String> {
+    fn fetch_blobs(&self, source: &Source<'_>, plan: &Plan) -> Result<Counts, String> {
         let name = source.image.to_string();
         let manifest_bytes: u64 = plan.manifests.iter().map(|(size, _)| size).sum();
         let total = manifest_bytes + plan.blobs.iter().map(|b| b.size).sum::<u64>();
@@ -337,10 +396,14 @@ impl Puller<'_> {
         }
         let result = (|| {
             for blob in &plan.blobs {
-                if self.verified.contains(&blob.digest)
+                // One download of a blob at a time: an image that needs a blob another
+                // is downloading waits for it and then finds it in place.
+                let claim = self.claim(&blob.digest);
+                let _downloading = claim.lock().unwrap_or_else(|e| e.into_inner());
+                if self.marked(&blob.digest)
                     || self.layout.blob_state(&blob.digest)? == BlobState::Verified
                 {
-                    self.verified.insert(blob.digest.clone());
+                    self.mark(&blob.digest);
                     counts.present_blobs += 1;
                     transfer.found(blob.size);
                     continue;
@@ -356,7 +419,7 @@ impl Puller<'_> {
                         transfer.moved(n);
                     })
                     .map_err(|e| e.to_string())?;
-                self.verified.insert(blob.digest.clone());
+                self.mark(&blob.digest);
                 counts.fetched_blobs += 1;
                 counts.fetched_bytes += got;
             }

@@ -122,12 +122,14 @@ impl Pusher<'_> {
                 )
             })?;
         let failed = |e: String| format!("cannot push {name}: {e}");
-        let image = ImageRef::parse(name).map_err(failed)?;
+        // A bare tag (what other tools often put in ref.name) would read as a Docker Hub
+        // image.
         if !name.contains('/') {
             return Err(failed(format!(
                 "its name {name:?} is not a full image reference (registry/repository:tag)"
             )));
         }
+        let image = ImageRef::parse(name).map_err(failed)?;
         if let Some(named) = image.digest()
             && named != digest
         {

@@ -60,12 +60,83 @@ fn index_entries(dir: &Path) -> Vec<Value> {
     index["manifests"].as_array().expect("manifests").clone()
 }
 
+/// A layer of `size` bytes gzip cannot shrink (xorshift noise).
+fn noise_layer(size: usize) -> crate::support::images::Blob {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: String = (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'!' + (state % 94) as u8)
+        })
+        .collect();
+    layer(&[("app/noise", &noise)])
+}
+
+/// A progress observer that records image transfers.
+#[derive(Default)]
+struct Transfers {
+    events: std::sync::Mutex<Vec<(String, &'static str, u64, u64)>>,
+}
+
+impl crunch::progress::Progress for Transfers {
+    fn event(&self, event: &crunch::progress::Event<'_>) {
+        use crunch::progress::Event;
+        let recorded = match event {
+            Event::TransferStarted { image, total } => (image.to_string(), "started", 0, *total),
+            Event::TransferAdvanced { image, done, total } => {
+                (image.to_string(), "advanced", *done, *total)
+            }
+            Event::TransferFinished {
+                image,
+                moved,
+                total,
+                ..
+            } => (image.to_string(), "finished", *moved, *total),
+            _ => return,
+        };
+        self.events.lock().unwrap().push(recorded);
+    }
+}
+
+impl Transfers {
+    /// `images` transfers, each started, advanced up to its total, and finished.
+    fn check(&self, images: usize) {
+        let events = self.events.lock().unwrap();
+        let started: Vec<&String> = events
+            .iter()
+            .filter(|e| e.1 == "started")
+            .map(|e| &e.0)
+            .collect();
+        assert_eq!(started.len(), images, "{events:?}");
+        for image in started {
+            let of =
+                |kind: &'static str| events.iter().filter(move |e| e.0 == *image && e.1 == kind);
+            let total = of("started").next().unwrap().3;
+            let last = of("advanced").next_back().expect("advanced");
+            assert_eq!((last.2, last.3), (total, total), "{image}: {events:?}");
+            assert_eq!(of("finished").count(), 1, "{image}");
+        }
+    }
+
+    fn advances(&self) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.1 == "advanced")
+            .count()
+    }
+}
+
 /// Two images sharing a base layer, a two-platform index, and a Docker schema 2 image.
 struct Fixture {
     one: Image,
     two: Image,
     index: Index,
     docker: Image,
+    docker_list: Index,
 }
 
 impl Fixture {
@@ -83,12 +154,20 @@ impl Fixture {
             Image::oci(("linux", "amd64"), vec![layer(&[("app/arch", "amd64\n")])]),
             Image::oci(("linux", "arm64"), vec![layer(&[("app/arch", "arm64\n")])]),
         ]);
-        let docker = Image::docker(vec![layer(&[("app/legacy", "docker\n")])]);
+        let docker = Image::docker(
+            ("linux", "amd64"),
+            vec![layer(&[("app/legacy", "docker\n")])],
+        );
+        let docker_list = Index::docker(vec![
+            Image::docker(("linux", "amd64"), vec![layer(&[("app/list", "amd64\n")])]),
+            Image::docker(("linux", "arm64"), vec![layer(&[("app/list", "arm64\n")])]),
+        ]);
         Fixture {
             one,
             two,
             index,
             docker,
+            docker_list,
         }
     }
 
@@ -98,6 +177,11 @@ impl Fixture {
         publish(registry, "apps/two:2.0", Published::Image(&self.two));
         publish(registry, "multi/app:1.0", Published::Index(&self.index));
         publish(registry, "legacy/app:1.0", Published::Image(&self.docker));
+        publish(
+            registry,
+            "legacy/list:1.0",
+            Published::Index(&self.docker_list),
+        );
     }
 }
 
@@ -107,7 +191,12 @@ fn resolve_gives_the_digest_skopeo_reports() {
     let fixture = Fixture::new();
     fixture.publish(&registry);
     let access = access(&registry);
-    for path in ["apps/one:1.0", "multi/app:1.0", "legacy/app:1.0"] {
+    for path in [
+        "apps/one:1.0",
+        "multi/app:1.0",
+        "legacy/app:1.0",
+        "legacy/list:1.0",
+    ] {
         assert_eq!(
             resolve(&image(&registry, path), None, &access).unwrap(),
             skopeo_digest(&registry, path),
@@ -127,6 +216,10 @@ fn resolve_gives_the_digest_skopeo_reports() {
     assert_eq!(
         resolve(&image(&registry, "apps/one:1.0"), Some(&arm64), &access).unwrap(),
         fixture.one.manifest.digest
+    );
+    assert_eq!(
+        resolve(&image(&registry, "legacy/list:1.0"), Some(&arm64), &access).unwrap(),
+        fixture.docker_list.images[1].manifest.digest
     );
     let s390x = Platform::parse("linux/s390x").unwrap();
     let error = resolve(&image(&registry, "multi/app:1.0"), Some(&s390x), &access).unwrap_err();
@@ -163,11 +256,12 @@ fn pull_stores_shared_blobs_once_resumes_and_skopeo_reads_the_layout() {
     let report = pull(&requests, &dir, None, &access, &Silent).unwrap();
     assert_eq!(report.images[0].digest, fixture.one.manifest.digest);
     assert_eq!(report.images[1].digest, fixture.two.manifest.digest);
-    // Base layer shared: 2 manifests, 2 configs, 3 layers.
+    // Base layer shared: 2 manifests, 2 configs, 3 layers, each downloaded once (by
+    // whichever image got to the base layer first: they are pulled side by side).
     assert_eq!(blob_files(&dir).len(), 7, "{:?}", blob_files(&dir));
-    assert_eq!(report.images[0].fetched_blobs, 4);
-    assert_eq!(report.images[1].fetched_blobs, 3);
-    assert_eq!(report.images[1].present_blobs, 1);
+    let fetched: usize = report.images.iter().map(|i| i.fetched_blobs).sum();
+    let present: usize = report.images.iter().map(|i| i.present_blobs).sum();
+    assert_eq!((fetched, present), (7, 1), "{report:?}");
     let entries = index_entries(&dir);
     assert_eq!(entries.len(), 2);
     for (entry, (path, image)) in entries.iter().zip([
@@ -387,6 +481,7 @@ fn push_to_the_enclave_keeps_every_digest() {
         "apps/two:2.0",
         "multi/app:1.0",
         "legacy/app:1.0",
+        "legacy/list:1.0",
     ];
     let requests: Vec<PullRequest> = paths
         .iter()
@@ -398,9 +493,16 @@ fn push_to_the_enclave_keeps_every_digest() {
         .find(|e| e["digest"] == fixture.docker.manifest.digest.as_str())
         .expect("the Docker image's entry");
     assert_eq!(legacy["mediaType"], crate::support::images::DOCKER_MANIFEST);
+    let list = index_entries(&dir)
+        .into_iter()
+        .find(|e| e["digest"] == fixture.docker_list.manifest.digest.as_str())
+        .expect("the Docker list's entry");
+    assert_eq!(list["mediaType"], crate::support::images::DOCKER_LIST);
 
-    let report = push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap();
-    assert_eq!(report.images.len(), 4);
+    let transfers = Transfers::default();
+    let report = push(&dir, &enclave.host(), &access(&enclave), &transfers).unwrap();
+    assert_eq!(report.images.len(), 5);
+    transfers.check(5);
     for (path, image) in paths.iter().zip(&pulled.images) {
         assert_eq!(skopeo_digest(&enclave, path), image.digest, "{path}");
         let pushed = report
@@ -430,6 +532,29 @@ fn push_to_the_enclave_keeps_every_digest() {
         std::fs::read(copy.join("manifest.json")).unwrap(),
         fixture.docker.manifest.bytes
     );
+    // A layer larger than one piece is streamed in chunks, its progress told as it goes.
+    let big = Image::oci(("linux", "amd64"), vec![noise_layer(8 << 20)]);
+    publish(&source, "apps/big:1.0", Published::Image(&big));
+    let big_dir = out.path().join("big");
+    let transfers = Transfers::default();
+    pull(
+        &[request(&source, "apps/big:1.0", None)],
+        &big_dir,
+        None,
+        &access(&source),
+        &transfers,
+    )
+    .unwrap();
+    transfers.check(1);
+    let transfers = Transfers::default();
+    push(&big_dir, &enclave.host(), &access(&enclave), &transfers).unwrap();
+    transfers.check(1);
+    // The config, the manifest, and the layer in 1 MiB pieces.
+    assert!(
+        transfers.advances() > 6,
+        "the big layer's progress came in pieces"
+    );
+    assert_eq!(skopeo_digest(&enclave, "apps/big:1.0"), big.manifest.digest);
     // Again: every blob is there already.
     let again = push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap();
     assert!(
@@ -504,6 +629,31 @@ fn push_failures_are_clear_and_push_nothing_of_the_image() {
         skopeo_digest(&enclave, "apps/two:2.0"),
         fixture.two.manifest.digest
     );
+
+    // A layer altered in the layout fails its image the same way.
+    let altered = &fixture.two.layers[1].digest;
+    std::fs::write(blob_path(&dir, altered), b"not the layer").unwrap();
+    let error = push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap_err();
+    assert!(
+        error.contains(&format!(
+            "cannot push {}/apps/two:2.0: the layout's blob {altered} (",
+            source.host()
+        )) && error.contains(") is corrupt: its sha256 is sha256:"),
+        "{error}"
+    );
+
+    // An entry named as other tools name them (a bare tag) is not taken for Docker Hub's.
+    let mut index: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    for entry in index["manifests"].as_array_mut().unwrap() {
+        entry["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": "2.0"});
+    }
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    let error = push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap_err();
+    assert!(
+        error.contains(r#"cannot push 2.0: its name "2.0" is not a full image reference"#),
+        "{error}"
+    );
 }
 
 /// `crunch images pull` reads a bundle's images and `crunch images push` moves the
@@ -515,6 +665,8 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
     let fixture = Fixture::new();
     publish(&source, "apps/one:1.0", Published::Image(&fixture.one));
     publish(&source, "multi/app:1.0", Published::Index(&fixture.index));
+    // Named after a registry the test cannot reach, served by `source` as its mirror.
+    publish(&source, "ironbank/two:2.0", Published::Image(&fixture.two));
     let tmp = tempfile::tempdir().unwrap();
     let env = tmp.path().join("env");
     std::fs::create_dir_all(&env).unwrap();
@@ -531,9 +683,10 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
     std::fs::write(
         env.join("apps.yaml"),
         format!(
-            "{}---\n{}",
+            "{}---\n{}---\n{}",
             deployment("one", &format!("{}/apps/one:1.0", source.host())),
-            deployment("multi", &pinned)
+            deployment("multi", &pinned),
+            deployment("two", "registry1.example.mil/ironbank/two:2.0"),
         ),
     )
     .unwrap();
@@ -580,6 +733,8 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
             bundle.to_str().unwrap(),
             "--to",
             layout.to_str().unwrap(),
+            "--mirror",
+            &format!("oci://registry1.example.mil/=oci://{}/", source.host()),
             "-v",
         ],
         &docker_config(&source),
@@ -592,7 +747,14 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
         stdout.contains(&format!("{pinned} {}", fixture.index.manifest.digest)),
         "{stdout}"
     );
-    assert!(stdout.contains("pulled 2 images into"), "{stdout}");
+    assert!(stdout.contains("pulled 3 images into"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "registry1.example.mil/ironbank/two:2.0 {}",
+            fixture.two.manifest.digest
+        )),
+        "{stdout}"
+    );
     assert!(
         stderr.contains(&format!("{}/apps/one:1.0: ", source.host())),
         "{stderr}"
@@ -629,6 +791,11 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
         skopeo_digest(&enclave, "apps/one:1.0"),
         fixture.one.manifest.digest
     );
+    // The mirrored image lands below its own repository path.
+    assert_eq!(
+        skopeo_digest(&enclave, "ironbank/two:2.0"),
+        fixture.two.manifest.digest
+    );
 
     // A pinned index with --platform is refused, saying what to do.
     let refused = crunch(
@@ -647,4 +814,31 @@ fn the_command_line_pulls_a_bundle_and_pushes_it() {
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("pin it per platform"), "{stderr}");
+}
+
+/// Registries that answer with a bearer challenge (Harbor, ghcr, registry1): the
+/// credentials are traded for pull and push tokens.
+#[test]
+fn token_registries_pull_and_push() {
+    let source = Registry::start_with_tokens();
+    let enclave = Registry::start_with_tokens();
+    let fixture = Fixture::new();
+    publish(&source, "multi/app:1.0", Published::Index(&fixture.index));
+    let out = tempfile::tempdir().unwrap();
+    let dir = out.path().join("layout");
+    pull(
+        &[request(&source, "multi/app:1.0", None)],
+        &dir,
+        None,
+        &access(&source),
+        &Silent,
+    )
+    .unwrap();
+    assert!(source.tokens_issued() > 0);
+    push(&dir, &enclave.host(), &access(&enclave), &Silent).unwrap();
+    assert!(enclave.tokens_issued() > 0);
+    assert_eq!(
+        skopeo_digest(&enclave, "multi/app:1.0"),
+        fixture.index.manifest.digest
+    );
 }

@@ -296,7 +296,7 @@ impl RegistryClient {
     /// checked against the digest as they are read (the registry checks them again):
     /// a small blob is read whole and sent in one piece, a large one streamed in
     /// chunks (`PATCH`), and either upload is committed with the digest. `progress` is
-    /// told the bytes sent so far, as they go.
+    /// told the size of each piece sent, as they go.
     pub fn push_blob(
         &self,
         reference: &OciReference,
@@ -345,42 +345,32 @@ impl RegistryClient {
         }
         let file =
             std::fs::File::open(path).map_err(|e| other(format!("{}: {e}", path.display())))?;
-        let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        // The stream must be 'static, so it cannot call `progress` itself: it sends the
+        // size of each piece it reads here, where the upload is awaited.
+        let (sent, mut pieces) = tokio::sync::mpsc::unbounded_channel();
         let mismatch = Arc::new(Mutex::new(None));
-        let stream = file_stream(file, digest.to_string(), sent.clone(), mismatch.clone());
-        let mut reported = 0;
-        let mut report = |progress: &mut dyn FnMut(u64)| {
-            let now = sent.load(std::sync::atomic::Ordering::Relaxed);
-            if now > reported {
-                progress(now - reported);
-                reported = now;
-            }
-        };
+        let stream = file_stream(file, digest.to_string(), sent, mismatch.clone());
         let upload = async {
             client
                 .store_auth_if_needed(image.resolve_registry(), &auth)
                 .await;
-            let push = std::pin::pin!(client.push_blob_stream(&image, stream, digest, Some(size)));
-            // The stream must be 'static, so it cannot call `progress` itself: its count
-            // is reported from here while the upload runs.
-            let mut push = push;
+            let mut push =
+                std::pin::pin!(client.push_blob_stream(&image, stream, digest, Some(size)));
             loop {
-                let tick = std::pin::pin!(tokio::time::sleep(Duration::from_millis(200)));
-                match futures_util::future::select(push, tick).await {
-                    futures_util::future::Either::Left((result, _)) => break result,
-                    futures_util::future::Either::Right(((), pending)) => {
-                        report(progress);
-                        push = pending;
-                    }
+                tokio::select! {
+                    result = &mut push => break result,
+                    Some(piece) = pieces.recv() => progress(piece),
                 }
             }
         };
         let result = block_on(&action, upload)?;
+        while let Ok(piece) = pieces.try_recv() {
+            progress(piece);
+        }
         if let Some(actual) = mismatch.lock().unwrap_or_else(|e| e.into_inner()).take() {
             return Err(local_digest_error(path, digest, actual));
         }
         result.map_err(|e| classify(e, &request, &action))?;
-        report(progress);
         Ok(())
     }
 
@@ -614,13 +604,13 @@ fn local_digest_error(path: &Path, expected: &str, actual: String) -> OciError {
     }
 }
 
-/// The bytes of `file` as a stream for a chunked upload, counted into `sent` and
-/// hashed as they are read; when the file's sha256 is not `digest`, the stream ends
+/// The bytes of `file` as a stream for a chunked upload, hashed as they are read, each
+/// piece's size sent to `sent`; when the file's sha256 is not `digest`, the stream ends
 /// with an error (so the upload is never committed) and `mismatch` holds the digest.
 fn file_stream(
     file: std::fs::File,
     digest: String,
-    sent: Arc<std::sync::atomic::AtomicU64>,
+    sent: tokio::sync::mpsc::UnboundedSender<u64>,
     mismatch: Arc<Mutex<Option<String>>>,
 ) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static {
     use std::io::Read as _;
@@ -645,7 +635,8 @@ fn file_stream(
             }
             buffer.truncate(read);
             hasher.update(&buffer);
-            sent.fetch_add(read as u64, std::sync::atomic::Ordering::Relaxed);
+            // The receiver is gone only once the upload is over.
+            let _ = sent.send(read as u64);
             Some((Ok(bytes::Bytes::from(buffer)), Some((file, hasher))))
         }
     })
@@ -721,7 +712,7 @@ fn classify(error: OciDistributionError, request: &Request<'_>, action: &str) ->
             unauthorized(format!("its token service refused: {}", reason.trim()))
         }
         OciDistributionError::ServerError { code, message, .. } => {
-            let message = format!("HTTP {code}: {}", message.trim());
+            let message = format!("HTTP {code}: {}", registry_errors(&message));
             match code {
                 401 | 403 => unauthorized(message),
                 404 => not_found(message),
@@ -768,6 +759,35 @@ fn classify(error: OciDistributionError, request: &Request<'_>, action: &str) ->
     }
 }
 
+/// The distribution API's error body (`{"errors": [{"code", "message", "detail"}]}`)
+/// as one line, `MANIFEST_BLOB_UNKNOWN: blob unknown to registry (sha256:…)`; any other
+/// body as it is.
+fn registry_errors(body: &str) -> String {
+    let parsed: Option<Vec<serde_json::Value>> = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("errors")?.as_array().cloned());
+    let Some(errors) = parsed.filter(|errors| !errors.is_empty()) else {
+        return body.trim().to_string();
+    };
+    errors
+        .iter()
+        .map(|error| {
+            let text = |name: &str| error.get(name).and_then(|v| v.as_str()).unwrap_or("");
+            let mut line = format!("{}: {}", text("code"), text("message"));
+            match error.get("detail") {
+                Some(serde_json::Value::String(detail)) if !detail.is_empty() => {
+                    line.push_str(&format!(" ({detail})"));
+                }
+                None | Some(serde_json::Value::Null | serde_json::Value::String(_)) => {}
+                Some(detail) if detail.as_object().is_some_and(|o| o.is_empty()) => {}
+                Some(detail) => line.push_str(&format!(" ({detail})")),
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The [`OciError`] an I/O error while reading a response is: the digest check at the
 /// end of a blob's stream, or the transfer breaking off.
 fn classify_io(error: std::io::Error, request: &Request<'_>, action: &str) -> OciError {
@@ -792,6 +812,17 @@ fn classify_io(error: std::io::Error, request: &Request<'_>, action: &str) -> Oc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registry_error_bodies_read_as_one_line() {
+        let body = r#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:c1"},{"code":"MANIFEST_INVALID","message":"manifest invalid","detail":{}}]}"#;
+        assert_eq!(
+            registry_errors(body),
+            "MANIFEST_BLOB_UNKNOWN: blob unknown to registry (sha256:c1); MANIFEST_INVALID: manifest invalid"
+        );
+        assert_eq!(registry_errors(" not json \n"), "not json");
+        assert_eq!(registry_errors(r#"{"errors":[]}"#), r#"{"errors":[]}"#);
+    }
 
     #[test]
     fn the_client_is_shared_across_threads() {

@@ -5,8 +5,9 @@
 //! An image is a config blob, small gzip'd tar layers and a manifest (OCI, or Docker
 //! schema 2); a multi-platform image is an index of such manifests. They reach the
 //! registry through `skopeo copy --preserve-digests`: OCI ones from an OCI layout the
-//! test writes here, the Docker one from skopeo's `dir:` format (skopeo 1.9 finds only
-//! OCI media types in a layout's `index.json`).
+//! test writes here, a Docker one from skopeo's `dir:` format (skopeo 1.9 finds only
+//! OCI media types in a layout's `index.json`); a Docker manifest list through the
+//! distribution API of [`Registry`].
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,9 +93,9 @@ impl Image {
         Image::build(platform, layers, false)
     }
 
-    /// A Docker schema 2 image of `layers` for linux/amd64.
-    pub fn docker(layers: Vec<Blob>) -> Image {
-        Image::build(("linux", "amd64"), layers, true)
+    /// A Docker schema 2 image of `layers` for `platform`.
+    pub fn docker(platform: (&'static str, &'static str), layers: Vec<Blob>) -> Image {
+        Image::build(platform, layers, true)
     }
 
     fn build(platform: (&'static str, &'static str), layers: Vec<Blob>, docker: bool) -> Image {
@@ -151,18 +152,32 @@ impl Image {
     }
 }
 
-/// An OCI index of platform images.
+/// A Docker manifest list.
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// An index of platform images: an OCI index, or a Docker manifest list.
 #[derive(Debug, Clone)]
 pub struct Index {
     /// The images, in the index's order.
     pub images: Vec<Image>,
     /// The index.
     pub manifest: Blob,
+    /// Its media type.
+    pub media_type: &'static str,
 }
 
 impl Index {
-    /// The index of `images`.
+    /// The OCI index of `images`.
     pub fn new(images: Vec<Image>) -> Index {
+        Index::build(images, OCI_INDEX)
+    }
+
+    /// The Docker manifest list of `images` (Docker ones).
+    pub fn docker(images: Vec<Image>) -> Index {
+        Index::build(images, DOCKER_LIST)
+    }
+
+    fn build(images: Vec<Image>, media_type: &'static str) -> Index {
         let manifests: Vec<Value> = images
             .iter()
             .map(|image| {
@@ -175,12 +190,16 @@ impl Index {
         let manifest = Blob::new(
             serde_json::to_vec_pretty(&json!({
                 "schemaVersion": 2,
-                "mediaType": OCI_INDEX,
+                "mediaType": media_type,
                 "manifests": manifests,
             }))
             .expect("index JSON"),
         );
-        Index { images, manifest }
+        Index {
+            images,
+            manifest,
+            media_type,
+        }
     }
 }
 
@@ -195,10 +214,29 @@ pub enum Published<'a> {
 /// Pushes `content` to `repository:tag` of `registry` with `skopeo copy
 /// --preserve-digests` (from an OCI layout, or from skopeo's `dir:` format for a Docker
 /// manifest); its manifest digest as the registry has it, which is checked to be the
-/// content's.
+/// content's. A Docker manifest list goes through the distribution API instead (blobs,
+/// then its manifests by digest, then the list).
 pub fn publish(registry: &Registry, repository_and_tag: &str, content: Published<'_>) -> String {
     let staging = tempfile::tempdir().expect("staging dir");
     let (source, expected) = match content {
+        Published::Index(index) if index.media_type == DOCKER_LIST => {
+            let (repository, tag) = repository_and_tag.split_once(':').expect("repository:tag");
+            for image in &index.images {
+                for blob in std::iter::once(&image.config).chain(&image.layers) {
+                    registry.push_blob(repository, &blob.bytes);
+                }
+                registry.push_manifest(
+                    repository,
+                    &image.manifest.digest,
+                    image.media_type,
+                    &image.manifest.bytes,
+                );
+            }
+            registry.push_manifest(repository, tag, DOCKER_LIST, &index.manifest.bytes);
+            let digest = skopeo_digest(registry, repository_and_tag);
+            assert_eq!(digest, index.manifest.digest);
+            return digest;
+        }
         Published::Image(image) if image.media_type == DOCKER_MANIFEST => {
             let dir = staging.path().join("dir");
             std::fs::create_dir_all(&dir).expect("dir: directory");
