@@ -179,7 +179,7 @@ fn header(kind: tar::EntryType, mode: u32) -> tar::Header {
 }
 
 /// An archive file being written: to a temporary sibling of its path, renamed into
-/// place by [`Writer::finish`]-then-[`commit`], so a failed write leaves nothing behind.
+/// place by [`ArchiveFile::commit`], so a failed write leaves nothing behind.
 pub struct ArchiveFile {
     /// The archive's final path.
     pub path: PathBuf,
