@@ -11,7 +11,7 @@ use crate::config::{Config, Mirror};
 use crate::error::Error;
 use crate::progress::{Event, Progress};
 use crate::source::{Lock, Mirrors, Store, StoreConfig, WorkingTree, default_cache_dir};
-use crate::{bundle, flux};
+use crate::{bundle, flux, validate};
 
 /// The name of the lock file, beside `crunch.yaml` (or `crunch.jsonnet`).
 pub const LOCK_FILE: &str = "crunch.lock";
@@ -71,6 +71,9 @@ pub struct BuildOptions {
     pub sources: SourceOptions,
     /// Write Secret values in plaintext instead of sealing them (`--plaintext-secrets`).
     pub plaintext_secrets: bool,
+    /// Fail, writing nothing, when the cluster profile's Kubernetes version would refuse
+    /// a field or kind of the bundle (`--strict`); otherwise each is a warning.
+    pub strict: bool,
 }
 
 /// What a build produced; `crunch build --output json` prints it.
@@ -90,7 +93,8 @@ pub struct BuildReport {
     pub images: BTreeSet<String>,
     /// Every source the build used (git trees, charts, OCI artifacts), sorted.
     pub sources: Vec<SourceSummary>,
-    /// What the build noticed but did not refuse (encrypted values left encrypted).
+    /// What the build noticed but did not refuse (encrypted values left encrypted, fields
+    /// or kinds the profile's Kubernetes version would refuse).
     pub warnings: Vec<String>,
     /// How long each phase took.
     pub timings: Timings,
@@ -187,6 +191,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let built = flux::build(&environment, &store, progress)?;
     let rendered = Instant::now();
     let secrets = secrets_policy(&built, &config, options.plaintext_secrets)?;
+    let version_warnings = validate::at_build(&built.bundle, options.strict, progress)?;
     progress.event(&Event::WritingBundle);
     let decrypted = bundle::Taint::new(built.secrets.plaintexts.iter().map(String::as_str));
     let written = bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted)?;
@@ -200,6 +205,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     });
     let mut report = summarize(written, options.out.clone(), lock_path);
     report.warnings = built.secrets.warnings;
+    report.warnings.extend(version_warnings);
     report.timings = Timings {
         load: loaded - started,
         render: rendered - loaded,

@@ -42,16 +42,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "yaml",
         ],
     ),
+    ("validate.rs", &["bundle", "error", "object", "progress"]),
     (
         "compile.rs",
         &[
-            "bundle", "config", "error", "flux", "progress", "seal", "source",
+            "bundle", "config", "error", "flux", "progress", "seal", "source", "validate",
         ],
     ),
     (
         "apply",
         &[
-            "apply", "bundle", "diff", "error", "gostd", "object", "seal",
+            "apply", "bundle", "diff", "error", "gostd", "object", "seal", "validate",
         ],
     ),
     (

@@ -92,6 +92,11 @@ struct ApplyArgs {
     /// Take over fields that other field managers own.
     #[arg(long)]
     force_conflicts: bool,
+    /// Apply even when the cluster would refuse fields or apiVersions of the bundle (an
+    /// older Kubernetes than the bundle was built for, a missing API group); they are
+    /// printed as warnings.
+    #[arg(long)]
+    force: bool,
     /// Delete what earlier bundles applied and this one lacks (the default).
     #[arg(long, overrides_with = "no_prune")]
     prune: bool,
@@ -195,6 +200,11 @@ struct BuildArgs {
     /// crunch.yaml's secrets.recipients.
     #[arg(long)]
     plaintext_secrets: bool,
+    /// Fail, writing nothing, when the Kubernetes version of crunch.yaml's
+    /// cluster.kubeVersion would refuse a field or an apiVersion of the bundle (by default
+    /// each is a warning).
+    #[arg(long)]
+    strict: bool,
     /// Render with this many threads (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -570,6 +580,7 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
         timeout: args.timeout,
         dry_run,
         force_conflicts: args.force_conflicts,
+        force: args.force,
         prune: !args.no_prune,
         prune_scope: apply::PruneScope {
             definitions: args.prune_crds,
@@ -706,6 +717,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             config: args.config,
             sources: args.sources.options(args.update),
             plaintext_secrets: args.plaintext_secrets,
+            strict: args.strict,
         },
         display.observer(),
     );

@@ -21,6 +21,7 @@ mod git_sources;
 mod helm_diff;
 mod helm_repo;
 mod helm_sources;
+mod kube_versions;
 mod kustomize_diff;
 mod oci_registry;
 mod postbuild_diff;
