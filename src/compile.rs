@@ -10,7 +10,7 @@ use crate::config::{Config, Mirror};
 use crate::error::Error;
 use crate::progress::{Event, Progress};
 use crate::source::{Lock, Mirrors, Store, StoreConfig, WorkingTree, default_cache_dir, vendor};
-use crate::{bundle, flux, images};
+use crate::{bundle, flux, images, validate};
 
 /// The name of the lock file, beside `crunch.yaml` (or `crunch.jsonnet`).
 pub const LOCK_FILE: &str = "crunch.lock";
@@ -81,6 +81,9 @@ pub struct BuildOptions {
     pub vendor_out: Option<PathBuf>,
     /// Relocate every image into this registry (`--relocate`).
     pub relocate: Option<String>,
+    /// Fail, writing nothing, when the cluster profile's Kubernetes version would refuse
+    /// a field or kind of the bundle (`--strict`); otherwise each is a warning.
+    pub strict: bool,
 }
 
 /// What a build produced; `crunch build --output json` prints it.
@@ -107,7 +110,8 @@ pub struct BuildReport {
     pub images: Vec<bundle::ImageEntry>,
     /// Every source the build used (git trees, charts, OCI artifacts), sorted.
     pub sources: Vec<SourceSummary>,
-    /// What the build noticed but did not refuse (encrypted values left encrypted).
+    /// What the build noticed but did not refuse (encrypted values left encrypted, fields
+    /// or kinds the profile's Kubernetes version would refuse).
     pub warnings: Vec<String>,
     /// How long each phase took.
     pub timings: Timings,
@@ -204,6 +208,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let mut built = flux::build(&environment, &store, progress)?;
     let rendered = Instant::now();
     let secrets = secrets_policy(&built, &config, options.plaintext_secrets)?;
+    let version_warnings = validate::at_build(&built.bundle, options.strict, progress)?;
     progress.event(&Event::WritingBundle);
     let decrypted = bundle::Taint::new(built.secrets.plaintexts.iter().map(String::as_str));
     let images = image_settings(&mut built.bundle, &config, &store, options)?;
@@ -227,6 +232,7 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let mut report = summarize(written, options.out.clone(), lock_path);
     report.vendored = vendored;
     report.warnings = warnings;
+    report.warnings.extend(version_warnings);
     report.timings = Timings {
         load: loaded - started,
         render: rendered - loaded,

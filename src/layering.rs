@@ -55,16 +55,17 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "yaml",
         ],
     ),
+    ("validate.rs", &["bundle", "error", "object", "progress"]),
     (
         "compile.rs",
         &[
-            "bundle", "config", "error", "flux", "images", "progress", "seal", "source",
+            "bundle", "config", "error", "flux", "images", "progress", "seal", "source", "validate",
         ],
     ),
     (
         "apply",
         &[
-            "apply", "bundle", "diff", "error", "gostd", "object", "seal",
+            "apply", "bundle", "diff", "error", "gostd", "object", "seal", "validate",
         ],
     ),
     (

@@ -23,6 +23,7 @@ pub mod publish;
 pub mod schemas;
 pub mod seal;
 pub mod source;
+pub mod validate;
 
 // Engines that are crates of their own (`crates/`), under the names the modules had.
 pub use crunch_envsubst as envsubst;

@@ -111,6 +111,11 @@ struct ApplyArgs {
     /// Take over fields that other field managers own.
     #[arg(long)]
     force_conflicts: bool,
+    /// Apply even when the cluster would refuse fields or apiVersions of the bundle (an
+    /// older Kubernetes than the bundle was built for, a missing API group); they are
+    /// printed as warnings.
+    #[arg(long)]
+    force: bool,
     /// Delete what earlier bundles applied and this one lacks (the default).
     #[arg(long, overrides_with = "no_prune")]
     prune: bool,
@@ -293,6 +298,11 @@ struct BuildArgs {
     /// tag, pinned by digest where crunch.lock pins the image.
     #[arg(long, value_name = "REGISTRY")]
     relocate: Option<String>,
+    /// Fail, writing nothing, when the Kubernetes version of crunch.yaml's
+    /// cluster.kubeVersion would refuse a field or an apiVersion of the bundle (by default
+    /// each is a warning).
+    #[arg(long)]
+    strict: bool,
     /// Render with this many threads (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
@@ -825,6 +835,7 @@ fn apply_command(args: ApplyArgs) -> Result<Output, (Error, u8)> {
         timeout: args.timeout,
         dry_run,
         force_conflicts: args.force_conflicts,
+        force: args.force,
         prune: !args.no_prune,
         prune_scope: apply::PruneScope {
             definitions: args.prune_crds,
@@ -936,6 +947,7 @@ fn images_resolve_command(args: ImagesResolveArgs) -> Result<String, Error> {
         plaintext_secrets: args.plaintext_secrets,
         vendor_out: None,
         relocate: None,
+        strict: false,
     })?;
     let pins = crunch::compile::pin_images(
         &report.images,
@@ -970,6 +982,7 @@ fn vendor_command(args: VendorArgs) -> Result<String, Error> {
         plaintext_secrets: args.plaintext_secrets,
         vendor_out: Some(args.out.clone()),
         relocate: None,
+        strict: false,
     })?;
     let vendored = report.vendored.unwrap_or_default();
     Ok(format!(
@@ -1147,6 +1160,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             plaintext_secrets: args.plaintext_secrets,
             vendor_out: None,
             relocate: args.relocate,
+            strict: args.strict,
         },
         display.observer(),
     );

@@ -2,7 +2,7 @@
 //! kube-rs, kinds resolved through discovery, server-side apply with crunch's field
 //! manager, and every failure sorted into what retrying can fix and what it cannot.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -306,6 +306,22 @@ impl Cluster {
                 self.request_timeout.as_secs_f64()
             ))),
         }
+    }
+
+    /// The `gitVersion` the cluster reports at `/version` (`v1.28.15`).
+    pub async fn version(&self) -> Result<String, RequestError> {
+        let info = self.bounded(self.client.apiserver_version()).await?;
+        Ok(info.git_version)
+    }
+
+    /// Every apiVersion the cluster serves (`v1`, `apps/v1`, …), from discovery.
+    pub async fn served_api_versions(&self) -> Result<BTreeSet<String>, RequestError> {
+        let core = self.bounded(self.client.list_core_api_versions()).await?;
+        let groups = self.bounded(self.client.list_api_groups()).await?;
+        let grouped = (groups.groups.into_iter())
+            .flat_map(|g| g.versions)
+            .map(|v| v.group_version);
+        Ok(core.versions.into_iter().chain(grouped).collect())
     }
 
     /// The live object, or `None` if there is none.

@@ -21,6 +21,7 @@ mod component;
 mod inventory;
 mod normalize;
 mod plan;
+mod preflight;
 mod preview;
 mod progress;
 mod prune;
@@ -74,6 +75,10 @@ pub struct Options {
     pub dry_run: bool,
     /// Take over fields other field managers own.
     pub force_conflicts: bool,
+    /// Apply even when the cluster would refuse fields or apiVersions of the bundle
+    /// (its Kubernetes version is older than the bundle's, or it lacks an API group): the
+    /// findings become warnings.
+    pub force: bool,
     /// Delete what earlier bundles applied and this one lacks.
     pub prune: bool,
     /// Which cluster-wide kinds pruning may delete.
@@ -145,7 +150,7 @@ pub fn diff(options: &Options) -> Result<Vec<(String, Vec<Change>)>, StartError>
         .map_err(|e| StartError::Setup(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let (_, stop) = Stop::new();
-        let (plan, run) = prepare(options, stop, Unseal::IfIdentified).await?;
+        let (plan, run) = prepare(options, stop, Unseal::IfIdentified, None).await?;
         let mut all = Vec::new();
         for component in &plan.components {
             let deadline = Instant::now() + component.timeout;
@@ -194,8 +199,15 @@ fn open_secrets(
 }
 
 /// Verifies the bundle, opens its Secrets and connects: nothing is sent before the
-/// bundle is proven whole.
-async fn prepare(options: &Options, stop: Stop, unseal: Unseal) -> Result<(Plan, Run), StartError> {
+/// bundle is proven whole. With `preflight`, the cluster's version and API groups are
+/// checked against the bundle before anything is written ([`preflight`]); its notes go
+/// there.
+async fn prepare(
+    options: &Options,
+    stop: Stop,
+    unseal: Unseal,
+    preflight: Option<&Progress>,
+) -> Result<(Plan, Run), StartError> {
     let mut bundle = match &options.verified {
         Some(bundle) => bundle.clone(),
         None => crate::bundle::read(&options.bundle)
@@ -220,6 +232,11 @@ async fn prepare(options: &Options, stop: Stop, unseal: Unseal) -> Result<(Plan,
     )
     .await
     .map_err(StartError::Setup)?;
+    if let Some(progress) = preflight {
+        for note in preflight::check(&cluster, &bundle, options.force).await? {
+            progress.note(&note);
+        }
+    }
     let mut schemas = plan.schemas();
     for (api_version, kind) in plan.unknown_kinds(&schemas) {
         if let Some(crd) = cluster.definition(&api_version, &kind).await {
@@ -241,7 +258,7 @@ async fn prepare(options: &Options, stop: Stop, unseal: Unseal) -> Result<(Plan,
 async fn apply_async(options: &Options, sink: Sink, stop: Stop) -> Result<Report, StartError> {
     let began = Instant::now();
     let progress = Progress::new(sink);
-    let (plan, run) = prepare(options, stop, Unseal::Required).await?;
+    let (plan, run) = prepare(options, stop, Unseal::Required, Some(&progress)).await?;
     progress.note(&format!(
         "bundle {} ({} components) verified; applying to {}",
         plan.digest,

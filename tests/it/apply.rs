@@ -1237,6 +1237,17 @@ fn a_kind_without_its_definition_fails_with_a_clear_message() {
     let bundle = small_bundle(tmp.path(), "nokind", "3s", vec![custom]);
     let mut options = cluster.options(&bundle);
     options.timeout = None;
+    // Refused before anything is sent: nothing in the cluster or the bundle serves it.
+    let refused = apply::apply(&options, Arc::new(|_: &str| {}));
+    let Err(StartError::Setup(message)) = refused else {
+        panic!("not refused: {refused:?}");
+    };
+    assert!(
+        message.contains("Widget crunch-test/w: the cluster does not serve example.crunch.dev/v1"),
+        "{message}"
+    );
+    // Forced, the component fails as the API server answers.
+    options.force = true;
     let (report, _) = cluster.apply(&options);
     assert_eq!(report.exit_code(), EXIT_TIMEOUT, "{}", report.to_text());
     let message = timed_out(&report);

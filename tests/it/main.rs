@@ -24,6 +24,7 @@ mod helm_repo;
 mod helm_sources;
 mod images;
 mod images_transport;
+mod kube_versions;
 mod kustomize_diff;
 mod oci_registry;
 mod postbuild_diff;

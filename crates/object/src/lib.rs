@@ -1,6 +1,12 @@
 //! The object layer crunch's engines and its applier share, for Kubernetes objects held
 //! as `serde_json::Value`: identity ([`ObjectKey`], [`ObjectRef`]), the [`Scope`] of
-//! kinds, and Helm's [`install_order`] of kinds. A leaf: it depends on no crunch crate.
+//! kinds, Helm's [`install_order`] of kinds, and whether a Kubernetes version accepts an
+//! object ([`validate`]: served apiVersions, known fields). A leaf: it depends on no crunch
+//! crate.
+
+mod api_fields;
+
+pub use api_fields::{CustomResources, Finding, KubeVersion, Problem, known_versions, validate};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -6,10 +6,15 @@ use serde_json::{Value, json};
 
 use super::catalog::Resource;
 
-/// The version a 1.28 control plane reports.
-pub fn version() -> Value {
+/// The version the double reports unless a test sets another.
+pub const DEFAULT_VERSION: &str = "v1.28.15";
+
+/// What a control plane of `git_version` (`v1.28.15`) reports at `/version`.
+pub fn version(git_version: &str) -> Value {
+    let mut parts = git_version.trim_start_matches('v').split('.');
+    let (major, minor) = (parts.next().unwrap_or("1"), parts.next().unwrap_or("0"));
     json!({
-        "major": "1", "minor": "28", "gitVersion": "v1.28.15",
+        "major": major, "minor": minor, "gitVersion": git_version,
         "gitCommit": "841856557ef0f6a399096c42635d114d6f2cf7f4", "gitTreeState": "clean",
         "buildDate": "2024-10-22T20:28:14Z", "goVersion": "go1.22.8", "compiler": "gc",
         "platform": "linux/amd64"

@@ -52,6 +52,8 @@ struct State {
     store: store::Store,
     faults: Vec<Fault>,
     requests: Vec<RequestRecord>,
+    /// What `/version` reports as `gitVersion`.
+    version: String,
 }
 
 /// What the server thread and the test thread share.
@@ -101,6 +103,7 @@ impl ApiServer {
                 store: store::Store::new(),
                 faults: Vec::new(),
                 requests: Vec::new(),
+                version: discovery::DEFAULT_VERSION.to_string(),
             }),
             step_ms: AtomicU64::new(50),
             url: format!("http://127.0.0.1:{port}"),
@@ -159,6 +162,11 @@ impl ApiServer {
     /// Every request so far.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared.lock().requests.clone()
+    }
+
+    /// Report `git_version` (`v1.27.16`) at `/version` instead of a 1.28 release.
+    pub fn set_version(&self, git_version: &str) {
+        self.shared.lock().version = git_version.to_string();
     }
 
     /// Forget the recorded requests.

@@ -109,7 +109,7 @@ pub fn handle(state: &mut State, call: &Call, server_url: &str) -> Outcome {
     let json = |v: Value| Outcome::Json(200, v, "application/json");
     let agg = |v: Value| Outcome::Json(200, v, discovery::AGGREGATED_CONTENT_TYPE);
     match segments.as_slice() {
-        ["version"] => json(discovery::version()),
+        ["version"] => json(discovery::version(&state.version)),
         ["api"] if aggregated => agg(discovery::aggregated(&resources, true)),
         ["api"] => json(discovery::core_versions(server_url)),
         ["apis"] if aggregated => agg(discovery::aggregated(&resources, false)),
