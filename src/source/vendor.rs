@@ -278,23 +278,8 @@ fn checked_name(name: &str) -> Result<String, String> {
 /// Whether the symlink at `link` (`trees/<id>/…`) pointing to `target` resolves inside
 /// its tree.
 fn stays_in_tree(link: &str, target: &Path) -> bool {
-    if target.is_absolute() {
-        return false;
-    }
-    // Depth below the tree's root of the directory holding the link.
-    let mut depth = link.split('/').count() as isize - 3;
-    for part in target.components() {
-        match part {
-            Component::Normal(_) => depth += 1,
-            Component::ParentDir => depth -= 1,
-            Component::CurDir => {}
-            _ => return false,
-        }
-        if depth < 0 {
-            return false;
-        }
-    }
-    true
+    let in_tree = link.splitn(3, '/').nth(2).unwrap_or_default();
+    super::worktree::stays_inside(in_tree, target)
 }
 
 #[cfg(test)]

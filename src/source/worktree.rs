@@ -422,7 +422,7 @@ fn write(root: &Path, snapshot: &Snapshot, dest: &Path) -> std::io::Result<()> {
 
 /// Whether the symlink at `path` (relative to the root) with `target` resolves inside the
 /// root, read lexically.
-fn stays_inside(path: &str, target: &Path) -> bool {
+pub(super) fn stays_inside(path: &str, target: &Path) -> bool {
     if target.is_absolute() {
         return false;
     }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::support::world::World;
+use crate::support::world::{Run, World};
 
 fn keys() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/sops/keys")
@@ -26,6 +26,20 @@ fn text(path: &Path) -> &str {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The world's dev bundle built into a directory and `dev.tar.zst` at once.
+fn dev_with_archive(world: &World) -> (Run, PathBuf) {
+    let servers = world.serve();
+    let zst = world.tmp.path().join("dev.tar.zst");
+    let run = world.build_with(
+        "dev",
+        &servers.git_mirror(),
+        &[],
+        &["--archive", text(&zst)],
+    );
+    assert!(run.ok(), "{}", run.stderr);
+    (run, zst)
 }
 
 #[test]
@@ -90,15 +104,7 @@ fn archives_are_the_bundle_byte_for_byte_reproducibly() {
 #[test]
 fn signatures_cover_the_digest_in_every_form_and_apply_checks_them_first() {
     let world = World::new();
-    let servers = world.serve();
-    let zst = world.tmp.path().join("dev.tar.zst");
-    let run = world.build_with(
-        "dev",
-        &servers.git_mirror(),
-        &[],
-        &["--archive", text(&zst)],
-    );
-    assert!(run.ok(), "{}", run.stderr);
+    let (run, zst) = dev_with_archive(&world);
     let key = keys().join("cosign.key");
     let public = keys().join("cosign.pub");
     let other = keys().join("cosign-other.pub");
@@ -175,15 +181,7 @@ fn bundles_travel_as_signed_oci_artifacts() {
     use crate::support::images::docker_config;
     use crate::support::registry::Registry;
     let world = World::new();
-    let servers = world.serve();
-    let zst = world.tmp.path().join("dev.tar.zst");
-    let run = world.build_with(
-        "dev",
-        &servers.git_mirror(),
-        &[],
-        &["--archive", text(&zst)],
-    );
-    assert!(run.ok(), "{}", run.stderr);
+    let (run, zst) = dev_with_archive(&world);
     let signed = crunch(&[
         "sign",
         text(&run.out),

@@ -153,19 +153,21 @@ fn the_helmrepo_environment_builds_from_a_registry_as_its_git_twin_does() {
     assert_eq!(offline.digest(), online.digest());
 
     // In an "enclave": an empty cache, no servers, no mirrors but the vendored sources.
-    let enclave_cache = world.tmp.path().join("enclave-cache");
-    let rebuilt = world.run(
-        "helmrepo",
-        &git,
-        &[],
-        &[
-            "--plaintext-secrets",
-            "--offline",
-            "--vendor",
-            vendored.to_str().expect("UTF-8 path"),
-        ],
-        &enclave_cache,
-    );
+    let rebuild = |vendor: &std::path::Path, cache: &str| {
+        world.run(
+            "helmrepo",
+            &git,
+            &[],
+            &[
+                "--plaintext-secrets",
+                "--offline",
+                "--vendor",
+                vendor.to_str().expect("UTF-8 path"),
+            ],
+            &world.tmp.path().join(cache),
+        )
+    };
+    let rebuilt = rebuild(&vendored, "enclave-cache");
     assert!(rebuilt.ok(), "{}", rebuilt.stderr);
     assert_eq!(rebuilt.digest(), online.digest());
     let without = world.run(
@@ -180,18 +182,7 @@ fn the_helmrepo_environment_builds_from_a_registry_as_its_git_twin_does() {
     // A vendored blob altered: refused before anything is built.
     let altered = world.tmp.path().join("altered.tar");
     alter_a_blob(&vendored, &altered);
-    let refused = world.run(
-        "helmrepo",
-        &git,
-        &[],
-        &[
-            "--plaintext-secrets",
-            "--offline",
-            "--vendor",
-            altered.to_str().expect("UTF-8 path"),
-        ],
-        &world.tmp.path().join("altered-cache"),
-    );
+    let refused = rebuild(&altered, "altered-cache");
     assert!(!refused.ok());
     assert!(
         refused.stderr.contains("not the blob it is named for"),
