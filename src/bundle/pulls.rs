@@ -19,10 +19,7 @@ pub fn image_pulls(index: &Index) -> Result<Vec<PullRequest>, String> {
                 .digest
                 .clone()
                 .or_else(|| image.digest().map(str::to_string));
-            Ok(PullRequest {
-                image: image.without_digest_if_tagged(),
-                digest,
-            })
+            Ok(PullRequest { image, digest })
         })
         .collect()
 }

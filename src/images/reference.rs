@@ -65,18 +65,6 @@ impl ImageRef {
         }
     }
 
-    /// The same image by its tag alone when it names a tag, for naming it in a layout
-    /// (its digest is kept apart); as it is otherwise.
-    pub fn without_digest_if_tagged(&self) -> ImageRef {
-        match self.tag {
-            Some(_) => ImageRef {
-                digest: None,
-                ..self.clone()
-            },
-            None => self.clone(),
-        }
-    }
-
     /// The same image in the registry `target` (a host with an optional port and path
     /// prefix: `registry.enclave:5000` or `registry.enclave/mirror`): the repository path is
     /// kept below it, as `crunch images push` stores it, so
