@@ -188,8 +188,10 @@ struct DiffArgs {
 /// The public keys a bundle's signature must verify with.
 #[derive(Args)]
 struct ImagesListArgs {
-    /// The bundle directory or archive.
+    /// The bundle directory, archive or oci:// artifact.
     bundle: PathBuf,
+    #[command(flatten)]
+    access: RegistryAccessArgs,
     /// Name every user of each image (object and field, or the list naming it).
     #[arg(short, long)]
     verbose: bool,
@@ -392,7 +394,8 @@ struct ImagesResolveArgs {
 
 #[derive(Args)]
 struct ImagesPullArgs {
-    /// The bundle: a directory written by `crunch build`, or a .tar/.tar.gz of one.
+    /// The bundle: a directory written by `crunch build`, an archive of one, or an
+    /// oci:// artifact.
     bundle: PathBuf,
     /// The OCI image layout to pull into (created if missing).
     #[arg(long = "to", value_name = "DIR")]
@@ -1124,12 +1127,7 @@ fn colour_diff(text: &str) -> String {
 
 /// `crunch images list`: the verified bundle's image entries, as a table or JSON.
 fn images_list_command(args: ImagesListArgs) -> Result<Output, (Error, u8)> {
-    let bundle = bundle::read(&args.bundle).map_err(|e| {
-        (
-            Error::new(format!("{}: {e}", args.bundle.display())),
-            apply::EXIT_VERIFICATION,
-        )
-    })?;
+    let bundle = read_bundle(&args.bundle, &args.access)?;
     let images = &bundle.index.images;
     let text = match args.output {
         OutputFormat::Text => bundle::image_table(images, args.verbose),
@@ -1188,12 +1186,7 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
 
 /// `crunch images pull`: the bundle (verified) read for its images, which are pulled.
 fn images_pull_command(args: ImagesPullArgs) -> Result<Output, (Error, u8)> {
-    let bundle = bundle::read(&args.bundle).map_err(|e| {
-        (
-            Error::new(format!("{}: {e}", args.bundle.display())),
-            apply::EXIT_VERIFICATION,
-        )
-    })?;
+    let bundle = read_bundle(&args.bundle, &args.access)?;
     let failed = |e: Error| (e, 1);
     let requests = bundle::image_pulls(&bundle.index).map_err(|e| failed(Error::new(e)))?;
     let access = args
