@@ -379,4 +379,22 @@ mod tests {
         let e = read(&out).unwrap_err();
         assert!(e.to_string().contains("but the digest file says"), "{e}");
     }
+
+    proptest::proptest! {
+        /// Any bytes, plain or behind a gzip or zstd magic number, read as a bundle or
+        /// an error: never a panic (an archive is read from a registry or a USB stick).
+        #[test]
+        fn any_archive_bytes_read_or_fail(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..2048),
+            magic in 0usize..3,
+        ) {
+            let prefix: &[u8] = match magic {
+                0 => &[],
+                1 => &[0x1f, 0x8b],
+                _ => &[0x28, 0xb5, 0x2f, 0xfd],
+            };
+            let bytes = [prefix, body.as_slice()].concat();
+            let _ = read_archive_bytes(&bytes);
+        }
+    }
 }
