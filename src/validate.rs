@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::bundle::{Bundle, VerifiedBundle};
 use crate::error::Error;
-use crate::object::{CustomResources, Finding, KubeVersion, known_versions, validate};
+use crate::object::{CustomResources, Finding, KubeVersion, Problem, known_versions, validate};
 use crate::progress::{Event, Progress};
 
 /// One finding in one object of a bundle.
@@ -24,6 +24,17 @@ pub struct ObjectFinding {
     pub object: String,
     /// What the version would refuse.
     pub finding: Finding,
+}
+
+impl ObjectFinding {
+    /// Whether another Kubernetes version would not find it: a kind the version does not
+    /// serve, or a field other versions have.
+    pub fn depends_on_version(&self) -> bool {
+        matches!(
+            self.finding.problem,
+            Problem::NotServed { .. } | Problem::FieldNotInVersion { .. }
+        )
+    }
 }
 
 impl fmt::Display for ObjectFinding {

@@ -222,6 +222,22 @@ fn apply_with_version_skew_and_nothing_refused_goes_ahead() {
     );
 }
 
+/// What no version knows (a field of no Kubernetes version) is the build's warning and
+/// the server's call: version skew does not turn it into a refusal.
+#[test]
+fn apply_with_version_skew_refuses_only_what_the_version_changes() {
+    let env = Environment::new("v1.36.2");
+    env.add_resource(
+        "odd.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: odd\n  namespace: shop\nbogus: 1\n",
+    );
+    let bundle = env.bundle();
+    let (_server, _dir, kubeconfig) = double("v1.31.4");
+    let (sink, _) = recording();
+    let report = apply::apply(&options(&bundle, &kubeconfig), sink).expect("applied");
+    assert_eq!(report.exit_code(), EXIT_OK, "{}", report.to_text());
+}
+
 #[test]
 fn apply_of_an_api_version_nothing_serves_is_refused() {
     let env = Environment::new("v1.28.15");
