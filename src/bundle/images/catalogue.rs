@@ -128,6 +128,16 @@ const RULES: &[Rule] = &[
         kinds: &["Logstash"],
         fields: &[Spelling::Reference("spec.image")],
     },
+    // MinIO's operator (`minio.min.io/v2` `Tenant`, types `TenantSpec.Image` and
+    // `KESConfig.Image`).
+    Rule {
+        group: "minio.min.io",
+        kinds: &["Tenant"],
+        fields: &[
+            Spelling::Reference("spec.image"),
+            Spelling::Reference("spec.kes.image"),
+        ],
+    },
     // Grafana's alloy-operator (`collectors.grafana.com/v1alpha1` `Alloy`, CRD
     // `collectors.grafana.com_alloy.yaml` of the k8s-monitoring chart): the spec is the
     // values of the grafana/alloy chart, whose templates spell the Alloy and
@@ -834,6 +844,24 @@ mod tests {
                 "{kind}"
             );
         }
+    }
+
+    #[test]
+    fn minio_tenants() {
+        let tenant = json!({"apiVersion": "minio.min.io/v2", "kind": "Tenant",
+            "spec": {"image": "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z",
+                "kes": {"image": "quay.io/minio/kes:2025-03-12T09-35-18Z"}}});
+        assert_eq!(
+            references(&tenant),
+            pairs(&[
+                (
+                    "spec.image",
+                    "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z"
+                ),
+                ("spec.kes.image", "quay.io/minio/kes:2025-03-12T09-35-18Z"),
+            ])
+        );
+        round_trip(tenant, "enclave.example");
     }
 
     #[test]
