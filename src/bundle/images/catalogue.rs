@@ -535,7 +535,7 @@ fn set_parts(
 
 /// Istio's sidecar injector: the `istio-sidecar-injector` ConfigMap (one per revision,
 /// `istio-sidecar-injector-<revision>`) holds in `data.values` the Helm values istiod's
-/// injection templates see (JSON). Every template (`injection-template.yaml`,
+/// injection templates see (JSON); istiod's `values` ConfigMap holds the same values. Every template (`injection-template.yaml`,
 /// `gateway-injection-template.yaml`, `grpc-agent.yaml`, `waypoint.yaml`,
 /// `kube-gateway.yaml`) spells the proxy container's image, and the init container's, as
 /// ```text
@@ -577,32 +577,49 @@ pub mod istio {
     /// Image variants istio publishes, which `global.variant` replaces in a tag.
     const KNOWN_VARIANTS: [&str; 2] = ["distroless", "debug"];
 
-    /// Whether `object` is a sidecar injector ConfigMap.
-    fn is_injector(object: &Value) -> bool {
-        let name = object["metadata"]["name"].as_str().unwrap_or_default();
-        object["apiVersion"] == "v1"
-            && object["kind"] == "ConfigMap"
-            && (name == "istio-sidecar-injector" || name.starts_with("istio-sidecar-injector-"))
-    }
+    /// The ConfigMaps that hold istiod's values as JSON, by name (with a `-<revision>`
+    /// suffix for a revision), and the key that holds them: the sidecar injector's, and
+    /// the chart's `values` ConfigMap (`merged-values`, which istioctl reads as the
+    /// installed values; relocated with the injector so that nothing in the bundle still
+    /// points outside the enclave).
+    const VALUES_CONFIGMAPS: [(&str, &str); 2] = [
+        ("istio-sidecar-injector", "values"),
+        ("values", "merged-values"),
+    ];
 
-    fn values(object: &Value) -> Option<Value> {
-        if !is_injector(object) {
+    /// The data key of `object` that holds Istio values, when it is one of
+    /// [`VALUES_CONFIGMAPS`].
+    fn values_key(object: &Value) -> Option<&'static str> {
+        if object["apiVersion"] != "v1" || object["kind"] != "ConfigMap" {
             return None;
         }
-        serde_json::from_str(object["data"]["values"].as_str()?).ok()
+        let name = object["metadata"]["name"].as_str()?;
+        VALUES_CONFIGMAPS.iter().find_map(|(prefix, key)| {
+            let named = name == *prefix
+                || name
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('-'));
+            (named && object["data"].get(*key).is_some()).then_some(*key)
+        })
+    }
+
+    fn values(object: &Value) -> Option<(&'static str, Value)> {
+        let key = values_key(object)?;
+        let values = serde_json::from_str(object["data"][key].as_str()?).ok()?;
+        Some((key, values))
     }
 
     /// The proxy images of an injector ConfigMap: none for any other object, or when its
     /// values are not JSON.
     pub(super) fn find(object: &Value) -> Vec<Found> {
-        let Some(values) = values(object) else {
+        let Some((key, values)) = values(object) else {
             return Vec::new();
         };
         [Proxy::Sidecar, Proxy::Init]
             .into_iter()
             .filter_map(|proxy| {
                 Some(Found {
-                    field: format!("data.values:global.{}.image", proxy.key()),
+                    field: format!("data.{key}:global.{}.image", proxy.key()),
                     reference: image(&values, proxy)?,
                     place: Place::Istio(proxy),
                 })
@@ -656,7 +673,7 @@ pub mod istio {
     /// Makes the injector give `proxy` the image `replacement`, through the templates'
     /// `/` branch: `global.<proxy>.image` holds the full reference.
     pub(super) fn set(object: &mut Value, proxy: Proxy, replacement: &str) -> Option<()> {
-        let mut values = values(object)?;
+        let (key, mut values) = values(object)?;
         let global = values.get_mut("global")?.as_object_mut()?;
         let entry = global
             .entry(proxy.key())
@@ -666,7 +683,7 @@ pub mod istio {
             .insert("image".into(), replacement.into());
         // Helm's `toPrettyJson`, as the chart wrote it: two-space indentation.
         let text = serde_json::to_string_pretty(&values).ok()?;
-        object["data"]["values"] = Value::String(text);
+        object["data"][key] = Value::String(text);
         Some(())
     }
 }
@@ -950,10 +967,26 @@ mod tests {
             references(&injector(values))[0].1,
             "registry1.dso.mil/ironbank/opensource/istio/proxyv2:1.5"
         );
+        // istiod's `values` ConfigMap records the same values, under `merged-values`.
+        let mut recorded = injector(hub.clone());
+        recorded["metadata"]["name"] = json!("values");
+        recorded["data"] = json!({"merged-values": serde_json::to_string(&hub).unwrap()});
+        assert_eq!(
+            references(&recorded),
+            pairs(&[
+                ("data.merged-values:global.proxy.image", expected),
+                ("data.merged-values:global.proxy_init.image", expected),
+            ])
+        );
+        round_trip(recorded, "enclave.example");
         // Another ConfigMap, or values that are not JSON, hold no injector images.
         let mut other = injector(hub.clone());
         other["metadata"]["name"] = json!("istio");
         assert!(find(&other).is_empty());
+        let mut unrelated = injector(hub.clone());
+        unrelated["metadata"]["name"] = json!("values-of-mine");
+        unrelated["data"] = json!({"values": serde_json::to_string(&hub).unwrap()});
+        assert!(find(&unrelated).is_empty());
         let mut broken = injector(hub.clone());
         broken["data"]["values"] = json!("{");
         assert!(find(&broken).is_empty());
