@@ -128,6 +128,16 @@ const RULES: &[Rule] = &[
         kinds: &["Logstash"],
         fields: &[Spelling::Reference("spec.image")],
     },
+    // MinIO's operator (`minio.min.io/v2` `Tenant`, types `TenantSpec.Image` and
+    // `KESConfig.Image`).
+    Rule {
+        group: "minio.min.io",
+        kinds: &["Tenant"],
+        fields: &[
+            Spelling::Reference("spec.image"),
+            Spelling::Reference("spec.kes.image"),
+        ],
+    },
     // Grafana's alloy-operator (`collectors.grafana.com/v1alpha1` `Alloy`, CRD
     // `collectors.grafana.com_alloy.yaml` of the k8s-monitoring chart): the spec is the
     // values of the grafana/alloy chart, whose templates spell the Alloy and
@@ -525,7 +535,7 @@ fn set_parts(
 
 /// Istio's sidecar injector: the `istio-sidecar-injector` ConfigMap (one per revision,
 /// `istio-sidecar-injector-<revision>`) holds in `data.values` the Helm values istiod's
-/// injection templates see (JSON). Every template (`injection-template.yaml`,
+/// injection templates see (JSON); istiod's `values` ConfigMap holds the same values. Every template (`injection-template.yaml`,
 /// `gateway-injection-template.yaml`, `grpc-agent.yaml`, `waypoint.yaml`,
 /// `kube-gateway.yaml`) spells the proxy container's image, and the init container's, as
 /// ```text
@@ -567,32 +577,49 @@ pub mod istio {
     /// Image variants istio publishes, which `global.variant` replaces in a tag.
     const KNOWN_VARIANTS: [&str; 2] = ["distroless", "debug"];
 
-    /// Whether `object` is a sidecar injector ConfigMap.
-    fn is_injector(object: &Value) -> bool {
-        let name = object["metadata"]["name"].as_str().unwrap_or_default();
-        object["apiVersion"] == "v1"
-            && object["kind"] == "ConfigMap"
-            && (name == "istio-sidecar-injector" || name.starts_with("istio-sidecar-injector-"))
-    }
+    /// The ConfigMaps that hold istiod's values as JSON, by name (with a `-<revision>`
+    /// suffix for a revision), and the key that holds them: the sidecar injector's, and
+    /// the chart's `values` ConfigMap (`merged-values`, which istioctl reads as the
+    /// installed values; relocated with the injector so that nothing in the bundle still
+    /// points outside the enclave).
+    const VALUES_CONFIGMAPS: [(&str, &str); 2] = [
+        ("istio-sidecar-injector", "values"),
+        ("values", "merged-values"),
+    ];
 
-    fn values(object: &Value) -> Option<Value> {
-        if !is_injector(object) {
+    /// The data key of `object` that holds Istio values, when it is one of
+    /// [`VALUES_CONFIGMAPS`].
+    fn values_key(object: &Value) -> Option<&'static str> {
+        if object["apiVersion"] != "v1" || object["kind"] != "ConfigMap" {
             return None;
         }
-        serde_json::from_str(object["data"]["values"].as_str()?).ok()
+        let name = object["metadata"]["name"].as_str()?;
+        VALUES_CONFIGMAPS.iter().find_map(|(prefix, key)| {
+            let named = name == *prefix
+                || name
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('-'));
+            (named && object["data"].get(*key).is_some()).then_some(*key)
+        })
+    }
+
+    fn values(object: &Value) -> Option<(&'static str, Value)> {
+        let key = values_key(object)?;
+        let values = serde_json::from_str(object["data"][key].as_str()?).ok()?;
+        Some((key, values))
     }
 
     /// The proxy images of an injector ConfigMap: none for any other object, or when its
     /// values are not JSON.
     pub(super) fn find(object: &Value) -> Vec<Found> {
-        let Some(values) = values(object) else {
+        let Some((key, values)) = values(object) else {
             return Vec::new();
         };
         [Proxy::Sidecar, Proxy::Init]
             .into_iter()
             .filter_map(|proxy| {
                 Some(Found {
-                    field: format!("data.values:global.{}.image", proxy.key()),
+                    field: format!("data.{key}:global.{}.image", proxy.key()),
                     reference: image(&values, proxy)?,
                     place: Place::Istio(proxy),
                 })
@@ -646,7 +673,7 @@ pub mod istio {
     /// Makes the injector give `proxy` the image `replacement`, through the templates'
     /// `/` branch: `global.<proxy>.image` holds the full reference.
     pub(super) fn set(object: &mut Value, proxy: Proxy, replacement: &str) -> Option<()> {
-        let mut values = values(object)?;
+        let (key, mut values) = values(object)?;
         let global = values.get_mut("global")?.as_object_mut()?;
         let entry = global
             .entry(proxy.key())
@@ -656,7 +683,7 @@ pub mod istio {
             .insert("image".into(), replacement.into());
         // Helm's `toPrettyJson`, as the chart wrote it: two-space indentation.
         let text = serde_json::to_string_pretty(&values).ok()?;
-        object["data"]["values"] = Value::String(text);
+        object["data"][key] = Value::String(text);
         Some(())
     }
 }
@@ -837,6 +864,24 @@ mod tests {
     }
 
     #[test]
+    fn minio_tenants() {
+        let tenant = json!({"apiVersion": "minio.min.io/v2", "kind": "Tenant",
+            "spec": {"image": "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z",
+                "kes": {"image": "quay.io/minio/kes:2025-03-12T09-35-18Z"}}});
+        assert_eq!(
+            references(&tenant),
+            pairs(&[
+                (
+                    "spec.image",
+                    "quay.io/minio/minio:RELEASE.2025-10-15T17-29-55Z"
+                ),
+                ("spec.kes.image", "quay.io/minio/kes:2025-03-12T09-35-18Z"),
+            ])
+        );
+        round_trip(tenant, "enclave.example");
+    }
+
+    #[test]
     fn alloy_spells_images_in_parts() {
         let alloy = json!({
             "apiVersion": "collectors.grafana.com/v1alpha1", "kind": "Alloy",
@@ -922,10 +967,26 @@ mod tests {
             references(&injector(values))[0].1,
             "registry1.dso.mil/ironbank/opensource/istio/proxyv2:1.5"
         );
+        // istiod's `values` ConfigMap records the same values, under `merged-values`.
+        let mut recorded = injector(hub.clone());
+        recorded["metadata"]["name"] = json!("values");
+        recorded["data"] = json!({"merged-values": serde_json::to_string(&hub).unwrap()});
+        assert_eq!(
+            references(&recorded),
+            pairs(&[
+                ("data.merged-values:global.proxy.image", expected),
+                ("data.merged-values:global.proxy_init.image", expected),
+            ])
+        );
+        round_trip(recorded, "enclave.example");
         // Another ConfigMap, or values that are not JSON, hold no injector images.
         let mut other = injector(hub.clone());
         other["metadata"]["name"] = json!("istio");
         assert!(find(&other).is_empty());
+        let mut unrelated = injector(hub.clone());
+        unrelated["metadata"]["name"] = json!("values-of-mine");
+        unrelated["data"] = json!({"values": serde_json::to_string(&hub).unwrap()});
+        assert!(find(&unrelated).is_empty());
         let mut broken = injector(hub.clone());
         broken["data"]["values"] = json!("{");
         assert!(find(&broken).is_empty());
