@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::Platform;
-use crate::source::oci::Descriptor;
+use crate::source::oci::{Descriptor, descriptor};
 
 /// An OCI image manifest.
 pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -116,28 +116,6 @@ impl Manifest {
             content,
         })
     }
-}
-
-/// A descriptor object: `mediaType`, a sha256 `digest` and `size`.
-fn descriptor(value: &Value) -> Result<Descriptor, String> {
-    let text = |name: &str| {
-        value
-            .get(name)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| format!("no {name} string"))
-    };
-    let digest = text("digest")?;
-    crate::source::oci::check_digest(&digest)?;
-    let size = value
-        .get("size")
-        .and_then(Value::as_u64)
-        .ok_or("no size (a non-negative integer)")?;
-    Ok(Descriptor {
-        digest,
-        size,
-        media_type: text("mediaType")?,
-    })
 }
 
 #[cfg(test)]

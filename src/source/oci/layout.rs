@@ -166,7 +166,7 @@ impl ImageManifest {
 }
 
 /// A descriptor object: `mediaType`, `digest` (sha256) and `size`.
-fn descriptor(value: &Value) -> Result<Descriptor, String> {
+pub(crate) fn descriptor(value: &Value) -> Result<Descriptor, String> {
     let object = value.as_object().ok_or("not an object")?;
     let text = |name: &str| match object.get(name) {
         Some(Value::String(text)) => Ok(text.clone()),

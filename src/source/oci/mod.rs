@@ -30,6 +30,7 @@ pub use layout::{
     helm_chart_layer, select_layer,
 };
 pub use reference::OciReference;
+pub(crate) use layout::descriptor;
 pub(crate) use reference::check_digest;
 pub use tags::{chart_version_tag, latest_artifact_tag, latest_chart_tag};
 
