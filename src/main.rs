@@ -210,23 +210,11 @@ struct KeyArgs {
 
 #[derive(Args)]
 struct VendorArgs {
-    /// What the cluster gets first, as for `crunch build`.
-    #[arg(default_value = ".", value_name = "ENTRY")]
-    entry: PathBuf,
+    #[command(flatten)]
+    input: InputArgs,
     /// The archive to write: .tar.zst, .tar.gz (.tgz) or .tar.
     #[arg(short, long, value_name = "FILE")]
     out: PathBuf,
-    /// Config file, as for `crunch build`.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    #[command(flatten)]
-    sources: SourceArgs,
-    /// Resolve every reference again instead of using the lock's pins.
-    #[arg(long)]
-    update: bool,
-    /// As for `crunch build`: the build is the one the bundle would come from.
-    #[arg(long)]
-    plaintext_secrets: bool,
 }
 
 #[derive(Args)]
@@ -269,11 +257,8 @@ struct VerifyArgs {
 
 #[derive(Args)]
 struct BuildArgs {
-    /// What the cluster gets first: an environment directory (`customer/dev`), a
-    /// cluster's `flux-system` directory (`clusters/prod/flux-system`), any directory of
-    /// manifests, or a bootstrap manifest applied by hand (`dev/bigbang.yaml`).
-    #[arg(default_value = ".", value_name = "ENTRY")]
-    entry: PathBuf,
+    #[command(flatten)]
+    input: InputArgs,
     /// Where to write the bundle directory (updated in place, or created).
     #[arg(short, long, required_unless_present = "archive")]
     out: Option<PathBuf>,
@@ -281,20 +266,6 @@ struct BuildArgs {
     /// name says: .tar.zst, .tar.gz (.tgz) or .tar.
     #[arg(long, value_name = "FILE")]
     archive: Option<PathBuf>,
-    /// Config file: YAML, or Jsonnet when its name ends in .jsonnet. By default
-    /// `crunch.yaml`, else `crunch.jsonnet`, in the environment directory or the nearest
-    /// parent that holds one.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    #[command(flatten)]
-    sources: SourceArgs,
-    /// Resolve every reference again instead of using the lock's pins.
-    #[arg(long)]
-    update: bool,
-    /// Write Secret values in plaintext instead of sealing them for the recipients of
-    /// crunch.yaml's secrets.recipients.
-    #[arg(long)]
-    plaintext_secrets: bool,
     /// Rewrite every image reference of the applied objects into this registry (host,
     /// port and optional path: `registry.enclave:5000`), keeping each repository path and
     /// tag, pinned by digest where crunch.lock pins the image.
@@ -319,6 +290,47 @@ struct BuildArgs {
     /// (also when standard error is not a terminal).
     #[arg(short, long)]
     verbose: bool,
+}
+
+/// What a build builds, and from what: `crunch build`'s inputs, shared by the commands
+/// that build to learn something (`vendor`, `images resolve`).
+#[derive(Args)]
+struct InputArgs {
+    /// What the cluster gets first: an environment directory (`customer/dev`), a
+    /// cluster's `flux-system` directory (`clusters/prod/flux-system`), any directory of
+    /// manifests, or a bootstrap manifest applied by hand (`dev/bigbang.yaml`).
+    #[arg(default_value = ".", value_name = "ENTRY")]
+    entry: PathBuf,
+    /// Config file: YAML, or Jsonnet when its name ends in .jsonnet. By default
+    /// `crunch.yaml`, else `crunch.jsonnet`, in the environment directory or the nearest
+    /// parent that holds one.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    sources: SourceArgs,
+    /// Resolve every reference again instead of using the lock's pins.
+    #[arg(long)]
+    update: bool,
+    /// Write Secret values in plaintext instead of sealing them for the recipients of
+    /// crunch.yaml's secrets.recipients.
+    #[arg(long)]
+    plaintext_secrets: bool,
+}
+
+impl InputArgs {
+    /// A build of these inputs into `out`, with nothing else asked.
+    fn options(self, out: bundle::Destination) -> BuildOptions {
+        BuildOptions {
+            entry: self.entry,
+            out,
+            config: self.config,
+            sources: self.sources.options(self.update),
+            plaintext_secrets: self.plaintext_secrets,
+            vendor_out: None,
+            relocate: None,
+            strict: false,
+        }
+    }
 }
 
 /// Where sources come from.
@@ -370,20 +382,9 @@ enum ImagesCommand {
 
 #[derive(Args)]
 struct ImagesResolveArgs {
-    /// What the cluster gets first, as for `crunch build`.
-    #[arg(default_value = ".", value_name = "ENTRY")]
-    entry: PathBuf,
-    /// Config file, as for `crunch build`.
-    #[arg(long)]
-    config: Option<PathBuf>,
+    /// The build whose images are pinned (`--update` also looks every image up again).
     #[command(flatten)]
-    sources: SourceArgs,
-    /// Look every image up again, and resolve the sources' references again.
-    #[arg(long)]
-    update: bool,
-    /// As for `crunch build`.
-    #[arg(long)]
-    plaintext_secrets: bool,
+    input: InputArgs,
     /// Pin the manifest of this platform (os/arch[/variant]) of multi-platform images,
     /// the one `crunch images pull --platform` takes; without it, the tag's own digest.
     #[arg(long, value_parser = crunch::images::Platform::parse)]
@@ -936,29 +937,20 @@ fn scratch_build(options: BuildOptions) -> Result<crunch::compile::BuildReport, 
 }
 
 fn images_resolve_command(args: ImagesResolveArgs) -> Result<String, Error> {
-    let offline = args.sources.offline;
+    let (offline, update) = (args.input.sources.offline, args.input.update);
     // The --mirror rules also say where images are looked up.
     let access = args
         .access
         .open()?
-        .with_mirrors(image_mirrors(&args.sources.mirror));
-    let report = scratch_build(BuildOptions {
-        entry: args.entry,
-        out: bundle::Destination::default(),
-        config: args.config,
-        sources: args.sources.options(args.update),
-        plaintext_secrets: args.plaintext_secrets,
-        vendor_out: None,
-        relocate: None,
-        strict: false,
-    })?;
+        .with_mirrors(image_mirrors(&args.input.sources.mirror));
+    let report = scratch_build(args.input.options(bundle::Destination::default()))?;
     let pins = crunch::compile::pin_images(
         &report.images,
         &report.lock,
         args.platform.as_ref(),
         &access,
         offline,
-        args.update,
+        update,
     )?;
     let mut text = String::new();
     for pin in &pins.images {
@@ -978,14 +970,8 @@ fn images_resolve_command(args: ImagesResolveArgs) -> Result<String, Error> {
 
 fn vendor_command(args: VendorArgs) -> Result<String, Error> {
     let report = scratch_build(BuildOptions {
-        entry: args.entry,
-        out: bundle::Destination::default(),
-        config: args.config,
-        sources: args.sources.options(args.update),
-        plaintext_secrets: args.plaintext_secrets,
         vendor_out: Some(args.out.clone()),
-        relocate: None,
-        strict: false,
+        ..args.input.options(bundle::Destination::default())
     })?;
     let vendored = report.vendored.unwrap_or_default();
     Ok(format!(
@@ -1146,19 +1132,15 @@ fn build_command(args: BuildArgs) -> Result<String, Error> {
             .map_err(|e| Error::new(format!("cannot start {jobs} threads: {e}")))?;
     }
     let display = terminal::Display::new(args.quiet, args.verbose, std::io::stderr().is_terminal());
+    let out = bundle::Destination {
+        directory: args.out.clone(),
+        archive: args.archive.clone(),
+    };
     let built = build(
         &BuildOptions {
-            entry: args.entry,
-            out: bundle::Destination {
-                directory: args.out.clone(),
-                archive: args.archive.clone(),
-            },
-            config: args.config,
-            sources: args.sources.options(args.update),
-            plaintext_secrets: args.plaintext_secrets,
-            vendor_out: None,
             relocate: args.relocate,
             strict: args.strict,
+            ..args.input.options(out)
         },
         display.observer(),
     );
