@@ -47,7 +47,7 @@ pub struct Mirror {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ClusterProfile {
     /// The Kubernetes version, e.g. `v1.33.0`.
-    #[serde(default = "default_kube_version")]
+    #[serde(default = "default_kube_version", deserialize_with = "kube_version")]
     pub kube_version: String,
     /// API versions the cluster serves beyond Helm's defaults (`group/version` or
     /// `group/version/Kind`).
@@ -62,6 +62,26 @@ pub struct ClusterProfile {
 
 fn default_kube_version() -> String {
     "v1.33.0".to_string()
+}
+
+/// A Kubernetes version, which must be a string: an unquoted `1.30` is the YAML number
+/// 1.3, and the version it meant is lost by the time it reaches crunch.
+fn kube_version<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(deserializer)? {
+        serde_json::Value::String(version) => Ok(version),
+        serde_json::Value::Number(number) => Err(serde::de::Error::custom(format!(
+            "kubeVersion {number} is a number: quote the version (kubeVersion: \"1.30\"), as YAML reads an unquoted 1.30 as 1.3"
+        ))),
+        other => Err(serde::de::Error::custom(format!(
+            "kubeVersion must be a string such as \"v1.33.0\", not {other}"
+        ))),
+    }
+}
+
+fn optional_kube_version<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    kube_version(deserializer).map(Some)
 }
 
 impl Default for ClusterProfile {
@@ -215,6 +235,7 @@ pub struct LocalObjectReference {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct ClusterOverride {
     /// The Kubernetes version.
+    #[serde(default, deserialize_with = "optional_kube_version")]
     kube_version: Option<String>,
     /// API versions beyond Helm's defaults.
     api_versions: Option<Vec<String>>,
@@ -626,6 +647,25 @@ environments:
         let e = Config::parse(text, Path::new("c/crunch.yaml"), "dev").unwrap_err();
         assert!(e.to_string().contains("unknown field `mirror`"), "{e}");
         assert!(e.to_string().starts_with("c/crunch.yaml: "), "{e}");
+    }
+
+    #[test]
+    fn an_unquoted_kube_version_is_refused_with_the_fix() {
+        for text in [
+            "apiVersion: crunch.dev/v1alpha1\nkind: Config\ncluster:\n  kubeVersion: 1.30\n",
+            "apiVersion: crunch.dev/v1alpha1\nkind: Config\nenvironments:\n  dev:\n    cluster:\n      kubeVersion: 1.30\n",
+        ] {
+            let e = Config::parse(text, Path::new("crunch.yaml"), "dev").unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("kubeVersion 1.3 is a number: quote the version"),
+                "{e}"
+            );
+        }
+        let quoted =
+            "apiVersion: crunch.dev/v1alpha1\nkind: Config\ncluster:\n  kubeVersion: \"1.30\"\n";
+        let c = Config::parse(quoted, Path::new("crunch.yaml"), "dev").unwrap();
+        assert_eq!(c.cluster.kube_version, "1.30");
     }
 
     /// `TEXT` in Jsonnet, the cluster profile through `std.parseYaml`.
