@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::Platform;
-use crate::source::oci::{Descriptor, descriptor};
+use crate::source::oci::{Descriptor, config_and_layers, descriptor};
 
 /// An OCI image manifest.
 pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -89,19 +89,7 @@ impl Manifest {
                 Content::Index(children)
             }
             OCI_MANIFEST | DOCKER_MANIFEST => {
-                let config = match object.get("config") {
-                    Some(config) => descriptor(config).map_err(|e| format!("its config: {e}"))?,
-                    None => return Err("the manifest has no config".into()),
-                };
-                let layers = match object.get("layers") {
-                    None | Some(Value::Null) => Vec::new(),
-                    Some(Value::Array(layers)) => layers
-                        .iter()
-                        .enumerate()
-                        .map(|(i, l)| descriptor(l).map_err(|e| format!("its layer {i}: {e}")))
-                        .collect::<Result<_, _>>()?,
-                    Some(_) => return Err("the manifest's layers are not an array".into()),
-                };
+                let (config, layers) = config_and_layers(object)?;
                 Content::Image { config, layers }
             }
             other => {

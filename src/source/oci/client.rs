@@ -143,13 +143,7 @@ impl RegistryClient {
             message,
         })?;
         let client = self.client(&request, &action)?;
-        let (registry, repository) = (reference.registry.clone(), reference.repository.clone());
-        let image = match &parsed {
-            ManifestRef::Tag(tag) => Reference::with_tag(registry, repository, tag.clone()),
-            ManifestRef::Digest(digest) => {
-                Reference::with_digest(registry, repository, digest.clone())
-            }
-        };
+        let image = image_at(reference, &parsed);
         let (bytes, _) = block_on(
             &action,
             client.pull_manifest_raw(&image, &oci_auth(auth), MANIFEST_TYPES),
@@ -277,11 +271,7 @@ impl RegistryClient {
             message,
         })?;
         let client = self.client(&request, &action)?;
-        let image = Reference::with_digest(
-            reference.registry.clone(),
-            reference.repository.clone(),
-            digest.to_string(),
-        );
+        let image = image_at(reference, &ManifestRef::Digest(digest.to_string()));
         let auth = oci_auth(auth);
         let check = async {
             client
@@ -320,11 +310,7 @@ impl RegistryClient {
             .map_err(|e| other(format!("{}: {e}", path.display())))?
             .len();
         let client = self.client(&request, &action)?;
-        let image = Reference::with_digest(
-            reference.registry.clone(),
-            reference.repository.clone(),
-            digest.to_string(),
-        );
+        let image = image_at(reference, &ManifestRef::Digest(digest.to_string()));
         let auth = oci_auth(auth);
         if size <= MONOLITHIC_PUSH_BYTES as u64 {
             let bytes =
@@ -409,13 +395,7 @@ impl RegistryClient {
         let content_type = reqwest::header::HeaderValue::from_str(media_type)
             .map_err(|_| other(format!("invalid media type {media_type:?}")))?;
         let client = self.client(&request, &action)?;
-        let (registry, repository) = (reference.registry.clone(), reference.repository.clone());
-        let image = match &parsed {
-            ManifestRef::Tag(tag) => Reference::with_tag(registry, repository, tag.clone()),
-            ManifestRef::Digest(digest) => {
-                Reference::with_digest(registry, repository, digest.clone())
-            }
-        };
+        let image = image_at(reference, &parsed);
         let auth = oci_auth(auth);
         let body = bytes.to_vec();
         let put = async {
@@ -459,11 +439,7 @@ impl RegistryClient {
         let Ok(client) = self.client(&request, &action) else {
             return false;
         };
-        let image = Reference::with_digest(
-            reference.registry.clone(),
-            reference.repository.clone(),
-            digest.to_string(),
-        );
+        let image = image_at(reference, &ManifestRef::Digest(digest.to_string()));
         let auth = oci_auth(auth);
         let listing = async {
             // Stores the credentials for the registry as the other calls do.
@@ -500,11 +476,7 @@ impl RegistryClient {
         };
         check_digest(digest).map_err(other)?;
         let client = self.client(&request, action)?;
-        let image = Reference::with_digest(
-            reference.registry.clone(),
-            reference.repository.clone(),
-            digest.to_string(),
-        );
+        let image = image_at(reference, &ManifestRef::Digest(digest.to_string()));
         let auth = oci_auth(auth);
         let transfer = async {
             client
@@ -643,6 +615,16 @@ fn file_stream(
 }
 
 /// `oci-client`'s form of the credentials.
+/// The oci-client reference to `at` (a tag, or a manifest or blob digest) in `reference`'s
+/// repository.
+fn image_at(reference: &OciReference, at: &ManifestRef) -> Reference {
+    let (registry, repository) = (reference.registry.clone(), reference.repository.clone());
+    match at {
+        ManifestRef::Tag(tag) => Reference::with_tag(registry, repository, tag.clone()),
+        ManifestRef::Digest(digest) => Reference::with_digest(registry, repository, digest.clone()),
+    }
+}
+
 fn oci_auth(auth: &RegistryAuth) -> oci_client::secrets::RegistryAuth {
     match auth {
         RegistryAuth::Anonymous => oci_client::secrets::RegistryAuth::Anonymous,

@@ -130,19 +130,7 @@ impl ImageManifest {
         {
             return Err(format!("the manifest's schemaVersion is {schema}, not 2"));
         }
-        let config = match object.get("config") {
-            Some(config) => descriptor(config).map_err(|e| format!("its config: {e}"))?,
-            None => return Err("the manifest has no config".into()),
-        };
-        let layers = match object.get("layers") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(layers)) => layers
-                .iter()
-                .enumerate()
-                .map(|(i, layer)| descriptor(layer).map_err(|e| format!("its layer {i}: {e}")))
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err("the manifest's layers are not an array".into()),
-        };
+        let (config, layers) = config_and_layers(&object)?;
         Ok(ImageManifest {
             media_type,
             config,
@@ -163,6 +151,26 @@ impl ImageManifest {
             }
         )
     }
+}
+
+/// An image manifest's `config` and `layers` descriptors (no `layers` reads as none).
+pub(crate) fn config_and_layers(
+    manifest: &serde_json::Map<String, Value>,
+) -> Result<(Descriptor, Vec<Descriptor>), String> {
+    let config = match manifest.get("config") {
+        Some(config) => descriptor(config).map_err(|e| format!("its config: {e}"))?,
+        None => return Err("the manifest has no config".into()),
+    };
+    let layers = match manifest.get("layers") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(layers)) => layers
+            .iter()
+            .enumerate()
+            .map(|(i, layer)| descriptor(layer).map_err(|e| format!("its layer {i}: {e}")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("the manifest's layers are not an array".into()),
+    };
+    Ok((config, layers))
 }
 
 /// A descriptor object: `mediaType`, `digest` (sha256) and `size`.

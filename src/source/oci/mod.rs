@@ -25,11 +25,11 @@ mod tags;
 pub use auth::{RegistryAuth, docker_config_auth, docker_config_entry};
 pub use client::RegistryClient;
 pub use error::OciError;
-pub(crate) use layout::descriptor;
 pub use layout::{
     Descriptor, HELM_CHART_MEDIA_TYPE, HELM_CONFIG_MEDIA_TYPE, HELM_PROVENANCE_MEDIA_TYPE,
     helm_chart_layer, select_layer,
 };
+pub(crate) use layout::{config_and_layers, descriptor};
 pub use reference::OciReference;
 pub(crate) use reference::check_digest;
 pub use tags::{chart_version_tag, latest_artifact_tag, latest_chart_tag};
