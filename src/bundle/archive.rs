@@ -3,8 +3,6 @@
 //! builds of the same bundle give the same archive; its `digest` file is the bundle's
 //! as in the directory form.
 
-use std::path::Path;
-
 use super::File;
 use crate::archive::{Compression, Writer};
 use crate::error::Error;
@@ -26,12 +24,6 @@ pub(super) fn encode(files: &[File], compression: Compression) -> Result<Vec<u8>
             .map_err(failed)?;
     }
     writer.finish().map_err(failed)
-}
-
-/// Writes `bytes` to `path` through a temporary sibling and a rename, so that a
-/// failed write leaves any earlier archive as it was.
-pub(super) fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    super::write_file(path, bytes)
 }
 
 #[cfg(test)]

@@ -318,50 +318,65 @@ pub fn write_reviewed(
         (None, _) => {}
     }
     if let (Some(path), Some(compression)) = (&destination.archive, compression) {
-        archive::write(path, &archive::encode(&files, compression)?)?;
+        write_file(path, &archive::encode(&files, compression)?)?;
     }
     Ok(written)
 }
 
-/// The bundle at `path` (a directory or an archive) as one archive compressed with
-/// `compression`, with its `index.json` bytes. Read as they are, unverified: read the
-/// bundle with [`read()`] first.
-pub fn archive_bytes(path: &Path, compression: Compression) -> Result<(Vec<u8>, Vec<u8>), Error> {
-    let files =
-        read::raw_files(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-    let index = files
-        .get("index.json")
-        .cloned()
-        .ok_or_else(|| Error::new(format!("{}: no index.json", path.display())))?;
+/// A bundle read once and verified, with its files as one archive.
+pub struct ArchivedBundle {
+    /// The bundle, verified.
+    pub bundle: VerifiedBundle,
+    /// Its `index.json`, as stored (its sha256 is the bundle digest).
+    pub index: Vec<u8>,
+    /// All its files as one archive.
+    pub archive: Vec<u8>,
+}
+
+/// The bundle at `path` (a directory or an archive), read once: verified, and as one
+/// archive of the same files compressed with `compression`.
+pub fn read_as_archive(path: &Path, compression: Compression) -> Result<ArchivedBundle, Error> {
+    let failed = |e: ReadError| Error::new(format!("{}: {e}", path.display()));
+    let files = read::raw_files(path).map_err(failed)?;
+    let bundle = read::verify(files.clone()).map_err(failed)?;
+    let index = files.get("index.json").cloned().unwrap_or_default();
     let files: Vec<File> = files
         .into_iter()
         .map(|(path, bytes)| File { path, bytes })
         .collect();
-    Ok((archive::encode(&files, compression)?, index))
+    Ok(ArchivedBundle {
+        bundle,
+        index,
+        archive: archive::encode(&files, compression)?,
+    })
 }
 
 /// Adds (or replaces) the signature file of the bundle at `path`, a directory or an
-/// archive, which is rewritten whole with the same compression. The bundle is verified
-/// first: only a bundle that is what its digest says gets a signature.
-pub fn attach_signature(path: &Path, signature: &[u8]) -> Result<VerifiedBundle, Error> {
-    let bundle = read(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
+/// archive, which is rewritten whole with the same compression; `sign` makes the
+/// signature of the bundle as read. The bundle is verified first: only a bundle that is
+/// what its digest says gets a signature.
+pub fn attach_signature(
+    path: &Path,
+    sign: impl FnOnce(&VerifiedBundle) -> Vec<u8>,
+) -> Result<VerifiedBundle, Error> {
+    let failed = |e: ReadError| Error::new(format!("{}: {e}", path.display()));
     if path.is_dir() {
-        write_file(&path.join(SIGNATURE_FILE), signature)?;
+        let bundle = read(path).map_err(failed)?;
+        write_file(&path.join(SIGNATURE_FILE), &sign(&bundle))?;
         return Ok(bundle);
     }
     let bytes = fs::read(path).map_err(|e| io_error("read", path, e))?;
-    let compression = Compression::of_bytes(&bytes);
-    let mut files: Vec<File> = read::archive_files(&bytes)
-        .map_err(|e| Error::new(format!("{}: {e}", path.display())))?
+    let mut files = read::archive_files(&bytes).map_err(failed)?;
+    let bundle = read::verify(files.clone()).map_err(failed)?;
+    files.insert(SIGNATURE_FILE.to_string(), sign(&bundle));
+    let files: Vec<File> = files
         .into_iter()
-        .filter(|(name, _)| name != SIGNATURE_FILE)
         .map(|(path, bytes)| File { path, bytes })
         .collect();
-    files.push(File {
-        path: SIGNATURE_FILE.to_string(),
-        bytes: signature.to_vec(),
-    });
-    archive::write(path, &archive::encode(&files, compression)?)?;
+    write_file(
+        path,
+        &archive::encode(&files, Compression::of_bytes(&bytes))?,
+    )?;
     Ok(bundle)
 }
 

@@ -215,7 +215,7 @@ fn strip_top_dir(files: BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> 
         .collect()
 }
 
-fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadError> {
+pub(super) fn verify(mut files: BTreeMap<String, Vec<u8>>) -> Result<VerifiedBundle, ReadError> {
     let tampered = |m: String| ReadError::Tampered(m);
     let digest_file = files
         .remove("digest")

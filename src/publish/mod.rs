@@ -12,7 +12,7 @@ use crate::error::Error;
 /// Signs the bundle at `path` (a directory or an archive) with `key`: its
 /// `digest.sig` is written into it. Returns the verified bundle that was signed.
 pub fn sign_bundle(path: &Path, key: &sign::SigningKey) -> Result<VerifiedBundle, Error> {
-    let bundle = bundle::read(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-    let signature = key.sign(&sign::signed_blob(&bundle.digest));
-    bundle::attach_signature(path, signature.as_bytes())
+    bundle::attach_signature(path, |bundle| {
+        key.sign(&sign::signed_blob(&bundle.digest)).into_bytes()
+    })
 }

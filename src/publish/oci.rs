@@ -113,17 +113,15 @@ pub fn push(path: &Path, target: &BundleRef, access: &RegistryAccess) -> Result<
             "push to a tag: the digest is the registry's to compute".into(),
         ));
     }
-    let verified =
-        bundle::read(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-    let (archive, index) = bundle::archive_bytes(path, bundle::Compression::Zstd)?;
+    let bundle::ArchivedBundle {
+        bundle: verified,
+        index,
+        archive,
+    } = bundle::read_as_archive(path, bundle::Compression::Zstd)?;
     let blob = |bytes: &[u8]| format!("sha256:{}", crate::gostd::sha256::hex(bytes));
-    let (index_digest, archive_digest) = (blob(&index), blob(&archive));
-    if index_digest != verified.digest {
-        return Err(fail(format!(
-            "index.json changed while it was read: {index_digest}, not the bundle digest {}",
-            verified.digest
-        )));
-    }
+    // index.json is what the bundle digest is of: the config's digest is the bundle's.
+    let (index_digest, archive_digest) = (verified.digest.clone(), blob(&archive));
+
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST_MEDIA_TYPE,
@@ -140,7 +138,7 @@ pub fn push(path: &Path, target: &BundleRef, access: &RegistryAccess) -> Result<
     let manifest = serde_json::to_vec(&manifest).map_err(|e| fail(e.to_string()))?;
     let client = access.client();
     let auth = access.auth(&target.repository.registry).map_err(fail)?;
-    let scratch = tempfile_dir(path).map_err(|e| fail(e.to_string()))?;
+    let scratch = scratch_dir(path).map_err(|e| fail(e.to_string()))?;
     let pushed = (|| {
         for (digest, bytes) in [(&index_digest, &index), (&archive_digest, &archive)] {
             if client
@@ -217,8 +215,9 @@ pub fn pull(source: &BundleRef, access: &RegistryAccess) -> Result<VerifiedBundl
     Ok(bundle)
 }
 
-/// A fresh scratch directory beside `path`'s directory, for blob files to upload.
-fn tempfile_dir(path: &Path) -> std::io::Result<std::path::PathBuf> {
+/// A scratch directory in the system's temporary directory for the blob files of one
+/// push (the registry client uploads files), named by this process and the bundle's path.
+fn scratch_dir(path: &Path) -> std::io::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!(
         "crunch-push-{}-{}",
         std::process::id(),
