@@ -211,15 +211,14 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     let version_warnings = validate::at_build(&built.bundle, options.strict, progress)?;
     progress.event(&Event::WritingBundle);
     let decrypted = bundle::Taint::new(built.secrets.plaintexts.iter().map(String::as_str));
-    let images = image_settings(&mut built.bundle, &config, &store, options)?;
+    // Every source is fetched by now: this is the lock the build used.
+    let lock = store.lock_snapshot();
+    let images = image_settings(&mut built.bundle, &config, &lock, options)?;
     let written =
         bundle::write_reviewed(&built.bundle, &options.out, &secrets, &decrypted, &images)?;
     for warning in &written.warnings {
         progress.event(&Event::Warning { message: warning });
     }
-    let mut warnings = built.secrets.warnings;
-    warnings.extend(written.warnings.iter().cloned());
-    let lock = store.lock_snapshot();
     lock.write(&lock_path).map_err(Error::new)?;
     let vendored = match &options.vendor_out {
         Some(path) => Some(vendor::write(&store, &lock, path).map_err(Error::new)?),
@@ -229,9 +228,11 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
     progress.event(&Event::BundleWritten {
         elapsed: finished - rendered,
     });
+    let written_warnings = written.warnings.clone();
     let mut report = summarize(written, options.out.clone(), lock_path);
     report.vendored = vendored;
-    report.warnings = warnings;
+    report.warnings = built.secrets.warnings;
+    report.warnings.extend(written_warnings);
     report.warnings.extend(version_warnings);
     report.timings = Timings {
         load: loaded - started,
@@ -247,15 +248,12 @@ pub fn build(options: &BuildOptions, progress: &dyn Progress) -> Result<BuildRep
 fn image_settings(
     bundle: &mut bundle::Bundle,
     config: &Config,
-    store: &Store,
+    lock: &Lock,
     options: &BuildOptions,
 ) -> Result<bundle::ImageSettings, Error> {
-    let pins = store
-        .lock_snapshot()
-        .to_file()
-        .images
-        .into_iter()
-        .map(|pin| (pin.image, pin.digest))
+    let pins = lock
+        .images()
+        .map(|(image, pin)| (image.to_string(), pin.digest.clone()))
         .collect();
     let mut images = bundle::ImageSettings::new(config.extra_images.clone(), pins);
     if let Some(registry) = &options.relocate {

@@ -286,6 +286,11 @@ impl Lock {
         self.images.get(image)
     }
 
+    /// Every image pin, by the image's normalized spelling, sorted.
+    pub fn images(&self) -> impl Iterator<Item = (&str, &ImagePin)> {
+        self.images.iter().map(|(image, pin)| (image.as_str(), pin))
+    }
+
     /// Records (or replaces) the pin for an image (by its normalized spelling).
     pub fn record_image(&mut self, image: &str, pin: ImagePin) {
         self.images.insert(image.to_string(), pin);
